@@ -1,0 +1,145 @@
+# bcci-gateway — build, run, test, bench.
+#
+#   make run     install missing Debian packages, build, start the demo system
+#   make test    install missing Debian packages, build with ASan+UBSan, run every test
+#   make bench   build optimised, print throughput beside same-run baselines
+#
+# Modes change SANITIZER or OPT, never CFLAGS on the command line.
+
+SANITIZER ?=
+OPT       ?= -O2 -g
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+PKGS := libmicrohttpd libzmq jansson libcurl sqlite3 libqrencode cairo pangocairo libutf8proc openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZER),address)
+  BUILD    := build/san
+  SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT      := -O1 -g
+else
+  BUILD    := build/rel
+  SAN_FLAGS :=
+endif
+
+CC      ?= cc
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Werror
+DEFS    := -D_GNU_SOURCE -DBCCI_VERSION=\"0.1.0\"
+INCS    := -I. -Icommon
+ALL_CFLAGS  = $(WARN) $(OPT) $(SAN_FLAGS) $(DEFS) $(INCS) $(PKG_CFLAGS) -MMD -MP -pthread
+ALL_LDFLAGS = $(SAN_FLAGS) -pthread
+LIBS    = $(PKG_LIBS) -lm
+
+# Library code: every .c under these folders except program mains (*_main.c).
+LIB_SRC := $(filter-out %_main.c,$(wildcard common/*.c labels/*.c carriers/*.c queues/*.c gateway/*.c))
+SIM_SRC := $(filter-out %_main.c,$(wildcard carriers/sim/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/%.o)
+LIBA    := $(BUILD)/libbcci.a
+
+BINDIR  := $(BUILD)/bin
+PROGS   := $(BINDIR)/bccid $(BINDIR)/bcci-worker $(BINDIR)/bcci-carrier-sim $(BINDIR)/bcci
+
+UNIT_SRC  := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test test-unit test-integration bench clean install valgrind fuzz test-faults format
+
+all: $(PROGS)
+	@mkdir -p bin && cp -f $(PROGS) bin/
+
+# deps: install whatever Debian packages are missing (sudo only when not root).
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
+            libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
+            libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/bccid: $(BUILD)/gateway/bccid_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BINDIR)/bcci: $(BUILD)/gateway/bcci_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BINDIR)/bcci-worker: $(BUILD)/queues/worker_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BINDIR)/bcci-carrier-sim: $(BUILD)/carriers/sim/sim_main.o $(SIM_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build-progs: $(PROGS)
+build-units: $(UNIT_BINS)
+build-bench: $(BENCH_BINS) $(PROGS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@python3 tests/run_demo.py --bin bin
+
+# The test target builds the ASan+UBSan variant and runs unit then integration tests.
+test: deps
+	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
+	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration
+
+test-unit:
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$t; done
+
+test-integration:
+	@BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  python3 tests/integration/run_all.py
+
+bench: deps
+	@$(MAKE) --no-print-directory OPT="-O2 -g -DNDEBUG" build-bench
+	@BCCI_BIN=$(CURDIR)/$(BINDIR) BCCI_BENCH=$(CURDIR)/$(BUILD)/bench python3 bench/run_bench.py
+
+valgrind: deps
+	@$(MAKE) --no-print-directory build-progs build-units
+	@set -e; for t in $(UNIT_BINS); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    --suppressions=tests/valgrind.supp $$t; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/bccid bin/bcci bin/bcci-worker bin/bcci-carrier-sim $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

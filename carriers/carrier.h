@@ -1,0 +1,126 @@
+/*
+ * carrier - the contract between the gateway and a postal carrier's API
+ *
+ * One const carrier_ops_t per carrier (vnpost.c exports carrier_vnpost), in
+ * the manner of curl's TLS backends: named slots, a capability mask and the
+ * size of the private state, which carrier.c allocates and frees. The core
+ * (gateway, worker) only ever sees this header; wire formats, tokens, status
+ * codes and area-code mapping stay inside each carrier's file.
+ *
+ * Ownership: every const char * in carrier_shipment_t is borrowed from the
+ * caller for the duration of the call. Results and events are written into
+ * caller-owned structures; carrier_event_list_t grows with malloc and is
+ * released with carrier_event_list_free.
+ */
+#ifndef BCCI_CARRIER_H
+#define BCCI_CARRIER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef enum {
+    CARRIER_OK = 0,   /* done; for book, out->carrier_ref is set */
+    CARRIER_RETRY,    /* transient: timeout, 5xx, connection refused; try later */
+    CARRIER_FAIL,     /* permanent: the carrier refused the request as invalid */
+    CARRIER_THROTTLE  /* 429 or equivalent; out->retry_after_ms says when */
+} carrier_status_t;
+
+enum {
+    CARRIER_CAN_BOOK   = 1u << 0,
+    CARRIER_CAN_CANCEL = 1u << 1,
+    CARRIER_CAN_TRACK  = 1u << 2,
+    CARRIER_CAN_PICKUP = 1u << 3, /* collection at the citizen's address (send leg) */
+};
+
+typedef struct {
+    const char *name, *phone, *address, *province_code, *commune_code;
+} carrier_party_t;
+
+typedef struct {
+    const char *request_id;    /* travels to the carrier as X-Request-Id */
+    const char *dossier_code;  /* saleOrderCode / ORDER_REFERENCE: the idempotency key */
+    const char *waybill;       /* S10 item code (itemCode) */
+    const char *service;       /* "return", "send" */
+    const char *carrier_ref;   /* carrier's own order id once booked (originalId), else NULL */
+    const char *content_note;  /* what is inside, no personal data */
+    const char *service_code;  /* carrier product code, NULL = adapter default */
+    carrier_party_t sender, receiver;
+    long long cod_amount;      /* VND, 0 = none */
+    int weight_g;
+    int pickup;                /* non-zero: collect from the sender's address */
+} carrier_shipment_t;
+
+typedef struct {
+    char carrier_ref[64];      /* book: the carrier's order id */
+    long long fee;             /* book: total fee in VND when the carrier says */
+    int already_existed;       /* book: the carrier had the order already (idempotent success) */
+    int http_status;           /* last HTTP status seen, 0 when none */
+    int64_t retry_after_ms;    /* RETRY/THROTTLE hint, 0 = use the normal backoff */
+    char message[256];         /* RETRY/FAIL: what went wrong, for the job's last_error */
+} carrier_result_t;
+
+typedef struct {
+    char carrier_ref[64];      /* originalId / ORDER_NUMBER, may be empty */
+    char waybill[16];          /* itemCode, may be empty */
+    char raw_code[16];         /* the carrier's code, verbatim */
+    char raw_name[160];        /* the carrier's text for it */
+    char reason[256];          /* failure reason when given */
+    char event_id[80];         /* carrier event id when given, else empty */
+    int64_t carrier_time_ms;   /* when it happened at the carrier, UTC ms */
+    long long amount;          /* money collected (COD) when the event carries it */
+} carrier_event_t;
+
+typedef struct {
+    carrier_event_t *items;
+    size_t n, cap;
+} carrier_event_list_t;
+
+typedef struct {
+    const char *status;        /* normalized status name (status.h), NULL = unknown code */
+    const char *upu;           /* UPU event code or "" */
+} carrier_mapping_t;
+
+typedef struct carrier_ops {
+    const char *name;          /* "vnpost" */
+    unsigned caps;
+    size_t ctx_size;           /* private state, zeroed and owned by carrier.c */
+    int (*init)(void *ctx, const config_t *cfg, char *err, size_t errlen);
+    void (*cleanup)(void *ctx);
+    carrier_status_t (*book)(void *ctx, const carrier_shipment_t *s, carrier_result_t *out);
+    carrier_status_t (*cancel)(void *ctx, const carrier_shipment_t *s, carrier_result_t *out);
+    carrier_status_t (*track)(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *events,
+                              carrier_result_t *out);
+    /* parse_webhook - stateless; 0 and events appended, or -1 with err */
+    int (*parse_webhook)(const char *body, size_t len, carrier_event_list_t *events, char *err, size_t errlen);
+    /* map_status - raw code to normalized status; 0 when known, -1 when not */
+    int (*map_status)(const char *raw_code, carrier_mapping_t *out);
+} carrier_ops_t;
+
+typedef struct carrier carrier_t;
+
+/* carrier_find - the ops of a carrier by name, NULL when unknown (borrowed, static) */
+const carrier_ops_t *carrier_find(const char *name);
+/* carrier_names - comma-separated list of every known carrier, for error messages */
+const char *carrier_names(void);
+
+/* carrier_new - allocate and init; NULL with err on failure. Caller owns. */
+carrier_t *carrier_new(const carrier_ops_t *ops, const config_t *cfg, char *err, size_t errlen);
+void carrier_destroy(carrier_t **self);
+const carrier_ops_t *carrier_ops(const carrier_t *self);
+carrier_status_t carrier_book(carrier_t *self, const carrier_shipment_t *s, carrier_result_t *out);
+carrier_status_t carrier_cancel(carrier_t *self, const carrier_shipment_t *s, carrier_result_t *out);
+carrier_status_t carrier_track(carrier_t *self, const carrier_shipment_t *s, carrier_event_list_t *events,
+                               carrier_result_t *out);
+
+/* carrier_shipment_from_json - fill s with strings borrowed from obj (the job payload,
+ * see queues/jobs payload format); obj must outlive s. 0, or -1 with err. */
+int carrier_shipment_from_json(const json_t *obj, carrier_shipment_t *s, char *err, size_t errlen);
+
+carrier_event_t *carrier_event_list_push(carrier_event_list_t *l);
+void carrier_event_list_free(carrier_event_list_t *l);
+const char *carrier_status_name(carrier_status_t st);
+
+#endif

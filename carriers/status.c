@@ -1,0 +1,50 @@
+/*
+ * status - normalized status table (design §4)
+ */
+#include "status.h"
+
+#include <string.h>
+
+static const status_info_t statuses[] = {
+    { "created", "", "Đã tiếp nhận yêu cầu gửi qua bưu chính, đã cấp số hiệu bưu gửi", 0, "" },
+    { "booked", "", "Đã chuyển thông tin nhận kết quả sang bưu điện", 0, "9" },
+    { "pickup_pending", "", "Bưu tá đang đến lấy hồ sơ", 0, "" },
+    { "accepted", "EMA", "Bưu điện đã nhận bưu gửi", 0, "" },
+    { "in_transit", "EDD", "Bưu gửi đang được vận chuyển", 0, "" },
+    { "at_delivery_office", "EMG", "Bưu gửi đã đến bưu cục phát", 0, "" },
+    { "out_for_delivery", "EDG", "Bưu tá đang giao kết quả đến bạn", 0, "" },
+    { "delivery_failed", "EMH", "Phát không thành công", 0, "" },
+    { "delivered", "EMI", "Đã phát thành công", 1, "10" },
+    { "returning", "", "Bưu gửi đang được chuyển hoàn về cơ quan", 0, "" },
+    { "returned", "", "Kết quả đã được chuyển hoàn về Bộ phận một cửa", 1, "" },
+    { "cancelled", "", "Đã hủy yêu cầu gửi", 1, "" },
+    { "exception", "", "Bưu gửi gặp sự cố (thất lạc, hư hỏng hoặc bị từ chối)", 0, "" },
+    { NULL, NULL, NULL, 0, NULL },
+};
+
+const status_info_t *
+status_lookup(const char *name)
+{
+    const status_info_t *s;
+
+    if (!name)
+        return NULL;
+    for (s = statuses; s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+int
+status_is_terminal(const char *name)
+{
+    const status_info_t *s = status_lookup(name);
+
+    return s ? s->terminal : 0;
+}
+
+const status_info_t *
+status_all(void)
+{
+    return statuses;
+}

@@ -1,0 +1,35 @@
+/*
+ * db - a SQLite connection with a cache of prepared statements
+ *
+ * db_stmt returns a reset, unbound statement for a static SQL string; the
+ * cache is keyed by the string's address, so callers pass string literals
+ * or static arrays. The db owns its statements and the connection; a
+ * statement is borrowed until the next db_stmt with the same SQL on the
+ * same db. A db_t is used by one thread at a time.
+ */
+#ifndef BCCI_DB_H
+#define BCCI_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db_t;
+
+/* db_open - open path; readonly opens without write access. NULL and err on failure. */
+db_t *db_open(const char *path, int readonly, char *err, size_t errlen);
+void db_close(db_t **self);
+sqlite3 *db_handle(db_t *self);
+/* db_stmt - NULL when the SQL does not compile (logged) */
+sqlite3_stmt *db_stmt(db_t *self, const char *sql);
+/* db_exec - run SQL without results; SQLite result code */
+int db_exec(db_t *self, const char *sql);
+const char *db_errmsg(db_t *self);
+/* db_transient - 1 when rc means "try again later" (busy, locked, full, I/O, read-only) */
+int db_transient(int rc);
+
+/* bind helpers: text may be NULL (binds NULL) */
+void db_bind_text(sqlite3_stmt *st, int i, const char *text);
+const char *db_col_text(sqlite3_stmt *st, int i); /* "" for NULL */
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * log - JSON-lines logging to stderr (see log.h)
+ *
+ * Each line is formatted into a local buffer and written with one write(2),
+ * so lines from concurrent threads and processes never interleave.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *log_prog = "bcci";
+static log_level_t log_min = LOG_INFO;
+static _Thread_local char log_rid[64];
+
+void
+log_init(const char *prog)
+{
+    log_prog = prog;
+}
+
+void
+log_set_level(log_level_t min)
+{
+    log_min = min;
+}
+
+void
+log_set_request_id(const char *rid)
+{
+    if (!rid) {
+        log_rid[0] = '\0';
+        return;
+    }
+    snprintf(log_rid, sizeof log_rid, "%s", rid);
+}
+
+/* json_escape_into - append s to out as JSON string content; returns new length */
+static size_t
+json_escape_into(char *out, size_t len, size_t cap, const char *s)
+{
+    for (; *s && len + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[len++] = '\\';
+            out[len++] = (char)c;
+        } else if (c == '\n') {
+            out[len++] = '\\';
+            out[len++] = 'n';
+        } else if (c < 0x20) {
+            len += (size_t)snprintf(out + len, cap - len, "\\u%04x", c);
+        } else {
+            out[len++] = (char)c;
+        }
+    }
+    return len;
+}
+
+void
+log_msg(log_level_t level, const char *fmt, ...)
+{
+    static const char *names[] = { "debug", "info", "warn", "error" };
+    char msg[2048], line[4600], ts[40];
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+    size_t len;
+
+    if (level < log_min)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"prog\":\"%s\"",
+                           ts, now.tv_nsec / 1000000, names[level], log_prog);
+    if (log_rid[0]) {
+        len += (size_t)snprintf(line + len, sizeof line - len, ",\"rid\":\"");
+        len = json_escape_into(line, len, sizeof line, log_rid);
+        line[len++] = '"';
+    }
+    len += (size_t)snprintf(line + len, sizeof line - len, ",\"msg\":\"");
+    len = json_escape_into(line, len, sizeof line - 4, msg);
+    line[len++] = '"';
+    line[len++] = '}';
+    line[len++] = '\n';
+    if (write(STDERR_FILENO, line, len) < 0) {
+        /* nothing sensible to do when stderr is gone */
+    }
+}

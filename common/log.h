@@ -1,0 +1,26 @@
+/*
+ * log - JSON-lines logging to stderr
+ *
+ * One line per event: {"ts":"…","level":"info","prog":"bccid","rid":"…","msg":"…"}.
+ * The request id is per thread (log_set_request_id), so a line written while
+ * serving a dossier carries the dossier's request id. Never pass personal data
+ * (names, phones, addresses, ID numbers) to these functions.
+ * The program name passed to log_init is borrowed for the life of the process.
+ */
+#ifndef BCCI_LOG_H
+#define BCCI_LOG_H
+
+typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
+
+void log_init(const char *prog);
+void log_set_level(log_level_t min);
+/* log_set_request_id - copy rid (or clear with NULL) for the calling thread */
+void log_set_request_id(const char *rid);
+void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * bccid - the gateway daemon: HTTP API, store, dispatcher (design §2, §11)
+ *
+ * Starts the store (SQLite, WAL), the engine (single writer + ZeroMQ ROUTER)
+ * and the HTTP API, then waits for SIGTERM/SIGINT. Stopping drains: no new
+ * HTTP requests, in-flight jobs get a bounded time to report, whatever is
+ * still leased goes back to ready, so a clean restart finds nothing leased.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gateway/engine.h"
+#include "gateway/http_api.h"
+#include "gateway/store.h"
+#include "log.h"
+
+static const config_spec_t bccid_options[] = {
+    { "http_listen", "127.0.0.1:8080", "HTTP API address (port 0 = any free port)" },
+    { "state_dir", "./var", "database, sockets and keys" },
+    { "jobs_endpoint", NULL, "ZeroMQ endpoint for workers (default ipc://STATE_DIR/jobs.sock; tcp://HOST:PORT)" },
+    { "public_base_url", "http://127.0.0.1:8080", "base of the tracking links printed in QR codes" },
+    { "case_system_url", "", "where to POST case-system notifications (empty: off)" },
+    { "carrier", "vnpost", "default carrier for dossiers that name none" },
+    { "carrier.vnpost.url", "http://127.0.0.1:9090", "VNPost API base URL (used by workers)" },
+    { "carrier.vnpost.username", "demo", "VNPost API user (used by workers)" },
+    { "carrier.vnpost.password_file", "", "file holding the VNPost password (used by workers)" },
+    { "carrier.vnpost.customer_code", "BCCI", "VNPost customer code (used by workers)" },
+    { "max_body", "262144", "largest accepted request body in bytes" },
+    { "max_batch", "2000", "operations per group commit" },
+    { "book_max_attempts", "25", "booking attempts before a job is dead" },
+    { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
+    { "log_level", "info", "debug, info, warn or error" },
+    { NULL, NULL, NULL },
+};
+
+static int
+lock_state_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof path, "%s/bccid.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "another bccid is running on %s (the database is locked)", dir);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+    config_t *cfg = config_new(bccid_options);
+    char err[512], db_path[4096], endpoint[4200];
+    store_t *store = NULL;
+    engine_t *engine = NULL;
+    http_api_t *api = NULL;
+    engine_config_t ecfg;
+    http_api_config_t hcfg;
+    const char *state_dir, *level;
+    sigset_t set;
+    int rc, sig, lock_fd = -1, status = 1;
+
+    log_init("bccid");
+    if (!cfg)
+        return 1;
+    rc = config_parse(cfg, argc, argv, 0, err, sizeof err);
+    if (rc == CONFIG_HELP) {
+        config_print_help(cfg, "bccid", "[-c FILE] [--key value …]");
+        config_destroy(&cfg);
+        return 0;
+    }
+    if (rc == CONFIG_VERSION) {
+        printf("bccid %s\n", BCCI_VERSION);
+        config_destroy(&cfg);
+        return 0;
+    }
+    if (rc != CONFIG_OK) {
+        fprintf(stderr, "bccid: %s\n", err);
+        config_destroy(&cfg);
+        return 2;
+    }
+    level = config_get(cfg, "log_level");
+    log_set_level(strcmp(level, "debug") == 0 ? LOG_DEBUG
+                  : strcmp(level, "warn") == 0 ? LOG_WARN
+                  : strcmp(level, "error") == 0 ? LOG_ERROR
+                                                 : LOG_INFO);
+
+    /* signals are taken synchronously by main; every other thread blocks them */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    state_dir = config_get(cfg, "state_dir");
+    if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bccid: cannot create state_dir %s: %s\n", state_dir, strerror(errno));
+        goto out;
+    }
+    lock_fd = lock_state_dir(state_dir, err, sizeof err);
+    if (lock_fd < 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+    snprintf(db_path, sizeof db_path, "%s/bcci.db", state_dir);
+    store = store_open(db_path, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+
+    memset(&ecfg, 0, sizeof ecfg);
+    if (config_get(cfg, "jobs_endpoint") && *config_get(cfg, "jobs_endpoint"))
+        snprintf(endpoint, sizeof endpoint, "%s", config_get(cfg, "jobs_endpoint"));
+    else
+        snprintf(endpoint, sizeof endpoint, "ipc://%s/jobs.sock", state_dir);
+    ecfg.jobs_endpoint = endpoint;
+    ecfg.max_batch = (int)config_get_int(cfg, "max_batch", 2000);
+    ecfg.policy.max_attempts_book = (int)config_get_int(cfg, "book_max_attempts", 25);
+    ecfg.policy.backoff_base_ms = 500;
+    ecfg.policy.backoff_cap_ms = 5 * 60 * 1000;
+    engine = engine_new(store, &ecfg, err, sizeof err);
+    if (!engine) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+    if (engine_start(engine) != 0) {
+        fprintf(stderr, "bccid: cannot start the engine thread\n");
+        goto out;
+    }
+
+    memset(&hcfg, 0, sizeof hcfg);
+    hcfg.listen = config_get(cfg, "http_listen");
+    hcfg.default_carrier = config_get(cfg, "carrier");
+    hcfg.public_base_url = config_get(cfg, "public_base_url");
+    hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
+    api = http_api_start(engine, store, &hcfg, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+    printf("bccid listening on http://127.0.0.1:%d jobs %s\n", http_api_port(api), endpoint);
+    fflush(stdout);
+    log_info("bccid %s started: http port %d, jobs %s, database %s", BCCI_VERSION, http_api_port(api), endpoint,
+             db_path);
+
+    while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
+    }
+    log_info("signal %d: stopping (drain up to %lld ms)", sig, config_get_int(cfg, "drain_ms", 5000));
+    status = 0;
+out:
+    http_api_stop(&api);
+    if (engine)
+        engine_stop(engine, config_get_int(cfg, "drain_ms", 5000));
+    engine_destroy(&engine);
+    store_close(&store);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    config_destroy(&cfg);
+    return status;
+}

@@ -1,0 +1,86 @@
+/*
+ * engine - bccid's single writer: group commit, job dispatch, result sink
+ *
+ * One thread owns the database writer and the ZeroMQ ROUTER socket, in the
+ * manner of Postfix's queue manager: it alone changes queue state. HTTP
+ * threads hand it operations (engine_submit) and block until the batch that
+ * carried them has committed, so many requests share one fsync (group
+ * commit) and a 2xx always means durable. In the same loop it leases due jobs
+ * to workers with free credit, applies their results, tracks heartbeats
+ * (a worker silent for 3 s is dead and its jobs go back), expires leases,
+ * and keeps a per-carrier circuit breaker.
+ *
+ * Ownership: the engine borrows the store (the caller closes it after
+ * engine_destroy). An engine_op_t is owned by the submitter; its inputs are
+ * borrowed until engine_submit returns; op->result then belongs to the
+ * submitter.
+ */
+#ifndef BCCI_ENGINE_H
+#define BCCI_ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "carriers/carrier.h"
+#include "gateway/api_error.h"
+#include "gateway/dossier.h"
+#include "gateway/sink.h"
+#include "gateway/store.h"
+
+typedef enum {
+    ENGINE_OP_INTAKE,
+    ENGINE_OP_IMPORT_CODES,
+    ENGINE_OP_EVENTS,
+    ENGINE_OP_JOB_REVIVE,
+} engine_op_kind_t;
+
+typedef struct engine_op {
+    engine_op_kind_t kind;
+    /* inputs, borrowed */
+    const dossier_t *dossier;
+    const char *prefix, *country;
+    long long from, count;
+    const carrier_ops_t *carrier;
+    const carrier_event_list_t *events;
+    int64_t job_id;
+    /* outputs */
+    int status;              /* HTTP status to answer */
+    json_t *result;          /* on success; submitter owns after return */
+    api_error_t err;         /* on failure */
+    sink_report_t report;    /* ENGINE_OP_EVENTS */
+    /* engine bookkeeping */
+    int done;
+    struct engine_op *next;
+} engine_op_t;
+
+typedef struct {
+    const char *jobs_endpoint;     /* ipc://… or tcp://… */
+    int max_batch;                 /* operations per commit */
+    int breaker_threshold;         /* consecutive carrier failures that open the breaker */
+    int64_t breaker_cooldown_ms;   /* first open period; doubles up to 60 s */
+    int carrier_max_inflight;      /* per carrier, across all workers */
+    sink_policy_t policy;
+    const char *curve_secret_key;  /* reserved for CURVE (NULL = plain) */
+} engine_config_t;
+
+typedef struct engine engine_t;
+
+/* engine_new - bind the ROUTER, put every leased job back to ready. NULL with err on failure. */
+engine_t *engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen);
+int engine_start(engine_t *self);
+/* engine_stop - stop leasing, wait up to drain_ms for in-flight results, requeue the rest */
+void engine_stop(engine_t *self, int64_t drain_ms);
+void engine_destroy(engine_t **self);
+
+/* engine_submit - run op in the next batch and wait for its commit; returns op->status */
+int engine_submit(engine_t *self, engine_op_t *op);
+
+typedef struct {
+    long long dossiers_accepted, dossiers_replayed, commits, ops_committed, commit_failures;
+    long long results_ok, results_retry, results_fail, results_late;
+    long long events_applied, events_duplicate, events_unknown_code;
+    int workers, breaker_open;
+} engine_stats_t;
+void engine_get_stats(engine_t *self, engine_stats_t *out);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * label - waybill labels that people can print and machines can read
+ *
+ * One front (label.c) and one implementation per output format, each a
+ * const label_format_ops_t with named slots, like curl's vtls backends:
+ *   label_format_pdf, label_format_png, label_format_svg  (label_cairo.c,
+ *       cairo + pango, DejaVu Sans, one shared layout routine)
+ *   label_format_zpl                                      (label_zpl.c)
+ * The front looks the format up by name, parses the page size and dpi,
+ * normalises every input string to Unicode NFC (utf8proc) and hands the
+ * normalised copies to the backend.
+ *
+ * Ownership: every string in label_data_t is borrowed for the duration of
+ * the call. The output goes into a caller-owned buf_t (initialised by the
+ * caller, appended to, never freed here). On error the buffer may hold a
+ * partial output; the caller discards it.
+ *
+ * COD: an amount of 0 is printed "Không thu hộ" (no collection), which a
+ * postman cannot misread as "collect 0 đ"; other amounts as "50.000 đ".
+ */
+#ifndef BCCI_LABEL_H
+#define BCCI_LABEL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct {
+    const char *name;     /* agency or citizen name */
+    const char *phone;
+    const char *address;  /* street part or full address */
+    const char *commune;  /* may be NULL or "" */
+    const char *province; /* may be NULL or "" */
+} label_party_t;
+
+typedef struct {
+    const char *waybill;         /* S10, e.g. RR000000014VN (printable ASCII, <= 40 chars) */
+    const char *dossier_code;    /* 000.00.31.H23-231124-0001 */
+    const char *tracking_url;    /* QR content: {public_base_url}/t/{waybill}?k={token} */
+    const char *carrier_service; /* "VNPost — Chuyển phát thường (CTN001)" */
+    const char *result_summary;  /* what the parcel holds, e.g. "Giấy chứng nhận …" */
+    const char *date;            /* dd/MM/yyyy */
+    label_party_t sender;
+    label_party_t recipient;
+    long long cod_amount;        /* đồng; 0 = nothing to collect */
+} label_data_t;
+
+typedef struct {
+    const char *format; /* "pdf" (default when NULL), "png", "svg", "zpl" */
+    const char *size;   /* "100x150" (default when NULL), "a6" */
+    int dpi;            /* 203 (default when 0) or 300; raster formats and ZPL */
+} label_options_t;
+
+/* A resolved page: what the backends get. */
+typedef struct {
+    const char *size_name; /* "100x150" or "a6" */
+    double width_mm, height_mm;
+    int dpi;
+} label_page_t;
+
+enum { LABEL_CAN_BATCH = 1 << 0 /* many labels in one output */ };
+
+/* One output format. */
+typedef struct label_format_ops {
+    const char *name;         /* "pdf" */
+    const char *content_type; /* "application/pdf" */
+    unsigned caps;            /* LABEL_CAN_* */
+    /* render - append n (>= 1) labels to out; strings are NFC, never NULL.
+     * 0 or -1 with a message in err. */
+    int (*render)(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err,
+                  size_t errlen);
+} label_format_ops_t;
+
+extern const label_format_ops_t label_format_pdf;
+extern const label_format_ops_t label_format_png;
+extern const label_format_ops_t label_format_svg;
+extern const label_format_ops_t label_format_zpl;
+
+#define LABEL_MAX_BATCH 10000
+#define LABEL_VALID_FORMATS "pdf, png, svg, zpl"
+#define LABEL_VALID_SIZES "100x150, a6"
+#define LABEL_VALID_DPI "203, 300"
+
+/* label_render_batch - render n labels into out (caller-owned buf_t).
+ * PNG and SVG take exactly one label; PDF (one page per label) and ZPL (one
+ * ^XA…^XZ per label) take up to LABEL_MAX_BATCH. Returns 0, or -1 with err
+ * saying what was wrong (unknown format/size/dpi lists the valid values;
+ * a string that is not UTF-8 names the field). */
+int label_render_batch(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, char *err,
+                       size_t errlen);
+
+/* label_format_find - the backend called name, or NULL */
+const label_format_ops_t *label_format_find(const char *name);
+
+/* label_content_type - MIME type of a format name, or NULL when unknown */
+const char *label_content_type(const char *format);
+
+/* label_page_resolve - fill page from size name and dpi (NULL/0 = defaults);
+ * 0, or -1 with err listing the valid values */
+int label_page_resolve(const char *size, int dpi, label_page_t *page, char *err, size_t errlen);
+
+/* label_format_cod - "50.000 đ" (dot thousands separator), "Không thu hộ"
+ * for 0; negative amounts get a leading '-'. Writes at most outlen bytes. */
+void label_format_cod(long long amount, char *out, size_t outlen);
+
+/* label_nfc - a NFC copy of s (caller frees), or NULL when s is not valid
+ * UTF-8 or memory ran out. NULL s gives an empty string. */
+char *label_nfc(const char *s);
+
+#define LABEL_TOKEN_LEN 16
+
+/* label_tracking_url - "{base}/t/{waybill}?k={token}" with
+ * token = base64url(HMAC-SHA256(secret, waybill)) cut to 16 characters.
+ * A trailing '/' on base is dropped. 0, or -1 when out is too small. */
+int label_tracking_url(const char *public_base_url, const char *waybill, const void *secret, size_t secretlen,
+                       char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * notify - the `notify` job: POST a JSON document to the case system
+ *
+ * A JOB of kind "notify" carries payload {url, body, request_id}. notify_post
+ * sends body (serialised compactly) to url with Content-Type
+ * application/json, X-Request-Id and, when a secret is configured,
+ *   X-BCCI-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+ * and classifies the answer: 2xx ok; 408, 429, 5xx, timeout, refused retry
+ * (429 and 503 with Retry-After give delay_ms); other 4xx and 3xx fail.
+ *
+ * One notify_t per thread: it owns one libcurl easy handle, reused between
+ * posts (keep-alive), and a copy of the secret. curl_global_init must have run
+ * before notify_new. Options read (config borrowed only during notify_new):
+ * case_system.secret_file (empty: unsigned), case_system.timeout_ms (5000),
+ * carrier.allow_insecure (0), carrier.ca_bundle (empty: system store).
+ */
+#ifndef BCCI_NOTIFY_H
+#define BCCI_NOTIFY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "queues/wire.h"
+
+#define NOTIFY_MAX_RESPONSE (64 * 1024)
+
+typedef struct notify notify_t;
+
+typedef struct {
+    wire_outcome_t outcome;
+    int64_t delay_ms;     /* retry: Retry-After in ms, 0 = backoff decides */
+    int http_status;      /* 0 when no HTTP answer */
+    char message[256];    /* what happened, no personal data */
+} notify_result_t;
+
+/* notify_new - NULL with err when the secret file cannot be read or memory or
+ * curl fails. Caller owns; free with notify_destroy. */
+notify_t *notify_new(const config_t *cfg, char *err, size_t errlen);
+void notify_destroy(notify_t **self);
+
+/* notify_post - run one notify job. payload is borrowed. Always fills out;
+ * a payload that is not {url: "http(s)://…", body: {…}} is a permanent fail. */
+void notify_post(notify_t *self, const json_t *payload, notify_result_t *out);
+
+/* notify_signature - the X-BCCI-Signature value for body at unix time t into
+ * out (>= 96 bytes): "t=<t>,v1=<64 hex digits>". 0, or -1 when out is too small. */
+int notify_signature(const void *secret, size_t secretlen, long long t, const char *body, size_t bodylen,
+                     char *out, size_t outlen);
+
+/* notify_read_secret - read a secret file (trailing whitespace stripped) into a
+ * malloc'd buffer (caller frees). NULL with err when unreadable, empty or over 4 KiB. */
+char *notify_read_secret(const char *path, size_t *len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * bcci-worker - runs bccid's jobs (book, cancel, track, notify) against carriers
+ *
+ * SYNOPSIS
+ *   bcci-worker [-c FILE] [--connect ENDPOINT] [--carriers vnpost] [--concurrency 8] [--KEY VALUE]...
+ *
+ * DESCRIPTION
+ *   Connects to bccid's jobs endpoint, announces itself and runs jobs until
+ *   SIGTERM or SIGINT; then it sends BYE, lets running jobs finish (at most
+ *   shutdown_grace_ms), sends their results and exits 0. See queues/worker.h.
+ *
+ * DIAGNOSTICS
+ *   JSON lines on stderr. Exit 2 on bad options or an unreadable secret,
+ *   1 when the socket cannot be set up.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "queues/worker.h"
+
+#ifndef BCCI_VERSION
+#define BCCI_VERSION "dev"
+#endif
+
+static worker_t *the_worker;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    if (the_worker)
+        worker_request_stop(the_worker);
+}
+
+int
+main(int argc, char **argv)
+{
+    config_t *cfg = NULL;
+    worker_t *w = NULL;
+    struct sigaction sa;
+    char err[512];
+    int rc = 2, r;
+
+    log_init("bcci-worker");
+    cfg = config_new(worker_config_spec);
+    if (!cfg) {
+        fprintf(stderr, "bcci-worker: out of memory\n");
+        return 2;
+    }
+    r = config_parse(cfg, argc, argv, 0, err, sizeof err);
+    if (r == CONFIG_HELP) {
+        config_print_help(cfg, "bcci-worker", "[-c FILE] [--key value]...");
+        rc = 0;
+        goto out;
+    }
+    if (r == CONFIG_VERSION) {
+        printf("bcci-worker %s\n", BCCI_VERSION);
+        rc = 0;
+        goto out;
+    }
+    if (r != CONFIG_OK) {
+        fprintf(stderr, "bcci-worker: %s\n", err);
+        goto out;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "bcci-worker: curl_global_init failed\n");
+        rc = 1;
+        goto out;
+    }
+    w = worker_new(cfg, err, sizeof err);
+    if (!w) {
+        fprintf(stderr, "bcci-worker: %s\n", err);
+        goto out_curl;
+    }
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    the_worker = w;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    if (worker_run(w, err, sizeof err) != 0) {
+        fprintf(stderr, "bcci-worker: %s\n", err);
+        log_error("stopped: %s", err);
+        rc = 1;
+    } else {
+        log_info("stopped cleanly");
+        rc = 0;
+    }
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    the_worker = NULL;
+    worker_destroy(&w);
+out_curl:
+    curl_global_cleanup();
+out:
+    config_destroy(&cfg);
+    return rc;
+}

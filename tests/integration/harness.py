@@ -1,0 +1,297 @@
+"""
+harness - start the real processes of bcci-gateway for integration tests.
+
+Every test gets a fresh temporary state directory, a bccid on a free loopback
+port, the carrier simulator speaking HTTP, and real bcci-worker processes on
+ZeroMQ. Every wait is bounded; stop() terminates everything it started and
+fails the test if a process reported a sanitizer error.
+"""
+import concurrent.futures
+import glob
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.abspath(os.environ.get("BCCI_BIN") or os.path.join(ROOT, "build", "san", "bin"))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+
+def load_examples():
+    out = []
+    for path in sorted(glob.glob(os.path.join(EXAMPLES, "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            out.append(json.load(f))
+    return out
+
+
+def make_dossier(seq, template=None, prefix_date="251124"):
+    """A valid dossier with a unique code derived from an example."""
+    d = json.loads(json.dumps(template or load_examples()[0]))
+    agency = d["agency"]["code"]
+    d["dossier_code"] = "%s-%s-%05d" % (agency, prefix_date, seq)
+    return d
+
+
+class Proc:
+    def __init__(self, name, argv, cwd, env=None):
+        self.name = name
+        self.argv = argv
+        self.errpath = os.path.join(cwd, "%s.%d.err" % (name, int(time.time() * 1000) % 10000000))
+        self.err = open(self.errpath, "wb")
+        self.p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=self.err,
+                                  env=env or os.environ.copy(), start_new_session=True)
+        self.first_line = None
+
+    def read_first_line(self, timeout=20):
+        """The line a program prints once it listens (bounded wait)."""
+        result = {}
+
+        def reader():
+            result["line"] = self.p.stdout.readline().decode("utf-8", "replace").strip()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        if "line" not in result or not result["line"]:
+            raise RuntimeError("%s did not start: %s" % (self.name, self.stderr_tail()))
+        self.first_line = result["line"]
+        # keep draining stdout so the child never blocks on a full pipe
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self.first_line
+
+    def _drain(self):
+        try:
+            for _ in self.p.stdout:
+                pass
+        except (ValueError, OSError):
+            pass
+
+    def stderr_text(self):
+        self.err.flush()
+        with open(self.errpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stderr_tail(self, n=15):
+        return "\n".join(self.stderr_text().splitlines()[-n:])
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.killpg(self.p.pid, sig)
+
+    def stop(self, timeout=15):
+        if self.alive():
+            self.signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.p.wait(5)
+        return self.p.returncode
+
+    def kill(self):
+        if self.alive():
+            self.signal(signal.SIGKILL)
+            self.p.wait(5)
+
+    def sanitizer_errors(self):
+        text = self.stderr_text()
+        return [m for m in SANITIZER_MARKERS if m in text]
+
+
+class System:
+    """bccid + simulator + workers in one temporary directory."""
+
+    def __init__(self, workers=2, clock_speed=3600, step_seconds=600, sim_faults="", bccid_args=(),
+                 worker_args=(), sim_args=(), with_sim=True, tcp=False):
+        self.dir = tempfile.mkdtemp(prefix="bcci-it-")
+        self.state = os.path.join(self.dir, "var")
+        self.procs = []
+        self.workers = []
+        self.bccid = None
+        self.sim = None
+        self.bccid_args = list(bccid_args)
+        self.worker_args = list(worker_args)
+        self.tcp = tcp
+        self.jobs_endpoint = None
+        self.start_bccid()
+        if with_sim:
+            self.start_sim(clock_speed, step_seconds, sim_faults, sim_args)
+        for _ in range(workers):
+            self.start_worker()
+
+    # ---------------------------------------------------------------- processes
+    def start_bccid(self):
+        args = [os.path.join(BIN, "bccid"), "--http_listen", "127.0.0.1:0", "--state_dir", self.state]
+        if self.tcp:
+            if not self.jobs_endpoint:
+                import socket
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+                s.close()
+                self.jobs_endpoint = "tcp://127.0.0.1:%d" % port
+            args += ["--jobs_endpoint", self.jobs_endpoint]
+        p = Proc("bccid", args + self.bccid_args, self.dir)
+        line = p.read_first_line()
+        # "bccid listening on http://127.0.0.1:PORT jobs ENDPOINT"
+        parts = line.split()
+        self.url = parts[3]
+        self.jobs_endpoint = parts[5]
+        self.bccid = p
+        self.procs.append(p)
+        self.wait_http(self.url + "/healthz")
+        return p
+
+    def start_sim(self, clock_speed, step_seconds, faults, extra):
+        args = [os.path.join(BIN, "bcci-carrier-sim"), "--listen", "127.0.0.1:0",
+                "--webhook_url", self.url + "/v1/carriers/vnpost/events",
+                "--clock_speed", str(clock_speed), "--step_seconds", str(step_seconds)]
+        if faults:
+            args += ["--faults", faults]
+        p = Proc("sim", args + list(extra), self.dir)
+        line = p.read_first_line()
+        self.sim_url = line.split()[-1]
+        self.sim = p
+        self.procs.append(p)
+        return p
+
+    def start_worker(self, extra=()):
+        args = [os.path.join(BIN, "bcci-worker"), "--connect", self.jobs_endpoint,
+                "--carrier.vnpost.url", getattr(self, "sim_url", "http://127.0.0.1:9")] + self.worker_args + list(extra)
+        p = Proc("worker", args, self.dir)
+        self.workers.append(p)
+        self.procs.append(p)
+        return p
+
+    def restart_bccid(self, kill=False):
+        if kill:
+            self.bccid.kill()
+        else:
+            self.bccid.stop()
+        old_url = self.url
+        self.bccid_args = [a for a in self.bccid_args]
+        port = old_url.rsplit(":", 1)[1]
+        args_backup = self.bccid_args
+        self.bccid_args = args_backup + []
+        # reuse the same port so the simulator's webhook URL stays valid
+        p = Proc("bccid", [os.path.join(BIN, "bccid"), "--http_listen", "127.0.0.1:" + port,
+                           "--state_dir", self.state] +
+                 (["--jobs_endpoint", self.jobs_endpoint] if self.tcp else []) + self.bccid_args, self.dir)
+        deadline = time.time() + 20
+        p.read_first_line()
+        self.bccid = p
+        self.procs.append(p)
+        self.wait_http(self.url + "/healthz", deadline - time.time())
+        return p
+
+    def stop(self):
+        """Stop everything; returns sanitizer findings per process."""
+        findings = []
+        for p in reversed(self.procs):
+            p.stop()
+        for p in self.procs:
+            for m in p.sanitizer_errors():
+                findings.append("%s: %s\n%s" % (p.name, m, p.stderr_tail(40)))
+        return findings
+
+    # ---------------------------------------------------------------- HTTP
+    def wait_http(self, url, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("%s did not answer within %ss" % (url, timeout))
+
+    def request(self, method, path, body=None, content_type="application/json", headers=None, raw=None,
+                base=None, timeout=30):
+        """Returns (status, parsed JSON or raw bytes, headers)."""
+        data = raw
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        req = urllib.request.Request((base or self.url) + path, data=data, method=method)
+        if data is not None and content_type:
+            req.add_header("Content-Type", content_type)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                payload = r.read()
+                status, hdrs = r.status, dict(r.headers)
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            status, hdrs = e.code, dict(e.headers)
+        try:
+            return status, json.loads(payload.decode("utf-8")), hdrs
+        except (ValueError, UnicodeDecodeError):
+            return status, payload, hdrs
+
+    def import_codes(self, prefix="RR", start=10000000, count=100000):
+        st, doc, _ = self.request("POST", "/v1/codes", {"prefix": prefix, "from": start, "count": count})
+        assert st == 201, (st, doc)
+        return doc
+
+    def submit_many(self, dossiers, concurrency=16):
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as ex:
+            return list(ex.map(lambda d: self.request("POST", "/v1/dossiers", d), dossiers))
+
+    def sim_stats(self):
+        st, doc, _ = self.request("GET", "/_sim/stats", base=self.sim_url)
+        assert st == 200, (st, doc)
+        return doc
+
+    def dossier(self, code):
+        return self.request("GET", "/v1/dossiers/" + code)
+
+    def timeline(self, code):
+        return self.request("GET", "/v1/dossiers/" + code + "/timeline")
+
+    def wait_all_status(self, codes, status, timeout=90):
+        """Poll until every dossier's shipment has status; returns the ones that did not."""
+        pending = set(codes)
+        deadline = time.time() + timeout
+        while pending and time.time() < deadline:
+            for code in list(pending):
+                st, doc, _ = self.dossier(code)
+                if st == 200 and doc["shipments"] and doc["shipments"][-1]["status"] == status:
+                    pending.discard(code)
+            if pending:
+                time.sleep(0.3)
+        return pending
+
+    # ---------------------------------------------------------------- database
+    def db_counts(self):
+        """Row counts of every table and the code pool cursor, read-only."""
+        con = sqlite3.connect("file:%s/bcci.db?mode=ro" % self.state, uri=True, timeout=10)
+        try:
+            out = {}
+            for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+                out[name] = con.execute('SELECT COUNT(*) FROM "%s"' % name).fetchone()[0]
+            out["code_next"] = con.execute("SELECT COALESCE(SUM(next), 0) FROM code_ranges").fetchone()[0]
+            return out
+        finally:
+            con.close()
+
+    def db_query(self, sql, args=()):
+        con = sqlite3.connect("file:%s/bcci.db?mode=ro" % self.state, uri=True, timeout=10)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
