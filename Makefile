@@ -143,3 +143,4 @@ clean:
 	rm -rf build bin
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)
+.SECONDARY:

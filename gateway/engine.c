@@ -680,7 +680,7 @@ engine_loop(void *arg)
                         worker_remove(self, i, db, now, "no heartbeat for 3 s");
                 self->next_maintenance = now + 500;
             }
-            if (self->next_due <= now) {
+            if (self->next_due <= now && self->nworkers > 0) {
                 int64_t nd;
                 nout = lease_jobs(self, now);
                 nd = jobs_next_due(db);

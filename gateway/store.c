@@ -54,6 +54,8 @@ static const char *const migrations[] = {
     "  UNIQUE (shipment_id, kind, purpose));"
     "CREATE INDEX jobs_due ON jobs (state, carrier, next_attempt_at);"
     "CREATE TABLE metrics (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    /* 2: the dispatcher asks "when is the next ready job due?" across carriers */
+    "CREATE INDEX jobs_ready_time ON jobs (state, next_attempt_at);",
 };
 
 struct store {

@@ -742,7 +742,7 @@ int
 worker_run(worker_t *w, char *err, size_t errlen)
 {
     int64_t now, last_heard, next_hb, deadline = 0;
-    int stopping = 0, printed = 0, rc = -1, i, started = 0;
+    int stopping = 0, printed = 0, rc = -1, i, heard = 0;
     const int64_t dead_after = (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS;
 
     w->zctx = zmq_ctx_new();
@@ -760,7 +760,6 @@ worker_run(worker_t *w, char *err, size_t errlen)
             goto out;
         }
         w->slots[i].started = 1;
-        started++;
     }
     send_simple(w, WIRE_READY);
     log_info("worker %s connecting to %s (carriers %s, concurrency %d)", w->name, w->endpoint, w->carriers,
@@ -828,6 +827,7 @@ worker_run(worker_t *w, char *err, size_t errlen)
                 if (r == 1)
                     break;
                 last_heard = clock_mono_ms();
+                heard = 1;
                 if (!printed) {
                     printf("worker %s connected to %s\n", w->name, w->endpoint);
                     fflush(stdout);
@@ -861,6 +861,7 @@ worker_run(worker_t *w, char *err, size_t errlen)
             send_simple(w, WIRE_READY);
             last_heard = now;
             next_hb = now + WIRE_HEARTBEAT_MS;
+            heard = 0;
         }
     }
     rc = 0;
@@ -874,10 +875,9 @@ out:
             pthread_join(w->slots[i].tid, NULL);
             w->slots[i].started = 0;
         }
-    (void)started;
     if (w->sock) {
-        /* give the last RESULTs and BYE a moment to leave */
-        int linger = 1000;
+        /* give the last RESULTs and BYE a moment to leave, if anyone listens */
+        int linger = heard ? 1000 : 0;
 
         zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(w->sock);

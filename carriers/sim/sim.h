@@ -108,6 +108,11 @@ typedef struct sim {
     sim_outbox_ev_t *ready_head, *ready_tail, *delayed;
     size_t outbox_len;
 
+    /* the last carrier API request, for tests that assert the exact request */
+    char last_method[8], last_path[256], last_request_id[128], last_content_type[64];
+    int last_had_token;
+    char *last_body;
+
     /* counters */
     long long create_calls, req_token, req_create, req_cancel, req_track, req_other;
     long long webhooks_sent, webhooks_failed, webhook_events_sent, webhook_events_dropped, faults_injected;
@@ -126,6 +131,10 @@ int64_t sim_now_ms(const sim_t *s); /* simulated wall time */
 double sim_random(sim_t *s);        /* uniform [0,1), takes the lock */
 sim_fault_t sim_roll_fault(sim_t *s);
 void sim_set_faults(sim_t *s, const sim_faults_t *f);
+/* sim_record_request - remember the last carrier API request (GET /_sim/last_request) */
+void sim_record_request(sim_t *s, const char *method, const char *path, const char *request_id,
+                        const char *content_type, int had_token, const char *body, size_t len);
+json_t *sim_last_request(sim_t *s);
 /* sim_count_request - count one carrier API request by endpoint name (unknown → other) */
 void sim_count_request(sim_t *s, const char *endpoint);
 

@@ -8,7 +8,8 @@
  *   GET  /customer-partner/orderTracking?originalId=…
  * Control and inspection, never faulted:
  *   GET /healthz, GET /_sim/stats[?sale_order=CODE], POST /_sim/faults (body "http500=0.5"),
- *   POST /_sim/expire_tokens
+ *   POST /_sim/expire_tokens, GET /_sim/last_request (method, path, X-Request-Id,
+ *   Content-Type, token present, JSON body of the last carrier API request: test use only)
  *
  * One thread per connection, keep-alive; the handler answers on its second
  * call, after the body has been read. Bodies are bounded to 1 MiB (413).
@@ -99,6 +100,8 @@ handle_control(sim_t *s, struct MHD_Connection *conn, const char *method, const 
 
         return answer_json(conn, 200, sim_stats(s, sale));
     }
+    if (strcmp(url, "/_sim/last_request") == 0 && strcmp(method, "GET") == 0)
+        return answer_json(conn, 200, sim_last_request(s));
     if (strcmp(url, "/_sim/faults") == 0 && strcmp(method, "POST") == 0) {
         sim_faults_t f;
         char err[200];
@@ -135,6 +138,10 @@ handle_api(sim_t *s, struct MHD_Connection *conn, const char *method, const char
         return answer_error(conn, 404, "NOT_FOUND", "no such endpoint or method");
     }
     sim_count_request(s, ep);
+    sim_record_request(s, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
+                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "token") != NULL, r->body.data,
+                       r->body.len);
     fault = sim_roll_fault(s);
     switch (fault) {
     case SIM_FAULT_HTTP500:

@@ -285,6 +285,7 @@ sim_destroy(sim_t *s)
     free(s->webhook_url);
     free(s->webhook_token);
     free(s->webhook_secret);
+    free(s->last_body);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     memset(s, 0, sizeof *s);
@@ -372,6 +373,43 @@ sim_count_request(sim_t *s, const char *endpoint)
     else
         s->req_other++;
     pthread_mutex_unlock(&s->mu);
+}
+
+void
+sim_record_request(sim_t *s, const char *method, const char *path, const char *request_id,
+                   const char *content_type, int had_token, const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+
+    if (copy) {
+        memcpy(copy, body ? body : "", len);
+        copy[len] = '\0';
+    }
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->last_method, sizeof s->last_method, "%s", method);
+    snprintf(s->last_path, sizeof s->last_path, "%s", path);
+    snprintf(s->last_request_id, sizeof s->last_request_id, "%s", request_id ? request_id : "");
+    snprintf(s->last_content_type, sizeof s->last_content_type, "%s", content_type ? content_type : "");
+    s->last_had_token = had_token;
+    free(s->last_body);
+    s->last_body = copy;
+    pthread_mutex_unlock(&s->mu);
+}
+
+json_t *
+sim_last_request(sim_t *s)
+{
+    json_t *j, *body = NULL;
+    json_error_t jerr;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->last_body && *s->last_body)
+        body = json_loads(s->last_body, 0, &jerr);
+    j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "method", s->last_method, "path", s->last_path,
+                  "x_request_id", s->last_request_id, "content_type", s->last_content_type, "token",
+                  s->last_had_token, "body", body ? body : json_null());
+    pthread_mutex_unlock(&s->mu);
+    return j;
 }
 
 /* ---- tokens -------------------------------------------------------------------- */

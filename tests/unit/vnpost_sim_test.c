@@ -334,6 +334,44 @@ expect_status(const char *what, carrier_status_t got, carrier_status_t want, con
                  carrier_status_name(want));
 }
 
+/* check_create_request - the exact CreateOrder request the adapter sent for shipment() */
+static void
+check_create_request(const simproc_t *p)
+{
+    static const char want_body[] =
+        "{\"orderCreationStatus\":1,\"type\":\"GUI\",\"informationOrder\":{"
+        "\"senderName\":\"UBND xã Tân Lập\",\"senderPhone\":\"02433123456\","
+        "\"senderAddress\":\"Số 1 đường Lê Lợi\",\"senderProvinceCode\":\"01\",\"senderCommuneCode\":\"00001\","
+        "\"receiverName\":\"Nguyễn Thị Hoa\",\"receiverPhone\":\"0912345678\","
+        "\"receiverAddress\":\"Số 2 ngõ 3 phố Huế\",\"receiverProvinceCode\":\"01\","
+        "\"receiverCommuneCode\":\"00004\",\"serviceCode\":\"CTN001\","
+        "\"addonService\":[{\"code\":\"GTG021\",\"propValue\":\"50000\"}],"
+        "\"saleOrderCode\":\"000.00.31.H23-231124-0001\",\"contentNote\":\"Kết quả giải quyết TTHC\","
+        "\"weight\":200,\"itemCode\":\"RR000000014VN\"}}";
+    long code = 0;
+    json_t *last = http_json(p, "GET", "/_sim/last_request", NULL, &code), *want;
+    json_error_t jerr;
+    char *got;
+
+    if (code != 200 || !last)
+        fail_msg("GET /_sim/last_request: HTTP %ld", code);
+    assert_string_equal(json_string_value(json_object_get(last, "method")), "POST");
+    assert_string_equal(json_string_value(json_object_get(last, "path")), "/customer-partner/CreateOrder");
+    assert_string_equal(json_string_value(json_object_get(last, "x_request_id")), "test-req-1");
+    assert_string_equal(json_string_value(json_object_get(last, "content_type")), "application/json");
+    if (!json_is_true(json_object_get(last, "token")))
+        fail_msg("CreateOrder was sent without the token header");
+    want = json_loads(want_body, 0, &jerr);
+    if (!want)
+        fail_msg("want_body does not parse: %s", jerr.text);
+    if (!json_equal(want, json_object_get(last, "body"))) {
+        got = json_dumps(json_object_get(last, "body"), JSON_COMPACT);
+        fail_msg("CreateOrder body:\n got  %s\n want %s", got ? got : "(none)", want_body);
+    }
+    json_decref(want);
+    json_decref(last);
+}
+
 /* ---- tests ------------------------------------------------------------------------------------------ */
 
 static void
@@ -352,6 +390,7 @@ test_book_is_idempotent(void **state)
     if (!r1.carrier_ref[0] || r1.already_existed || r1.fee <= 0)
         fail_msg("first book: ref '%s' already_existed %d fee %lld; want a ref, 0, fee > 0", r1.carrier_ref,
                  r1.already_existed, r1.fee);
+    check_create_request(&f->sim);
     expect_status("second book", carrier_book(f->c, &s, &r2), CARRIER_OK, &r2);
     if (!r2.already_existed || strcmp(r1.carrier_ref, r2.carrier_ref) != 0)
         fail_msg("second book: already_existed %d ref '%s'; want 1 and '%s'", r2.already_existed, r2.carrier_ref,
@@ -417,12 +456,14 @@ test_cancel_and_track(void **state)
     carrier_event_list_t ev = { 0 };
     carrier_mapping_t m;
     const carrier_ops_t *ops = carrier_find("vnpost");
+    char ref[64];
 
     sim_start(&f->sim, NULL); /* default clock: 10 s per step, nothing moves during the test */
     adapter_open(f, NULL);
     shipment(&s, "000.00.31.H23-231124-0004", "RR000000059VN", NULL);
     expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    s.carrier_ref = r.carrier_ref;
+    snprintf(ref, sizeof ref, "%s", r.carrier_ref); /* r is reset by every call */
+    s.carrier_ref = ref;
     expect_status("track", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
     if (ev.n != 1 || strcmp(ev.items[0].raw_code, "1") != 0)
         fail_msg("track after booking: %zu events, first '%s'; want 1 event with code 1", ev.n,
@@ -460,12 +501,14 @@ test_cancel_after_pickup(void **state)
     carrier_event_list_t ev = { 0 };
     int64_t deadline = clock_mono_ms() + 10000;
     int delivered = 0;
+    char ref[64];
 
     sim_start(&f->sim, fast); /* 10 ms per step */
     adapter_open(f, NULL);
     shipment(&s, "000.00.31.H23-231124-0005", "RR000000062VN", NULL);
     expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    s.carrier_ref = r.carrier_ref;
+    snprintf(ref, sizeof ref, "%s", r.carrier_ref); /* r is reset by every call */
+    s.carrier_ref = ref;
     while (!delivered && clock_mono_ms() < deadline) {
         usleep(50000);
         ev.n = 0;
