@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "clock.h"
+#include "gateway/auth.h"
 #include "gateway/engine.h"
 #include "gateway/http_api.h"
 #include "gateway/store.h"
@@ -35,6 +37,7 @@ static const config_spec_t bccid_options[] = {
     { "carrier.vnpost.customer_code", "BCCI", "VNPost customer code (used by workers)" },
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
+    { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "book_max_attempts", "25", "booking attempts before a job is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
     { "log_level", "info", "debug, info, warn or error" },
@@ -59,6 +62,44 @@ lock_state_dir(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* bootstrap_admin - on the very first start, create an admin token and leave it in
+ * STATE_DIR/admin.token (0600) so an operator can create the other tokens */
+static int
+bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
+{
+    char token[AUTH_TOKEN_LEN], path[4096];
+    json_t *doc = NULL;
+    api_error_t e;
+    FILE *f;
+    int fd, n;
+
+    n = auth_token_count(store_writer(store));
+    if (n != 0)
+        return n < 0 ? -1 : 0;
+    if (store_begin(store) != SQLITE_OK ||
+        auth_token_create(store_writer(store), "admin", "admin", clock_now_ms(), token, &doc, &e) < 0 ||
+        store_commit(store) != SQLITE_OK) {
+        store_rollback(store);
+        snprintf(err, errlen, "cannot create the first admin token: %s", db_errmsg(store_writer(store)));
+        json_decref(doc);
+        return -1;
+    }
+    json_decref(doc);
+    snprintf(path, sizeof path, "%s/admin.token", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "%s\n", token);
+    fclose(f);
+    log_info("first start: an admin token was written to %s (mode 0600)", path);
+    return 0;
 }
 
 int
@@ -124,6 +165,11 @@ main(int argc, char **argv)
         goto out;
     }
 
+    if (bootstrap_admin(store, state_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+
     memset(&ecfg, 0, sizeof ecfg);
     if (config_get(cfg, "jobs_endpoint") && *config_get(cfg, "jobs_endpoint"))
         snprintf(endpoint, sizeof endpoint, "%s", config_get(cfg, "jobs_endpoint"));
@@ -149,6 +195,7 @@ main(int argc, char **argv)
     hcfg.default_carrier = config_get(cfg, "carrier");
     hcfg.public_base_url = config_get(cfg, "public_base_url");
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
+    hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {
         fprintf(stderr, "bccid: %s\n", err);

@@ -281,6 +281,37 @@ validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_
     return 0;
 }
 
+/* book_payload - what the carrier adapter needs to book (carriers/carrier.h); built here,
+ * on the HTTP thread, so the single writer only stores it */
+static char *
+book_payload(const json_t *canon)
+{
+    json_t *agency = json_object_get(canon, "agency");
+    json_t *recipient = json_object_get(canon, "recipient");
+    json_t *result = json_object_get(canon, "result");
+    json_t *p;
+    char *text;
+
+    p = json_pack("{s:O, s:O, s:O, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
+                  "s:{s:O, s:O, s:O, s:O, s:O}}",
+                  "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
+                  json_object_get(canon, "dossier_code"), "service", json_object_get(canon, "service"),
+                  "content_note", json_object_get(result, "summary"), "cod_amount",
+                  json_object_get(canon, "cod_amount"), "weight_g", 200, "pickup", 0, "sender", "name",
+                  json_object_get(agency, "name"), "phone", json_object_get(agency, "phone"), "address",
+                  json_object_get(agency, "address"), "province_code", json_object_get(agency, "province_code"),
+                  "commune_code", json_object_get(agency, "commune_code"), "receiver", "name",
+                  json_object_get(recipient, "name"), "phone", json_object_get(recipient, "phone"), "address",
+                  json_object_get(recipient, "address"), "province_code",
+                  json_object_get(recipient, "province_code"), "commune_code",
+                  json_object_get(recipient, "commune_code"));
+    if (!p)
+        return NULL;
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
+}
+
 void
 dossier_destroy(dossier_t **selfp)
 {
@@ -290,6 +321,7 @@ dossier_destroy(dossier_t **selfp)
         return;
     json_decref(self->canonical);
     free(self->canonical_text);
+    free(self->book_payload);
     free(self);
     *selfp = NULL;
 }
@@ -354,6 +386,11 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
         goto out;
     }
     sha256_hex(d->canonical_text, strlen(d->canonical_text), d->body_hash);
+    d->book_payload = book_payload(canon);
+    if (!d->book_payload) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
     d->canonical = canon;
     canon = NULL;
     d->code = json_string_value(json_object_get(d->canonical, "dossier_code"));

@@ -24,6 +24,8 @@
 typedef struct {
     json_t *canonical;            /* owned: the validated, NFC-normalised submission */
     char *canonical_text;         /* owned: compact, sorted-key JSON of canonical */
+    char *book_payload;           /* owned: the carrier job payload (carrier.h), without the
+                                   * waybill, which the dispatcher adds when it leases the job */
     char body_hash[SHA256_HEX_LEN];
     const char *code, *service, *carrier, *agency_code;
     long long cod_amount;

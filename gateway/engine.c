@@ -209,8 +209,9 @@ wake(engine_t *self)
         log_warn("cannot wake the engine: %s", strerror(errno));
 }
 
-int
-engine_submit(engine_t *self, engine_op_t *op)
+/* enqueue - 0 queued, -1 refused because the engine is stopping (op answered 503) */
+static int
+enqueue(engine_t *self, engine_op_t *op)
 {
     op->done = 0;
     op->next = NULL;
@@ -222,7 +223,8 @@ engine_submit(engine_t *self, engine_op_t *op)
         api_error_set(&op->err, 503, "shutting_down", NULL, "the gateway is stopping; retry in a moment");
         op->err.retry_after = 5;
         op->status = 503;
-        return 503;
+        op->done = 1;
+        return -1;
     }
     if (self->queue_tail)
         self->queue_tail->next = op;
@@ -231,11 +233,29 @@ engine_submit(engine_t *self, engine_op_t *op)
     self->queue_tail = op;
     pthread_mutex_unlock(&self->lock);
     wake(self);
+    return 0;
+}
+
+int
+engine_submit(engine_t *self, engine_op_t *op)
+{
+    op->on_done = NULL;
+    if (enqueue(self, op) != 0)
+        return op->status;
     pthread_mutex_lock(&self->lock);
     while (!op->done)
         pthread_cond_wait(&self->done_cond, &self->lock);
     pthread_mutex_unlock(&self->lock);
     return op->status;
+}
+
+void
+engine_submit_async(engine_t *self, engine_op_t *op, void (*on_done)(engine_op_t *, void *), void *cls)
+{
+    op->on_done = on_done;
+    op->cls = cls;
+    if (enqueue(self, op) != 0)
+        on_done(op, cls);
 }
 
 void
@@ -367,6 +387,10 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         } else {
             op->status = 200;
         }
+        break;
+    case ENGINE_OP_CALL:
+        op->status = op->write_fn(self->store, op->write_arg, now, &op->result, &op->err);
+        self->next_due = now; /* it may have queued jobs */
         break;
     case ENGINE_OP_JOB_REVIVE:
         rc = jobs_revive(db, op->job_id, now);
@@ -520,6 +544,11 @@ send_jobs(engine_t *self, int nout)
         snprintf(m.kind, sizeof m.kind, "%s", o->lease.kind);
         snprintf(m.carrier, sizeof m.carrier, "%s", o->lease.carrier);
         m.data = json_loads(o->lease.payload, 0, NULL);
+        /* the shipment's identifiers come from the shipment row, never stale payload copies */
+        if (json_is_object(m.data) && o->lease.waybill[0])
+            json_object_set_new(m.data, "waybill", json_string(o->lease.waybill));
+        if (json_is_object(m.data) && o->lease.carrier_ref[0])
+            json_object_set_new(m.data, "carrier_ref", json_string(o->lease.carrier_ref));
         if (wire_send(self->router, w->id, w->idlen, &m) != 0)
             log_warn("cannot send job %" PRId64 " to worker %s; its lease will expire", m.job_id, w->name);
         wire_msg_clear(&m);
@@ -583,11 +612,21 @@ finish_ops(engine_t *self, engine_op_t *ops, int committed)
     pthread_mutex_lock(&self->lock);
     for (op = ops; op;) {
         engine_op_t *next = op->next;
-        op->done = 1;
+        if (!op->on_done)
+            op->done = 1;
         op = next;
     }
     pthread_cond_broadcast(&self->done_cond);
     pthread_mutex_unlock(&self->lock);
+    /* asynchronous submitters: after this call the op may be freed, so read next first */
+    for (op = ops; op;) {
+        engine_op_t *next = op->next;
+        if (op->on_done) {
+            op->done = 1;
+            op->on_done(op, op->cls);
+        }
+        op = next;
+    }
 }
 
 static void *
@@ -762,12 +801,22 @@ engine_stop(engine_t *self, int64_t drain_ms)
     }
     /* answer whatever arrived after the loop ended */
     pthread_mutex_lock(&self->lock);
-    for (op = self->queue_head; op; op = op->next) {
-        api_error_set(&op->err, 503, "shutting_down", NULL, "the gateway is stopping; retry in a moment");
-        op->status = 503;
-        op->done = 1;
-    }
+    op = self->queue_head;
     self->queue_head = self->queue_tail = NULL;
+    for (engine_op_t *o = op; o; o = o->next) {
+        api_error_set(&o->err, 503, "shutting_down", NULL, "the gateway is stopping; retry in a moment");
+        o->status = 503;
+        if (!o->on_done)
+            o->done = 1;
+    }
     pthread_cond_broadcast(&self->done_cond);
     pthread_mutex_unlock(&self->lock);
+    while (op) {
+        engine_op_t *next = op->next;
+        if (op->on_done) {
+            op->done = 1;
+            op->on_done(op, op->cls);
+        }
+        op = next;
+    }
 }

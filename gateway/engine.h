@@ -32,7 +32,13 @@ typedef enum {
     ENGINE_OP_IMPORT_CODES,
     ENGINE_OP_EVENTS,
     ENGINE_OP_JOB_REVIVE,
+    ENGINE_OP_CALL,          /* write_fn(store, write_arg, …) inside the batch's transaction */
 } engine_op_kind_t;
+
+/* engine_write_fn - a write run by the engine thread inside the open transaction (under its own
+ * savepoint). Returns the HTTP status (2xx) with *out set, or -1 with err set; on -1 everything
+ * it wrote is rolled back. */
+typedef int (*engine_write_fn)(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err);
 
 typedef struct engine_op {
     engine_op_kind_t kind;
@@ -43,11 +49,17 @@ typedef struct engine_op {
     const carrier_ops_t *carrier;
     const carrier_event_list_t *events;
     int64_t job_id;
+    engine_write_fn write_fn;
+    void *write_arg;
     /* outputs */
     int status;              /* HTTP status to answer */
     json_t *result;          /* on success; submitter owns after return */
     api_error_t err;         /* on failure */
     sink_report_t report;    /* ENGINE_OP_EVENTS */
+    /* completion: NULL = the submitter blocks in engine_submit; else called on the
+     * engine thread after the commit (engine_submit_async) */
+    void (*on_done)(struct engine_op *op, void *cls);
+    void *cls;
     /* engine bookkeeping */
     int done;
     struct engine_op *next;
@@ -74,6 +86,9 @@ void engine_destroy(engine_t **self);
 
 /* engine_submit - run op in the next batch and wait for its commit; returns op->status */
 int engine_submit(engine_t *self, engine_op_t *op);
+/* engine_submit_async - queue op; on_done(op, cls) runs on the engine thread once the batch
+ * committed (or failed). op must stay valid until then. */
+void engine_submit_async(engine_t *self, engine_op_t *op, void (*on_done)(engine_op_t *, void *), void *cls);
 
 typedef struct {
     long long dossiers_accepted, dossiers_replayed, commits, ops_committed, commit_failures;

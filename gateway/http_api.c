@@ -1,31 +1,31 @@
 /*
- * http_api - routes and request handling (see http_api.h)
+ * http_api - libmicrohttpd plumbing, routing and authorisation (see http_api.h)
  *
  * Each request's body is collected into a bounded buffer; the handler runs
  * once the body is complete, on the call after the last chunk, which is also
- * what keeps libmicrohttpd connections alive. Responses are JSON; errors use
- * the shape of design §7.
+ * what keeps libmicrohttpd connections alive. A write goes to the engine and
+ * the connection is suspended until the commit, so the small thread pool is
+ * never blocked on fsync. Errors use the JSON shape of design §7.
  */
 #include "gateway/http_api.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "carriers/carrier.h"
-#include "clock.h"
 #include "crypto.h"
-#include "gateway/api_error.h"
-#include "gateway/dossier.h"
+#include "gateway/auth.h"
+#include "gateway/http_internal.h"
 #include "gateway/ident.h"
 #include "labels/s10.h"
 #include "log.h"
-#include "queues/jobs.h"
+
+#define KEEP_MAX 4
+#define HEADERS_MAX 4
 
 struct http_api {
     struct MHD_Daemon *daemon;
@@ -38,101 +38,112 @@ struct http_api {
 typedef struct {
     buf_t body;
     int too_big;
-    char rid[40];
+    char rid[64];
+    /* a write in flight: the connection is suspended until the engine commits */
+    engine_op_t op;
+    int op_queued;
+    http_handler_fn finish;
+    struct MHD_Connection *conn;
+    const http_route_t *route;
+    unsigned role;
+    char client[72];
+    struct {
+        void *p;
+        void (*free_fn)(void *);
+    } keep[KEEP_MAX];
+    int nkeep;
+    struct {
+        char name[40];
+        char value[200];
+    } headers[HEADERS_MAX];
+    int nheaders;
 } request_t;
 
-typedef struct {
-    struct http_api *api;
-    struct MHD_Connection *conn;
-    const char *method;
-    const char *path;
-    char *segs[8];
-    int nsegs;
-    request_t *req;
-} ctx_t;
+/* every API module's routes; a new module adds its table here */
+static const http_route_t *const route_tables[] = { api_core_routes, api_dossier_routes };
 
-/* ------------------------------------------------------------ responses */
-
-static enum MHD_Result
-send_text(ctx_t *c, int status, const char *content_type, char *body, size_t len, int retry_after)
+static request_t *
+R(http_ctx_t *c)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    enum MHD_Result ret;
+    return c->req;
+}
 
-    if (!r) {
-        free(body);
-        return MHD_NO;
+/* ------------------------------------------------------------ accessors */
+
+store_t *
+http_store(http_ctx_t *c)
+{
+    return c->api->store;
+}
+
+engine_t *
+http_engine(http_ctx_t *c)
+{
+    return c->api->engine;
+}
+
+const http_api_config_t *
+http_config(http_ctx_t *c)
+{
+    return &c->api->cfg;
+}
+
+const char *
+http_body(http_ctx_t *c, size_t *len)
+{
+    if (len)
+        *len = R(c)->body.len;
+    return R(c)->body.data ? R(c)->body.data : "";
+}
+
+const char *
+http_query(http_ctx_t *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_header(http_ctx_t *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_client_ip(http_ctx_t *c, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    out[0] = '\0';
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)outlen);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)outlen);
     }
-    MHD_add_response_header(r, "Content-Type", content_type);
-    MHD_add_response_header(r, "X-Request-Id", c->req->rid);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    if (retry_after > 0) {
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", retry_after);
-        MHD_add_response_header(r, "Retry-After", ra);
-    }
-    ret = MHD_queue_response(c->conn, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return out;
 }
 
-/* send_json - takes ownership of doc */
-static enum MHD_Result
-send_json(ctx_t *c, int status, json_t *doc)
+int
+http_require_json(http_ctx_t *c)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
-
-    json_decref(doc);
-    if (!text)
-        return MHD_NO;
-    return send_text(c, status, "application/json; charset=utf-8", text, strlen(text), 0);
-}
-
-static enum MHD_Result
-send_error(ctx_t *c, const api_error_t *e)
-{
-    char *text = api_error_json(e);
-
-    if (e->status >= 500)
-        log_warn("%s %s -> %d %s: %s", c->method, c->path, e->status, e->code, e->message);
-    else
-        log_info("%s %s -> %d %s%s%s", c->method, c->path, e->status, e->code, e->field[0] ? " field " : "",
-                 e->field);
-    if (!text)
-        return MHD_NO;
-    return send_text(c, e->status, "application/json; charset=utf-8", text, strlen(text), e->retry_after);
-}
-
-static enum MHD_Result
-fail(ctx_t *c, int status, const char *code, const char *field, const char *fmt, const char *arg)
-{
-    api_error_t e;
-
-    api_error_set(&e, status, code, field, fmt, arg);
-    return send_error(c, &e);
-}
-
-/* ------------------------------------------------------------ helpers */
-
-static int
-require_json(ctx_t *c)
-{
-    const char *ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type");
+    const char *ct = http_header(c, "Content-Type");
 
     return ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == '\0' || ct[16] == ';');
 }
 
-static json_t *
-parse_object(ctx_t *c, api_error_t *e)
+json_t *
+http_parse_object(http_ctx_t *c, api_error_t *e)
 {
+    size_t len;
+    const char *body = http_body(c, &len);
     json_error_t jerr;
     json_t *root;
 
-    if (!json_depth_ok(c->req->body.data ? c->req->body.data : "", c->req->body.len, DOSSIER_MAX_DEPTH)) {
+    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
         api_error_set(e, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
         return NULL;
     }
-    root = json_loadb(c->req->body.data ? c->req->body.data : "", c->req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         api_error_set(e, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
                       jerr.text);
@@ -146,353 +157,325 @@ parse_object(ctx_t *c, api_error_t *e)
     return root;
 }
 
-/* ------------------------------------------------------------ handlers */
-
-static enum MHD_Result
-h_healthz(ctx_t *c)
+void
+http_keep(http_ctx_t *c, void *p, void (*free_fn)(void *))
 {
-    db_t *db = store_reader_get(c->api->store);
-    engine_stats_t st;
-    json_t *doc = NULL;
+    request_t *req = R(c);
 
-    if (!db || store_health(db, &doc) != 0) {
-        store_reader_put(c->api->store, db);
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read");
+    if (req->nkeep == KEEP_MAX) {
+        log_error("http_keep: too many parked objects; raise KEEP_MAX");
+        free_fn(p);
+        return;
     }
-    store_reader_put(c->api->store, db);
-    engine_get_stats(c->api->engine, &st);
-    json_object_set_new(doc, "status", json_string("ok"));
-    json_object_set_new(doc, "workers", json_integer(st.workers));
-    json_object_set_new(doc, "breakers_open", json_integer(st.breaker_open));
-    return send_json(c, 200, doc);
+    req->keep[req->nkeep].p = p;
+    req->keep[req->nkeep].free_fn = free_fn;
+    req->nkeep++;
 }
+
+const char *
+http_request_id(http_ctx_t *c)
+{
+    return R(c)->rid;
+}
+
+void
+http_set_request_id(http_ctx_t *c, const char *rid)
+{
+    snprintf(R(c)->rid, sizeof R(c)->rid, "%s", rid);
+    log_set_request_id(rid);
+}
+
+void
+http_add_header(http_ctx_t *c, const char *name, const char *value)
+{
+    request_t *req = R(c);
+
+    if (req->nheaders == HEADERS_MAX)
+        return;
+    snprintf(req->headers[req->nheaders].name, sizeof req->headers[0].name, "%s", name);
+    snprintf(req->headers[req->nheaders].value, sizeof req->headers[0].value, "%s", value);
+    req->nheaders++;
+}
+
+/* ------------------------------------------------------------ answers */
 
 static enum MHD_Result
-h_submit_dossier(ctx_t *c)
+send_buffer(http_ctx_t *c, int status, const char *content_type, char *data, size_t len, int retry_after)
 {
-    dossier_t *d = NULL;
-    engine_op_t op;
-    api_error_t e;
-    int status;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    request_t *req = R(c);
+    enum MHD_Result ret;
+    int i;
 
-    if (!require_json(c))
-        return fail(c, 415, "unsupported_media_type", NULL, "%s", "send the dossier as Content-Type: application/json");
-    if (dossier_from_json(c->req->body.data ? c->req->body.data : "", c->req->body.len, c->api->cfg.default_carrier,
-                          &d, &e) != 0)
-        return send_error(c, &e);
-    log_set_request_id(d->code);
-    memset(&op, 0, sizeof op);
-    op.kind = ENGINE_OP_INTAKE;
-    op.dossier = d;
-    status = engine_submit(c->api->engine, &op);
-    dossier_destroy(&d);
-    if (status >= 300)
-        return send_error(c, &op.err);
-    if (status == 201)
-        log_info("dossier accepted");
-    return send_json(c, status, op.result);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", content_type);
+    MHD_add_response_header(r, "X-Request-Id", req->rid);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    for (i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    ret = MHD_queue_response(c->conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
-static enum MHD_Result
-h_get_dossier(ctx_t *c, int timeline)
+enum MHD_Result
+http_send_bytes(http_ctx_t *c, int status, const char *content_type, char *data, size_t len)
 {
-    db_t *db = store_reader_get(c->api->store);
-    json_t *doc = NULL;
-    api_error_t e;
-    int rc;
-
-    if (!db)
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    rc = timeline ? store_timeline_json(db, c->segs[2], &doc, &e) : store_dossier_json(db, c->segs[2], &doc, &e);
-    store_reader_put(c->api->store, db);
-    if (rc != 0)
-        return send_error(c, &e);
-    return send_json(c, 200, doc);
+    return send_buffer(c, status, content_type, data, len, 0);
 }
 
-/* check_waybill - 0 when valid, else answers 400 naming what is wrong */
-static int
-check_waybill(ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
+enum MHD_Result
+http_send_json(http_ctx_t *c, int status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+    json_decref(doc);
+    if (!text) {
+        api_error_t e;
+        api_error_set(&e, 500, "internal", NULL, "the answer could not be built; retry");
+        return http_send_error(c, &e);
+    }
+    return send_buffer(c, status, "application/json; charset=utf-8", text, strlen(text), 0);
+}
+
+enum MHD_Result
+http_send_error(http_ctx_t *c, const api_error_t *e)
+{
+    char *text = api_error_json(e);
+
+    if (e->status >= 500)
+        log_warn("%s %s -> %d %s: %s", c->method, c->path, e->status, e->code, e->message);
+    else
+        log_info("%s %s -> %d %s%s%s", c->method, c->path, e->status, e->code, e->field[0] ? " field " : "",
+                 e->field);
+    if (!text)
+        return MHD_NO;
+    return send_buffer(c, e->status, "application/json; charset=utf-8", text, strlen(text), e->retry_after);
+}
+
+enum MHD_Result
+http_fail(http_ctx_t *c, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    api_error_t e;
+    va_list ap;
+
+    api_error_set(&e, status, code, field, "%s", "");
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    if (status == 503 || status == 429)
+        e.retry_after = 2;
+    return http_send_error(c, &e);
+}
+
+int
+http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
 {
     s10_status_t st = s10_validate(waybill, strlen(waybill));
-    api_error_t e;
 
     if (st == S10_OK)
         return 0;
-    api_error_set(&e, 400, "invalid_waybill", field, "%.20s is not a valid S10 item number: %s", waybill,
-                  s10_status_message(st));
-    *ret = send_error(c, &e);
+    *ret = http_fail(c, 400, "invalid_waybill", field, "%.20s is not a valid S10 item number: %s", waybill,
+                     s10_status_message(st));
     return -1;
 }
 
-static enum MHD_Result
-h_get_shipment(ctx_t *c)
-{
-    enum MHD_Result ret;
-    db_t *db;
-    json_t *doc = NULL;
-    api_error_t e;
-    int rc;
+/* ------------------------------------------------------------ engine */
 
-    if (check_waybill(c, c->segs[2], NULL, &ret) != 0)
-        return ret;
-    db = store_reader_get(c->api->store);
-    if (!db)
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    rc = store_shipment_json(db, c->segs[2], &doc, &e);
+engine_op_t *
+http_op(http_ctx_t *c)
+{
+    return &R(c)->op;
+}
+
+static void
+op_committed(engine_op_t *op, void *cls)
+{
+    request_t *req = cls;
+
+    (void)op;
+    MHD_resume_connection(req->conn);
+}
+
+enum MHD_Result
+http_submit(http_ctx_t *c, engine_op_kind_t kind, http_handler_fn finish)
+{
+    request_t *req = R(c);
+
+    req->op.kind = kind;
+    req->op_queued = 1;
+    req->finish = finish;
+    req->conn = c->conn;
+    MHD_suspend_connection(c->conn);
+    engine_submit_async(c->api->engine, &req->op, op_committed, req);
+    return MHD_YES;
+}
+
+enum MHD_Result
+http_submit_call(http_ctx_t *c, engine_write_fn fn, void *arg, http_handler_fn finish)
+{
+    R(c)->op.write_fn = fn;
+    R(c)->op.write_arg = arg;
+    return http_submit(c, ENGINE_OP_CALL, finish);
+}
+
+enum MHD_Result
+http_finish_default(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+
+    if (op->status >= 300 || !op->result)
+        return http_send_error(c, &op->err);
+    return http_send_json(c, op->status, json_incref(op->result));
+}
+
+db_t *
+http_reader(http_ctx_t *c)
+{
+    return store_reader_get(c->api->store);
+}
+
+void
+http_reader_put(http_ctx_t *c, db_t *db)
+{
     store_reader_put(c->api->store, db);
-    if (rc != 0)
-        return send_error(c, &e);
-    return send_json(c, 200, doc);
-}
-
-static enum MHD_Result
-h_import_codes(ctx_t *c)
-{
-    api_error_t e;
-    json_t *root, *jp, *jf, *jn, *jc;
-    const char *prefix, *country = "VN";
-    engine_op_t op;
-    int status;
-
-    if (!require_json(c))
-        return fail(c, 415, "unsupported_media_type", NULL, "%s", "send JSON with Content-Type: application/json");
-    root = parse_object(c, &e);
-    if (!root)
-        return send_error(c, &e);
-    jp = json_object_get(root, "prefix");
-    jf = json_object_get(root, "from");
-    jn = json_object_get(root, "count");
-    jc = json_object_get(root, "country");
-    prefix = json_string_value(jp);
-    if (jc)
-        country = json_string_value(jc);
-    if (!prefix || strlen(prefix) != 2 || prefix[0] < 'A' || prefix[0] > 'Z' || prefix[1] < 'A' || prefix[1] > 'Z' ||
-        strchr("JKSTW", prefix[0])) {
-        json_decref(root);
-        return fail(c, 422, "invalid_field", "prefix", "%s",
-                    "prefix must be a two-letter S10 service indicator such as RR, EE or CP (not J, K, S, T, W)");
-    }
-    if (!country || strlen(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' ||
-        country[1] > 'Z') {
-        json_decref(root);
-        return fail(c, 422, "invalid_field", "country", "%s", "country must be a two-letter ISO code such as VN");
-    }
-    if (!json_is_integer(jf) || json_integer_value(jf) < 0 || json_integer_value(jf) > 99999999) {
-        json_decref(root);
-        return fail(c, 422, "invalid_field", "from", "%s", "from must be an 8-digit serial between 0 and 99999999");
-    }
-    if (!json_is_integer(jn) || json_integer_value(jn) < 1 ||
-        json_integer_value(jf) + json_integer_value(jn) - 1 > 99999999) {
-        json_decref(root);
-        return fail(c, 422, "invalid_field", "count", "%s",
-                    "count must be at least 1 and the range must end at or below serial 99999999");
-    }
-    memset(&op, 0, sizeof op);
-    op.kind = ENGINE_OP_IMPORT_CODES;
-    op.prefix = prefix;
-    op.country = country;
-    op.from = json_integer_value(jf);
-    op.count = json_integer_value(jn);
-    status = engine_submit(c->api->engine, &op);
-    json_decref(root);
-    if (status >= 300)
-        return send_error(c, &op.err);
-    log_info("code range imported: %lld numbers", op.count);
-    return send_json(c, status, op.result);
-}
-
-static enum MHD_Result
-h_codes_status(ctx_t *c)
-{
-    db_t *db = store_reader_get(c->api->store);
-    json_t *doc = NULL;
-    int rc;
-
-    if (!db)
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    rc = store_codes_status(db, &doc);
-    store_reader_put(c->api->store, db);
-    if (rc != 0) {
-        json_decref(doc);
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    }
-    return send_json(c, 200, doc);
-}
-
-static enum MHD_Result
-h_carrier_events(ctx_t *c)
-{
-    const carrier_ops_t *ops = carrier_find(c->segs[2]);
-    carrier_event_list_t events = { NULL, 0, 0 };
-    char perr[256];
-    engine_op_t op;
-    int status;
-
-    if (!ops) {
-        api_error_t e;
-        api_error_set(&e, 404, "unknown_carrier", NULL, "no carrier '%.40s' here; known carriers: %s", c->segs[2],
-                      carrier_names());
-        return send_error(c, &e);
-    }
-    if (!require_json(c))
-        return fail(c, 415, "unsupported_media_type", NULL, "%s", "send events as Content-Type: application/json");
-    if (!json_depth_ok(c->req->body.data ? c->req->body.data : "", c->req->body.len, DOSSIER_MAX_DEPTH) ||
-        ops->parse_webhook(c->req->body.data ? c->req->body.data : "", c->req->body.len, &events, perr,
-                           sizeof perr) != 0) {
-        carrier_event_list_free(&events);
-        return fail(c, 400, "invalid_body", NULL, "%s", perr);
-    }
-    for (size_t i = 0; i < events.n; i++) {
-        enum MHD_Result ret;
-        if (events.items[i].waybill[0] && check_waybill(c, events.items[i].waybill, "itemCode", &ret) != 0) {
-            carrier_event_list_free(&events);
-            return ret;
-        }
-    }
-    memset(&op, 0, sizeof op);
-    op.kind = ENGINE_OP_EVENTS;
-    op.carrier = ops;
-    op.events = &events;
-    status = engine_submit(c->api->engine, &op);
-    carrier_event_list_free(&events);
-    if (status >= 300)
-        return send_error(c, &op.err);
-    if (op.report.unknown_ship > 0)
-        log_warn("carrier %s sent %d events for unknown shipments", ops->name, op.report.unknown_ship);
-    if (op.report.unknown_ship > 0 && op.report.applied == 0 && op.report.duplicates == 0) {
-        api_error_t e;
-        api_error_set(&e, 404, "unknown_shipment", NULL,
-                      "none of the %d events names a shipment of this gateway; nothing was recorded",
-                      op.report.unknown_ship);
-        return send_error(c, &e);
-    }
-    return send_json(c, 200,
-                     json_pack("{s:i, s:i, s:i, s:i, s:i}", "applied", op.report.applied, "duplicates",
-                               op.report.duplicates, "unknown_shipments", op.report.unknown_ship, "unknown_codes",
-                               op.report.unknown_code, "status_changes", op.report.status_changes));
-}
-
-static enum MHD_Result
-h_jobs(ctx_t *c)
-{
-    const char *state = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "state");
-    db_t *db;
-    json_t *doc = NULL, *counts = NULL;
-    int rc;
-
-    if (state && strcmp(state, "ready") && strcmp(state, "leased") && strcmp(state, "done") && strcmp(state, "dead"))
-        return fail(c, 400, "invalid_query", "state", "%s", "state must be one of ready, leased, done, dead");
-    db = store_reader_get(c->api->store);
-    if (!db)
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    rc = jobs_list(db, state, 500, &doc);
-    if (rc == 0)
-        rc = jobs_counts(db, &counts);
-    store_reader_put(c->api->store, db);
-    if (rc != 0) {
-        json_decref(doc);
-        json_decref(counts);
-        return fail(c, 503, "storage_unavailable", NULL, "%s", "the database cannot be read; retry later");
-    }
-    return send_json(c, 200, json_pack("{s:o, s:o}", "jobs", doc, "counts", counts));
-}
-
-static enum MHD_Result
-h_job_retry(ctx_t *c)
-{
-    engine_op_t op;
-    char *end;
-    long long id = strtoll(c->segs[2], &end, 10);
-
-    if (*end || id <= 0)
-        return fail(c, 400, "invalid_path", NULL, "%s", "the job id must be a positive number");
-    memset(&op, 0, sizeof op);
-    op.kind = ENGINE_OP_JOB_REVIVE;
-    op.job_id = id;
-    if (engine_submit(c->api->engine, &op) >= 300)
-        return send_error(c, &op.err);
-    return send_json(c, 200, op.result);
 }
 
 /* ------------------------------------------------------------ routing */
 
+/* match - 1 when path fits pattern, segment by segment. A pattern segment "*" takes any
+ * non-empty segment, "*.pdf" any segment ending in ".pdf"; the part matched by '*' is
+ * copied into buf and pointed to by args. */
 static int
-split_path(char *path, char **segs, int max)
+match(const char *pattern, const char *path, char *buf, size_t buflen, const char **args, int *nargs)
 {
-    int n = 0;
-    char *p = path;
+    const char *p = pattern, *q = path;
+    size_t used = 0;
 
-    while (*p == '/')
+    *nargs = 0;
+    while (*p == '/' && *q == '/') {
+        size_t pl, ql;
+
         p++;
-    while (*p && n < max) {
-        segs[n++] = p;
-        p = strchr(p, '/');
-        if (!p)
-            break;
-        *p++ = '\0';
+        q++;
+        pl = strcspn(p, "/");
+        ql = strcspn(q, "/");
+        if (p[0] == '*') {
+            size_t sl = pl - 1; /* literal suffix after '*' */
+            size_t n;
+
+            if (ql <= sl || strncmp(q + ql - sl, p + 1, sl) != 0)
+                return 0;
+            n = ql - sl;
+            if (*nargs == HTTP_MAX_ARGS || used + n + 1 > buflen)
+                return 0;
+            memcpy(buf + used, q, n);
+            buf[used + n] = '\0';
+            args[(*nargs)++] = buf + used;
+            used += n + 1;
+        } else if (pl != ql || strncmp(p, q, pl) != 0) {
+            return 0;
+        }
+        p += pl;
+        q += ql;
     }
-    if (p && *p)
-        return -1; /* too many segments */
-    return n;
+    return *p == '\0' && *q == '\0';
 }
 
-static int
-seg_is(ctx_t *c, int i, const char *s)
+static const http_route_t *
+find_route(http_ctx_t *c, char *buf, size_t buflen, int *path_known)
 {
-    return i < c->nsegs && strcmp(c->segs[i], s) == 0;
+    size_t t;
+    const http_route_t *r;
+
+    *path_known = 0;
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (r = route_tables[t]; r->method; r++) {
+            if (!match(r->pattern, c->path, buf, buflen, c->args, &c->nargs))
+                continue;
+            *path_known = 1;
+            if (strcmp(r->method, c->method) == 0)
+                return r;
+        }
+    }
+    c->nargs = 0;
+    return NULL;
+}
+
+/* authorise - 0 when the caller may use route (sets role/client), else answers 401/403 */
+static int
+authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
+{
+    request_t *req = R(c);
+    const char *auth = http_header(c, "Authorization");
+    char name[72] = "";
+    unsigned role = 0;
+    db_t *db;
+    int rc;
+
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+        if (route->roles & ROLE_PUBLIC)
+            return 0;
+        http_add_header(c, "WWW-Authenticate", "Bearer realm=\"bcci\"");
+        *ret = http_fail(c, 401, "unauthorized", NULL,
+                         "this route needs a bearer token (Authorization: Bearer …); ask an administrator for one "
+                         "(bcci token create)");
+        return -1;
+    }
+    db = http_reader(c);
+    if (!db) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
+        return -1;
+    }
+    rc = auth_token_lookup(db, auth + 7, &role, name, sizeof name);
+    http_reader_put(c, db);
+    if (rc < 0) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
+        return -1;
+    }
+    if (rc == 1) {
+        http_add_header(c, "WWW-Authenticate", "Bearer realm=\"bcci\", error=\"invalid_token\"");
+        *ret = http_fail(c, 401, "unauthorized", NULL, "the token is unknown or revoked");
+        return -1;
+    }
+    if (!(route->roles & (role | ROLE_PUBLIC))) {
+        *ret = http_fail(c, 403, "forbidden", NULL, "the role %s may not call %s %s", auth_role_name(role),
+                         route->method, route->pattern);
+        return -1;
+    }
+    req->role = role;
+    snprintf(req->client, sizeof req->client, "%s", name);
+    c->role = role;
+    c->client = req->client;
+    return 0;
 }
 
 static enum MHD_Result
-route(ctx_t *c)
+dispatch(http_ctx_t *c)
 {
-    int get = strcmp(c->method, "GET") == 0, post = strcmp(c->method, "POST") == 0;
-    int known_path = 0;
+    request_t *req = R(c);
+    char argbuf[600];
+    int path_known;
+    enum MHD_Result ret;
 
-    if (c->nsegs == 1 && seg_is(c, 0, "healthz")) {
-        known_path = 1;
-        if (get)
-            return h_healthz(c);
-    } else if (c->nsegs >= 2 && seg_is(c, 0, "v1")) {
-        if (c->nsegs == 2 && seg_is(c, 1, "dossiers")) {
-            known_path = 1;
-            if (post)
-                return h_submit_dossier(c);
-        } else if (c->nsegs == 3 && seg_is(c, 1, "dossiers")) {
-            known_path = 1;
-            if (get)
-                return h_get_dossier(c, 0);
-        } else if (c->nsegs == 4 && seg_is(c, 1, "dossiers") && seg_is(c, 3, "timeline")) {
-            known_path = 1;
-            if (get)
-                return h_get_dossier(c, 1);
-        } else if (c->nsegs == 3 && seg_is(c, 1, "shipments")) {
-            known_path = 1;
-            if (get)
-                return h_get_shipment(c);
-        } else if (c->nsegs == 2 && seg_is(c, 1, "codes")) {
-            known_path = 1;
-            if (post)
-                return h_import_codes(c);
-            if (get)
-                return h_codes_status(c);
-        } else if (c->nsegs == 4 && seg_is(c, 1, "carriers") && seg_is(c, 3, "events")) {
-            known_path = 1;
-            if (post)
-                return h_carrier_events(c);
-        } else if (c->nsegs == 2 && seg_is(c, 1, "jobs")) {
-            known_path = 1;
-            if (get)
-                return h_jobs(c);
-        } else if (c->nsegs == 4 && seg_is(c, 1, "jobs") && seg_is(c, 3, "retry")) {
-            known_path = 1;
-            if (post)
-                return h_job_retry(c);
-        }
+    req->route = find_route(c, argbuf, sizeof argbuf, &path_known);
+    if (!req->route) {
+        if (path_known)
+            return http_fail(c, 405, "method_not_allowed", NULL, "%s is not allowed on %s", c->method, c->path);
+        return http_fail(c, 404, "not_found", NULL, "no route %.200s; see docs/openapi.yaml for the API", c->path);
     }
-    if (known_path)
-        return fail(c, 405, "method_not_allowed", NULL, "%s is not allowed on this route", c->method);
-    return fail(c, 404, "not_found", NULL, "no route %s; see docs/openapi.yaml for the API", c->path);
+    if (authorise(c, req->route, &ret) != 0)
+        return ret;
+    return req->route->handler(c);
 }
 
 static enum MHD_Result
@@ -501,8 +484,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 {
     struct http_api *api = cls;
     request_t *req = *con_cls;
-    ctx_t c;
-    char path[512];
+    http_ctx_t c;
     enum MHD_Result ret;
 
     (void)version;
@@ -515,7 +497,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         if (!req)
             return MHD_NO;
         buf_init(&req->body, api->cfg.max_body);
-        if (rid && strlen(rid) < sizeof req->rid && ident_safe_rid(rid)) {
+        if (rid && ident_safe_rid(rid)) {
             snprintf(req->rid, sizeof req->rid, "%s", rid);
         } else {
             random_bytes(rnd, sizeof rnd);
@@ -538,20 +520,22 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     c.method = method;
     c.path = url;
     c.req = req;
+    c.role = req->role;
+    c.client = req->client;
     log_set_request_id(req->rid);
-    if (req->too_big) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%zu", api->cfg.max_body);
-        ret = fail(&c, 413, "body_too_large", NULL, "the body exceeds %s bytes; split the request", msg);
-        log_set_request_id(NULL);
-        return ret;
+    if (req->op_queued) {
+        /* resumed after the engine committed (or refused) the write; the route's '*'
+         * arguments are matched again so the finish function sees them too */
+        char argbuf[600];
+        int known;
+        find_route(&c, argbuf, sizeof argbuf, &known);
+        ret = req->op.done ? req->finish(&c) : MHD_YES;
+    } else if (req->too_big) {
+        ret = http_fail(&c, 413, "body_too_large", NULL, "the body exceeds %zu bytes; split the request",
+                        api->cfg.max_body);
+    } else {
+        ret = dispatch(&c);
     }
-    snprintf(path, sizeof path, "%s", url);
-    c.nsegs = split_path(path, c.segs, 8);
-    if (c.nsegs < 0)
-        ret = fail(&c, 404, "not_found", NULL, "no route %s", url);
-    else
-        ret = route(&c);
     log_set_request_id(NULL);
     return ret;
 }
@@ -560,6 +544,7 @@ static void
 request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     request_t *req = *con_cls;
+    int i;
 
     (void)cls;
     (void)conn;
@@ -567,6 +552,9 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
     if (!req)
         return;
     buf_free(&req->body);
+    json_decref(req->op.result);
+    for (i = req->nkeep - 1; i >= 0; i--)
+        req->keep[i].free_fn(req->keep[i].p);
     free(req);
     *con_cls = NULL;
 }
@@ -615,8 +603,9 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         return NULL;
     }
     self->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-        NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!self->daemon) {
@@ -645,4 +634,27 @@ http_api_stop(http_api_t **selfp)
     MHD_stop_daemon(self->daemon);
     free(self);
     *selfp = NULL;
+}
+
+/* http_api_routes - every route, for listings and the OpenAPI check */
+json_t *
+http_api_routes(void)
+{
+    json_t *out = json_array();
+    size_t t;
+    const http_route_t *r;
+
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++)
+        for (r = route_tables[t]; r->method; r++) {
+            json_t *roles = json_array();
+            unsigned b;
+            if (r->roles & ROLE_PUBLIC)
+                json_array_append_new(roles, json_string("public"));
+            for (b = 1; b <= ROLE_ADMIN; b <<= 1)
+                if (r->roles & b)
+                    json_array_append_new(roles, json_string(auth_role_name(b)));
+            json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:s}", "method", r->method, "path", r->pattern,
+                                                 "roles", roles, "summary", r->summary ? r->summary : ""));
+        }
+    return out;
 }

@@ -9,6 +9,7 @@
 #ifndef BCCI_HTTP_API_H
 #define BCCI_HTTP_API_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "gateway/engine.h"
@@ -20,6 +21,7 @@ typedef struct {
     const char *public_base_url;  /* tracking links */
     size_t max_body;              /* bytes; larger bodies get 413 */
     unsigned connection_limit;
+    unsigned threads;             /* HTTP thread pool size (0 = 2) */
 } http_api_config_t;
 
 typedef struct http_api http_api_t;
@@ -29,5 +31,7 @@ http_api_t *http_api_start(engine_t *engine, store_t *store, const http_api_conf
                            size_t errlen);
 int http_api_port(const http_api_t *self);
 void http_api_stop(http_api_t **self);
+/* http_api_routes - every route served: [{method, path, roles, summary}] (caller owns) */
+json_t *http_api_routes(void);
 
 #endif

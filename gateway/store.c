@@ -56,6 +56,10 @@ static const char *const migrations[] = {
     "CREATE TABLE metrics (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
     /* 2: the dispatcher asks "when is the next ready job due?" across carriers */
     "CREATE INDEX jobs_ready_time ON jobs (state, next_attempt_at);",
+    /* 3: API clients (design §8) */
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL, revoked_at INTEGER);",
 };
 
 struct store {
@@ -258,34 +262,6 @@ sql_error(api_error_t *err, int rc, const char *what)
     return -1;
 }
 
-/* book_payload - the job payload the carrier adapter reads (carrier.h) */
-static char *
-book_payload(const dossier_t *d, const char *waybill)
-{
-    json_t *agency = json_object_get(d->canonical, "agency");
-    json_t *recipient = json_object_get(d->canonical, "recipient");
-    json_t *result = json_object_get(d->canonical, "result");
-    json_t *p;
-    char *text;
-
-    p = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
-                  "s:{s:O, s:O, s:O, s:O, s:O}}",
-                  "request_id", d->code, "dossier_code", d->code, "waybill", waybill, "service", d->service,
-                  "content_note", json_object_get(result, "summary"), "cod_amount", (json_int_t)d->cod_amount,
-                  "weight_g", 200, "pickup", 0, "sender", "name", json_object_get(agency, "name"), "phone",
-                  json_object_get(agency, "phone"), "address", json_object_get(agency, "address"), "province_code",
-                  json_object_get(agency, "province_code"), "commune_code", json_object_get(agency, "commune_code"),
-                  "receiver", "name", json_object_get(recipient, "name"), "phone",
-                  json_object_get(recipient, "phone"), "address", json_object_get(recipient, "address"),
-                  "province_code", json_object_get(recipient, "province_code"), "commune_code",
-                  json_object_get(recipient, "commune_code"));
-    if (!p)
-        return NULL;
-    text = json_dumps(p, JSON_COMPACT);
-    json_decref(p);
-    return text;
-}
-
 int
 store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_error_t *err)
 {
@@ -293,7 +269,6 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
     sqlite3_stmt *st;
     char waybill[S10_LEN + 1], prefix[3], country[3], text[256];
     int64_t range_id, serial, dossier_id, submission_id, shipment_id;
-    char *payload = NULL;
     int rc, tl;
     timeline_event_t ev;
 
@@ -402,14 +377,8 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
     if (tl != TIMELINE_APPENDED)
         return sql_error(err, rc, "writing the timeline");
 
-    payload = book_payload(d, waybill);
-    if (!payload)
-        return sql_error(err, SQLITE_NOMEM, "building the booking job");
-    if (jobs_enqueue(db, "book", shipment_id, "", d->carrier, payload, now, now, &rc) < 0) {
-        free(payload);
+    if (jobs_enqueue(db, "book", shipment_id, "", d->carrier, d->book_payload, now, now, &rc) < 0)
         return sql_error(err, rc, "queueing the booking job");
-    }
-    free(payload);
     *out = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:I}]}", "dossier_code", d->code, "service",
                      d->service, "status", "created", "shipments", "waybill", waybill, "carrier", d->carrier, "leg",
                      d->service, "status", "created", "cod_amount", (json_int_t)d->cod_amount);

@@ -23,8 +23,10 @@ static const char SQL_EXPIRE[] =
     "UPDATE jobs SET state = 'ready', lease = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?1"
     " WHERE state = 'leased' AND lease_expires_at < ?1";
 static const char SQL_DUE[] =
-    "SELECT id, kind, COALESCE(shipment_id, 0), attempts, payload FROM jobs"
-    " WHERE state = 'ready' AND carrier = ?1 AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?3";
+    "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts, j.payload, COALESCE(s.waybill, ''),"
+    " COALESCE(s.carrier_ref, '') FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2 ORDER BY j.next_attempt_at, j.id"
+    " LIMIT ?3";
 static const char SQL_LEASE[] =
     "UPDATE jobs SET state = 'leased', lease = ?2, leased_to = ?3, lease_expires_at = ?4, attempts = attempts + 1,"
     " updated_at = ?5 WHERE id = ?1";
@@ -146,6 +148,8 @@ jobs_lease_due(db_t *db, const char *carrier, int64_t now, int max, const char *
         l->attempt = sqlite3_column_int(st, 3) + 1;
         snprintf(l->carrier, sizeof l->carrier, "%s", carrier);
         l->payload = strdup(db_col_text(st, 4));
+        snprintf(l->waybill, sizeof l->waybill, "%s", db_col_text(st, 5));
+        snprintf(l->carrier_ref, sizeof l->carrier_ref, "%s", db_col_text(st, 6));
         l->lease = next_lease();
         n++;
     }

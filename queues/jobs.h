@@ -26,6 +26,8 @@ typedef struct {
     char kind[16];
     char carrier[32];
     int attempt;          /* 1 for the first try */
+    char waybill[16];     /* of the job's shipment, "" when none */
+    char carrier_ref[64]; /* the carrier's order id once booked, "" before */
     char *payload;        /* owned */
 } job_lease_t;
 

@@ -20,9 +20,14 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+TOKEN = {"value": None}
+
+
 def call(method, url, body=None):
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
+    if TOKEN["value"]:
+        req.add_header("Authorization", "Bearer " + TOKEN["value"])
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
@@ -83,8 +88,16 @@ def main():
         if not wait_up(base + "/healthz"):
             print("bccid did not start; see %s/bccid.log" % args.state)
             stop_all()
+        with open(os.path.join(args.state, "admin.token")) as f:
+            TOKEN["value"] = f.read().strip()
+        # the simulator authenticates its webhooks with a carrier token of its own
+        st, doc = call("POST", base + "/v1/tokens", {"name": "vnpost-sim-%d" % int(time.time()), "role": "carrier"})
+        if st != 201:
+            print("cannot create the simulator's token: %s %s" % (st, doc))
+            stop_all()
         start("sim", [os.path.join(args.bin, "bcci-carrier-sim"), "--listen", args.sim, "--webhook_url",
-                      base + "/v1/carriers/vnpost/events", "--clock_speed", "1800", "--step_seconds", "1800"])
+                      base + "/v1/carriers/vnpost/events", "--webhook_token", doc["token"],
+                      "--clock_speed", "1800", "--step_seconds", "1800"])
         if not wait_up(sim_base + "/healthz"):
             print("the carrier simulator did not start; see %s/sim.log" % args.state)
             stop_all()
@@ -131,7 +144,7 @@ def main():
 
         print("\nbccid            %s   (e.g. %s/v1/dossiers/%s/timeline)" % (base, base, codes[0] if codes else ""))
         print("carrier simulator %s/_sim/stats" % sim_base)
-        print("state and logs    %s/" % args.state)
+        print("state and logs    %s/   (admin token: %s/admin.token)" % (args.state, args.state))
         if args.no_wait:
             stop_all()
         print("running; Ctrl-C stops every process")

@@ -153,11 +153,21 @@ class System:
         self.bccid = p
         self.procs.append(p)
         self.wait_http(self.url + "/healthz")
+        with open(os.path.join(self.state, "admin.token")) as f:
+            self.admin_token = f.read().strip()
         return p
 
+    def token(self, name, role):
+        """A new API token for (name, role), created by the admin."""
+        st, doc, _ = self.request("POST", "/v1/tokens", {"name": name, "role": role})
+        assert st == 201, (st, doc)
+        return doc["token"]
+
     def start_sim(self, clock_speed, step_seconds, faults, extra):
+        if not getattr(self, "carrier_token", None):
+            self.carrier_token = self.token("vnpost-webhooks", "carrier")
         args = [os.path.join(BIN, "bcci-carrier-sim"), "--listen", "127.0.0.1:0",
-                "--webhook_url", self.url + "/v1/carriers/vnpost/events",
+                "--webhook_url", self.url + "/v1/carriers/vnpost/events", "--webhook_token", self.carrier_token,
                 "--clock_speed", str(clock_speed), "--step_seconds", str(step_seconds)]
         if faults:
             args += ["--faults", faults]
@@ -221,15 +231,19 @@ class System:
         raise RuntimeError("%s did not answer within %ss" % (url, timeout))
 
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=None,
-                base=None, timeout=30):
-        """Returns (status, parsed JSON or raw bytes, headers)."""
+                base=None, timeout=30, token=True):
+        """Returns (status, parsed JSON or raw bytes, headers). token: True = the admin token,
+        a string = that token, None = no Authorization header."""
         data = raw
+        headers = dict(headers or {})
+        if base is None and token and "Authorization" not in headers:
+            headers["Authorization"] = "Bearer " + (self.admin_token if token is True else token)
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request((base or self.url) + path, data=data, method=method)
         if data is not None and content_type:
             req.add_header("Content-Type", content_type)
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:

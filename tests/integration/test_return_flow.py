@@ -48,6 +48,10 @@ class ReturnFlowTest(unittest.TestCase):
             self.assertEqual(delivered["upu"], "EMI")
 
     def test_replay_is_idempotent_and_conflict_is_refused(self):
+        # no workers: the carrier must not move the shipment while the database is compared
+        self.sys.stop()
+        self.sys = harness.System(workers=0, with_sim=False)
+        self.sys.import_codes()
         d = harness.make_dossier(7)
         st1, doc1, _ = self.sys.request("POST", "/v1/dossiers", d)
         st2, doc2, _ = self.sys.request("POST", "/v1/dossiers", d)

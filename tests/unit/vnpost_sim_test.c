@@ -633,6 +633,8 @@ typedef struct {
     pthread_mutex_t mu;
     char *bodies[256];
     int n;
+    int unauthorized; /* bodies refused for a wrong Authorization header */
+    const char *want_auth; /* NULL = do not check */
 } receiver_t;
 
 typedef struct {
@@ -647,7 +649,7 @@ rx_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *
     rx_req_t *q = *con_cls;
     struct MHD_Response *resp;
     enum MHD_Result rc;
-    const char *ct;
+    const char *ct, *auth;
 
     (void)url;
     (void)method;
@@ -666,8 +668,11 @@ rx_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return MHD_YES;
     }
     ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     pthread_mutex_lock(&rx->mu);
-    if (rx->n < 256 && ct && strcmp(ct, "application/json") == 0)
+    if (rx->want_auth && (!auth || strcmp(auth, rx->want_auth) != 0))
+        rx->unauthorized++;
+    else if (rx->n < 256 && ct && strcmp(ct, "application/json") == 0)
         rx->bodies[rx->n++] = buf_steal(&q->b, NULL);
     pthread_mutex_unlock(&rx->mu);
     resp = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
@@ -796,6 +801,72 @@ test_webhooks(void **state)
     pthread_mutex_destroy(&rx.mu);
 }
 
+static void
+test_webhook_duplicates(void **state)
+{
+    fixture_t *f = *state;
+    receiver_t rx;
+    struct MHD_Daemon *d;
+    char hook[128];
+    const char *args[12];
+    carrier_shipment_t s;
+    carrier_result_t r;
+    carrier_event_list_t ev = { 0 };
+    int64_t deadline;
+    size_t i, j;
+    int k;
+
+    if (!sim_path[0])
+        skip();
+    memset(&rx, 0, sizeof rx);
+    pthread_mutex_init(&rx.mu, NULL);
+    rx.want_auth = "Bearer hook-secret-token";
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, rx_handler,
+                         &rx, MHD_OPTION_NOTIFY_COMPLETED, rx_done, NULL, MHD_OPTION_END);
+    if (!d)
+        fail_msg("cannot start the webhook receiver");
+    snprintf(hook, sizeof hook, "http://127.0.0.1:%u/hook", MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    args[0] = "--webhook_url";
+    args[1] = hook;
+    args[2] = "--clock_speed";
+    args[3] = "6000";
+    args[4] = "--step_seconds";
+    args[5] = "60";
+    args[6] = "--faults";
+    args[7] = "dup_webhook=1";
+    args[8] = "--webhook_token";
+    args[9] = "hook-secret-token";
+    args[10] = NULL;
+    sim_start(&f->sim, args);
+    adapter_open(f, NULL);
+    shipment(&s, "000.00.31.H23-231124-0012", "RR000000147VN", NULL);
+    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    deadline = clock_mono_ms() + 15000;
+    do {
+        usleep(50000);
+        webhook_events(&rx, &ev);
+    } while ((ev.n < 8 || has_code(&ev, r.carrier_ref, "14") < 2) && clock_mono_ms() < deadline);
+    /* 4 steps (6, 10, 12, 14), each delivered twice with the same eventId */
+    if (ev.n != 8)
+        fail_msg("dup_webhook=1: got %zu events, want 8", ev.n);
+    for (i = 0; i < ev.n; i++) {
+        for (k = 0, j = 0; j < ev.n; j++)
+            k += strcmp(ev.items[i].event_id, ev.items[j].event_id) == 0;
+        if (k != 2)
+            fail_msg("eventId %s arrived %d times, want 2", ev.items[i].event_id, k);
+    }
+    if (rx.unauthorized)
+        fail_msg("%d webhook POSTs without 'Authorization: Bearer hook-secret-token'", rx.unauthorized);
+    carrier_event_list_free(&ev);
+    carrier_destroy(&f->c);
+    if (sim_stop(&f->sim) != 0)
+        fail_msg("simulator did not stop cleanly");
+    MHD_stop_daemon(d);
+    for (k = 0; k < rx.n; k++)
+        free(rx.bodies[k]);
+    pthread_mutex_destroy(&rx.mu);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -809,6 +880,7 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_wrong_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_duplicates, setup, teardown),
     };
 
     (void)argc;

@@ -1,0 +1,38 @@
+/*
+ * auth - API clients: bearer tokens with a role, stored only as hashes (design §8)
+ *
+ * A token is "bcci_" + 43 URL-safe characters (256 random bits); the table
+ * keeps its SHA-256 (a fast hash is right for secrets with that much
+ * entropy), its name and its role. The token itself is shown once, at
+ * creation. Writes run on the engine thread (inside its transaction) or at
+ * start-up before the engine exists; lookups use any read connection.
+ */
+#ifndef BCCI_AUTH_H
+#define BCCI_AUTH_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "gateway/api_error.h"
+
+#define AUTH_TOKEN_LEN 49 /* "bcci_" + 43 + NUL */
+
+/* auth_role_bit - the ROLE_* bit of a role name, 0 when unknown */
+unsigned auth_role_bit(const char *name);
+const char *auth_role_name(unsigned bit);
+/* auth_role_names - "case_system, clerk, post_office, carrier, admin" */
+const char *auth_role_names(void);
+
+/* auth_token_create - new token for (name, role); the clear token goes to token_out.
+ * 201 and *out {name, role, token}, or -1 with err (409 when the name exists). */
+int auth_token_create(db_t *db, const char *name, const char *role, int64_t now, char token_out[AUTH_TOKEN_LEN],
+                      json_t **out, api_error_t *err);
+/* auth_token_lookup - 0 and role bit + name for a live token, 1 unknown or revoked, -1 error */
+int auth_token_lookup(db_t *db, const char *token, unsigned *role, char *name, size_t namelen);
+int auth_token_revoke(db_t *db, const char *name, int64_t now, json_t **out, api_error_t *err);
+int auth_token_list(db_t *db, json_t **out);
+/* auth_token_count - live tokens, -1 on error */
+int auth_token_count(db_t *db);
+
+#endif
