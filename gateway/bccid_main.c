@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "clock.h"
+#include "crypto.h"
 #include "gateway/auth.h"
 #include "gateway/engine.h"
 #include "gateway/http_api.h"
@@ -64,6 +65,55 @@ lock_state_dir(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
+/* load_secret - the server secret (32 random bytes, STATE_DIR/secret, 0600), created on the
+ * first start. It keys tracking tokens and manifest codes, so it must survive restarts. */
+static int
+load_secret(const char *dir, unsigned char *secret, size_t len, char *err, size_t errlen)
+{
+    char path[4096];
+    struct stat stbuf;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/secret", dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (random_bytes(secret, len) != 0) {
+            snprintf(err, errlen, "the system random generator failed");
+            return -1;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, secret, len) != (ssize_t)len || fsync(fd) != 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+        log_info("first start: a server secret was written to %s (mode 0600)", path);
+        return 0;
+    }
+    if (fd < 0 || fstat(fd, &stbuf) != 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (stbuf.st_mode & 0077) {
+        snprintf(err, errlen, "%s is readable by others (mode %03o); run chmod 600 %s", path,
+                 (unsigned)(stbuf.st_mode & 0777), path);
+        close(fd);
+        return -1;
+    }
+    n = read(fd, secret, len);
+    close(fd);
+    if (n != (ssize_t)len) {
+        snprintf(err, errlen, "%s is shorter than %zu bytes; restore it from a backup", path, len);
+        return -1;
+    }
+    return 0;
+}
+
 /* bootstrap_admin - on the very first start, create an admin token and leave it in
  * STATE_DIR/admin.token (0600) so an operator can create the other tokens */
 static int
@@ -107,6 +157,7 @@ main(int argc, char **argv)
 {
     config_t *cfg = config_new(bccid_options);
     char err[512], db_path[4096], endpoint[4200];
+    unsigned char secret[32];
     store_t *store = NULL;
     engine_t *engine = NULL;
     http_api_t *api = NULL;
@@ -165,7 +216,8 @@ main(int argc, char **argv)
         goto out;
     }
 
-    if (bootstrap_admin(store, state_dir, err, sizeof err) != 0) {
+    if (load_secret(state_dir, secret, sizeof secret, err, sizeof err) != 0 ||
+        bootstrap_admin(store, state_dir, err, sizeof err) != 0) {
         fprintf(stderr, "bccid: %s\n", err);
         goto out;
     }
@@ -196,6 +248,8 @@ main(int argc, char **argv)
     hcfg.public_base_url = config_get(cfg, "public_base_url");
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
+    hcfg.secret = secret;
+    hcfg.secretlen = sizeof secret;
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {
         fprintf(stderr, "bccid: %s\n", err);

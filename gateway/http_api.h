@@ -22,6 +22,8 @@ typedef struct {
     size_t max_body;              /* bytes; larger bodies get 413 */
     unsigned connection_limit;
     unsigned threads;             /* HTTP thread pool size (0 = 2) */
+    const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */
+    size_t secretlen;
 } http_api_config_t;
 
 typedef struct http_api http_api_t;

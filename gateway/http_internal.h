@@ -64,6 +64,9 @@ struct http_ctx {
 /* route tables of the API modules, each terminated by an entry with method NULL */
 extern const http_route_t api_core_routes[];
 extern const http_route_t api_dossier_routes[];
+extern const http_route_t api_label_routes[];    /* api_labels.c: labels, manifests, scans */
+extern const http_route_t api_public_routes[];   /* api_public.c: tracking page, clerk page */
+extern const http_route_t api_metrics_routes[];  /* api_metrics.c: /metrics */
 
 /* --- access to the gateway's parts --- */
 store_t *http_store(http_ctx_t *c);

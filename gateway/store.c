@@ -60,6 +60,16 @@ static const char *const migrations[] = {
     "CREATE TABLE tokens ("
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
     "  created_at INTEGER NOT NULL, revoked_at INTEGER);",
+    /* 4: labels and handover manifests (biên bản giao nhận) */
+    "ALTER TABLE shipments ADD COLUMN label_prints INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE manifests ("
+    "  id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE, agency_code TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'open', code TEXT NOT NULL, created_by TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL, accepted_at INTEGER);"
+    "CREATE TABLE manifest_items ("
+    "  manifest_id INTEGER NOT NULL REFERENCES manifests(id), shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
+    "  position INTEGER NOT NULL, PRIMARY KEY (manifest_id, shipment_id));"
+    "CREATE INDEX manifest_items_shipment ON manifest_items (shipment_id);",
 };
 
 struct store {

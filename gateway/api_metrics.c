@@ -1,0 +1,8 @@
+/*
+ * api_metrics - (being written)
+ */
+#include "gateway/http_internal.h"
+
+const http_route_t api_metrics_routes[] = {
+    { NULL, NULL, NULL, 0, NULL },
+};
