@@ -145,3 +145,37 @@ clean:
 MAIN_DEPS := $(patsubst %.c,$(BUILD)/%.d,$(wildcard */*_main.c */*/*_main.c) $(BENCH_SRC))
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) $(MAIN_DEPS)
 .SECONDARY:
+
+# --- fault tests, fuzzing, memory checks (tests/integration/test_faults.py, tests/fuzz/) ---
+# make fuzz          every libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (default 60) each
+# make fuzz-smoke    the same for a few seconds each, after replaying tests/fuzz/regressions/
+# make test-faults   the full-size crash, fault and overload tests (ASan build, minutes)
+# make valgrind      also runs a short bccid + worker scenario under memcheck (build/rel)
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzz-smoke fuzz-lib valgrind-scenario
+
+fuzz-lib:
+	@command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) SAN_FLAGS="$(FUZZ_SAN)" OPT="-O1 -g" \
+	  WARN="$(WARN) -Wno-unknown-warning-option" $(FUZZ_BUILD)/libbcci.a
+
+fuzz: fuzz-lib
+	@CFLAGS_PKG="$(PKG_CFLAGS)" LIBS_PKG="$(PKG_LIBS)" sh tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-lib
+	@CFLAGS_PKG="$(PKG_CFLAGS)" LIBS_PKG="$(PKG_LIBS)" sh tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) 5
+
+test-faults: deps
+	@$(MAKE) --no-print-directory SANITIZER=address build-progs
+	@BCCI_FAULTS_FULL=1 BCCI_BIN=$(CURDIR)/build/san/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  python3 tests/integration/run_all.py test_faults.py
+
+# valgrind and sanitizers never together: the scenario runs the build/rel programs
+valgrind: valgrind-scenario
+valgrind-scenario:
+	@$(MAKE) --no-print-directory SANITIZER= build-progs
+	@BCCI_BIN=$(CURDIR)/build/rel/bin python3 tests/valgrind_scenario.py

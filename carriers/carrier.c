@@ -13,9 +13,11 @@
 #include <string.h>
 
 extern const carrier_ops_t carrier_vnpost;
+extern const carrier_ops_t carrier_viettel;
 
 static const carrier_ops_t *const carriers[] = {
     &carrier_vnpost,
+    &carrier_viettel,
     NULL,
 };
 

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "gateway/auth.h"
 #include "gateway/http_internal.h"
+#include "gateway/webhook_auth.h"
 #include "log.h"
 #include "queues/jobs.h"
 
@@ -148,6 +149,25 @@ h_carrier_events(http_ctx_t *c)
     if (!ops)
         return http_fail(c, 404, "unknown_carrier", NULL, "no carrier '%.40s' here; known carriers: %s", c->args[0],
                          carrier_names());
+    if (c->role == 0) {
+        /* no bearer token: the carrier must have signed the body */
+        webhook_verdict_t v = webhook_auth_verify(http_config(c)->webhooks, ops->name,
+                                                  http_header(c, "X-BCCI-Signature"), body, len,
+                                                  clock_now_ms() / 1000);
+        if (v != WEBHOOK_OK) {
+            log_warn("carrier %s webhook refused: %s", ops->name, webhook_verdict_message(v));
+            return http_fail(c, 401, "unauthorized", NULL, "%s", webhook_verdict_message(v));
+        }
+    } else if (!(c->role & (ROLE_CARRIER | ROLE_ADMIN))) {
+        return http_fail(c, 403, "forbidden", NULL, "only a carrier may post carrier events");
+    } else {
+        char ip[64];
+        if (!webhook_auth_allowed(http_config(c)->webhooks, ops->name, http_client_ip(c, ip, sizeof ip))) {
+            log_warn("carrier %s webhook from an address outside its allow-list", ops->name);
+            return http_fail(c, 403, "forbidden", NULL, "this address may not post events for carrier %s",
+                             ops->name);
+        }
+    }
     if (!http_require_json(c))
         return http_fail(c, 415, "unsupported_media_type", NULL, "send events as Content-Type: application/json");
     if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH))
@@ -297,7 +317,10 @@ const http_route_t api_core_routes[] = {
     { "GET", "/healthz", h_healthz, ROLE_PUBLIC, "health" },
     { "POST", "/v1/codes", h_import_codes, ROLE_ADMIN, "import an S10 range" },
     { "GET", "/v1/codes", h_codes_status, ROLE_ADMIN | ROLE_CLERK, "numbers left in the code pool" },
-    { "POST", "/v1/carriers/*/events", h_carrier_events, ROLE_CARRIER | ROLE_ADMIN, "carrier webhooks" },
+    /* public at the routing level: a carrier proves itself with a signature (checked in the
+     * handler) or a bearer token of role carrier */
+    { "POST", "/v1/carriers/*/events", h_carrier_events, ROLE_CARRIER | ROLE_ADMIN | ROLE_PUBLIC,
+      "carrier webhooks (signed, or bearer token)" },
     { "GET", "/v1/jobs", h_jobs, ROLE_ADMIN | ROLE_CLERK, "jobs by state" },
     { "POST", "/v1/jobs/*/retry", h_job_retry, ROLE_ADMIN | ROLE_CLERK, "replay a dead job" },
     { "POST", "/v1/tokens", h_token_create, ROLE_ADMIN, "create an API token (shown once)" },

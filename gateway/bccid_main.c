@@ -23,6 +23,8 @@
 #include "gateway/engine.h"
 #include "gateway/http_api.h"
 #include "gateway/store.h"
+#include "gateway/webhook_auth.h"
+#include "secret.h"
 #include "log.h"
 
 static const config_spec_t bccid_options[] = {
@@ -36,10 +38,15 @@ static const config_spec_t bccid_options[] = {
     { "carrier.vnpost.username", "demo", "VNPost API user (used by workers)" },
     { "carrier.vnpost.password_file", "", "file holding the VNPost password (used by workers)" },
     { "carrier.vnpost.customer_code", "BCCI", "VNPost customer code (used by workers)" },
+    { "carrier.vnpost.webhook_secret_file", "", "file (0600) with the secret VNPost signs webhooks with" },
+    { "carrier.vnpost.webhook_allow_from", "", "addresses allowed to post VNPost events with a token (empty: any)" },
+    { "carrier.viettel.webhook_secret_file", "", "file (0600) with the secret Viettel Post signs webhooks with" },
+    { "carrier.viettel.webhook_allow_from", "", "addresses allowed to post Viettel Post events with a token" },
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "book_max_attempts", "25", "booking attempts before a job is dead" },
+    { "notify_max_age_s", "86400", "how long a case-system notification is retried before it is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
     { "log_level", "info", "debug, info, warn or error" },
     { NULL, NULL, NULL },
@@ -152,6 +159,35 @@ bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* load_webhook_auth - per-carrier webhook secrets and allow-lists from the configuration */
+static int
+load_webhook_auth(const config_t *cfg, webhook_auth_t *auth, char *err, size_t errlen)
+{
+    static const char *const carriers[] = { "vnpost", "viettel" };
+    size_t i;
+
+    for (i = 0; i < sizeof carriers / sizeof carriers[0]; i++) {
+        char key[96], secret[256];
+        const char *path, *allow;
+        size_t len;
+
+        snprintf(key, sizeof key, "carrier.%s.webhook_secret_file", carriers[i]);
+        path = config_get(cfg, key);
+        if (path && *path) {
+            if (secret_file_read(path, secret, sizeof secret, &len, err, errlen) != 0)
+                return -1;
+            webhook_auth_set_secret(auth, carriers[i], secret, len);
+        }
+        snprintf(key, sizeof key, "carrier.%s.webhook_allow_from", carriers[i]);
+        allow = config_get(cfg, key);
+        if (allow && *allow && webhook_auth_set_allow(auth, carriers[i], allow) != 0) {
+            snprintf(err, errlen, "%s is too long", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -161,6 +197,7 @@ main(int argc, char **argv)
     store_t *store = NULL;
     engine_t *engine = NULL;
     http_api_t *api = NULL;
+    webhook_auth_t *webhooks = webhook_auth_new();
     engine_config_t ecfg;
     http_api_config_t hcfg;
     const char *state_dir, *level;
@@ -221,6 +258,7 @@ main(int argc, char **argv)
         fprintf(stderr, "bccid: %s\n", err);
         goto out;
     }
+    dossier_set_id_key(secret, sizeof secret);
 
     memset(&ecfg, 0, sizeof ecfg);
     if (config_get(cfg, "jobs_endpoint") && *config_get(cfg, "jobs_endpoint"))
@@ -232,6 +270,8 @@ main(int argc, char **argv)
     ecfg.policy.max_attempts_book = (int)config_get_int(cfg, "book_max_attempts", 25);
     ecfg.policy.backoff_base_ms = 500;
     ecfg.policy.backoff_cap_ms = 5 * 60 * 1000;
+    ecfg.policy.case_system_url = config_get(cfg, "case_system_url");
+    ecfg.policy.notify_max_age_ms = config_get_int(cfg, "notify_max_age_s", 24 * 3600) * 1000;
     engine = engine_new(store, &ecfg, err, sizeof err);
     if (!engine) {
         fprintf(stderr, "bccid: %s\n", err);
@@ -249,6 +289,11 @@ main(int argc, char **argv)
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     hcfg.secret = secret;
+    hcfg.webhooks = webhooks;
+    if (load_webhook_auth(cfg, webhooks, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
     hcfg.secretlen = sizeof secret;
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {
@@ -270,6 +315,7 @@ out:
         engine_stop(engine, config_get_int(cfg, "drain_ms", 5000));
     engine_destroy(&engine);
     store_close(&store);
+    webhook_auth_destroy(&webhooks);
     if (lock_fd >= 0)
         close(lock_fd);
     config_destroy(&cfg);

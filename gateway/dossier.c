@@ -37,7 +37,32 @@ ident_email(const char *s)
 static int
 ident_service(const char *s)
 {
-    return strcmp(s, "return") == 0;
+    return strcmp(s, "return") == 0 || strcmp(s, "send") == 0 || strcmp(s, "both") == 0;
+}
+
+/* ident_cccd - a 12-digit citizen ID number (no check digit exists, design §1) */
+static int
+ident_cccd(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != 12)
+        return 0;
+    for (i = 0; i < 12; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* the key of the CCCD hash: set once at start-up (dossier_set_id_key), before any thread parses */
+static uint8_t id_key[32];
+static size_t id_keylen;
+
+void
+dossier_set_id_key(const void *key, size_t len)
+{
+    id_keylen = len > sizeof id_key ? sizeof id_key : len;
+    memcpy(id_key, key, id_keylen);
 }
 
 static int
@@ -81,6 +106,7 @@ static const field_rule_t recipient_rules[] = {
       NULL },
     { "commune_code", F_CODE, 1, 0, 0, ident_commune_code, "a 5-digit commune code of QĐ 19/2025, e.g. 00004",
       NULL },
+    { "id_number", F_CODE, 0, 0, 0, ident_cccd, "the 12-digit CCCD number", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -93,17 +119,22 @@ static const field_rule_t result_rules[] = {
 static const field_rule_t authorised_rules[] = {
     { "name", F_TEXT, 1, 1, 100, NULL, NULL, NULL },
     { "relation", F_TEXT, 0, 1, 50, NULL, NULL, NULL },
+    { "id_number", F_CODE, 0, 0, 0, ident_cccd, "the 12-digit CCCD number", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
 static const field_rule_t dossier_rules[] = {
     { "dossier_code", F_CODE, 1, 0, 0, ident_dossier_code,
       "V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX, e.g. 000.00.31.H23-231124-0001", NULL },
-    { "service", F_CODE, 1, 0, 0, ident_service, "\"return\" (the result travels to the citizen)", NULL },
+    { "service", F_CODE, 1, 0, 0, ident_service,
+      "\"return\" (result to the citizen), \"send\" (dossier collected from the citizen) or \"both\"", NULL },
     { "procedure", F_OBJECT, 1, 0, 0, NULL, NULL, procedure_rules },
     { "agency", F_OBJECT, 1, 0, 0, NULL, NULL, agency_rules },
-    { "recipient", F_OBJECT, 1, 0, 0, NULL, NULL, recipient_rules },
-    { "result", F_OBJECT, 1, 0, 0, NULL, NULL, result_rules },
+    /* which of these are required depends on the service (check_service) */
+    { "recipient", F_OBJECT, 0, 0, 0, NULL, NULL, recipient_rules },
+    { "sender", F_OBJECT, 0, 0, 0, NULL, NULL, recipient_rules },
+    { "result", F_OBJECT, 0, 0, 0, NULL, NULL, result_rules },
+    { "documents", F_DOCS, 0, 0, 0, NULL, NULL, NULL },
     { "cod_amount", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "authorised_person", F_OBJECT, 0, 0, 0, NULL, NULL, authorised_rules },
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
@@ -286,30 +317,82 @@ validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_
 static char *
 book_payload(const json_t *canon)
 {
+    const char *service = json_string_value(json_object_get(canon, "service"));
+    int collect = strcmp(service, "return") != 0;
     json_t *agency = json_object_get(canon, "agency");
-    json_t *recipient = json_object_get(canon, "recipient");
+    /* the return leg goes agency -> recipient; the collection leg citizen -> agency */
+    json_t *from = collect ? json_object_get(canon, "sender") : agency;
+    json_t *to = collect ? agency : json_object_get(canon, "recipient");
     json_t *result = json_object_get(canon, "result");
+    json_t *note = collect ? json_object_get(json_object_get(canon, "procedure"), "name")
+                           : json_object_get(result, "summary");
     json_t *p;
     char *text;
 
-    p = json_pack("{s:O, s:O, s:O, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
+    p = json_pack("{s:O, s:O, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
                   "s:{s:O, s:O, s:O, s:O, s:O}}",
                   "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
-                  json_object_get(canon, "dossier_code"), "service", json_object_get(canon, "service"),
-                  "content_note", json_object_get(result, "summary"), "cod_amount",
-                  json_object_get(canon, "cod_amount"), "weight_g", 200, "pickup", 0, "sender", "name",
-                  json_object_get(agency, "name"), "phone", json_object_get(agency, "phone"), "address",
-                  json_object_get(agency, "address"), "province_code", json_object_get(agency, "province_code"),
-                  "commune_code", json_object_get(agency, "commune_code"), "receiver", "name",
-                  json_object_get(recipient, "name"), "phone", json_object_get(recipient, "phone"), "address",
-                  json_object_get(recipient, "address"), "province_code",
-                  json_object_get(recipient, "province_code"), "commune_code",
-                  json_object_get(recipient, "commune_code"));
+                  json_object_get(canon, "dossier_code"), "service", collect ? "send" : "return", "content_note",
+                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", 200, "pickup", collect,
+                  "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
+                  json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),
+                  "commune_code", json_object_get(from, "commune_code"), "receiver", "name",
+                  json_object_get(to, "name"), "phone", json_object_get(to, "phone"), "address",
+                  json_object_get(to, "address"), "province_code", json_object_get(to, "province_code"),
+                  "commune_code", json_object_get(to, "commune_code"));
     if (!p)
         return NULL;
     text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     return text;
+}
+
+/* check_service - return needs recipient + result; send needs sender (the citizen the
+ * postman collects from); both needs sender and recipient */
+static int
+check_service(json_t *canon, api_error_t *err)
+{
+    const char *service = json_string_value(json_object_get(canon, "service"));
+    int ret = strcmp(service, "return") == 0, send = strcmp(service, "send") == 0;
+
+    if ((ret || !send) && !json_object_get(canon, "recipient")) {
+        api_error_set(err, 422, "missing_field", "recipient", "recipient is required for service '%s'", service);
+        return -1;
+    }
+    if (ret && !json_object_get(canon, "result")) {
+        api_error_set(err, 422, "missing_field", "result", "result is required for service 'return'");
+        return -1;
+    }
+    if (!ret && !json_object_get(canon, "sender")) {
+        api_error_set(err, 422, "missing_field", "sender",
+                      "sender (the citizen the postman collects the dossier from) is required for service '%s'",
+                      service);
+        return -1;
+    }
+    if (ret && json_object_get(canon, "sender")) {
+        api_error_set(err, 422, "unknown_field", "sender",
+                      "sender is for the collection leg; a 'return' submission names the recipient only");
+        return -1;
+    }
+    return 0;
+}
+
+/* protect_id - a CCCD number is never kept whole (design §8): a keyed hash and the last
+ * four digits replace it before the submission is stored or hashed */
+static void
+protect_id(json_t *person)
+{
+    const char *id = json_string_value(json_object_get(person, "id_number"));
+    uint8_t mac[SHA256_LEN];
+    char hex[SHA256_HEX_LEN];
+
+    if (!id)
+        return;
+    hmac_sha256(id_key, id_keylen, id, strlen(id), mac);
+    hex_encode(mac, sizeof mac, hex);
+    json_object_set_new(person, "id_hash", json_string(hex));
+    json_object_set_new(person, "id_last4", json_string(id + strlen(id) - 4));
+    json_object_del(person, "id_number");
 }
 
 void
@@ -355,8 +438,11 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
         goto out;
     }
     canon = json_object();
-    if (validate_object(root, dossier_rules, "", canon, err) != 0)
+    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0)
         goto out;
+    protect_id(json_object_get(canon, "recipient"));
+    protect_id(json_object_get(canon, "sender"));
+    protect_id(json_object_get(canon, "authorised_person"));
 
     code = json_string_value(json_object_get(canon, "dossier_code"));
     agency_code = json_string_value(json_object_get(json_object_get(canon, "agency"), "code"));

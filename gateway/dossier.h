@@ -5,7 +5,8 @@
  * valid UTF-8, known carrier, integer amounts), normalises text to NFC and
  * builds the canonical JSON whose SHA-256 decides idempotency: the same
  * dossier and service with the same canonical body is a replay, a different
- * body is a conflict. The dossier owns its canonical JSON tree; the const
+ * body is a conflict. A CCCD number in the submission is replaced by a keyed hash and
+ * its last four digits before anything is stored (design §8). The dossier owns its canonical JSON tree; the const
  * char * accessors are borrowed from it until dossier_destroy.
  */
 #ifndef BCCI_DOSSIER_H
@@ -35,6 +36,8 @@ typedef struct {
  * default_carrier is used when the submission names none. */
 int dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err);
 void dossier_destroy(dossier_t **self);
+/* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */
+void dossier_set_id_key(const void *key, size_t len);
 
 /* json_depth_ok - 1 when the nesting depth of JSON text stays within max (strings skipped) */
 int json_depth_ok(const char *text, size_t len, int max);

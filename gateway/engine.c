@@ -258,6 +258,12 @@ engine_submit_async(engine_t *self, engine_op_t *op, void (*on_done)(engine_op_t
         on_done(op, cls);
 }
 
+const sink_policy_t *
+engine_policy(engine_t *self)
+{
+    return &self->cfg.policy;
+}
+
 void
 engine_get_stats(engine_t *self, engine_stats_t *out)
 {
@@ -379,13 +385,14 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         break;
     case ENGINE_OP_EVENTS:
         memset(&op->report, 0, sizeof op->report);
-        if (sink_carrier_events(db, op->carrier, op->events, now, &op->report, &rc) != 0) {
+        if (sink_carrier_events(db, op->carrier, op->events, &self->cfg.policy, now, &op->report, &rc) != 0) {
             api_error_set(&op->err, 503, "storage_unavailable", NULL,
                           "the database cannot record events now (%s); the carrier should retry", sqlite3_errstr(rc));
             op->err.retry_after = 2;
             op->status = -1;
         } else {
             op->status = 200;
+            self->next_due = now; /* events may have queued notifications */
         }
         break;
     case ENGINE_OP_CALL:
@@ -496,7 +503,8 @@ lease_jobs(engine_t *self, int64_t now)
 
         if (w->credit - w->inflight <= 0)
             continue;
-        snprintf(list, sizeof list, "%s", w->carriers);
+        /* every worker also delivers notifications to the case system */
+        snprintf(list, sizeof list, "%s," JOBS_CASE_SYSTEM, w->carriers);
         for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
             int free_credit = w->credit - w->inflight, allow, n, k;
             breaker_t *b;
@@ -718,6 +726,8 @@ engine_loop(void *arg)
                     if (now - self->workers[i].last_seen > (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS)
                         worker_remove(self, i, db, now, "no heartbeat for 3 s");
                 self->next_maintenance = now + 500;
+                /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
+                self->next_due = now;
             }
             if (self->next_due <= now && self->nworkers > 0) {
                 int64_t nd;
@@ -738,8 +748,17 @@ engine_loop(void *arg)
         self->stats.commit_failures += !committed;
         self->stats.workers = self->nworkers;
         self->stats.breaker_open = 0;
-        for (i = 0; i < self->nbreakers; i++)
+        self->stats.ncarriers = 0;
+        for (i = 0; i < self->nbreakers; i++) {
             self->stats.breaker_open += self->breakers[i].open;
+            if (i < (int)(sizeof self->stats.carriers / sizeof self->stats.carriers[0])) {
+                memcpy(self->stats.carriers[i].name, self->breakers[i].name, sizeof self->stats.carriers[i].name);
+                self->stats.carriers[i].open = self->breakers[i].open;
+                self->stats.carriers[i].inflight = self->breakers[i].inflight;
+                self->stats.carriers[i].consecutive_failures = self->breakers[i].consecutive_failures;
+                self->stats.ncarriers = i + 1;
+            }
+        }
         pthread_mutex_unlock(&self->stats_lock);
         finish_ops(self, ops, committed);
         if (committed) {

@@ -95,7 +95,15 @@ typedef struct {
     long long results_ok, results_retry, results_fail, results_late;
     long long events_applied, events_duplicate, events_unknown_code;
     int workers, breaker_open;
+    /* per carrier, for /metrics: breaker state and jobs in flight */
+    struct {
+        char name[32];
+        int open, inflight, consecutive_failures;
+    } carriers[8];
+    int ncarriers;
 } engine_stats_t;
 void engine_get_stats(engine_t *self, engine_stats_t *out);
+/* engine_policy - the sink policy (case-system URL, retry limits), borrowed for the engine's life */
+const sink_policy_t *engine_policy(engine_t *self);
 
 #endif

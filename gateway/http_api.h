@@ -23,6 +23,7 @@ typedef struct {
     unsigned connection_limit;
     unsigned threads;             /* HTTP thread pool size (0 = 2) */
     const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */
+    struct webhook_auth *webhooks; /* carrier webhook verifier; borrowed */
     size_t secretlen;
 } http_api_config_t;
 

@@ -9,31 +9,30 @@
 #include <string.h>
 
 #include "carriers/status.h"
+#include "clock.h"
 #include "gateway/timeline.h"
 #include "log.h"
 #include "queues/backoff.h"
 #include "queues/jobs.h"
 
 static const char SQL_SHIP_BY_ID[] =
-    "SELECT id, dossier_id, status, status_time, waybill, carrier FROM shipments WHERE id = ?1";
+    "SELECT s.id, s.dossier_id, s.status, s.status_time, s.waybill, s.carrier, s.leg, d.code FROM shipments s"
+    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.id = ?1";
 static const char SQL_SHIP_BY_WAYBILL[] =
-    "SELECT id, dossier_id, status, status_time, waybill, carrier FROM shipments WHERE waybill = ?1 AND carrier = ?2";
+    "SELECT s.id, s.dossier_id, s.status, s.status_time, s.waybill, s.carrier, s.leg, d.code FROM shipments s"
+    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.waybill = ?1 AND s.carrier = ?2";
 static const char SQL_SHIP_BY_REF[] =
-    "SELECT id, dossier_id, status, status_time, waybill, carrier FROM shipments WHERE carrier = ?1"
-    " AND carrier_ref = ?2";
+    "SELECT s.id, s.dossier_id, s.status, s.status_time, s.waybill, s.carrier, s.leg, d.code FROM shipments s"
+    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.carrier = ?1 AND s.carrier_ref = ?2";
 static const char SQL_SET_BOOKED[] =
-    "UPDATE shipments SET carrier_ref = ?2, fee = ?3, status = CASE WHEN status = 'created' THEN 'booked'"
-    " ELSE status END, status_time = CASE WHEN status = 'created' THEN ?4 ELSE status_time END, updated_at = ?4"
-    " WHERE id = ?1";
+    "UPDATE shipments SET carrier_ref = ?2, fee = ?3, updated_at = ?4 WHERE id = ?1";
 static const char SQL_SET_STATUS[] =
     "UPDATE shipments SET status = ?2, status_time = ?3, updated_at = ?4 WHERE id = ?1";
-static const char SQL_SET_EXCEPTION[] =
-    "UPDATE shipments SET status = 'exception', status_time = ?2, updated_at = ?2 WHERE id = ?1"
-    " AND status = 'created'";
 
 typedef struct {
-    int64_t id, dossier_id, status_time;
-    char status[24], waybill[16], carrier[32];
+    int64_t id, dossier_id;
+    int64_t status_time; /* carrier time of the event behind the status; 0 before any */
+    char status[24], waybill[16], carrier[32], leg[12], dossier_code[64];
 } ship_row_t;
 
 /* load_ship - 0 found, 1 not found, -1 error */
@@ -52,12 +51,173 @@ load_ship(sqlite3_stmt *st, ship_row_t *s)
     s->status_time = sqlite3_column_int64(st, 3);
     snprintf(s->waybill, sizeof s->waybill, "%s", db_col_text(st, 4));
     snprintf(s->carrier, sizeof s->carrier, "%s", db_col_text(st, 5));
+    snprintf(s->leg, sizeof s->leg, "%s", db_col_text(st, 6));
+    snprintf(s->dossier_code, sizeof s->dossier_code, "%s", db_col_text(st, 7));
     sqlite3_reset(st);
     return 0;
 }
 
 static int
-apply_booked(db_t *db, const wire_msg_t *m, int64_t now, int *rc)
+ship_by_id(db_t *db, int64_t id, ship_row_t *s)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_SHIP_BY_ID);
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return load_ship(st, s);
+}
+
+/* dvc_for - what the case system is told about a status (design §4 last column):
+ * the DVC status code and the Vietnamese text; NULL when it is not told */
+static const char *
+dvc_for(const ship_row_t *s, const char *status, const char **text_prefix)
+{
+    int send = strcmp(s->leg, "send") == 0;
+
+    if (strcmp(status, "booked") == 0 && !send) {
+        *text_prefix = "Chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn";
+        return "9";
+    }
+    if (strcmp(status, "delivered") == 0) {
+        *text_prefix = send ? "Bưu điện đã giao hồ sơ đến cơ quan (thời điểm nộp hồ sơ hợp lệ), mã vận đơn"
+                            : "Đã trả kết quả qua bưu chính công ích cho người nhận, mã vận đơn";
+        return send ? "2" : "10";
+    }
+    if (strcmp(status, "delivery_failed") == 0) {
+        *text_prefix = "Bưu điện phát không thành công, mã vận đơn";
+        return "9";
+    }
+    if (strcmp(status, "returned") == 0) {
+        *text_prefix = "Kết quả đã được chuyển hoàn về Bộ phận một cửa, mã vận đơn";
+        return "9";
+    }
+    if (strcmp(status, "exception") == 0) {
+        *text_prefix = "Bưu gửi gặp sự cố, cần cán bộ một cửa xử lý, mã vận đơn";
+        return "9";
+    }
+    if (strcmp(status, "cancelled") == 0) {
+        *text_prefix = "Đã hủy yêu cầu gửi qua bưu chính công ích, mã vận đơn";
+        return "9";
+    }
+    return NULL;
+}
+
+static int
+notify_ship(db_t *db, const ship_row_t *s, const char *status, const char *upu, int64_t event_time,
+            const char *text, const sink_policy_t *policy, int64_t now, int *rc)
+{
+    const char *prefix = NULL, *dvc;
+    char when[16], content[600], purpose[80];
+    json_t *payload;
+    char *ptext;
+    int r;
+
+    if (!policy || !policy->case_system_url || !*policy->case_system_url)
+        return 0;
+    dvc = dvc_for(s, status, &prefix);
+    if (!dvc)
+        return 0;
+    clock_dvc(event_time, when, sizeof when);
+    if (text && *text)
+        snprintf(content, sizeof content, "%s %s. %s", prefix, s->waybill, text);
+    else
+        snprintf(content, sizeof content, "%s %s.", prefix, s->waybill);
+    payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "url",
+                        policy->case_system_url, "request_id", s->dossier_code, "body", "MaHoSo", s->dossier_code,
+                        "TrangThaiHoSo", dvc, "NoiDungXuLy", content, "ThoiDiemXuLy", when, "HinhThucTra", "1",
+                        "waybill", s->waybill, "status", status, "upu", upu ? upu : "", "leg", s->leg);
+    ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    if (!ptext) {
+        *rc = SQLITE_NOMEM;
+        return -1;
+    }
+    snprintf(purpose, sizeof purpose, "notify:%s:%" PRId64, status, event_time);
+    r = jobs_enqueue(db, "notify", s->id, purpose, JOBS_CASE_SYSTEM, ptext, now, now, rc);
+    free(ptext);
+    return r < 0 ? -1 : 0;
+}
+
+int
+sink_notify(db_t *db, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
+            const char *text, const sink_policy_t *policy, int64_t now, int *rc)
+{
+    ship_row_t s;
+
+    if (ship_by_id(db, shipment_id, &s) != 0)
+        return 0;
+    return notify_ship(db, &s, status, upu, event_time, text, policy, now, rc);
+}
+
+static int
+append(db_t *db, const ship_row_t *s, int64_t event_time, int64_t now, const char *source, const char *status,
+       const char *upu, const char *raw, const char *text, const char *details, const char *dedup, int *rc)
+{
+    timeline_event_t ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.dossier_id = s->dossier_id;
+    ev.shipment_id = s->id;
+    ev.event_time = event_time;
+    ev.received_at = now;
+    ev.source = source;
+    ev.status = status;
+    ev.upu = upu && *upu ? upu : NULL;
+    ev.raw_code = raw;
+    ev.text = text;
+    ev.details = details;
+    ev.dedup_key = dedup;
+    return timeline_append(db, &ev, rc);
+}
+
+static int
+update_status(db_t *db, int64_t id, const char *status, int64_t event_time, int64_t now, int *rc)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_SET_STATUS);
+
+    if (!st) {
+        *rc = SQLITE_ERROR;
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    db_bind_text(st, 2, status);
+    sqlite3_bind_int64(st, 3, event_time);
+    sqlite3_bind_int64(st, 4, now);
+    *rc = sqlite3_step(st);
+    if (*rc != SQLITE_DONE)
+        return -1;
+    *rc = SQLITE_OK;
+    return 0;
+}
+
+int
+sink_set_status(db_t *db, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
+                const char *source, const char *text, const char *details, const sink_policy_t *policy, int64_t now,
+                int *rc)
+{
+    ship_row_t s;
+    int r;
+
+    *rc = SQLITE_OK;
+    r = ship_by_id(db, shipment_id, &s);
+    if (r != 0) {
+        *rc = r < 0 ? SQLITE_ERROR : SQLITE_OK;
+        return r < 0 ? -1 : 1;
+    }
+    if (status_is_terminal(s.status))
+        return 1;
+    if (append(db, &s, event_time, now, source, status, upu, NULL, text, details, NULL, rc) == TIMELINE_ERROR)
+        return -1;
+    if (update_status(db, s.id, status, event_time, now, rc) != 0)
+        return -1;
+    return notify_ship(db, &s, status, upu, event_time, NULL, policy, now, rc);
+}
+
+/* ------------------------------------------------------------- results */
+
+static int
+apply_booked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now, int *rc)
 {
     json_t *data = m->data;
     const char *ref = json_string_value(json_object_get(data, "carrier_ref"));
@@ -65,18 +225,12 @@ apply_booked(db_t *db, const wire_msg_t *m, int64_t now, int *rc)
     int existed = json_is_true(json_object_get(data, "already_existed"));
     sqlite3_stmt *st;
     ship_row_t s;
-    char text[256], details[256];
-    timeline_event_t ev;
-    job_row_t job;
-    int was_created;
+    char text[256], details[256], key[64];
+    const char *next;
+    int r;
 
-    if (jobs_get(db, m->job_id, &job) != 0 || !job.shipment_id)
+    if (ship_by_id(db, job->shipment_id, &s) != 0)
         return 0;
-    st = db_stmt(db, SQL_SHIP_BY_ID);
-    sqlite3_bind_int64(st, 1, job.shipment_id);
-    if (load_ship(st, &s) != 0)
-        return 0;
-    was_created = strcmp(s.status, "created") == 0;
     st = db_stmt(db, SQL_SET_BOOKED);
     sqlite3_bind_int64(st, 1, s.id);
     db_bind_text(st, 2, ref ? ref : "");
@@ -84,67 +238,102 @@ apply_booked(db_t *db, const wire_msg_t *m, int64_t now, int *rc)
     sqlite3_bind_int64(st, 4, now);
     if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
         return -1;
-    snprintf(text, sizeof text, "Đã chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn %s", s.waybill);
+    /* the send leg waits for the postman to collect; the return leg is booked */
+    next = strcmp(s.leg, "send") == 0 ? "pickup_pending" : "booked";
+    if (strcmp(next, "pickup_pending") == 0)
+        snprintf(text, sizeof text, "Bưu điện đã nhận yêu cầu; bưu tá sẽ đến lấy hồ sơ tại địa chỉ của bạn, mã vận đơn %s",
+                 s.waybill);
+    else
+        snprintf(text, sizeof text, "Đã chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn %s", s.waybill);
     {
         json_t *d = json_pack("{s:s, s:I, s:b, s:i}", "carrier_ref", ref ? ref : "", "fee", fee, "already_existed",
-                              existed, "attempt", job.attempts);
+                              existed, "attempt", job->attempts);
         char *dtext = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
         snprintf(details, sizeof details, "%s", dtext ? dtext : "{}");
         free(dtext);
         json_decref(d);
     }
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = s.dossier_id;
-    ev.shipment_id = s.id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = "gateway";
-    ev.status = was_created ? "booked" : NULL;
-    ev.text = text;
-    ev.details = details;
-    {
-        char key[64];
-        snprintf(key, sizeof key, "booked:%" PRId64, s.id);
-        ev.dedup_key = key; /* one booking event per shipment, however many results arrive */
-        if (timeline_append(db, &ev, rc) == TIMELINE_ERROR)
+    /* one booking event per shipment, however many results arrive */
+    snprintf(key, sizeof key, "booked:%" PRId64, s.id);
+    r = append(db, &s, now, now, "gateway", strcmp(s.status, "created") == 0 ? next : NULL, NULL, NULL, text,
+               details, key, rc);
+    if (r == TIMELINE_ERROR)
+        return -1;
+    if (r == TIMELINE_APPENDED && strcmp(s.status, "created") == 0) {
+        /* status_time orders carrier events; a status the gateway sets itself keeps the last
+         * carrier time, so a carrier event stamped in the same second still applies */
+        if (update_status(db, s.id, next, s.status_time, now, rc) != 0)
             return -1;
+        return notify_ship(db, &s, next, NULL, now, NULL, policy, now, rc);
     }
     return 0;
 }
 
 static int
-apply_refused(db_t *db, const wire_msg_t *m, int64_t now, int *rc)
+apply_refused(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now, int *rc)
 {
-    sqlite3_stmt *st;
     ship_row_t s;
-    job_row_t job;
     char text[400];
-    timeline_event_t ev;
 
-    if (jobs_get(db, m->job_id, &job) != 0 || !job.shipment_id || strcmp(job.kind, "book") != 0)
+    if (ship_by_id(db, job->shipment_id, &s) != 0)
         return 0;
-    st = db_stmt(db, SQL_SHIP_BY_ID);
-    sqlite3_bind_int64(st, 1, job.shipment_id);
-    if (load_ship(st, &s) != 0)
-        return 0;
-    st = db_stmt(db, SQL_SET_EXCEPTION);
-    sqlite3_bind_int64(st, 1, s.id);
-    sqlite3_bind_int64(st, 2, now);
-    if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
-        return -1;
-    snprintf(text, sizeof text, "Bưu điện không nhận đơn gửi; cán bộ một cửa cần kiểm tra lại thông tin (%s)",
-             m->message);
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = s.dossier_id;
-    ev.shipment_id = s.id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = "gateway";
-    ev.status = "exception";
-    ev.text = text;
-    if (timeline_append(db, &ev, rc) == TIMELINE_ERROR)
-        return -1;
+    if (strcmp(job->kind, "book") == 0) {
+        snprintf(text, sizeof text, "Bưu điện không nhận đơn gửi; cán bộ một cửa cần kiểm tra lại thông tin (%s)",
+                 m->message);
+        if (strcmp(s.status, "created") != 0)
+            return append(db, &s, now, now, "gateway", NULL, NULL, NULL, text, NULL, NULL, rc) == TIMELINE_ERROR
+                       ? -1
+                       : 0;
+        return sink_set_status(db, s.id, "exception", NULL, now, "gateway", text, NULL, policy, now, rc) < 0 ? -1 : 0;
+    }
+    if (strcmp(job->kind, "cancel") == 0) {
+        snprintf(text, sizeof text, "Bưu điện không hủy được bưu gửi (%s); trạng thái không đổi", m->message);
+        return append(db, &s, now, now, "gateway", NULL, NULL, NULL, text, NULL, NULL, rc) == TIMELINE_ERROR ? -1 : 0;
+    }
     return 0;
+}
+
+static int
+apply_tracked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now, int *rc)
+{
+    const carrier_ops_t *ops = carrier_find(job->carrier);
+    json_t *arr = json_object_get(m->data, "events"), *e;
+    carrier_event_list_t events = { NULL, 0, 0 };
+    sink_report_t report;
+    size_t i;
+    int r;
+
+    if (!ops || !json_is_array(arr))
+        return 0;
+    json_array_foreach(arr, i, e) {
+        carrier_event_t *ev = carrier_event_list_push(&events);
+        if (!ev)
+            break;
+        snprintf(ev->carrier_ref, sizeof ev->carrier_ref, "%s",
+                 json_string_value(json_object_get(e, "carrier_ref")) ? json_string_value(json_object_get(e, "carrier_ref")) : "");
+        snprintf(ev->waybill, sizeof ev->waybill, "%s",
+                 json_string_value(json_object_get(e, "waybill")) ? json_string_value(json_object_get(e, "waybill")) : "");
+        snprintf(ev->raw_code, sizeof ev->raw_code, "%s",
+                 json_string_value(json_object_get(e, "raw_code")) ? json_string_value(json_object_get(e, "raw_code")) : "");
+        snprintf(ev->raw_name, sizeof ev->raw_name, "%s",
+                 json_string_value(json_object_get(e, "raw_name")) ? json_string_value(json_object_get(e, "raw_name")) : "");
+        snprintf(ev->reason, sizeof ev->reason, "%s",
+                 json_string_value(json_object_get(e, "reason")) ? json_string_value(json_object_get(e, "reason")) : "");
+        snprintf(ev->event_id, sizeof ev->event_id, "%s",
+                 json_string_value(json_object_get(e, "event_id")) ? json_string_value(json_object_get(e, "event_id")) : "");
+        ev->carrier_time_ms = json_integer_value(json_object_get(e, "carrier_time_ms"));
+        ev->amount = json_integer_value(json_object_get(e, "amount"));
+        if (!ev->waybill[0] && !ev->carrier_ref[0]) {
+            /* a tracking answer is about the job's shipment even when it does not say so */
+            ship_row_t s;
+            if (ship_by_id(db, job->shipment_id, &s) == 0)
+                snprintf(ev->waybill, sizeof ev->waybill, "%s", s.waybill);
+        }
+    }
+    memset(&report, 0, sizeof report);
+    r = sink_carrier_events(db, ops, &events, policy, now, &report, rc);
+    carrier_event_list_free(&events);
+    return r;
 }
 
 int
@@ -171,17 +360,26 @@ sink_job_result(db_t *db, const wire_msg_t *m, const sink_policy_t *policy, int6
     }
     switch (m->outcome) {
     case WIRE_OK:
-        if (strcmp(job.kind, "book") == 0 && apply_booked(db, m, now, rc) != 0)
+        if (strcmp(job.kind, "book") == 0 && apply_booked(db, &job, m, policy, now, rc) != 0)
+            return -1;
+        if (strcmp(job.kind, "cancel") == 0 &&
+            sink_set_status(db, job.shipment_id, "cancelled", NULL, now, "carrier",
+                            "Bưu điện đã xác nhận hủy bưu gửi", NULL, policy, now, rc) < 0)
+            return -1;
+        if (strcmp(job.kind, "track") == 0 && apply_tracked(db, &job, m, policy, now, rc) != 0)
             return -1;
         return jobs_complete(db, m->job_id, now) == 0 ? 0 : -1;
     case WIRE_RETRY: {
         int64_t delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
                                                backoff_random01());
-        int r;
+        int max = policy->max_attempts_book, r;
 
         if (m->delay_ms > delay)
             delay = m->delay_ms;
-        r = jobs_retry(db, m->job_id, delay, m->message, policy->max_attempts_book, now);
+        /* the case system gets retries for a period of time rather than a count */
+        if (strcmp(job.kind, "notify") == 0)
+            max = now - job.created_at >= policy->notify_max_age_ms ? job.attempts : 1 << 30;
+        r = jobs_retry(db, m->job_id, delay, m->message, max, now);
         if (r == 1)
             log_warn("job %" PRId64 " (%s) is dead after %d attempts: %s", m->job_id, job.kind, job.attempts,
                      m->message);
@@ -189,12 +387,14 @@ sink_job_result(db_t *db, const wire_msg_t *m, const sink_policy_t *policy, int6
     }
     case WIRE_FAIL:
         log_warn("job %" PRId64 " (%s) failed permanently: %s", m->job_id, job.kind, m->message);
-        if (apply_refused(db, m, now, rc) != 0)
+        if (apply_refused(db, &job, m, policy, now, rc) != 0)
             return -1;
         return jobs_kill(db, m->job_id, m->message, now) == 0 ? 0 : -1;
     }
     return 0;
 }
+
+/* ------------------------------------------------------------- events */
 
 static int
 find_ship_for_event(db_t *db, const char *carrier, const carrier_event_t *e, ship_row_t *s)
@@ -220,8 +420,8 @@ find_ship_for_event(db_t *db, const char *carrier, const carrier_event_t *e, shi
 }
 
 int
-sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list_t *events, int64_t now,
-                    sink_report_t *report, int *rc)
+sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list_t *events,
+                    const sink_policy_t *policy, int64_t now, sink_report_t *report, int *rc)
 {
     size_t i;
 
@@ -230,8 +430,7 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
         const carrier_event_t *e = &events->items[i];
         carrier_mapping_t map = { NULL, "" };
         ship_row_t s;
-        timeline_event_t ev;
-        char key[128], text[512], hash[SHA256_HEX_LEN], details[512];
+        char key[128], text[512], hash[SHA256_HEX_LEN], details[768];
         int known, r, changes = 0;
         const status_info_t *info;
 
@@ -278,24 +477,15 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
                 json_object_set_new(d, "event_id", json_string(e->event_id));
             if (info && !changes && status_is_terminal(s.status))
                 json_object_set_new(d, "note", json_string("shipment already final; status unchanged"));
+            else if (info && !changes && e->carrier_time_ms < s.status_time)
+                json_object_set_new(d, "note", json_string("older than the current status; status unchanged"));
             dt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
             snprintf(details, sizeof details, "%s", dt ? dt : "{}");
             free(dt);
             json_decref(d);
         }
-        memset(&ev, 0, sizeof ev);
-        ev.dossier_id = s.dossier_id;
-        ev.shipment_id = s.id;
-        ev.event_time = e->carrier_time_ms;
-        ev.received_at = now;
-        ev.source = "carrier";
-        ev.status = info ? info->name : NULL;
-        ev.upu = info && info->upu[0] ? info->upu : NULL;
-        ev.raw_code = e->raw_code;
-        ev.text = text;
-        ev.details = details;
-        ev.dedup_key = key;
-        r = timeline_append(db, &ev, rc);
+        r = append(db, &s, e->carrier_time_ms, now, "carrier", info ? info->name : NULL, info ? info->upu : NULL,
+                   e->raw_code, text, details, key, rc);
         if (r == TIMELINE_ERROR)
             return -1;
         if (r == TIMELINE_DUPLICATE) {
@@ -304,14 +494,11 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
         }
         report->applied++;
         if (changes) {
-            sqlite3_stmt *st = db_stmt(db, SQL_SET_STATUS);
-            sqlite3_bind_int64(st, 1, s.id);
-            db_bind_text(st, 2, info->name);
-            sqlite3_bind_int64(st, 3, e->carrier_time_ms);
-            sqlite3_bind_int64(st, 4, now);
-            if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
+            if (update_status(db, s.id, info->name, e->carrier_time_ms, now, rc) != 0)
                 return -1;
-            *rc = SQLITE_OK;
+            if (notify_ship(db, &s, info->name, info->upu, e->carrier_time_ms, e->reason[0] ? e->reason : NULL,
+                            policy, now, rc) != 0)
+                return -1;
             report->status_changes++;
         }
     }

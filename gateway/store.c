@@ -70,6 +70,9 @@ static const char *const migrations[] = {
     "  manifest_id INTEGER NOT NULL REFERENCES manifests(id), shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
     "  position INTEGER NOT NULL, PRIMARY KEY (manifest_id, shipment_id));"
     "CREATE INDEX manifest_items_shipment ON manifest_items (shipment_id);",
+    /* 5: the return leg of a 'both' dossier points at its collection leg; purge marks */
+    "ALTER TABLE shipments ADD COLUMN linked_shipment_id INTEGER REFERENCES shipments(id);"
+    "ALTER TABLE dossiers ADD COLUMN purged_at INTEGER;",
 };
 
 struct store {
@@ -257,7 +260,8 @@ static const char SQL_INSERT_SUBMISSION[] =
     "INSERT INTO submissions (dossier_id, service, body, body_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_INSERT_SHIPMENT[] =
     "INSERT INTO shipments (dossier_id, submission_id, leg, carrier, waybill, status, status_time, cod_amount,"
-    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'created', ?6, ?7, ?6, ?6)";
+    " created_at, updated_at, linked_shipment_id) VALUES (?1, ?2, ?3, ?4, ?5, 'created', 0, ?7, ?6, ?6,"
+    " (SELECT id FROM shipments WHERE dossier_id = ?1 AND leg = 'send' AND ?3 = 'return' ORDER BY id LIMIT 1))";
 
 static int
 sql_error(api_error_t *err, int rc, const char *what)
@@ -364,7 +368,7 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
     st = db_stmt(db, SQL_INSERT_SHIPMENT);
     sqlite3_bind_int64(st, 1, dossier_id);
     sqlite3_bind_int64(st, 2, submission_id);
-    db_bind_text(st, 3, d->service);
+    db_bind_text(st, 3, strcmp(d->service, "return") == 0 ? "return" : "send");
     db_bind_text(st, 4, d->carrier);
     db_bind_text(st, 5, waybill);
     sqlite3_bind_int64(st, 6, now);
@@ -374,8 +378,13 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
     shipment_id = sqlite3_last_insert_rowid(db_handle(db));
 
     memset(&ev, 0, sizeof ev);
-    snprintf(text, sizeof text,
-             "Tiếp nhận yêu cầu trả kết quả qua dịch vụ bưu chính công ích; số hiệu bưu gửi %s", waybill);
+    if (strcmp(d->service, "return") == 0)
+        snprintf(text, sizeof text,
+                 "Tiếp nhận yêu cầu trả kết quả qua dịch vụ bưu chính công ích; số hiệu bưu gửi %s", waybill);
+    else
+        snprintf(text, sizeof text,
+                 "Tiếp nhận yêu cầu thu gom hồ sơ tại nhà qua dịch vụ bưu chính công ích; số hiệu bưu gửi %s",
+                 waybill);
     ev.dossier_id = dossier_id;
     ev.shipment_id = shipment_id;
     ev.event_time = now;
@@ -391,7 +400,8 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
         return sql_error(err, rc, "queueing the booking job");
     *out = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:I}]}", "dossier_code", d->code, "service",
                      d->service, "status", "created", "shipments", "waybill", waybill, "carrier", d->carrier, "leg",
-                     d->service, "status", "created", "cod_amount", (json_int_t)d->cod_amount);
+                     strcmp(d->service, "return") == 0 ? "return" : "send", "status", "created", "cod_amount",
+                     (json_int_t)d->cod_amount);
     return 201;
 }
 
@@ -483,8 +493,9 @@ store_codes_status(db_t *db, json_t **out)
 static const char SQL_DOSSIER[] = "SELECT id, agency_code, created_at FROM dossiers WHERE code = ?1";
 static const char SQL_SUBMISSIONS[] = "SELECT service, body FROM submissions WHERE dossier_id = ?1 ORDER BY id";
 static const char SQL_SHIPMENTS[] =
-    "SELECT waybill, carrier, COALESCE(carrier_ref, ''), leg, status, status_time, cod_amount, COALESCE(fee, -1),"
-    " created_at, updated_at FROM shipments WHERE dossier_id = ?1 ORDER BY id";
+    "SELECT s.waybill, s.carrier, COALESCE(s.carrier_ref, ''), s.leg, s.status, s.status_time, s.cod_amount,"
+    " COALESCE(s.fee, -1), s.created_at, s.updated_at, COALESCE(l.waybill, '') FROM shipments s"
+    " LEFT JOIN shipments l ON l.id = s.linked_shipment_id WHERE s.dossier_id = ?1 ORDER BY s.id";
 
 static void
 iso(int64_t ms, char *out, size_t len)
@@ -535,7 +546,8 @@ store_dossier_json(db_t *db, const char *code, json_t **out, api_error_t *err)
         json_t *s;
         const status_info_t *info = status_lookup(db_col_text(st, 4));
 
-        iso(sqlite3_column_int64(st, 5), t1, sizeof t1);
+        /* status_time is 0 until the carrier reports; show when the shipment was created */
+        iso(sqlite3_column_int64(st, 5) ? sqlite3_column_int64(st, 5) : sqlite3_column_int64(st, 8), t1, sizeof t1);
         iso(sqlite3_column_int64(st, 8), t2, sizeof t2);
         iso(sqlite3_column_int64(st, 9), t3, sizeof t3);
         s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "waybill", db_col_text(st, 0), "carrier",
@@ -546,6 +558,8 @@ store_dossier_json(db_t *db, const char *code, json_t **out, api_error_t *err)
             json_object_set_new(s, "carrier_ref", json_string(db_col_text(st, 2)));
         if (sqlite3_column_int64(st, 7) >= 0)
             json_object_set_new(s, "fee", json_integer(sqlite3_column_int64(st, 7)));
+        if (*db_col_text(st, 10))
+            json_object_set_new(s, "linked_waybill", json_string(db_col_text(st, 10)));
         json_array_append_new(ships, s);
     }
     sqlite3_reset(st);

@@ -25,14 +25,17 @@ static const char SQL_EXPIRE[] =
 static const char SQL_DUE[] =
     "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts, j.payload, COALESCE(s.waybill, ''),"
     " COALESCE(s.carrier_ref, '') FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
-    " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2 ORDER BY j.next_attempt_at, j.id"
-    " LIMIT ?3";
+    " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2"
+    " AND (j.kind != 'notify' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE p.shipment_id = j.shipment_id"
+    "      AND p.kind = 'notify' AND p.id < j.id AND p.state IN ('ready', 'leased')))"
+    " AND (j.kind != 'cancel' OR COALESCE(s.carrier_ref, '') != '')"
+    " ORDER BY j.next_attempt_at, j.id LIMIT ?3";
 static const char SQL_LEASE[] =
     "UPDATE jobs SET state = 'leased', lease = ?2, leased_to = ?3, lease_expires_at = ?4, attempts = attempts + 1,"
     " updated_at = ?5 WHERE id = ?1";
 static const char SQL_GET[] =
-    "SELECT id, COALESCE(lease, 0), COALESCE(shipment_id, 0), next_attempt_at, kind, carrier, state, attempts"
-    " FROM jobs WHERE id = ?1";
+    "SELECT id, COALESCE(lease, 0), COALESCE(shipment_id, 0), next_attempt_at, kind, carrier, state, attempts,"
+    " created_at FROM jobs WHERE id = ?1";
 static const char SQL_DONE[] =
     "UPDATE jobs SET state = 'done', lease = NULL, leased_to = NULL, lease_expires_at = NULL, last_error = NULL,"
     " updated_at = ?2 WHERE id = ?1";
@@ -203,6 +206,7 @@ jobs_get(db_t *db, int64_t id, job_row_t *out)
     snprintf(out->carrier, sizeof out->carrier, "%s", db_col_text(st, 5));
     snprintf(out->state, sizeof out->state, "%s", db_col_text(st, 6));
     out->attempts = sqlite3_column_int(st, 7);
+    out->created_at = sqlite3_column_int64(st, 8);
     sqlite3_reset(st);
     return 0;
 }

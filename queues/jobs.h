@@ -8,6 +8,11 @@
  * go back to ready; on start, every leased job goes back to ready (restart
  * is recovery). Payloads are JSON text owned by the job row; job_lease_t
  * owns its payload copy (jobs_lease_free).
+ *
+ * Ordering rules enforced at lease time: a notify job waits until every
+ * earlier notify job of the same shipment is settled (the case system sees
+ * changes in timeline order); a cancel job waits until the shipment has a
+ * carrier reference (its booking is done).
  */
 #ifndef BCCI_JOBS_H
 #define BCCI_JOBS_H
@@ -18,6 +23,8 @@
 #include "db.h"
 
 #define JOBS_LEASE_MS (60 * 1000)
+/* notify jobs go to the case system, not to a carrier; every worker serves them */
+#define JOBS_CASE_SYSTEM "case_system"
 
 typedef struct {
     int64_t id;
@@ -32,7 +39,7 @@ typedef struct {
 } job_lease_t;
 
 typedef struct {
-    int64_t id, lease, shipment_id, next_attempt_at;
+    int64_t id, lease, shipment_id, next_attempt_at, created_at;
     char kind[16], carrier[32], state[12];
     int attempts;
 } job_row_t;

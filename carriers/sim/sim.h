@@ -1,8 +1,10 @@
 /*
- * sim - bcci-carrier-sim internals: a VNPost-dialect carrier in one process
+ * sim - bcci-carrier-sim internals: the VNPost and Viettel Post dialects in one process
  *
  * sim_store.c  orders, tokens, counters, fault rolls and the simulated clock
- *              (one mutex, sim_t.mu, guards all of it);
+ *              (one mutex, sim_t.mu, guards all of it); the VNPost dialect;
+ * sim_viettel.c the Viettel Post dialect (createOrder, UpdateOrder, tracking,
+ *              its webhook body), over the same store, clock and faults;
  * sim_webhook.c the webhook delivery thread (libcurl), fed by the store's outbox;
  * sim_http.c   the libmicrohttpd front (carrier API + /_sim control endpoints);
  * sim_main.c   options, start, signal wait, clean stop.
@@ -25,6 +27,8 @@
 #define SIM_WEBHOOK_BATCH 100
 #define SIM_WEBHOOK_ATTEMPTS 6
 
+enum { SIM_DIALECT_VNPOST = 1u << 0, SIM_DIALECT_VIETTEL = 1u << 1 };
+
 typedef struct {
     double timeout, http500, http429, malformed, slow; /* carrier API faults, each a probability */
     double dup_webhook, reorder_webhook;               /* webhook faults */
@@ -35,14 +39,15 @@ typedef enum { SIM_FAULT_NONE, SIM_FAULT_TIMEOUT, SIM_FAULT_HTTP500, SIM_FAULT_H
 
 typedef struct {
     int64_t sim_ms;    /* simulated wall time of the event, UTC ms */
-    short code;        /* VNPost status code */
+    short code;        /* status code of the order's dialect */
     short reason;      /* index into the reason table, 0 = none */
 } sim_hist_t;
 
 typedef struct sim_order {
-    char original_id[24];
-    char item_code[32];
-    char sale_order[64];
+    char original_id[24]; /* the carrier's own id: VNP… or VTP… */
+    char item_code[32];   /* VNPost itemCode / Viettel ORDER_REFERENCE (our S10) */
+    char sale_order[64];  /* VNPost saleOrderCode / Viettel ORDER_NUMBER */
+    int viettel;          /* 1: a Viettel Post order */
     long long cod, fee;
     const short *path;    /* status codes this order walks through */
     int path_len, step;   /* path[step] is the current status, unless cancelled */
@@ -69,6 +74,7 @@ typedef struct sim_outbox_ev {
     int64_t send_after_ms; /* monotonic */
     int attempts;
     char *json;            /* one serialized event object, owned */
+    int viettel;           /* 1: a whole Viettel webhook body for viettel_webhook_url */
 } sim_outbox_ev_t;
 
 typedef struct {
@@ -84,6 +90,8 @@ typedef struct sim {
     /* options (owned copies) */
     char *username, *password, *customer_code;
     char *webhook_url, *webhook_token, *webhook_secret;
+    char *viettel_token, *viettel_webhook_url; /* sim_set_viettel */
+    unsigned dialects;    /* SIM_DIALECT_* served */
     double clock_speed;   /* simulated seconds per real second */
     int64_t step_ms;      /* simulated ms between status steps */
     sim_faults_t faults;
@@ -115,6 +123,7 @@ typedef struct sim {
 
     /* counters */
     long long create_calls, req_token, req_create, req_cancel, req_track, req_other;
+    long long req_vt_create, req_vt_update, req_vt_track;
     long long webhooks_sent, webhooks_failed, webhook_events_sent, webhook_events_dropped, faults_injected;
 } sim_t;
 
@@ -145,6 +154,29 @@ void sim_expire_tokens(sim_t *s);
 int sim_create_order(sim_t *s, const json_t *req, json_t **body);
 int sim_cancel_order(sim_t *s, const json_t *req, json_t **body);
 int sim_track_order(sim_t *s, const char *original_id, json_t **body);
+/* Viettel Post dialect (sim_viettel.c). sim_set_viettel - after sim_init: the
+ * accepted Token header value and where Viettel webhooks go ("" = none). 0 or -1 */
+int sim_set_viettel(sim_t *s, const char *token, const char *webhook_url, char *err, size_t errlen);
+int sim_vt_token_valid(const sim_t *s, const char *token);
+int sim_vt_create_order(sim_t *s, const json_t *req, json_t **body);
+int sim_vt_update_order(sim_t *s, const json_t *req, json_t **body);
+int sim_vt_track_order(sim_t *s, const char *order_number, json_t **body);
+/* sim_vt_event_json - event i of a Viettel order: with_envelope → the whole webhook
+ * body {"DATA": …, "TOKEN": …}, else the DATA object alone (tracking). Caller owns. */
+json_t *sim_vt_event_json(const sim_t *s, const sim_order_t *o, int i, int with_envelope);
+/* sim_vt_reason - the failure reason index for a Viettel code (as for VNPost 15) */
+int sim_vt_reason(int code);
+
+/* store internals shared by the dialects; the caller holds sim_t.mu */
+sim_sale_t *sim_sale_get_locked(sim_t *s, const char *code);
+/* sim_order_add_locked - register o (ownership moves to s on 0), start its
+ * clock at path[0]; -1 when out of memory (o is then still the caller's) */
+int sim_order_add_locked(sim_t *s, sim_sale_t *sale, sim_order_t *o);
+int sim_order_find_locked(const sim_t *s, const char *original_id, sim_order_t **out);
+void sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason);
+void sim_format_vn(int64_t ms, char *out, size_t cap);
+extern const char *const sim_reasons[];
+
 /* sim_stats - the /_sim/stats document; sale_order NULL = every saleOrderCode */
 json_t *sim_stats(sim_t *s, const char *sale_order);
 

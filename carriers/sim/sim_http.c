@@ -1,11 +1,14 @@
 /*
  * sim_http - the simulator's HTTP front on libmicrohttpd
  *
- * Carrier API (VNPost dialect, design §6), subject to injected faults:
+ * Carrier API, VNPost dialect (design §6), subject to injected faults:
  *   POST /customer-partner/GetAccessToken   {username, password, customerCode} → {token}
  *   POST /customer-partner/CreateOrder      (header token) → {originalId, status, totalFee}
  *   POST /customer-partner/orderCancel      {OriginalId}
  *   GET  /customer-partner/orderTracking?originalId=…
+ * Carrier API, Viettel Post dialect (sim_viettel.c), header `Token`, subject to faults:
+ *   POST /v2/order/createOrder, POST /v2/order/UpdateOrder, GET /v2/order/tracking?ORDER_NUMBER=…
+ * A dialect switched off with --dialect answers 404 on its paths.
  * Control and inspection, never faulted:
  *   GET /healthz, GET /_sim/stats[?sale_order=CODE], POST /_sim/faults (body "http500=0.5"),
  *   POST /_sim/expire_tokens, GET /_sim/last_request (method, path, X-Request-Id,
@@ -131,7 +134,8 @@ handle_api(sim_t *s, struct MHD_Connection *conn, const char *method, const char
     int status;
     int is_post = strcmp(method, "POST") == 0;
 
-    if (!((is_post && (strcmp(ep, "GetAccessToken") == 0 || strcmp(ep, "CreateOrder") == 0 ||
+    if (!(s->dialects & SIM_DIALECT_VNPOST) ||
+        !((is_post && (strcmp(ep, "GetAccessToken") == 0 || strcmp(ep, "CreateOrder") == 0 ||
                        strcmp(ep, "orderCancel") == 0)) ||
           (strcmp(method, "GET") == 0 && strcmp(ep, "orderTracking") == 0))) {
         count_other(s);
@@ -186,6 +190,85 @@ handle_api(sim_t *s, struct MHD_Connection *conn, const char *method, const char
     return answer_json(conn, status, out);
 }
 
+/* inject - roll a fault for a carrier API call; 1 when the answer was already sent (*rc) */
+static int
+inject(sim_t *s, struct MHD_Connection *conn, sim_fault_t fault, enum MHD_Result *rc)
+{
+    switch (fault) {
+    case SIM_FAULT_HTTP500:
+        *rc = answer_error(conn, 500, "INTERNAL", "injected fault: internal server error");
+        return 1;
+    case SIM_FAULT_HTTP429:
+        *rc = answer(conn, 429, "{\"errorCode\":\"TOO_MANY_REQUESTS\"}", 33, "application/json", "1");
+        return 1;
+    case SIM_FAULT_TIMEOUT:
+        sleep_ms_unless_stopping(s, SIM_TIMEOUT_SLEEP_MS);
+        break;
+    case SIM_FAULT_SLOW:
+        sleep_ms_unless_stopping(s, SIM_SLOW_SLEEP_MS);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static enum MHD_Result
+handle_viettel(sim_t *s, struct MHD_Connection *conn, const char *method, const char *url, sim_req_t *r)
+{
+    const char *ep = url + strlen("/v2/order/");
+    json_t *req = NULL, *out = NULL;
+    json_error_t jerr;
+    sim_fault_t fault;
+    enum MHD_Result rc;
+    char name[40];
+    int status;
+    int is_post = strcmp(method, "POST") == 0;
+
+    if (!(s->dialects & SIM_DIALECT_VIETTEL) ||
+        !((is_post && (strcmp(ep, "createOrder") == 0 || strcmp(ep, "UpdateOrder") == 0)) ||
+          (strcmp(method, "GET") == 0 && strcmp(ep, "tracking") == 0))) {
+        count_other(s);
+        return answer_error(conn, 404, "NOT_FOUND", "no such endpoint or method");
+    }
+    snprintf(name, sizeof name, "viettel.%s", ep);
+    sim_count_request(s, name);
+    sim_record_request(s, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"),
+                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Token") != NULL, r->body.data,
+                       r->body.len);
+    fault = sim_roll_fault(s);
+    if (inject(s, conn, fault, &rc))
+        return rc;
+    if (!sim_vt_token_valid(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Token")))
+        return answer_json(conn, 200,
+                           json_pack("{s:i, s:b, s:s, s:n}", "status", 401, "error", 1, "message",
+                                     "Token không hợp lệ (missing or wrong Token header)", "data"));
+    if (is_post) {
+        req = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req || !json_is_object(req)) {
+            json_decref(req);
+            return answer_json(conn, 200,
+                               json_pack("{s:i, s:b, s:s, s:n}", "status", 400, "error", 1, "message",
+                                         "body must be a JSON object", "data"));
+        }
+    }
+    if (strcmp(ep, "createOrder") == 0)
+        status = sim_vt_create_order(s, req, &out);
+    else if (strcmp(ep, "UpdateOrder") == 0)
+        status = sim_vt_update_order(s, req, &out);
+    else
+        status = sim_vt_track_order(s, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ORDER_NUMBER"),
+                                    &out);
+    json_decref(req);
+    if (fault == SIM_FAULT_MALFORMED) {
+        /* the request took effect; only the answer is garbage */
+        json_decref(out);
+        return answer(conn, 200, "<html><body>Gateway Time-out", 28, "application/json", NULL);
+    }
+    return answer_json(conn, status, out);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
            const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -212,6 +295,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return answer_error(conn, 413, "TOO_LARGE", "request body larger than 1 MiB");
     if (strncmp(url, "/customer-partner/", 18) == 0)
         return handle_api(s, conn, method, url, r);
+    if (strncmp(url, "/v2/order/", 10) == 0)
+        return handle_viettel(s, conn, method, url, r);
     if (strncmp(url, "/_sim/", 6) != 0 && strcmp(url, "/healthz") != 0)
         count_other(s);
     return handle_control(s, conn, method, url, r);

@@ -1,7 +1,8 @@
 /*
- * bcci-carrier-sim - a carrier API simulator (VNPost dialect) for tests and demos
+ * bcci-carrier-sim - a carrier API simulator (VNPost and Viettel Post dialects) for tests and demos
  *
- * Serves the carrier API over HTTP, moves orders through statuses on an
+ * Serves both carrier APIs over HTTP at once, each on its own paths
+ * (/customer-partner/… and /v2/order/…), moves orders through statuses on an
  * accelerated clock, POSTs webhooks, injects faults on request, and counts
  * orders per saleOrderCode (GET /_sim/stats) so tests can prove nothing was
  * booked twice. Prints exactly one line on stdout once it listens:
@@ -32,7 +33,10 @@ static const config_spec_t spec[] = {
     { "webhook_url", "", "where to POST status events (JSON list); empty = no webhooks" },
     { "webhook_token", "", "if set, webhooks carry 'Authorization: Bearer <token>'" },
     { "webhook_secret", "", "if set, webhooks carry X-BCCI-Signature: t=..,v1=hex(HMAC-SHA256(secret, t.body))" },
-    { "dialect", "vnpost", "carrier dialect to speak (vnpost)" },
+    { "dialect", "all", "carrier dialects to serve: all, vnpost or viettel (each on its own paths)" },
+    { "viettel_token", "demo-viettel-token", "accepted Viettel Post 'Token' header value" },
+    { "viettel_webhook_url", "", "where to POST Viettel Post status events ({\"DATA\": …}, one per POST); "
+                                 "empty = none" },
     { "clock_speed", "60", "simulated seconds per real second" },
     { "step_seconds", "600", "simulated seconds between two status steps of an order" },
     { "faults", "", "e.g. http500=0.3,timeout=0.1,http429=0.1,malformed=0.1,slow=0.1,dup_webhook=0.2,"
@@ -94,6 +98,7 @@ main(int argc, char **argv)
     char err[512], host[128];
     unsigned port = 0, bound = 0;
     uint64_t seed = 0;
+    unsigned dialects = 0;
     const char *v, *lvl;
     sigset_t set;
 
@@ -126,9 +131,15 @@ main(int argc, char **argv)
         log_set_level(LOG_WARN);
     else if (lvl && strcmp(lvl, "error") == 0)
         log_set_level(LOG_ERROR);
-    if (strcmp(config_get(cfg, "dialect"), "vnpost") != 0) {
-        fprintf(stderr, "bcci-carrier-sim: dialect '%s' is not supported (known: vnpost)\n",
-                config_get(cfg, "dialect"));
+    v = config_get(cfg, "dialect");
+    if (strcmp(v, "all") == 0) {
+        dialects = SIM_DIALECT_VNPOST | SIM_DIALECT_VIETTEL;
+    } else if (strcmp(v, "vnpost") == 0) {
+        dialects = SIM_DIALECT_VNPOST;
+    } else if (strcmp(v, "viettel") == 0) {
+        dialects = SIM_DIALECT_VIETTEL;
+    } else {
+        fprintf(stderr, "bcci-carrier-sim: dialect '%s' is not supported (known: all, vnpost, viettel)\n", v);
         goto out;
     }
     if (parse_listen(config_get(cfg, "listen"), host, sizeof host, &port, err, sizeof err) != 0 ||
@@ -161,6 +172,12 @@ main(int argc, char **argv)
         goto out_curl;
     }
     have_sim = 1;
+    sim.dialects = dialects;
+    if (sim_set_viettel(&sim, config_get(cfg, "viettel_token"), config_get(cfg, "viettel_webhook_url"), err,
+                        sizeof err) != 0) {
+        fprintf(stderr, "bcci-carrier-sim: %s\n", err);
+        goto out_sim;
+    }
 
     /* Signals are taken synchronously by sigwait below; every thread inherits the mask. */
     sigemptyset(&set);
@@ -179,15 +196,16 @@ main(int argc, char **argv)
         goto out_stop;
     }
     have_ticker = 1;
-    if (sim.webhook_url[0]) {
+    if (sim.webhook_url[0] || sim.viettel_webhook_url[0]) {
         if (pthread_create(&webhook, NULL, sim_webhook_thread, &sim) != 0) {
             fprintf(stderr, "bcci-carrier-sim: cannot start the webhook thread\n");
             goto out_stop;
         }
         have_webhook = 1;
     }
-    log_info("started: port %u, clock_speed %.1f, step %lld ms simulated, webhooks %s", bound, sim.clock_speed,
-             (long long)sim.step_ms, sim.webhook_url[0] ? "on" : "off");
+    log_info("started: port %u, dialects %s, clock_speed %.1f, step %lld ms simulated, webhooks vnpost %s, viettel %s",
+             bound, config_get(cfg, "dialect"), sim.clock_speed, (long long)sim.step_ms,
+             sim.webhook_url[0] ? "on" : "off", sim.viettel_webhook_url[0] ? "on" : "off");
     printf("listening on http://%s:%u\n", host, bound);
     fflush(stdout);
 

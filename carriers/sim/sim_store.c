@@ -24,7 +24,7 @@ static const short path_normal[] = { 1, 6, 10, 12, 14 };
 static const short path_fail[] = { 1, 6, 10, 12, 15, 12, 15, 18, 19 };
 static const short path_draft[] = { 0 };
 
-static const char *const reasons[] = { "", "Người nhận vắng nhà" };
+const char *const sim_reasons[] = { "", "Người nhận vắng nhà" };
 
 static const char *const status_names[] = {
     "Lưu nháp",
@@ -225,12 +225,15 @@ sim_init(sim_t *s, const char *username, const char *password, const char *custo
     s->webhook_url = dup_or_empty(webhook_url);
     s->webhook_token = dup_or_empty(webhook_token);
     s->webhook_secret = dup_or_empty(webhook_secret);
+    s->viettel_token = dup_or_empty("demo-viettel-token"); /* sim_set_viettel changes both */
+    s->viettel_webhook_url = dup_or_empty("");
     if (!s->username || !s->password || !s->customer_code || !s->webhook_url || !s->webhook_token ||
-        !s->webhook_secret) {
+        !s->webhook_secret || !s->viettel_token || !s->viettel_webhook_url) {
         snprintf(err, errlen, "out of memory");
         sim_destroy(s);
         return -1;
     }
+    s->dialects = SIM_DIALECT_VNPOST | SIM_DIALECT_VIETTEL;
     s->clock_speed = clock_speed;
     s->step_ms = (int64_t)(step_seconds * 1000.0);
     if (s->step_ms < 1)
@@ -285,6 +288,8 @@ sim_destroy(sim_t *s)
     free(s->webhook_url);
     free(s->webhook_token);
     free(s->webhook_secret);
+    free(s->viettel_token);
+    free(s->viettel_webhook_url);
     free(s->last_body);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
@@ -370,6 +375,12 @@ sim_count_request(sim_t *s, const char *endpoint)
         s->req_cancel++;
     else if (strcmp(endpoint, "orderTracking") == 0)
         s->req_track++;
+    else if (strcmp(endpoint, "viettel.createOrder") == 0)
+        s->req_vt_create++;
+    else if (strcmp(endpoint, "viettel.UpdateOrder") == 0)
+        s->req_vt_update++;
+    else if (strcmp(endpoint, "viettel.tracking") == 0)
+        s->req_vt_track++;
     else
         s->req_other++;
     pthread_mutex_unlock(&s->mu);
@@ -477,8 +488,8 @@ sim_expire_tokens(sim_t *s)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-static void
-format_vn(int64_t ms, char *out, size_t cap)
+void
+sim_format_vn(int64_t ms, char *out, size_t cap)
 {
     time_t t = (time_t)((ms + VN_UTC_OFFSET_MS) / 1000);
     struct tm tm;
@@ -501,10 +512,10 @@ event_json(const sim_order_t *o, int i, int webhook)
     char date[32], id[48];
     json_t *e;
 
-    format_vn(h->sim_ms, date, sizeof date);
+    sim_format_vn(h->sim_ms, date, sizeof date);
     snprintf(id, sizeof id, "%s-%d", o->original_id, i);
     e = json_pack("{s:i, s:s, s:s, s:s, s:s}", "status", h->code, "statusDate", date, "statusName",
-                  status_name(h->code), "reason", reasons[h->reason], "eventId", id);
+                  status_name(h->code), "reason", sim_reasons[h->reason], "eventId", id);
     if (!e)
         return NULL;
     if (webhook) {
@@ -519,7 +530,7 @@ event_json(const sim_order_t *o, int i, int webhook)
 }
 
 static void
-outbox_push_locked(sim_t *s, char *json, int64_t send_after, int delayed)
+outbox_push_locked(sim_t *s, char *json, int64_t send_after, int delayed, int viettel)
 {
     sim_outbox_ev_t *ev;
 
@@ -535,6 +546,7 @@ outbox_push_locked(sim_t *s, char *json, int64_t send_after, int delayed)
         return;
     }
     ev->json = json;
+    ev->viettel = viettel;
     ev->send_after_ms = send_after;
     s->outbox_len++;
     if (delayed) {
@@ -548,9 +560,10 @@ outbox_push_locked(sim_t *s, char *json, int64_t send_after, int delayed)
     }
 }
 
-/* record_locked - append status code to the order's history and queue its webhook */
-static void
-record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
+/* sim_record_locked - append status code to the order's history and queue its webhook
+ * (VNPost events to webhook_url, Viettel bodies to viettel_webhook_url) */
+void
+sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
 {
     json_t *e;
     char *text;
@@ -562,9 +575,9 @@ record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
     o->hist[o->nhist].code = (short)code;
     o->hist[o->nhist].reason = (short)reason;
     o->nhist++;
-    if (!s->webhook_url[0])
+    if (!(o->viettel ? s->viettel_webhook_url : s->webhook_url)[0])
         return;
-    e = event_json(o, o->nhist - 1, 1);
+    e = o->viettel ? sim_vt_event_json(s, o, o->nhist - 1, 1) : event_json(o, o->nhist - 1, 1);
     text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
     if (!text) {
@@ -575,16 +588,16 @@ record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
         int64_t delay = real_step_ms(s) * 3 / 2;
 
         s->faults_injected++;
-        outbox_push_locked(s, text, now + (delay < 200 ? 200 : delay > 30000 ? 30000 : delay), 1);
+        outbox_push_locked(s, text, now + (delay < 200 ? 200 : delay > 30000 ? 30000 : delay), 1, o->viettel);
     } else {
-        outbox_push_locked(s, text, now, 0);
+        outbox_push_locked(s, text, now, 0, o->viettel);
     }
     if (rng_next_locked(s) < s->faults.dup_webhook) {
         char *copy = strdup(text);
 
         s->faults_injected++;
         if (copy)
-            outbox_push_locked(s, copy, now + 300, 1);
+            outbox_push_locked(s, copy, now + 300, 1, o->viettel);
     }
     pthread_cond_broadcast(&s->cond);
 }
@@ -630,7 +643,7 @@ sim_tick(sim_t *s)
             continue;
         o->step++;
         code = o->path[o->step];
-        record_locked(s, o, code, d.due_ms, code == 15 ? 1 : 0);
+        sim_record_locked(s, o, code, d.due_ms, o->viettel ? sim_vt_reason(code) : code == 15 ? 1 : 0);
         steps++;
         if (o->step + 1 < o->path_len)
             due_push_locked(s, d.idx, d.due_ms + s->step_ms);
@@ -739,8 +752,8 @@ validate_order(const json_t *req, const char **item, const char **sale, const ch
     return 0;
 }
 
-static sim_sale_t *
-sale_get_locked(sim_t *s, const char *code)
+sim_sale_t *
+sim_sale_get_locked(sim_t *s, const char *code)
 {
     sim_sale_t *sale, **ns;
     size_t idx;
@@ -769,6 +782,60 @@ sale_get_locked(sim_t *s, const char *code)
 }
 
 int
+sim_order_add_locked(sim_t *s, sim_sale_t *sale, sim_order_t *o)
+{
+    size_t idx = s->norders;
+
+    if (s->norders == s->corders) {
+        size_t ncap = s->corders ? s->corders * 2 : 1024;
+        sim_order_t **no = realloc(s->orders, ncap * sizeof *no);
+
+        if (!no)
+            return -1;
+        s->orders = no;
+        s->corders = ncap;
+    }
+    if (sale->n == sale->cap) {
+        size_t ncap = sale->cap ? sale->cap * 2 : 2;
+        size_t *np = realloc(sale->orders, ncap * sizeof *np);
+
+        if (!np)
+            return -1;
+        sale->orders = np;
+        sale->cap = ncap;
+    }
+    if (!o->viettel && map_put(&s->by_item, o->item_code, idx) != 0)
+        return -1;
+    if (map_put(&s->by_id, o->original_id, idx) != 0) {
+        /* by_item now points at an index that will not exist: undo by rebuilding is
+         * costly, so keep the order instead; out of memory here is fatal anyway */
+        s->orders[s->norders++] = o;
+        sale->orders[sale->n++] = idx;
+        return 1;
+    }
+    s->orders[s->norders++] = o;
+    sale->orders[sale->n++] = idx;
+    o->hist[0].sim_ms = sim_now_ms(s);
+    o->hist[0].code = o->path[0];
+    o->nhist = 1;
+    if (o->path_len > 1)
+        due_push_locked(s, idx, o->hist[0].sim_ms + s->step_ms);
+    return 0;
+}
+
+int
+sim_order_find_locked(const sim_t *s, const char *original_id, sim_order_t **out)
+{
+    size_t idx;
+
+    *out = NULL;
+    if (!original_id || !map_get(&s->by_id, original_id, &idx))
+        return -1;
+    *out = s->orders[idx];
+    return 0;
+}
+
+int
 sim_create_order(sim_t *s, const json_t *req, json_t **body)
 {
     const char *item = NULL, *sale_code = NULL, *addr = NULL;
@@ -785,7 +852,7 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     }
     pthread_mutex_lock(&s->mu);
     s->create_calls++;
-    sale = sale_get_locked(s, sale_code);
+    sale = sim_sale_get_locked(s, sale_code);
     if (!sale) {
         *body = error_body("INTERNAL", "out of memory");
         status = 500;
@@ -802,24 +869,6 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
         *body = error_body("FULL", "the simulator holds its maximum number of orders");
         status = 503;
         goto out;
-    }
-    if (s->norders == s->corders) {
-        size_t ncap = s->corders ? s->corders * 2 : 1024;
-        sim_order_t **no = realloc(s->orders, ncap * sizeof *no);
-
-        if (!no)
-            goto nomem;
-        s->orders = no;
-        s->corders = ncap;
-    }
-    if (sale->n == sale->cap) {
-        size_t ncap = sale->cap ? sale->cap * 2 : 2;
-        size_t *np = realloc(sale->orders, ncap * sizeof *np);
-
-        if (!np)
-            goto nomem;
-        sale->orders = np;
-        sale->cap = ncap;
     }
     o = calloc(1, sizeof *o);
     if (!o)
@@ -840,24 +889,16 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
         o->path = path_normal;
         o->path_len = (int)(sizeof path_normal / sizeof path_normal[0]);
     }
-    if (map_put(&s->by_item, o->item_code, idx) != 0)
+    switch (sim_order_add_locked(s, sale, o)) {
+    case -1:
         goto nomem;
-    if (map_put(&s->by_id, o->original_id, idx) != 0) {
-        /* by_item now points at an index that will not exist: undo by rebuilding is
-         * costly, so keep the order instead; out of memory here is fatal anyway */
-        s->orders[s->norders++] = o;
-        sale->orders[sale->n++] = idx;
+    case 1:
         *body = error_body("INTERNAL", "out of memory");
         status = 500;
         goto out;
+    default:
+        break;
     }
-    s->orders[s->norders++] = o;
-    sale->orders[sale->n++] = idx;
-    o->hist[0].sim_ms = sim_now_ms(s);
-    o->hist[0].code = o->path[0];
-    o->nhist = 1;
-    if (o->path_len > 1)
-        due_push_locked(s, idx, o->hist[0].sim_ms + s->step_ms);
     *body = json_pack("{s:s, s:i, s:I, s:s}", "originalId", o->original_id, "status", o->path[0], "totalFee",
                       (json_int_t)o->fee, "itemCode", o->item_code);
     status = 200;
@@ -885,7 +926,7 @@ sim_cancel_order(sim_t *s, const json_t *req, json_t **body)
         status = 400;
         goto out;
     }
-    if (!map_get(&s->by_id, id, &idx)) {
+    if (!map_get(&s->by_id, id, &idx) || s->orders[idx]->viettel) {
         *body = error_body("NOT_FOUND", "no order with this OriginalId");
         status = 404;
         goto out;
@@ -899,7 +940,7 @@ sim_cancel_order(sim_t *s, const json_t *req, json_t **body)
     }
     if (!o->cancelled) {
         o->cancelled = 1;
-        record_locked(s, o, 9, sim_now_ms(s), 0);
+        sim_record_locked(s, o, 9, sim_now_ms(s), 0);
     }
     *body = json_pack("{s:s, s:s, s:i}", "caseId", o->original_id, "originalId", o->original_id, "status", 9);
     status = 200;
@@ -916,7 +957,7 @@ sim_track_order(sim_t *s, const char *id, json_t **body)
     json_t *list;
 
     pthread_mutex_lock(&s->mu);
-    if (!id || !map_get(&s->by_id, id, &idx)) {
+    if (!id || !map_get(&s->by_id, id, &idx) || s->orders[idx]->viettel) {
         pthread_mutex_unlock(&s->mu);
         *body = error_body("NOT_FOUND", "no order with this originalId");
         return 404;
@@ -942,11 +983,12 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
         json_array_append_new(items, json_string(last->item_code));
     }
     if (last)
-        snprintf(code, sizeof code, "%d", last->cancelled ? 9 : last->path[last->step]);
+        snprintf(code, sizeof code, "%d", last->cancelled ? (last->viettel ? 107 : 9) : last->path[last->step]);
     else
         code[0] = '\0';
-    o = json_pack("{s:I, s:I, s:o, s:s}", "orders", (json_int_t)sale->n, "create_calls",
-                  (json_int_t)sale->create_calls, "item_codes", items, "status", code);
+    o = json_pack("{s:I, s:I, s:o, s:s, s:s}", "orders", (json_int_t)sale->n, "create_calls",
+                  (json_int_t)sale->create_calls, "item_codes", items, "status", code, "carrier",
+                  last && last->viettel ? "viettel" : "vnpost");
     return o;
 }
 
@@ -975,6 +1017,13 @@ sim_stats(sim_t *s, const char *sale_order)
                      "webhook_events_sent", (json_int_t)s->webhook_events_sent, "webhook_events_dropped",
                      (json_int_t)s->webhook_events_dropped, "webhook_events_pending", (json_int_t)s->outbox_len,
                      "faults_injected", (json_int_t)s->faults_injected);
+    if (root) {
+        json_t *req = json_object_get(root, "requests");
+
+        json_object_set_new(req, "viettel.createOrder", json_integer(s->req_vt_create));
+        json_object_set_new(req, "viettel.UpdateOrder", json_integer(s->req_vt_update));
+        json_object_set_new(req, "viettel.tracking", json_integer(s->req_vt_track));
+    }
     pthread_mutex_unlock(&s->mu);
     return root;
 }

@@ -2,8 +2,9 @@
  * sim_webhook - the simulator's webhook delivery thread
  *
  * Takes due events from the store's outbox, up to SIM_WEBHOOK_BATCH at a time,
- * and POSTs them as one JSON list to webhook_url over one kept-alive libcurl
- * handle. A failed POST (transport error or non-2xx) puts the batch back with
+ * and POSTs the VNPost ones as one JSON list to webhook_url over one
+ * kept-alive libcurl handle; Viettel events are whole bodies ({"DATA": …}),
+ * POSTed one per request to viettel_webhook_url, as Viettel Post does. A failed POST (transport error or non-2xx) puts the batch back with
  * exponential backoff; after SIM_WEBHOOK_ATTEMPTS the events are dropped and
  * counted. Optional authentication: `Authorization: Bearer <webhook_token>`
  * and `X-BCCI-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret,
@@ -41,7 +42,7 @@ abort_when_stopping(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_of
 }
 
 static int
-post_batch(sim_t *s, CURL *c, const char *body, size_t len, long *status)
+post_batch(sim_t *s, CURL *c, const char *url, const char *body, size_t len, long *status)
 {
     struct curl_slist *hl = NULL, *tmp;
     char line[1200];
@@ -76,7 +77,7 @@ post_batch(sim_t *s, CURL *c, const char *body, size_t len, long *status)
         buf_free(&signed_data);
     }
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, s->webhook_url);
+    curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
@@ -100,6 +101,46 @@ post_batch(sim_t *s, CURL *c, const char *body, size_t len, long *status)
     return ok;
 }
 
+/*
+ * post_viettel - POST every Viettel event of list on its own; failed ones go
+ * back to the outbox. Returns the VNPost events left (*n counts them).
+ */
+static sim_outbox_ev_t *
+post_viettel(sim_t *s, CURL *c, sim_outbox_ev_t *list, size_t *n)
+{
+    sim_outbox_ev_t *keep = NULL, **ktail = &keep, *failed = NULL, *e;
+    long status;
+
+    *n = 0;
+    while (list) {
+        e = list;
+        list = e->next;
+        e->next = NULL;
+        if (!e->viettel) {
+            *ktail = e;
+            ktail = &e->next;
+            (*n)++;
+            continue;
+        }
+        if (post_batch(s, c, s->viettel_webhook_url, e->json, strlen(e->json), &status)) {
+            sim_count_webhook(s, 1, 1);
+            sim_outbox_free(e);
+        } else {
+            sim_count_webhook(s, 0, 1);
+            if (status < 0)
+                log_warn("viettel webhook POST failed: %s; it will be retried",
+                         curl_easy_strerror((CURLcode)-status));
+            else
+                log_warn("viettel webhook POST answered HTTP %ld; it will be retried", status);
+            e->next = failed;
+            failed = e;
+        }
+    }
+    if (failed)
+        sim_outbox_retry(s, failed);
+    return keep;
+}
+
 void *
 sim_webhook_thread(void *arg)
 {
@@ -120,6 +161,9 @@ sim_webhook_thread(void *arg)
 
         if (n == 0)
             continue;
+        list = post_viettel(s, c, list, &n);
+        if (n == 0)
+            continue;
         buf_reset(&body);
         buf_append(&body, "[", 1);
         for (e = list; e; e = e->next) {
@@ -131,7 +175,7 @@ sim_webhook_thread(void *arg)
             sim_outbox_retry(s, list);
             continue;
         }
-        ok = post_batch(s, c, body.data, body.len, &status);
+        ok = post_batch(s, c, s->webhook_url, body.data, body.len, &status);
         sim_count_webhook(s, ok, n);
         if (ok) {
             log_debug("webhook delivered: %zu events, HTTP %ld", n, status);

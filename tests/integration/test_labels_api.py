@@ -1,0 +1,327 @@
+"""Labels, handover manifests and acceptance scans over HTTP (labels issue).
+
+bccid runs without workers and without the carrier simulator, so every
+shipment stays "created" unless a test moves it (cancel, scan)."""
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+LABEL = "/v1/shipments/%s/label"
+
+
+def s10(prefix, serial, country="VN"):
+    digits = "%08d" % serial
+    c = 11 - sum(int(d) * w for d, w in zip(digits, (8, 6, 4, 2, 3, 5, 9, 7))) % 11
+    c = {10: 0, 11: 5}.get(c, c)
+    return "%s%s%d%s" % (prefix, digits, c, country)
+
+
+def run_tool(argv, data, suffix):
+    """Write data to a temporary file and run argv + [file]; returns (rc, stdout text)."""
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        p = subprocess.run(argv + [path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return p.returncode, p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+    finally:
+        os.unlink(path)
+
+
+class LabelsApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sys = harness.System(workers=0, with_sim=False)
+        cls.sys.import_codes(count=1000)
+        cls.waybills = []
+        cls.codes = []
+        for i in range(1, 21):
+            d = harness.make_dossier(i)
+            st, doc, _ = cls.sys.request("POST", "/v1/dossiers", d)
+            assert st == 201, (st, doc)
+            cls.waybills.append(doc["shipments"][0]["waybill"])
+            cls.codes.append(d["dossier_code"])
+        # a second agency, used only by the "ready" test
+        other = harness.load_examples()[4]
+        cls.other_agency = other["agency"]["code"]
+        cls.other_waybills = []
+        for i in range(1, 4):
+            d = harness.make_dossier(500 + i, template=other)
+            st, doc, _ = cls.sys.request("POST", "/v1/dossiers", d)
+            assert st == 201, (st, doc)
+            cls.other_waybills.append(doc["shipments"][0]["waybill"])
+        cls.clerk = cls.sys.token("clerk-1", "clerk")
+        cls.post = cls.sys.token("buu-cuc-1", "post_office")
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.sys.stop()
+        assert findings == [], "sanitizer reports:\n" + "\n".join(findings)
+
+    # ------------------------------------------------------------ helpers
+    def get_label(self, waybill, query="", token=True):
+        return self.sys.request("GET", LABEL % waybill + query, token=token)
+
+    def assert_refused(self, want_status, method, path, body=None, token=True, want_code=None, want_in=()):
+        before = self.sys.db_counts()
+        prints = self.sys.db_query("SELECT SUM(label_prints) FROM shipments")
+        st, doc, _ = self.sys.request(method, path, body, token=token)
+        self.assertEqual(st, want_status, "got %s %r, want %s" % (st, doc, want_status))
+        self.assertIsInstance(doc, dict, "error body must be JSON, got %r" % (doc,))
+        if want_code:
+            self.assertEqual(doc["error"]["code"], want_code, doc)
+        for text in want_in:
+            self.assertIn(text, doc["error"]["message"], doc)
+        self.assertEqual(self.sys.db_counts(), before, "a refused request changed the database")
+        self.assertEqual(self.sys.db_query("SELECT SUM(label_prints) FROM shipments"), prints,
+                         "a refused request counted a print")
+        return doc
+
+    def events(self, code, source=None):
+        st, doc, _ = self.sys.timeline(code)
+        self.assertEqual(st, 200, doc)
+        self.assertTrue(doc["chain_valid"], doc)
+        return [e for e in doc["events"] if source is None or e["source"] == source]
+
+    def status_of(self, waybill):
+        st, doc, _ = self.sys.request("GET", "/v1/shipments/" + waybill)
+        self.assertEqual(st, 200, doc)
+        return doc["status"] if "status" in doc else doc["shipment"]["status"]
+
+    # -------------------------------------------------------------- labels
+    def test_single_label_each_format(self):
+        wb = self.waybills[0]
+        st, pdf, hdrs = self.get_label(wb, "?format=pdf")
+        self.assertEqual(st, 200, pdf)
+        self.assertTrue(pdf.startswith(b"%PDF"), pdf[:20])
+        self.assertEqual(hdrs["Content-Type"], "application/pdf")
+        self.assertIn('filename="%s.pdf"' % wb, hdrs.get("Content-Disposition", ""))
+
+        st, png, hdrs = self.get_label(wb, "?format=png&dpi=300")
+        self.assertEqual(st, 200, png)
+        self.assertEqual(hdrs["Content-Type"], "image/png")
+        rc, out = run_tool(["zbarimg", "--raw", "-q"], png, ".png")
+        self.assertEqual(rc, 0, "zbarimg found no symbol: %s" % out)
+        lines = out.split()
+        self.assertTrue(any(re.search(r"/t/%s\?k=[A-Za-z0-9_-]{16}$" % wb, ln) for ln in lines),
+                        "got %r, want the tracking URL of %s" % (lines, wb))
+        self.assertIn(wb, lines, "got %r, want the waybill as Code 128" % lines)
+
+        st, svg, hdrs = self.get_label(wb, "?format=svg&size=a6")
+        self.assertEqual(st, 200, svg)
+        self.assertIn("svg", hdrs["Content-Type"])
+        rc, out = run_tool(["xmllint", "--noout"], svg, ".svg")
+        self.assertEqual(rc, 0, "xmllint: %s" % out)
+
+        st, zpl, _ = self.get_label(wb, "?format=zpl")
+        self.assertEqual(st, 200, zpl)
+        text = zpl.decode("utf-8")
+        self.assertTrue(text.lstrip().startswith("^XA") and text.rstrip().endswith("^XZ"), text[:40])
+        self.assertIn(wb, text)
+
+    def test_reprints_on_timeline(self):
+        wb, code = self.waybills[1], self.codes[1]
+        for want in (1, 2):
+            st, body, _ = self.get_label(wb, token=self.clerk)
+            self.assertEqual(st, 200, body)
+            printed = [e for e in self.events(code, "clerk") if e["text"].startswith("In nhãn bưu gửi")]
+            self.assertEqual(len(printed), want, printed)
+            last = printed[-1]
+            self.assertEqual(last["details"], {"format": "pdf", "reprint": want}, last)
+            self.assertIn("In nhãn bưu gửi %s (lần %d)" % (wb, want), last["text"])
+            self.assertEqual(last["waybill"], wb)
+        rows = self.sys.db_query("SELECT label_prints FROM shipments WHERE waybill = ?", (wb,))
+        self.assertEqual(rows, [(2,)], "got %r, want 2 prints" % rows)
+
+    def test_label_refusals(self):
+        wb = self.waybills[2]
+        self.assert_refused(400, "GET", LABEL % "RR123456789VN", want_code="invalid_waybill")
+        self.assert_refused(404, "GET", LABEL % s10("RR", 99999999), want_code="not_found")
+        self.assert_refused(400, "GET", LABEL % wb + "?format=bmp", want_in=("pdf, png, svg, zpl",))
+        self.assert_refused(400, "GET", LABEL % wb + "?size=a4", want_in=("100x150, a6",))
+        self.assert_refused(400, "GET", LABEL % wb + "?dpi=150", want_in=("203, 300",))
+        self.assert_refused(400, "GET", LABEL % wb + "?dpi=abc", want_in=("203, 300",))
+        self.assert_refused(401, "GET", LABEL % wb, token=None)
+
+    def test_cancelled_shipment_has_no_label(self):
+        wb = self.waybills[3]
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % wb, {})
+        self.assertIn(st, (200, 202), doc)
+        self.assertEqual(self.status_of(wb), "cancelled")
+        self.assert_refused(409, "GET", LABEL % wb, want_code="shipment_cancelled", want_in=(wb,))
+        self.assert_refused(409, "POST", "/v1/labels", {"waybills": [self.waybills[4], wb]}, want_in=(wb,))
+        self.assert_refused(409, "POST", "/v1/manifests", {"waybills": [self.waybills[4], wb]}, want_in=(wb,))
+
+    def test_batch_pdf_and_zpl(self):
+        wbs = self.waybills[5:8]
+        st, pdf, hdrs = self.sys.request("POST", "/v1/labels", {"waybills": wbs, "format": "pdf"}, token=self.clerk)
+        self.assertEqual(st, 200, pdf)
+        rc, out = run_tool(["pdfinfo"], pdf, ".pdf")
+        self.assertEqual(rc, 0, out)
+        pages = re.search(r"^Pages:\s+(\d+)", out, re.M)
+        self.assertEqual(pages and pages.group(1), "3", "got %r, want Pages: 3" % out)
+        st, zpl, _ = self.sys.request("POST", "/v1/labels", {"waybills": wbs, "format": "zpl", "dpi": 300})
+        self.assertEqual(st, 200, zpl)
+        text = zpl.decode("utf-8")
+        self.assertEqual(text.count("^XA"), 3, text[:200])
+        for wb in wbs:
+            self.assertIn(wb, text)
+        rows = self.sys.db_query("SELECT label_prints FROM shipments WHERE waybill IN (?, ?, ?)", tuple(wbs))
+        self.assertEqual(sorted(rows), [(2,), (2,), (2,)], rows)
+
+    def test_batch_refusals(self):
+        wbs = self.waybills[8:10]
+        self.assert_refused(422, "POST", "/v1/labels", {"waybills": []}, want_code="empty_list")
+        self.assert_refused(400, "POST", "/v1/labels", {"waybills": wbs, "format": "png"}, want_in=("pdf, zpl",))
+        self.assert_refused(400, "POST", "/v1/labels", {"waybills": wbs, "format": "pdf", "size": "a4"},
+                            want_in=("100x150, a6",))
+        unknown = s10("RR", 99999998)
+        doc = self.assert_refused(404, "POST", "/v1/labels", {"waybills": wbs + [unknown]})
+        self.assertIn(unknown, doc["error"]["message"])
+        self.assert_refused(400, "POST", "/v1/labels", {"waybills": ["RR1"]}, want_code="invalid_waybill")
+        self.assert_refused(403, "POST", "/v1/labels", {"waybills": wbs}, token=self.post)
+
+    # ----------------------------------------------------------- manifests
+    def test_manifest_create_pdf_scan(self):
+        wbs, codes = self.waybills[10:13], self.codes[10:13]
+        st, m, _ = self.sys.request("POST", "/v1/manifests", {"waybills": wbs}, token=self.clerk)
+        self.assertEqual(st, 201, m)
+        self.assertRegex(m["id"], r"^BB-\d{8}-[A-Z2-7]{8}$")
+        self.assertTrue(m["code"].startswith("BCCI-MF:" + m["id"] + "."), m)
+        self.assertEqual(m["items"], 3)
+        self.assertEqual(m["waybills"], wbs)
+
+        st, pdf, hdrs = self.sys.request("GET", "/v1/manifests/%s.pdf" % m["id"], token=self.post)
+        self.assertEqual(st, 200, pdf)
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        p = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
+        text = p.stdout.decode("utf-8")
+        self.assertIn("BIÊN BẢN GIAO NHẬN", text)
+        for wb in wbs:
+            self.assertIn(wb, text)
+        st, _, _ = self.sys.request("GET", "/v1/manifests/BB-20250101-AAAAAAAA.pdf")
+        self.assertEqual(st, 404)
+
+        # a waybill on an open manifest cannot go on another one
+        doc = self.assert_refused(409, "POST", "/v1/manifests", {"waybills": [self.waybills[13], wbs[1]]},
+                                  want_code="already_on_manifest")
+        self.assertIn(wbs[1], doc["error"]["message"])
+
+        # a forged code (one character of the MAC changed) changes nothing
+        mac = m["code"][-16:]
+        forged = m["code"][:-16] + ("A" if mac[0] != "A" else "B") + mac[1:]
+        self.assert_refused(404, "POST", "/v1/scans", {"code": forged, "event": "accepted"}, token=self.post)
+        self.assert_refused(404, "POST", "/v1/scans",
+                            {"code": "BCCI-MF:BB-20250101-AAAAAAAA.AAAAAAAAAAAAAAAA", "event": "accepted"})
+        self.assert_refused(403, "POST", "/v1/scans", {"code": m["code"], "event": "accepted"}, token=self.clerk)
+
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": m["code"], "event": "accepted"}, token=self.post)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(doc["manifest"], m["id"])
+        self.assertEqual(doc["accepted"], 3)
+        for wb, code in zip(wbs, codes):
+            self.assertEqual(self.status_of(wb), "accepted")
+            ema = [e for e in self.events(code, "post_office") if e.get("upu") == "EMA"]
+            self.assertEqual(len(ema), 1, ema)
+            self.assertEqual(ema[0]["status"], "accepted")
+            self.assertIn(m["id"], ema[0]["text"])
+        self.assertEqual(self.sys.db_query("SELECT state FROM manifests WHERE public_id = ?", (m["id"],)),
+                         [("accepted",)])
+        # a second scan is harmless: nothing new
+        before = self.sys.db_counts()
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": m["code"], "event": "accepted"}, token=self.post)
+        self.assertEqual((st, doc["accepted"]), (200, 0), doc)
+        self.assertEqual(self.sys.db_counts(), before)
+
+    def test_manifest_refusals(self):
+        self.assert_refused(422, "POST", "/v1/manifests", {"waybills": []}, want_code="empty_list")
+        unknown = s10("RR", 99999997)
+        doc = self.assert_refused(409, "POST", "/v1/manifests", {"waybills": [self.waybills[14], unknown]})
+        self.assertIn(unknown, doc["error"]["message"])
+        self.assert_refused(422, "POST", "/v1/manifests", {"waybills": [self.waybills[14], self.waybills[14]]},
+                            want_code="duplicate_waybill")
+        self.assert_refused(422, "POST", "/v1/manifests", {"all_ready": True}, want_code="missing_field")
+        self.assert_refused(403, "POST", "/v1/manifests", {"waybills": [self.waybills[14]]}, token=self.post)
+        self.assert_refused(401, "POST", "/v1/manifests", {"waybills": [self.waybills[14]]}, token=None)
+        self.assert_refused(401, "GET", "/v1/manifests/BB-20250101-AAAAAAAA.pdf", token=None)
+
+    def test_scan_plain_waybill(self):
+        wb, code = self.waybills[15], self.codes[15]
+        self.assert_refused(404, "POST", "/v1/scans", {"code": s10("RR", 99999996), "event": "accepted"},
+                            token=self.post)
+        self.assert_refused(422, "POST", "/v1/scans", {"code": wb, "event": "teleported"}, token=self.post)
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": wb, "event": "accepted"}, token=self.post)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual((doc["waybill"], doc["accepted"], doc["status"]), (wb, 1, "accepted"), doc)
+        self.assertEqual(self.status_of(wb), "accepted")
+        ema = [e for e in self.events(code, "post_office") if e.get("upu") == "EMA"]
+        self.assertEqual(len(ema), 1, ema)
+
+    def test_roles(self):
+        wb = self.waybills[16]
+        st, body, _ = self.get_label(wb, "?format=zpl", token=self.post)
+        self.assertEqual(st, 200, body)
+        self.assert_refused(403, "POST", "/v1/manifests", {"waybills": [wb]}, token=self.post)
+        self.assert_refused(401, "POST", "/v1/labels", {"waybills": [wb]}, token=None)
+        self.assert_refused(401, "POST", "/v1/scans", {"code": wb, "event": "accepted"}, token=None)
+
+    def test_ready_labels_and_manifest_of_agency(self):
+        st, pdf, _ = self.sys.request("POST", "/v1/labels", {"ready": True, "agency_code": self.other_agency},
+                                      token=self.clerk)
+        self.assertEqual(st, 200, pdf)
+        rc, out = run_tool(["pdfinfo"], pdf, ".pdf")
+        self.assertRegex(out, r"(?m)^Pages:\s+3$")
+        st, m, _ = self.sys.request("POST", "/v1/manifests", {"agency_code": self.other_agency, "all_ready": True},
+                                    token=self.clerk)
+        self.assertEqual(st, 201, m)
+        self.assertEqual(sorted(m["waybills"]), sorted(self.other_waybills))
+        self.assert_refused(422, "POST", "/v1/labels", {"ready": True, "agency_code": self.other_agency},
+                            want_code="nothing_ready")
+        self.assert_refused(422, "POST", "/v1/manifests", {"agency_code": self.other_agency, "all_ready": True},
+                            want_code="nothing_ready")
+
+
+class BookedShipmentsTest(unittest.TestCase):
+    """With a worker and the simulator: booked shipments print, go on a manifest and are accepted.
+    The simulator's clock is slow so the carrier does not move them further during the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sys = harness.System(workers=1, clock_speed=1, step_seconds=3600)
+        cls.sys.import_codes(count=100)
+        cls.codes, cls.waybills = [], []
+        for i in range(1, 4):
+            d = harness.make_dossier(700 + i)
+            st, doc, _ = cls.sys.request("POST", "/v1/dossiers", d)
+            assert st == 201, (st, doc)
+            cls.codes.append(d["dossier_code"])
+            cls.waybills.append(doc["shipments"][0]["waybill"])
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.sys.stop()
+        assert findings == [], "sanitizer reports:\n" + "\n".join(findings)
+
+    def test_booked_to_accepted(self):
+        pending = self.sys.wait_all_status(self.codes, "booked", timeout=60)
+        self.assertEqual(pending, set(), "not booked in time")
+        agency = harness.load_examples()[0]["agency"]["code"]
+        st, pdf, _ = self.sys.request("POST", "/v1/labels", {"ready": True, "agency_code": agency})
+        self.assertEqual(st, 200, pdf)
+        rc, out = run_tool(["pdfinfo"], pdf, ".pdf")
+        self.assertRegex(out, r"(?m)^Pages:\s+3$")
+        st, m, _ = self.sys.request("POST", "/v1/manifests", {"agency_code": agency, "all_ready": True})
+        self.assertEqual((st, m.get("items")), (201, 3), m)
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": m["code"], "event": "accepted"})
+        self.assertEqual((st, doc.get("accepted")), (200, 3), doc)
+        for code in self.codes:
+            st, d, _ = self.sys.dossier(code)
+            self.assertEqual(d["shipments"][-1]["status"], "accepted", d)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,253 @@
+"""The whole life of a shipment: case-system sync, cancel, duplicate and out-of-order events (issue 3/6)."""
+import os
+import time
+import unittest
+
+import casesys
+import harness
+
+SECRET = b"case-system-shared-secret-for-tests"
+
+
+def vnpost_event(waybill, code, when, event_id=None, name="", reason=""):
+    e = {"originalId": "VNPX" + waybill, "itemCode": waybill, "status": str(code),
+         "statusDate": time.strftime("%d/%m/%Y %H:%M:%S", time.gmtime(when + 7 * 3600)),
+         "statusName": name or "code %s" % code, "reason": reason}
+    if event_id:
+        e["eventId"] = event_id
+    return e
+
+
+class CaseSystemSyncTest(unittest.TestCase):
+    def setUp(self):
+        self.receiver = casesys.Receiver(SECRET)
+        self.sys = None
+
+    def tearDown(self):
+        findings = self.sys.stop() if self.sys else []
+        self.receiver.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def start(self, workers=2, **kw):
+        secret_file = None
+        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url], **kw)
+        secret_file = os.path.join(self.sys.dir, "case_system.secret")
+        with open(secret_file, "wb") as f:
+            f.write(SECRET)
+        os.chmod(secret_file, 0o600)
+        self.sys.worker_args = ["--case_system.secret_file", secret_file]
+        for _ in range(workers):
+            self.sys.start_worker()
+        self.sys.import_codes()
+
+    def test_notifications_signed_once_and_in_order_through_an_outage(self):
+        self.receiver.fail_until = time.time() + 6  # the case system answers 500 for 6 s
+        self.start()
+        dossiers = [harness.make_dossier(i) for i in range(1, 21)]
+        self.sys.submit_many(dossiers)
+        codes = [d["dossier_code"] for d in dossiers]
+        self.assertEqual(self.sys.wait_all_status(codes, "delivered", timeout=120), set())
+        deadline = time.time() + 90
+        while time.time() < deadline and sum(len(v) for v in self.receiver.by_dossier().values()) < 2 * len(codes):
+            time.sleep(0.3)
+        got = self.receiver.by_dossier()
+        print("\n  case system: %d attempts, %d accepted, %d bad signatures"
+              % (self.receiver.attempts, len(self.receiver.accepted), self.receiver.bad_signatures))
+        self.assertEqual(self.receiver.bad_signatures, 0)
+        for code in codes:
+            seq = [(n["TrangThaiHoSo"], n["status"]) for n in got.get(code, [])]
+            self.assertEqual(seq, [("9", "booked"), ("10", "delivered")], "notifications of %s" % code)
+            for n in got[code]:
+                self.assertEqual(len(n["ThoiDiemXuLy"]), 14)
+                self.assertTrue(n["NoiDungXuLy"])
+                self.assertEqual(n["waybill"][-2:], "VN")
+        self.assertGreater(self.receiver.attempts, len(self.receiver.accepted), "the outage caused retries")
+        st, doc, _ = self.sys.request("GET", "/v1/jobs?state=dead")
+        self.assertEqual(doc["jobs"], [])
+
+
+class CancelTest(unittest.TestCase):
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def test_cancel_before_booking_is_immediate(self):
+        self.sys = harness.System(workers=0, with_sim=False)
+        self.sys.import_codes()
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", harness.make_dossier(1))
+        waybill = doc["shipments"][0]["waybill"]
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % waybill, {})
+        self.assertEqual((st, doc["status"]), (200, "cancelled"))
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % waybill, {})
+        self.assertEqual((st, doc["status"]), (200, "cancelled"), "cancel is idempotent")
+        st, doc, _ = self.sys.request("GET", "/v1/jobs")
+        self.assertEqual(doc["counts"]["book"].get("ready", 0), 0, "the booking was withdrawn")
+
+    def test_cancel_booked_then_refused_after_pickup(self):
+        # a slow carrier clock: the order stays 'booked' for a long while
+        self.sys = harness.System(workers=1, clock_speed=1, step_seconds=3600)
+        self.sys.import_codes()
+        d1, d2 = harness.make_dossier(1), harness.make_dossier(2)
+        st, doc1, _ = self.sys.request("POST", "/v1/dossiers", d1)
+        self.assertEqual(self.sys.wait_all_status([d1["dossier_code"]], "booked", timeout=30), set())
+        w1 = doc1["shipments"][0]["waybill"]
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % w1, {})
+        self.assertEqual((st, doc["status"]), (202, "cancel_requested"))
+        self.assertEqual(self.sys.wait_all_status([d1["dossier_code"]], "cancelled", timeout=30), set())
+        self.assertEqual(self.sys.sim_stats()["requests"]["orderCancel"], 1)
+        # after pick-up (a carrier event says accepted): refused, nothing changes
+        st, doc2, _ = self.sys.request("POST", "/v1/dossiers", d2)
+        w2 = doc2["shipments"][0]["waybill"]
+        self.assertEqual(self.sys.wait_all_status([d2["dossier_code"]], "booked", timeout=30), set())
+        ev = [vnpost_event(w2, 6, time.time(), "pickup-" + w2, "Bưu tá đã nhận hàng")]
+        st, rep, _ = self.sys.request("POST", "/v1/carriers/vnpost/events", ev, token=self.sys.carrier_token)
+        self.assertEqual(st, 200, rep)
+        before = self.sys.db_counts()
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % w2, {})
+        self.assertEqual((st, doc["error"]["code"]), (409, "already_picked_up"))
+        self.assertEqual(self.sys.db_counts(), before)
+
+
+class CarrierEventsTest(unittest.TestCase):
+    def setUp(self):
+        self.sys = harness.System(workers=0, with_sim=False)
+        self.sys.import_codes()
+        self.carrier = self.sys.token("vnpost-test", "carrier")
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", harness.make_dossier(1))
+        self.code = harness.make_dossier(1)["dossier_code"]
+        self.waybill = doc["shipments"][0]["waybill"]
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [])
+
+    def post(self, events, token=None):
+        return self.sys.request("POST", "/v1/carriers/vnpost/events", events, token=token or self.carrier)
+
+    def status(self):
+        return self.sys.dossier(self.code)[1]["status"]
+
+    def test_duplicates_out_of_order_and_terminal(self):
+        t0 = time.time()
+        late = vnpost_event(self.waybill, 12, t0 + 3600, "e12", "Đang phát")
+        early = vnpost_event(self.waybill, 10, t0 + 1800, "e10", "Đang vận chuyển")
+        st, rep, _ = self.post([late])
+        self.assertEqual((st, rep["applied"], rep["status_changes"]), (200, 1, 1))
+        st, rep, _ = self.post([early])
+        self.assertEqual((st, rep["applied"], rep["status_changes"]), (200, 1, 0), "older event: timeline only")
+        self.assertEqual(self.status(), "out_for_delivery")
+        st, rep, _ = self.post([late])
+        self.assertEqual((rep["applied"], rep["duplicates"]), (0, 1))
+        # the same content without an event id is deduplicated by its hash
+        anon = vnpost_event(self.waybill, 11, t0 + 2000, None, "Đến bưu cục")
+        self.post([anon])
+        st, rep, _ = self.post([anon])
+        self.assertEqual(rep["duplicates"], 1)
+        # terminal never moves backwards
+        self.post([vnpost_event(self.waybill, 14, t0 + 7200, "e14", "Phát thành công")])
+        st, rep, _ = self.post([vnpost_event(self.waybill, 12, t0 + 9000, "e12b", "Đang phát")])
+        self.assertEqual((rep["applied"], rep["status_changes"]), (1, 0))
+        self.assertEqual(self.status(), "delivered")
+        st, tl, _ = self.sys.timeline(self.code)
+        times = [e["time_ms"] for e in tl["events"]]
+        self.assertEqual(times, sorted(times), "timeline in carrier-time order")
+        self.assertTrue(tl["chain_valid"])
+        last = tl["events"][-1]
+        self.assertIn("final", last["details"].get("note", ""))
+
+    def test_unknown_code_is_kept_as_a_note(self):
+        st, rep, _ = self.post([vnpost_event(self.waybill, 99, time.time(), "x99", "Mã lạ")])
+        self.assertEqual((st, rep["unknown_codes"], rep["status_changes"]), (200, 1, 0))
+        st, tl, _ = self.sys.timeline(self.code)
+        notes = [e for e in tl["events"] if e.get("raw_code") == "99"]
+        self.assertEqual(len(notes), 1)
+        self.assertNotIn("status", notes[0], "an unknown code changes no status")
+        self.assertEqual(self.status(), "created")
+
+    def test_roles_on_the_webhook(self):
+        ev = [vnpost_event(self.waybill, 10, time.time(), "r1")]
+        self.assertEqual(self.post(ev, token=self.sys.token("clerk1", "clerk"))[0], 403)
+        st, _, _ = self.sys.request("POST", "/v1/carriers/vnpost/events", ev, token=None)
+        self.assertEqual(st, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+def send_dossier(seq, service="send"):
+    """A collection-leg submission: the citizen is the sender."""
+    d = harness.make_dossier(seq)
+    d["service"] = service
+    d["sender"] = dict(d["recipient"], id_number="001203004567")
+    if service == "send":
+        d.pop("recipient")
+        d.pop("result")
+        d["documents"] = [{"name": "Tờ khai đăng ký khai sinh", "original": True}]
+    return d
+
+
+class LegsTest(unittest.TestCase):
+    def setUp(self):
+        self.receiver = casesys.Receiver(SECRET)
+        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url])
+        secret_file = os.path.join(self.sys.dir, "case_system.secret")
+        with open(secret_file, "wb") as f:
+            f.write(SECRET)
+        os.chmod(secret_file, 0o600)
+        self.sys.worker_args = ["--case_system.secret_file", secret_file]
+        self.sys.start_worker()
+        self.sys.import_codes()
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.receiver.stop()
+        self.assertEqual(findings, [])
+
+    def test_send_leg_collects_from_the_citizen_and_reports_the_submission_time(self):
+        d = send_dossier(1)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(doc["shipments"][0]["leg"], "send")
+        code = d["dossier_code"]
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        st, tl, _ = self.sys.timeline(code)
+        path = [e["status"] for e in tl["events"] if "status" in e]
+        self.assertEqual(path[:2], ["created", "pickup_pending"], path)
+        self.assertIn("accepted", path)
+        # the order went citizen -> agency, with the pick-up add-on
+        by_order = self.sys.sim_stats()["by_sale_order"][code]
+        self.assertEqual(by_order["orders"], 1)
+        deadline = time.time() + 30
+        while time.time() < deadline and not self.receiver.by_dossier().get(code):
+            time.sleep(0.2)
+        notes = self.receiver.by_dossier().get(code, [])
+        self.assertEqual([n["TrangThaiHoSo"] for n in notes], ["2"], "delivered to the agency = legal submission")
+        self.assertIn("thời điểm nộp hồ sơ", notes[0]["NoiDungXuLy"])
+
+    def test_both_links_the_return_leg_to_the_collection_leg(self):
+        d = send_dossier(2, service="both")
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        send_waybill = doc["shipments"][0]["waybill"]
+        ret = harness.make_dossier(2)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual(st, 201, doc)
+        st, dossier, _ = self.sys.dossier(d["dossier_code"])
+        legs = {s["leg"]: s for s in dossier["shipments"]}
+        self.assertEqual(set(legs), {"send", "return"})
+        self.assertEqual(legs["return"]["linked_waybill"], send_waybill)
+
+    def test_cccd_is_never_stored_whole(self):
+        d = send_dossier(3)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201)
+        rows = self.sys.db_query("SELECT body FROM submissions")
+        self.assertTrue(rows)
+        for (body,) in rows:
+            self.assertNotIn("001203004567", body)
+        self.assertIn('"id_last4":"4567"', rows[-1][0])
+        bad = send_dossier(4)
+        bad["sender"]["id_number"] = "12345"
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", bad)
+        self.assertEqual((st, doc["error"]["field"]), (422, "sender.id_number"))
