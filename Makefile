@@ -48,19 +48,24 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration bench clean install valgrind fuzz test-faults format
+.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults format
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
 
 # deps: install whatever Debian packages are missing (sudo only when not root).
+# Build: compilers and -dev libraries. Tests: decoders for labels (zbar, poppler, xmllint),
+# clang's libFuzzer, promtool, Chromium for the browser tests; Node.js and npm only when the
+# machine has no node at all (the browser and OpenAPI tests pin their npm packages).
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
             libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
-            libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils
+            libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
+            clang libclang-rt-14-dev valgrind prometheus chromium
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -114,7 +119,11 @@ run: deps
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
-	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration
+	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+test-browser:
+	@BCCI_BIN=$(CURDIR)/$(BINDIR) tests/browser/run.sh
 
 test-unit:
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \

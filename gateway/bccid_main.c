@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "gateway/auth.h"
+#include "gateway/calendar.h"
 #include "gateway/engine.h"
 #include "gateway/http_api.h"
 #include "gateway/store.h"
@@ -49,6 +50,11 @@ static const config_spec_t bccid_options[] = {
     { "notify_max_age_s", "86400", "how long a case-system notification is retried before it is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
     { "log_level", "info", "debug, info, warn or error" },
+    { "calendar_file", "", "holiday file overriding the built-in 2025-2027 calendar (data/holidays-vn.conf format)" },
+    { "poll_min_ms", "1800000", "ask the carrier for news after this long without any" },
+    { "poll_cap", "100", "tracking polls queued per carrier at most" },
+    { "invitation_gap_ms", "0", "wait between delivery invitations (0 = two working days, TT 17 Điều 5.2)" },
+    { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
     { NULL, NULL, NULL },
 };
 
@@ -198,6 +204,7 @@ main(int argc, char **argv)
     engine_t *engine = NULL;
     http_api_t *api = NULL;
     webhook_auth_t *webhooks = webhook_auth_new();
+    calendar_t *calendar = NULL;
     engine_config_t ecfg;
     http_api_config_t hcfg;
     const char *state_dir, *level;
@@ -260,6 +267,12 @@ main(int argc, char **argv)
     }
     dossier_set_id_key(secret, sizeof secret);
 
+    calendar = calendar_load(config_get(cfg, "calendar_file"), err, sizeof err);
+    if (!calendar) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
+
     memset(&ecfg, 0, sizeof ecfg);
     if (config_get(cfg, "jobs_endpoint") && *config_get(cfg, "jobs_endpoint"))
         snprintf(endpoint, sizeof endpoint, "%s", config_get(cfg, "jobs_endpoint"));
@@ -272,6 +285,11 @@ main(int argc, char **argv)
     ecfg.policy.backoff_cap_ms = 5 * 60 * 1000;
     ecfg.policy.case_system_url = config_get(cfg, "case_system_url");
     ecfg.policy.notify_max_age_ms = config_get_int(cfg, "notify_max_age_s", 24 * 3600) * 1000;
+    ecfg.policy.calendar = calendar;
+    ecfg.policy.poll_min_ms = config_get_int(cfg, "poll_min_ms", 1800000);
+    ecfg.scheduler.poll_cap = (int)config_get_int(cfg, "poll_cap", 100);
+    ecfg.scheduler.invitation_gap_ms = config_get_int(cfg, "invitation_gap_ms", 0);
+    ecfg.scheduler_interval_ms = config_get_int(cfg, "scheduler_interval_ms", 1000);
     engine = engine_new(store, &ecfg, err, sizeof err);
     if (!engine) {
         fprintf(stderr, "bccid: %s\n", err);
@@ -316,6 +334,7 @@ out:
     engine_destroy(&engine);
     store_close(&store);
     webhook_auth_destroy(&webhooks);
+    calendar_destroy(&calendar);
     if (lock_fd >= 0)
         close(lock_fd);
     config_destroy(&cfg);

@@ -138,6 +138,7 @@ static const field_rule_t dossier_rules[] = {
     { "cod_amount", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "authorised_person", F_OBJECT, 0, 0, 0, NULL, NULL, authorised_rules },
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
+    { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -484,6 +485,21 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     d->carrier = json_string_value(json_object_get(d->canonical, "carrier"));
     d->agency_code = json_string_value(json_object_get(json_object_get(d->canonical, "agency"), "code"));
     d->cod_amount = json_integer_value(json_object_get(d->canonical, "cod_amount"));
+    {
+        /* the leg runs between the agency and the citizen's address (sender on the collection leg) */
+        json_t *agency = json_object_get(d->canonical, "agency");
+        json_t *citizen = strcmp(d->service, "return") == 0 ? json_object_get(d->canonical, "recipient")
+                                                             : json_object_get(d->canonical, "sender");
+        const char *ap = json_string_value(json_object_get(agency, "province_code"));
+        const char *ac = json_string_value(json_object_get(agency, "commune_code"));
+        const char *cp = json_string_value(json_object_get(citizen, "province_code"));
+        const char *cc = json_string_value(json_object_get(citizen, "commune_code"));
+        int same_province = ap && cp && strcmp(ap, cp) == 0;
+        int same_commune = same_province && ac && cc && strcmp(ac, cc) == 0;
+        int slip = json_is_true(json_object_get(d->canonical, "appointment_slip"));
+
+        d->transit_days = (same_commune ? 1 : same_province ? 2 : 4) * (slip ? 2 : 1);
+    }
     *out = d;
     d = NULL;
     rc = 0;

@@ -30,6 +30,7 @@ typedef struct {
     char body_hash[SHA256_HEX_LEN];
     const char *code, *service, *carrier, *agency_code;
     long long cod_amount;
+    int transit_days;             /* TT 17 Điều 7.2 limit for this leg, in working days */
 } dossier_t;
 
 /* dossier_from_json - 0 and *out (caller owns, dossier_destroy), or -1 with err filled.

@@ -83,6 +83,7 @@ struct engine {
     breaker_t breakers[ENGINE_MAX_CARRIERS];
     int nbreakers;
     int64_t next_maintenance;
+    int64_t next_schedule;
     int64_t next_due;          /* earliest ready job, INT64_MAX when none known */
 
     inbound_t *in;
@@ -130,6 +131,13 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
         self->cfg.breaker_cooldown_ms = 2000;
     if (self->cfg.carrier_max_inflight <= 0)
         self->cfg.carrier_max_inflight = 256;
+    if (self->cfg.scheduler_interval_ms <= 0)
+        self->cfg.scheduler_interval_ms = 1000;
+    if (self->cfg.scheduler.batch <= 0)
+        self->cfg.scheduler.batch = 200;
+    if (self->cfg.scheduler.poll_cap <= 0)
+        self->cfg.scheduler.poll_cap = 100;
+    self->cfg.scheduler.policy = &self->cfg.policy;
     self->wake_fd = -1;
     self->next_due = 0;
     pthread_mutex_init(&self->lock, NULL);
@@ -726,6 +734,26 @@ engine_loop(void *arg)
                     if (now - self->workers[i].last_seen > (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS)
                         worker_remove(self, i, db, now, "no heartbeat for 3 s");
                 self->next_maintenance = now + 500;
+                if (now >= self->next_schedule && !self->stopping) {
+                    scheduler_report_t rep;
+                    int src;
+
+                    memset(&rep, 0, sizeof rep);
+                    step_static(db, SQL_SAVEPOINT);
+                    if (scheduler_tick(db, &self->cfg.scheduler, now, &rep, &src) != 0) {
+                        log_error("scheduler: %s; its work waits for the next tick", sqlite3_errstr(src));
+                        step_static(db, SQL_ROLLBACK_TO);
+                        memset(&rep, 0, sizeof rep);
+                    }
+                    step_static(db, SQL_RELEASE);
+                    pthread_mutex_lock(&self->stats_lock);
+                    self->stats.polls += rep.polls;
+                    self->stats.invitations += rep.invitations;
+                    self->stats.returns += rep.returns;
+                    self->stats.sla_breaches += rep.sla_breaches;
+                    pthread_mutex_unlock(&self->stats_lock);
+                    self->next_schedule = now + self->cfg.scheduler_interval_ms;
+                }
                 /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
                 self->next_due = now;
             }

@@ -24,6 +24,7 @@
 #include "carriers/carrier.h"
 #include "gateway/api_error.h"
 #include "gateway/dossier.h"
+#include "gateway/scheduler.h"
 #include "gateway/sink.h"
 #include "gateway/store.h"
 
@@ -72,7 +73,10 @@ typedef struct {
     int64_t breaker_cooldown_ms;   /* first open period; doubles up to 60 s */
     int carrier_max_inflight;      /* per carrier, across all workers */
     sink_policy_t policy;
-    const char *curve_secret_key;  /* reserved for CURVE (NULL = plain) */
+    const char *curve_secret_key;  /* Z85 server secret key: CURVE on the jobs socket (NULL = plain) */
+    const char *curve_allowed;     /* file of worker public keys (Z85, one per line) allowed in */
+    scheduler_config_t scheduler;  /* its policy pointer is set by the engine to its own policy */
+    int64_t scheduler_interval_ms; /* 0 = 1000 */
 } engine_config_t;
 
 typedef struct engine engine_t;
@@ -95,6 +99,7 @@ typedef struct {
     long long results_ok, results_retry, results_fail, results_late;
     long long events_applied, events_duplicate, events_unknown_code;
     int workers, breaker_open;
+    long long polls, invitations, returns, sla_breaches;
     /* per carrier, for /metrics: breaker state and jobs in flight */
     struct {
         char name[32];

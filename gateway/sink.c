@@ -171,6 +171,61 @@ append(db_t *db, const ship_row_t *s, int64_t event_time, int64_t now, const cha
     return timeline_append(db, &ev, rc);
 }
 
+static const char SQL_MILESTONE_ACCEPTED[] =
+    "UPDATE shipments SET due_at = ?2 WHERE id = ?1 AND due_at IS NULL";
+static const char SQL_MILESTONE_ATTEMPT[] =
+    "UPDATE shipments SET first_attempt_at = COALESCE(first_attempt_at, ?2),"
+    " attempts = attempts + ?3, last_attempt_at = CASE WHEN ?3 > 0 THEN ?2 ELSE last_attempt_at END WHERE id = ?1";
+static const char SQL_MILESTONE_POLL[] = "UPDATE shipments SET next_poll_at = ?2 WHERE id = ?1";
+
+/* milestones - what the scheduler needs to know about a status change: when the postal
+ * service took the item (the SLA clock starts, TT 17 Điều 7.2), when it first tried to
+ * deliver (the return leg's transit ends), each failed attempt (TT 17 Điều 5.2), and when
+ * to poll the carrier next */
+static int
+milestones(db_t *db, int64_t id, const char *status, int64_t event_time, const sink_policy_t *policy, int64_t now,
+           int *rc)
+{
+    sqlite3_stmt *st;
+    int64_t next_poll;
+
+    if (strcmp(status, "accepted") == 0) {
+        sqlite3_stmt *q = db_stmt(db, "SELECT transit_days FROM shipments WHERE id = ?1");
+        int days = 4;
+        int64_t due;
+
+        sqlite3_bind_int64(q, 1, id);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            days = sqlite3_column_int(q, 0);
+        sqlite3_reset(q);
+        due = policy && policy->calendar ? calendar_add_working_days(policy->calendar, event_time, days)
+                                         : event_time + (int64_t)days * 86400000;
+        st = db_stmt(db, SQL_MILESTONE_ACCEPTED);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, due);
+        if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
+            return -1;
+    }
+    if (strcmp(status, "delivery_failed") == 0 || strcmp(status, "delivered") == 0) {
+        st = db_stmt(db, SQL_MILESTONE_ATTEMPT);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, event_time);
+        sqlite3_bind_int(st, 3, strcmp(status, "delivery_failed") == 0);
+        if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
+            return -1;
+    }
+    /* any news pushes the next poll back; a final status stops polling */
+    next_poll = status_is_terminal(status) ? 0 : now + (policy && policy->poll_min_ms ? policy->poll_min_ms : 1800000);
+    st = db_stmt(db, SQL_MILESTONE_POLL);
+    sqlite3_bind_int64(st, 1, id);
+    if (next_poll)
+        sqlite3_bind_int64(st, 2, next_poll);
+    if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
+        return -1;
+    *rc = SQLITE_OK;
+    return 0;
+}
+
 static int
 update_status(db_t *db, int64_t id, const char *status, int64_t event_time, int64_t now, int *rc)
 {
@@ -209,9 +264,10 @@ sink_set_status(db_t *db, int64_t shipment_id, const char *status, const char *u
         return 1;
     if (append(db, &s, event_time, now, source, status, upu, NULL, text, details, NULL, rc) == TIMELINE_ERROR)
         return -1;
-    if (update_status(db, s.id, status, event_time, now, rc) != 0)
+    if (update_status(db, s.id, status, event_time, now, rc) != 0 ||
+        milestones(db, s.id, status, event_time, policy, now, rc) != 0)
         return -1;
-    return notify_ship(db, &s, status, upu, event_time, NULL, policy, now, rc);
+    return notify_ship(db, &s, status, upu, event_time, text, policy, now, rc);
 }
 
 /* ------------------------------------------------------------- results */
@@ -255,14 +311,16 @@ apply_booked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_pol
     }
     /* one booking event per shipment, however many results arrive */
     snprintf(key, sizeof key, "booked:%" PRId64, s.id);
-    r = append(db, &s, now, now, "gateway", strcmp(s.status, "created") == 0 ? next : NULL, NULL, NULL, text,
-               details, key, rc);
+    /* 'exception' here means an earlier refusal of this booking, replayed by a clerk */
+    int fresh = strcmp(s.status, "created") == 0 || strcmp(s.status, "exception") == 0;
+    r = append(db, &s, now, now, "gateway", fresh ? next : NULL, NULL, NULL, text, details, key, rc);
     if (r == TIMELINE_ERROR)
         return -1;
-    if (r == TIMELINE_APPENDED && strcmp(s.status, "created") == 0) {
+    if (r == TIMELINE_APPENDED && fresh) {
         /* status_time orders carrier events; a status the gateway sets itself keeps the last
          * carrier time, so a carrier event stamped in the same second still applies */
-        if (update_status(db, s.id, next, s.status_time, now, rc) != 0)
+        if (update_status(db, s.id, next, s.status_time, now, rc) != 0 ||
+            milestones(db, s.id, next, now, policy, now, rc) != 0)
             return -1;
         return notify_ship(db, &s, next, NULL, now, NULL, policy, now, rc);
     }
@@ -494,7 +552,8 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
         }
         report->applied++;
         if (changes) {
-            if (update_status(db, s.id, info->name, e->carrier_time_ms, now, rc) != 0)
+            if (update_status(db, s.id, info->name, e->carrier_time_ms, now, rc) != 0 ||
+                milestones(db, s.id, info->name, e->carrier_time_ms, policy, now, rc) != 0)
                 return -1;
             if (notify_ship(db, &s, info->name, info->upu, e->carrier_time_ms, e->reason[0] ? e->reason : NULL,
                             policy, now, rc) != 0)

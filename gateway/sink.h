@@ -21,6 +21,7 @@
 
 #include "carriers/carrier.h"
 #include "db.h"
+#include "gateway/calendar.h"
 #include "queues/wire.h"
 
 typedef struct {
@@ -37,6 +38,8 @@ typedef struct {
     int64_t backoff_cap_ms;
     const char *case_system_url;  /* NULL or "": no notifications */
     int64_t notify_max_age_ms;    /* notify jobs retry this long, then they are dead */
+    const calendar_t *calendar;   /* working days for due dates; NULL = weekends only */
+    int64_t poll_min_ms;          /* first tracking poll this long after the last news */
 } sink_policy_t;
 
 /* sink_job_result - apply a RESULT; 0 applied or ignored (late/duplicate), -1 SQLite error (*rc) */

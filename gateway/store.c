@@ -73,6 +73,16 @@ static const char *const migrations[] = {
     /* 5: the return leg of a 'both' dossier points at its collection leg; purge marks */
     "ALTER TABLE shipments ADD COLUMN linked_shipment_id INTEGER REFERENCES shipments(id);"
     "ALTER TABLE dossiers ADD COLUMN purged_at INTEGER;",
+    /* 6: the scheduler: tracking polls, failed-delivery invitations, working-day SLA */
+    "ALTER TABLE shipments ADD COLUMN transit_days INTEGER NOT NULL DEFAULT 4;"
+    "ALTER TABLE shipments ADD COLUMN due_at INTEGER;"
+    "ALTER TABLE shipments ADD COLUMN first_attempt_at INTEGER;"
+    "ALTER TABLE shipments ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE shipments ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE shipments ADD COLUMN last_attempt_at INTEGER;"
+    "ALTER TABLE shipments ADD COLUMN next_poll_at INTEGER;"
+    "CREATE INDEX shipments_status ON shipments (status, created_at);"
+    "CREATE INDEX shipments_poll ON shipments (next_poll_at) WHERE next_poll_at IS NOT NULL;",
 };
 
 struct store {
@@ -260,8 +270,9 @@ static const char SQL_INSERT_SUBMISSION[] =
     "INSERT INTO submissions (dossier_id, service, body, body_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_INSERT_SHIPMENT[] =
     "INSERT INTO shipments (dossier_id, submission_id, leg, carrier, waybill, status, status_time, cod_amount,"
-    " created_at, updated_at, linked_shipment_id) VALUES (?1, ?2, ?3, ?4, ?5, 'created', 0, ?7, ?6, ?6,"
-    " (SELECT id FROM shipments WHERE dossier_id = ?1 AND leg = 'send' AND ?3 = 'return' ORDER BY id LIMIT 1))";
+    " created_at, updated_at, linked_shipment_id, transit_days) VALUES (?1, ?2, ?3, ?4, ?5, 'created', 0, ?7, ?6,"
+    " ?6, (SELECT id FROM shipments WHERE dossier_id = ?1 AND leg = 'send' AND ?3 = 'return' ORDER BY id LIMIT 1),"
+    " ?8)";
 
 static int
 sql_error(api_error_t *err, int rc, const char *what)
@@ -373,6 +384,7 @@ store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_e
     db_bind_text(st, 5, waybill);
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, d->cod_amount);
+    sqlite3_bind_int(st, 8, d->transit_days);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return sql_error(err, rc, "writing the shipment");
     shipment_id = sqlite3_last_insert_rowid(db_handle(db));

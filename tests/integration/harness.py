@@ -115,7 +115,7 @@ class System:
     """bccid + simulator + workers in one temporary directory."""
 
     def __init__(self, workers=2, clock_speed=3600, step_seconds=600, sim_faults="", bccid_args=(),
-                 worker_args=(), sim_args=(), with_sim=True, tcp=False):
+                 worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True):
         self.dir = tempfile.mkdtemp(prefix="bcci-it-")
         self.state = os.path.join(self.dir, "var")
         self.procs = []
@@ -128,7 +128,7 @@ class System:
         self.jobs_endpoint = None
         self.start_bccid()
         if with_sim:
-            self.start_sim(clock_speed, step_seconds, sim_faults, sim_args)
+            self.start_sim(clock_speed, step_seconds, sim_faults, sim_args, webhooks=sim_webhooks)
         for _ in range(workers):
             self.start_worker()
 
@@ -163,12 +163,14 @@ class System:
         assert st == 201, (st, doc)
         return doc["token"]
 
-    def start_sim(self, clock_speed, step_seconds, faults, extra):
+    def start_sim(self, clock_speed, step_seconds, faults, extra, webhooks=True):
         if not getattr(self, "carrier_token", None):
             self.carrier_token = self.token("vnpost-webhooks", "carrier")
         args = [os.path.join(BIN, "bcci-carrier-sim"), "--listen", "127.0.0.1:0",
-                "--webhook_url", self.url + "/v1/carriers/vnpost/events", "--webhook_token", self.carrier_token,
                 "--clock_speed", str(clock_speed), "--step_seconds", str(step_seconds)]
+        if webhooks:
+            args += ["--webhook_url", self.url + "/v1/carriers/vnpost/events", "--webhook_token", self.carrier_token,
+                     "--viettel_webhook_url", self.url + "/v1/carriers/viettel/events"]
         if faults:
             args += ["--faults", faults]
         p = Proc("sim", args + list(extra), self.dir)

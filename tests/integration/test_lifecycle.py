@@ -251,3 +251,77 @@ class LegsTest(unittest.TestCase):
         bad["sender"]["id_number"] = "12345"
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", bad)
         self.assertEqual((st, doc["error"]["field"]), (422, "sender.id_number"))
+
+
+class SchedulerTest(unittest.TestCase):
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [])
+
+    def test_polling_finds_news_when_webhooks_never_come(self):
+        self.sys = harness.System(workers=2, sim_webhooks=False,
+                                  bccid_args=["--poll_min_ms", "300", "--scheduler_interval_ms", "200"])
+        self.sys.import_codes()
+        d = harness.make_dossier(1)
+        self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "delivered", timeout=60), set(),
+                         "tracking polls alone bring the shipment to delivered")
+        st, doc, _ = self.sys.request("GET", "/v1/jobs")
+        self.assertGreater(doc["counts"].get("track", {}).get("done", 0), 0)
+        self.assertEqual(self.sys.sim_stats()["webhooks_sent"], 0)
+        # polling stops at the final status
+        done = doc["counts"]["track"].get("done", 0)
+        time.sleep(1.5)
+        st, doc, _ = self.sys.request("GET", "/v1/jobs")
+        self.assertEqual(doc["counts"]["track"].get("done", 0) + doc["counts"]["track"].get("ready", 0), done)
+
+    def test_failed_delivery_invites_twice_then_returns(self):
+        receiver = casesys.Receiver(SECRET)
+        try:
+            self.sys = harness.System(workers=0, with_sim=False,
+                                      bccid_args=["--invitation_gap_ms", "800", "--scheduler_interval_ms", "200",
+                                                  "--case_system_url", receiver.url])
+            self.sys.import_codes()
+            carrier = self.sys.token("vnpost-test", "carrier")
+            d = harness.make_dossier(5)
+            st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+            w = doc["shipments"][0]["waybill"]
+            t = time.time()
+            ev = [vnpost_event(w, 12, t, "a1", "Đang phát"),
+                  vnpost_event(w, 15, t + 1, "a2", "Phát không thành công", "Người nhận vắng nhà")]
+            st, rep, _ = self.sys.request("POST", "/v1/carriers/vnpost/events", ev, token=carrier)
+            self.assertEqual(rep["applied"], 2)
+            self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "returning", timeout=20), set())
+            st, tl, _ = self.sys.timeline(d["dossier_code"])
+            texts = [e["text"] for e in tl["events"]]
+            self.assertTrue(any("Người nhận vắng nhà" in x for x in texts), "the failure keeps its reason")
+            self.assertEqual(sum("giấy mời lần 2" in x for x in texts), 1, texts)
+            self.assertTrue(tl["chain_valid"])
+            # the carrier brings it back: returned, and the case system is told
+            st, rep, _ = self.sys.request("POST", "/v1/carriers/vnpost/events",
+                                          [vnpost_event(w, 19, time.time() + 5, "a3", "Đã chuyển hoàn")],
+                                          token=carrier)
+            self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "returned", timeout=10), set())
+        finally:
+            receiver.stop()
+
+    def test_sla_breach_is_recorded_once(self):
+        self.sys = harness.System(workers=0, with_sim=False, bccid_args=["--scheduler_interval_ms", "200"])
+        self.sys.import_codes()
+        carrier = self.sys.token("vnpost-test", "carrier")
+        d = harness.make_dossier(6)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        w = doc["shipments"][0]["waybill"]
+        # accepted by the post office 20 days ago and never attempted since
+        self.sys.request("POST", "/v1/carriers/vnpost/events",
+                         [vnpost_event(w, 6, time.time() - 20 * 86400, "old", "Đã nhận hàng")], token=carrier)
+        deadline = time.time() + 10
+        breaches = []
+        while time.time() < deadline and not breaches:
+            st, tl, _ = self.sys.timeline(d["dossier_code"])
+            breaches = [e for e in tl["events"] if e.get("status") == "sla_breached"]
+            time.sleep(0.2)
+        self.assertEqual(len(breaches), 1)
+        time.sleep(1)
+        st, tl, _ = self.sys.timeline(d["dossier_code"])
+        self.assertEqual(sum(e.get("status") == "sla_breached" for e in tl["events"]), 1, "only once")
