@@ -71,6 +71,11 @@ typedef struct {
     char event_id[80];         /* carrier event id when given, else empty */
     int64_t carrier_time_ms;   /* when it happened at the carrier, UTC ms */
     long long amount;          /* money collected (COD) when the event carries it */
+    /* proof of delivery, when a delivered event carries it: never the whole ID number */
+    char receiver_name[100];
+    char receiver_relation[24];  /* "self" or "authorised" */
+    char receiver_id_type[16];   /* "CCCD", "passport", … */
+    char receiver_id_last4[5];
 } carrier_event_t;
 
 typedef struct {

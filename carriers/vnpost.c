@@ -438,6 +438,29 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
         }
         e->amount = json_integer_value(v);
     }
+    /* proof of delivery (optional): only the last four digits of the ID are kept */
+    v = json_object_get(o, "receiverName");
+    if (json_is_string(v))
+        copy_utf8(e->receiver_name, sizeof e->receiver_name, json_string_value(v));
+    v = json_object_get(o, "receiverRelation");
+    if (json_is_string(v))
+        copy_utf8(e->receiver_relation, sizeof e->receiver_relation, json_string_value(v));
+    v = json_object_get(o, "receiverIdType");
+    if (json_is_string(v))
+        copy_utf8(e->receiver_id_type, sizeof e->receiver_id_type, json_string_value(v));
+    v = json_object_get(o, "receiverIdNumber");
+    if (json_is_string(v)) {
+        const char *id = json_string_value(v);
+        size_t n = strlen(id), k;
+
+        if (n < 4 || n > 20) {
+            snprintf(err, errlen, "event %zu: receiverIdNumber must have 4 to 20 characters", idx);
+            return -1;
+        }
+        for (k = 0; k < 4; k++)
+            e->receiver_id_last4[k] = id[n - 4 + k];
+        e->receiver_id_last4[4] = '\0';
+    }
     return 0;
 }
 

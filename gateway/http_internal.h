@@ -67,6 +67,7 @@ extern const http_route_t api_dossier_routes[];
 extern const http_route_t api_label_routes[];    /* api_labels.c: labels, manifests, scans */
 extern const http_route_t api_public_routes[];   /* api_public.c: tracking page, clerk page */
 extern const http_route_t api_metrics_routes[];  /* api_metrics.c: /metrics */
+extern const http_route_t api_admin_routes[];    /* api_admin.c: COD reports, purge */
 
 /* --- access to the gateway's parts --- */
 store_t *http_store(http_ctx_t *c);

@@ -380,6 +380,14 @@ apply_tracked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_po
         snprintf(ev->event_id, sizeof ev->event_id, "%s",
                  json_string_value(json_object_get(e, "event_id")) ? json_string_value(json_object_get(e, "event_id")) : "");
         ev->carrier_time_ms = json_integer_value(json_object_get(e, "carrier_time_ms"));
+#define COPY_FIELD(dst, key)                                                                                  \
+    snprintf(dst, sizeof dst, "%s",                                                                        \
+             json_string_value(json_object_get(e, key)) ? json_string_value(json_object_get(e, key)) : "")
+        COPY_FIELD(ev->receiver_name, "receiver_name");
+        COPY_FIELD(ev->receiver_relation, "receiver_relation");
+        COPY_FIELD(ev->receiver_id_type, "receiver_id_type");
+        COPY_FIELD(ev->receiver_id_last4, "receiver_id_last4");
+#undef COPY_FIELD
         ev->amount = json_integer_value(json_object_get(e, "amount"));
         if (!ev->waybill[0] && !ev->carrier_ref[0]) {
             /* a tracking answer is about the job's shipment even when it does not say so */
@@ -453,6 +461,60 @@ sink_job_result(db_t *db, const wire_msg_t *m, const sink_policy_t *policy, int6
 }
 
 /* ------------------------------------------------------------- events */
+
+static const char SQL_DELIVERY[] =
+    "UPDATE shipments SET delivered_at = COALESCE(delivered_at, ?2),"
+    " proof_relation = COALESCE(NULLIF(?3, ''), proof_relation), proof_id_type = COALESCE(NULLIF(?4, ''), proof_id_type),"
+    " proof_id_last4 = COALESCE(NULLIF(?5, ''), proof_id_last4),"
+    " proof_name = COALESCE(NULLIF(?6, ''), proof_name, CASE WHEN ?3 = 'self' THEN"
+    "   (SELECT json_extract(b.body, CASE WHEN s2.leg = 'send' THEN '$.agency.name' ELSE '$.recipient.name' END)"
+    "    FROM shipments s2 JOIN submissions b ON b.id = s2.submission_id WHERE s2.id = ?1) END),"
+    " cod_collected = CASE WHEN ?7 > 0 THEN ?7 ELSE cod_collected END,"
+    " cod_collected_at = CASE WHEN ?7 > 0 THEN ?2 ELSE cod_collected_at END WHERE id = ?1";
+
+/* record_delivery - who received it (proof) and what was collected on delivery (COD,
+ * VNPost code 21 or the delivered event's amount) */
+static int
+record_delivery(db_t *db, int64_t id, const carrier_event_t *e, int64_t now, int *rc)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_DELIVERY);
+
+    (void)now;
+    if (!st) {
+        *rc = SQLITE_ERROR;
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, e->carrier_time_ms);
+    db_bind_text(st, 3, e->receiver_relation);
+    db_bind_text(st, 4, e->receiver_id_type);
+    db_bind_text(st, 5, e->receiver_id_last4);
+    db_bind_text(st, 6, e->receiver_name);
+    sqlite3_bind_int64(st, 7, e->amount);
+    if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
+        return -1;
+    *rc = SQLITE_OK;
+    return 0;
+}
+
+/* proof_text - "Người nhận: … (chính chủ), CCCD số cuối 1234" for the case system */
+static void
+proof_text(db_t *db, int64_t id, char *out, size_t outlen)
+{
+    sqlite3_stmt *st =
+        db_stmt(db, "SELECT COALESCE(proof_name, ''), COALESCE(proof_relation, ''), COALESCE(proof_id_type, ''),"
+                    " COALESCE(proof_id_last4, '') FROM shipments WHERE id = ?1");
+
+    out[0] = '\0';
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW && *db_col_text(st, 1))
+        snprintf(out, outlen, "Người nhận: %s (%s), %s số cuối %s", db_col_text(st, 0),
+                 strcmp(db_col_text(st, 1), "authorised") == 0 ? "người được ủy quyền" : "chính chủ",
+                 db_col_text(st, 2), db_col_text(st, 3));
+    sqlite3_reset(st);
+}
 
 static int
 find_ship_for_event(db_t *db, const char *carrier, const carrier_event_t *e, ship_row_t *s)
@@ -542,6 +604,16 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
             free(dt);
             json_decref(d);
         }
+        if (info && strcmp(info->name, "delivered") == 0 && e->receiver_relation[0]) {
+            /* the proof's relation, ID type and last 4 digits go on the timeline; the name stays
+             * in the shipment row (purgeable, design §8) and goes to the case system */
+            size_t dl = strlen(details);
+            if (dl > 1 && dl + 120 < sizeof details)
+                snprintf(details + dl - 1, sizeof details - dl + 1,
+                         ",\"proof\":{\"relation\":\"%s\",\"id_type\":\"%s\",\"id_last4\":\"%s\"}}",
+                         strcmp(e->receiver_relation, "authorised") == 0 ? "authorised" : "self",
+                         e->receiver_id_type[0] == 'C' ? "CCCD" : "other", e->receiver_id_last4);
+        }
         r = append(db, &s, e->carrier_time_ms, now, "carrier", info ? info->name : NULL, info ? info->upu : NULL,
                    e->raw_code, text, details, key, rc);
         if (r == TIMELINE_ERROR)
@@ -551,12 +623,19 @@ sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list
             continue;
         }
         report->applied++;
+        if (info && strcmp(info->name, "delivered") == 0 &&
+            record_delivery(db, s.id, e, now, rc) != 0)
+            return -1;
         if (changes) {
             if (update_status(db, s.id, info->name, e->carrier_time_ms, now, rc) != 0 ||
                 milestones(db, s.id, info->name, e->carrier_time_ms, policy, now, rc) != 0)
                 return -1;
-            if (notify_ship(db, &s, info->name, info->upu, e->carrier_time_ms, e->reason[0] ? e->reason : NULL,
-                            policy, now, rc) != 0)
+            char extra[300] = "";
+            if (strcmp(info->name, "delivered") == 0)
+                proof_text(db, s.id, extra, sizeof extra);
+            else if (e->reason[0])
+                snprintf(extra, sizeof extra, "%s", e->reason);
+            if (notify_ship(db, &s, info->name, info->upu, e->carrier_time_ms, extra, policy, now, rc) != 0)
                 return -1;
             report->status_changes++;
         }

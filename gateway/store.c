@@ -83,6 +83,14 @@ static const char *const migrations[] = {
     "ALTER TABLE shipments ADD COLUMN next_poll_at INTEGER;"
     "CREATE INDEX shipments_status ON shipments (status, created_at);"
     "CREATE INDEX shipments_poll ON shipments (next_poll_at) WHERE next_poll_at IS NOT NULL;",
+    /* 7: proof of delivery, kept outside the hash-chained timeline so a purge can remove the name */
+    "ALTER TABLE shipments ADD COLUMN proof_name TEXT;"
+    "ALTER TABLE shipments ADD COLUMN proof_relation TEXT;"
+    "ALTER TABLE shipments ADD COLUMN proof_id_type TEXT;"
+    "ALTER TABLE shipments ADD COLUMN proof_id_last4 TEXT;"
+    "ALTER TABLE shipments ADD COLUMN delivered_at INTEGER;"
+    "ALTER TABLE shipments ADD COLUMN cod_collected INTEGER;"
+    "ALTER TABLE shipments ADD COLUMN cod_collected_at INTEGER;",
 };
 
 struct store {

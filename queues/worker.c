@@ -222,7 +222,10 @@ events_to_json(const carrier_event_list_t *l)
         if (!o || json_array_append_new(arr, o) != 0 || set_str(o, "carrier_ref", e->carrier_ref) != 0 ||
             set_str(o, "waybill", e->waybill) != 0 || set_str(o, "raw_code", e->raw_code) != 0 ||
             set_str(o, "raw_name", e->raw_name) != 0 || set_str(o, "reason", e->reason) != 0 ||
-            set_str(o, "event_id", e->event_id) != 0 ||
+            set_str(o, "event_id", e->event_id) != 0 || set_str(o, "receiver_name", e->receiver_name) != 0 ||
+            set_str(o, "receiver_relation", e->receiver_relation) != 0 ||
+            set_str(o, "receiver_id_type", e->receiver_id_type) != 0 ||
+            set_str(o, "receiver_id_last4", e->receiver_id_last4) != 0 ||
             json_object_set_new(o, "carrier_time_ms", json_integer(e->carrier_time_ms)) != 0 ||
             json_object_set_new(o, "amount", json_integer(e->amount)) != 0) {
             json_decref(arr);

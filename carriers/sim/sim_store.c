@@ -526,6 +526,14 @@ event_json(const sim_order_t *o, int i, int webhook)
     }
     if (h->code == 14 && o->cod > 0)
         json_object_set_new(e, "amount", json_integer(o->cod));
+    if (h->code == 14) {
+        /* the postman checked the recipient's CCCD at the door */
+        char idno[16];
+        snprintf(idno, sizeof idno, "0012030%05d", (int)(strlen(o->original_id) * 7919 + i) % 100000);
+        json_object_set_new(e, "receiverRelation", json_string("self"));
+        json_object_set_new(e, "receiverIdType", json_string("CCCD"));
+        json_object_set_new(e, "receiverIdNumber", json_string(idno));
+    }
     return e;
 }
 

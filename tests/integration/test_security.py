@@ -1,0 +1,228 @@
+"""Only the right people, and citizens' data kept safe (issue 5/6)."""
+import glob
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+import casesys
+import harness
+
+SIM_SECRET = b"vnpost-webhook-secret-for-tests"
+
+
+def sign(secret, body, t=None):
+    t = int(time.time()) if t is None else t
+    return "t=%d,v1=%s" % (t, hmac.new(secret, b"%d." % t + body, hashlib.sha256).hexdigest())
+
+
+class RoleTableTest(unittest.TestCase):
+    """Every route x every role x no token / wrong token / revoked token."""
+
+    def test_walk_the_whole_table(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes()
+            tokens = {role: sys.token("t-" + role, role)
+                      for role in ("case_system", "clerk", "post_office", "carrier", "admin")}
+            revoked = sys.token("t-revoked", "clerk")
+            st, _, _ = sys.request("POST", "/v1/tokens/t-revoked/revoke", {})
+            self.assertEqual(st, 200)
+            st, doc, _ = sys.request("GET", "/v1/routes")
+            routes = doc["routes"]
+            self.assertGreater(len(routes), 20)
+            checked = 0
+            for r in routes:
+                path = r["path"].replace("*.pdf", "BB-20261123-XXXXXXXX.pdf").replace("*", "RR100000003VN")
+                public = "public" in r["roles"]
+                for role, tok in tokens.items():
+                    st, body, _ = sys.request(r["method"], path, body={} if r["method"] == "POST" else None,
+                                              token=tok)
+                    if role in r["roles"] or role == "admin" and "admin" in r["roles"]:
+                        self.assertNotIn(st, (401, 403), "%s %s as %s: got %s %s" % (r["method"], path, role, st, body))
+                    elif public:
+                        # a public route ignores roles (the carrier webhook checks inside)
+                        self.assertNotEqual(st, 401, "%s %s as %s" % (r["method"], path, role))
+                    else:
+                        self.assertEqual(st, 403, "%s %s as %s: got %s" % (r["method"], path, role, st))
+                    checked += 1
+                for label, tok in (("no token", None), ("wrong token", "bcci_notarealtoken"), ("revoked", revoked)):
+                    st, _, _ = sys.request(r["method"], path, body={} if r["method"] == "POST" else None, token=tok)
+                    if public and tok is None:
+                        self.assertNotEqual(st, 403)
+                    elif public and r["path"] != "/v1/carriers/*/events":
+                        pass  # a public page does not care about a stray token
+                    else:
+                        self.assertEqual(st, 401, "%s %s with %s: got %s" % (r["method"], path, label, st))
+                    checked += 1
+            print("\n  role table: %d routes, %d checks" % (len(routes), checked))
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+
+class SignedWebhookTest(unittest.TestCase):
+    def setUp(self):
+        self.sys = harness.System(workers=0, with_sim=False)
+        secret = os.path.join(self.sys.dir, "vnpost.webhook.secret")
+        with open(secret, "wb") as f:
+            f.write(SIM_SECRET)
+        os.chmod(secret, 0o600)
+        self.sys.bccid_args = ["--carrier.vnpost.webhook_secret_file", secret]
+        self.sys.restart_bccid()
+        self.sys.import_codes()
+        d = harness.make_dossier(1)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.waybill = doc["shipments"][0]["waybill"]
+
+    def tearDown(self):
+        self.assertEqual(self.sys.stop(), [])
+
+    def post(self, body, signature):
+        headers = {"X-BCCI-Signature": signature} if signature is not None else {}
+        return self.sys.request("POST", "/v1/carriers/vnpost/events", raw=body, headers=headers, token=None)
+
+    def test_signatures(self):
+        body = json.dumps([{"originalId": "VNP1", "itemCode": self.waybill, "status": "10",
+                            "statusDate": time.strftime("%d/%m/%Y %H:%M:%S", time.gmtime(time.time() + 7 * 3600)),
+                            "statusName": "Đang vận chuyển", "reason": "", "eventId": "sig-1"}]).encode()
+        before = self.sys.db_counts()
+        attacks = [
+            ("missing header", None),
+            ("wrong secret", sign(b"not-the-secret", body)),
+            ("stale timestamp", sign(SIM_SECRET, body, int(time.time()) - 3600)),
+            ("future timestamp", sign(SIM_SECRET, body, int(time.time()) + 3600)),
+            ("malformed", "v1=abc"),
+            ("body changed", sign(SIM_SECRET, body + b" ")),
+        ]
+        for name, sig in attacks:
+            st, doc, _ = self.post(body, sig)
+            self.assertEqual(st, 401, "%s: got %s %s" % (name, st, doc))
+        self.assertEqual(self.sys.db_counts(), before, "refused webhooks recorded nothing")
+        good = sign(SIM_SECRET, body)
+        st, doc, _ = self.post(body, good)
+        self.assertEqual((st, doc["applied"]), (200, 1))
+        after = self.sys.db_counts()
+        st, doc, _ = self.post(body, good)
+        self.assertEqual(st, 401, "a replayed signed request is refused")
+        self.assertIn("replay", doc["error"]["message"])
+        self.assertEqual(self.sys.db_counts(), after)
+
+    def test_world_readable_secret_refuses_to_start(self):
+        bad = os.path.join(self.sys.dir, "open.secret")
+        with open(bad, "wb") as f:
+            f.write(b"x" * 32)
+        os.chmod(bad, 0o644)
+        p = subprocess.run([os.path.join(harness.BIN, "bccid"), "--http_listen", "127.0.0.1:0", "--state_dir",
+                            os.path.join(self.sys.dir, "other"), "--carrier.vnpost.webhook_secret_file", bad],
+                           capture_output=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"chmod 600", p.stderr)
+
+
+INJECTIONS = ["'; DROP TABLE dossiers; --", "\" OR \"1\"=\"1", "Robert'); DELETE FROM jobs;--",
+              "1; UPDATE shipments SET status='delivered'", "%s%s%n", "<script>alert(1)</script>"]
+
+
+class InjectionAndLeakTest(unittest.TestCase):
+    def test_injection_strings_are_only_data(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes()
+            for i, evil in enumerate(INJECTIONS):
+                d = harness.make_dossier(100 + i)
+                d["recipient"]["name"] = evil[:100]
+                d["recipient"]["address"] = evil
+                d["procedure"]["name"] = evil
+                d["agency"]["name"] = evil
+                d["result"]["summary"] = evil
+                d["note"] = evil
+                st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+                self.assertEqual(st, 201, doc)
+                st, got, _ = sys.dossier(d["dossier_code"])
+                self.assertEqual(got["submissions"]["return"]["recipient"]["address"], evil)
+                st, _, _ = sys.request("GET", "/v1/dossiers/" + urllib.parse.quote(evil, safe=""))
+                self.assertIn(st, (404, 400))
+            counts = sys.db_counts()
+            self.assertEqual(counts["dossiers"], len(INJECTIONS))
+            self.assertEqual(counts["jobs"], len(INJECTIONS))
+            con = sqlite3.connect("file:%s/bcci.db?mode=ro" % sys.state, uri=True)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            con.close()
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+    def test_logs_never_carry_personal_data(self):
+        receiver = casesys.Receiver(b"s")
+        sys = harness.System(workers=2, bccid_args=["--case_system_url", receiver.url])
+        try:
+            sys.import_codes()
+            d = harness.make_dossier(1)
+            name, phone, address, cccd = "Trịnh Thị Mỹ Xuân", "0987654321", "Số 77 ngõ Quỳnh Lôi", "079301234567"
+            d["recipient"].update(name=name, phone=phone, address=address, id_number=cccd)
+            d["authorised_person"] = {"name": "Lê Văn Ủy Quyền", "relation": "chồng", "id_number": "001099887766"}
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "delivered", timeout=60), set())
+            bad = harness.make_dossier(2)
+            bad["recipient"]["phone"] = "0123456"  # a refused request must not log it either
+            sys.request("POST", "/v1/dossiers", bad)
+            time.sleep(1)
+        finally:
+            findings = sys.stop()
+            receiver.stop()
+        self.assertEqual(findings, [])
+        logs = {}
+        for path in glob.glob(os.path.join(sys.dir, "*.err")):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                logs[os.path.basename(path)] = f.read()
+        self.assertTrue(any("sim" in k for k in logs), "the simulator's own log is checked too")
+        for secret in (name, phone, address, cccd, "001099887766", "Lê Văn Ủy Quyền", "0123456", cccd[-8:]):
+            for log_name, text in logs.items():
+                self.assertNotIn(secret, text, "%r leaked into %s" % (secret, log_name))
+        rows = sys.db_query("SELECT body FROM submissions")
+        self.assertNotIn(cccd, rows[0][0])
+
+
+class PurgeTest(unittest.TestCase):
+    def test_purge_keeps_the_chain_and_removes_personal_fields(self):
+        sys = harness.System(workers=1)
+        try:
+            sys.import_codes()
+            done, running = harness.make_dossier(1), harness.make_dossier(2)
+            done["recipient"]["name"] = "Phạm Thị Cần Xóa"
+            sys.request("POST", "/v1/dossiers", done)
+            self.assertEqual(sys.wait_all_status([done["dossier_code"]], "delivered", timeout=60), set())
+            sys.workers[0].stop()
+            sys.request("POST", "/v1/dossiers", running)
+            st, doc, _ = sys.request("POST", "/v1/purge", {"older_than_days": 0, "dry_run": True})
+            self.assertEqual((st, doc["dossiers"], doc["dry_run"]), (200, 1, True))
+            self.assertIn("Phạm Thị Cần Xóa", json.dumps(sys.dossier(done["dossier_code"])[1], ensure_ascii=False))
+            st, doc, _ = sys.request("POST", "/v1/purge", {"older_than_days": 0})
+            self.assertEqual((st, doc["dossiers"]), (200, 1))
+            st, got, _ = sys.dossier(done["dossier_code"])
+            text = json.dumps(got, ensure_ascii=False)
+            self.assertNotIn("Phạm Thị Cần Xóa", text)
+            self.assertNotIn(done["recipient"]["phone"], text)
+            self.assertEqual(got["submissions"]["return"]["recipient"]["province_code"],
+                             done["recipient"]["province_code"])
+            st, tl, _ = sys.timeline(done["dossier_code"])
+            self.assertTrue(tl["chain_valid"], "the timeline still verifies after the purge")
+            self.assertIn(running["recipient"]["name"],
+                          json.dumps(sys.dossier(running["dossier_code"])[1], ensure_ascii=False),
+                          "an unfinished dossier is untouched")
+            st, doc, _ = sys.request("POST", "/v1/purge", {"older_than_days": 0})
+            self.assertEqual(doc["dossiers"], 0, "a purged dossier is not purged twice")
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
