@@ -46,6 +46,8 @@ static const config_spec_t bccid_options[] = {
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
+    { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
+    { "curve_allowed_workers", "", "file of worker CURVE public keys allowed to connect, one per line" },
     { "book_max_attempts", "25", "booking attempts before a job is dead" },
     { "notify_max_age_s", "86400", "how long a case-system notification is retried before it is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
@@ -248,6 +250,9 @@ main(int argc, char **argv)
         fprintf(stderr, "bccid: cannot create state_dir %s: %s\n", state_dir, strerror(errno));
         goto out;
     }
+    /* the ipc socket, database and secrets live here: only this user may enter */
+    if (chmod(state_dir, 0700) != 0)
+        log_warn("cannot restrict %s to mode 0700: %s", state_dir, strerror(errno));
     lock_fd = lock_state_dir(state_dir, err, sizeof err);
     if (lock_fd < 0) {
         fprintf(stderr, "bccid: %s\n", err);
@@ -279,6 +284,8 @@ main(int argc, char **argv)
     else
         snprintf(endpoint, sizeof endpoint, "ipc://%s/jobs.sock", state_dir);
     ecfg.jobs_endpoint = endpoint;
+    ecfg.curve_secret_key = config_get(cfg, "curve_secret_file");
+    ecfg.curve_allowed = config_get(cfg, "curve_allowed_workers");
     ecfg.max_batch = (int)config_get_int(cfg, "max_batch", 2000);
     ecfg.policy.max_attempts_book = (int)config_get_int(cfg, "book_max_attempts", 25);
     ecfg.policy.backoff_base_ms = 500;

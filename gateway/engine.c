@@ -25,6 +25,8 @@
 #include "log.h"
 #include "queues/jobs.h"
 #include "queues/wire.h"
+#include "gateway/zap.h"
+#include "secret.h"
 
 #define ENGINE_MAX_WORKERS 256
 #define ENGINE_MAX_MSGS 4096
@@ -68,6 +70,7 @@ struct engine {
     store_t *store;
     engine_config_t cfg;
     void *zctx, *router;
+    zap_t *zap;
     int wake_fd;
     pthread_t thread;
     int started;
@@ -161,6 +164,33 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
     zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    if (cfg->curve_secret_key && *cfg->curve_secret_key) {
+        /* CURVE: the link is encrypted and every worker must hold an allowed key (ZAP) */
+        int server = 1;
+        char secret[64];
+        size_t len = 0;
+
+        if (!cfg->curve_allowed || !*cfg->curve_allowed) {
+            snprintf(err, errlen, "curve_secret_file needs curve_allowed_workers (the workers' public keys)");
+            goto fail;
+        }
+        if (secret_file_read(cfg->curve_secret_key, secret, sizeof secret, &len, err, errlen) != 0)
+            goto fail;
+        if (len != 40) {
+            snprintf(err, errlen, "%s does not hold a 40-character Z85 CURVE secret key (bcci keys gen)",
+                     cfg->curve_secret_key);
+            goto fail;
+        }
+        self->zap = zap_start(self->zctx, cfg->curve_allowed, err, errlen);
+        if (!self->zap)
+            goto fail;
+        if (zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
+            zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, 40) != 0 ||
+            zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, "bcci", 4) != 0) {
+            snprintf(err, errlen, "cannot turn CURVE on: %s", zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    }
     if (zmq_bind(self->router, cfg->jobs_endpoint) != 0) {
         snprintf(err, errlen, "cannot bind the jobs endpoint %s: %s (is another bccid running?)",
                  cfg->jobs_endpoint, zmq_strerror(zmq_errno()));
@@ -194,6 +224,7 @@ engine_destroy(engine_t **selfp)
         return;
     if (self->router)
         zmq_close(self->router);
+    zap_stop(&self->zap);
     if (self->zctx)
         zmq_ctx_term(self->zctx);
     if (self->wake_fd >= 0)

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "log.h"
 #include "queues/notify.h"
+#include "secret.h"
 #include "queues/wire.h"
 
 #define WORKER_MAX_CARRIERS 8
@@ -43,11 +44,13 @@ const config_spec_t worker_config_spec[] = {
     { "carrier.viettel.url", "", "Viettel Post API base URL" },
     { "carrier.viettel.token_file", "", "file holding the Viettel Post token" },
     { "carrier.timeout_ms", "5000", "timeout of one carrier HTTP request" },
-    { "carrier.allow_insecure", "0", "1: do not verify TLS certificates (testing only)" },
+    { "carrier.allow_insecure", "0", "1: allow plain http to non-loopback carrier URLs (certificates are always verified)" },
     { "carrier.ca_bundle", "", "CA bundle file for TLS (empty: the system store)" },
     { "case_system.secret_file", "", "file holding the HMAC secret for X-BCCI-Signature (empty: unsigned)" },
     { "case_system.timeout_ms", "5000", "timeout of one notification POST" },
     { "log_level", "info", "debug, info, warn or error" },
+    { "curve_server_key", "", "bccid's CURVE public key (Z85): encrypt and authenticate the jobs link" },
+    { "curve_secret_file", "", "file (0600) with this worker's CURVE secret key (Z85, from bcci keys gen)" },
     { NULL, NULL, NULL },
 };
 
@@ -75,6 +78,8 @@ struct worker {
     const config_t *cfg;
     char name[64];
     char endpoint[512];
+    char curve_server[41];                    /* Z85 public key of bccid, "" = no CURVE */
+    char curve_public[41], curve_secret[41];
     char carriers[256];                       /* comma-separated, as announced */
     char carrier_name[WORKER_MAX_CARRIERS][32];
     int ncarriers;
@@ -497,6 +502,24 @@ worker_new(const config_t *cfg, char *err, size_t errlen)
     pthread_cond_init(&w->cv, NULL);
     if (set_log_level(config_get(cfg, "log_level"), err, errlen) != 0)
         goto fail;
+    if (config_get(cfg, "curve_server_key") && *config_get(cfg, "curve_server_key")) {
+        const char *server = config_get(cfg, "curve_server_key");
+        const char *secret_path = config_get(cfg, "curve_secret_file");
+        size_t len = 0;
+
+        if (strlen(server) != 40 || !secret_path || !*secret_path) {
+            snprintf(err, errlen, "curve_server_key must be bccid's 40-character Z85 public key, and "
+                                  "curve_secret_file this worker's secret key file (bcci keys gen)");
+            goto fail;
+        }
+        if (secret_file_read(secret_path, w->curve_secret, sizeof w->curve_secret, &len, err, errlen) != 0)
+            goto fail;
+        if (len != 40 || zmq_curve_public(w->curve_public, w->curve_secret) != 0) {
+            snprintf(err, errlen, "%s does not hold a 40-character Z85 CURVE secret key", secret_path);
+            goto fail;
+        }
+        snprintf(w->curve_server, sizeof w->curve_server, "%s", server);
+    }
     if (!endpoint || (strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "tcp://", 6) != 0 &&
                       strncmp(endpoint, "inproc://", 9) != 0)) {
         snprintf(err, errlen, "connect: '%s' is not an ipc://PATH or tcp://HOST:PORT endpoint",
@@ -628,6 +651,15 @@ socket_open(struct worker *w, char *err, size_t errlen)
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
     maxmsg_ok = zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     (void)maxmsg_ok;
+    if (w->curve_server[0] &&
+        (zmq_setsockopt(w->sock, ZMQ_CURVE_SERVERKEY, w->curve_server, 40) != 0 ||
+         zmq_setsockopt(w->sock, ZMQ_CURVE_PUBLICKEY, w->curve_public, 40) != 0 ||
+         zmq_setsockopt(w->sock, ZMQ_CURVE_SECRETKEY, w->curve_secret, 40) != 0)) {
+        snprintf(err, errlen, "cannot set the CURVE keys: %s (is libzmq built with CURVE?)", zmq_strerror(errno));
+        zmq_close(w->sock);
+        w->sock = NULL;
+        return -1;
+    }
     if (zmq_connect(w->sock, w->endpoint) != 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", w->endpoint, zmq_strerror(errno));
         zmq_close(w->sock);

@@ -226,3 +226,49 @@ class PurgeTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def keypair():
+    out = subprocess.run([os.path.join(harness.BIN, "bcci"), "keys", "gen", "--json"], capture_output=True,
+                         timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+def write_secret(path, text):
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+class CurveTest(unittest.TestCase):
+    def test_only_listed_worker_keys_get_jobs_over_tcp(self):
+        server, good, bad = keypair(), keypair(), keypair()
+        sys = harness.System(workers=0, tcp=True)
+        try:
+            allowed = os.path.join(sys.dir, "workers.keys")
+            with open(allowed, "w") as f:
+                f.write("# workers allowed on the jobs link\n%s  worker-1\n" % good["public"])
+            sys.bccid_args = ["--curve_secret_file", write_secret(os.path.join(sys.dir, "server.key"),
+                                                                  server["secret"]),
+                              "--curve_allowed_workers", allowed]
+            sys.restart_bccid()
+            sys.import_codes()
+            d = harness.make_dossier(1)
+            sys.request("POST", "/v1/dossiers", d)
+            intruder = sys.start_worker(["--curve_server_key", server["public"], "--curve_secret_file",
+                                         write_secret(os.path.join(sys.dir, "bad.key"), bad["secret"])])
+            plain = sys.start_worker()  # no CURVE at all
+            time.sleep(3)
+            st, doc, _ = sys.dossier(d["dossier_code"])
+            self.assertEqual(doc["status"], "created", "a worker with an unknown key gets no job")
+            self.assertEqual(sys.sim_stats()["requests"]["CreateOrder"], 0)
+            self.assertIn("refused at the handshake", sys.bccid.stderr_text())
+            intruder.stop()
+            plain.stop()
+            sys.start_worker(["--curve_server_key", server["public"], "--curve_secret_file",
+                              write_secret(os.path.join(sys.dir, "good.key"), good["secret"])])
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "delivered", timeout=60), set())
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
