@@ -325,3 +325,39 @@ class SchedulerTest(unittest.TestCase):
         time.sleep(1)
         st, tl, _ = self.sys.timeline(d["dossier_code"])
         self.assertEqual(sum(e.get("status") == "sla_breached" for e in tl["events"]), 1, "only once")
+
+
+class ViettelTest(unittest.TestCase):
+    """The same scenario on a second carrier dialect: the gateway core is unchanged."""
+
+    def test_return_leg_on_viettel_post(self):
+        self.sys = harness.System(workers=0)
+        try:
+            self.sys.worker_args = ["--carriers", "vnpost,viettel", "--carrier.viettel.url", self.sys.sim_url]
+            self.sys.start_worker()
+            self.sys.start_worker()
+            self.sys.import_codes()
+            dossiers = []
+            for i in range(1, 6):
+                d = harness.make_dossier(i)
+                d["carrier"] = "viettel"
+                dossiers.append(d)
+            dossiers.append(harness.make_dossier(9))  # one on VNPost beside them
+            for d in dossiers:
+                st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+                self.assertEqual(st, 201, doc)
+            codes = [d["dossier_code"] for d in dossiers]
+            self.assertEqual(self.sys.wait_all_status(codes, "delivered", timeout=60), set())
+            stats = self.sys.sim_stats()
+            for d in dossiers:
+                entry = stats["by_sale_order"][d["dossier_code"]]
+                self.assertEqual(entry["orders"], 1)
+                self.assertEqual(entry.get("carrier", "vnpost"), d.get("carrier", "vnpost"))
+            st, tl, _ = self.sys.timeline(codes[0])
+            raw = [e.get("raw_code") for e in tl["events"] if e["source"] == "carrier"]
+            self.assertIn("501", raw)
+            self.assertEqual([e["status"] for e in tl["events"] if "status" in e][-1], "delivered")
+            self.assertTrue(tl["chain_valid"])
+        finally:
+            findings = self.sys.stop()
+        self.assertEqual(findings, [])
