@@ -3,6 +3,7 @@
  */
 #include "gateway/auth.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -144,6 +145,8 @@ auth_token_revoke(db_t *db, const char *name, int64_t now, json_t **out, api_err
         api_error_set(err, 404, "not_found", NULL, "no live token named %s", name);
         return -1;
     }
+    /* before the commit even: a revoked token must not be served from the cache */
+    auth_cache_clear();
     *out = json_pack("{s:s, s:b}", "name", name, "revoked", 1);
     return 200;
 }
@@ -177,4 +180,60 @@ auth_token_count(db_t *db)
     if (st)
         sqlite3_reset(st);
     return n;
+}
+
+/* ---------------------------------------------------------------- cache */
+
+#define AUTH_CACHE_SLOTS 64
+
+/* the cache keys on the token's hash, never on the token itself */
+static struct {
+    uint8_t hash[SHA256_LEN];
+    unsigned role;
+    char name[72];
+    int64_t expires;
+} cache[AUTH_CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+auth_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    memset(cache, 0, sizeof cache);
+    pthread_mutex_unlock(&cache_lock);
+}
+
+int
+auth_cache_get(const char *token, int64_t now, unsigned *role, char *name, size_t namelen)
+{
+    uint8_t hash[SHA256_LEN];
+    unsigned slot;
+    int hit = 0;
+
+    sha256(token, strlen(token), hash);
+    slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
+    pthread_mutex_lock(&cache_lock);
+    if (cache[slot].expires > now && ct_equal(cache[slot].hash, hash, sizeof hash)) {
+        *role = cache[slot].role;
+        snprintf(name, namelen, "%s", cache[slot].name);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return hit ? 0 : 1;
+}
+
+void
+auth_cache_put(const char *token, unsigned role, const char *name, int64_t now)
+{
+    uint8_t hash[SHA256_LEN];
+    unsigned slot;
+
+    sha256(token, strlen(token), hash);
+    slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
+    pthread_mutex_lock(&cache_lock);
+    memcpy(cache[slot].hash, hash, sizeof hash);
+    cache[slot].role = role;
+    snprintf(cache[slot].name, sizeof cache[slot].name, "%s", name);
+    cache[slot].expires = now + AUTH_CACHE_MS;
+    pthread_mutex_unlock(&cache_lock);
 }

@@ -31,6 +31,12 @@ int auth_token_create(db_t *db, const char *name, const char *role, int64_t now,
 /* auth_token_lookup - 0 and role bit + name for a live token, 1 unknown or revoked, -1 error */
 int auth_token_lookup(db_t *db, const char *token, unsigned *role, char *name, size_t namelen);
 int auth_token_revoke(db_t *db, const char *name, int64_t now, json_t **out, api_error_t *err);
+/* a small in-process cache of recent lookups (AUTH_CACHE_MS), keyed by the token's hash;
+ * a revocation clears it (auth_cache_clear). get: 0 hit, 1 miss. */
+#define AUTH_CACHE_MS 30000
+int auth_cache_get(const char *token, int64_t now, unsigned *role, char *name, size_t namelen);
+void auth_cache_put(const char *token, unsigned role, const char *name, int64_t now);
+void auth_cache_clear(void);
 int auth_token_list(db_t *db, json_t **out);
 /* auth_token_count - live tokens, -1 on error */
 int auth_token_count(db_t *db);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "crypto.h"
 #include "gateway/auth.h"
 #include "gateway/http_internal.h"
@@ -432,13 +433,18 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
                          "(bcci token create)");
         return -1;
     }
-    db = http_reader(c);
-    if (!db) {
-        *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
-        return -1;
+    rc = auth_cache_get(auth + 7, clock_now_ms(), &role, name, sizeof name);
+    if (rc != 0) {
+        db = http_reader(c);
+        if (!db) {
+            *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
+            return -1;
+        }
+        rc = auth_token_lookup(db, auth + 7, &role, name, sizeof name);
+        http_reader_put(c, db);
+        if (rc == 0)
+            auth_cache_put(auth + 7, role, name, clock_now_ms());
     }
-    rc = auth_token_lookup(db, auth + 7, &role, name, sizeof name);
-    http_reader_put(c, db);
     if (rc < 0) {
         *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
         return -1;
