@@ -691,9 +691,15 @@ engine_loop(void *arg)
         uint64_t junk;
 
         now = clock_now_ms();
-        if (self->next_due != INT64_MAX && self->next_due > now && self->next_due - now < timeout)
+        /* due jobs only matter when a worker can take them; otherwise wake for maintenance */
+        if (self->nworkers > 0 && self->next_due != INT64_MAX && self->next_due > now &&
+            self->next_due - now < timeout)
             timeout = self->next_due - now;
-        else if (self->next_due <= now)
+        else if (self->nworkers > 0 && self->next_due <= now)
+            timeout = 0;
+        if (self->next_maintenance > now && self->next_maintenance - now < timeout)
+            timeout = self->next_maintenance - now;
+        else if (self->next_maintenance <= now)
             timeout = 0;
         if (zmq_poll(items, 2, (long)timeout) < 0 && zmq_errno() != EINTR)
             break;

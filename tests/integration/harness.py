@@ -126,11 +126,16 @@ class System:
         self.worker_args = list(worker_args)
         self.tcp = tcp
         self.jobs_endpoint = None
-        self.start_bccid()
-        if with_sim:
-            self.start_sim(clock_speed, step_seconds, sim_faults, sim_args, webhooks=sim_webhooks)
-        for _ in range(workers):
-            self.start_worker()
+        try:
+            self.start_bccid()
+            if with_sim:
+                self.start_sim(clock_speed, step_seconds, sim_faults, sim_args, webhooks=sim_webhooks)
+            for _ in range(workers):
+                self.start_worker()
+        except BaseException:
+            # a test whose setUp fails gets no tearDown: never leave processes behind
+            self.stop()
+            raise
 
     # ---------------------------------------------------------------- processes
     def start_bccid(self):
