@@ -11,6 +11,8 @@ Figures, all taken on this machine in this run:
   3. intake           bccid + simulator, no workers: loadgen POST /v1/dossiers
   4. end to end       2 workers: submit N dossiers, time until the simulator has booked all N
   5. labels           label_bench, when it was built
+  6. events           carrier webhook events applied/s (batches of 100), notifications delivered/s
+  7. label latency    single PDF/PNG labels over HTTP, p50/p99
 then the ratios of intake to the ceilings and the targets of the issue.
 
 Everything runs in a fresh temporary directory; every process started here
@@ -339,6 +341,21 @@ def main():
                     print(f"   (label_bench exited with status {r.returncode})")
             except subprocess.TimeoutExpired:
                 print("   label_bench did not finish within 300 s")
+
+        # 6 and 7. carrier events and notifications; single labels over HTTP
+        for title, script, extra in (("6. Carrier events and case-system notifications", "events_bench.py", []),
+                                     ("7. Single labels over HTTP", "label_http_bench.py", [])):
+            print("\n" + title)
+            try:
+                env = dict(os.environ, BCCI_BIN=bin_dir)
+                r = subprocess.run([sys.executable, os.path.join(HERE, script)] + extra, capture_output=True,
+                                   text=True, timeout=600, env=env, start_new_session=True)
+                for line in (r.stdout.strip() or r.stderr.strip()[-2000:]).splitlines():
+                    print("   " + line)
+                if r.returncode != 0:
+                    print(f"   ({script} exited with status {r.returncode})")
+            except subprocess.TimeoutExpired:
+                print(f"   {script} did not finish within 600 s")
 
         report(res, notes)
     finally:
