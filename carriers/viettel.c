@@ -46,6 +46,7 @@
 #include "carriers/carrier.h"
 #include "carriers/carrier_http.h"
 #include "clock.h"
+#include "secret.h"
 
 #define VIETTEL_MAX_WEBHOOK_EVENTS 1000
 #define VIETTEL_DEFAULT_SERVICE "VCN" /* chuyển phát nhanh */
@@ -186,8 +187,13 @@ cfg_str(const config_t *cfg, const char *key, const char *fallback)
 static int
 read_token(const char *path, char *out, size_t cap, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f;
     size_t n, i;
+
+    /* secrets live in files nobody else can read (design §8) */
+    if (secret_file_private(path, err, errlen) != 0)
+        return -1;
+    f = fopen(path, "r");
 
     if (!f) {
         snprintf(err, errlen, "cannot read carrier.viettel.token_file %s: %s", path, strerror(errno));

@@ -26,6 +26,7 @@
 #include "carriers/carrier.h"
 #include "carriers/carrier_http.h"
 #include "clock.h"
+#include "secret.h"
 
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
 #define VNPOST_DEFAULT_SERVICE "CTN001"
@@ -151,8 +152,13 @@ copy_checked(char *dst, size_t cap, const char *src, const char *key, char *err,
 static int
 read_password(const char *path, char *out, size_t cap, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f;
     size_t n;
+
+    /* secrets live in files nobody else can read (design §8) */
+    if (secret_file_private(path, err, errlen) != 0)
+        return -1;
+    f = fopen(path, "r");
 
     if (!f) {
         snprintf(err, errlen, "cannot read carrier.vnpost.password_file %s: %s", path, strerror(errno));

@@ -11,6 +11,27 @@
 #include <unistd.h>
 
 int
+secret_file_private(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "cannot read secret file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "secret file %s is not a regular file", path);
+        return -1;
+    }
+    if (st.st_mode & 0077) {
+        snprintf(err, errlen, "secret file %s is readable by others (mode %03o); run: chmod 600 %s", path,
+                 (unsigned)(st.st_mode & 0777), path);
+        return -1;
+    }
+    return 0;
+}
+
+int
 secret_file_read(const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
 {
     struct stat st;

@@ -335,9 +335,11 @@ main(int argc, char **argv)
     log_info("signal %d: stopping (drain up to %lld ms)", sig, config_get_int(cfg, "drain_ms", 5000));
     status = 0;
 out:
-    http_api_stop(&api);
+    /* the engine first: it answers every write still queued and resumes its suspended
+     * connection, which libmicrohttpd requires before it stops; later writes get 503 */
     if (engine)
         engine_stop(engine, config_get_int(cfg, "drain_ms", 5000));
+    http_api_stop(&api);
     engine_destroy(&engine);
     store_close(&store);
     webhook_auth_destroy(&webhooks);

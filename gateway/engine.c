@@ -53,6 +53,7 @@ typedef struct {
     int64_t cooldown_ms;
     int inflight;
     int half_open_probe;       /* a probe job is out */
+    int64_t probe_job;         /* its id: only its failure extends the open period */
 } breaker_t;
 
 typedef struct {
@@ -341,7 +342,8 @@ breaker_for(engine_t *self, const char *carrier)
 }
 
 static void
-breaker_record(engine_t *self, const char *carrier, const char *kind, wire_outcome_t outcome, int64_t now)
+breaker_record(engine_t *self, const char *carrier, const char *kind, int64_t job_id, wire_outcome_t outcome,
+               int64_t now)
 {
     breaker_t *b = breaker_for(self, carrier);
 
@@ -350,25 +352,49 @@ breaker_record(engine_t *self, const char *carrier, const char *kind, wire_outco
     /* the case system is not the carrier: its failures say nothing of the carrier */
     if (strcmp(kind, "notify") == 0)
         return;
-    b->half_open_probe = 0;
-    if (outcome == WIRE_RETRY) {
-        b->consecutive_failures++;
-        if (b->open || b->consecutive_failures >= self->cfg.breaker_threshold) {
-            if (b->open)
-                b->cooldown_ms = b->cooldown_ms * 2 > 60000 ? 60000 : b->cooldown_ms * 2;
-            if (!b->open)
-                log_warn("carrier %s: circuit breaker open after %d consecutive failures", carrier,
-                         b->consecutive_failures);
-            b->open = 1;
-            b->open_until = now + b->cooldown_ms;
-        }
-    } else {
+    if (outcome != WIRE_RETRY) {
+        /* any answer that is not a transport failure means the carrier is back */
         if (b->open)
             log_info("carrier %s: circuit breaker closed, traffic resumes", carrier);
         b->open = 0;
+        b->half_open_probe = 0;
         b->consecutive_failures = 0;
         b->cooldown_ms = self->cfg.breaker_cooldown_ms;
+        return;
     }
+    b->consecutive_failures++;
+    if (b->open) {
+        /* failures of jobs leased before the breaker opened say nothing new; only the
+         * half-open probe's failure keeps it open longer */
+        if (b->half_open_probe && job_id == b->probe_job) {
+            b->cooldown_ms = b->cooldown_ms * 2 > 60000 ? 60000 : b->cooldown_ms * 2;
+            b->open_until = now + b->cooldown_ms;
+            b->half_open_probe = 0;
+        }
+        return;
+    }
+    if (b->consecutive_failures >= self->cfg.breaker_threshold) {
+        log_warn("carrier %s: circuit breaker open after %d consecutive failures", carrier, b->consecutive_failures);
+        b->open = 1;
+        b->open_until = now + b->cooldown_ms;
+    }
+}
+
+/* recount_inflight - in-flight jobs per carrier from the job table: jobs put back when a
+ * worker died or a lease expired must not keep counting against the carrier's limit */
+static void
+recount_inflight(engine_t *self, db_t *db)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT carrier, COUNT(*) FROM jobs WHERE state = 'leased' GROUP BY carrier");
+    int i;
+
+    if (!st)
+        return;
+    for (i = 0; i < self->nbreakers; i++)
+        self->breakers[i].inflight = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        breaker_for(self, db_col_text(st, 0))->inflight = sqlite3_column_int(st, 1);
+    sqlite3_reset(st);
 }
 
 /* breaker_allowance - how many jobs of carrier may be leased now */
@@ -379,6 +405,9 @@ breaker_allowance(engine_t *self, const char *carrier, int64_t now)
     int room = self->cfg.carrier_max_inflight - b->inflight;
 
     if (b->open) {
+        /* a probe whose answer never came (worker lost, result late) does not block forever */
+        if (b->half_open_probe && now > b->open_until + 2 * JOBS_LEASE_MS)
+            b->half_open_probe = 0;
         if (now < b->open_until || b->half_open_probe)
             return 0;
         return 1; /* half-open: one probe */
@@ -506,7 +535,7 @@ handle_message(engine_t *self, inbound_t *in, int64_t now)
         if (jobs_get(db, m->job_id, &job) == 0) {
             late = job.lease != m->lease;
             if (!late)
-                breaker_record(self, job.carrier, job.kind, m->outcome, now);
+                breaker_record(self, job.carrier, job.kind, m->job_id, m->outcome, now);
         }
         if (sink_job_result(db, m, &self->cfg.policy, now, &rc) != 0)
             log_error("cannot apply the result of job %" PRId64 ": %s", m->job_id, sqlite3_errstr(rc));
@@ -559,8 +588,10 @@ lease_jobs(engine_t *self, int64_t now)
             if (n <= 0)
                 continue;
             b = breaker_for(self, name);
-            if (b->open)
+            if (b->open) {
                 b->half_open_probe = 1;
+                b->probe_job = self->lease_buf[0].id;
+            }
             b->inflight += n;
             w->inflight += n;
             for (k = 0; k < n; k++) {
@@ -771,6 +802,7 @@ engine_loop(void *arg)
                     if (now - self->workers[i].last_seen > (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS)
                         worker_remove(self, i, db, now, "no heartbeat for 3 s");
                 self->next_maintenance = now + 500;
+                recount_inflight(self, db);
                 if (now >= self->next_schedule && !self->stopping) {
                     scheduler_report_t rep;
                     int src;

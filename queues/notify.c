@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "secret.h"
 
 #ifndef BCCI_VERSION
 #define BCCI_VERSION "dev"
@@ -36,9 +37,15 @@ struct notify {
 char *
 notify_read_secret(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     char *s = NULL;
     size_t n;
+
+    *len = 0;
+    /* secrets live in files nobody else can read (design §8) */
+    if (secret_file_private(path, err, errlen) != 0)
+        return NULL;
+    f = fopen(path, "rb");
 
     *len = 0;
     if (!f) {
