@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-/* secret_file_private - 0 when path is a regular file that group and others cannot access,
- * else -1 with err naming the chmod that fixes it */
+/* secret_file_private - -1 with err naming the chmod that fixes it when path is a file group or
+ * others can access; 0 otherwise (a missing file is left to the caller's open to report) */
 int secret_file_private(const char *path, char *err, size_t errlen);
 /* secret_file_read - 0 and *len bytes in buf (NUL-terminated), or -1 with err */
 int secret_file_read(const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
@@ -30,6 +32,7 @@
 
 struct http_api {
     struct MHD_Daemon *daemon;
+    int active;                   /* requests between their first call and completion (atomic) */
     engine_t *engine;
     store_t *store;
     http_api_config_t cfg;
@@ -503,6 +506,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         req = calloc(1, sizeof *req);
         if (!req)
             return MHD_NO;
+        __atomic_add_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
         buf_init(&req->body, api->cfg.max_body);
         if (rid && ident_safe_rid(rid)) {
             snprintf(req->rid, sizeof req->rid, "%s", rid);
@@ -551,9 +555,9 @@ static void
 request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     request_t *req = *con_cls;
+    struct http_api *api = cls;
     int i;
 
-    (void)cls;
     (void)conn;
     (void)toe;
     if (!req)
@@ -564,6 +568,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
         req->keep[i].free_fn(req->keep[i].p);
     free(req);
     *con_cls = NULL;
+    __atomic_sub_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -610,7 +615,7 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         return NULL;
     }
     self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
@@ -638,7 +643,20 @@ http_api_stop(http_api_t **selfp)
 
     if (!self)
         return;
-    MHD_stop_daemon(self->daemon);
+    /* stop accepting, then give answers already on their way (a write the engine just
+     * committed, resumed from its suspension) a moment to reach their clients */
+    {
+        MHD_socket lsock = MHD_quiesce_daemon(self->daemon);
+        int64_t deadline = clock_now_ms() + 3000;
+
+        while (__atomic_load_n(&self->active, __ATOMIC_SEQ_CST) > 0 && clock_now_ms() < deadline) {
+            struct timespec pause = { 0, 10 * 1000000 };
+            nanosleep(&pause, NULL);
+        }
+        MHD_stop_daemon(self->daemon);
+        if (lsock != MHD_INVALID_SOCKET)
+            close(lsock);
+    }
     free(self);
     *selfp = NULL;
 }

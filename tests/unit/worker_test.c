@@ -222,6 +222,7 @@ fx_setup(void **state)
         return -1;
     fputs(SECRET "\n", f);
     fclose(f);
+    chmod(secret_file, 0600); /* the worker refuses secrets others can read */
 
     fx->ctx = zmq_ctx_new();
     fx->router = zmq_socket(fx->ctx, ZMQ_ROUTER);
