@@ -523,10 +523,34 @@ iso(int64_t ms, char *out, size_t len)
     clock_iso8601(ms, out, len);
 }
 
+/* lookup_row - run a one-key query; the statement on its row, or NULL with err set
+ * (404 naming what was looked for, 503/500 for database trouble). Reset it after use. */
+static sqlite3_stmt *
+lookup_row(db_t *db, const char *sql, const char *key, const char *what, api_error_t *err)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    int rc;
+
+    if (!st) {
+        sql_error(err, SQLITE_ERROR, "reading the database");
+        return NULL;
+    }
+    db_bind_text(st, 1, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return st;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        api_error_set(err, 404, "not_found", NULL, "no %s %s on this gateway", what, key);
+    else
+        sql_error(err, rc, "reading the database");
+    return NULL;
+}
+
 int
 store_dossier_json(db_t *db, const char *code, json_t **out, api_error_t *err)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_DOSSIER);
+    sqlite3_stmt *st;
     json_t *ships, *subs, *root;
     const char *current = "created";
     char t1[40], t2[40], t3[40];
@@ -534,16 +558,9 @@ store_dossier_json(db_t *db, const char *code, json_t **out, api_error_t *err)
     int rc;
 
     *out = NULL;
+    st = lookup_row(db, SQL_DOSSIER, code, "dossier", err);
     if (!st)
-        return sql_error(err, SQLITE_ERROR, "reading the dossier");
-    db_bind_text(st, 1, code);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        api_error_set(err, 404, "not_found", NULL, "no dossier %s on this gateway", code);
         return -1;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_error(err, rc, "reading the dossier");
     id = sqlite3_column_int64(st, 0);
     iso(sqlite3_column_int64(st, 2), t1, sizeof t1);
     root = json_pack("{s:s, s:s, s:s}", "dossier_code", code, "agency_code", db_col_text(st, 1), "created_at", t1);
@@ -597,23 +614,15 @@ static const char SQL_SHIPMENT_DOSSIER[] =
 int
 store_shipment_json(db_t *db, const char *waybill, json_t **out, api_error_t *err)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_SHIPMENT_DOSSIER);
+    sqlite3_stmt *st;
     json_t *dossier = NULL, *ship;
     char code[64];
     size_t i;
-    int rc;
 
     *out = NULL;
+    st = lookup_row(db, SQL_SHIPMENT_DOSSIER, waybill, "shipment", err);
     if (!st)
-        return sql_error(err, SQLITE_ERROR, "reading the shipment");
-    db_bind_text(st, 1, waybill);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        api_error_set(err, 404, "not_found", NULL, "no shipment %s on this gateway", waybill);
         return -1;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_error(err, rc, "reading the shipment");
     snprintf(code, sizeof code, "%s", db_col_text(st, 0));
     sqlite3_reset(st);
     if (store_dossier_json(db, code, &dossier, err) != 0)
@@ -641,23 +650,16 @@ static const char SQL_TIMELINE[] =
 int
 store_timeline_json(db_t *db, const char *code, json_t **out, api_error_t *err)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_DOSSIER);
+    sqlite3_stmt *st;
     json_t *events;
     char verr[200];
     int64_t id;
     int rc, intact;
 
     *out = NULL;
+    st = lookup_row(db, SQL_DOSSIER, code, "dossier", err);
     if (!st)
-        return sql_error(err, SQLITE_ERROR, "reading the timeline");
-    db_bind_text(st, 1, code);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        api_error_set(err, 404, "not_found", NULL, "no dossier %s on this gateway", code);
         return -1;
-    }
-    if (rc != SQLITE_ROW)
-        return sql_error(err, rc, "reading the timeline");
     id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
 
