@@ -38,7 +38,9 @@ def make_dossier(seq, template=None, prefix_date="251124"):
     """A valid dossier with a unique code derived from an example."""
     d = json.loads(json.dumps(template or load_examples()[0]))
     agency = d["agency"]["code"]
-    d["dossier_code"] = "%s-%s-%05d" % (agency, prefix_date, seq)
+    # the daily sequence has at most 5 digits: beyond 99,999 dossiers move to an earlier day
+    day = int(prefix_date[4:]) - seq // 100000
+    d["dossier_code"] = "%s-%s%02d-%05d" % (agency, prefix_date[:4], day, seq % 100000)
     return d
 
 
