@@ -44,6 +44,7 @@ PROGS   := $(BINDIR)/bccid $(BINDIR)/bcci-worker $(BINDIR)/bcci-carrier-sim $(BI
 
 UNIT_SRC  := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.c))
 
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -98,7 +99,7 @@ $(BINDIR)/bcci-carrier-sim: $(BUILD)/carriers/sim/sim_main.o $(SIM_OBJ) $(LIBA)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
@@ -152,7 +153,7 @@ clean:
 	rm -rf build bin
 
 MAIN_DEPS := $(patsubst %.c,$(BUILD)/%.d,$(wildcard */*_main.c */*/*_main.c) $(BENCH_SRC))
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) $(MAIN_DEPS)
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) $(TEST_SUPPORT_OBJ:.o=.d) $(MAIN_DEPS)
 .SECONDARY:
 
 # --- fault tests, fuzzing, memory checks (tests/integration/test_faults.py, tests/fuzz/) ---

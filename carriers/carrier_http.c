@@ -428,3 +428,41 @@ carrier_http_result(const carrier_http_response_t *resp, const char *what, carri
                  detail ? detail : "");
     return st;
 }
+
+carrier_status_t
+carrier_http_call(carrier_http_t *self, const char *method, const char *base, const char *path,
+                  const char *auth_name, const char *auth_value, const json_t *body, const char *request_id,
+                  const char *what, carrier_http_response_t *resp, carrier_result_t *out)
+{
+    char url[1024], header[1100];
+    const char *headers[2] = { NULL, NULL };
+    carrier_status_t st;
+    int rc;
+
+    snprintf(url, sizeof url, "%s%s", base, path);
+    if (auth_name) {
+        snprintf(header, sizeof header, "%s: %s", auth_name, auth_value);
+        headers[0] = header;
+    }
+    rc = carrier_http_request(self, method, url, headers, body, request_id, resp);
+    memset(header, 0, sizeof header); /* the credential does not linger on the stack */
+    if (rc != 0) {
+        st = carrier_http_result(resp, what, out);
+        carrier_http_response_free(resp);
+        return st;
+    }
+    out->http_status = (int)resp->status;
+    return CARRIER_OK;
+}
+
+int
+carrier_http_query_path(char *path, size_t cap, const char *prefix, const char *value)
+{
+    char *esc = curl_easy_escape(NULL, value, 0);
+
+    if (!esc)
+        return -1;
+    snprintf(path, cap, "%s%.180s", prefix, esc);
+    curl_free(esc);
+    return 0;
+}

@@ -78,6 +78,20 @@ int carrier_http_request(carrier_http_t *self, const char *method, const char *u
 
 void carrier_http_response_free(carrier_http_response_t *resp);
 
+/* carrier_http_call - one request to base + path carrying the header
+ * "<auth_name>: <auth_value>" (none when auth_name is NULL), wiped from memory
+ * afterwards. CARRIER_OK means resp holds an HTTP answer (any status, also in
+ * out->http_status) for the caller to interpret; any other value is final:
+ * the transport failed, out says why ("what: …") and resp is already freed. */
+carrier_status_t carrier_http_call(carrier_http_t *self, const char *method, const char *base, const char *path,
+                                   const char *auth_name, const char *auth_value, const json_t *body,
+                                   const char *request_id, const char *what, carrier_http_response_t *resp,
+                                   carrier_result_t *out);
+
+/* carrier_http_query_path - path = prefix + value URL-escaped (at most 180 bytes
+ * of it); -1 when out of memory */
+int carrier_http_query_path(char *path, size_t cap, const char *prefix, const char *value);
+
 /* carrier_http_classify - the transport table: CURLE_OK with 2xx → OK; 408, 5xx,
  * 1xx/3xx-less-than-200 and transient curl errors (timeouts, refused, reset,
  * empty reply) → RETRY; 429 → THROTTLE; other 4xx and 3xx → FAIL; curl errors

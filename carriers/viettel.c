@@ -37,16 +37,14 @@
  *                               = "demo-viettel-token" (the simulator's default)
  *   carrier.timeout_ms, carrier.allow_insecure, carrier.ca_bundle (carrier_http)
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "carriers/carrier.h"
 #include "carriers/carrier_http.h"
+#include "carriers/carrier_util.h"
 #include "clock.h"
-#include "secret.h"
 
 #define VIETTEL_MAX_WEBHOOK_EVENTS 1000
 #define VIETTEL_DEFAULT_SERVICE "VCN" /* chuyển phát nhanh */
@@ -60,12 +58,6 @@ struct viettel {
 };
 
 /* ---- status table -------------------------------------------------------- */
-
-typedef struct {
-    int code;
-    const char *status;
-    const char *upu;
-} viettel_code_t;
 
 /*
  * Every Viettel Post code of reference.md §3.3. Choices that are not obvious:
@@ -91,7 +83,7 @@ typedef struct {
  *  502 return to the origin office, 505 pending return, 515 return approved
  *      → returning; 504 returned to the sender → returned (terminal).
  */
-static const viettel_code_t viettel_codes[] = {
+static const carrier_code_t viettel_codes[] = {
     { 100, "booked", "" },
     { 101, "cancelled", "" },
     { 102, "booked", "" },
@@ -126,98 +118,24 @@ static const viettel_code_t viettel_codes[] = {
     { 550, "delivery_failed", "EMH" },
 };
 
-static int
-parse_code(const char *raw, int *code)
-{
-    size_t i, len;
-
-    *code = 0;
-    if (!raw)
-        return -1;
-    len = strlen(raw);
-    if (len == 0 || len > 3)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)raw[i]))
-            return -1;
-        *code = *code * 10 + (raw[i] - '0');
-    }
-    return 0;
-}
-
-static const viettel_code_t *
-lookup_code(int code)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof viettel_codes / sizeof viettel_codes[0]; i++)
-        if (viettel_codes[i].code == code)
-            return &viettel_codes[i];
-    return NULL;
-}
+#define VIETTEL_NCODES (sizeof viettel_codes / sizeof viettel_codes[0])
 
 static int
 viettel_map_status(const char *raw, carrier_mapping_t *out)
 {
-    const viettel_code_t *c;
-    int code;
-
-    out->status = NULL;
-    out->upu = "";
-    if (parse_code(raw, &code) != 0)
-        return -1;
-    c = lookup_code(code);
-    if (!c)
-        return -1;
-    out->status = c->status;
-    out->upu = c->upu;
-    return 0;
+    return carrier_code_map(viettel_codes, VIETTEL_NCODES, raw, out);
 }
 
 /* ---- init / cleanup ------------------------------------------------------ */
 
-static const char *
-cfg_str(const config_t *cfg, const char *key, const char *fallback)
-{
-    const char *v = cfg ? config_get(cfg, key) : NULL;
-
-    return (v && *v) ? v : fallback;
-}
-
+/* read_token - the partner token from carrier.viettel.token_file: one line of printable ASCII */
 static int
 read_token(const char *path, char *out, size_t cap, char *err, size_t errlen)
 {
-    FILE *f;
-    size_t n, i;
+    size_t i, n;
 
-    /* secrets live in files nobody else can read (design §8) */
-    if (secret_file_private(path, err, errlen) != 0)
+    if (carrier_secret_read("carrier.viettel.token_file", path, out, cap, &n, err, errlen) != 0)
         return -1;
-    f = fopen(path, "r");
-
-    if (!f) {
-        snprintf(err, errlen, "cannot read carrier.viettel.token_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    n = fread(out, 1, cap - 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "cannot read carrier.viettel.token_file %s: read error", path);
-        fclose(f);
-        return -1;
-    }
-    if (n == cap - 1 && fgetc(f) != EOF) {
-        snprintf(err, errlen, "carrier.viettel.token_file %s is longer than %zu bytes", path, cap - 1);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (n == 0) {
-        snprintf(err, errlen, "carrier.viettel.token_file %s is empty", path);
-        return -1;
-    }
     for (i = 0; i < n; i++) {
         if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e) {
             snprintf(err, errlen,
@@ -235,25 +153,12 @@ viettel_init(void *ctx, const config_t *cfg, char *err, size_t errlen)
 {
     struct viettel *self = ctx;
     carrier_http_opts_t opts;
-    const char *url = cfg_str(cfg, "carrier.viettel.url", NULL);
-    const char *tokfile = cfg_str(cfg, "carrier.viettel.token_file", NULL);
-    size_t n;
+    const char *tokfile = carrier_cfg_str(cfg, "carrier.viettel.token_file", NULL);
 
-    if (!url) {
-        snprintf(err, errlen, "carrier.viettel.url is not set: give the Viettel Post API base URL");
-        return -1;
-    }
     carrier_http_opts_from_config(cfg, &opts);
-    if (carrier_http_check_url(url, opts.allow_insecure, err, errlen) != 0)
+    if (carrier_base_url(cfg, "carrier.viettel.url", "Viettel Post", opts.allow_insecure, self->base,
+                         sizeof self->base, err, errlen) != 0)
         return -1;
-    n = strlen(url);
-    if (n >= sizeof self->base) {
-        snprintf(err, errlen, "carrier.viettel.url is too long (%zu bytes, at most %zu)", n, sizeof self->base - 1);
-        return -1;
-    }
-    memcpy(self->base, url, n + 1);
-    while (n > 0 && self->base[n - 1] == '/')
-        self->base[--n] = '\0';
     if (tokfile) {
         if (read_token(tokfile, self->token, sizeof self->token, err, errlen) != 0)
             return -1;
@@ -278,31 +183,16 @@ viettel_cleanup(void *ctx)
 /* ---- transport and the answer envelope ------------------------------------- */
 
 /*
- * viettel_call - one API call. CARRIER_OK means resp holds an HTTP answer
- * (any status) for the caller to interpret; any other value is final and out
- * says why (resp is then already freed).
+ * viettel_call - one API call with the partner token. CARRIER_OK means resp
+ * holds an HTTP answer (any status) for the caller to interpret; any other
+ * value is final and out says why (resp is then already freed).
  */
 static carrier_status_t
 viettel_call(struct viettel *self, const char *method, const char *path, const json_t *body, const char *request_id,
              const char *what, carrier_http_response_t *resp, carrier_result_t *out)
 {
-    char url[1024], header[1100];
-    const char *headers[2];
-    carrier_status_t st;
-
-    snprintf(url, sizeof url, "%s%s", self->base, path);
-    snprintf(header, sizeof header, "Token: %s", self->token);
-    headers[0] = header;
-    headers[1] = NULL;
-    if (carrier_http_request(self->http, method, url, headers, body, request_id, resp) != 0) {
-        st = carrier_http_result(resp, what, out);
-        carrier_http_response_free(resp);
-        memset(header, 0, sizeof header);
-        return st;
-    }
-    memset(header, 0, sizeof header);
-    out->http_status = (int)resp->status;
-    return CARRIER_OK;
+    return carrier_http_call(self->http, method, self->base, path, "Token", self->token, body, request_id, what,
+                             resp, out);
 }
 
 typedef struct {
@@ -369,50 +259,6 @@ classify(const carrier_http_response_t *resp, const viettel_env_t *env, const ch
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* copy_utf8 - copy src into dst (cap bytes), cutting at a character boundary */
-static void
-copy_utf8(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* json_scalar_text - a string, or an integer as decimal text; NULL otherwise */
-static const char *
-json_scalar_text(const json_t *v, char *tmp, size_t cap)
-{
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_integer(v)) {
-        snprintf(tmp, cap, "%lld", (long long)json_integer_value(v));
-        return tmp;
-    }
-    return NULL;
-}
-
-static int
-optional_text(const json_t *o, const char *key, size_t idx, const char **out, char *err, size_t errlen)
-{
-    const json_t *v = json_object_get(o, key);
-
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        snprintf(err, errlen, "event %zu: %s must be a string", idx, key);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
 /*
  * parse_event - one Viettel event object (the webhook's DATA, or one tracking
  * entry). with_ids: ORDER_NUMBER is required (webhook); otherwise (tracking)
@@ -421,10 +267,9 @@ optional_text(const json_t *o, const char *key, size_t idx, const char **out, ch
 static int
 parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char *err, size_t errlen)
 {
-    char tmp[32];
     const char *s, *name, *note;
     const json_t *v;
-    const viettel_code_t *c;
+    const carrier_code_t *c;
     int code;
 
     if (!json_is_object(o)) {
@@ -432,46 +277,28 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
         return -1;
     }
     if (with_ids) {
-        s = json_scalar_text(json_object_get(o, "ORDER_NUMBER"), tmp, sizeof tmp);
-        if (!s || !*s || strlen(s) >= sizeof e->carrier_ref) {
-            snprintf(err, errlen, "event %zu: ORDER_NUMBER missing, empty or longer than %zu", idx,
-                     sizeof e->carrier_ref - 1);
+        if (carrier_event_id(o, "ORDER_NUMBER", idx, e->carrier_ref, sizeof e->carrier_ref, err, errlen) != 0)
             return -1;
-        }
-        memcpy(e->carrier_ref, s, strlen(s) + 1);
-        if (optional_text(o, "ORDER_REFERENCE", idx, &s, err, errlen) != 0)
+        if (carrier_event_opt_text(o, "ORDER_REFERENCE", idx, &s, err, errlen) != 0)
             return -1;
         /* our S10 when we booked the order; anything longer is not ours */
         if (s && *s && strlen(s) < sizeof e->waybill)
             memcpy(e->waybill, s, strlen(s) + 1);
     }
-    s = json_scalar_text(json_object_get(o, "ORDER_STATUS"), tmp, sizeof tmp);
-    if (!s || !*s || strlen(s) >= sizeof e->raw_code) {
-        snprintf(err, errlen, "event %zu: ORDER_STATUS missing or not a short code", idx);
+    if (carrier_event_code(o, "ORDER_STATUS", idx, e, err, errlen) != 0 ||
+        carrier_event_time(o, "ORDER_STATUSDATE", idx, e, err, errlen) != 0)
         return -1;
-    }
-    memcpy(e->raw_code, s, strlen(s) + 1);
-    s = json_string_value(json_object_get(o, "ORDER_STATUSDATE"));
-    if (!s) {
-        snprintf(err, errlen, "event %zu: ORDER_STATUSDATE missing (want \"dd/MM/yyyy HH:mm:ss\")", idx);
-        return -1;
-    }
-    if (clock_parse(s, &e->carrier_time_ms) != 0) {
-        snprintf(err, errlen, "event %zu: ORDER_STATUSDATE '%.40s' is not a date (want \"dd/MM/yyyy HH:mm:ss\")",
-                 idx, s);
-        return -1;
-    }
-    if (optional_text(o, "STATUS_NAME", idx, &name, err, errlen) != 0 ||
-        optional_text(o, "NOTE", idx, &note, err, errlen) != 0)
+    if (carrier_event_opt_text(o, "STATUS_NAME", idx, &name, err, errlen) != 0 ||
+        carrier_event_opt_text(o, "NOTE", idx, &note, err, errlen) != 0)
         return -1;
     if (name)
-        copy_utf8(e->raw_name, sizeof e->raw_name, name);
+        carrier_copy_utf8(e->raw_name, sizeof e->raw_name, name);
     code = 0;
-    c = parse_code(e->raw_code, &code) == 0 ? lookup_code(code) : NULL;
+    c = carrier_parse_code(e->raw_code, &code) == 0 ? carrier_code_find(viettel_codes, VIETTEL_NCODES, code) : NULL;
     if (note && *note)
-        copy_utf8(e->reason, sizeof e->reason, note);
+        carrier_copy_utf8(e->reason, sizeof e->reason, note);
     else if (c && strcmp(c->status, "delivery_failed") == 0 && name && *name)
-        copy_utf8(e->reason, sizeof e->reason, name); /* a failed attempt always says why */
+        carrier_copy_utf8(e->reason, sizeof e->reason, name); /* a failed attempt always says why */
     v = json_object_get(o, "MONEY_COLLECTION");
     if (v && !json_is_null(v)) {
         long long amount;
@@ -496,24 +323,9 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
 /* ---- operations -------------------------------------------------------------- */
 
 static int
-need_text(const char *label, const char *v, char *err, size_t errlen)
-{
-    if (!v || !*v) {
-        snprintf(err, errlen, "%s is required", label);
-        return -1;
-    }
-    return 0;
-}
-
-static int
 check_shipment(const carrier_shipment_t *s, char *err, size_t errlen)
 {
-    if (need_text("dossier_code", s->dossier_code, err, errlen) || need_text("waybill", s->waybill, err, errlen) ||
-        need_text("sender.name", s->sender.name, err, errlen) ||
-        need_text("sender.address", s->sender.address, err, errlen) ||
-        need_text("receiver.name", s->receiver.name, err, errlen) ||
-        need_text("receiver.phone", s->receiver.phone, err, errlen) ||
-        need_text("receiver.address", s->receiver.address, err, errlen))
+    if (carrier_check_shipment(s, err, errlen) != 0)
         return -1;
     if (s->cod_amount < 0) {
         snprintf(err, errlen, "cod_amount must not be negative");
@@ -564,9 +376,9 @@ existing_order(const viettel_env_t *env, const carrier_shipment_t *s, carrier_re
         return 0;
     if (env->status != 409 && !strstr(env->message, "tồn tại") && !strstr(env->message, "exist"))
         return 0;
-    id = json_scalar_text(json_object_get(env->data, "ORDER_NUMBER"), tmp, sizeof tmp);
+    id = carrier_json_scalar_text(json_object_get(env->data, "ORDER_NUMBER"), tmp, sizeof tmp);
     if (!id || !*id || strlen(id) >= sizeof out->carrier_ref)
-        return 0;
+        return 0; /* not an order id: not that answer */
     ref = json_string_value(json_object_get(env->data, "ORDER_REFERENCE"));
     if (ref && *ref && strcmp(ref, s->waybill) != 0) {
         snprintf(out->message, sizeof out->message,
@@ -576,7 +388,7 @@ existing_order(const viettel_env_t *env, const carrier_shipment_t *s, carrier_re
         *st = CARRIER_FAIL;
         return 1;
     }
-    memcpy(out->carrier_ref, id, strlen(id) + 1);
+    carrier_take_ref(id, out);
     out->already_existed = 1;
     *st = CARRIER_OK;
     return 1;
@@ -589,7 +401,6 @@ viettel_book(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     carrier_http_response_t resp;
     viettel_env_t env;
     json_t *body;
-    const json_t *fee;
     const char *id;
     char tmp[32], err[160], number[128];
     carrier_status_t st;
@@ -615,21 +426,17 @@ viettel_book(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     if (existing_order(&env, s, out, &st))
         goto out;
     if (env.status == 200) {
-        id = json_is_object(env.data) ? json_scalar_text(json_object_get(env.data, "ORDER_NUMBER"), tmp, sizeof tmp)
-                                      : NULL;
-        if (!id || !*id || strlen(id) >= sizeof out->carrier_ref) {
+        id = json_is_object(env.data)
+                 ? carrier_json_scalar_text(json_object_get(env.data, "ORDER_NUMBER"), tmp, sizeof tmp)
+                 : NULL;
+        if (carrier_take_ref(id, out) != 0) {
             /* the order may exist: the retry is safe because ORDER_NUMBER is the idempotency key */
             snprintf(out->message, sizeof out->message,
                      "createOrder: HTTP %ld without data.ORDER_NUMBER (body is not the expected JSON)", resp.status);
             st = CARRIER_RETRY;
             goto out;
         }
-        memcpy(out->carrier_ref, id, strlen(id) + 1);
-        fee = json_object_get(env.data, "MONEY_TOTAL");
-        if (json_is_integer(fee))
-            out->fee = json_integer_value(fee);
-        else if (json_is_real(fee))
-            out->fee = (long long)json_real_value(fee);
+        carrier_json_fee(json_object_get(env.data, "MONEY_TOTAL"), &out->fee);
         st = CARRIER_OK;
         goto out;
     }
@@ -648,11 +455,8 @@ viettel_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     json_t *body;
     carrier_status_t st;
 
-    if (!s->carrier_ref || !*s->carrier_ref) {
-        snprintf(out->message, sizeof out->message,
-                 "UpdateOrder: the shipment has no Viettel Post ORDER_NUMBER (it was never booked)");
+    if (carrier_need_ref(s, "UpdateOrder", "Viettel Post ORDER_NUMBER", out) != 0)
         return CARRIER_FAIL;
-    }
     body = json_pack("{s:i, s:s, s:s}", "TYPE", 4, "ORDER_NUMBER", s->carrier_ref, "NOTE",
                      "Hủy theo yêu cầu của cơ quan giải quyết TTHC");
     if (!body) {
@@ -672,9 +476,7 @@ viettel_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
                  env.message);
         st = CARRIER_FAIL;
     } else if (env.status == 404) {
-        snprintf(out->message, sizeof out->message, "UpdateOrder: Viettel Post does not know ORDER_NUMBER %.63s",
-                 s->carrier_ref);
-        st = CARRIER_FAIL;
+        st = carrier_unknown_ref("UpdateOrder", "Viettel Post", "ORDER_NUMBER", s->carrier_ref, out);
     } else {
         st = classify(&resp, &env, "UpdateOrder", out);
     }
@@ -688,31 +490,22 @@ viettel_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *even
     struct viettel *self = ctx;
     carrier_http_response_t resp;
     viettel_env_t env;
-    char path[256], err[200];
-    char *esc = NULL;
-    size_t i, n0 = events->n;
+    char path[256];
+    size_t n0 = events->n;
     carrier_status_t st;
 
-    if (!s->carrier_ref || !*s->carrier_ref) {
-        snprintf(out->message, sizeof out->message,
-                 "tracking: the shipment has no Viettel Post ORDER_NUMBER (it was never booked)");
+    if (carrier_need_ref(s, "tracking", "Viettel Post ORDER_NUMBER", out) != 0)
         return CARRIER_FAIL;
-    }
-    esc = curl_easy_escape(NULL, s->carrier_ref, 0);
-    if (!esc) {
+    if (carrier_http_query_path(path, sizeof path, "/v2/order/tracking?ORDER_NUMBER=", s->carrier_ref) != 0) {
         snprintf(out->message, sizeof out->message, "tracking: out of memory");
         return CARRIER_RETRY;
     }
-    snprintf(path, sizeof path, "/v2/order/tracking?ORDER_NUMBER=%.180s", esc);
-    curl_free(esc);
     st = viettel_call(self, "GET", path, NULL, s->request_id, "tracking", &resp, out);
     if (st != CARRIER_OK)
         return st;
     envelope(&resp, &env);
     if (env.status == 404) {
-        snprintf(out->message, sizeof out->message, "tracking: Viettel Post does not know ORDER_NUMBER %.63s",
-                 s->carrier_ref);
-        st = CARRIER_FAIL;
+        st = carrier_unknown_ref("tracking", "Viettel Post", "ORDER_NUMBER", s->carrier_ref, out);
         goto out;
     }
     if (env.status != 200) {
@@ -724,24 +517,7 @@ viettel_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *even
         st = CARRIER_RETRY;
         goto out;
     }
-    for (i = 0; i < json_array_size(env.data); i++) {
-        carrier_event_t *e = carrier_event_list_push(events);
-
-        if (!e) {
-            snprintf(out->message, sizeof out->message, "tracking: out of memory");
-            st = CARRIER_RETRY;
-            goto out;
-        }
-        if (parse_event(json_array_get(env.data, i), i, 0, e, err, sizeof err) != 0) {
-            snprintf(out->message, sizeof out->message, "tracking: %s", err);
-            st = CARRIER_RETRY;
-            goto out;
-        }
-        copy_utf8(e->carrier_ref, sizeof e->carrier_ref, s->carrier_ref);
-        if (s->waybill)
-            copy_utf8(e->waybill, sizeof e->waybill, s->waybill);
-    }
-    st = CARRIER_OK;
+    st = carrier_track_events(env.data, s, parse_event, "tracking", events, out);
 out:
     if (st != CARRIER_OK)
         events->n = n0; /* all or nothing */
@@ -776,38 +552,8 @@ webhook_item(const json_t *o, size_t idx, carrier_event_list_t *events, char *er
 static int
 viettel_parse_webhook(const char *body, size_t len, carrier_event_list_t *events, char *err, size_t errlen)
 {
-    json_error_t jerr;
-    json_t *root;
-    size_t i, n0 = events->n;
-    int rc = -1;
-
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root) {
-        snprintf(err, errlen, "webhook body is not JSON: %s (line %d)", jerr.text, jerr.line);
-        return -1;
-    }
-    if (json_is_object(root)) {
-        rc = webhook_item(root, 0, events, err, errlen);
-        goto out;
-    }
-    if (!json_is_array(root)) {
-        snprintf(err, errlen, "webhook body must be {\"DATA\": {…}} or a JSON list of them");
-        goto out;
-    }
-    if (json_array_size(root) > VIETTEL_MAX_WEBHOOK_EVENTS) {
-        snprintf(err, errlen, "webhook carries %zu events, at most %d are accepted per call", json_array_size(root),
-                 VIETTEL_MAX_WEBHOOK_EVENTS);
-        goto out;
-    }
-    for (i = 0; i < json_array_size(root); i++)
-        if (webhook_item(json_array_get(root, i), i, events, err, errlen) != 0)
-            goto out;
-    rc = 0;
-out:
-    if (rc != 0)
-        events->n = n0; /* all or nothing */
-    json_decref(root);
-    return rc;
+    return carrier_webhook_events(body, len, 1, VIETTEL_MAX_WEBHOOK_EVENTS, "{\"DATA\": {…}} or a JSON list of them",
+                                  webhook_item, events, err, errlen);
 }
 
 const carrier_ops_t carrier_viettel = {

@@ -17,16 +17,14 @@
  *   carrier.vnpost.customer_code  (BCCI)
  *   carrier.timeout_ms, carrier.allow_insecure, carrier.ca_bundle (carrier_http)
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "carriers/carrier.h"
 #include "carriers/carrier_http.h"
+#include "carriers/carrier_util.h"
 #include "clock.h"
-#include "secret.h"
 
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
 #define VNPOST_DEFAULT_SERVICE "CTN001"
@@ -42,12 +40,6 @@ struct vnpost {
 
 /* ---- status table -------------------------------------------------------- */
 
-typedef struct {
-    int code;
-    const char *status;
-    const char *upu;
-} vnpost_code_t;
-
 /*
  * Every VNPost code. Choices that are not obvious:
  *  5  pick-up failed    → pickup_pending: the item is still with the sender and
@@ -61,7 +53,7 @@ typedef struct {
  *  22 delivery cancelled → exception: a clerk must look (not a pre-pick-up cancel).
  * 101..111 are the UPU events EMA..EMK in order.
  */
-static const vnpost_code_t vnpost_codes[] = {
+static const carrier_code_t vnpost_codes[] = {
     { 0, "created", "" },
     { 1, "booked", "" },
     { 2, "pickup_pending", "" },
@@ -101,119 +93,31 @@ static const vnpost_code_t vnpost_codes[] = {
 static int
 vnpost_map_status(const char *raw, carrier_mapping_t *out)
 {
-    int code = 0;
-    size_t i, len;
-
-    out->status = NULL;
-    out->upu = "";
-    if (!raw)
-        return -1;
-    len = strlen(raw);
-    if (len == 0 || len > 3)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)raw[i]))
-            return -1;
-        code = code * 10 + (raw[i] - '0');
-    }
-    for (i = 0; i < sizeof vnpost_codes / sizeof vnpost_codes[0]; i++) {
-        if (vnpost_codes[i].code == code) {
-            out->status = vnpost_codes[i].status;
-            out->upu = vnpost_codes[i].upu;
-            return 0;
-        }
-    }
-    return -1;
+    return carrier_code_map(vnpost_codes, sizeof vnpost_codes / sizeof vnpost_codes[0], raw, out);
 }
 
 /* ---- init / cleanup ------------------------------------------------------ */
-
-static const char *
-cfg_str(const config_t *cfg, const char *key, const char *fallback)
-{
-    const char *v = cfg ? config_get(cfg, key) : NULL;
-
-    return (v && *v) ? v : fallback;
-}
-
-static int
-copy_checked(char *dst, size_t cap, const char *src, const char *key, char *err, size_t errlen)
-{
-    size_t n = strlen(src);
-
-    if (n >= cap) {
-        snprintf(err, errlen, "%s is too long (%zu bytes, at most %zu)", key, n, cap - 1);
-        return -1;
-    }
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
-static int
-read_password(const char *path, char *out, size_t cap, char *err, size_t errlen)
-{
-    FILE *f;
-    size_t n;
-
-    /* secrets live in files nobody else can read (design §8) */
-    if (secret_file_private(path, err, errlen) != 0)
-        return -1;
-    f = fopen(path, "r");
-
-    if (!f) {
-        snprintf(err, errlen, "cannot read carrier.vnpost.password_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    n = fread(out, 1, cap - 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "cannot read carrier.vnpost.password_file %s: read error", path);
-        fclose(f);
-        return -1;
-    }
-    if (n == cap - 1 && fgetc(f) != EOF) {
-        snprintf(err, errlen, "carrier.vnpost.password_file %s is longer than %zu bytes", path, cap - 1);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (n == 0) {
-        snprintf(err, errlen, "carrier.vnpost.password_file %s is empty", path);
-        return -1;
-    }
-    return 0;
-}
 
 static int
 vnpost_init(void *ctx, const config_t *cfg, char *err, size_t errlen)
 {
     struct vnpost *self = ctx;
     carrier_http_opts_t opts;
-    const char *url = cfg_str(cfg, "carrier.vnpost.url", NULL);
-    const char *pwfile = cfg_str(cfg, "carrier.vnpost.password_file", NULL);
-    size_t n;
+    const char *pwfile = carrier_cfg_str(cfg, "carrier.vnpost.password_file", NULL);
 
-    if (!url) {
-        snprintf(err, errlen, "carrier.vnpost.url is not set: give the VNPost API base URL");
-        return -1;
-    }
     carrier_http_opts_from_config(cfg, &opts);
-    if (carrier_http_check_url(url, opts.allow_insecure, err, errlen) != 0)
+    if (carrier_base_url(cfg, "carrier.vnpost.url", "VNPost", opts.allow_insecure, self->base, sizeof self->base,
+                         err, errlen) != 0 ||
+        carrier_copy_checked(self->username, sizeof self->username,
+                             carrier_cfg_str(cfg, "carrier.vnpost.username", "demo"), "carrier.vnpost.username", err,
+                             errlen) != 0 ||
+        carrier_copy_checked(self->customer_code, sizeof self->customer_code,
+                             carrier_cfg_str(cfg, "carrier.vnpost.customer_code", "BCCI"),
+                             "carrier.vnpost.customer_code", err, errlen) != 0)
         return -1;
-    if (copy_checked(self->base, sizeof self->base, url, "carrier.vnpost.url", err, errlen) != 0 ||
-        copy_checked(self->username, sizeof self->username, cfg_str(cfg, "carrier.vnpost.username", "demo"),
-                     "carrier.vnpost.username", err, errlen) != 0 ||
-        copy_checked(self->customer_code, sizeof self->customer_code,
-                     cfg_str(cfg, "carrier.vnpost.customer_code", "BCCI"), "carrier.vnpost.customer_code", err,
-                     errlen) != 0)
-        return -1;
-    n = strlen(self->base);
-    while (n > 0 && self->base[n - 1] == '/')
-        self->base[--n] = '\0';
     if (pwfile) {
-        if (read_password(pwfile, self->password, sizeof self->password, err, errlen) != 0)
+        if (carrier_secret_read("carrier.vnpost.password_file", pwfile, self->password, sizeof self->password, NULL,
+                                err, errlen) != 0)
             return -1;
     } else {
         snprintf(self->password, sizeof self->password, "demo");
@@ -241,7 +145,6 @@ static carrier_status_t
 fetch_token(struct vnpost *self, const char *request_id, carrier_result_t *out)
 {
     carrier_http_response_t resp;
-    char url[640];
     json_t *body;
     const char *tok;
     carrier_status_t st;
@@ -253,11 +156,12 @@ fetch_token(struct vnpost *self, const char *request_id, carrier_result_t *out)
         snprintf(out->message, sizeof out->message, "GetAccessToken: out of memory");
         return CARRIER_RETRY;
     }
-    snprintf(url, sizeof url, "%s/customer-partner/GetAccessToken", self->base);
-    carrier_http_request(self->http, "POST", url, NULL, body, request_id, &resp);
+    st = carrier_http_call(self->http, "POST", self->base, "/customer-partner/GetAccessToken", NULL, NULL, body,
+                           request_id, "GetAccessToken", &resp, out);
     json_decref(body);
-    if (resp.curl_code == CURLE_OK && (resp.status == 401 || resp.status == 403)) {
-        out->http_status = (int)resp.status;
+    if (st != CARRIER_OK)
+        return st;
+    if (resp.status == 401 || resp.status == 403) {
         snprintf(out->message, sizeof out->message,
                  "GetAccessToken: VNPost refused the credentials (HTTP %ld): check carrier.vnpost.username, "
                  "password_file and customer_code",
@@ -290,8 +194,6 @@ static carrier_status_t
 vnpost_call(struct vnpost *self, const char *method, const char *path, const json_t *body, const char *request_id,
             const char *what, carrier_http_response_t *resp, carrier_result_t *out)
 {
-    char url[1024], header[1100];
-    const char *headers[2];
     carrier_status_t st;
     int attempt;
 
@@ -303,15 +205,10 @@ vnpost_call(struct vnpost *self, const char *method, const char *path, const jso
                 return st;
             }
         }
-        snprintf(url, sizeof url, "%s%s", self->base, path);
-        snprintf(header, sizeof header, "token: %s", self->token);
-        headers[0] = header;
-        headers[1] = NULL;
-        if (carrier_http_request(self->http, method, url, headers, body, request_id, resp) != 0) {
-            st = carrier_http_result(resp, what, out);
-            carrier_http_response_free(resp);
+        st = carrier_http_call(self->http, method, self->base, path, "token", self->token, body, request_id, what,
+                               resp, out);
+        if (st != CARRIER_OK)
             return st;
-        }
         if (resp->status != 401)
             return CARRIER_OK;
         /* the token expired or was revoked: fetch a new one, once */
@@ -325,44 +222,6 @@ vnpost_call(struct vnpost *self, const char *method, const char *path, const jso
 }
 
 /* ---- helpers --------------------------------------------------------------- */
-
-/* copy_utf8 - copy src into dst (cap bytes), cutting at a character boundary */
-static void
-copy_utf8(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* json_scalar_text - a string, or an integer as decimal text; NULL otherwise */
-static const char *
-json_scalar_text(const json_t *v, char *tmp, size_t cap)
-{
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_integer(v)) {
-        snprintf(tmp, cap, "%lld", (long long)json_integer_value(v));
-        return tmp;
-    }
-    return NULL;
-}
-
-static int
-need_text(const char *label, const char *v, char *err, size_t errlen)
-{
-    if (!v || !*v) {
-        snprintf(err, errlen, "%s is required", label);
-        return -1;
-    }
-    return 0;
-}
 
 /*
  * parse_event - one VNPost event object. with_ids: originalId and itemCode are
@@ -380,13 +239,8 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
         return -1;
     }
     if (with_ids) {
-        s = json_scalar_text(json_object_get(o, "originalId"), tmp, sizeof tmp);
-        if (!s || !*s || strlen(s) >= sizeof e->carrier_ref) {
-            snprintf(err, errlen, "event %zu: originalId missing, empty or longer than %zu", idx,
-                     sizeof e->carrier_ref - 1);
+        if (carrier_event_id(o, "originalId", idx, e->carrier_ref, sizeof e->carrier_ref, err, errlen) != 0)
             return -1;
-        }
-        memcpy(e->carrier_ref, s, strlen(s) + 1);
         s = json_string_value(json_object_get(o, "itemCode"));
         if (!s || !*s || strlen(s) >= sizeof e->waybill) {
             snprintf(err, errlen, "event %zu: itemCode missing, empty or longer than %zu", idx,
@@ -395,40 +249,23 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
         }
         memcpy(e->waybill, s, strlen(s) + 1);
     }
-    s = json_scalar_text(json_object_get(o, "status"), tmp, sizeof tmp);
-    if (!s || !*s || strlen(s) >= sizeof e->raw_code) {
-        snprintf(err, errlen, "event %zu: status missing or not a short code", idx);
+    if (carrier_event_code(o, "status", idx, e, err, errlen) != 0 ||
+        carrier_event_time(o, "statusDate", idx, e, err, errlen) != 0)
         return -1;
-    }
-    memcpy(e->raw_code, s, strlen(s) + 1);
-    s = json_string_value(json_object_get(o, "statusDate"));
-    if (!s) {
-        snprintf(err, errlen, "event %zu: statusDate missing (want \"dd/MM/yyyy HH:mm:ss\")", idx);
-        return -1;
-    }
-    if (clock_parse(s, &e->carrier_time_ms) != 0) {
-        snprintf(err, errlen, "event %zu: statusDate '%.40s' is not a date (want \"dd/MM/yyyy HH:mm:ss\")", idx,
-                 s);
-        return -1;
-    }
     v = json_object_get(o, "statusName");
     if (with_ids && !json_is_string(v)) {
         snprintf(err, errlen, "event %zu: statusName missing or not a string", idx);
         return -1;
     }
     if (json_is_string(v))
-        copy_utf8(e->raw_name, sizeof e->raw_name, json_string_value(v));
-    v = json_object_get(o, "reason");
-    if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "event %zu: reason must be a string", idx);
-            return -1;
-        }
-        copy_utf8(e->reason, sizeof e->reason, json_string_value(v));
-    }
+        carrier_copy_utf8(e->raw_name, sizeof e->raw_name, json_string_value(v));
+    if (carrier_event_opt_text(o, "reason", idx, &s, err, errlen) != 0)
+        return -1;
+    if (s)
+        carrier_copy_utf8(e->reason, sizeof e->reason, s);
     v = json_object_get(o, "eventId");
     if (v && !json_is_null(v)) {
-        s = json_scalar_text(v, tmp, sizeof tmp);
+        s = carrier_json_scalar_text(v, tmp, sizeof tmp);
         if (!s || strlen(s) >= sizeof e->event_id) {
             snprintf(err, errlen, "event %zu: eventId must be a string of at most %zu bytes", idx,
                      sizeof e->event_id - 1);
@@ -447,13 +284,13 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
     /* proof of delivery (optional): only the last four digits of the ID are kept */
     v = json_object_get(o, "receiverName");
     if (json_is_string(v))
-        copy_utf8(e->receiver_name, sizeof e->receiver_name, json_string_value(v));
+        carrier_copy_utf8(e->receiver_name, sizeof e->receiver_name, json_string_value(v));
     v = json_object_get(o, "receiverRelation");
     if (json_is_string(v))
-        copy_utf8(e->receiver_relation, sizeof e->receiver_relation, json_string_value(v));
+        carrier_copy_utf8(e->receiver_relation, sizeof e->receiver_relation, json_string_value(v));
     v = json_object_get(o, "receiverIdType");
     if (json_is_string(v))
-        copy_utf8(e->receiver_id_type, sizeof e->receiver_id_type, json_string_value(v));
+        carrier_copy_utf8(e->receiver_id_type, sizeof e->receiver_id_type, json_string_value(v));
     v = json_object_get(o, "receiverIdNumber");
     if (json_is_string(v)) {
         const char *id = json_string_value(v);
@@ -475,14 +312,9 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
 static int
 check_shipment(const carrier_shipment_t *s, char *err, size_t errlen)
 {
-    if (need_text("dossier_code", s->dossier_code, err, errlen) || need_text("waybill", s->waybill, err, errlen) ||
-        need_text("sender.name", s->sender.name, err, errlen) ||
-        need_text("sender.address", s->sender.address, err, errlen) ||
-        need_text("receiver.name", s->receiver.name, err, errlen) ||
-        need_text("receiver.phone", s->receiver.phone, err, errlen) ||
-        need_text("receiver.address", s->receiver.address, err, errlen) ||
-        need_text("receiver.province_code", s->receiver.province_code, err, errlen) ||
-        need_text("receiver.commune_code", s->receiver.commune_code, err, errlen))
+    if (carrier_check_shipment(s, err, errlen) ||
+        carrier_need_text("receiver.province_code", s->receiver.province_code, err, errlen) ||
+        carrier_need_text("receiver.commune_code", s->receiver.commune_code, err, errlen))
         return -1;
     return 0;
 }
@@ -552,34 +384,27 @@ vnpost_book(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     out->http_status = (int)resp.status;
     if (resp.status == 409 && json_is_object(resp.json)) {
         code = json_string_value(json_object_get(resp.json, "errorCode"));
-        id = json_scalar_text(json_object_get(resp.json, "originalId"), tmp, sizeof tmp);
-        if (code && strcmp(code, "ORDER_EXISTS") == 0 && id && *id && strlen(id) < sizeof out->carrier_ref) {
-            memcpy(out->carrier_ref, id, strlen(id) + 1);
+        id = carrier_json_scalar_text(json_object_get(resp.json, "originalId"), tmp, sizeof tmp);
+        if (code && strcmp(code, "ORDER_EXISTS") == 0 && carrier_take_ref(id, out) == 0) {
             out->already_existed = 1;
             st = CARRIER_OK;
             goto out;
         }
     }
     if (resp.status >= 200 && resp.status < 300) {
-        const json_t *fee;
-
-        id = json_is_object(resp.json) ? json_scalar_text(json_object_get(resp.json, "originalId"), tmp, sizeof tmp)
-                                       : NULL;
+        id = json_is_object(resp.json)
+                 ? carrier_json_scalar_text(json_object_get(resp.json, "originalId"), tmp, sizeof tmp)
+                 : NULL;
         if (!id && json_is_object(resp.json))
-            id = json_scalar_text(json_object_get(resp.json, "originalID"), tmp, sizeof tmp);
-        if (!id || !*id || strlen(id) >= sizeof out->carrier_ref) {
+            id = carrier_json_scalar_text(json_object_get(resp.json, "originalID"), tmp, sizeof tmp);
+        if (carrier_take_ref(id, out) != 0) {
             /* the order may exist: the retry is safe because itemCode is the idempotency key */
             snprintf(out->message, sizeof out->message,
                      "CreateOrder: HTTP %ld without an originalId (body is not the expected JSON)", resp.status);
             st = CARRIER_RETRY;
             goto out;
         }
-        memcpy(out->carrier_ref, id, strlen(id) + 1);
-        fee = json_object_get(resp.json, "totalFee");
-        if (json_is_integer(fee))
-            out->fee = json_integer_value(fee);
-        else if (json_is_real(fee))
-            out->fee = (long long)json_real_value(fee);
+        carrier_json_fee(json_object_get(resp.json, "totalFee"), &out->fee);
         st = CARRIER_OK;
         goto out;
     }
@@ -598,11 +423,8 @@ vnpost_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     const char *code = NULL;
     carrier_status_t st;
 
-    if (!s->carrier_ref || !*s->carrier_ref) {
-        snprintf(out->message, sizeof out->message,
-                 "orderCancel: the shipment has no VNPost originalId (it was never booked)");
+    if (carrier_need_ref(s, "orderCancel", "VNPost originalId", out) != 0)
         return CARRIER_FAIL;
-    }
     body = json_pack("{s:s}", "OriginalId", s->carrier_ref);
     if (!body) {
         snprintf(out->message, sizeof out->message, "orderCancel: out of memory");
@@ -620,9 +442,7 @@ vnpost_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
                  "orderCancel: VNPost has already picked the item up; it can no longer be cancelled");
         st = CARRIER_FAIL;
     } else if (resp.status == 404) {
-        snprintf(out->message, sizeof out->message, "orderCancel: VNPost does not know originalId %.63s",
-                 s->carrier_ref);
-        st = CARRIER_FAIL;
+        st = carrier_unknown_ref("orderCancel", "VNPost", "originalId", s->carrier_ref, out);
     } else {
         st = carrier_http_result(&resp, "orderCancel", out);
     }
@@ -635,32 +455,24 @@ vnpost_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *event
 {
     struct vnpost *self = ctx;
     carrier_http_response_t resp;
-    char path[256], err[200];
-    char *esc = NULL;
+    char path[256];
     const json_t *list;
-    size_t i, n0 = events->n;
+    size_t n0 = events->n;
     carrier_status_t st;
 
-    if (!s->carrier_ref || !*s->carrier_ref) {
-        snprintf(out->message, sizeof out->message,
-                 "orderTracking: the shipment has no VNPost originalId (it was never booked)");
+    if (carrier_need_ref(s, "orderTracking", "VNPost originalId", out) != 0)
         return CARRIER_FAIL;
-    }
-    esc = curl_easy_escape(NULL, s->carrier_ref, 0);
-    if (!esc) {
+    if (carrier_http_query_path(path, sizeof path, "/customer-partner/orderTracking?originalId=", s->carrier_ref) !=
+        0) {
         snprintf(out->message, sizeof out->message, "orderTracking: out of memory");
         return CARRIER_RETRY;
     }
-    snprintf(path, sizeof path, "/customer-partner/orderTracking?originalId=%.180s", esc);
-    curl_free(esc);
     st = vnpost_call(self, "GET", path, NULL, s->request_id, "orderTracking", &resp, out);
     if (st != CARRIER_OK)
         return st;
     out->http_status = (int)resp.status;
     if (resp.status == 404) {
-        snprintf(out->message, sizeof out->message, "orderTracking: VNPost does not know originalId %.63s",
-                 s->carrier_ref);
-        st = CARRIER_FAIL;
+        st = carrier_unknown_ref("orderTracking", "VNPost", "originalId", s->carrier_ref, out);
         goto out;
     }
     st = carrier_http_result(&resp, "orderTracking", out);
@@ -675,24 +487,7 @@ vnpost_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *event
         st = CARRIER_RETRY;
         goto out;
     }
-    for (i = 0; i < json_array_size(list); i++) {
-        carrier_event_t *e = carrier_event_list_push(events);
-
-        if (!e) {
-            snprintf(out->message, sizeof out->message, "orderTracking: out of memory");
-            st = CARRIER_RETRY;
-            goto out;
-        }
-        if (parse_event(json_array_get(list, i), i, 0, e, err, sizeof err) != 0) {
-            snprintf(out->message, sizeof out->message, "orderTracking: %s", err);
-            st = CARRIER_RETRY;
-            goto out;
-        }
-        copy_utf8(e->carrier_ref, sizeof e->carrier_ref, s->carrier_ref);
-        if (s->waybill)
-            copy_utf8(e->waybill, sizeof e->waybill, s->waybill);
-    }
-    st = CARRIER_OK;
+    st = carrier_track_events(list, s, parse_event, "orderTracking", events, out);
 out:
     if (st != CARRIER_OK)
         events->n = n0; /* all or nothing */
@@ -700,44 +495,24 @@ out:
     return st;
 }
 
+/* webhook_item - one entry of the webhook list: an event with its ids */
+static int
+webhook_item(const json_t *o, size_t idx, carrier_event_list_t *events, char *err, size_t errlen)
+{
+    carrier_event_t *e = carrier_event_list_push(events);
+
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return parse_event(o, idx, 1, e, err, errlen);
+}
+
 static int
 vnpost_parse_webhook(const char *body, size_t len, carrier_event_list_t *events, char *err, size_t errlen)
 {
-    json_error_t jerr;
-    json_t *root;
-    size_t i, n0 = events->n;
-    int rc = -1;
-
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(err, errlen, "webhook body is not JSON: %s (line %d)", jerr.text, jerr.line);
-        return -1;
-    }
-    if (!json_is_array(root)) {
-        snprintf(err, errlen, "webhook body must be a JSON list of events");
-        goto out;
-    }
-    if (json_array_size(root) > VNPOST_MAX_WEBHOOK_EVENTS) {
-        snprintf(err, errlen, "webhook carries %zu events, at most %d are accepted per call",
-                 json_array_size(root), VNPOST_MAX_WEBHOOK_EVENTS);
-        goto out;
-    }
-    for (i = 0; i < json_array_size(root); i++) {
-        carrier_event_t *e = carrier_event_list_push(events);
-
-        if (!e) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-        if (parse_event(json_array_get(root, i), i, 1, e, err, errlen) != 0)
-            goto out;
-    }
-    rc = 0;
-out:
-    if (rc != 0)
-        events->n = n0; /* all or nothing */
-    json_decref(root);
-    return rc;
+    return carrier_webhook_events(body, len, 0, VNPOST_MAX_WEBHOOK_EVENTS, "a JSON list of events", webhook_item,
+                                  events, err, errlen);
 }
 
 const carrier_ops_t carrier_vnpost = {

@@ -12,24 +12,16 @@
 #include <cmocka.h>
 
 #include "carriers/carrier.h"
-#include "carriers/status.h"
 #include "clock.h"
+#include "tests/unit/support/carrier_table.h"
 
 static const carrier_ops_t *
 viettel(void)
 {
-    const carrier_ops_t *ops = carrier_find("viettel");
-
-    if (!ops)
-        fail_msg("carrier_find(\"viettel\") = NULL, want the Viettel Post ops");
-    return ops;
+    return carrier_ops_named("viettel");
 }
 
-static const struct {
-    const char *raw;
-    const char *status;
-    const char *upu;
-} map_cases[] = {
+static const carrier_map_case_t map_cases[] = {
     { "100", "booked", "" },
     { "101", "cancelled", "" },
     { "102", "booked", "" },
@@ -67,22 +59,8 @@ static const struct {
 static void
 test_map_every_code(void **state)
 {
-    const carrier_ops_t *ops = viettel();
-    size_t i;
-
     (void)state;
-    for (i = 0; i < sizeof map_cases / sizeof map_cases[0]; i++) {
-        carrier_mapping_t m;
-        int rc = ops->map_status(map_cases[i].raw, &m);
-
-        if (rc != 0)
-            fail_msg("map_status(%s): got %d, want 0", map_cases[i].raw, rc);
-        if (strcmp(m.status, map_cases[i].status) != 0 || strcmp(m.upu, map_cases[i].upu) != 0)
-            fail_msg("map_status(%s): got %s/%s, want %s/%s", map_cases[i].raw, m.status, m.upu,
-                     map_cases[i].status, map_cases[i].upu);
-        if (!status_lookup(m.status))
-            fail_msg("map_status(%s) = '%s', which is not a normalized status", map_cases[i].raw, m.status);
-    }
+    carrier_check_map(viettel(), map_cases, sizeof map_cases / sizeof map_cases[0]);
 }
 
 static void
@@ -90,23 +68,9 @@ test_map_unknown(void **state)
 {
     static const char *const bad[] = { "", "0", "1", "99", "108", "203", "304", "404", "511", "516", "551", "600",
                                        "1000", "50a", "-1", " 501", "5O1" };
-    const carrier_ops_t *ops = viettel();
-    size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        carrier_mapping_t m;
-        int rc = ops->map_status(bad[i], &m);
-
-        if (rc != -1 || m.status != NULL)
-            fail_msg("map_status('%s'): got %d/%s, want -1/NULL", bad[i], rc, m.status ? m.status : "NULL");
-    }
-    {
-        carrier_mapping_t m;
-
-        if (ops->map_status(NULL, &m) != -1)
-            fail_msg("map_status(NULL): want -1");
-    }
+    carrier_check_unknown(viettel(), bad, sizeof bad / sizeof bad[0]);
 }
 
 static void

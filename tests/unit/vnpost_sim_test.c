@@ -15,231 +15,16 @@
 
 #include <cmocka.h>
 
-#include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <microhttpd.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "carriers/carrier.h"
 #include "clock.h"
 #include "config.h"
-
-extern char **environ;
-
-static char sim_path[4096];
-
-typedef struct {
-    pid_t pid;
-    unsigned port;
-    char url[64];
-} simproc_t;
-
-/* ---- simulator process ------------------------------------------------------ */
-
-static int
-find_sim(const char *argv0)
-{
-    const char *env = getenv("BCCI_BIN");
-    char copy[4096];
-    const char *cands[3];
-    size_t i;
-
-    if (env && *env) {
-        snprintf(sim_path, sizeof sim_path, "%s/bcci-carrier-sim", env);
-        if (access(sim_path, X_OK) == 0)
-            return 1;
-        sim_path[0] = '\0';
-        return 0;
-    }
-    /* <build>/tests/vnpost_sim_test → <build>/bin/bcci-carrier-sim */
-    snprintf(copy, sizeof copy, "%s", argv0);
-    snprintf(sim_path, sizeof sim_path, "%s/../bin/bcci-carrier-sim", dirname(copy));
-    if (access(sim_path, X_OK) == 0)
-        return 1;
-    cands[0] = "build/san/bin/bcci-carrier-sim";
-    cands[1] = "build/rel/bin/bcci-carrier-sim";
-    cands[2] = NULL;
-    for (i = 0; cands[i]; i++) {
-        if (access(cands[i], X_OK) == 0) {
-            snprintf(sim_path, sizeof sim_path, "%s", cands[i]);
-            return 1;
-        }
-    }
-    sim_path[0] = '\0';
-    return 0;
-}
-
-/* sim_start - start the simulator with extra "--key value" args (NULL-terminated) */
-static void
-sim_start(simproc_t *p, const char *const *extra)
-{
-    char *argv[40];
-    int fds[2], n = 0, i, devnull;
-    posix_spawn_file_actions_t fa;
-    char line[256];
-    size_t len = 0;
-    int64_t deadline = clock_mono_ms() + 20000;
-
-    memset(p, 0, sizeof *p);
-    if (!sim_path[0])
-        skip();
-    argv[n++] = sim_path;
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--log_level";
-    argv[n++] = "warn";
-    argv[n++] = "--seed";
-    argv[n++] = "7";
-    for (i = 0; extra && extra[i] && n < 38; i++)
-        argv[n++] = (char *)extra[i];
-    argv[n] = NULL;
-    if (pipe(fds) != 0)
-        fail_msg("pipe: %s", strerror(errno));
-    devnull = open("/dev/null", O_RDONLY);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    if (devnull >= 0)
-        posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    if (posix_spawn(&p->pid, sim_path, &fa, NULL, argv, environ) != 0)
-        fail_msg("cannot start %s: %s", sim_path, strerror(errno));
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (devnull >= 0)
-        close(devnull);
-    while (len < sizeof line - 1) {
-        struct pollfd pfd = { fds[0], POLLIN, 0 };
-        int64_t left = deadline - clock_mono_ms();
-        ssize_t r;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        r = read(fds[0], line + len, 1);
-        if (r <= 0)
-            break;
-        if (line[len] == '\n')
-            break;
-        len++;
-    }
-    line[len] = '\0';
-    close(fds[0]);
-    if (sscanf(line, "listening on http://127.0.0.1:%u", &p->port) != 1 || p->port == 0) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        fail_msg("simulator printed '%s', want 'listening on http://127.0.0.1:PORT'", line);
-    }
-    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u", p->port);
-}
-
-/* sim_stop - SIGTERM, bounded wait, SIGKILL if needed; returns the exit status or -1 */
-static int
-sim_stop(simproc_t *p)
-{
-    int64_t deadline = clock_mono_ms() + 15000;
-    int status = 0;
-
-    if (p->pid <= 0)
-        return 0;
-    kill(p->pid, SIGTERM);
-    for (;;) {
-        pid_t r = waitpid(p->pid, &status, WNOHANG);
-
-        if (r == p->pid)
-            break;
-        if (clock_mono_ms() > deadline) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            p->pid = 0;
-            return -1;
-        }
-        usleep(20000);
-    }
-    p->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* ---- plain HTTP to the simulator's control endpoints ------------------------------- */
-
-static size_t
-collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    return buf_append(userdata, ptr, size * nmemb) == BUF_OK ? size * nmemb : 0;
-}
-
-static json_t *
-http_json(const simproc_t *p, const char *method, const char *path, const char *body, long *status)
-{
-    CURL *c = curl_easy_init();
-    char url[256];
-    buf_t b;
-    json_t *j = NULL;
-    json_error_t jerr;
-
-    buf_init(&b, 1 << 24);
-    snprintf(url, sizeof url, "%s%s", p->url, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    if (strcmp(method, "POST") == 0)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-    if (curl_easy_perform(c) != CURLE_OK)
-        fail_msg("%s %s failed", method, path);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    if (b.len)
-        j = json_loadb(b.data, b.len, 0, &jerr);
-    curl_easy_cleanup(c);
-    buf_free(&b);
-    return j;
-}
-
-static json_t *
-stats(const simproc_t *p)
-{
-    long st = 0;
-    json_t *j = http_json(p, "GET", "/_sim/stats", NULL, &st);
-
-    if (st != 200 || !j)
-        fail_msg("GET /_sim/stats: HTTP %ld, want 200 with JSON", st);
-    return j;
-}
-
-static long long
-stat_int(const json_t *root, const char *a, const char *b, const char *c)
-{
-    const json_t *v = json_object_get(root, a);
-
-    if (b)
-        v = json_object_get(v, b);
-    if (c)
-        v = json_object_get(v, c);
-    if (!json_is_integer(v))
-        fail_msg("stats %s.%s.%s is not an integer", a, b ? b : "", c ? c : "");
-    return json_integer_value(v);
-}
-
-static void
-set_faults(const simproc_t *p, const char *spec)
-{
-    long st = 0;
-    json_t *j = http_json(p, "POST", "/_sim/faults", spec, &st);
-
-    json_decref(j);
-    if (st != 200)
-        fail_msg("POST /_sim/faults '%s': HTTP %ld, want 200", spec, st);
-}
+#include "tests/unit/support/sim_fixture.h"
+#include "tests/unit/support/sim_process.h"
 
 /* ---- adapter setup ------------------------------------------------------------------------ */
 
@@ -254,89 +39,9 @@ static const config_spec_t cfg_spec[] = {
     { NULL, NULL, NULL },
 };
 
-typedef struct {
-    simproc_t sim;
-    config_t *cfg;
-    carrier_t *c;
-} fixture_t;
-
+/* check_create_request - the exact CreateOrder request the adapter sent for sim_shipment() */
 static void
-adapter_open(fixture_t *f, const char *timeout_ms)
-{
-    char err[256];
-
-    f->cfg = config_new(cfg_spec);
-    if (!f->cfg || config_set(f->cfg, "carrier.vnpost.url", f->sim.url, err, sizeof err) != 0)
-        fail_msg("config: %s", err);
-    if (timeout_ms && config_set(f->cfg, "carrier.timeout_ms", timeout_ms, err, sizeof err) != 0)
-        fail_msg("config: %s", err);
-    f->c = carrier_new(carrier_find("vnpost"), f->cfg, err, sizeof err);
-    if (!f->c)
-        fail_msg("carrier_new(vnpost): %s", err);
-}
-
-static int
-teardown(void **state)
-{
-    fixture_t *f = *state;
-    int rc;
-
-    if (!f)
-        return 0;
-    carrier_destroy(&f->c);
-    config_destroy(&f->cfg);
-    rc = sim_stop(&f->sim);
-    free(f);
-    *state = NULL;
-    if (rc != 0) {
-        print_error("simulator exit status %d, want 0 (clean stop, no leaks)\n", rc);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-setup(void **state)
-{
-    *state = calloc(1, sizeof(fixture_t));
-    return *state ? 0 : -1;
-}
-
-/* shipment - a valid return-leg shipment; waybill and dossier vary per test */
-static void
-shipment(carrier_shipment_t *s, const char *dossier, const char *waybill, const char *address)
-{
-    memset(s, 0, sizeof *s);
-    s->request_id = "test-req-1";
-    s->dossier_code = dossier;
-    s->waybill = waybill;
-    s->service = "return";
-    s->content_note = "Kết quả giải quyết TTHC";
-    s->sender.name = "UBND xã Tân Lập";
-    s->sender.phone = "02433123456";
-    s->sender.address = "Số 1 đường Lê Lợi";
-    s->sender.province_code = "01";
-    s->sender.commune_code = "00001";
-    s->receiver.name = "Nguyễn Thị Hoa";
-    s->receiver.phone = "0912345678";
-    s->receiver.address = address ? address : "Số 2 ngõ 3 phố Huế";
-    s->receiver.province_code = "01";
-    s->receiver.commune_code = "00004";
-    s->cod_amount = 50000;
-    s->weight_g = 200;
-}
-
-static void
-expect_status(const char *what, carrier_status_t got, carrier_status_t want, const carrier_result_t *r)
-{
-    if (got != want)
-        fail_msg("%s: got %s (HTTP %d, '%s'), want %s", what, carrier_status_name(got), r->http_status, r->message,
-                 carrier_status_name(want));
-}
-
-/* check_create_request - the exact CreateOrder request the adapter sent for shipment() */
-static void
-check_create_request(const simproc_t *p)
+check_create_request(const sim_proc_t *p)
 {
     static const char want_body[] =
         "{\"orderCreationStatus\":1,\"type\":\"GUI\",\"informationOrder\":{"
@@ -348,28 +53,7 @@ check_create_request(const simproc_t *p)
         "\"addonService\":[{\"code\":\"GTG021\",\"propValue\":\"50000\"}],"
         "\"saleOrderCode\":\"000.00.31.H23-231124-0001\",\"contentNote\":\"Kết quả giải quyết TTHC\","
         "\"weight\":200,\"itemCode\":\"RR000000014VN\"}}";
-    long code = 0;
-    json_t *last = http_json(p, "GET", "/_sim/last_request", NULL, &code), *want;
-    json_error_t jerr;
-    char *got;
-
-    if (code != 200 || !last)
-        fail_msg("GET /_sim/last_request: HTTP %ld", code);
-    assert_string_equal(json_string_value(json_object_get(last, "method")), "POST");
-    assert_string_equal(json_string_value(json_object_get(last, "path")), "/customer-partner/CreateOrder");
-    assert_string_equal(json_string_value(json_object_get(last, "x_request_id")), "test-req-1");
-    assert_string_equal(json_string_value(json_object_get(last, "content_type")), "application/json");
-    if (!json_is_true(json_object_get(last, "token")))
-        fail_msg("CreateOrder was sent without the token header");
-    want = json_loads(want_body, 0, &jerr);
-    if (!want)
-        fail_msg("want_body does not parse: %s", jerr.text);
-    if (!json_equal(want, json_object_get(last, "body"))) {
-        got = json_dumps(json_object_get(last, "body"), JSON_COMPACT);
-        fail_msg("CreateOrder body:\n got  %s\n want %s", got ? got : "(none)", want_body);
-    }
-    json_decref(want);
-    json_decref(last);
+    sim_check_last_request(p, "POST", "/customer-partner/CreateOrder", "CreateOrder", want_body);
 }
 
 /* ---- tests ------------------------------------------------------------------------------------------ */
@@ -377,40 +61,40 @@ check_create_request(const simproc_t *p)
 static void
 test_book_is_idempotent(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r1, r2;
     json_t *st, *sale;
     const char *dossier = "000.00.31.H23-231124-0001";
 
-    sim_start(&f->sim, NULL);
-    adapter_open(f, NULL);
-    shipment(&s, dossier, "RR000000014VN", NULL);
-    expect_status("first book", carrier_book(f->c, &s, &r1), CARRIER_OK, &r1);
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, dossier, "RR000000014VN", NULL);
+    sim_expect_status("first book", carrier_book(f->c, &s, &r1), CARRIER_OK, &r1);
     if (!r1.carrier_ref[0] || r1.already_existed || r1.fee <= 0)
         fail_msg("first book: ref '%s' already_existed %d fee %lld; want a ref, 0, fee > 0", r1.carrier_ref,
                  r1.already_existed, r1.fee);
     check_create_request(&f->sim);
-    expect_status("second book", carrier_book(f->c, &s, &r2), CARRIER_OK, &r2);
+    sim_expect_status("second book", carrier_book(f->c, &s, &r2), CARRIER_OK, &r2);
     if (!r2.already_existed || strcmp(r1.carrier_ref, r2.carrier_ref) != 0)
         fail_msg("second book: already_existed %d ref '%s'; want 1 and '%s'", r2.already_existed, r2.carrier_ref,
                  r1.carrier_ref);
-    st = stats(&f->sim);
-    if (stat_int(st, "orders_total", NULL, NULL) != 1)
-        fail_msg("orders_total = %lld, want 1", stat_int(st, "orders_total", NULL, NULL));
+    st = sim_stats(&f->sim);
+    if (sim_stat_int(st, "orders_total", NULL, NULL) != 1)
+        fail_msg("orders_total = %lld, want 1", sim_stat_int(st, "orders_total", NULL, NULL));
     sale = json_object_get(json_object_get(st, "by_sale_order"), dossier);
     if (!sale || json_integer_value(json_object_get(sale, "orders")) != 1 ||
         json_integer_value(json_object_get(sale, "create_calls")) != 2)
         fail_msg("by_sale_order[%s]: want orders 1 and create_calls 2", dossier);
-    if (stat_int(st, "requests", "GetAccessToken", NULL) != 1)
+    if (sim_stat_int(st, "requests", "GetAccessToken", NULL) != 1)
         fail_msg("GetAccessToken requests = %lld, want 1 (token cached)",
-                 stat_int(st, "requests", "GetAccessToken", NULL));
+                 sim_stat_int(st, "requests", "GetAccessToken", NULL));
     json_decref(st);
 
     /* a second waybill for the same dossier is a second order: the simulator sees it */
-    shipment(&s, dossier, "RR000000028VN", NULL);
-    expect_status("book with a new waybill", carrier_book(f->c, &s, &r2), CARRIER_OK, &r2);
-    st = stats(&f->sim);
+    sim_shipment(&s, dossier, "RR000000028VN", NULL);
+    sim_expect_status("book with a new waybill", carrier_book(f->c, &s, &r2), CARRIER_OK, &r2);
+    st = sim_stats(&f->sim);
     sale = json_object_get(json_object_get(st, "by_sale_order"), dossier);
     if (json_integer_value(json_object_get(sale, "orders")) != 2 ||
         json_array_size(json_object_get(sale, "item_codes")) != 2)
@@ -421,36 +105,37 @@ test_book_is_idempotent(void **state)
 static void
 test_token_refresh(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
     long code = 0;
     json_t *st;
 
-    sim_start(&f->sim, NULL);
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0002", "RR000000031VN", NULL);
-    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    json_decref(http_json(&f->sim, "POST", "/_sim/expire_tokens", "", &code));
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0002", "RR000000031VN", NULL);
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    json_decref(sim_http_json(&f->sim, "POST", "/_sim/expire_tokens", "", &code));
     if (code != 200)
         fail_msg("POST /_sim/expire_tokens: HTTP %ld, want 200", code);
-    shipment(&s, "000.00.31.H23-231124-0003", "RR000000045VN", NULL);
-    expect_status("book after token expiry", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    st = stats(&f->sim);
-    if (stat_int(st, "requests", "GetAccessToken", NULL) != 2)
+    sim_shipment(&s, "000.00.31.H23-231124-0003", "RR000000045VN", NULL);
+    sim_expect_status("book after token expiry", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    st = sim_stats(&f->sim);
+    if (sim_stat_int(st, "requests", "GetAccessToken", NULL) != 2)
         fail_msg("GetAccessToken requests = %lld, want 2 (one refresh)",
-                 stat_int(st, "requests", "GetAccessToken", NULL));
-    if (stat_int(st, "requests", "CreateOrder", NULL) != 3)
-        fail_msg("CreateOrder requests = %lld, want 3 (ok, 401, retry)", stat_int(st, "requests", "CreateOrder", NULL));
-    if (stat_int(st, "orders_total", NULL, NULL) != 2)
-        fail_msg("orders_total = %lld, want 2", stat_int(st, "orders_total", NULL, NULL));
+                 sim_stat_int(st, "requests", "GetAccessToken", NULL));
+    if (sim_stat_int(st, "requests", "CreateOrder", NULL) != 3)
+        fail_msg("CreateOrder requests = %lld, want 3 (ok, 401, retry)",
+                 sim_stat_int(st, "requests", "CreateOrder", NULL));
+    if (sim_stat_int(st, "orders_total", NULL, NULL) != 2)
+        fail_msg("orders_total = %lld, want 2", sim_stat_int(st, "orders_total", NULL, NULL));
     json_decref(st);
 }
 
 static void
 test_cancel_and_track(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
     carrier_event_list_t ev = { 0 };
@@ -458,13 +143,13 @@ test_cancel_and_track(void **state)
     const carrier_ops_t *ops = carrier_find("vnpost");
     char ref[64];
 
-    sim_start(&f->sim, NULL); /* default clock: 10 s per step, nothing moves during the test */
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0004", "RR000000059VN", NULL);
-    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_proc_start(&f->sim, NULL); /* default clock: 10 s per step, nothing moves during the test */
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0004", "RR000000059VN", NULL);
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
     snprintf(ref, sizeof ref, "%s", r.carrier_ref); /* r is reset by every call */
     s.carrier_ref = ref;
-    expect_status("track", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
+    sim_expect_status("track", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
     if (ev.n != 1 || strcmp(ev.items[0].raw_code, "1") != 0)
         fail_msg("track after booking: %zu events, first '%s'; want 1 event with code 1", ev.n,
                  ev.n ? ev.items[0].raw_code : "");
@@ -474,28 +159,28 @@ test_cancel_and_track(void **state)
         !ev.items[0].event_id[0] || ev.items[0].carrier_time_ms <= 0)
         fail_msg("tracked event lacks ref/waybill/event id/time");
     carrier_event_list_free(&ev);
-    expect_status("cancel before pick-up", carrier_cancel(f->c, &s, &r), CARRIER_OK, &r);
-    expect_status("track after cancel", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
+    sim_expect_status("cancel before pick-up", carrier_cancel(f->c, &s, &r), CARRIER_OK, &r);
+    sim_expect_status("track after cancel", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
     if (ev.n != 2 || strcmp(ev.items[1].raw_code, "9") != 0)
         fail_msg("after cancel: %zu events, last '%s'; want 2 with code 9", ev.n,
                  ev.n ? ev.items[ev.n - 1].raw_code : "");
     carrier_event_list_free(&ev);
-    expect_status("cancel again (idempotent)", carrier_cancel(f->c, &s, &r), CARRIER_OK, &r);
+    sim_expect_status("cancel again (idempotent)", carrier_cancel(f->c, &s, &r), CARRIER_OK, &r);
 
     s.carrier_ref = "VNP9999999999";
-    expect_status("track unknown order", carrier_track(f->c, &s, &ev, &r), CARRIER_FAIL, &r);
+    sim_expect_status("track unknown order", carrier_track(f->c, &s, &ev, &r), CARRIER_FAIL, &r);
     if (ev.n != 0)
         fail_msg("a failed track left %zu events", ev.n);
     carrier_event_list_free(&ev);
     s.carrier_ref = NULL;
-    expect_status("cancel without ref", carrier_cancel(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("cancel without ref", carrier_cancel(f->c, &s, &r), CARRIER_FAIL, &r);
 }
 
 static void
 test_cancel_after_pickup(void **state)
 {
     static const char *const fast[] = { "--clock_speed", "6000", "--step_seconds", "60", NULL };
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
     carrier_event_list_t ev = { 0 };
@@ -503,16 +188,16 @@ test_cancel_after_pickup(void **state)
     int delivered = 0;
     char ref[64];
 
-    sim_start(&f->sim, fast); /* 10 ms per step */
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0005", "RR000000062VN", NULL);
-    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_proc_start(&f->sim, fast); /* 10 ms per step */
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0005", "RR000000062VN", NULL);
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
     snprintf(ref, sizeof ref, "%s", r.carrier_ref); /* r is reset by every call */
     s.carrier_ref = ref;
     while (!delivered && clock_mono_ms() < deadline) {
         usleep(50000);
         ev.n = 0;
-        expect_status("track", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
+        sim_expect_status("track", carrier_track(f->c, &s, &ev, &r), CARRIER_OK, &r);
         delivered = ev.n > 0 && strcmp(ev.items[ev.n - 1].raw_code, "14") == 0;
     }
     if (!delivered)
@@ -520,7 +205,7 @@ test_cancel_after_pickup(void **state)
     if (ev.n != 5)
         fail_msg("delivered order has %zu events, want 5 (1, 6, 10, 12, 14)", ev.n);
     carrier_event_list_free(&ev);
-    expect_status("cancel after pick-up", carrier_cancel(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("cancel after pick-up", carrier_cancel(f->c, &s, &r), CARRIER_FAIL, &r);
     if (!strstr(r.message, "picked"))
         fail_msg("cancel after pick-up: message '%s' does not say it was picked up", r.message);
 }
@@ -528,68 +213,46 @@ test_cancel_after_pickup(void **state)
 static void
 test_faults(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
     json_t *st;
 
-    sim_start(&f->sim, NULL);
-    adapter_open(f, "1000");
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", "1000");
     /* a first booking caches the token, so the faults below hit CreateOrder itself */
-    shipment(&s, "000.00.31.H23-231124-0006", "RR000000076VN", NULL);
-    expect_status("book before faults", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    shipment(&s, "000.00.31.H23-231124-0106", "RR000000133VN", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0006", "RR000000076VN", NULL);
+    sim_expect_status("book before faults", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_shipment(&s, "000.00.31.H23-231124-0106", "RR000000133VN", NULL);
 
-    set_faults(&f->sim, "http500=1");
-    expect_status("book under http500=1", carrier_book(f->c, &s, &r), CARRIER_RETRY, &r);
-    if (r.http_status != 500)
-        fail_msg("http_status = %d, want 500", r.http_status);
-
-    set_faults(&f->sim, "http429=1");
-    expect_status("book under http429=1", carrier_book(f->c, &s, &r), CARRIER_THROTTLE, &r);
-    if (r.retry_after_ms != 1000)
-        fail_msg("retry_after_ms = %lld, want 1000", (long long)r.retry_after_ms);
-
-    /* malformed: the order is created but the answer is garbage */
-    set_faults(&f->sim, "malformed=1");
-    expect_status("book under malformed=1", carrier_book(f->c, &s, &r), CARRIER_RETRY, &r);
-
-    set_faults(&f->sim, "slow=1"); /* 2 s answers against a 1 s client timeout */
-    expect_status("book under slow=1", carrier_book(f->c, &s, &r), CARRIER_RETRY, &r);
-    if (!strstr(r.message, "curl 28"))
-        fail_msg("slow answer: message '%s', want a curl timeout (28)", r.message);
-
-    set_faults(&f->sim, "");
-    expect_status("book without faults", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
-    if (!r.already_existed)
-        fail_msg("the retry after a garbage answer must find the order already there (already_existed = 0)");
-    st = stats(&f->sim);
-    if (stat_int(st, "orders_total", NULL, NULL) != 2)
-        fail_msg("orders_total = %lld after retries, want 2", stat_int(st, "orders_total", NULL, NULL));
-    if (stat_int(st, "faults_injected", NULL, NULL) != 4)
-        fail_msg("faults_injected = %lld, want 4", stat_int(st, "faults_injected", NULL, NULL));
-    if (stat_int(st, "requests", "GetAccessToken", NULL) != 1)
-        fail_msg("GetAccessToken requests = %lld, want 1", stat_int(st, "requests", "GetAccessToken", NULL));
+    sim_book_under_faults(f, &s);
+    st = sim_stats(&f->sim);
+    if (sim_stat_int(st, "orders_total", NULL, NULL) != 2)
+        fail_msg("orders_total = %lld after retries, want 2", sim_stat_int(st, "orders_total", NULL, NULL));
+    if (sim_stat_int(st, "faults_injected", NULL, NULL) != 4)
+        fail_msg("faults_injected = %lld, want 4", sim_stat_int(st, "faults_injected", NULL, NULL));
+    if (sim_stat_int(st, "requests", "GetAccessToken", NULL) != 1)
+        fail_msg("GetAccessToken requests = %lld, want 1", sim_stat_int(st, "requests", "GetAccessToken", NULL));
     json_decref(st);
 }
 
 static void
 test_invalid_requests(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
 
-    sim_start(&f->sim, NULL);
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0007", "RR000000080VN", NULL);
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0007", "RR000000080VN", NULL);
     s.receiver.phone = NULL;
-    expect_status("book without receiver phone", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("book without receiver phone", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
     if (!strstr(r.message, "receiver.phone"))
         fail_msg("message '%s' does not name receiver.phone", r.message);
-    shipment(&s, "000.00.31.H23-231124-0007", "RR000000080VN", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0007", "RR000000080VN", NULL);
     s.service_code = "XXX999";
-    expect_status("book with an unknown service", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("book with an unknown service", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
     if (r.http_status != 400 || !strstr(r.message, "serviceCode"))
         fail_msg("unknown service: HTTP %d '%s', want 400 naming serviceCode", r.http_status, r.message);
 }
@@ -598,14 +261,14 @@ static void
 test_wrong_password(void **state)
 {
     static const char *const creds[] = { "--password", "other", NULL };
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
 
-    sim_start(&f->sim, creds);
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0008", "RR000000093VN", NULL);
-    expect_status("book with wrong credentials", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_proc_start(&f->sim, creds);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0008", "RR000000093VN", NULL);
+    sim_expect_status("book with wrong credentials", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
     if (!strstr(r.message, "credentials"))
         fail_msg("message '%s' does not mention the credentials", r.message);
 }
@@ -613,122 +276,27 @@ test_wrong_password(void **state)
 static void
 test_connection_refused(void **state)
 {
-    fixture_t *f = *state;
+    sim_fixture_t *f = *state;
     carrier_shipment_t s;
     carrier_result_t r;
     int rc;
 
-    sim_start(&f->sim, NULL);
-    adapter_open(f, NULL);
-    rc = sim_stop(&f->sim);
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    rc = sim_proc_stop(&f->sim);
     if (rc != 0)
         fail_msg("simulator exit status %d, want 0", rc);
-    shipment(&s, "000.00.31.H23-231124-0009", "RR000000102VN", NULL);
-    expect_status("book with the carrier down", carrier_book(f->c, &s, &r), CARRIER_RETRY, &r);
+    sim_shipment(&s, "000.00.31.H23-231124-0009", "RR000000102VN", NULL);
+    sim_expect_status("book with the carrier down", carrier_book(f->c, &s, &r), CARRIER_RETRY, &r);
 }
 
 /* ---- webhooks: a small receiver in this process ----------------------------------------------------- */
 
-typedef struct {
-    pthread_mutex_t mu;
-    char *bodies[256];
-    int n;
-    int unauthorized; /* bodies refused for a wrong Authorization header */
-    const char *want_auth; /* NULL = do not check */
-} receiver_t;
-
-typedef struct {
-    buf_t b;
-} rx_req_t;
-
-static enum MHD_Result
-rx_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
-           const char *data, size_t *size, void **con_cls)
-{
-    receiver_t *rx = cls;
-    rx_req_t *q = *con_cls;
-    struct MHD_Response *resp;
-    enum MHD_Result rc;
-    const char *ct, *auth;
-
-    (void)url;
-    (void)method;
-    (void)version;
-    if (!q) {
-        q = calloc(1, sizeof *q);
-        if (!q)
-            return MHD_NO;
-        buf_init(&q->b, 1 << 22);
-        *con_cls = q;
-        return MHD_YES;
-    }
-    if (*size) {
-        buf_append(&q->b, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
-    ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    pthread_mutex_lock(&rx->mu);
-    if (rx->want_auth && (!auth || strcmp(auth, rx->want_auth) != 0))
-        rx->unauthorized++;
-    else if (rx->n < 256 && ct && strcmp(ct, "application/json") == 0)
-        rx->bodies[rx->n++] = buf_steal(&q->b, NULL);
-    pthread_mutex_unlock(&rx->mu);
-    resp = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    rc = MHD_queue_response(conn, 200, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-static void
-rx_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-    rx_req_t *q = *con_cls;
-
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    if (q) {
-        buf_free(&q->b);
-        free(q);
-        *con_cls = NULL;
-    }
-}
-
-/* webhook_events - every event received so far, parsed by the adapter */
-static void
-webhook_events(receiver_t *rx, carrier_event_list_t *ev)
-{
-    int i;
-    char err[256];
-
-    ev->n = 0;
-    pthread_mutex_lock(&rx->mu);
-    for (i = 0; i < rx->n; i++)
-        if (carrier_find("vnpost")->parse_webhook(rx->bodies[i], strlen(rx->bodies[i]), ev, err, sizeof err) != 0)
-            fail_msg("webhook body %d refused by the adapter: %s", i, err);
-    pthread_mutex_unlock(&rx->mu);
-}
-
-static int
-has_code(const carrier_event_list_t *ev, const char *ref, const char *code)
-{
-    size_t i;
-    int n = 0;
-
-    for (i = 0; i < ev->n; i++)
-        n += strcmp(ev->items[i].carrier_ref, ref) == 0 && strcmp(ev->items[i].raw_code, code) == 0;
-    return n;
-}
-
 static void
 test_webhooks(void **state)
 {
-    fixture_t *f = *state;
-    receiver_t rx;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
+    sim_fixture_t *f = *state;
+    sim_receiver_t rx;
     char hook[128], ok_ref[64], fail_ref[64];
     const char *args[8];
     carrier_shipment_t s;
@@ -738,16 +306,10 @@ test_webhooks(void **state)
     int64_t deadline;
     size_t i, j;
 
-    if (!sim_path[0])
+    if (!sim_proc_found())
         skip();
-    memset(&rx, 0, sizeof rx);
-    pthread_mutex_init(&rx.mu, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, rx_handler,
-                         &rx, MHD_OPTION_NOTIFY_COMPLETED, rx_done, NULL, MHD_OPTION_END);
-    if (!d)
-        fail_msg("cannot start the webhook receiver");
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(hook, sizeof hook, "http://127.0.0.1:%u/v1/carriers/vnpost/events", info->port);
+    sim_receiver_start(&rx, NULL, "application/json");
+    snprintf(hook, sizeof hook, "http://127.0.0.1:%u/v1/carriers/vnpost/events", rx.port);
     args[0] = "--webhook_url";
     args[1] = hook;
     args[2] = "--clock_speed";
@@ -755,27 +317,28 @@ test_webhooks(void **state)
     args[4] = "--step_seconds";
     args[5] = "60";
     args[6] = NULL;
-    sim_start(&f->sim, args);
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0010", "RR000000116VN", NULL);
-    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_proc_start(&f->sim, args);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0010", "RR000000116VN", NULL);
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
     snprintf(ok_ref, sizeof ok_ref, "%s", r.carrier_ref);
-    shipment(&s, "000.00.31.H23-231124-0011", "RR000000125VN", "Số 9 phố Huế [fail-delivery]");
-    expect_status("book (failed-delivery scenario)", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_shipment(&s, "000.00.31.H23-231124-0011", "RR000000125VN", "Số 9 phố Huế [fail-delivery]");
+    sim_expect_status("book (failed-delivery scenario)", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
     snprintf(fail_ref, sizeof fail_ref, "%s", r.carrier_ref);
 
     deadline = clock_mono_ms() + 15000;
     do {
         usleep(50000);
-        webhook_events(&rx, &ev);
-    } while ((!has_code(&ev, ok_ref, "14") || !has_code(&ev, fail_ref, "19")) && clock_mono_ms() < deadline);
-    if (!has_code(&ev, ok_ref, "14") || !has_code(&ev, fail_ref, "19"))
+        sim_receiver_events(&rx, carrier_find("vnpost"), NULL, &ev);
+    } while ((!sim_has_code(&ev, ok_ref, "14") || !sim_has_code(&ev, fail_ref, "19")) && clock_mono_ms() < deadline);
+    if (!sim_has_code(&ev, ok_ref, "14") || !sim_has_code(&ev, fail_ref, "19"))
         fail_msg("webhooks: delivered/returned not received within 15 s (%zu events)", ev.n);
-    if (has_code(&ev, ok_ref, "6") != 1 || has_code(&ev, ok_ref, "10") != 1 || has_code(&ev, ok_ref, "12") != 1)
+    if (sim_has_code(&ev, ok_ref, "6") != 1 || sim_has_code(&ev, ok_ref, "10") != 1 ||
+        sim_has_code(&ev, ok_ref, "12") != 1)
         fail_msg("normal order: want exactly one webhook each for 6, 10, 12");
-    if (has_code(&ev, fail_ref, "15") != 2 || has_code(&ev, fail_ref, "18") != 1)
+    if (sim_has_code(&ev, fail_ref, "15") != 2 || sim_has_code(&ev, fail_ref, "18") != 1)
         fail_msg("failed-delivery order: got %d events with 15 and %d with 18, want 2 and 1",
-                 has_code(&ev, fail_ref, "15"), has_code(&ev, fail_ref, "18"));
+                 sim_has_code(&ev, fail_ref, "15"), sim_has_code(&ev, fail_ref, "18"));
     for (i = 0; i < ev.n; i++) {
         if (!ev.items[i].event_id[0])
             fail_msg("webhook event %zu has no eventId", i);
@@ -793,20 +356,16 @@ test_webhooks(void **state)
         fail_msg("code 19 must map to returned");
     carrier_event_list_free(&ev);
     carrier_destroy(&f->c);
-    if (sim_stop(&f->sim) != 0)
+    if (sim_proc_stop(&f->sim) != 0)
         fail_msg("simulator did not stop cleanly");
-    MHD_stop_daemon(d);
-    for (i = 0; i < (size_t)rx.n; i++)
-        free(rx.bodies[i]);
-    pthread_mutex_destroy(&rx.mu);
+    sim_receiver_stop(&rx);
 }
 
 static void
 test_webhook_duplicates(void **state)
 {
-    fixture_t *f = *state;
-    receiver_t rx;
-    struct MHD_Daemon *d;
+    sim_fixture_t *f = *state;
+    sim_receiver_t rx;
     char hook[128];
     const char *args[12];
     carrier_shipment_t s;
@@ -816,16 +375,10 @@ test_webhook_duplicates(void **state)
     size_t i, j;
     int k;
 
-    if (!sim_path[0])
+    if (!sim_proc_found())
         skip();
-    memset(&rx, 0, sizeof rx);
-    pthread_mutex_init(&rx.mu, NULL);
-    rx.want_auth = "Bearer hook-secret-token";
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, rx_handler,
-                         &rx, MHD_OPTION_NOTIFY_COMPLETED, rx_done, NULL, MHD_OPTION_END);
-    if (!d)
-        fail_msg("cannot start the webhook receiver");
-    snprintf(hook, sizeof hook, "http://127.0.0.1:%u/hook", MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    sim_receiver_start(&rx, "Bearer hook-secret-token", "application/json");
+    snprintf(hook, sizeof hook, "http://127.0.0.1:%u/hook", rx.port);
     args[0] = "--webhook_url";
     args[1] = hook;
     args[2] = "--clock_speed";
@@ -837,15 +390,15 @@ test_webhook_duplicates(void **state)
     args[8] = "--webhook_token";
     args[9] = "hook-secret-token";
     args[10] = NULL;
-    sim_start(&f->sim, args);
-    adapter_open(f, NULL);
-    shipment(&s, "000.00.31.H23-231124-0012", "RR000000147VN", NULL);
-    expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_proc_start(&f->sim, args);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0012", "RR000000147VN", NULL);
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
     deadline = clock_mono_ms() + 15000;
     do {
         usleep(50000);
-        webhook_events(&rx, &ev);
-    } while ((ev.n < 8 || has_code(&ev, r.carrier_ref, "14") < 2) && clock_mono_ms() < deadline);
+        sim_receiver_events(&rx, carrier_find("vnpost"), NULL, &ev);
+    } while ((ev.n < 8 || sim_has_code(&ev, r.carrier_ref, "14") < 2) && clock_mono_ms() < deadline);
     /* 4 steps (6, 10, 12, 14), each delivered twice with the same eventId */
     if (ev.n != 8)
         fail_msg("dup_webhook=1: got %zu events, want 8", ev.n);
@@ -859,35 +412,28 @@ test_webhook_duplicates(void **state)
         fail_msg("%d webhook POSTs without 'Authorization: Bearer hook-secret-token'", rx.unauthorized);
     carrier_event_list_free(&ev);
     carrier_destroy(&f->c);
-    if (sim_stop(&f->sim) != 0)
+    if (sim_proc_stop(&f->sim) != 0)
         fail_msg("simulator did not stop cleanly");
-    MHD_stop_daemon(d);
-    for (k = 0; k < rx.n; k++)
-        free(rx.bodies[k]);
-    pthread_mutex_destroy(&rx.mu);
+    sim_receiver_stop(&rx);
 }
 
 int
 main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_book_is_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_token_refresh, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_and_track, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_after_pickup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_webhook_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_book_is_idempotent, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_token_refresh, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_and_track, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_after_pickup, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_faults, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_requests, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_password, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_connection_refused, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_webhooks, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_duplicates, sim_fixture_setup, sim_fixture_teardown),
     };
 
     (void)argc;
-    signal(SIGPIPE, SIG_IGN);
-    if (!find_sim(argv[0]))
-        fprintf(stderr, "vnpost_sim_test: SKIPPED: bcci-carrier-sim not found (set BCCI_BIN or run "
-                        "`make build-progs` first)\n");
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    sim_proc_prepare(argv[0], "vnpost_sim_test");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,23 +13,15 @@
 
 #include "buf.h"
 #include "carriers/carrier.h"
-#include "carriers/status.h"
+#include "tests/unit/support/carrier_table.h"
 
 static const carrier_ops_t *
 vnpost(void)
 {
-    const carrier_ops_t *ops = carrier_find("vnpost");
-
-    if (!ops)
-        fail_msg("carrier_find(\"vnpost\") = NULL, want the VNPost ops");
-    return ops;
+    return carrier_ops_named("vnpost");
 }
 
-static const struct {
-    const char *raw;
-    const char *status;
-    const char *upu;
-} map_cases[] = {
+static const carrier_map_case_t map_cases[] = {
     { "0", "created", "" },
     { "1", "booked", "" },
     { "2", "pickup_pending", "" },
@@ -69,24 +61,8 @@ static const struct {
 static void
 test_map_every_code(void **state)
 {
-    const carrier_ops_t *ops = vnpost();
-    size_t i;
-
     (void)state;
-    for (i = 0; i < sizeof map_cases / sizeof map_cases[0]; i++) {
-        carrier_mapping_t m;
-        int rc = ops->map_status(map_cases[i].raw, &m);
-
-        if (rc != 0)
-            fail_msg("map_status(%s) = %d, want 0", map_cases[i].raw, rc);
-        if (!m.status || strcmp(m.status, map_cases[i].status) != 0)
-            fail_msg("map_status(%s): got status %s, want %s", map_cases[i].raw, m.status ? m.status : "(null)",
-                     map_cases[i].status);
-        if (strcmp(m.upu, map_cases[i].upu) != 0)
-            fail_msg("map_status(%s): got UPU '%s', want '%s'", map_cases[i].raw, m.upu, map_cases[i].upu);
-        if (!status_lookup(m.status))
-            fail_msg("map_status(%s): %s is not a normalized status of status.h", map_cases[i].raw, m.status);
-    }
+    carrier_check_map(vnpost(), map_cases, sizeof map_cases / sizeof map_cases[0]);
 }
 
 static void
@@ -94,19 +70,9 @@ test_map_unknown(void **state)
 {
     static const char *const unknown[] = { "23", "24", "99", "100", "112", "200", "-1", "",
                                            "1a", " 1", "0014", "abc", "14 " };
-    const carrier_ops_t *ops = vnpost();
-    size_t i;
-    carrier_mapping_t m;
 
     (void)state;
-    for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
-        int rc = ops->map_status(unknown[i], &m);
-
-        if (rc != -1)
-            fail_msg("map_status('%s') = %d, want -1", unknown[i], rc);
-    }
-    if (ops->map_status(NULL, &m) != -1)
-        fail_msg("map_status(NULL) != -1");
+    carrier_check_unknown(vnpost(), unknown, sizeof unknown / sizeof unknown[0]);
 }
 
 static void
