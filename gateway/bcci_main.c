@@ -1297,6 +1297,34 @@ cmd_routes(app_t *app, args_t *a)
     return EXIT_OK;
 }
 
+/* cmd_timeline_verify - ask bccid to recompute the dossier's hash chain (design §5) */
+static int
+cmd_timeline_verify(app_t *app, args_t *a)
+{
+    json_t *doc;
+    char path[256];
+    int rc, valid;
+
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "/v1/dossiers/%s/timeline", seg(a->v[0]));
+    if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+        return rc;
+    valid = json_is_true(json_object_get(doc, "chain_valid"));
+    if (app->json) {
+        json_t *out = json_pack("{s:s, s:b, s:I, s:s}", "dossier_code", a->v[0], "chain_valid", valid, "events",
+                                (json_int_t)json_array_size(json_object_get(doc, "events")), "error",
+                                valid ? "" : jstr(doc, "chain_error"));
+        print_json(out);
+        json_decref(out);
+    } else if (valid)
+        printf("%s: hash chain valid (%zu events)\n", a->v[0], json_array_size(json_object_get(doc, "events")));
+    else
+        fprintf(stderr, "bcci: %s: hash chain BROKEN: %s\n", a->v[0], jstr(doc, "chain_error"));
+    json_decref(doc);
+    return valid ? EXIT_OK : EXIT_REFUSED;
+}
+
 static int
 cmd_health(app_t *app, args_t *a)
 {
@@ -1315,6 +1343,9 @@ static const command_t commands[] = {
     { "status", cmd_status, 0, "status DOSSIER_CODE|WAYBILL",
       "The dossier, its shipments and its timeline (Vietnam time). A 13-character S10 waybill is looked up\n"
       "with GET /v1/shipments/{waybill} first." },
+    { "timeline verify", cmd_timeline_verify, 0, "timeline verify DOSSIER_CODE",
+      "Recompute the dossier's timeline hash chain on the server; exit 1 when an event was altered or\n"
+      "removed after it was recorded." },
     { "label", cmd_label, 0, "label WAYBILL [--format pdf|png|svg|zpl] [--size a6] [--dpi 300] [-o FILE]",
       "Download one label (GET /v1/shipments/{waybill}/label) to FILE (default WAYBILL.FORMAT; - = stdout)." },
     { "labels", cmd_labels, 0,

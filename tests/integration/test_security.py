@@ -272,3 +272,30 @@ class CurveTest(unittest.TestCase):
         finally:
             findings = sys.stop()
         self.assertEqual(findings, [])
+
+
+class TamperTest(unittest.TestCase):
+    def test_an_altered_event_breaks_the_chain(self):
+        sys = harness.System(workers=1)
+        try:
+            sys.import_codes()
+            d = harness.make_dossier(1)
+            sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "delivered", timeout=60), set())
+            bcci = [os.path.join(harness.BIN, "bcci"), "--url", sys.url, "--token", sys.admin_token]
+            ok = subprocess.run(bcci + ["timeline", "verify", d["dossier_code"]], capture_output=True, text=True,
+                                timeout=30)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("valid", ok.stdout)
+            # someone with file access rewrites history: the delivery becomes a failure
+            con = sqlite3.connect(os.path.join(sys.state, "bcci.db"), timeout=10)
+            con.execute("UPDATE timeline SET status = 'delivery_failed' WHERE status = 'delivered'")
+            con.commit()
+            con.close()
+            bad = subprocess.run(bcci + ["timeline", "verify", d["dossier_code"]], capture_output=True, text=True,
+                                 timeout=30)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("altered", bad.stderr)
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
