@@ -92,19 +92,7 @@ h_import_codes(http_ctx_t *c)
 static enum MHD_Result
 h_codes_status(http_ctx_t *c)
 {
-    db_t *db = http_reader(c);
-    json_t *doc = NULL;
-    int rc;
-
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    rc = store_codes_status(db, &doc);
-    http_reader_put(c, db);
-    if (rc != 0) {
-        json_decref(doc);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    return http_send_json(c, 200, doc);
+    return http_send_read(c, store_codes_status, NULL);
 }
 
 /* ------------------------------------------------------------- webhooks */
@@ -292,19 +280,7 @@ h_token_revoke(http_ctx_t *c)
 static enum MHD_Result
 h_token_list(http_ctx_t *c)
 {
-    db_t *db = http_reader(c);
-    json_t *doc = NULL;
-    int rc;
-
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    rc = auth_token_list(db, &doc);
-    http_reader_put(c, db);
-    if (rc != 0) {
-        json_decref(doc);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    return http_send_json(c, 200, json_pack("{s:o}", "tokens", doc));
+    return http_send_read(c, auth_token_list, "tokens");
 }
 
 static enum MHD_Result

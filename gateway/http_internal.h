@@ -110,6 +110,9 @@ enum MHD_Result http_finish_default(http_ctx_t *c);
 /* --- reads --- */
 db_t *http_reader(http_ctx_t *c);   /* NULL: answer 503; give back with http_reader_put */
 void http_reader_put(http_ctx_t *c, db_t *db);
+/* http_send_read - answer 200 with what fn reads (wrapped as {wrap: …} when wrap is set),
+ * or 503 when the database cannot be read */
+enum MHD_Result http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out), const char *wrap);
 
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */
 int http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret);
