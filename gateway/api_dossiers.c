@@ -149,6 +149,34 @@ write_cancel(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *
                       r->waybill, status);
         return -1;
     }
+    /* on a handover list the post office has not taken yet: the item leaves the list, so the
+     * biên bản printed afterwards no longer names it */
+    st = db_stmt(db, "SELECT m.id, m.public_id FROM manifest_items i JOIN manifests m ON m.id = i.manifest_id"
+                     " WHERE i.shipment_id = ?1 AND m.state = 'open'");
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t manifest_id = sqlite3_column_int64(st, 0);
+        char note[160];
+
+        snprintf(note, sizeof note, "Đã rút bưu gửi khỏi biên bản giao nhận %s do yêu cầu hủy", db_col_text(st, 1));
+        sqlite3_reset(st);
+        st = db_stmt(db, "DELETE FROM manifest_items WHERE manifest_id = ?1 AND shipment_id = ?2");
+        sqlite3_bind_int64(st, 1, manifest_id);
+        sqlite3_bind_int64(st, 2, id);
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+            goto sql_fail;
+        memset(&ev, 0, sizeof ev);
+        ev.dossier_id = dossier_id;
+        ev.shipment_id = id;
+        ev.event_time = now;
+        ev.received_at = now;
+        ev.source = r->source;
+        ev.text = note;
+        if (timeline_append(db, &ev, &rc) == TIMELINE_ERROR)
+            goto sql_fail;
+    } else {
+        sqlite3_reset(st);
+    }
     if (!ref[0] && strcmp(book_state, "leased") != 0) {
         /* nothing reached the carrier yet: withdraw the booking and cancel here */
         st = db_stmt(db, SQL_BOOK_WITHDRAW);

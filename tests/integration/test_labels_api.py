@@ -325,3 +325,26 @@ class BookedShipmentsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CancelOnManifestTest(unittest.TestCase):
+    def test_cancel_takes_the_item_off_an_open_manifest(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes()
+            waybills = []
+            for i in (1, 2):
+                st, doc, _ = sys.request("POST", "/v1/dossiers", harness.make_dossier(i))
+                waybills.append(doc["shipments"][0]["waybill"])
+            st, man, _ = sys.request("POST", "/v1/manifests", {"waybills": waybills})
+            self.assertEqual(st, 201, man)
+            st, doc, _ = sys.request("POST", "/v1/shipments/%s/cancel" % waybills[0], {})
+            self.assertEqual((st, doc["status"]), (200, "cancelled"))
+            left = sys.db_query("SELECT COUNT(*) FROM manifest_items")[0][0]
+            self.assertEqual(left, 1, "the cancelled item left the open manifest")
+            st, tl, _ = sys.timeline(harness.make_dossier(1)["dossier_code"])
+            self.assertTrue(any(man["id"] in e["text"] for e in tl["events"]))
+            self.assertTrue(tl["chain_valid"])
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
