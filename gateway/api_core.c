@@ -34,12 +34,20 @@ h_healthz(http_ctx_t *c)
 
 /* ---------------------------------------------------------------- codes */
 
-static enum MHD_Result
-finish_codes(http_ctx_t *c)
+typedef struct {
+    char prefix[3], country[3];
+    long long from, count;
+} codes_req_t;
+
+static int
+write_import_codes(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    if (http_op(c)->status == 201)
-        log_info("code range imported: %lld numbers", http_op(c)->count);
-    return http_finish_default(c);
+    codes_req_t *r = arg;
+    int status = store_import_codes(store, r->prefix, r->country, r->from, r->count, now, out, err);
+
+    if (status == 201)
+        log_info("code range imported: %lld numbers", r->count);
+    return status;
 }
 
 static void
@@ -54,14 +62,14 @@ h_import_codes(http_ctx_t *c)
     api_error_t e;
     json_t *root, *jf, *jn, *jc;
     const char *prefix, *country = "VN";
-    engine_op_t *op;
+    codes_req_t *r;
 
     if (!http_require_json(c))
         return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
     root = http_parse_object(c, &e);
     if (!root)
         return http_send_error(c, &e);
-    http_keep(c, root, free_json); /* the strings below live as long as the request */
+    http_keep(c, root, free_json);
     prefix = json_string_value(json_object_get(root, "prefix"));
     jf = json_object_get(root, "from");
     jn = json_object_get(root, "count");
@@ -81,12 +89,15 @@ h_import_codes(http_ctx_t *c)
         json_integer_value(jf) + json_integer_value(jn) - 1 > 99999999)
         return http_fail(c, 422, "invalid_field", "count",
                          "count must be at least 1 and the range must end at or below serial 99999999");
-    op = http_op(c);
-    op->prefix = prefix;
-    op->country = country;
-    op->from = json_integer_value(jf);
-    op->count = json_integer_value(jn);
-    return http_submit(c, ENGINE_OP_IMPORT_CODES, finish_codes);
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    http_keep(c, r, free);
+    memcpy(r->prefix, prefix, 3);
+    memcpy(r->country, country, 3);
+    r->from = json_integer_value(jf);
+    r->count = json_integer_value(jn);
+    return http_submit_call(c, write_import_codes, r, http_finish_default);
 }
 
 static enum MHD_Result
@@ -204,16 +215,40 @@ h_jobs(http_ctx_t *c)
     return http_send_json(c, 200, json_pack("{s:o, s:o}", "jobs", doc, "counts", counts));
 }
 
+static int
+write_job_revive(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    int64_t id = *(int64_t *)arg;
+    int rc = jobs_revive(store_writer(store), id, now);
+
+    if (rc == 1) {
+        api_error_set(err, 404, "not_found", NULL, "no dead job %lld; bcci jobs dead lists them", (long long)id);
+        return -1;
+    }
+    if (rc < 0) {
+        api_error_set(err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
+        err->retry_after = 2;
+        return -1;
+    }
+    *out = json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "ready");
+    return 200;
+}
+
 static enum MHD_Result
 h_job_retry(http_ctx_t *c)
 {
     char *end;
     long long id = strtoll(c->args[0], &end, 10);
+    int64_t *arg;
 
     if (*end || id <= 0)
         return http_fail(c, 400, "invalid_path", NULL, "the job id must be a positive number");
-    http_op(c)->job_id = id;
-    return http_submit(c, ENGINE_OP_JOB_REVIVE, http_finish_default);
+    arg = malloc(sizeof *arg);
+    if (!arg)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    *arg = id;
+    http_keep(c, arg, free);
+    return http_submit_call(c, write_job_revive, arg, http_finish_default);
 }
 
 /* --------------------------------------------------------------- tokens */

@@ -104,7 +104,6 @@ typedef struct {
 static const char SQL_CANCEL_SHIP[] =
     "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id,"
     " (SELECT state FROM jobs WHERE shipment_id = s.id AND kind = 'book') FROM shipments s WHERE s.waybill = ?1";
-static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
 static const char SQL_BOOK_WITHDRAW[] =
     "UPDATE jobs SET state = 'done', last_error = 'cancelled before booking', updated_at = ?2"
     " WHERE shipment_id = ?1 AND kind = 'book' AND state IN ('ready', 'dead')";
@@ -193,18 +192,13 @@ write_cancel(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *
     /* booked, or its booking is in flight: the carrier must cancel (the job waits for the
      * carrier's order id when the booking has not answered yet) */
     /* the carrier adapter reads the same shipment payload as for booking (carrier.h) */
-    st = db_stmt(db, SQL_BOOK_PAYLOAD);
-    sqlite3_bind_int64(st, 1, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        goto sql_fail;
-    }
     {
-        char *payload = strdup(db_col_text(st, 0));
-        sqlite3_reset(st);
+        char *payload = jobs_book_payload(db, id);
+        int queued;
+
         if (!payload)
             goto sql_fail;
-        int queued = jobs_enqueue(db, "cancel", id, "", carrier, payload, now, now, &rc);
+        queued = jobs_enqueue(db, "cancel", id, "", carrier, payload, now, now, &rc);
         free(payload);
         if (queued < 0)
             goto sql_fail;

@@ -272,6 +272,11 @@ main(int argc, char **argv)
     }
     dossier_set_id_key(secret, sizeof secret);
 
+    /* every configured secret is read before anything starts: a bad one stops bccid here */
+    if (load_webhook_auth(cfg, webhooks, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
     calendar = calendar_load(config_get(cfg, "calendar_file"), err, sizeof err);
     if (!calendar) {
         fprintf(stderr, "bccid: %s\n", err);
@@ -315,10 +320,6 @@ main(int argc, char **argv)
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;
-    if (load_webhook_auth(cfg, webhooks, err, sizeof err) != 0) {
-        fprintf(stderr, "bccid: %s\n", err);
-        goto out;
-    }
     hcfg.secretlen = sizeof secret;
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {

@@ -447,10 +447,6 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         if (op->status == 201)
             self->next_due = now;
         break;
-    case ENGINE_OP_IMPORT_CODES:
-        op->status = store_import_codes(self->store, op->prefix, op->country, op->from, op->count, now, &op->result,
-                                        &op->err);
-        break;
     case ENGINE_OP_EVENTS:
         memset(&op->report, 0, sizeof op->report);
         if (sink_carrier_events(db, op->carrier, op->events, &self->cfg.policy, now, &op->report, &rc) != 0) {
@@ -466,20 +462,6 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
     case ENGINE_OP_CALL:
         op->status = op->write_fn(self->store, op->write_arg, now, &op->result, &op->err);
         self->next_due = now; /* it may have queued jobs */
-        break;
-    case ENGINE_OP_JOB_REVIVE:
-        rc = jobs_revive(db, op->job_id, now);
-        if (rc == 0) {
-            op->status = 200;
-            op->result = json_pack("{s:I, s:s}", "id", (json_int_t)op->job_id, "state", "ready");
-            self->next_due = now;
-        } else if (rc == 1) {
-            api_error_set(&op->err, 404, "not_found", NULL, "no dead job %" PRId64, op->job_id);
-            op->status = -1;
-        } else {
-            api_error_set(&op->err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
-            op->status = -1;
-        }
         break;
     }
     if (op->status < 0) {

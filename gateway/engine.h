@@ -29,10 +29,8 @@
 #include "gateway/store.h"
 
 typedef enum {
-    ENGINE_OP_INTAKE,
-    ENGINE_OP_IMPORT_CODES,
+    ENGINE_OP_INTAKE,        /* the hot path: no extra indirection */
     ENGINE_OP_EVENTS,
-    ENGINE_OP_JOB_REVIVE,
     ENGINE_OP_CALL,          /* write_fn(store, write_arg, …) inside the batch's transaction */
 } engine_op_kind_t;
 
@@ -45,11 +43,8 @@ typedef struct engine_op {
     engine_op_kind_t kind;
     /* inputs, borrowed */
     const dossier_t *dossier;
-    const char *prefix, *country;
-    long long from, count;
     const carrier_ops_t *carrier;
     const carrier_event_list_t *events;
-    int64_t job_id;
     engine_write_fn write_fn;
     void *write_arg;
     /* outputs */

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/timeline.h"
@@ -20,7 +21,6 @@ static const char SQL_POLL_DUE[] =
 static const char SQL_POLL_QUEUED[] =
     "SELECT COUNT(*) FROM jobs WHERE kind = 'track' AND carrier = ?1 AND state IN ('ready', 'leased')";
 static const char SQL_POLL_NEXT[] = "UPDATE shipments SET next_poll_at = ?2 WHERE id = ?1";
-static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
 
 /* poll_interval - how long to wait before asking again: often while the shipment is young,
  * rarely once it is old (most news arrives by webhook anyway) */
@@ -55,7 +55,7 @@ polls(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *
     }
     sqlite3_reset(st);
     for (i = 0; i < n; i++) {
-        char purpose[48];
+        char purpose[48], *payload;
         int queued = 0, r;
 
         st = db_stmt(db, SQL_POLL_QUEUED);
@@ -70,19 +70,12 @@ polls(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *
             return -1;
         if (queued >= cfg->poll_cap)
             continue; /* capped: this one waits for its next turn */
-        st = db_stmt(db, SQL_BOOK_PAYLOAD);
-        sqlite3_bind_int64(st, 1, due[i].id);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_reset(st);
+        payload = jobs_book_payload(db, due[i].id);
+        if (!payload)
             continue;
-        }
         snprintf(purpose, sizeof purpose, "poll:%" PRId64, now);
-        {
-            char payload[8192];
-            snprintf(payload, sizeof payload, "%s", db_col_text(st, 0));
-            sqlite3_reset(st);
-            r = jobs_enqueue(db, "track", due[i].id, purpose, due[i].carrier, payload, now, now, rc);
-        }
+        r = jobs_enqueue(db, "track", due[i].id, purpose, due[i].carrier, payload, now, now, rc);
+        free(payload);
         if (r < 0)
             return -1;
         report->polls += r == 0;

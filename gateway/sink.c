@@ -351,6 +351,15 @@ apply_refused(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_po
     return 0;
 }
 
+/* copy_str - the string member key of obj into dst ("" when absent) */
+static void
+copy_str(char *dst, size_t size, const json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
 static int
 apply_tracked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now, int *rc)
 {
@@ -367,27 +376,17 @@ apply_tracked(db_t *db, const job_row_t *job, const wire_msg_t *m, const sink_po
         carrier_event_t *ev = carrier_event_list_push(&events);
         if (!ev)
             break;
-        snprintf(ev->carrier_ref, sizeof ev->carrier_ref, "%s",
-                 json_string_value(json_object_get(e, "carrier_ref")) ? json_string_value(json_object_get(e, "carrier_ref")) : "");
-        snprintf(ev->waybill, sizeof ev->waybill, "%s",
-                 json_string_value(json_object_get(e, "waybill")) ? json_string_value(json_object_get(e, "waybill")) : "");
-        snprintf(ev->raw_code, sizeof ev->raw_code, "%s",
-                 json_string_value(json_object_get(e, "raw_code")) ? json_string_value(json_object_get(e, "raw_code")) : "");
-        snprintf(ev->raw_name, sizeof ev->raw_name, "%s",
-                 json_string_value(json_object_get(e, "raw_name")) ? json_string_value(json_object_get(e, "raw_name")) : "");
-        snprintf(ev->reason, sizeof ev->reason, "%s",
-                 json_string_value(json_object_get(e, "reason")) ? json_string_value(json_object_get(e, "reason")) : "");
-        snprintf(ev->event_id, sizeof ev->event_id, "%s",
-                 json_string_value(json_object_get(e, "event_id")) ? json_string_value(json_object_get(e, "event_id")) : "");
+        copy_str(ev->carrier_ref, sizeof ev->carrier_ref, e, "carrier_ref");
+        copy_str(ev->waybill, sizeof ev->waybill, e, "waybill");
+        copy_str(ev->raw_code, sizeof ev->raw_code, e, "raw_code");
+        copy_str(ev->raw_name, sizeof ev->raw_name, e, "raw_name");
+        copy_str(ev->reason, sizeof ev->reason, e, "reason");
+        copy_str(ev->event_id, sizeof ev->event_id, e, "event_id");
+        copy_str(ev->receiver_name, sizeof ev->receiver_name, e, "receiver_name");
+        copy_str(ev->receiver_relation, sizeof ev->receiver_relation, e, "receiver_relation");
+        copy_str(ev->receiver_id_type, sizeof ev->receiver_id_type, e, "receiver_id_type");
+        copy_str(ev->receiver_id_last4, sizeof ev->receiver_id_last4, e, "receiver_id_last4");
         ev->carrier_time_ms = json_integer_value(json_object_get(e, "carrier_time_ms"));
-#define COPY_FIELD(dst, key)                                                                                  \
-    snprintf(dst, sizeof dst, "%s",                                                                        \
-             json_string_value(json_object_get(e, key)) ? json_string_value(json_object_get(e, key)) : "")
-        COPY_FIELD(ev->receiver_name, "receiver_name");
-        COPY_FIELD(ev->receiver_relation, "receiver_relation");
-        COPY_FIELD(ev->receiver_id_type, "receiver_id_type");
-        COPY_FIELD(ev->receiver_id_last4, "receiver_id_last4");
-#undef COPY_FIELD
         ev->amount = json_integer_value(json_object_get(e, "amount"));
         if (!ev->waybill[0] && !ev->carrier_ref[0]) {
             /* a tracking answer is about the job's shipment even when it does not say so */

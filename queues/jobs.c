@@ -52,6 +52,7 @@ static const char SQL_LIST_STATE[] =
 static const char SQL_LIST_ALL[] =
     "SELECT id, kind, carrier, state, attempts, next_attempt_at, COALESCE(last_error, ''), COALESCE(shipment_id, 0)"
     " FROM jobs ORDER BY id DESC LIMIT ?1";
+static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 
 /* next_lease - lease tokens only need to differ between leases of one job; seeding
@@ -332,4 +333,19 @@ jobs_next_due(db_t *db)
     if (st)
         sqlite3_reset(st);
     return v;
+}
+
+char *
+jobs_book_payload(db_t *db, int64_t shipment_id)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_BOOK_PAYLOAD);
+    char *payload = NULL;
+
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, shipment_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        payload = strdup(db_col_text(st, 0));
+    sqlite3_reset(st);
+    return payload;
 }

@@ -67,6 +67,9 @@ int jobs_revive(db_t *db, int64_t id, int64_t now);
 int jobs_counts(db_t *db, json_t **out);
 /* jobs_list - jobs in state (NULL = all), newest first, at most limit; caller owns */
 int jobs_list(db_t *db, const char *state, int limit, json_t **out);
+/* jobs_book_payload - a copy of the shipment payload of shipment_id's booking job, which
+ * cancel and track jobs carry too (caller frees); NULL when there is none */
+char *jobs_book_payload(db_t *db, int64_t shipment_id);
 /* jobs_next_due - the earliest next_attempt_at of a ready job, or INT64_MAX */
 int64_t jobs_next_due(db_t *db);
 

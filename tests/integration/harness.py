@@ -200,12 +200,8 @@ class System:
             self.bccid.kill()
         else:
             self.bccid.stop()
-        old_url = self.url
-        self.bccid_args = [a for a in self.bccid_args]
-        port = old_url.rsplit(":", 1)[1]
-        args_backup = self.bccid_args
-        self.bccid_args = args_backup + []
         # reuse the same port so the simulator's webhook URL stays valid
+        port = self.url.rsplit(":", 1)[1]
         p = Proc("bccid", [os.path.join(BIN, "bccid"), "--http_listen", "127.0.0.1:" + port,
                            "--state_dir", self.state] +
                  (["--jobs_endpoint", self.jobs_endpoint] if self.tcp else []) + self.bccid_args, self.dir)
