@@ -23,6 +23,26 @@ struct zap {
     long refused;
 };
 
+int
+zap_parse_key_line(const char *line, unsigned char key[32])
+{
+    const char *p = line;
+    size_t len;
+    char z85[41];
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    /* '#' only opens a comment at the start of a line: it is also a Z85 digit, so a key may hold one */
+    if (*p == '#' || *p == '\0' || *p == '\r' || *p == '\n')
+        return 0;
+    len = strcspn(p, " \t\r\n");
+    if (len != 40)
+        return -1;
+    memcpy(z85, p, 40);
+    z85[40] = '\0';
+    return zmq_z85_decode(key, z85) ? 1 : -1;
+}
+
 static int
 load_keys(zap_t *self, const char *path, char *err, size_t errlen)
 {
@@ -35,22 +55,21 @@ load_keys(zap_t *self, const char *path, char *err, size_t errlen)
         return -1;
     }
     while (fgets(line, sizeof line, f)) {
-        char *p = line, *end;
+        unsigned char key[32];
+        int parsed;
 
         lineno++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        end = p + strcspn(p, " \t\r\n#");
-        if (*p == '#' || end == p)
+        parsed = zap_parse_key_line(line, key);
+        if (parsed == 0)
             continue;
-        *end = '\0';
-        if (strlen(p) != 40 || self->nkeys == ZAP_MAX_KEYS || !zmq_z85_decode(self->keys[self->nkeys], p)) {
-            snprintf(err, errlen, "%s:%d: expected a 40-character Z85 CURVE public key (bcci keys gen)", path,
-                     lineno);
+        if (parsed < 0 || self->nkeys == ZAP_MAX_KEYS) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno,
+                     parsed < 0 ? "expected a 40-character Z85 CURVE public key (bcci keys gen)"
+                                : "too many worker keys (at most 1024)");
             fclose(f);
             return -1;
         }
-        self->nkeys++;
+        memcpy(self->keys[self->nkeys++], key, 32);
     }
     fclose(f);
     return 0;

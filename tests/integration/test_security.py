@@ -243,7 +243,14 @@ def write_secret(path, text):
 
 class CurveTest(unittest.TestCase):
     def test_only_listed_worker_keys_get_jobs_over_tcp(self):
-        server, good, bad = keypair(), keypair(), keypair()
+        server, bad = keypair(), keypair()
+        # '#' is a Z85 digit: the allowed key holds one, so a parser that takes it for a comment fails here
+        good = keypair()
+        for _ in range(60):
+            if "#" in good["public"]:
+                break
+            good = keypair()
+        self.assertIn("#", good["public"])
         sys = harness.System(workers=0, tcp=True)
         try:
             allowed = os.path.join(sys.dir, "workers.keys")
