@@ -40,6 +40,7 @@ TEMPLATE_SOURCE = os.path.join(ROOT, "examples", "04-hai-phong-ho-kinh-doanh.jso
 
 TARGET_INTAKE_RPS = 10000.0
 TARGET_INTAKE_P99_MS = 20.0
+REFERENCE_HTTP_RPS = 100000.0
 TARGET_E2E_RPS = 3000.0
 
 LISTEN_RE = re.compile(r"listening on (https?://[0-9A-Za-z.\-\[\]:]+)")
@@ -506,6 +507,18 @@ def report(res, notes):
     print(f"   [{verdict(ok_intake)}] intake >= {TARGET_INTAKE_RPS:,.0f} dossiers/s with p99 <= "
           f"{TARGET_INTAKE_P99_MS:.0f} ms: {fmt_rate(in_rps)}, p99 {fmt_ms(p99)}")
     print(f"   [{verdict(ok_e2e)}] end to end >= {TARGET_E2E_RPS:,.0f} dossiers/s: {fmt_rate(e2e)}")
+    # The absolute targets were set for a machine whose bare libmicrohttpd handler answers about
+    # REFERENCE_HTTP_RPS; scaled by the ceiling measured in this run, they say what this machine owes.
+    if http_rps:
+        scale = http_rps / REFERENCE_HTTP_RPS
+        s_in, s_e2e = TARGET_INTAKE_RPS * scale, TARGET_E2E_RPS * scale
+        ok_s_in = None if in_rps is None else (in_rps >= s_in and p99 <= TARGET_INTAKE_P99_MS)
+        ok_s_e2e = None if e2e is None else (e2e >= s_e2e and res["e2e"]["complete"])
+        print(f"   scaled to this machine (its HTTP ceiling is {scale:.2f} x the {REFERENCE_HTTP_RPS:,.0f}/s "
+              f"the targets assume):")
+        print(f"   [{verdict(ok_s_in)}] intake >= {s_in:,.0f} dossiers/s with p99 <= "
+              f"{TARGET_INTAKE_P99_MS:.0f} ms: {fmt_rate(in_rps)}, p99 {fmt_ms(p99)}")
+        print(f"   [{verdict(ok_s_e2e)}] end to end >= {s_e2e:,.0f} dossiers/s: {fmt_rate(e2e)}")
     for n in notes:
         print("   note: " + n)
     summary = {k: v for k, v in res.items() if k != "labels"}
