@@ -255,12 +255,12 @@ check_options(http_ctx_t *c, lreq_t *r, int batch, enum MHD_Result *ret)
 
     if (!f) {
         *ret = http_fail(c, 400, "invalid_format", "format", "unknown label format '%.16s'; valid: %s", r->format,
-                         batch ? "pdf, zpl" : LABEL_VALID_FORMATS);
+                         batch ? "pdf, zpl, zpl-font" : LABEL_VALID_FORMATS);
         return -1;
     }
     if (batch && !(f->caps & LABEL_CAN_BATCH)) {
         *ret = http_fail(c, 400, "invalid_format", "format",
-                         "format '%s' holds one label; for many labels use one of: pdf, zpl", r->format);
+                         "format '%s' holds one label; for many labels use one of: pdf, zpl, zpl-font", r->format);
         return -1;
     }
     if (label_page_resolve(r->size[0] ? r->size : NULL, r->dpi, &page, err, sizeof err) != 0) {
@@ -353,9 +353,9 @@ finish_labels(http_ctx_t *c)
                          err);
     }
     if (n == 1)
-        snprintf(disp, sizeof disp, "inline; filename=\"%s.%s\"", items[0].waybill, r->format);
+        snprintf(disp, sizeof disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
     else
-        snprintf(disp, sizeof disp, "inline; filename=\"nhan-%zu.%s\"", n, r->format);
+        snprintf(disp, sizeof disp, "inline; filename=\"nhan-%zu.%.3s\"", n, r->format);
     free(items);
     free(extra);
     http_add_header(c, "Content-Disposition", disp);
@@ -414,7 +414,7 @@ body_options(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
            *jd = json_object_get(r->root, "dpi");
 
     if (jf && !json_is_string(jf)) {
-        *ret = http_fail(c, 400, "invalid_format", "format", "format must be a string: pdf or zpl");
+        *ret = http_fail(c, 400, "invalid_format", "format", "format must be a string: pdf, zpl or zpl-font");
         return -1;
     }
     snprintf(r->format, sizeof r->format, "%s", jf ? json_string_value(jf) : "pdf");
@@ -702,7 +702,7 @@ h_scan(http_ctx_t *c)
 
 const http_route_t api_label_routes[] = {
     { "GET", "/v1/shipments/*/label", h_label, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
-      "one waybill label (?format=pdf|png|svg|zpl&size=100x150|a6&dpi=203|300)" },
+      "one waybill label (?format=pdf|png|svg|zpl|zpl-font&size=100x150|a6&dpi=203|300)" },
     { "POST", "/v1/labels", h_labels, ROLE_CLERK | ROLE_ADMIN, "many labels as one PDF or ZPL stream" },
     { "POST", "/v1/manifests", h_manifest_create, ROLE_CLERK | ROLE_ADMIN, "create a handover manifest" },
     { "GET", "/v1/manifests/*.pdf", h_manifest_pdf, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,

@@ -636,14 +636,15 @@ cmd_label(app_t *app, args_t *a)
         return usage_error(a, "an option needs a value");
     if ((rc = rest(a, 1, 1)) != 0)
         return rc;
-    if ((rc = check_format(a, fmt, "pdf|png|svg|zpl")) != 0)
+    if ((rc = check_format(a, fmt, "pdf|png|svg|zpl|zpl-font")) != 0)
         return rc;
     if (size && strcmp(size, "a6") && strcmp(size, "100x150"))
         return usage_error(a, "--size must be a6 or 100x150");
     if (dpi && !parse_ll(dpi, 72, 1200, &d))
         return usage_error(a, "--dpi must be a number between 72 and 1200");
     if (!out) {
-        snprintf(def, sizeof def, "%.20s.%s", a->v[0], fmt);
+        /* both ZPL flavours are .zpl files */
+        snprintf(def, sizeof def, "%.20s.%.3s", a->v[0], fmt);
         out = def;
     }
     snprintf(path, sizeof path, "/v1/shipments/%s/label?format=%s%s%s%s%s", seg(a->v[0]), fmt, size ? "&size=" : "",
@@ -666,7 +667,7 @@ cmd_labels(app_t *app, args_t *a)
     ready = take_flag(a, "--ready");
     if ((rc = rest(a, ready ? 0 : 1, ready ? 0 : -1)) != 0)
         return rc;
-    if ((rc = check_format(a, fmt, "pdf|zpl")) != 0)
+    if ((rc = check_format(a, fmt, "pdf|zpl|zpl-font")) != 0)
         return rc;
     if (!out)
         return usage_error(a, "give the output file with -o FILE");
@@ -1346,10 +1347,10 @@ static const command_t commands[] = {
     { "timeline verify", cmd_timeline_verify, 0, "timeline verify DOSSIER_CODE",
       "Recompute the dossier's timeline hash chain on the server; exit 1 when an event was altered or\n"
       "removed after it was recorded." },
-    { "label", cmd_label, 0, "label WAYBILL [--format pdf|png|svg|zpl] [--size a6] [--dpi 300] [-o FILE]",
+    { "label", cmd_label, 0, "label WAYBILL [--format pdf|png|svg|zpl|zpl-font] [--size a6] [--dpi 300] [-o FILE]",
       "Download one label (GET /v1/shipments/{waybill}/label) to FILE (default WAYBILL.FORMAT; - = stdout)." },
     { "labels", cmd_labels, 0,
-      "labels --ready [--agency CODE]|WAYBILL... [--format pdf|zpl] [--size a6] [--dpi 300] -o FILE",
+      "labels --ready [--agency CODE]|WAYBILL... [--format pdf|zpl|zpl-font] [--size a6] [--dpi 300] -o FILE",
       "Many labels as one multi-page PDF or one ZPL stream (POST /v1/labels); --ready: every shipment\n"
       "ready for printing (of one agency with --agency)." },
     { "manifest create", cmd_manifest_create, 0, "manifest create WAYBILL...|--all-ready --agency CODE",

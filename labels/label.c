@@ -22,6 +22,7 @@ static const label_format_ops_t *const formats[] = {
     &label_format_png,
     &label_format_svg,
     &label_format_zpl,
+    &label_format_zpl_font,
 };
 
 static const struct {
@@ -244,7 +245,7 @@ label_render_batch(const label_data_t *items, size_t n, const label_options_t *o
         return -1;
     }
     if (!(ops->caps & LABEL_CAN_BATCH) && n != 1) {
-        snprintf(err, errlen, "format %s holds one label, got %zu; use pdf or zpl for batches", ops->name, n);
+        snprintf(err, errlen, "format %s holds one label, got %zu; use pdf, zpl or zpl-font for batches", ops->name, n);
         return -1;
     }
     if (n > LABEL_MAX_BATCH) {

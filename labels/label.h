@@ -5,7 +5,7 @@
  * const label_format_ops_t with named slots, like curl's vtls backends:
  *   label_format_pdf, label_format_png, label_format_svg  (label_cairo.c,
  *       cairo + pango, DejaVu Sans, one shared layout routine)
- *   label_format_zpl                                      (label_zpl.c)
+ *   label_format_zpl, label_format_zpl_font               (label_zpl.c)
  * The front looks the format up by name, parses the page size and dpi,
  * normalises every input string to Unicode NFC (utf8proc) and hands the
  * normalised copies to the backend.
@@ -46,7 +46,7 @@ typedef struct {
 } label_data_t;
 
 typedef struct {
-    const char *format; /* "pdf" (default when NULL), "png", "svg", "zpl" */
+    const char *format; /* "pdf" (default when NULL), "png", "svg", "zpl", "zpl-font" */
     const char *size;   /* "100x150" (default when NULL), "a6" */
     int dpi;            /* 203 (default when 0) or 300; raster formats and ZPL */
 } label_options_t;
@@ -74,10 +74,11 @@ typedef struct label_format_ops {
 extern const label_format_ops_t label_format_pdf;
 extern const label_format_ops_t label_format_png;
 extern const label_format_ops_t label_format_svg;
-extern const label_format_ops_t label_format_zpl;
+extern const label_format_ops_t label_format_zpl;      /* text as bitmaps: any ZPL II printer */
+extern const label_format_ops_t label_format_zpl_font; /* text in the printer's font 0 */
 
 #define LABEL_MAX_BATCH 10000
-#define LABEL_VALID_FORMATS "pdf, png, svg, zpl"
+#define LABEL_VALID_FORMATS "pdf, png, svg, zpl, zpl-font"
 #define LABEL_VALID_SIZES "100x150, a6"
 #define LABEL_VALID_DPI "203, 300"
 

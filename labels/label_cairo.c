@@ -47,8 +47,14 @@ lc_text_init(lc_text_t *t, cairo_t *cr, int raster)
     pango_context_set_round_glyph_positions(t->pc, FALSE);
     fo = cairo_font_options_create();
     cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_antialias(fo, raster ? CAIRO_ANTIALIAS_GRAY : CAIRO_ANTIALIAS_DEFAULT);
+    if (raster == LC_MONO) {
+        /* one bit per dot: outlines snapped to the grid keep thin strokes and diacritics whole */
+        cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_FULL);
+        cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_NONE);
+    } else {
+        cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+        cairo_font_options_set_antialias(fo, raster == LC_GRAY ? CAIRO_ANTIALIAS_GRAY : CAIRO_ANTIALIAS_DEFAULT);
+    }
     pango_cairo_context_set_font_options(t->pc, fo);
     cairo_font_options_destroy(fo);
     t->raster = raster;

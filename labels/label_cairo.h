@@ -28,6 +28,13 @@ enum {
     LC_ONELINE = 1 << 5, /* never wrap: shrink, then ellipsize at the end */
 };
 
+/* how glyphs are rasterised */
+enum {
+    LC_VECTOR = 0, /* PDF, SVG: outlines */
+    LC_GRAY = 1,   /* PNG: antialiased pixels */
+    LC_MONO = 2,   /* 1-bit bitmaps for thermal printers: no antialiasing, hinted to the dot grid */
+};
+
 typedef struct {
     cairo_t *cr;              /* borrowed; lc_text_use switches it */
     PangoContext *pc;         /* owned */
@@ -37,8 +44,8 @@ typedef struct {
     int cut;                  /* number of boxes cut since init */
 } lc_text_t;
 
-/* lc_text_init - text state bound to cr; raster selects antialiasing for
- * pixels. Uses the calling thread's default pango font map. 0 or -1. */
+/* lc_text_init - text state bound to cr; raster is LC_VECTOR, LC_GRAY or
+ * LC_MONO. Uses the calling thread's default pango font map. 0 or -1. */
 int lc_text_init(lc_text_t *t, cairo_t *cr, int raster);
 /* lc_text_use - draw on another cairo context with the same settings */
 void lc_text_use(lc_text_t *t, cairo_t *cr);

@@ -1,32 +1,51 @@
 /*
- * label_zpl - ZPL II for Zebra-style thermal printers
+ * label_zpl - ZPL II for Zebra-style thermal printers, in two flavours
  *
  * One ^XA … ^XZ per label: ^CI28 (UTF-8), ^PW/^LL from the page at 8 dots
  * per mm (203 dpi: ^PW800 ^LL1200 for 100×150 mm) or 12 dots per mm
- * (300 dpi), the same layout as the PDF. Text uses the scalable font ^A0N
- * in ^FB blocks; printers that must print every Vietnamese diacritic need a
- * Unicode TrueType font stored on the printer and mapped to font 0 with ^CW.
+ * (300 dpi), the same layout as the PDF. Code 128 (^BC) and the QR (^BQ)
+ * are always the printer's own, so they stay sharp and scannable.
  *
- * Every user string goes through ^FH_ with ^ ~ _ written as _5E _7E _5F
- * and control characters as spaces, so it can never end a field or start a
- * command. URLs in the QR field get ^ and ~ percent-encoded instead. ^FB
- * prints overflowing text over its last line, so text is cut to an estimate
- * of what the block holds, with "...", and the cut is logged (field name
- * only). Output is plain buf_appendf: no allocation per label beyond the
- * buffer, thousands of labels per millisecond-range batch.
+ * Text differs:
+ *   label_format_zpl       draws every text block itself, with pango and
+ *                          DejaVu Sans (the PDF's text boxes: wrap, shrink,
+ *                          ellipsis), into 1-bit bitmaps at the printer's
+ *                          resolution, sent as ^GFA graphics (zpl_gf.h).
+ *                          The output is plain ASCII and prints every
+ *                          Vietnamese diacritic on any ZPL II printer.
+ *   label_format_zpl_font  sends text as ^A0N fields in ^FB blocks: a few
+ *                          kilobytes per label, but the printer's resident
+ *                          fonts lack most Vietnamese letters, so it is for
+ *                          printers with a Unicode TrueType font stored and
+ *                          mapped to font 0 (^CW).
+ *
+ * In zpl-font every user string goes through ^FH_ with ^ ~ _ written as
+ * _5E _7E _5F and control characters as spaces, so it can never end a field
+ * or start a command. URLs in the QR field get ^ and ~ percent-encoded
+ * instead. ^FB prints overflowing text over its last line, so text is cut to
+ * an estimate of what the block holds, with "...", and the cut is logged
+ * (field name only).
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "labels/code128.h"
 #include "labels/label.h"
+#include "labels/label_cairo.h"
 #include "labels/s10.h"
+#include "labels/zpl_gf.h"
 #include "log.h"
 
 typedef struct {
     buf_t *b;
     double d; /* dots per mm */
     int rc;
+    int graphic;       /* text as ^GFA bitmaps (zpl) rather than printer fonts (zpl-font) */
+    lc_text_t lc;      /* graphic: the shared pango text boxes, monochrome */
+    unsigned char *row_bits; /* graphic: scratch for one block's bitmap, owned */
+    size_t row_bits_cap;
 } zpl_t;
 
 static int
@@ -81,6 +100,83 @@ put_escaped(zpl_t *z, const char *s, size_t maxchars)
         z->rc = -1;
 }
 
+/* reverse_bits - cairo packs A1 pixels in native bit order; ZPL wants the leftmost dot in bit 7 */
+static unsigned char
+reverse_bits(unsigned char v)
+{
+    v = (unsigned char)((v & 0xF0) >> 4 | (v & 0x0F) << 4);
+    v = (unsigned char)((v & 0xCC) >> 2 | (v & 0x33) << 2);
+    return (unsigned char)((v & 0xAA) >> 1 | (v & 0x55) << 1);
+}
+
+/* text_bitmap - the block of text() drawn by pango into a 1-bit image and
+ * sent as ^GFA at (x, y); reverse prints it white on the black under it */
+static void
+text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char just, int reverse, const char *s,
+            const char *field)
+{
+    int wd = dots(z, w), line_h = dots(z, pt * 25.4 / 72.0), hd = line_h * lines;
+    size_t bpr = (size_t)(wd + 7) / 8, rows = 0, r, b;
+    static const uint16_t probe = 1;
+    int little = *(const unsigned char *)&probe == 1;
+    unsigned flags = (lines == 1 ? LC_ONELINE : 0) | (pt >= 11 || reverse ? LC_BOLD : 0);
+    cairo_surface_t *surf;
+    cairo_t *cr;
+    const unsigned char *data;
+    int stride;
+
+    if (wd <= 0 || hd <= 0)
+        return;
+    if (just == 'C')
+        flags |= LC_CENTER;
+    else if (just == 'R')
+        flags |= LC_RIGHT;
+    surf = cairo_image_surface_create(CAIRO_FORMAT_A1, wd, hd);
+    cr = cairo_create(surf);
+    if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+        z->rc = -1;
+        goto done;
+    }
+    cairo_scale(cr, z->d, z->d); /* mm, like the PDF */
+    lc_text_use(&z->lc, cr);
+    /* ^A0's height is the whole cell; DejaVu's em is about 0.8 of its line */
+    lc_text_box(&z->lc, s, 0, 0, w, hd / z->d, pt * 0.8, pt * 0.55, flags, field);
+    cairo_surface_flush(surf);
+    data = cairo_image_surface_get_data(surf);
+    stride = cairo_image_surface_get_stride(surf);
+    if (z->row_bits_cap < bpr * (size_t)hd) {
+        unsigned char *nb = realloc(z->row_bits, bpr * (size_t)hd);
+        if (!nb) {
+            z->rc = -1;
+            goto done;
+        }
+        z->row_bits = nb;
+        z->row_bits_cap = bpr * (size_t)hd;
+    }
+    for (r = 0; r < (size_t)hd; r++) {
+        const unsigned char *src = data + r * (size_t)stride;
+        unsigned char *dst = z->row_bits + r * bpr;
+        int ink = 0;
+
+        for (b = 0; b < bpr; b++) {
+            dst[b] = little ? reverse_bits(src[b]) : src[b];
+            ink |= dst[b];
+        }
+        if ((wd & 7) && ink) /* cairo leaves the padding bits undefined */
+            dst[bpr - 1] &= (unsigned char)(0xFF << (8 - (wd & 7)));
+        if (ink)
+            rows = r + 1; /* blank rows at the bottom are not sent */
+    }
+    if (rows == 0)
+        goto done;
+    if (buf_appendf(z->b, "^FO%d,%d%s", dots(z, x), dots(z, y), reverse ? "^FR" : "") != BUF_OK ||
+        zpl_gf_append(z->b, z->row_bits, bpr, rows) != BUF_OK || buf_append(z->b, "^FS\n", 4) != BUF_OK)
+        z->rc = -1;
+done:
+    cairo_destroy(cr);
+    cairo_surface_destroy(surf);
+}
+
 /* text - a ^FB block at (x, y) mm, w mm wide, font height in points,
  * at most lines lines; just is L, C or R */
 static void
@@ -96,6 +192,10 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
 
     if (!s || !*s)
         return;
+    if (z->graphic) {
+        text_bitmap(z, x, y, w, pt, lines, just, reverse, s, field);
+        return;
+    }
     n = utf8_chars(s);
     if (buf_appendf(z->b, "^FO%d,%d^A0N,%d,%d^FB%d,%d,0,%c,0%s^FH_^FD", dots(z, x), dots(z, y), h, h,
                     dots(z, w), lines, just, reverse ? "^FR" : "") != BUF_OK)
@@ -240,11 +340,30 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
 }
 
 static int
-render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_page_t *page, buf_t *out,
+                char *err, size_t errlen)
 {
-    zpl_t z = { out, page->dpi >= 300 ? 12.0 : 8.0, 0 };
+    zpl_t z;
     size_t i;
+    int rc = 0;
 
+    memset(&z, 0, sizeof z);
+    z.b = out;
+    z.d = page->dpi >= 300 ? 12.0 : 8.0;
+    z.graphic = graphic;
+    if (graphic) {
+        /* the text state needs a cairo context to start; each block brings its own */
+        cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_A1, 8, 8);
+        cairo_t *cr = cairo_create(s);
+        int ok = cairo_status(cr) == CAIRO_STATUS_SUCCESS && lc_text_init(&z.lc, cr, LC_MONO) == 0;
+
+        cairo_destroy(cr);
+        cairo_surface_destroy(s);
+        if (!ok) {
+            snprintf(err, errlen, "cannot start pango for ZPL text; check that fonts-dejavu-core is installed");
+            return -1;
+        }
+    }
     for (i = 0; i < n; i++) {
         if (render_one(&z, page, &items[i], err, errlen) != 0) {
             if (z.rc == 0) {
@@ -252,10 +371,27 @@ render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
                 snprintf(e, sizeof e, "label %zu: %s", i + 1, err);
                 snprintf(err, errlen, "%s", e);
             }
-            return -1;
+            rc = -1;
+            break;
         }
     }
-    return 0;
+    if (graphic)
+        lc_text_cleanup(&z.lc);
+    free(z.row_bits);
+    return rc;
+}
+
+static int
+render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+{
+    return render_zpl_with(1, items, n, page, out, err, errlen);
+}
+
+static int
+render_zpl_font(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err,
+                size_t errlen)
+{
+    return render_zpl_with(0, items, n, page, out, err, errlen);
 }
 
 const label_format_ops_t label_format_zpl = {
@@ -263,4 +399,11 @@ const label_format_ops_t label_format_zpl = {
     .content_type = "application/zpl",
     .caps = LABEL_CAN_BATCH,
     .render = render_zpl,
+};
+
+const label_format_ops_t label_format_zpl_font = {
+    .name = "zpl-font",
+    .content_type = "application/zpl",
+    .caps = LABEL_CAN_BATCH,
+    .render = render_zpl_font,
 };

@@ -117,11 +117,22 @@ class LabelsApiTest(unittest.TestCase):
         rc, out = run_tool(["xmllint", "--noout"], svg, ".svg")
         self.assertEqual(rc, 0, "xmllint: %s" % out)
 
-        st, zpl, _ = self.get_label(wb, "?format=zpl")
+        st, zpl, hdrs = self.get_label(wb, "?format=zpl")
+        self.assertEqual(st, 200, zpl)
+        self.assertEqual(hdrs["Content-Type"], "application/zpl")
+        text = zpl.decode("ascii")  # text travels as ^GFA bitmaps: nothing for the printer's font to miss
+        self.assertTrue(text.lstrip().startswith("^XA") and text.rstrip().endswith("^XZ"), text[:40])
+        self.assertIn("^BCN,", text)
+        self.assertIn(wb, text)
+        self.assertGreaterEqual(text.count("^GFA,"), 15)
+        self.assertNotIn("^A0N", text)
+
+        st, zpl, _ = self.get_label(wb, "?format=zpl-font")
         self.assertEqual(st, 200, zpl)
         text = zpl.decode("utf-8")
-        self.assertTrue(text.lstrip().startswith("^XA") and text.rstrip().endswith("^XZ"), text[:40])
-        self.assertIn(wb, text)
+        self.assertIn("^CI28", text)
+        self.assertIn("NGƯỜI NHẬN", text)
+        self.assertNotIn("^GFA,", text)
 
     def test_reprints_on_timeline(self):
         wb, code = self.waybills[1], self.codes[1]
@@ -164,14 +175,16 @@ class LabelsApiTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         pages = re.search(r"^Pages:\s+(\d+)", out, re.M)
         self.assertEqual(pages and pages.group(1), "3", "got %r, want Pages: 3" % out)
-        st, zpl, _ = self.sys.request("POST", "/v1/labels", {"waybills": wbs, "format": "zpl", "dpi": 300})
-        self.assertEqual(st, 200, zpl)
-        text = zpl.decode("utf-8")
-        self.assertEqual(text.count("^XA"), 3, text[:200])
-        for wb in wbs:
-            self.assertIn(wb, text)
+        for fmt in ("zpl", "zpl-font"):
+            st, zpl, _ = self.sys.request("POST", "/v1/labels", {"waybills": wbs, "format": fmt, "dpi": 300})
+            self.assertEqual(st, 200, zpl)
+            text = zpl.decode("utf-8")
+            self.assertEqual(text.count("^XA"), 3, text[:200])
+            self.assertIn("^PW1200\n", text)  # 100 mm at 300 dpi (12 dots/mm)
+            for wb in wbs:
+                self.assertIn(wb, text)
         rows = self.sys.db_query("SELECT label_prints FROM shipments WHERE waybill IN (?, ?, ?)", tuple(wbs))
-        self.assertEqual(sorted(rows), [(2,), (2,), (2,)], rows)
+        self.assertEqual(sorted(rows), [(3,), (3,), (3,)], rows)
 
     def test_batch_refusals(self):
         wbs = self.waybills[8:10]

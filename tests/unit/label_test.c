@@ -23,6 +23,7 @@
 #include "labels/label.h"
 #include "labels/manifest.h"
 #include "labels/s10.h"
+#include "labels/zpl_gf.h"
 
 static char tmpdir[256];
 
@@ -537,7 +538,7 @@ test_zpl_golden(void **state)
     d[2].waybill = "RR473124829GB";
     d[2].cod_amount = 1234567;
 
-    render_buf(d, 3, "zpl", NULL, 0, &b);
+    render_buf(d, 3, "zpl-font", NULL, 0, &b);
     assert_zpl_shape(b.data, 3);
     assert_contains(b.data, "^PW800\n^LL1200\n", "ZPL at 203 dpi");
     assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
@@ -549,10 +550,223 @@ test_zpl_golden(void **state)
     check_golden("batch_203.zpl", b.data, b.len);
     buf_free(&b);
 
-    render_buf(d, 1, "zpl", "a6", 300, &b);
+    render_buf(d, 1, "zpl-font", "a6", 300, &b);
     assert_zpl_shape(b.data, 1);
     assert_contains(b.data, "^PW1260\n^LL1776\n", "ZPL A6 at 300 dpi");
     check_golden("a6_300.zpl", b.data, b.len);
+    buf_free(&b);
+}
+
+/* ---- ZPL with text as bitmaps ---- */
+
+/* gf_decode - expand the data of one ^GFA field (the printer's ASCII
+ * compression) into rows * bpr bytes; the number of characters it used, or
+ * -1 when the data is malformed or does not end exactly at a row boundary */
+static long
+gf_decode(const char *data, size_t len, size_t bpr, size_t rows, unsigned char *out)
+{
+    size_t i = 0, r;
+
+    for (r = 0; r < rows; r++) {
+        size_t digits = 0, count = 0;
+        unsigned char *row = out + r * bpr;
+
+        memset(row, 0, bpr);
+        while (digits < bpr * 2) {
+            char c;
+            if (i >= len)
+                return -1;
+            c = data[i++];
+            if (c == ':') {
+                if (r == 0 || digits || count)
+                    return -1;
+                memcpy(row, row - bpr, bpr);
+                digits = bpr * 2;
+            } else if (c == ',') {
+                if (count)
+                    return -1;
+                digits = bpr * 2;
+            } else if (c >= 'G' && c <= 'Y') {
+                count += (size_t)(c - 'G' + 1);
+            } else if (c >= 'g' && c <= 'z') {
+                count += (size_t)(c - 'g' + 1) * 20;
+            } else if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) {
+                int v = c <= '9' ? c - '0' : c - 'A' + 10;
+                size_t k, n = count ? count : 1;
+                if (digits + n > bpr * 2)
+                    return -1;
+                for (k = 0; k < n; k++, digits++)
+                    row[digits / 2] |= (unsigned char)(digits & 1 ? v : v << 4);
+                count = 0;
+            } else {
+                return -1;
+            }
+        }
+    }
+    return (long)i;
+}
+
+static void
+test_zpl_gf_round_trip(void **state)
+{
+    /* shapes a printer sees: blank rows, repeated rows, solid runs past 400
+     * digits, random noise, rows ending in ink and in blank */
+    static const size_t widths[] = { 1, 3, 100, 250 };
+    size_t wi;
+
+    (void)state;
+    srand(11);
+    for (wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+        size_t bpr = widths[wi], rows = 40, r, k;
+        unsigned char *bits = malloc(bpr * rows), *back = malloc(bpr * rows);
+        buf_t b;
+        const char *data;
+        long used;
+
+        assert_non_null(bits);
+        assert_non_null(back);
+        for (r = 0; r < rows; r++) {
+            unsigned char *row = bits + r * bpr;
+            switch (r % 8) {
+            case 0: memset(row, 0, bpr); break;
+            case 1: memset(row, 0xFF, bpr); break;
+            case 2: memcpy(row, row - bpr, bpr); break;
+            case 3: for (k = 0; k < bpr; k++) row[k] = (unsigned char)rand(); break;
+            case 4: memset(row, 0, bpr); row[0] = 0x80; break;
+            case 5: memset(row, 0, bpr); row[bpr - 1] = 0x01; break;
+            case 6: for (k = 0; k < bpr; k++) row[k] = k < bpr / 2 ? 0x00 : 0x3C; break;
+            default: for (k = 0; k < bpr; k++) row[k] = (unsigned char)(k % 3 ? 0 : rand()); break;
+            }
+        }
+        buf_init(&b, 0);
+        assert_int_equal(zpl_gf_append(&b, bits, bpr, rows), BUF_OK);
+        {
+            char head[64];
+            snprintf(head, sizeof head, "^GFA,%zu,%zu,%zu,", bpr * rows, bpr * rows, bpr);
+            assert_int_equal(strncmp(b.data, head, strlen(head)), 0);
+            data = b.data + strlen(head);
+        }
+        used = gf_decode(data, b.len - (size_t)(data - b.data), bpr, rows, back);
+        if (used != (long)(b.len - (size_t)(data - b.data)))
+            fail_msg("width %zu: decoder used %ld of %zu characters", bpr, used, b.len - (size_t)(data - b.data));
+        assert_memory_equal(back, bits, bpr * rows);
+        /* on a real width the compression pays: fewer characters than two hex digits per byte */
+        if (bpr >= 100 && b.len - (size_t)(data - b.data) >= bpr * rows * 2)
+            fail_msg("width %zu: %zu characters for %zu bytes", bpr, b.len - (size_t)(data - b.data), bpr * rows);
+        buf_free(&b);
+        free(bits);
+        free(back);
+    }
+}
+
+typedef struct {
+    int x, y, reverse;
+    size_t bpr, rows;
+    long ink;           /* black dots */
+    unsigned long hash; /* of the bitmap */
+} gf_field_t;
+
+/* zpl_graphics - every ^GFA of one label, decoded and checked against the page */
+static size_t
+zpl_graphics(const char *z, gf_field_t *out, size_t max, int pw, int ll)
+{
+    const char *p;
+    size_t n = 0;
+
+    for (p = strstr(z, "^GFA,"); p; p = strstr(p + 1, "^GFA,")) {
+        size_t total, total2, bpr, k;
+        int used_head = 0;
+        const char *fo = p, *end;
+        unsigned char *bits;
+        gf_field_t f;
+
+        memset(&f, 0, sizeof f);
+        assert_int_equal(sscanf(p, "^GFA,%zu,%zu,%zu,%n", &total, &total2, &bpr, &used_head), 3);
+        assert_int_equal(total, total2);
+        assert_true(bpr > 0 && total % bpr == 0);
+        while (fo > z && strncmp(fo, "^FO", 3) != 0)
+            fo--;
+        assert_int_equal(sscanf(fo, "^FO%d,%d", &f.x, &f.y), 2);
+        f.reverse = strncmp(p - 3, "^FR", 3) == 0;
+        end = strstr(p, "^FS");
+        assert_non_null(end);
+        f.bpr = bpr;
+        f.rows = total / bpr;
+        bits = malloc(total);
+        assert_non_null(bits);
+        if (gf_decode(p + used_head, (size_t)(end - p - used_head), bpr, f.rows, bits) !=
+            (long)(end - p - used_head))
+            fail_msg("graphic %zu at %d,%d does not decode to its declared %zu bytes", n + 1, f.x, f.y, total);
+        f.hash = 5381;
+        for (k = 0; k < total; k++) {
+            f.ink += __builtin_popcount(bits[k]);
+            f.hash = f.hash * 33 + bits[k];
+        }
+        free(bits);
+        /* inside the page: the bitmap's last ink column may pad to a byte, never past the block */
+        if (f.x < 0 || f.y < 0 || f.x + (int)(bpr * 8) > pw + 7 || f.y + (int)f.rows > ll)
+            fail_msg("graphic at %d,%d (%zu x %zu dots) leaves the %d x %d page", f.x, f.y, bpr * 8, f.rows, pw,
+                     ll);
+        assert_true(f.ink > 0);
+        assert_true(n < max);
+        out[n++] = f;
+    }
+    return n;
+}
+
+static void
+test_zpl_text_as_bitmaps(void **state)
+{
+    label_data_t d[2];
+    gf_field_t a[64], b2[64];
+    size_t na, nb, i, differ = 0, k;
+    buf_t b, c;
+
+    (void)state;
+    d[0] = sample();
+    d[1] = sample();
+    d[1].recipient.name = "Lê Văn Tám ^XZ~JA_x"; /* would end the label if it were sent as text */
+    render_buf(d, 1, "zpl", NULL, 0, &b);
+    render_buf(d + 1, 1, "zpl", NULL, 0, &c);
+
+    /* plain ASCII: no Vietnamese letter is left for the printer's font to miss */
+    for (k = 0; k < b.len; k++)
+        if ((unsigned char)b.data[k] >= 0x80)
+            fail_msg("byte %zu of the ZPL is 0x%02x: text should be bitmaps", k, (unsigned char)b.data[k]);
+    assert_zpl_shape(b.data, 1);
+    assert_null(strstr(b.data, "^A0N"));
+    assert_null(strstr(c.data, "_5EXZ"));
+    /* barcode and QR stay the printer's own, sharp and scannable */
+    assert_contains(b.data, "^BCN,100,Y,N,N^FH_^FDRR000000014VN^FS", "ZPL Code 128");
+    assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
+
+    na = zpl_graphics(b.data, a, 64, 800, 1200);
+    nb = zpl_graphics(c.data, b2, 64, 800, 1200);
+    /* banner, service, date, waybill, captions, names, phones, addresses, dossier, summary, COD, footer */
+    assert_true(na >= 15);
+    assert_int_equal(na, nb);
+    for (i = 0; i < na; i++) {
+        assert_int_equal(a[i].x, b2[i].x);
+        assert_int_equal(a[i].y, b2[i].y);
+        differ += a[i].hash != b2[i].hash;
+    }
+    /* the recipient's name, and nothing else, is drawn differently */
+    assert_int_equal(differ, 1);
+    /* the banner and the footer print white on black */
+    assert_true(a[0].reverse);
+    assert_true(a[na - 1].reverse);
+    buf_free(&b);
+    buf_free(&c);
+
+    /* 300 dpi, A6, a very long address: wrapped, shrunk, cut inside its block */
+    d[0].recipient.address = "Số 12 ngõ 34 phố Hoàng Hoa Thám, tổ dân phố số 7, khu tập thể Nhà máy Cơ khí, "
+                             "gần chợ Đồng Xuân, rẽ trái ở ngã ba thứ hai, đi thẳng 200 mét, nhà có cổng sắt màu "
+                             "xanh, đối diện trường tiểu học, hỏi bà Nguyễn Thị Hoa bán nước đầu ngõ, "
+                             "số 12 ngõ 34 phố Hoàng Hoa Thám, tổ dân phố số 7, khu tập thể Nhà máy Cơ khí";
+    render_buf(d, 1, "zpl", "a6", 300, &b);
+    assert_contains(b.data, "^PW1260\n^LL1776\n", "ZPL A6 at 300 dpi");
+    na = zpl_graphics(b.data, a, 64, 1260, 1776);
+    assert_true(na >= 15);
     buf_free(&b);
 }
 
@@ -570,8 +784,8 @@ test_errors(void **state)
         { "gif", NULL, 0, 1, "valid formats: pdf, png, svg, zpl" },
         { "pdf", "a4", 0, 1, "valid sizes: 100x150, a6" },
         { "png", NULL, 150, 1, "valid values: 203, 300" },
-        { "png", NULL, 0, 2, "use pdf or zpl for batches" },
-        { "svg", NULL, 0, 2, "use pdf or zpl for batches" },
+        { "png", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
+        { "svg", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
         { "zpl", NULL, 0, 0, "at least one" },
     };
     label_data_t d[2];
@@ -784,6 +998,8 @@ main(void)
         cmocka_unit_test(test_long_address),
         cmocka_unit_test(test_svg_valid),
         cmocka_unit_test(test_zpl_golden),
+        cmocka_unit_test(test_zpl_gf_round_trip),
+        cmocka_unit_test(test_zpl_text_as_bitmaps),
         cmocka_unit_test(test_pdf_batch_500),
         cmocka_unit_test(test_manifest),
     };
