@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "gateway/areas.h"
 #include "gateway/http_internal.h"
 #include "gateway/labels_store.h"
 #include "labels/label.h"
@@ -282,8 +283,10 @@ write_print(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *e
 
 typedef struct {
     char url[512];
-    char commune[32];
-    char province[32];
+    char commune[320]; /* up to 100 characters of name, 3 bytes each at most */
+    char province[64];
+    char agency_commune[320];
+    char agency_province[64];
 } label_extra_t;
 
 /* finish_labels - render what the committed write returned */
@@ -326,14 +329,20 @@ finish_labels(http_ctx_t *c)
         d->sender.name = jstr(body, "agency", "name");
         d->sender.phone = jstr(body, "agency", "phone");
         d->sender.address = jstr(body, "agency", "address");
-        snprintf(extra[i].commune, sizeof extra[i].commune, "mã xã %.8s", jstr(body, "recipient", "commune_code"));
-        snprintf(extra[i].province, sizeof extra[i].province, "mã tỉnh %.4s",
-                 jstr(body, "recipient", "province_code"));
+        areas_commune_text(cfg->areas, jstr(body, "recipient", "commune_code"), extra[i].commune,
+                           sizeof extra[i].commune);
+        areas_province_text(jstr(body, "recipient", "province_code"), extra[i].province, sizeof extra[i].province);
+        areas_commune_text(cfg->areas, jstr(body, "agency", "commune_code"), extra[i].agency_commune,
+                           sizeof extra[i].agency_commune);
+        areas_province_text(jstr(body, "agency", "province_code"), extra[i].agency_province,
+                            sizeof extra[i].agency_province);
+        d->sender.commune = extra[i].agency_commune;
+        d->sender.province = extra[i].agency_province;
         d->recipient.name = jstr(body, "recipient", "name");
         d->recipient.phone = jstr(body, "recipient", "phone");
         d->recipient.address = jstr(body, "recipient", "address");
-        d->recipient.commune = jstr(body, "recipient", "commune_code")[0] ? extra[i].commune : "";
-        d->recipient.province = jstr(body, "recipient", "province_code")[0] ? extra[i].province : "";
+        d->recipient.commune = extra[i].commune;
+        d->recipient.province = extra[i].province;
         label_tracking_url(cfg->public_base_url ? cfg->public_base_url : "", d->waybill, cfg->secret, cfg->secretlen,
                            extra[i].url, sizeof extra[i].url);
         d->tracking_url = extra[i].url;
@@ -591,7 +600,9 @@ h_manifest_pdf(http_ctx_t *c)
         rows[i].waybill = jstr(it, "waybill", NULL);
         rows[i].dossier_code = jstr(it, "dossier_code", NULL);
         rows[i].recipient_name = jstr(body, "recipient", "name");
-        rows[i].commune = jstr(body, "recipient", "commune_code");
+        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(body, "recipient", "commune_code"));
+        if (!rows[i].commune)
+            rows[i].commune = jstr(body, "recipient", "commune_code");
         rows[i].cod_amount = (long long)json_integer_value(json_object_get(it, "cod_amount"));
     }
     carrier = n ? jstr(json_array_get(items, 0), "carrier", NULL) : "";

@@ -139,7 +139,7 @@ token_ok(http_ctx_t *c, const char *waybill, const char *k)
 
 /* ------------------------------------------------------------ /t/{waybill} */
 
-/* the built-in holiday calendar, loaded once; NULL (weekends only) when out of memory */
+/* the built-in holiday calendar, loaded once, for a bccid started without one; NULL when out of memory */
 static pthread_once_t cal_once = PTHREAD_ONCE_INIT;
 static calendar_t *cal_builtin;
 
@@ -149,15 +149,23 @@ cal_init(void)
     cal_builtin = calendar_new();
 }
 
-/* expected_delivery - intake + PAGE_TRANSIT_WORKING_DAYS working days (holidays skipped) */
+/* expected_delivery - the shipment's due date once the carrier has it (the
+ * scheduler's J+n on the operator's calendar); before that, intake +
+ * PAGE_TRANSIT_WORKING_DAYS working days on the same calendar */
 static int64_t
-expected_delivery(int64_t created_at)
+expected_delivery(const http_api_config_t *cfg, int64_t created_at, int64_t due_at)
 {
+    const calendar_t *cal = cfg->calendar;
     int64_t day = -1;
 
-    pthread_once(&cal_once, cal_init);
-    if (cal_builtin)
-        day = calendar_add_working_days(cal_builtin, created_at, PAGE_TRANSIT_WORKING_DAYS);
+    if (due_at > 0)
+        return due_at;
+    if (!cal) {
+        pthread_once(&cal_once, cal_init);
+        cal = cal_builtin;
+    }
+    if (cal)
+        day = calendar_add_working_days(cal, created_at, PAGE_TRANSIT_WORKING_DAYS);
     return day > 0 ? day : page_add_working_days(created_at, PAGE_TRANSIT_WORKING_DAYS);
 }
 
@@ -168,7 +176,7 @@ static const char SQL_TRACK_SHIP[] =
     " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"
     " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"
     " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"
-    " COALESCE(json_extract(sub.body, '$.agency.name'), '')"
+    " COALESCE(json_extract(sub.body, '$.agency.name'), ''), COALESCE(s.due_at, 0)"
     " FROM shipments s JOIN submissions sub ON sub.id = s.submission_id WHERE s.waybill = ?1";
 
 static const char SQL_TRACK_EVENTS[] =
@@ -183,6 +191,7 @@ typedef struct {
     char name[256];
     char province[8];
     char commune[8];
+    int64_t due_at; /* ms; 0 until the carrier has the item */
 } track_t;
 
 /* track_load - 1 found, 0 unknown, -1 storage error */
@@ -214,6 +223,7 @@ track_load(db_t *db, const char *waybill, track_t *t)
     }
     snprintf(t->province, sizeof t->province, "%s", db_col_text(st, 7));
     snprintf(t->commune, sizeof t->commune, "%s", db_col_text(st, 8));
+    t->due_at = sqlite3_column_int64(st, 10);
     sqlite3_reset(st);
 
     st = db_stmt(db, SQL_TRACK_EVENTS);
@@ -280,7 +290,8 @@ h_track(http_ctx_t *c)
     }
     t->page.waybill = waybill;
     t->page.now = clock_now_ms();
-    t->page.expected = expected_delivery(t->page.created_at);
+    t->page.expected = expected_delivery(http_config(c), t->page.created_at, t->due_at);
+    t->page.areas = http_config(c)->areas;
     html = page_tracking_html(&t->page, &len);
     free(t);
     ret = send_html(c, 200, html, len);

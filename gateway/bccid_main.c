@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "gateway/auth.h"
+#include "gateway/areas.h"
 #include "gateway/calendar.h"
 #include "gateway/engine.h"
 #include "gateway/http_api.h"
@@ -53,6 +54,8 @@ static const config_spec_t bccid_options[] = {
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
     { "log_level", "info", "debug, info, warn or error" },
     { "calendar_file", "", "holiday file overriding the built-in 2025-2027 calendar (data/holidays-vn.conf format)" },
+    { "communes_file", "", "commune names for labels, manifests and the tracking page: 'CODE = Name' per line "
+                           "(QĐ 19/2025 5-digit codes); without it communes print as their codes" },
     { "poll_min_ms", "1800000", "ask the carrier for news after this long without any" },
     { "poll_cap", "100", "tracking polls queued per carrier at most" },
     { "invitation_gap_ms", "0", "wait between delivery invitations (0 = two working days, TT 17 Điều 5.2)" },
@@ -207,6 +210,7 @@ main(int argc, char **argv)
     http_api_t *api = NULL;
     webhook_auth_t *webhooks = webhook_auth_new();
     calendar_t *calendar = NULL;
+    areas_t *areas = NULL;
     engine_config_t ecfg;
     http_api_config_t hcfg;
     const char *state_dir, *level;
@@ -282,6 +286,11 @@ main(int argc, char **argv)
         fprintf(stderr, "bccid: %s\n", err);
         goto out;
     }
+    areas = areas_load(config_get(cfg, "communes_file"), err, sizeof err);
+    if (!areas) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
 
     memset(&ecfg, 0, sizeof ecfg);
     if (config_get(cfg, "jobs_endpoint") && *config_get(cfg, "jobs_endpoint"))
@@ -320,6 +329,8 @@ main(int argc, char **argv)
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;
+    hcfg.areas = areas;
+    hcfg.calendar = calendar;
     hcfg.secretlen = sizeof secret;
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {
@@ -345,6 +356,7 @@ out:
     store_close(&store);
     webhook_auth_destroy(&webhooks);
     calendar_destroy(&calendar);
+    areas_destroy(&areas);
     if (lock_fd >= 0)
         close(lock_fd);
     config_destroy(&cfg);

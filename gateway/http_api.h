@@ -24,6 +24,8 @@ typedef struct {
     unsigned threads;             /* HTTP thread pool size (0 = 2) */
     const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */
     struct webhook_auth *webhooks; /* carrier webhook verifier; borrowed */
+    const struct areas *areas;    /* commune names for labels and pages; borrowed, may be NULL */
+    const struct calendar *calendar; /* working days for the tracking page; borrowed, NULL = built in */
     size_t secretlen;
 } http_api_config_t;
 

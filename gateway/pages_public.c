@@ -17,6 +17,7 @@
 
 #include "carriers/status.h"
 #include "clock.h"
+#include "gateway/areas.h"
 
 #define DAY_MS (86400LL * 1000)
 #define PAGE_LIMIT (256 * 1024)
@@ -175,35 +176,6 @@ page_add_working_days(int64_t ms, int days)
     return day * DAY_MS + local % DAY_MS - VN_UTC_OFFSET_MS;
 }
 
-const char *
-page_province_name(const char *code)
-{
-    static const struct {
-        const char *code, *name;
-    } provinces[] = {
-        { "01", "Thành phố Hà Nội" },  { "04", "Tỉnh Cao Bằng" },         { "08", "Tỉnh Tuyên Quang" },
-        { "11", "Tỉnh Điện Biên" },    { "12", "Tỉnh Lai Châu" },         { "14", "Tỉnh Sơn La" },
-        { "15", "Tỉnh Lào Cai" },      { "19", "Tỉnh Thái Nguyên" },      { "20", "Tỉnh Lạng Sơn" },
-        { "22", "Tỉnh Quảng Ninh" },   { "24", "Tỉnh Bắc Ninh" },         { "25", "Tỉnh Phú Thọ" },
-        { "31", "Thành phố Hải Phòng" }, { "33", "Tỉnh Hưng Yên" },       { "37", "Tỉnh Ninh Bình" },
-        { "38", "Tỉnh Thanh Hóa" },    { "40", "Tỉnh Nghệ An" },          { "42", "Tỉnh Hà Tĩnh" },
-        { "44", "Tỉnh Quảng Trị" },    { "46", "Thành phố Huế" },         { "48", "Thành phố Đà Nẵng" },
-        { "51", "Tỉnh Quảng Ngãi" },   { "52", "Tỉnh Gia Lai" },          { "56", "Tỉnh Khánh Hòa" },
-        { "66", "Tỉnh Đắk Lắk" },      { "68", "Tỉnh Lâm Đồng" },         { "75", "Tỉnh Đồng Nai" },
-        { "79", "Thành phố Hồ Chí Minh" }, { "80", "Tỉnh Tây Ninh" },     { "82", "Tỉnh Đồng Tháp" },
-        { "86", "Tỉnh Vĩnh Long" },    { "91", "Tỉnh An Giang" },         { "92", "Thành phố Cần Thơ" },
-        { "96", "Tỉnh Cà Mau" },
-    };
-    size_t i;
-
-    if (!code)
-        return NULL;
-    for (i = 0; i < sizeof provinces / sizeof provinces[0]; i++)
-        if (strcmp(provinces[i].code, code) == 0)
-            return provinces[i].name;
-    return NULL;
-}
-
 /* ------------------------------------------------------------ the pages */
 
 static const char page_css[] =
@@ -306,7 +278,8 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
 {
     buf_t b;
     char when[32], date[48], iso[40];
-    const char *province = page_province_name(t->province_code);
+    const char *province = areas_province_name(t->province_code);
+    const char *commune = areas_commune_name(t->areas, t->commune_code);
     size_t i;
 
     buf_init(&b, PAGE_LIMIT);
@@ -330,7 +303,9 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
     buf_appendf(&b, "</dd>\n<dt>Người nhận</dt>\n<dd data-field=\"recipient\">");
     page_html_escape(&b, t->recipient && t->recipient[0] ? t->recipient : "—");
     buf_appendf(&b, "</dd>\n<dt>Nơi nhận</dt>\n<dd data-field=\"area\">");
-    if (t->commune_code && t->commune_code[0]) {
+    if (commune) {
+        page_html_escape(&b, commune);
+    } else if (t->commune_code && t->commune_code[0]) {
         buf_appendf(&b, "Xã/phường mã ");
         page_html_escape(&b, t->commune_code);
     }

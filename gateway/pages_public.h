@@ -22,6 +22,8 @@
 
 #include "buf.h"
 
+struct areas;
+
 /* the post office's hotline shown on every citizen page (VNPost's) */
 #define PAGE_HOTLINE "1900 54 54 81"
 #define PAGE_HOTLINE_TEL "1900545481"
@@ -42,6 +44,7 @@ typedef struct {
     const char *recipient;     /* already masked (page_mask_name) or a public agency name */
     const char *province_code; /* "01", may be "" */
     const char *commune_code;  /* "00008", may be "" */
+    const struct areas *areas; /* commune names (gateway/areas.h); borrowed, may be NULL */
     const page_event_t *events;
     size_t nevents;            /* shown newest first as given: the caller orders them */
     int64_t now;               /* ms: when the page is built */
@@ -66,8 +69,6 @@ void page_format_date(int64_t ms, char *out, size_t outlen);
  * holiday calendar (gateway/calendar.h) is at hand. */
 int64_t page_add_working_days(int64_t ms, int days);
 
-/* page_province_name - "Thành phố Hà Nội" for "01"; NULL when unknown */
-const char *page_province_name(const char *code);
 
 /* builders: caller frees; NULL when out of memory */
 char *page_tracking_html(const page_tracking_t *t, size_t *len);

@@ -104,6 +104,11 @@ int label_page_resolve(const char *size, int dpi, label_page_t *page, char *err,
  * for 0; negative amounts get a leading '-'. Writes at most outlen bytes. */
 void label_format_cod(long long amount, char *out, size_t outlen);
 
+/* label_join_address - "address, commune, province" into out, skipping empty
+ * parts and parts the address already spells out in any letter case; used by
+ * every backend so that all formats print the same address */
+void label_join_address(const label_party_t *p, char *out, size_t outlen);
+
 /* label_nfc - a NFC copy of s (caller frees), or NULL when s is not valid
  * UTF-8 or memory ran out. NULL s gives an empty string. */
 char *label_nfc(const char *s);

@@ -267,29 +267,6 @@ label_draw_static(lc_text_t *t, const geom_t *g)
                 "caption");
 }
 
-/* join_address - "address, commune, province", skipping empty parts and
- * parts the address already spells out */
-static void
-join_address(const label_party_t *p, char *out, size_t outlen)
-{
-    const char *parts[3] = { p->address, p->commune, p->province };
-    size_t len = 0;
-    int i;
-
-    out[0] = '\0';
-    for (i = 0; i < 3; i++) {
-        int n;
-        if (!parts[i] || !*parts[i])
-            continue;
-        if (i > 0 && p->address && strstr(p->address, parts[i]))
-            continue;
-        n = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", parts[i]);
-        if (n < 0 || (size_t)n >= outlen - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
 /* label_draw_variable - the per-label part; 0 or -1 with err */
 static int
 label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *err, size_t errlen)
@@ -322,12 +299,12 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     lc_text_box(t, d->recipient.name, MARGIN, Y(g, 49), inner, Y(g, 7.2), 15, 9, LC_BOLD | LC_ONELINE, "recipient.name");
     snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     lc_text_box(t, line, MARGIN, Y(g, 56.3), inner, Y(g, 5.6), 12, 8, LC_BOLD | LC_ONELINE, "recipient.phone");
-    join_address(&d->recipient, addr, sizeof addr);
+    label_join_address(&d->recipient, addr, sizeof addr);
     lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 26.5), 12.5, 7, 0, "recipient.address");
 
     /* sender */
     lc_text_box(t, d->sender.name, MARGIN, Y(g, 93.6), inner, Y(g, 4.4), 9, 6, LC_BOLD | LC_ONELINE, "sender.name");
-    join_address(&d->sender, addr, sizeof addr);
+    label_join_address(&d->sender, addr, sizeof addr);
     lc_text_box(t, addr, MARGIN, Y(g, 98), inner, Y(g, 9.6), 8, 5.5, 0, "sender.address");
     snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
     lc_text_box(t, line, MARGIN, Y(g, 107.8), inner, Y(g, 4.2), 8, 6, LC_ONELINE, "sender.phone");

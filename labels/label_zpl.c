@@ -222,25 +222,6 @@ hline(zpl_t *z, double y, double w_mm, double thick_mm)
         z->rc = -1;
 }
 
-static void
-join_address(const label_party_t *p, char *out, size_t outlen)
-{
-    const char *parts[3] = { p->address, p->commune, p->province };
-    size_t len = 0;
-    int i;
-
-    out[0] = '\0';
-    for (i = 0; i < 3; i++) {
-        int n;
-        if (!*parts[i] || (i > 0 && strstr(p->address, parts[i])))
-            continue;
-        n = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", parts[i]);
-        if (n < 0 || (size_t)n >= outlen - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
 /* put_url - QR data: ^ and ~ percent-encoded, control characters dropped */
 static void
 put_url(zpl_t *z, const char *s)
@@ -299,13 +280,13 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     text(z, 3, 49.5 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
     snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     text(z, 3, 56.5 * sy, inner, 11, 1, 'L', 0, line, "recipient.phone");
-    join_address(&d->recipient, addr, sizeof addr);
+    label_join_address(&d->recipient, addr, sizeof addr);
     text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
     hline(z, 89.3 * sy, inner, 0.6);
 
     text(z, 3, 90.2 * sy, 40, 6.5, 1, 'L', 0, "NGƯỜI GỬI", "caption");
     text(z, 3, 93.8 * sy, inner, 8.5, 1, 'L', 0, d->sender.name, "sender.name");
-    join_address(&d->sender, addr, sizeof addr);
+    label_join_address(&d->sender, addr, sizeof addr);
     text(z, 3, 98.2 * sy, inner, 7, 3, 'L', 0, addr, "sender.address");
     snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
     text(z, 3, 108 * sy, inner, 7, 1, 'L', 0, line, "sender.phone");

@@ -336,6 +336,87 @@ class BookedShipmentsTest(unittest.TestCase):
             self.assertEqual(d["shipments"][-1]["status"], "accepted", d)
 
 
+class PlaceNamesTest(unittest.TestCase):
+    """With the operator's communes_file, labels, manifests and the tracking page name the commune
+    and the province instead of printing codes; a malformed file stops bccid with its line."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bcci-communes-")
+        self.communes = os.path.join(self.tmp, "communes.conf")
+        with open(self.communes, "w", encoding="utf-8") as f:
+            f.write("# Thành phố Hà Nội (QĐ 19/2025)\n00004 = Phường Ba Đình\n00008 = Phường Ngọc Hà\n")
+
+    def tearDown(self):
+        for name in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, name))
+        os.rmdir(self.tmp)
+
+    def test_names_on_label_manifest_and_tracking_page(self):
+        import test_public_pages
+        sys = harness.System(workers=0, with_sim=False, bccid_args=["--communes_file", self.communes])
+        try:
+            sys.import_codes(count=100)
+            d = harness.make_dossier(1)
+            # an address that does not spell out its commune, so the label must add it
+            d["recipient"]["address"] = "Số 12 ngõ 34 phố Văn Cao"
+            other = harness.make_dossier(2)
+            other["recipient"]["address"] = "Số 5 phố Đội Cấn"
+            other["recipient"]["commune_code"] = "00025"  # not in the file
+            wbs = []
+            for dossier in (d, other):
+                st, doc, _ = sys.request("POST", "/v1/dossiers", dossier)
+                self.assertEqual(st, 201, doc)
+                wbs.append(doc["shipments"][0]["waybill"])
+
+            st, pdf, _ = sys.request("GET", LABEL % wbs[0] + "?format=pdf")
+            self.assertEqual(st, 200, pdf)
+            p = subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
+            text = " ".join(p.stdout.decode("utf-8").split())
+            self.assertIn("Số 12 ngõ 34 phố Văn Cao, Phường Ngọc Hà, Thành phố Hà Nội", text)
+            # the agency's address spells out its commune in lower case: not repeated
+            self.assertIn("Số 10 phố Đội Cấn, phường Ba Đình, Thành phố Hà Nội ĐT:", text)
+            self.assertNotIn("mã xã", text)
+
+            st, pdf, _ = sys.request("GET", LABEL % wbs[1] + "?format=pdf")
+            self.assertEqual(st, 200, pdf)
+            p = subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
+            text = " ".join(p.stdout.decode("utf-8").split())
+            self.assertIn("Số 5 phố Đội Cấn, xã/phường mã 00025, Thành phố Hà Nội", text)
+
+            st, m, _ = sys.request("POST", "/v1/manifests", {"waybills": wbs})
+            self.assertEqual(st, 201, m)
+            st, pdf, _ = sys.request("GET", "/v1/manifests/%s.pdf" % m["id"])
+            self.assertEqual(st, 200, pdf)
+            p = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
+            text = p.stdout.decode("utf-8")
+            self.assertIn("Phường Ngọc Hà", text)
+            self.assertIn("00025", text)
+
+            st, html, _ = sys.request("GET", test_public_pages.tracking_path(sys, wbs[0]), token=False)
+            self.assertEqual(st, 200, html)
+            html = html.decode("utf-8") if isinstance(html, bytes) else html
+            self.assertIn("Phường Ngọc Hà, Thành phố Hà Nội", html)
+            self.assertNotIn("Số 12 ngõ 34", html)  # the street stays private
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+    def test_malformed_file_stops_bccid_with_its_line(self):
+        with open(self.communes, "a", encoding="utf-8") as f:
+            f.write("0008 = Phường Sai Mã\n")
+        p = subprocess.run([os.path.join(harness.BIN, "bccid"), "--communes_file", self.communes,
+                            "--state_dir", os.path.join(self.tmp, "var"), "--http_listen", "127.0.0.1:0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        err = p.stderr.decode("utf-8")
+        self.assertIn("communes.conf:4: the code must be the 5 digits", err)
+        for name in list(os.listdir(self.tmp)):
+            path = os.path.join(self.tmp, name)
+            if os.path.isdir(path):
+                for sub in os.listdir(path):
+                    os.unlink(os.path.join(path, sub))
+                os.rmdir(path)
+
 if __name__ == "__main__":
     unittest.main()
 

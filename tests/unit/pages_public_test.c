@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "gateway/areas.h"
 #include "gateway/pages_public.h"
 
 /* 2025-11-24 10:15:00 +07:00, a Monday */
@@ -156,6 +158,32 @@ test_tracking_page(void **state)
     if (strstr(html, ">24/11/2025 11:15<") > strstr(html, ">24/11/2025 10:15<"))
         fail_msg("timeline order: got oldest first, want newest first");
     free(html);
+
+    /* with the operator's commune names the page says where, in words */
+    {
+        char dir[] = "/tmp/pages_test.XXXXXX", path[64], err[200] = "";
+        FILE *f;
+        areas_t *a;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/communes.conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("00008 = Phường Ngọc Hà\n", f);
+        fclose(f);
+        a = areas_load(path, err, sizeof err);
+        unlink(path);
+        rmdir(dir);
+        assert_non_null(a);
+        t.areas = a;
+        html = page_tracking_html(&t, &len);
+        assert_non_null(html);
+        if (!strstr(html, "Phường Ngọc Hà, Thành phố Hà Nội"))
+            fail_msg("tracking page: commune name missing");
+        assert_null(strstr(html, "mã 00008"));
+        free(html);
+        areas_destroy(&a);
+    }
 }
 
 static void

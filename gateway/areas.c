@@ -1,0 +1,233 @@
+/*
+ * areas - province names built in, commune names from the operator's file (see areas.h)
+ */
+#include "gateway/areas.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/ident.h"
+
+#define AREAS_NAME_MAX_CHARS 100
+
+typedef struct {
+    char code[6];
+    char *name; /* NFC, owned */
+} commune_t;
+
+struct areas {
+    commune_t *communes; /* sorted by code */
+    size_t n, cap;
+};
+
+/* QĐ 19/2025/QĐ-TTg: the 34 province-level units from 1 July 2025 */
+static const struct {
+    const char *code, *name;
+} provinces[] = {
+    { "01", "Thành phố Hà Nội" },      { "04", "Tỉnh Cao Bằng" },     { "08", "Tỉnh Tuyên Quang" },
+    { "11", "Tỉnh Điện Biên" },        { "12", "Tỉnh Lai Châu" },     { "14", "Tỉnh Sơn La" },
+    { "15", "Tỉnh Lào Cai" },          { "19", "Tỉnh Thái Nguyên" },  { "20", "Tỉnh Lạng Sơn" },
+    { "22", "Tỉnh Quảng Ninh" },       { "24", "Tỉnh Bắc Ninh" },     { "25", "Tỉnh Phú Thọ" },
+    { "31", "Thành phố Hải Phòng" },   { "33", "Tỉnh Hưng Yên" },     { "37", "Tỉnh Ninh Bình" },
+    { "38", "Tỉnh Thanh Hóa" },        { "40", "Tỉnh Nghệ An" },      { "42", "Tỉnh Hà Tĩnh" },
+    { "44", "Tỉnh Quảng Trị" },        { "46", "Thành phố Huế" },     { "48", "Thành phố Đà Nẵng" },
+    { "51", "Tỉnh Quảng Ngãi" },       { "52", "Tỉnh Gia Lai" },      { "56", "Tỉnh Khánh Hòa" },
+    { "66", "Tỉnh Đắk Lắk" },          { "68", "Tỉnh Lâm Đồng" },     { "75", "Tỉnh Đồng Nai" },
+    { "79", "Thành phố Hồ Chí Minh" }, { "80", "Tỉnh Tây Ninh" },     { "82", "Tỉnh Đồng Tháp" },
+    { "86", "Tỉnh Vĩnh Long" },        { "91", "Tỉnh An Giang" },     { "92", "Thành phố Cần Thơ" },
+    { "96", "Tỉnh Cà Mau" },
+};
+
+const char *
+areas_province_name(const char *code)
+{
+    size_t i;
+
+    if (!code)
+        return NULL;
+    for (i = 0; i < sizeof provinces / sizeof provinces[0]; i++)
+        if (strcmp(provinces[i].code, code) == 0)
+            return provinces[i].name;
+    return NULL;
+}
+
+static int
+by_code(const void *a, const void *b)
+{
+    return strcmp(((const commune_t *)a)->code, ((const commune_t *)b)->code);
+}
+
+static char *
+trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+        *--end = '\0';
+    return s;
+}
+
+/* parse_line - one non-comment line into c (name allocated); 0 or -1 with why */
+static int
+parse_line(char *line, commune_t *c, const char **why)
+{
+    char *eq = strchr(line, '='), *code, *name;
+
+    if (!eq) {
+        *why = "expected 'CODE = Name'";
+        return -1;
+    }
+    *eq = '\0';
+    code = trim(line);
+    name = trim(eq + 1);
+    if (!ident_commune_code(code)) {
+        *why = "the code must be the 5 digits of QĐ 19/2025 (00001-99999)";
+        return -1;
+    }
+    if (!*name) {
+        *why = "the name is empty";
+        return -1;
+    }
+    c->name = ident_text_nfc(name);
+    if (!c->name) {
+        *why = "the name is not plain UTF-8 text";
+        return -1;
+    }
+    if (ident_char_count(c->name) > AREAS_NAME_MAX_CHARS) {
+        free(c->name);
+        c->name = NULL;
+        *why = "the name is longer than 100 characters";
+        return -1;
+    }
+    memcpy(c->code, code, 6);
+    return 0;
+}
+
+areas_t *
+areas_load(const char *communes_file, char *err, size_t errlen)
+{
+    areas_t *self = calloc(1, sizeof *self);
+    FILE *f;
+    char line[1024];
+    int lineno = 0;
+    size_t i;
+
+    if (!self) {
+        snprintf(err, errlen, "out of memory loading commune names");
+        return NULL;
+    }
+    if (!communes_file || !*communes_file)
+        return self;
+    f = fopen(communes_file, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read communes_file %s: %s", communes_file, strerror(errno));
+        areas_destroy(&self);
+        return NULL;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *s = trim(line);
+        const char *why = NULL;
+        commune_t c;
+
+        lineno++;
+        if (!*s || *s == '#')
+            continue;
+        if (self->n == self->cap) {
+            size_t cap = self->cap ? self->cap * 2 : 4096;
+            commune_t *nc = realloc(self->communes, cap * sizeof *nc);
+            if (!nc) {
+                why = "out of memory";
+                goto bad;
+            }
+            self->communes = nc;
+            self->cap = cap;
+        }
+        if (parse_line(s, &c, &why) != 0)
+            goto bad;
+        self->communes[self->n++] = c;
+        continue;
+    bad:
+        snprintf(err, errlen, "%s:%d: %s", communes_file, lineno, why);
+        fclose(f);
+        areas_destroy(&self);
+        return NULL;
+    }
+    fclose(f);
+    qsort(self->communes, self->n, sizeof *self->communes, by_code);
+    for (i = 1; i < self->n; i++) {
+        if (strcmp(self->communes[i].code, self->communes[i - 1].code) == 0) {
+            snprintf(err, errlen, "%s: commune code %s is given twice; keep one line per code", communes_file,
+                     self->communes[i].code);
+            areas_destroy(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void
+areas_destroy(areas_t **selfp)
+{
+    areas_t *self = selfp ? *selfp : NULL;
+    size_t i;
+
+    if (!self)
+        return;
+    for (i = 0; i < self->n; i++)
+        free(self->communes[i].name);
+    free(self->communes);
+    free(self);
+    *selfp = NULL;
+}
+
+size_t
+areas_commune_count(const areas_t *self)
+{
+    return self ? self->n : 0;
+}
+
+const char *
+areas_commune_name(const areas_t *self, const char *code)
+{
+    commune_t key;
+    const commune_t *hit;
+
+    if (!self || !code || strlen(code) != 5)
+        return NULL;
+    memcpy(key.code, code, 6);
+    hit = bsearch(&key, self->communes, self->n, sizeof *self->communes, by_code);
+    return hit ? hit->name : NULL;
+}
+
+char *
+areas_commune_text(const areas_t *self, const char *commune_code, char *out, size_t outlen)
+{
+    const char *name = areas_commune_name(self, commune_code);
+
+    if (!commune_code || !*commune_code)
+        snprintf(out, outlen, "%s", "");
+    else if (name)
+        snprintf(out, outlen, "%s", name);
+    else
+        snprintf(out, outlen, "xã/phường mã %.8s", commune_code);
+    return out;
+}
+
+char *
+areas_province_text(const char *province_code, char *out, size_t outlen)
+{
+    const char *name = areas_province_name(province_code);
+
+    if (!province_code || !*province_code)
+        snprintf(out, outlen, "%s", "");
+    else if (name)
+        snprintf(out, outlen, "%s", name);
+    else
+        snprintf(out, outlen, "tỉnh/thành phố mã %.4s", province_code);
+    return out;
+}
