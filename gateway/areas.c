@@ -197,7 +197,7 @@ areas_commune_name(const areas_t *self, const char *code)
     commune_t key;
     const commune_t *hit;
 
-    if (!self || !code || strlen(code) != 5)
+    if (!self || self->n == 0 || !code || strlen(code) != 5)
         return NULL;
     memcpy(key.code, code, 6);
     hit = bsearch(&key, self->communes, self->n, sizeof *self->communes, by_code);

@@ -82,6 +82,8 @@ test_commune_file(void **state)
     a = areas_load(NULL, err, sizeof err);
     assert_non_null(a);
     assert_int_equal(areas_commune_count(a), 0);
+    assert_null(areas_commune_name(a, "00004")); /* an empty table is searched safely */
+    assert_string_equal(areas_commune_text(a, "00004", out, sizeof out), "xã/phường mã 00004");
     areas_destroy(&a);
 }
 
