@@ -158,12 +158,12 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
         unsigned char *dst = z->row_bits + r * bpr;
         int ink = 0;
 
-        for (b = 0; b < bpr; b++) {
+        for (b = 0; b < bpr; b++)
             dst[b] = little ? reverse_bits(src[b]) : src[b];
-            ink |= dst[b];
-        }
-        if ((wd & 7) && ink) /* cairo leaves the padding bits undefined */
+        if (wd & 7) /* the dots past the block's width are not the block's */
             dst[bpr - 1] &= (unsigned char)(0xFF << (8 - (wd & 7)));
+        for (b = 0; b < bpr; b++)
+            ink |= dst[b];
         if (ink)
             rows = r + 1; /* blank rows at the bottom are not sent */
     }
