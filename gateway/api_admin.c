@@ -34,6 +34,13 @@ h_cod_report(http_ctx_t *c)
     int64_t parsed;
     char iso[32];
 
+    if (c->agency && *c->agency) {
+        /* an agency-bound token reports on its own agency */
+        if (agency && *agency && strcmp(agency, c->agency) != 0)
+            return http_fail(c, 403, "forbidden", "agency", "this token acts for agency %s only, not %.40s",
+                             c->agency, agency);
+        agency = c->agency;
+    }
     if (!date || sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || date[n] != '\0' || n != 10) {
         return http_fail(c, 400, "invalid_query", "date", "date must be YYYY-MM-DD (a day in Vietnam time)");
     }

@@ -206,6 +206,21 @@ h_jobs(http_ctx_t *c)
     rc = jobs_list(db, state, 500, &doc);
     if (rc == 0)
         rc = jobs_counts(db, &counts);
+    if (rc == 0 && c->agency && *c->agency) {
+        /* an agency-bound token lists its agency's jobs only (the counts stay global: numbers, no one's data) */
+        size_t i = json_array_size(doc);
+        while (rc == 0 && i-- > 0) {
+            char id[24];
+            int owns;
+            snprintf(id, sizeof id, "%lld",
+                     (long long)json_integer_value(json_object_get(json_array_get(doc, i), "id")));
+            owns = http_agency_owns(c, db, HTTP_SCOPE_JOB, id);
+            if (owns < 0)
+                rc = -1;
+            else if (owns == 0)
+                json_array_remove(doc, i);
+        }
+    }
     http_reader_put(c, db);
     if (rc != 0) {
         json_decref(doc);
@@ -243,6 +258,11 @@ h_job_retry(http_ctx_t *c)
 
     if (*end || id <= 0)
         return http_fail(c, 400, "invalid_path", NULL, "the job id must be a positive number");
+    {
+        enum MHD_Result ret;
+        if (http_check_agency(c, HTTP_SCOPE_JOB, c->args[0], &ret) != 0)
+            return ret;
+    }
     arg = malloc(sizeof *arg);
     if (!arg)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
@@ -254,7 +274,7 @@ h_job_retry(http_ctx_t *c)
 /* --------------------------------------------------------------- tokens */
 
 typedef struct {
-    char name[72], role[24];
+    char name[72], role[24], agency[AUTH_AGENCY_LEN + 8];
 } token_req_t;
 
 static int
@@ -263,7 +283,7 @@ write_token_create(store_t *store, void *arg, int64_t now, json_t **out, api_err
     token_req_t *t = arg;
     char token[AUTH_TOKEN_LEN];
 
-    return auth_token_create(store_writer(store), t->name, t->role, now, token, out, err);
+    return auth_token_create(store_writer(store), t->name, t->role, t->agency, now, token, out, err);
 }
 
 static int
@@ -295,6 +315,16 @@ h_token_create(http_ctx_t *c)
     snprintf(t->role, sizeof t->role, "%s",
              json_string_value(json_object_get(root, "role")) ? json_string_value(json_object_get(root, "role"))
                                                                 : "");
+    {
+        json_t *ag = json_object_get(root, "agency_code");
+        if (ag && !json_is_null(ag) && !json_is_string(ag)) {
+            json_decref(root);
+            return http_fail(c, 422, "invalid_field", "agency_code",
+                             "agency_code must be a string like 000.00.31.H23, or absent for every agency");
+        }
+        /* one byte too long for the buffer is enough for auth to refuse it as too long */
+        snprintf(t->agency, sizeof t->agency, "%s", ag && json_is_string(ag) ? json_string_value(ag) : "");
+    }
     json_decref(root);
     log_info("token requested for a %s client", t->role);
     return http_submit_call(c, write_token_create, t, http_finish_default);

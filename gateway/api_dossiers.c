@@ -49,6 +49,10 @@ h_submit(http_ctx_t *c)
     if (dossier_from_json(body, len, http_config(c)->default_carrier, &d, &e) != 0)
         return http_send_error(c, &e);
     http_keep(c, d, free_dossier);
+    if (c->agency && *c->agency && strcmp(d->agency_code, c->agency) != 0)
+        return http_fail(c, 403, "forbidden", "agency.code",
+                         "this token submits dossiers of agency %s only; the dossier names agency %.40s", c->agency,
+                         d->agency_code);
     http_set_request_id(c, d->code);
     http_op(c)->dossier = d;
     return http_submit(c, ENGINE_OP_INTAKE, finish_submit);
@@ -74,12 +78,20 @@ read_doc(http_ctx_t *c, int (*fn)(db_t *, const char *, json_t **, api_error_t *
 static enum MHD_Result
 h_get_dossier(http_ctx_t *c)
 {
+    enum MHD_Result ret;
+
+    if (http_check_agency(c, HTTP_SCOPE_DOSSIER, c->args[0], &ret) != 0)
+        return ret;
     return read_doc(c, store_dossier_json, c->args[0]);
 }
 
 static enum MHD_Result
 h_get_timeline(http_ctx_t *c)
 {
+    enum MHD_Result ret;
+
+    if (http_check_agency(c, HTTP_SCOPE_DOSSIER, c->args[0], &ret) != 0)
+        return ret;
     return read_doc(c, store_timeline_json, c->args[0]);
 }
 
@@ -88,7 +100,8 @@ h_get_shipment(http_ctx_t *c)
 {
     enum MHD_Result ret;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
+        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
         return ret;
     return read_doc(c, store_shipment_json, c->args[0]);
 }
@@ -227,7 +240,8 @@ h_cancel(http_ctx_t *c)
     enum MHD_Result ret;
     cancel_req_t *r;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
+        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
         return ret;
     r = calloc(1, sizeof *r);
     if (!r)

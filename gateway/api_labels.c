@@ -382,7 +382,8 @@ h_label(http_ctx_t *c)
     enum MHD_Result ret;
     lreq_t *r;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
+        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
         return ret;
     r = lreq_new(c);
     if (!r)
@@ -444,6 +445,51 @@ body_options(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
     return check_options(c, r, 1, ret);
 }
 
+/* check_list_agency - for an agency-bound token, every listed waybill must be the agency's;
+ * 0, or -1 with a 404 naming the first that is not (nothing is printed or created) */
+static int
+check_list_agency(http_ctx_t *c, const lreq_t *r, size_t n, enum MHD_Result *ret)
+{
+    db_t *db;
+    size_t i;
+    int owns = 1;
+
+    if (!c->agency || !*c->agency)
+        return 0;
+    db = http_reader(c);
+    if (!db) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+        return -1;
+    }
+    for (i = 0; i < n && owns > 0; i++)
+        owns = http_agency_owns(c, db, HTTP_SCOPE_WAYBILL, r->list[i]);
+    http_reader_put(c, db);
+    if (owns > 0)
+        return 0;
+    if (owns < 0)
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    else
+        *ret = http_fail(c, 404, "not_found", "waybills", "no shipment %s for agency %s (the agency of this token); "
+                         "nothing was done", r->list[i - 1], c->agency);
+    return -1;
+}
+
+/* scoped_agency - the agency a "ready"/"all_ready" request may cover: the token's own when it
+ * is bound to one (another named in the body is refused), else what the body names */
+static int
+scoped_agency(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
+{
+    if (!c->agency || !*c->agency)
+        return 0;
+    if (r->agency[0] && strcmp(r->agency, c->agency) != 0) {
+        *ret = http_fail(c, 403, "forbidden", "agency_code", "this token acts for agency %s only, not %.40s",
+                         c->agency, r->agency);
+        return -1;
+    }
+    snprintf(r->agency, sizeof r->agency, "%s", c->agency);
+    return 0;
+}
+
 static enum MHD_Result
 h_labels(http_ctx_t *c)
 {
@@ -475,11 +521,15 @@ h_labels(http_ctx_t *c)
             snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
             r->pr.agency_code = r->agency;
         }
+        if (scoped_agency(c, r, &ret) != 0)
+            return ret;
+        if (r->agency[0])
+            r->pr.agency_code = r->agency;
         r->pr.ready = 1;
     } else {
         if (ready && !json_is_false(ready))
             return http_fail(c, 422, "invalid_field", "ready", "ready must be true or false");
-        if (parse_waybills(c, r, LABEL_BATCH_MAX, &n, &ret) != 0)
+        if (parse_waybills(c, r, LABEL_BATCH_MAX, &n, &ret) != 0 || check_list_agency(c, r, n, &ret) != 0)
             return ret;
         r->pr.waybills = r->list;
         r->pr.n = n;
@@ -539,12 +589,14 @@ h_manifest_create(http_ctx_t *c)
             return http_fail(c, 422, "missing_field", "agency_code",
                              "all_ready needs agency_code: the agency whose shipments are handed over");
         snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
+        if (scoped_agency(c, r, &ret) != 0)
+            return ret;
         r->mr.all_ready = 1;
         r->mr.agency_code = r->agency;
     } else {
         if (all && !json_is_false(all))
             return http_fail(c, 422, "invalid_field", "all_ready", "all_ready must be true or false");
-        if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0)
+        if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0 || check_list_agency(c, r, n, &ret) != 0)
             return ret;
         r->mr.waybills = r->list;
         r->mr.n = n;
@@ -580,6 +632,11 @@ h_manifest_pdf(http_ctx_t *c)
     if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "BB-", 3) != 0)
         return http_fail(c, 404, "not_found", NULL, "no manifest %.40s on this gateway (ids look like BB-20251124-ABCDEFGH)",
                          id);
+    {
+        enum MHD_Result ret;
+        if (http_check_agency(c, HTTP_SCOPE_MANIFEST, id, &ret) != 0)
+            return ret;
+    }
     db = http_reader(c);
     if (!db)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");

@@ -349,13 +349,13 @@ h_clerk_css(http_ctx_t *c)
 
 /* ready: booked (or waiting for the carrier) and on no open handover manifest */
 static const char SQL_CLERK_READY[] = CLERK_COLUMNS
-    " WHERE s.status IN ('created', 'booked') AND NOT EXISTS (SELECT 1 FROM manifest_items mi"
+    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('created', 'booked') AND NOT EXISTS (SELECT 1 FROM manifest_items mi"
     "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
     " ORDER BY s.created_at, s.id LIMIT ?1";
 
 /* problems: failed deliveries, returns, exceptions; returned ones for 30 days */
 static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
-    " WHERE s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
+    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
     "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
     " ORDER BY s.status_time DESC, s.id DESC LIMIT ?1";
 
@@ -400,6 +400,8 @@ h_clerk_shipments(http_ctx_t *c)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
     }
     sqlite3_bind_int(st, 1, CLERK_LIST_MAX);
+    /* a clerk of one agency sees that agency's shipments only */
+    db_bind_text(st, 3, c->agency ? c->agency : "");
     if (problems)
         sqlite3_bind_int64(st, 2, clock_now_ms() - RETURNED_SHOWN_MS);
     list = json_array();

@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "gateway/http_internal.h"
+#include "gateway/ident.h"
 
 static const struct {
     const char *name;
@@ -47,16 +48,18 @@ auth_role_names(void)
 }
 
 static const char SQL_INSERT[] =
-    "INSERT INTO tokens (name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO tokens (name, role, token_hash, created_at, agency_code) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_EXISTS[] = "SELECT 1 FROM tokens WHERE name = ?1";
-static const char SQL_LOOKUP[] = "SELECT role, name FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL";
+static const char SQL_LOOKUP[] =
+    "SELECT role, name, COALESCE(agency_code, '') FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL";
 static const char SQL_REVOKE[] = "UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL";
-static const char SQL_LIST[] = "SELECT name, role, created_at, revoked_at FROM tokens ORDER BY id";
+static const char SQL_LIST[] =
+    "SELECT name, role, created_at, revoked_at, agency_code FROM tokens ORDER BY id";
 static const char SQL_COUNT[] = "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL";
 
 int
-auth_token_create(db_t *db, const char *name, const char *role, int64_t now, char token_out[AUTH_TOKEN_LEN],
-                  json_t **out, api_error_t *err)
+auth_token_create(db_t *db, const char *name, const char *role, const char *agency, int64_t now,
+                  char token_out[AUTH_TOKEN_LEN], json_t **out, api_error_t *err)
 {
     uint8_t raw[32];
     char b64[48], hash[SHA256_HEX_LEN];
@@ -76,6 +79,19 @@ auth_token_create(db_t *db, const char *name, const char *role, int64_t now, cha
         }
     if (!auth_role_bit(role)) {
         api_error_set(err, 422, "invalid_field", "role", "role must be one of %s", auth_role_names());
+        return -1;
+    }
+    if (agency && !*agency)
+        agency = NULL;
+    if (agency && (strlen(agency) >= AUTH_AGENCY_LEN || !ident_agency_code(agency))) {
+        api_error_set(err, 422, "invalid_field", "agency_code",
+                      "agency_code must be an agency identifier like 000.00.31.H23 (or absent for every agency)");
+        return -1;
+    }
+    if (agency && strcmp(role, "case_system") != 0 && strcmp(role, "clerk") != 0) {
+        api_error_set(err, 422, "invalid_field", "agency_code",
+                      "the %s role serves every agency; give agency_code only to case_system or clerk tokens",
+                      role);
         return -1;
     }
     st = db_stmt(db, SQL_EXISTS);
@@ -99,16 +115,22 @@ auth_token_create(db_t *db, const char *name, const char *role, int64_t now, cha
     db_bind_text(st, 2, role);
     db_bind_text(st, 3, hash);
     sqlite3_bind_int64(st, 4, now);
+    if (agency)
+        db_bind_text(st, 5, agency);
+    else
+        sqlite3_bind_null(st, 5);
     if (sqlite3_step(st) != SQLITE_DONE) {
         api_error_set(err, 503, "storage_unavailable", NULL, "cannot store the token: %s", db_errmsg(db));
         return -1;
     }
     *out = json_pack("{s:s, s:s, s:s}", "name", name, "role", role, "token", token_out);
+    if (*out && agency)
+        json_object_set_new(*out, "agency_code", json_string(agency));
     return 201;
 }
 
 int
-auth_token_lookup(db_t *db, const char *token, unsigned *role, char *name, size_t namelen)
+auth_token_lookup(db_t *db, const char *token, auth_client_t *who)
 {
     char hash[SHA256_HEX_LEN];
     sqlite3_stmt *st = db_stmt(db, SQL_LOOKUP);
@@ -120,8 +142,9 @@ auth_token_lookup(db_t *db, const char *token, unsigned *role, char *name, size_
     db_bind_text(st, 1, hash);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *role = auth_role_bit(db_col_text(st, 0));
-        snprintf(name, namelen, "%s", db_col_text(st, 1));
+        who->role = auth_role_bit(db_col_text(st, 0));
+        snprintf(who->name, sizeof who->name, "%s", db_col_text(st, 1));
+        snprintf(who->agency, sizeof who->agency, "%s", db_col_text(st, 2));
         sqlite3_reset(st);
         return 0;
     }
@@ -160,11 +183,14 @@ auth_token_list(db_t *db, json_t **out)
     *out = json_array();
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(*out, json_pack("{s:s, s:s, s:I, s:b}", "name", db_col_text(st, 0), "role",
-                                              db_col_text(st, 1), "created_at",
-                                              (json_int_t)sqlite3_column_int64(st, 2), "revoked",
-                                              sqlite3_column_type(st, 3) != SQLITE_NULL));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *t = json_pack("{s:s, s:s, s:I, s:b}", "name", db_col_text(st, 0), "role", db_col_text(st, 1),
+                              "created_at", (json_int_t)sqlite3_column_int64(st, 2), "revoked",
+                              sqlite3_column_type(st, 3) != SQLITE_NULL);
+        if (t && sqlite3_column_type(st, 4) != SQLITE_NULL)
+            json_object_set_new(t, "agency_code", json_string(db_col_text(st, 4)));
+        json_array_append_new(*out, t);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -189,8 +215,7 @@ auth_token_count(db_t *db)
 /* the cache keys on the token's hash, never on the token itself */
 static struct {
     uint8_t hash[SHA256_LEN];
-    unsigned role;
-    char name[72];
+    auth_client_t who;
     int64_t expires;
 } cache[AUTH_CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -204,7 +229,7 @@ auth_cache_clear(void)
 }
 
 int
-auth_cache_get(const char *token, int64_t now, unsigned *role, char *name, size_t namelen)
+auth_cache_get(const char *token, int64_t now, auth_client_t *who)
 {
     uint8_t hash[SHA256_LEN];
     unsigned slot;
@@ -214,8 +239,7 @@ auth_cache_get(const char *token, int64_t now, unsigned *role, char *name, size_
     slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
     pthread_mutex_lock(&cache_lock);
     if (cache[slot].expires > now && ct_equal(cache[slot].hash, hash, sizeof hash)) {
-        *role = cache[slot].role;
-        snprintf(name, namelen, "%s", cache[slot].name);
+        *who = cache[slot].who;
         hit = 1;
     }
     pthread_mutex_unlock(&cache_lock);
@@ -223,7 +247,7 @@ auth_cache_get(const char *token, int64_t now, unsigned *role, char *name, size_
 }
 
 void
-auth_cache_put(const char *token, unsigned role, const char *name, int64_t now)
+auth_cache_put(const char *token, const auth_client_t *who, int64_t now)
 {
     uint8_t hash[SHA256_LEN];
     unsigned slot;
@@ -232,8 +256,7 @@ auth_cache_put(const char *token, unsigned role, const char *name, int64_t now)
     slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
     pthread_mutex_lock(&cache_lock);
     memcpy(cache[slot].hash, hash, sizeof hash);
-    cache[slot].role = role;
-    snprintf(cache[slot].name, sizeof cache[slot].name, "%s", name);
+    cache[slot].who = *who;
     cache[slot].expires = now + AUTH_CACHE_MS;
     pthread_mutex_unlock(&cache_lock);
 }

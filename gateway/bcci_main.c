@@ -925,17 +925,20 @@ cmd_jobs_retry(app_t *app, args_t *a)
 static int
 cmd_token_create(app_t *app, args_t *a)
 {
-    const char *name = NULL, *role = NULL;
+    const char *name = NULL, *role = NULL, *agency = NULL;
     json_t *body, *doc;
     int rc;
 
-    if (take_opt(a, "--name", NULL, &name) < 0 || take_opt(a, "--role", NULL, &role) < 0)
+    if (take_opt(a, "--name", NULL, &name) < 0 || take_opt(a, "--role", NULL, &role) < 0 ||
+        take_opt(a, "--agency", NULL, &agency) < 0)
         return usage_error(a, "an option needs a value");
     if ((rc = rest(a, 0, 0)) != 0)
         return rc;
     if (!name || !role)
         return usage_error(a, "give --name NAME and --role case_system|clerk|post_office|carrier|admin");
     body = json_pack("{s:s, s:s}", "name", name, "role", role);
+    if (agency)
+        json_object_set_new(body, "agency_code", json_string(agency));
     rc = call_json(app, "POST", "/v1/tokens", body, &doc);
     json_decref(body);
     if (rc != 0)
@@ -944,8 +947,8 @@ cmd_token_create(app_t *app, args_t *a)
         print_json(doc);
     } else {
         printf("%s\n", jstr(doc, "token"));
-        fprintf(stderr, "bcci: token for %s (%s) created; it is shown only now, store it safely\n", jstr(doc, "name"),
-                jstr(doc, "role"));
+        fprintf(stderr, "bcci: token for %s (%s%s%s) created; it is shown only now, store it safely\n",
+                jstr(doc, "name"), jstr(doc, "role"), agency ? ", agency " : "", agency ? agency : "");
     }
     json_decref(doc);
     return EXIT_OK;
@@ -965,10 +968,11 @@ cmd_token_list(app_t *app, args_t *a)
     if (app->json) {
         print_json(doc);
     } else {
-        printf("%-32s %-12s %s\n", "NAME", "ROLE", "STATE");
+        printf("%-32s %-12s %-8s %s\n", "NAME", "ROLE", "STATE", "AGENCY");
         json_array_foreach(json_object_get(doc, "tokens"), i, t)
-            printf("%-32s %-12s %s\n", jstr(t, "name"), jstr(t, "role"),
-                   json_is_true(json_object_get(t, "revoked")) ? "revoked" : "active");
+            printf("%-32s %-12s %-8s %s\n", jstr(t, "name"), jstr(t, "role"),
+                   json_is_true(json_object_get(t, "revoked")) ? "revoked" : "active",
+                   json_string_value(json_object_get(t, "agency_code")) ? jstr(t, "agency_code") : "(every agency)");
     }
     json_decref(doc);
     return EXIT_OK;
@@ -1369,9 +1373,10 @@ static const command_t commands[] = {
     { "jobs list", cmd_jobs_list, 0, "jobs list [--state ready|leased|done|dead]", "Jobs and counts by state." },
     { "jobs dead", cmd_jobs_dead, 0, "jobs dead", "Jobs given up after their retries; they need an operator." },
     { "jobs retry", cmd_jobs_retry, 0, "jobs retry ID", "Put a dead job back to work." },
-    { "token create", cmd_token_create, 0, "token create --name NAME --role ROLE",
+    { "token create", cmd_token_create, 0, "token create --name NAME --role ROLE [--agency CODE]",
       "Create an API token (roles: case_system, clerk, post_office, carrier, admin). The token is printed\n"
-      "once on stdout; store it safely." },
+      "once on stdout; store it safely. --agency binds a case_system or clerk token to one agency\n"
+      "(000.00.31.H23): it then reaches only that agency's dossiers, shipments, labels and manifests." },
     { "token list", cmd_token_list, 0, "token list", "Every API token's name, role and state (never the token)." },
     { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "Revoke a token; its holder is refused at once." },
     { "keys gen", cmd_keys_gen, 1, "keys gen",

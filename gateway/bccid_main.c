@@ -147,7 +147,7 @@ bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
     if (n != 0)
         return n < 0 ? -1 : 0;
     if (store_begin(store) != SQLITE_OK ||
-        auth_token_create(store_writer(store), "admin", "admin", clock_now_ms(), token, &doc, &e) < 0 ||
+        auth_token_create(store_writer(store), "admin", "admin", NULL, clock_now_ms(), token, &doc, &e) < 0 ||
         store_commit(store) != SQLITE_OK) {
         store_rollback(store);
         snprintf(err, errlen, "cannot create the first admin token: %s", db_errmsg(store_writer(store)));

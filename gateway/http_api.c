@@ -51,6 +51,7 @@ typedef struct {
     const http_route_t *route;
     unsigned role;
     char client[72];
+    char agency[AUTH_AGENCY_LEN];
     struct {
         void *p;
         void (*free_fn)(void *);
@@ -294,6 +295,64 @@ http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum M
     return -1;
 }
 
+static const char SQL_AGENCY_OF_DOSSIER[] = "SELECT agency_code FROM dossiers WHERE code = ?1";
+static const char SQL_AGENCY_OF_WAYBILL[] =
+    "SELECT d.agency_code FROM shipments s JOIN dossiers d ON d.id = s.dossier_id WHERE s.waybill = ?1";
+static const char SQL_AGENCY_OF_MANIFEST[] = "SELECT agency_code FROM manifests WHERE public_id = ?1";
+static const char SQL_AGENCY_OF_JOB[] =
+    "SELECT d.agency_code FROM jobs j JOIN shipments s ON s.id = j.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE j.id = ?1";
+
+int
+http_agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
+{
+    static const char *const sql[] = { SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
+                                       SQL_AGENCY_OF_JOB };
+    sqlite3_stmt *st;
+    int rc, owns = 0;
+
+    if (!c->agency || !*c->agency)
+        return 1;
+    st = db_stmt(db, sql[kind]);
+    if (!st)
+        return -1;
+    if (kind == HTTP_SCOPE_JOB)
+        sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
+    else
+        db_bind_text(st, 1, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        owns = strcmp(db_col_text(st, 0), c->agency) == 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? owns : -1;
+}
+
+int
+http_check_agency(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret)
+{
+    static const char *const what[] = { "dossier", "shipment", "manifest", "job" };
+    db_t *db;
+    int owns;
+
+    if (!c->agency || !*c->agency)
+        return 0;
+    db = http_reader(c);
+    if (!db) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+        return -1;
+    }
+    owns = http_agency_owns(c, db, kind, key);
+    http_reader_put(c, db);
+    if (owns > 0)
+        return 0;
+    if (owns < 0)
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    else /* unknown and another agency's look the same: codes of other agencies cannot be probed */
+        *ret = http_fail(c, 404, "not_found", NULL, "no %s %.40s for agency %s (the agency of this token)",
+                         what[kind], key, c->agency);
+    return -1;
+}
+
 /* ------------------------------------------------------------ engine */
 
 engine_op_t *
@@ -440,8 +499,7 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
 {
     request_t *req = R(c);
     const char *auth = http_header(c, "Authorization");
-    char name[72] = "";
-    unsigned role = 0;
+    auth_client_t who;
     db_t *db;
     int rc;
 
@@ -454,17 +512,18 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
                          "(bcci token create)");
         return -1;
     }
-    rc = auth_cache_get(auth + 7, clock_now_ms(), &role, name, sizeof name);
+    memset(&who, 0, sizeof who);
+    rc = auth_cache_get(auth + 7, clock_now_ms(), &who);
     if (rc != 0) {
         db = http_reader(c);
         if (!db) {
             *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
             return -1;
         }
-        rc = auth_token_lookup(db, auth + 7, &role, name, sizeof name);
+        rc = auth_token_lookup(db, auth + 7, &who);
         http_reader_put(c, db);
         if (rc == 0)
-            auth_cache_put(auth + 7, role, name, clock_now_ms());
+            auth_cache_put(auth + 7, &who, clock_now_ms());
     }
     if (rc < 0) {
         *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
@@ -475,15 +534,17 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
         *ret = http_fail(c, 401, "unauthorized", NULL, "the token is unknown or revoked");
         return -1;
     }
-    if (!(route->roles & (role | ROLE_PUBLIC))) {
-        *ret = http_fail(c, 403, "forbidden", NULL, "the role %s may not call %s %s", auth_role_name(role),
+    if (!(route->roles & (who.role | ROLE_PUBLIC))) {
+        *ret = http_fail(c, 403, "forbidden", NULL, "the role %s may not call %s %s", auth_role_name(who.role),
                          route->method, route->pattern);
         return -1;
     }
-    req->role = role;
-    snprintf(req->client, sizeof req->client, "%s", name);
-    c->role = role;
+    req->role = who.role;
+    snprintf(req->client, sizeof req->client, "%s", who.name);
+    snprintf(req->agency, sizeof req->agency, "%s", who.agency);
+    c->role = who.role;
     c->client = req->client;
+    c->agency = req->agency;
     return 0;
 }
 
@@ -551,6 +612,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     c.req = req;
     c.role = req->role;
     c.client = req->client;
+    c.agency = req->agency;
     log_set_request_id(req->rid);
     if (req->op_queued) {
         /* resumed after the engine committed (or refused) the write; the route's '*'

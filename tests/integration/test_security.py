@@ -224,6 +224,121 @@ class PurgeTest(unittest.TestCase):
         self.assertEqual(findings, [])
 
 
+class AgencyScopeTest(unittest.TestCase):
+    """One gateway serves a province; a token bound to one agency (a commune's one-stop desk) reaches
+    that agency's dossiers, shipments, labels, manifests and jobs only. Another agency's look unknown."""
+
+    def test_agency_bound_tokens(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes(count=100)
+            mine, theirs = [], []
+            other = harness.load_examples()[4]
+            for i in range(1, 4):
+                for group, d in ((mine, harness.make_dossier(i)), (theirs, harness.make_dossier(700 + i, template=other))):
+                    st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+                    self.assertEqual(st, 201, doc)
+                    group.append((d["dossier_code"], doc["shipments"][0]["waybill"]))
+            agency = harness.make_dossier(1)["agency"]["code"]
+            other_agency = other["agency"]["code"]
+            self.assertNotEqual(agency, other_agency)
+
+            def token(name, role, agency_code):
+                st, doc, _ = sys.request("POST", "/v1/tokens", {"name": name, "role": role, "agency_code": agency_code})
+                self.assertEqual(st, 201, doc)
+                self.assertEqual(doc["agency_code"], agency_code)
+                return doc["token"]
+
+            clerk = token("clerk-ba-dinh", "clerk", agency)
+            case_system = token("dvc-ba-dinh", "case_system", agency)
+            st, doc, _ = sys.request("POST", "/v1/tokens", {"name": "po", "role": "post_office", "agency_code": agency})
+            self.assertEqual((st, doc["error"]["field"]), (422, "agency_code"), doc)
+            st, doc, _ = sys.request("POST", "/v1/tokens", {"name": "bad", "role": "clerk", "agency_code": "H26"})
+            self.assertEqual((st, doc["error"]["field"]), (422, "agency_code"), doc)
+            st, doc, _ = sys.request("GET", "/v1/tokens")
+            listed = {t["name"]: t.get("agency_code") for t in doc["tokens"]}
+            self.assertEqual((listed["clerk-ba-dinh"], listed["admin"]), (agency, None))
+
+            (code, wb), (their_code, their_wb) = mine[0], theirs[0]
+            for path in ("/v1/dossiers/%s" % code, "/v1/dossiers/%s/timeline" % code, "/v1/shipments/%s" % wb,
+                         "/v1/shipments/%s/label" % wb):
+                st, body, _ = sys.request("GET", path, token=clerk)
+                self.assertEqual(st, 200, (path, body))
+            before = sys.db_counts()
+            prints = sys.db_query("SELECT SUM(label_prints) FROM shipments")
+            for method, path, body in (("GET", "/v1/dossiers/%s" % their_code, None),
+                                       ("GET", "/v1/dossiers/%s/timeline" % their_code, None),
+                                       ("GET", "/v1/dossiers/000.00.00.H00-251124-00009", None),
+                                       ("GET", "/v1/shipments/%s" % their_wb, None),
+                                       ("GET", "/v1/shipments/%s/label" % their_wb, None),
+                                       ("POST", "/v1/shipments/%s/cancel" % their_wb, {}),
+                                       ("POST", "/v1/labels", {"waybills": [wb, their_wb]}),
+                                       ("POST", "/v1/manifests", {"waybills": [their_wb]})):
+                st, doc, _ = sys.request(method, path, body, token=clerk)
+                self.assertEqual(st, 404, (method, path, doc))
+                self.assertIn("for agency %s" % agency, doc["error"]["message"])
+            # unknown and another agency's answer alike, so codes cannot be probed
+            a = sys.request("GET", "/v1/dossiers/%s" % their_code, token=clerk)[1]["error"]["message"]
+            b = sys.request("GET", "/v1/dossiers/000.00.00.H00-251124-00009", token=clerk)[1]["error"]["message"]
+            self.assertEqual(a.replace(their_code, "X"), b.replace("000.00.00.H00-251124-00009", "X"))
+            for body in ({"ready": True, "agency_code": other_agency}, ):
+                st, doc, _ = sys.request("POST", "/v1/labels", body, token=clerk)
+                self.assertEqual(st, 403, doc)
+            st, doc, _ = sys.request("POST", "/v1/manifests", {"all_ready": True, "agency_code": other_agency},
+                                     token=clerk)
+            self.assertEqual(st, 403, doc)
+            st, doc, _ = sys.request("GET", "/v1/reports/cod?date=2026-01-01&agency=%s" % other_agency, token=clerk)
+            self.assertEqual(st, 403, doc)
+            self.assertEqual(sys.db_counts(), before, "a refused request changed the database")
+            self.assertEqual(sys.db_query("SELECT SUM(label_prints) FROM shipments"), prints)
+            self.assertEqual(sys.db_query("SELECT status FROM shipments WHERE waybill = ?", (their_wb,)),
+                             [("created",)])
+
+            # lists hold the agency's own only
+            st, doc, _ = sys.request("GET", "/v1/clerk/shipments?state=ready", token=clerk)
+            self.assertEqual(sorted(s["waybill"] for s in doc["shipments"]), sorted(w for _, w in mine))
+            st, doc, _ = sys.request("GET", "/v1/jobs?state=ready", token=clerk)
+            self.assertEqual(st, 200, doc)
+            own_ids = {r[0] for r in sys.db_query(
+                "SELECT s.id FROM shipments s JOIN dossiers d ON d.id = s.dossier_id WHERE d.agency_code = ?",
+                (agency,))}
+            self.assertTrue(doc["jobs"])
+            self.assertTrue(all(j["shipment_id"] in own_ids for j in doc["jobs"]), doc["jobs"])
+            their_job = sys.db_query("SELECT j.id FROM jobs j JOIN shipments s ON s.id = j.shipment_id"
+                                     " WHERE s.waybill = ?", (their_wb,))[0][0]
+            st, doc, _ = sys.request("POST", "/v1/jobs/%d/retry" % their_job, {}, token=clerk)
+            self.assertEqual(st, 404, doc)
+
+            # "ready" labels and an all_ready manifest cover the token's agency, named or not
+            st, pdf, _ = sys.request("POST", "/v1/labels", {"ready": True}, token=clerk)
+            self.assertEqual(st, 200, pdf)
+            printed = sys.db_query("SELECT s.waybill FROM shipments s WHERE s.label_prints > 0")
+            self.assertEqual(sorted(w for (w,) in printed), sorted(w for _, w in mine))
+            st, m, _ = sys.request("POST", "/v1/manifests", {"all_ready": True, "agency_code": agency}, token=clerk)
+            self.assertEqual(st, 201, m)
+            self.assertEqual(sorted(m["waybills"]), sorted(w for _, w in mine))
+            st, pdf, _ = sys.request("GET", "/v1/manifests/%s.pdf" % m["id"], token=clerk)
+            self.assertEqual(st, 200, pdf)
+            st, theirs_m, _ = sys.request("POST", "/v1/manifests", {"waybills": [w for _, w in theirs]})
+            self.assertEqual(st, 201, theirs_m)
+            st, doc, _ = sys.request("GET", "/v1/manifests/%s.pdf" % theirs_m["id"], token=clerk)
+            self.assertEqual(st, 404, doc)
+
+            # a case system bound to the agency submits that agency's dossiers only
+            st, doc, _ = sys.request("POST", "/v1/dossiers", harness.make_dossier(50), token=case_system)
+            self.assertEqual(st, 201, doc)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", harness.make_dossier(750, template=other),
+                                     token=case_system)
+            self.assertEqual((st, doc["error"]["field"]), (403, "agency.code"), doc)
+
+            # a token for every agency still reaches everything
+            everyone = sys.token("clerk-province", "clerk")
+            st, doc, _ = sys.request("GET", "/v1/shipments/%s" % their_wb, token=everyone)
+            self.assertEqual(st, 200, doc)
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
 if __name__ == "__main__":
     unittest.main()
 
