@@ -219,6 +219,9 @@ async function checkClerk(browser, info, bag) {
   const readyRows = page.locator('#ready tbody tr');
   await page.waitForFunction((n) => document.querySelectorAll('#ready tbody tr').length === n, info.ready.length,
     { timeout: WAIT_MS }).catch(() => {});
+  // the page loads ready, problems and dead jobs one after the other; the jobs count is filled last
+  await page.waitForFunction(() => document.getElementById('jobs-count').textContent !== '', null,
+    { timeout: WAIT_MS }).catch(() => {});
   const listed = await readyRows.evaluateAll((trs) => trs.map((tr) => tr.dataset.waybill).sort());
   check(JSON.stringify(listed) === JSON.stringify([...info.ready].sort()), 'clerk: ready shipments listed',
     listed.join(','));
