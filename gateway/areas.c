@@ -204,30 +204,27 @@ areas_commune_name(const areas_t *self, const char *code)
     return hit ? hit->name : NULL;
 }
 
-char *
-areas_commune_text(const areas_t *self, const char *commune_code, char *out, size_t outlen)
+/* name_or_code - the name, else "<what> mã CODE"; "" for no code */
+static char *
+name_or_code(const char *name, const char *code, const char *what, char *out, size_t outlen)
 {
-    const char *name = areas_commune_name(self, commune_code);
-
-    if (!commune_code || !*commune_code)
+    if (!code || !*code)
         snprintf(out, outlen, "%s", "");
     else if (name)
         snprintf(out, outlen, "%s", name);
     else
-        snprintf(out, outlen, "xã/phường mã %.8s", commune_code);
+        snprintf(out, outlen, "%s mã %.8s", what, code);
     return out;
+}
+
+char *
+areas_commune_text(const areas_t *self, const char *commune_code, char *out, size_t outlen)
+{
+    return name_or_code(areas_commune_name(self, commune_code), commune_code, "xã/phường", out, outlen);
 }
 
 char *
 areas_province_text(const char *province_code, char *out, size_t outlen)
 {
-    const char *name = areas_province_name(province_code);
-
-    if (!province_code || !*province_code)
-        snprintf(out, outlen, "%s", "");
-    else if (name)
-        snprintf(out, outlen, "%s", name);
-    else
-        snprintf(out, outlen, "tỉnh/thành phố mã %.4s", province_code);
-    return out;
+    return name_or_code(areas_province_name(province_code), province_code, "tỉnh/thành phố", out, outlen);
 }
