@@ -92,8 +92,7 @@ static const char *const migrations[] = {
     "ALTER TABLE shipments ADD COLUMN cod_collected INTEGER;"
     "ALTER TABLE shipments ADD COLUMN cod_collected_at INTEGER;",
     /* 8: a token may be bound to one agency (a commune's one-stop desk); NULL = every agency */
-    "ALTER TABLE tokens ADD COLUMN agency_code TEXT;"
-    "CREATE INDEX dossiers_agency ON dossiers (agency_code, id);",
+    "ALTER TABLE tokens ADD COLUMN agency_code TEXT;",
 };
 
 struct store {
