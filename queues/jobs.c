@@ -26,8 +26,10 @@ static const char SQL_DUE[] =
     "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts, j.payload, COALESCE(s.waybill, ''),"
     " COALESCE(s.carrier_ref, '') FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
     " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2"
-    " AND (j.kind != 'notify' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE p.shipment_id = j.shipment_id"
-    "      AND p.kind = 'notify' AND p.id < j.id AND p.state IN ('ready', 'leased')))"
+    /* notifications leave in the order they were queued per dossier, across both legs of a "both" dossier */
+    " AND (j.kind != 'notify' OR NOT EXISTS (SELECT 1 FROM shipments ps JOIN jobs p ON p.shipment_id = ps.id"
+    "      WHERE ps.dossier_id = s.dossier_id AND p.kind = 'notify' AND p.id < j.id"
+    "      AND p.state IN ('ready', 'leased')))"
     " AND (j.kind != 'cancel' OR COALESCE(s.carrier_ref, '') != '')"
     " ORDER BY j.next_attempt_at, j.id LIMIT ?3";
 static const char SQL_LEASE[] =

@@ -10,8 +10,8 @@
  * owns its payload copy (jobs_lease_free).
  *
  * Ordering rules enforced at lease time: a notify job waits until every
- * earlier notify job of the same shipment is settled (the case system sees
- * changes in timeline order); a cancel job waits until the shipment has a
+ * earlier notify job of the same dossier (either leg) is settled (the case
+ * system sees changes in timeline order); a cancel job waits until the shipment has a
  * carrier reference (its booking is done).
  */
 #ifndef BCCI_JOBS_H

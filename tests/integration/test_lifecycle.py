@@ -238,6 +238,34 @@ class LegsTest(unittest.TestCase):
         self.assertEqual(set(legs), {"send", "return"})
         self.assertEqual(legs["return"]["linked_waybill"], send_waybill)
 
+    def test_both_legs_notify_in_timeline_order_after_an_outage(self):
+        """The case system is down while the result is collected and returned; when it is back it
+        hears the dossier's story in order: received at the agency (2), booked (9), delivered (10)."""
+        self.receiver.fail_until = time.time() + 3600
+        d = send_dossier(3, service="both")
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        code = d["dossier_code"]
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        ret = harness.make_dossier(3)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual(st, 201, doc)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st, dossier, _ = self.sys.dossier(code)
+            if {s["leg"]: s["status"] for s in dossier["shipments"]}.get("return") == "delivered":
+                break
+            time.sleep(0.3)
+        self.assertEqual({s["leg"]: s["status"] for s in dossier["shipments"]},
+                         {"send": "delivered", "return": "delivered"})
+        self.assertEqual(self.receiver.by_dossier().get(code, []), [], "the case system was down")
+        self.receiver.fail_until = 0.0
+        deadline = time.time() + 120
+        while time.time() < deadline and len(self.receiver.by_dossier().get(code, [])) < 3:
+            time.sleep(0.3)
+        got = [n["TrangThaiHoSo"] for n in self.receiver.by_dossier().get(code, [])]
+        self.assertEqual(got, ["2", "9", "10"], "notifications of %s, in the order received" % code)
+
     def test_cccd_is_never_stored_whole(self):
         d = send_dossier(3)
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
