@@ -42,7 +42,10 @@ def wrappers():
 def main():
     harness.BIN = wrappers()
     t0 = time.time()
-    system = harness.System(workers=1)
+    communes = os.path.join(tempfile.mkdtemp(prefix="bcci-vg-"), "communes.conf")
+    with open(communes, "w", encoding="utf-8") as f:
+        f.write("00004 = Phường Ba Đình\n00008 = Phường Ngọc Hà\n")
+    system = harness.System(workers=1, bccid_args=["--communes_file", communes])
     ok = False
     try:
         system.import_codes(count=100)
@@ -56,9 +59,19 @@ def main():
         for code in codes:
             st, tl, _ = system.timeline(code)
             assert st == 200 and tl["chain_valid"], (code, st)
-        print("valgrind scenario: submitted %s, replay %d, refused %d, not delivered %d"
-              % (statuses, replay, refused, len(pending)))
-        ok = statuses == [201] * DOSSIERS and replay == 200 and refused == 422 and not pending
+        # labels in every format, with commune names, through an agency-bound clerk token
+        agency = dossiers[0]["agency"]["code"]
+        st, doc, _ = system.request("POST", "/v1/tokens", {"name": "vg-clerk", "role": "clerk", "agency_code": agency})
+        clerk = doc.get("token", "") if st == 201 else ""
+        waybill = system.dossier(codes[0])[1]["shipments"][0]["waybill"]
+        labels = [system.request("GET", "/v1/shipments/%s/label?format=%s" % (waybill, fmt), token=clerk)[0]
+                  for fmt in ("pdf", "png", "svg", "zpl", "zpl-font")]
+        others = [d["dossier_code"] for d in dossiers if d["agency"]["code"] != agency]
+        hidden = system.request("GET", "/v1/dossiers/%s" % others[0], token=clerk)[0] if others else 404
+        print("valgrind scenario: submitted %s, replay %d, refused %d, not delivered %d, labels %s, "
+              "another agency's dossier %d" % (statuses, replay, refused, len(pending), labels, hidden))
+        ok = (statuses == [201] * DOSSIERS and replay == 200 and refused == 422 and not pending and
+              labels == [200] * 5 and hidden == 404)
     finally:
         system.stop()
     failed = []
