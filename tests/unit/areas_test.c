@@ -16,12 +16,12 @@
 
 #include "gateway/areas.h"
 
-static char dir[64];
+static char dir[256];
 
 static const char *
 write_file(const char *name, const char *text)
 {
-    static char path[128];
+    static char path[320];
     FILE *f;
 
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -127,15 +127,17 @@ test_bad_files_are_refused(void **state)
 static int
 setup(void **state)
 {
+    const char *tmp = getenv("TMPDIR");
+
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/areas_test.XXXXXX");
+    snprintf(dir, sizeof dir, "%s/areas_test.XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     return mkdtemp(dir) ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    char path[128];
+    char path[320];
 
     (void)state;
     snprintf(path, sizeof path, "%s/communes.conf", dir);

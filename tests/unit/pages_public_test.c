@@ -161,10 +161,12 @@ test_tracking_page(void **state)
 
     /* with the operator's commune names the page says where, in words */
     {
-        char dir[] = "/tmp/pages_test.XXXXXX", path[64], err[200] = "";
+        const char *tmp = getenv("TMPDIR");
+        char dir[256], path[320], err[200] = "";
         FILE *f;
         areas_t *a;
 
+        snprintf(dir, sizeof dir, "%s/pages_test.XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof path, "%s/communes.conf", dir);
         f = fopen(path, "w");
