@@ -190,7 +190,7 @@ h_purge(http_ctx_t *c)
 }
 
 const http_route_t api_admin_routes[] = {
-    { "GET", "/v1/reports/cod", h_cod_report, ROLE_ADMIN | ROLE_CLERK, "money collected on delivery, per day" },
-    { "POST", "/v1/purge", h_purge, ROLE_ADMIN, "remove personal data of finished dossiers" },
-    { NULL, NULL, NULL, 0, NULL },
+    { "GET", "/v1/reports/cod", h_cod_report, ROLE_ADMIN | ROLE_CLERK, "money collected on delivery, per day", HTTP_SCOPE_NONE },
+    { "POST", "/v1/purge", h_purge, ROLE_ADMIN, "remove personal data of finished dossiers", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

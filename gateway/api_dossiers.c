@@ -78,20 +78,12 @@ read_doc(http_ctx_t *c, int (*fn)(db_t *, const char *, json_t **, api_error_t *
 static enum MHD_Result
 h_get_dossier(http_ctx_t *c)
 {
-    enum MHD_Result ret;
-
-    if (http_check_agency(c, HTTP_SCOPE_DOSSIER, c->args[0], &ret) != 0)
-        return ret;
     return read_doc(c, store_dossier_json, c->args[0]);
 }
 
 static enum MHD_Result
 h_get_timeline(http_ctx_t *c)
 {
-    enum MHD_Result ret;
-
-    if (http_check_agency(c, HTTP_SCOPE_DOSSIER, c->args[0], &ret) != 0)
-        return ret;
     return read_doc(c, store_timeline_json, c->args[0]);
 }
 
@@ -100,8 +92,7 @@ h_get_shipment(http_ctx_t *c)
 {
     enum MHD_Result ret;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
-        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
         return ret;
     return read_doc(c, store_shipment_json, c->args[0]);
 }
@@ -240,8 +231,7 @@ h_cancel(http_ctx_t *c)
     enum MHD_Result ret;
     cancel_req_t *r;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
-        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
         return ret;
     r = calloc(1, sizeof *r);
     if (!r)
@@ -254,10 +244,10 @@ h_cancel(http_ctx_t *c)
 }
 
 const http_route_t api_dossier_routes[] = {
-    { "POST", "/v1/shipments/*/cancel", h_cancel, ROLES_STAFF, "cancel before pick-up" },
-    { "POST", "/v1/dossiers", h_submit, ROLE_CASE_SYSTEM | ROLE_ADMIN, "submit a dossier" },
-    { "GET", "/v1/dossiers/*", h_get_dossier, ROLES_STAFF, "dossier, shipments, current status" },
-    { "GET", "/v1/dossiers/*/timeline", h_get_timeline, ROLES_STAFF, "the case timeline" },
-    { "GET", "/v1/shipments/*", h_get_shipment, ROLES_STAFF | ROLE_POST_OFFICE, "one shipment by waybill" },
-    { NULL, NULL, NULL, 0, NULL },
+    { "POST", "/v1/shipments/*/cancel", h_cancel, ROLES_STAFF, "cancel before pick-up", HTTP_SCOPE_WAYBILL },
+    { "POST", "/v1/dossiers", h_submit, ROLE_CASE_SYSTEM | ROLE_ADMIN, "submit a dossier", HTTP_SCOPE_NONE },
+    { "GET", "/v1/dossiers/*", h_get_dossier, ROLES_STAFF, "dossier, shipments, current status", HTTP_SCOPE_DOSSIER },
+    { "GET", "/v1/dossiers/*/timeline", h_get_timeline, ROLES_STAFF, "the case timeline", HTTP_SCOPE_DOSSIER },
+    { "GET", "/v1/shipments/*", h_get_shipment, ROLES_STAFF | ROLE_POST_OFFICE, "one shipment by waybill", HTTP_SCOPE_WAYBILL },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

@@ -382,8 +382,7 @@ h_label(http_ctx_t *c)
     enum MHD_Result ret;
     lreq_t *r;
 
-    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0 ||
-        http_check_agency(c, HTTP_SCOPE_WAYBILL, c->args[0], &ret) != 0)
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
         return ret;
     r = lreq_new(c);
     if (!r)
@@ -445,37 +444,8 @@ body_options(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
     return check_options(c, r, 1, ret);
 }
 
-/* check_list_agency - for an agency-bound token, every listed waybill must be the agency's;
- * 0, or -1 with a 404 naming the first that is not (nothing is printed or created) */
-static int
-check_list_agency(http_ctx_t *c, const lreq_t *r, size_t n, enum MHD_Result *ret)
-{
-    db_t *db;
-    size_t i;
-    int owns = 1;
-
-    if (!c->agency || !*c->agency)
-        return 0;
-    db = http_reader(c);
-    if (!db) {
-        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-        return -1;
-    }
-    for (i = 0; i < n && owns > 0; i++)
-        owns = http_agency_owns(c, db, HTTP_SCOPE_WAYBILL, r->list[i]);
-    http_reader_put(c, db);
-    if (owns > 0)
-        return 0;
-    if (owns < 0)
-        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    else
-        *ret = http_fail(c, 404, "not_found", "waybills", "no shipment %s for agency %s (the agency of this token); "
-                         "nothing was done", r->list[i - 1], c->agency);
-    return -1;
-}
-
-/* scoped_agency - the agency a "ready"/"all_ready" request may cover: the token's own when it
- * is bound to one (another named in the body is refused), else what the body names */
+/* scoped_agency - the agency a request may cover: the token's own when it is bound to one
+ * (another named in the body is refused with 403), else what the body names ("" = all) */
 static int
 scoped_agency(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
 {
@@ -519,21 +489,19 @@ h_labels(http_ctx_t *c)
                 strlen(json_string_value(agency)) >= sizeof r->agency)
                 return http_fail(c, 422, "invalid_field", "agency_code", "agency_code must be an agency code string");
             snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
-            r->pr.agency_code = r->agency;
         }
-        if (scoped_agency(c, r, &ret) != 0)
-            return ret;
-        if (r->agency[0])
-            r->pr.agency_code = r->agency;
         r->pr.ready = 1;
     } else {
         if (ready && !json_is_false(ready))
             return http_fail(c, 422, "invalid_field", "ready", "ready must be true or false");
-        if (parse_waybills(c, r, LABEL_BATCH_MAX, &n, &ret) != 0 || check_list_agency(c, r, n, &ret) != 0)
+        if (parse_waybills(c, r, LABEL_BATCH_MAX, &n, &ret) != 0)
             return ret;
         r->pr.waybills = r->list;
         r->pr.n = n;
     }
+    if (scoped_agency(c, r, &ret) != 0)
+        return ret;
+    r->pr.agency_code = r->agency[0] ? r->agency : NULL;
     r->pr.format = r->format;
     r->pr.max = LABEL_BATCH_MAX;
     return http_submit_call(c, write_print, r, finish_labels);
@@ -589,18 +557,18 @@ h_manifest_create(http_ctx_t *c)
             return http_fail(c, 422, "missing_field", "agency_code",
                              "all_ready needs agency_code: the agency whose shipments are handed over");
         snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
-        if (scoped_agency(c, r, &ret) != 0)
-            return ret;
         r->mr.all_ready = 1;
-        r->mr.agency_code = r->agency;
     } else {
         if (all && !json_is_false(all))
             return http_fail(c, 422, "invalid_field", "all_ready", "all_ready must be true or false");
-        if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0 || check_list_agency(c, r, n, &ret) != 0)
+        if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0)
             return ret;
         r->mr.waybills = r->list;
         r->mr.n = n;
     }
+    if (scoped_agency(c, r, &ret) != 0)
+        return ret;
+    r->mr.agency_code = r->agency[0] ? r->agency : NULL;
     if (new_manifest_id(clock_now_ms(), r->public_id) != 0)
         return http_fail(c, 503, "unavailable", NULL, "the system random generator failed; retry");
     manifest_mac(c, r->public_id, strlen(r->public_id), mac);
@@ -632,11 +600,6 @@ h_manifest_pdf(http_ctx_t *c)
     if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "BB-", 3) != 0)
         return http_fail(c, 404, "not_found", NULL, "no manifest %.40s on this gateway (ids look like BB-20251124-ABCDEFGH)",
                          id);
-    {
-        enum MHD_Result ret;
-        if (http_check_agency(c, HTTP_SCOPE_MANIFEST, id, &ret) != 0)
-            return ret;
-    }
     db = http_reader(c);
     if (!db)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
@@ -770,11 +733,11 @@ h_scan(http_ctx_t *c)
 
 const http_route_t api_label_routes[] = {
     { "GET", "/v1/shipments/*/label", h_label, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
-      "one waybill label (?format=pdf|png|svg|zpl|zpl-font&size=100x150|a6&dpi=203|300)" },
-    { "POST", "/v1/labels", h_labels, ROLE_CLERK | ROLE_ADMIN, "many labels as one PDF or ZPL stream" },
-    { "POST", "/v1/manifests", h_manifest_create, ROLE_CLERK | ROLE_ADMIN, "create a handover manifest" },
+      "one waybill label (?format=pdf|png|svg|zpl|zpl-font&size=100x150|a6&dpi=203|300)", HTTP_SCOPE_WAYBILL },
+    { "POST", "/v1/labels", h_labels, ROLE_CLERK | ROLE_ADMIN, "many labels as one PDF or ZPL stream", HTTP_SCOPE_NONE },
+    { "POST", "/v1/manifests", h_manifest_create, ROLE_CLERK | ROLE_ADMIN, "create a handover manifest", HTTP_SCOPE_NONE },
     { "GET", "/v1/manifests/*.pdf", h_manifest_pdf, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
-      "the handover manifest (biên bản giao nhận) as A4 PDF" },
-    { "POST", "/v1/scans", h_scan, ROLE_POST_OFFICE | ROLE_ADMIN, "a scanned manifest QR or waybill (accepted)" },
-    { NULL, NULL, NULL, 0, NULL },
+      "the handover manifest (biên bản giao nhận) as A4 PDF", HTTP_SCOPE_MANIFEST },
+    { "POST", "/v1/scans", h_scan, ROLE_POST_OFFICE | ROLE_ADMIN, "a scanned manifest QR or waybill (accepted)", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

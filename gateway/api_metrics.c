@@ -186,6 +186,6 @@ h_metrics(http_ctx_t *c)
 }
 
 const http_route_t api_metrics_routes[] = {
-    { "GET", "/metrics", h_metrics, ROLE_PUBLIC, "Prometheus metrics (text format 0.0.4)" },
-    { NULL, NULL, NULL, 0, NULL },
+    { "GET", "/metrics", h_metrics, ROLE_PUBLIC, "Prometheus metrics (text format 0.0.4)", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

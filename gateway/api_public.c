@@ -419,11 +419,11 @@ h_clerk_shipments(http_ctx_t *c)
 }
 
 const http_route_t api_public_routes[] = {
-    { "GET", "/t/*", h_track, ROLE_PUBLIC, "citizen tracking page (HTML; k = the QR token)" },
-    { "GET", "/clerk", h_clerk_page, ROLE_PUBLIC, "clerk dispatch page (HTML shell; data needs a clerk token)" },
-    { "GET", "/clerk/app.js", h_clerk_js, ROLE_PUBLIC, "clerk page script" },
-    { "GET", "/clerk/app.css", h_clerk_css, ROLE_PUBLIC, "clerk page style" },
+    { "GET", "/t/*", h_track, ROLE_PUBLIC, "citizen tracking page (HTML; k = the QR token)", HTTP_SCOPE_NONE },
+    { "GET", "/clerk", h_clerk_page, ROLE_PUBLIC, "clerk dispatch page (HTML shell; data needs a clerk token)", HTTP_SCOPE_NONE },
+    { "GET", "/clerk/app.js", h_clerk_js, ROLE_PUBLIC, "clerk page script", HTTP_SCOPE_NONE },
+    { "GET", "/clerk/app.css", h_clerk_css, ROLE_PUBLIC, "clerk page style", HTTP_SCOPE_NONE },
     { "GET", "/v1/clerk/shipments", h_clerk_shipments, ROLE_CLERK | ROLE_ADMIN,
-      "shipments to hand over (state=ready) or to act on (state=problems)" },
-    { NULL, NULL, NULL, 0, NULL },
+      "shipments to hand over (state=ready) or to act on (state=problems)", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

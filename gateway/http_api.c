@@ -303,16 +303,16 @@ static const char SQL_AGENCY_OF_JOB[] =
     "SELECT d.agency_code FROM jobs j JOIN shipments s ON s.id = j.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
     " WHERE j.id = ?1";
 
-int
-http_agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
+/* agency_owns - 1 when the thing named by key belongs to the caller's agency, 0 when it is
+ * another agency's or unknown, -1 on a storage error */
+static int
+agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
 {
-    static const char *const sql[] = { SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
+    static const char *const sql[] = { NULL, SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
                                        SQL_AGENCY_OF_JOB };
     sqlite3_stmt *st;
     int rc, owns = 0;
 
-    if (!c->agency || !*c->agency)
-        return 1;
     st = db_stmt(db, sql[kind]);
     if (!st)
         return -1;
@@ -327,21 +327,22 @@ http_agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? owns : -1;
 }
 
-int
-http_check_agency(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret)
+/* check_scope - 0 when the caller may reach what the route's '*' names; else answers 404 or 503 */
+static int
+check_scope(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret)
 {
-    static const char *const what[] = { "dossier", "shipment", "manifest", "job" };
+    static const char *const what[] = { "", "dossier", "shipment", "manifest", "job" };
     db_t *db;
     int owns;
 
-    if (!c->agency || !*c->agency)
+    if (kind == HTTP_SCOPE_NONE || !c->agency || !*c->agency)
         return 0;
     db = http_reader(c);
     if (!db) {
         *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
         return -1;
     }
-    owns = http_agency_owns(c, db, kind, key);
+    owns = agency_owns(c, db, kind, key);
     http_reader_put(c, db);
     if (owns > 0)
         return 0;
@@ -562,7 +563,7 @@ dispatch(http_ctx_t *c)
             return http_fail(c, 405, "method_not_allowed", NULL, "%s is not allowed on %s", c->method, c->path);
         return http_fail(c, 404, "not_found", NULL, "no route %.200s; see docs/openapi.yaml for the API", c->path);
     }
-    if (authorise(c, req->route, &ret) != 0)
+    if (authorise(c, req->route, &ret) != 0 || check_scope(c, req->route->scope, c->args[0], &ret) != 0)
         return ret;
     return req->route->handler(c);
 }

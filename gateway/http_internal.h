@@ -39,12 +39,19 @@ enum {
 typedef struct http_ctx http_ctx_t;
 typedef enum MHD_Result (*http_handler_fn)(http_ctx_t *c);
 
+/* What a route's first '*' names. Agency-bound tokens (auth.h) reach only their
+ * agency's dossiers, shipments, manifests and jobs: for such a token the
+ * dispatcher checks the named thing before the handler runs, and answers 404
+ * (the same for unknown and for another agency's, so codes cannot be probed). */
+typedef enum { HTTP_SCOPE_NONE, HTTP_SCOPE_DOSSIER, HTTP_SCOPE_WAYBILL, HTTP_SCOPE_MANIFEST, HTTP_SCOPE_JOB } http_scope_t;
+
 typedef struct {
     const char *method;       /* "GET", "POST" */
     const char *pattern;      /* "/v1/dossiers/ * /timeline": '*' is one path segment (c->args) */
     http_handler_fn handler;
     unsigned roles;
     const char *summary;      /* one line, for the route listing */
+    http_scope_t scope;       /* what args[0] names, for agency-bound tokens */
 } http_route_t;
 
 #define HTTP_MAX_ARGS 4
@@ -118,14 +125,5 @@ enum MHD_Result http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out),
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */
 int http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret);
 
-/* Agency-bound tokens (auth.h) reach only their agency's dossiers, shipments,
- * manifests and jobs. http_agency_owns: 1 when the thing named by key belongs to
- * the caller's agency or the token serves every agency, 0 when it is another
- * agency's or unknown, -1 on a storage error. http_check_agency does the same
- * with a read connection of its own and answers 404 (the same for unknown and
- * for another agency's) or 503 into *ret, returning -1; 0 means go on. */
-typedef enum { HTTP_SCOPE_DOSSIER, HTTP_SCOPE_WAYBILL, HTTP_SCOPE_MANIFEST, HTTP_SCOPE_JOB } http_scope_t;
-int http_agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key);
-int http_check_agency(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret);
 
 #endif

@@ -106,6 +106,20 @@ ship_get(db_t *db, const char *waybill, ship_row_t *row, int *rc)
     return 0;
 }
 
+/* ship_get_of - ship_get, where a shipment of another agency than agency (when set) is
+ * unknown (1) like a missing one: an agency-bound caller cannot tell the two apart */
+static int
+ship_get_of(db_t *db, const char *waybill, const char *agency, ship_row_t *row, int *rc)
+{
+    int r = ship_get(db, waybill, row, rc);
+
+    if (r == 0 && agency && *agency && strcmp(row->agency_code, agency) != 0) {
+        free(row->body);
+        return 1;
+    }
+    return r;
+}
+
 /* ready_list - waybills of created/booked shipments on no manifest; NULL on SQLite error (*rc) */
 static json_t *
 ready_list(db_t *db, const char *agency_code, size_t max, int *rc)
@@ -140,20 +154,25 @@ waybill_at(const char *const *waybills, const json_t *list, size_t i)
 /* ------------------------------------------------------------- prints */
 
 static int
-print_one(db_t *db, const char *waybill, const char *format, int64_t now, json_t *labels, api_error_t *err)
+print_one(db_t *db, const char *waybill, const char *agency, const char *format, int64_t now, json_t *labels,
+          api_error_t *err)
 {
     ship_row_t row;
     sqlite3_stmt *st;
     timeline_event_t ev;
     json_t *body, *item;
     char text[160], details[96];
-    int rc, r = ship_get(db, waybill, &row, &rc);
+    int rc, r = ship_get_of(db, waybill, agency, &row, &rc);
 
     if (r < 0)
         return sql_fail(err, rc, "reading the shipment");
     if (r == 1) {
-        api_error_set(err, 404, "not_found", "waybills", "no shipment %s on this gateway; nothing was printed",
-                      waybill);
+        if (agency)
+            api_error_set(err, 404, "not_found", "waybills", "no shipment %s for agency %s; nothing was printed",
+                          waybill, agency);
+        else
+            api_error_set(err, 404, "not_found", "waybills", "no shipment %s on this gateway; nothing was printed",
+                          waybill);
         return -1;
     }
     if (strcmp(row.status, "cancelled") == 0) {
@@ -227,7 +246,7 @@ labels_store_print(db_t *db, const labels_print_req_t *req, int64_t now, json_t 
     }
     labels = json_array();
     for (i = 0; i < n; i++)
-        if (print_one(db, waybill_at(req->waybills, list, i), req->format, now, labels, err) != 0)
+        if (print_one(db, waybill_at(req->waybills, list, i), req->agency_code, req->format, now, labels, err) != 0)
             goto out;
     *out = json_pack("{s:O}", "labels", labels);
     status = *out ? 200 : -1;
@@ -303,10 +322,15 @@ labels_store_manifest_create(db_t *db, const labels_manifest_req_t *req, int64_t
     for (i = 0; i < n; i++) {
         const char *wb = waybill_at(req->waybills, list, i);
         ship_row_t row;
-        int r = ship_get(db, wb, &row, &rc);
+        int r = ship_get_of(db, wb, req->agency_code, &row, &rc);
 
         if (r < 0) {
             sql_fail(err, rc, "reading the shipment");
+            goto out;
+        }
+        if (r == 1 && req->agency_code && !req->all_ready) {
+            api_error_set(err, 404, "not_found", "waybills", "no shipment %s for agency %s; nothing was created", wb,
+                          req->agency_code);
             goto out;
         }
         if (r == 1) {

@@ -39,7 +39,8 @@ typedef struct {
     const char *const *waybills; /* S10 numbers, already validated; NULL with ready */
     size_t n;
     int ready;                   /* every created/booked shipment not on a manifest */
-    const char *agency_code;     /* with ready: only this agency (NULL = all) */
+    const char *agency_code;     /* only this agency's shipments (NULL = all): with ready, the ones
+                                  * listed; with waybills, another agency's is refused as unknown (404) */
     const char *format;          /* for the event: pdf, png, svg, zpl */
     size_t max;                  /* most labels in one print */
 } labels_print_req_t;
@@ -54,7 +55,8 @@ typedef struct {
     const char *const *waybills; /* NULL with all_ready */
     size_t n;
     int all_ready;               /* every created/booked shipment of agency_code not on a manifest */
-    const char *agency_code;     /* required with all_ready */
+    const char *agency_code;     /* required with all_ready; with waybills, when set, another agency's
+                                  * shipment is refused as unknown (404) */
     const char *public_id;       /* "BB-yyyymmdd-XXXXXXXX" */
     const char *code;            /* the signed QR content */
     const char *created_by;      /* the token's name */

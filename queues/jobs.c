@@ -48,12 +48,13 @@ static const char SQL_REVIVE[] =
     "UPDATE jobs SET state = 'ready', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1"
     " AND state = 'dead'";
 static const char SQL_COUNTS[] = "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state";
-static const char SQL_LIST_STATE[] =
-    "SELECT id, kind, carrier, state, attempts, next_attempt_at, COALESCE(last_error, ''), COALESCE(shipment_id, 0)"
-    " FROM jobs WHERE state = ?1 ORDER BY id DESC LIMIT ?2";
-static const char SQL_LIST_ALL[] =
-    "SELECT id, kind, carrier, state, attempts, next_attempt_at, COALESCE(last_error, ''), COALESCE(shipment_id, 0)"
-    " FROM jobs ORDER BY id DESC LIMIT ?1";
+/* ?3: an agency code, or NULL for every agency */
+#define SQL_LIST_COLUMNS                                                                                          \
+    "SELECT j.id, j.kind, j.carrier, j.state, j.attempts, j.next_attempt_at, COALESCE(j.last_error, ''),"      \
+    " COALESCE(j.shipment_id, 0) FROM jobs j WHERE (?3 IS NULL OR EXISTS (SELECT 1 FROM shipments s"           \
+    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.id = j.shipment_id AND d.agency_code = ?3))"
+static const char SQL_LIST_STATE[] = SQL_LIST_COLUMNS " AND j.state = ?1 ORDER BY j.id DESC LIMIT ?2";
+static const char SQL_LIST_ALL[] = SQL_LIST_COLUMNS " ORDER BY j.id DESC LIMIT ?2";
 static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 
@@ -298,7 +299,7 @@ jobs_counts(db_t *db, json_t **out)
 }
 
 int
-jobs_list(db_t *db, const char *state, int limit, json_t **out)
+jobs_list(db_t *db, const char *state, const char *agency, int limit, json_t **out)
 {
     sqlite3_stmt *st = db_stmt(db, state ? SQL_LIST_STATE : SQL_LIST_ALL);
     int rc;
@@ -306,12 +307,13 @@ jobs_list(db_t *db, const char *state, int limit, json_t **out)
     *out = json_array();
     if (!st)
         return -1;
-    if (state) {
+    if (state)
         db_bind_text(st, 1, state);
-        sqlite3_bind_int(st, 2, limit);
-    } else {
-        sqlite3_bind_int(st, 1, limit);
-    }
+    sqlite3_bind_int(st, 2, limit);
+    if (agency && *agency)
+        db_bind_text(st, 3, agency);
+    else
+        sqlite3_bind_null(st, 3);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_array_append_new(
             *out, json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),

@@ -65,8 +65,9 @@ int jobs_kill(db_t *db, int64_t id, const char *message, int64_t now);
 int jobs_revive(db_t *db, int64_t id, int64_t now);
 /* jobs_counts - {"book": {"ready": n, …}, …}; caller owns */
 int jobs_counts(db_t *db, json_t **out);
-/* jobs_list - jobs in state (NULL = all), newest first, at most limit; caller owns */
-int jobs_list(db_t *db, const char *state, int limit, json_t **out);
+/* jobs_list - jobs in state (NULL = all) of the shipments of agency (NULL or "" =
+ * every agency), newest first, at most limit; caller owns */
+int jobs_list(db_t *db, const char *state, const char *agency, int limit, json_t **out);
 /* jobs_book_payload - a copy of the shipment payload of shipment_id's booking job, which
  * cancel and track jobs carry too (caller frees); NULL when there is none */
 char *jobs_book_payload(db_t *db, int64_t shipment_id);
