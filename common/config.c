@@ -104,19 +104,20 @@ trim(char *s)
 }
 
 int
-config_load_file(config_t *self, const char *path, char *err, size_t errlen)
+config_each_pair(const char *path, const char *what, const char *form, config_pair_fn fn, void *cls, char *err,
+                 size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
     int lineno = 0;
 
     if (!f) {
-        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
         return CONFIG_ERROR;
     }
     while (fgets(line, sizeof line, f)) {
-        char *eq, *key, *value, *s;
-        char sub[512];
+        char *eq, *s;
+        char why[512];
 
         lineno++;
         s = trim(line);
@@ -124,21 +125,32 @@ config_load_file(config_t *self, const char *path, char *err, size_t errlen)
             continue;
         eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            snprintf(err, errlen, "%s:%d: expected '%s'", path, lineno, form);
             fclose(f);
             return CONFIG_ERROR;
         }
         *eq = '\0';
-        key = trim(s);
-        value = trim(eq + 1);
-        if (config_set(self, key, value, sub, sizeof sub) != CONFIG_OK) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+        why[0] = '\0';
+        if (fn(trim(s), trim(eq + 1), cls, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
             fclose(f);
             return CONFIG_ERROR;
         }
     }
     fclose(f);
     return CONFIG_OK;
+}
+
+static int
+set_pair(const char *key, const char *value, void *cls, char *why, size_t whylen)
+{
+    return config_set(cls, key, value, why, whylen) == CONFIG_OK ? 0 : -1;
+}
+
+int
+config_load_file(config_t *self, const char *path, char *err, size_t errlen)
+{
+    return config_each_pair(path, "config file", "key = value", set_pair, self, err, errlen);
 }
 
 int

@@ -33,6 +33,15 @@ int config_parse(config_t *self, int argc, char **argv, int allow_positional, ch
 int config_load_file(config_t *self, const char *path, char *err, size_t errlen);
 int config_set(config_t *self, const char *key, const char *value, char *err, size_t errlen);
 
+/* config_each_pair - call fn for every "key = value" line of the file at path
+ * (both sides trimmed; blank lines and lines starting with '#' skipped), for
+ * data files in the config file's format. fn returns 0, or non-zero with a
+ * reason in why. CONFIG_ERROR with err "cannot read WHAT PATH: …",
+ * "PATH:LINE: expected 'FORM'" or "PATH:LINE: why" stops at the first bad line. */
+typedef int (*config_pair_fn)(const char *key, const char *value, void *cls, char *why, size_t whylen);
+int config_each_pair(const char *path, const char *what, const char *form, config_pair_fn fn, void *cls, char *err,
+                     size_t errlen);
+
 const char *config_get(const config_t *self, const char *key);
 long long   config_get_int(const config_t *self, const char *key, long long fallback);
 double      config_get_double(const config_t *self, const char *key, double fallback);

@@ -3,11 +3,11 @@
  */
 #include "gateway/areas.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "gateway/ident.h"
 
 #define AREAS_NAME_MAX_CHARS 100
@@ -59,52 +59,43 @@ by_code(const void *a, const void *b)
     return strcmp(((const commune_t *)a)->code, ((const commune_t *)b)->code);
 }
 
-static char *
-trim(char *s)
-{
-    char *end;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-        *--end = '\0';
-    return s;
-}
-
-/* parse_line - one non-comment line into c (name allocated); 0 or -1 with why */
+/* add_commune - one "CODE = Name" line of the communes file (a config_pair_fn) */
 static int
-parse_line(char *line, commune_t *c, const char **why)
+add_commune(const char *code, const char *name, void *cls, char *why, size_t whylen)
 {
-    char *eq = strchr(line, '='), *code, *name;
+    areas_t *self = cls;
+    commune_t c;
 
-    if (!eq) {
-        *why = "expected 'CODE = Name'";
-        return -1;
-    }
-    *eq = '\0';
-    code = trim(line);
-    name = trim(eq + 1);
     if (!ident_commune_code(code)) {
-        *why = "the code must be the 5 digits of QĐ 19/2025 (00001-99999)";
+        snprintf(why, whylen, "the code must be the 5 digits of QĐ 19/2025 (00001-99999)");
         return -1;
     }
     if (!*name) {
-        *why = "the name is empty";
+        snprintf(why, whylen, "the name is empty");
         return -1;
     }
-    c->name = ident_text_nfc(name);
-    if (!c->name) {
-        *why = "the name is not plain UTF-8 text";
+    if (self->n == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 4096;
+        commune_t *nc = realloc(self->communes, cap * sizeof *nc);
+        if (!nc) {
+            snprintf(why, whylen, "out of memory");
+            return -1;
+        }
+        self->communes = nc;
+        self->cap = cap;
+    }
+    c.name = ident_text_nfc(name);
+    if (!c.name) {
+        snprintf(why, whylen, "the name is not plain UTF-8 text");
         return -1;
     }
-    if (ident_char_count(c->name) > AREAS_NAME_MAX_CHARS) {
-        free(c->name);
-        c->name = NULL;
-        *why = "the name is longer than 100 characters";
+    if (ident_char_count(c.name) > AREAS_NAME_MAX_CHARS) {
+        free(c.name);
+        snprintf(why, whylen, "the name is longer than 100 characters");
         return -1;
     }
-    memcpy(c->code, code, 6);
+    memcpy(c.code, code, 6);
+    self->communes[self->n++] = c;
     return 0;
 }
 
@@ -112,9 +103,6 @@ areas_t *
 areas_load(const char *communes_file, char *err, size_t errlen)
 {
     areas_t *self = calloc(1, sizeof *self);
-    FILE *f;
-    char line[1024];
-    int lineno = 0;
     size_t i;
 
     if (!self) {
@@ -123,41 +111,11 @@ areas_load(const char *communes_file, char *err, size_t errlen)
     }
     if (!communes_file || !*communes_file)
         return self;
-    f = fopen(communes_file, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read communes_file %s: %s", communes_file, strerror(errno));
+    if (config_each_pair(communes_file, "communes_file", "CODE = Name", add_commune, self, err, errlen) !=
+        CONFIG_OK) {
         areas_destroy(&self);
         return NULL;
     }
-    while (fgets(line, sizeof line, f)) {
-        char *s = trim(line);
-        const char *why = NULL;
-        commune_t c;
-
-        lineno++;
-        if (!*s || *s == '#')
-            continue;
-        if (self->n == self->cap) {
-            size_t cap = self->cap ? self->cap * 2 : 4096;
-            commune_t *nc = realloc(self->communes, cap * sizeof *nc);
-            if (!nc) {
-                why = "out of memory";
-                goto bad;
-            }
-            self->communes = nc;
-            self->cap = cap;
-        }
-        if (parse_line(s, &c, &why) != 0)
-            goto bad;
-        self->communes[self->n++] = c;
-        continue;
-    bad:
-        snprintf(err, errlen, "%s:%d: %s", communes_file, lineno, why);
-        fclose(f);
-        areas_destroy(&self);
-        return NULL;
-    }
-    fclose(f);
     qsort(self->communes, self->n, sizeof *self->communes, by_code);
     for (i = 1; i < self->n; i++) {
         if (strcmp(self->communes[i].code, self->communes[i - 1].code) == 0) {
