@@ -139,33 +139,18 @@ token_ok(http_ctx_t *c, const char *waybill, const char *k)
 
 /* ------------------------------------------------------------ /t/{waybill} */
 
-/* the built-in holiday calendar, loaded once, for a bccid started without one; NULL when out of memory */
-static pthread_once_t cal_once = PTHREAD_ONCE_INIT;
-static calendar_t *cal_builtin;
-
-static void
-cal_init(void)
-{
-    cal_builtin = calendar_new();
-}
-
 /* expected_delivery - the shipment's due date once the carrier has it (the
  * scheduler's J+n on the operator's calendar); before that, intake +
  * PAGE_TRANSIT_WORKING_DAYS working days on the same calendar */
 static int64_t
 expected_delivery(const http_api_config_t *cfg, int64_t created_at, int64_t due_at)
 {
-    const calendar_t *cal = cfg->calendar;
     int64_t day = -1;
 
     if (due_at > 0)
         return due_at;
-    if (!cal) {
-        pthread_once(&cal_once, cal_init);
-        cal = cal_builtin;
-    }
-    if (cal)
-        day = calendar_add_working_days(cal, created_at, PAGE_TRANSIT_WORKING_DAYS);
+    if (cfg->calendar)
+        day = calendar_add_working_days(cfg->calendar, created_at, PAGE_TRANSIT_WORKING_DAYS);
     return day > 0 ? day : page_add_working_days(created_at, PAGE_TRANSIT_WORKING_DAYS);
 }
 

@@ -25,7 +25,7 @@ typedef struct {
     const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */
     struct webhook_auth *webhooks; /* carrier webhook verifier; borrowed */
     const struct areas *areas;    /* commune names for labels and pages; borrowed, may be NULL */
-    const struct calendar *calendar; /* working days for the tracking page; borrowed, NULL = built in */
+    const struct calendar *calendar; /* working days for the tracking page; borrowed, NULL = weekends only */
     size_t secretlen;
 } http_api_config_t;
 
