@@ -164,45 +164,50 @@ is_ascii(const char *s)
     return 1;
 }
 
-/* contains_folded - whether hay spells out needle, ignoring case ("phường Ngọc Hà" holds "Phường Ngọc Hà") */
-static int
-contains_folded(const char *hay, const char *needle)
+/* casefold - a case-folded NFC copy of s (caller frees), or NULL */
+static char *
+casefold(const char *s)
 {
-    const int opts = UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD;
-    utf8proc_uint8_t *h = NULL, *n = NULL;
-    int found;
+    utf8proc_uint8_t *out = NULL;
 
-    if (utf8proc_map((const utf8proc_uint8_t *)hay, 0, &h, opts) < 0)
-        h = NULL;
-    if (utf8proc_map((const utf8proc_uint8_t *)needle, 0, &n, opts) < 0)
-        n = NULL;
-    found = h && n ? strstr((const char *)h, (const char *)n) != NULL : strstr(hay, needle) != NULL;
-    free(h);
-    free(n);
-    return found;
+    if (utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD) < 0)
+        return NULL;
+    return (char *)out;
 }
 
 void
 label_join_address(const label_party_t *p, char *out, size_t outlen)
 {
     const char *parts[3] = { p->address, p->commune, p->province };
+    /* a part the address already spells out, in any letter case ("phường Ngọc Hà"), is not repeated */
+    char *folded_address = p->address ? casefold(p->address) : NULL;
     size_t len = 0;
     int i;
 
-    if (outlen == 0)
+    if (outlen == 0) {
+        free(folded_address);
         return;
+    }
     out[0] = '\0';
     for (i = 0; i < 3; i++) {
         int n;
         if (!parts[i] || !*parts[i])
             continue;
-        if (i > 0 && p->address && contains_folded(p->address, parts[i]))
-            continue;
+        if (i > 0 && p->address) {
+            char *folded = casefold(parts[i]);
+            int spelled = folded && folded_address ? strstr(folded_address, folded) != NULL
+                                                   : strstr(p->address, parts[i]) != NULL;
+            free(folded);
+            if (spelled)
+                continue;
+        }
         n = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", parts[i]);
         if (n < 0 || (size_t)n >= outlen - len)
             break;
         len += (size_t)n;
     }
+    free(folded_address);
 }
 
 char *

@@ -183,12 +183,8 @@ static void
 text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, int reverse, const char *s,
      const char *field)
 {
-    int h = dots(z, pt * 25.4 / 72.0);
-    /* ^A0 is a proportional font: about 0.5 em per character on average;
-     * keep a margin so the estimate errs on the short side */
-    size_t per_line = (size_t)(dots(z, w) / (h * 0.5));
-    size_t cap = per_line * (size_t)lines;
-    size_t n;
+    int h;
+    size_t cap, n;
 
     if (!s || !*s)
         return;
@@ -196,6 +192,10 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
         text_bitmap(z, x, y, w, pt, lines, just, reverse, s, field);
         return;
     }
+    h = dots(z, pt * 25.4 / 72.0);
+    /* ^A0 is a proportional font: about 0.5 em per character on average;
+     * keep a margin so the estimate errs on the short side */
+    cap = (size_t)(dots(z, w) / (h * 0.5)) * (size_t)lines;
     n = utf8_chars(s);
     if (buf_appendf(z->b, "^FO%d,%d^A0N,%d,%d^FB%d,%d,0,%c,0%s^FH_^FD", dots(z, x), dots(z, y), h, h,
                     dots(z, w), lines, just, reverse ? "^FR" : "") != BUF_OK)
