@@ -278,8 +278,7 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
 {
     buf_t b;
     char when[32], date[48], iso[40];
-    const char *province = areas_province_name(t->province_code);
-    const char *commune = areas_commune_name(t->areas, t->commune_code);
+    char commune[320], province[64];
     size_t i;
 
     buf_init(&b, PAGE_LIMIT);
@@ -303,19 +302,16 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
     buf_appendf(&b, "</dd>\n<dt>Người nhận</dt>\n<dd data-field=\"recipient\">");
     page_html_escape(&b, t->recipient && t->recipient[0] ? t->recipient : "—");
     buf_appendf(&b, "</dd>\n<dt>Nơi nhận</dt>\n<dd data-field=\"area\">");
-    if (commune) {
-        page_html_escape(&b, commune);
-    } else if (t->commune_code && t->commune_code[0]) {
-        buf_appendf(&b, "Xã/phường mã ");
-        page_html_escape(&b, t->commune_code);
-    }
-    if (province) {
-        buf_appendf(&b, "%s", t->commune_code && t->commune_code[0] ? ", " : "");
-        page_html_escape(&b, province);
-    } else if (t->province_code && t->province_code[0]) {
-        buf_appendf(&b, "%sTỉnh/thành phố mã ", t->commune_code && t->commune_code[0] ? ", " : "");
-        page_html_escape(&b, t->province_code);
-    }
+    /* the same words as the label; the line starts with a capital ("xã/phường mã …" -> "Xã/phường mã …") */
+    areas_commune_text(t->areas, t->commune_code, commune, sizeof commune);
+    areas_province_text(t->province_code, province, sizeof province);
+    if (commune[0] >= 'a' && commune[0] <= 'z')
+        commune[0] = (char)(commune[0] - 'a' + 'A');
+    else if (!commune[0] && province[0] >= 'a' && province[0] <= 'z')
+        province[0] = (char)(province[0] - 'a' + 'A');
+    page_html_escape(&b, commune);
+    buf_appendf(&b, "%s", commune[0] && province[0] ? ", " : "");
+    page_html_escape(&b, province);
     buf_appendf(&b, "</dd>\n");
     if (t->status && strcmp(t->status, "delivered") == 0) {
         page_format_date(t->status_time, date, sizeof date);
