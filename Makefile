@@ -32,18 +32,24 @@ ALL_CFLAGS  = $(WARN) $(OPT) $(SAN_FLAGS) $(DEFS) $(INCS) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SAN_FLAGS) -pthread
 LIBS    = $(PKG_LIBS) -lm
 
-# Library code: every .c under these folders except program mains (*_main.c).
-LIB_SRC := $(filter-out %_main.c,$(wildcard common/*.c labels/*.c carriers/*.c queues/*.c gateway/*.c))
+# Library code: every .c under these folders except program mains (*_main.c) and the simulator.
+LIB_DIRS := common domain labels carriers queues gateway
+LIB_SRC := $(filter-out %_main.c carriers/sim/%,$(shell find $(LIB_DIRS) -name '*.c' | LC_ALL=C sort))
 SIM_SRC := $(filter-out %_main.c,$(wildcard carriers/sim/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The clerk page's HTML, JS and CSS are embedded as C strings by a rule, rebuilt when one is edited.
+PAGE_ASSETS := gateway/pages/clerk.html gateway/pages/clerk.js gateway/pages/clerk.css
+GEN_SRC := $(BUILD)/gen/pages_clerk.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/pages_clerk.o
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/%.o)
 LIBA    := $(BUILD)/libbcci.a
 
 BINDIR  := $(BUILD)/bin
 PROGS   := $(BINDIR)/bccid $(BINDIR)/bcci-worker $(BINDIR)/bcci-carrier-sim $(BINDIR)/bcci
 
-UNIT_SRC  := $(wildcard tests/unit/*_test.c)
-UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/unit mirrors the source tree (tests/unit/<folder>/<module>_test.c); each binary is
+# $(BUILD)/tests/<module>_test.
+UNIT_SRC  := $(shell find tests/unit -name '*_test.c' -not -path 'tests/unit/support/*' | LC_ALL=C sort)
+UNIT_BINS := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(notdir $(t:.c=)))
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.c))
 
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -73,8 +79,23 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else echo "deps: all Debian packages present"; fi
 
-$(BUILD)/%.o: %.c
+# Changing the compiler or its flags rebuilds everything: the flags are kept in a file whose
+# content changes only when they do, and every object depends on it.
+FLAGS_FILE := $(BUILD)/.flags
+FLAGS_NOW  := $(CC) $(ALL_CFLAGS)
+$(shell mkdir -p $(BUILD) && (test -f $(FLAGS_FILE) && test "$$(cat $(FLAGS_FILE))" = '$(FLAGS_NOW)' || printf '%s' '$(FLAGS_NOW)' > $(FLAGS_FILE)))
+
+$(BUILD)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(GEN_SRC): $(PAGE_ASSETS) gateway/pages/embed.py
+	@mkdir -p $(dir $@)
+	@echo "  EMBED $@"
+	@python3 gateway/pages/embed.py $@
+
+$(BUILD)/gen/pages_clerk.o: $(GEN_SRC) $(FLAGS_FILE)
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -86,7 +107,7 @@ $(BINDIR)/bccid: $(BUILD)/gateway/bccid_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-$(BINDIR)/bcci: $(BUILD)/gateway/bcci_main.o $(LIBA)
+$(BINDIR)/bcci: $(BUILD)/gateway/cli/bcci_main.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -99,10 +120,13 @@ $(BINDIR)/bcci-carrier-sim: $(BUILD)/carriers/sim/sim_main.o $(SIM_OBJ) $(LIBA)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBA)
-	@mkdir -p $(dir $@)
-	@echo "  LD    $@"
-	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+define unit_test_rule
+$(BUILD)/tests/$(notdir $(1:.c=)): $(BUILD)/$(1:.c=.o) $(TEST_SUPPORT_OBJ) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	@echo "  LD    $$@"
+	@$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_test_rule,$(t))))
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
@@ -153,7 +177,7 @@ clean:
 	rm -rf build bin
 
 MAIN_DEPS := $(patsubst %.c,$(BUILD)/%.d,$(wildcard */*_main.c */*/*_main.c) $(BENCH_SRC))
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) $(TEST_SUPPORT_OBJ:.o=.d) $(MAIN_DEPS)
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(TEST_SUPPORT_OBJ:.o=.d) $(MAIN_DEPS)
 .SECONDARY:
 
 # --- fault tests, fuzzing, memory checks (tests/integration/test_faults.py, tests/fuzz/) ---

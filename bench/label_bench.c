@@ -23,7 +23,7 @@
 #include "labels/code128.h"
 #include "labels/label.h"
 #include "labels/qr.h"
-#include "labels/s10.h"
+#include "domain/s10.h"
 #include "log.h"
 
 static double

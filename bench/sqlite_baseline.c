@@ -28,7 +28,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
-#include "labels/s10.h"
+#include "domain/s10.h"
 
 static const config_spec_t k_spec[] = {
     {"dir", NULL, "parent directory of the temporary database (default $TMPDIR, else the system temp dir)"},

@@ -28,7 +28,7 @@
 #include "labels/code128.h"
 #include "labels/label.h"
 #include "labels/qr.h"
-#include "labels/s10.h"
+#include "domain/s10.h"
 #include "log.h"
 
 /* ---- text boxes (shared with manifest.c through label_cairo.h) ---- */

@@ -34,7 +34,7 @@
 #include "labels/code128.h"
 #include "labels/label.h"
 #include "labels/label_cairo.h"
-#include "labels/s10.h"
+#include "domain/s10.h"
 #include "labels/zpl_gf.h"
 #include "log.h"
 

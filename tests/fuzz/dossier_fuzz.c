@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/dossier.h"
+#include "domain/dossier.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/ident.h"
-#include "labels/s10.h"
+#include "domain/ident.h"
+#include "domain/s10.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -45,7 +45,7 @@ SIZE = {
     "backlog": 100000 if FULL else 5000,
     "drain_dossiers": 300 if FULL else 60,
 }
-# engine defaults (gateway/engine.c): first cooldown 2 s, threshold 5 failures
+# engine defaults (gateway/engine/engine.c): first cooldown 2 s, threshold 5 failures
 BREAKER_COOLDOWN_S = 2.0
 WORKER_CREDIT = 8  # bcci-worker --concurrency default
 

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "carriers/status.h"
+#include "domain/status.h"
 #include "tests/unit/support/carrier_table.h"
 
 const carrier_ops_t *

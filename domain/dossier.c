@@ -1,0 +1,511 @@
+/*
+ * dossier - dossier submission parsing and validation (see dossier.h)
+ *
+ * The schema is a table of fields per object, so the rules read in one place
+ * and unknown fields are refused by name instead of being silently dropped.
+ */
+#include "domain/dossier.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carriers/carrier.h"
+#include "domain/ident.h"
+
+typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS } field_kind_t;
+typedef int (*ident_fn)(const char *);
+
+typedef struct field_rule {
+    const char *name;
+    field_kind_t kind;
+    int required;
+    size_t min_chars, max_chars;     /* F_TEXT */
+    ident_fn check;                  /* F_CODE */
+    const char *what;                /* F_CODE: what a valid value looks like */
+    const struct field_rule *object; /* F_OBJECT */
+} field_rule_t;
+
+static int
+ident_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+
+    return at && at != s && strchr(at, '.') && !strchr(s, ' ') && strlen(s) <= 254;
+}
+
+static int
+ident_service(const char *s)
+{
+    return strcmp(s, "return") == 0 || strcmp(s, "send") == 0 || strcmp(s, "both") == 0;
+}
+
+/* ident_cccd - a 12-digit citizen ID number (no check digit exists, design §1) */
+static int
+ident_cccd(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != 12)
+        return 0;
+    for (i = 0; i < 12; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* the key of the CCCD hash: set once at start-up (dossier_set_id_key), before any thread parses */
+static uint8_t id_key[32];
+static size_t id_keylen;
+
+void
+dossier_set_id_key(const void *key, size_t len)
+{
+    id_keylen = len > sizeof id_key ? sizeof id_key : len;
+    memcpy(id_key, key, id_keylen);
+}
+
+static int
+ident_any_code(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              s[i] == '.' || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static const field_rule_t procedure_rules[] = {
+    { "code", F_CODE, 1, 0, 0, ident_any_code, "a procedure code like 1.001234.000.00.00.H23", NULL },
+    { "name", F_TEXT, 1, 1, 300, NULL, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const field_rule_t agency_rules[] = {
+    { "code", F_CODE, 1, 0, 0, ident_agency_code, "a unit identifier like 000.00.31.H23", NULL },
+    { "name", F_TEXT, 1, 1, 200, NULL, NULL, NULL },
+    { "address", F_TEXT, 1, 1, 400, NULL, NULL, NULL },
+    { "phone", F_CODE, 1, 0, 0, ident_phone, "a Vietnamese phone number, e.g. 02203851234 or 0912345678", NULL },
+    { "province_code", F_CODE, 1, 0, 0, ident_province_code, "one of the 34 province codes of QĐ 19/2025, e.g. 01",
+      NULL },
+    { "commune_code", F_CODE, 1, 0, 0, ident_commune_code, "a 5-digit commune code of QĐ 19/2025, e.g. 00004",
+      NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const field_rule_t recipient_rules[] = {
+    { "name", F_TEXT, 1, 1, 100, NULL, NULL, NULL },
+    { "phone", F_CODE, 1, 0, 0, ident_phone, "a Vietnamese phone number, e.g. 0912345678 or +84912345678", NULL },
+    { "email", F_CODE, 0, 0, 0, ident_email, "an e-mail address", NULL },
+    { "address", F_TEXT, 1, 1, 400, NULL, NULL, NULL },
+    { "province_code", F_CODE, 1, 0, 0, ident_province_code, "one of the 34 province codes of QĐ 19/2025, e.g. 01",
+      NULL },
+    { "commune_code", F_CODE, 1, 0, 0, ident_commune_code, "a 5-digit commune code of QĐ 19/2025, e.g. 00004",
+      NULL },
+    { "id_number", F_CODE, 0, 0, 0, ident_cccd, "the 12-digit CCCD number", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const field_rule_t result_rules[] = {
+    { "summary", F_TEXT, 1, 1, 500, NULL, NULL, NULL },
+    { "documents", F_DOCS, 0, 0, 0, NULL, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const field_rule_t authorised_rules[] = {
+    { "name", F_TEXT, 1, 1, 100, NULL, NULL, NULL },
+    { "relation", F_TEXT, 0, 1, 50, NULL, NULL, NULL },
+    { "id_number", F_CODE, 0, 0, 0, ident_cccd, "the 12-digit CCCD number", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const field_rule_t dossier_rules[] = {
+    { "dossier_code", F_CODE, 1, 0, 0, ident_dossier_code,
+      "V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX, e.g. 000.00.31.H23-231124-0001", NULL },
+    { "service", F_CODE, 1, 0, 0, ident_service,
+      "\"return\" (result to the citizen), \"send\" (dossier collected from the citizen) or \"both\"", NULL },
+    { "procedure", F_OBJECT, 1, 0, 0, NULL, NULL, procedure_rules },
+    { "agency", F_OBJECT, 1, 0, 0, NULL, NULL, agency_rules },
+    /* which of these are required depends on the service (check_service) */
+    { "recipient", F_OBJECT, 0, 0, 0, NULL, NULL, recipient_rules },
+    { "sender", F_OBJECT, 0, 0, 0, NULL, NULL, recipient_rules },
+    { "result", F_OBJECT, 0, 0, 0, NULL, NULL, result_rules },
+    { "documents", F_DOCS, 0, 0, 0, NULL, NULL, NULL },
+    { "cod_amount", F_INT, 0, 0, 0, NULL, NULL, NULL },
+    { "authorised_person", F_OBJECT, 0, 0, 0, NULL, NULL, authorised_rules },
+    { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
+    { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
+    { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+int
+json_depth_ok(const char *text, size_t len, int max)
+{
+    int depth = 0, in_string = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                return 0;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+static int
+check_text(const char *value, const char *path, size_t min_chars, size_t max_chars, json_t **out,
+           api_error_t *err)
+{
+    char *nfc = ident_text_nfc(value);
+    size_t n;
+
+    if (!nfc) {
+        api_error_set(err, 422, "invalid_field", path,
+                      "%s contains control characters or invalid UTF-8; send plain UTF-8 text", path);
+        return -1;
+    }
+    n = ident_char_count(nfc);
+    if (n < min_chars || n > max_chars) {
+        api_error_set(err, 422, "invalid_field", path, "%s must have %zu to %zu characters (got %zu)", path,
+                      min_chars, max_chars, n);
+        free(nfc);
+        return -1;
+    }
+    *out = json_string(nfc);
+    free(nfc);
+    return *out ? 0 : -1;
+}
+
+static int validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_t *out,
+                           api_error_t *err);
+
+static int
+validate_documents(json_t *value, const char *path, json_t **out, api_error_t *err)
+{
+    size_t i;
+    json_t *doc;
+
+    if (!json_is_array(value) || json_array_size(value) > 50) {
+        api_error_set(err, 422, "invalid_field", path, "%s must be a list of at most 50 documents", path);
+        return -1;
+    }
+    *out = json_array();
+    json_array_foreach(value, i, doc) {
+        char sub[64];
+        json_t *name = json_object_get(doc, "name"), *orig = json_object_get(doc, "original");
+        json_t *clean = NULL, *norm;
+
+        snprintf(sub, sizeof sub, "%s[%zu].name", path, i);
+        if (!json_is_object(doc) || !json_is_string(name) || json_object_size(doc) > 2 ||
+            (orig && !json_is_boolean(orig)) || (json_object_size(doc) == 2 && !orig)) {
+            api_error_set(err, 422, "invalid_field", sub,
+                          "each document is {\"name\": text, \"original\": true|false}");
+            return -1;
+        }
+        if (check_text(json_string_value(name), sub, 1, 200, &norm, err) != 0)
+            return -1;
+        clean = json_pack("{s:o, s:b}", "name", norm, "original", orig ? json_is_true(orig) : 0);
+        json_array_append_new(*out, clean);
+    }
+    return 0;
+}
+
+static int
+validate_field(json_t *value, const field_rule_t *r, const char *path, json_t **out, api_error_t *err)
+{
+    switch (r->kind) {
+    case F_TEXT:
+        if (!json_is_string(value))
+            goto wrong_type;
+        return check_text(json_string_value(value), path, r->min_chars, r->max_chars, out, err);
+    case F_CODE:
+        if (!json_is_string(value))
+            goto wrong_type;
+        if (!r->check(json_string_value(value))) {
+            api_error_set(err, 422, "invalid_field", path, "%s is not valid: expected %s", path, r->what);
+            return -1;
+        }
+        *out = json_string(json_string_value(value));
+        return 0;
+    case F_BOOL:
+        if (!json_is_boolean(value))
+            goto wrong_type;
+        *out = json_boolean(json_is_true(value));
+        return 0;
+    case F_INT:
+        if (!json_is_integer(value) || json_integer_value(value) < 0 ||
+            json_integer_value(value) > DOSSIER_MAX_COD) {
+            api_error_set(err, 422, "invalid_field", path,
+                          "%s must be a whole number of đồng between 0 and %lld (no decimals, no quotes)", path,
+                          DOSSIER_MAX_COD);
+            return -1;
+        }
+        *out = json_integer(json_integer_value(value));
+        return 0;
+    case F_OBJECT:
+        if (!json_is_object(value))
+            goto wrong_type;
+        *out = json_object();
+        return validate_object(value, r->object, path, *out, err);
+    case F_DOCS:
+        return validate_documents(value, path, out, err);
+    }
+wrong_type:
+    api_error_set(err, 422, "invalid_field", path, "%s has the wrong type: expected %s", path,
+                  r->kind == F_OBJECT ? "an object" : r->kind == F_BOOL ? "true or false" : "a string");
+    return -1;
+}
+
+static int
+validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_t *out, api_error_t *err)
+{
+    const field_rule_t *r;
+    const char *key;
+    json_t *value;
+
+    json_object_foreach(in, key, value) {
+        for (r = rules; r->name; r++)
+            if (strcmp(r->name, key) == 0)
+                break;
+        if (!r->name) {
+            char path[64];
+            snprintf(path, sizeof path, "%s%s%.40s", prefix, *prefix ? "." : "", key);
+            api_error_set(err, 422, "unknown_field", path, "%s is not a field of this API; remove it", path);
+            return -1;
+        }
+    }
+    for (r = rules; r->name; r++) {
+        char path[64];
+        json_t *clean = NULL;
+
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
+        value = json_object_get(in, r->name);
+        if (!value || json_is_null(value)) {
+            if (r->required) {
+                api_error_set(err, 422, "missing_field", path, "%s is required", path);
+                return -1;
+            }
+            continue;
+        }
+        if (validate_field(value, r, path, &clean, err) != 0) {
+            json_decref(clean);
+            return -1;
+        }
+        json_object_set_new(out, r->name, clean);
+    }
+    return 0;
+}
+
+/* book_payload - what the carrier adapter needs to book (carriers/carrier.h); built here,
+ * on the HTTP thread, so the single writer only stores it */
+static char *
+book_payload(const json_t *canon)
+{
+    const char *service = json_string_value(json_object_get(canon, "service"));
+    int collect = strcmp(service, "return") != 0;
+    json_t *agency = json_object_get(canon, "agency");
+    /* the return leg goes agency -> recipient; the collection leg citizen -> agency */
+    json_t *from = collect ? json_object_get(canon, "sender") : agency;
+    json_t *to = collect ? agency : json_object_get(canon, "recipient");
+    json_t *result = json_object_get(canon, "result");
+    json_t *note = collect ? json_object_get(json_object_get(canon, "procedure"), "name")
+                           : json_object_get(result, "summary");
+    json_t *p;
+    char *text;
+
+    p = json_pack("{s:O, s:O, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
+                  "s:{s:O, s:O, s:O, s:O, s:O}}",
+                  "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
+                  json_object_get(canon, "dossier_code"), "service", collect ? "send" : "return", "content_note",
+                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", 200, "pickup", collect,
+                  "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
+                  json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),
+                  "commune_code", json_object_get(from, "commune_code"), "receiver", "name",
+                  json_object_get(to, "name"), "phone", json_object_get(to, "phone"), "address",
+                  json_object_get(to, "address"), "province_code", json_object_get(to, "province_code"),
+                  "commune_code", json_object_get(to, "commune_code"));
+    if (!p)
+        return NULL;
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
+}
+
+/* check_service - return needs recipient + result; send needs sender (the citizen the
+ * postman collects from); both needs sender and recipient */
+static int
+check_service(json_t *canon, api_error_t *err)
+{
+    const char *service = json_string_value(json_object_get(canon, "service"));
+    int ret = strcmp(service, "return") == 0, send = strcmp(service, "send") == 0;
+
+    if ((ret || !send) && !json_object_get(canon, "recipient")) {
+        api_error_set(err, 422, "missing_field", "recipient", "recipient is required for service '%s'", service);
+        return -1;
+    }
+    if (ret && !json_object_get(canon, "result")) {
+        api_error_set(err, 422, "missing_field", "result", "result is required for service 'return'");
+        return -1;
+    }
+    if (!ret && !json_object_get(canon, "sender")) {
+        api_error_set(err, 422, "missing_field", "sender",
+                      "sender (the citizen the postman collects the dossier from) is required for service '%s'",
+                      service);
+        return -1;
+    }
+    if (ret && json_object_get(canon, "sender")) {
+        api_error_set(err, 422, "unknown_field", "sender",
+                      "sender is for the collection leg; a 'return' submission names the recipient only");
+        return -1;
+    }
+    return 0;
+}
+
+/* protect_id - a CCCD number is never kept whole (design §8): a keyed hash and the last
+ * four digits replace it before the submission is stored or hashed */
+static void
+protect_id(json_t *person)
+{
+    const char *id = json_string_value(json_object_get(person, "id_number"));
+    uint8_t mac[SHA256_LEN];
+    char hex[SHA256_HEX_LEN];
+
+    if (!id)
+        return;
+    hmac_sha256(id_key, id_keylen, id, strlen(id), mac);
+    hex_encode(mac, sizeof mac, hex);
+    json_object_set_new(person, "id_hash", json_string(hex));
+    json_object_set_new(person, "id_last4", json_string(id + strlen(id) - 4));
+    json_object_del(person, "id_number");
+}
+
+void
+dossier_destroy(dossier_t **selfp)
+{
+    dossier_t *self = *selfp;
+
+    if (!self)
+        return;
+    json_decref(self->canonical);
+    free(self->canonical_text);
+    free(self->book_payload);
+    free(self);
+    *selfp = NULL;
+}
+
+int
+dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
+{
+    json_error_t jerr;
+    json_t *root = NULL, *canon = NULL;
+    dossier_t *d = NULL;
+    const char *agency_code, *code;
+    int rc = -1;
+
+    *out = NULL;
+    if (len > DOSSIER_MAX_BODY) {
+        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
+        goto out;
+    }
+    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
+        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
+        goto out;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        api_error_set(err, 400, "invalid_json", NULL, "the body must be a JSON object");
+        goto out;
+    }
+    canon = json_object();
+    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0)
+        goto out;
+    protect_id(json_object_get(canon, "recipient"));
+    protect_id(json_object_get(canon, "sender"));
+    protect_id(json_object_get(canon, "authorised_person"));
+
+    code = json_string_value(json_object_get(canon, "dossier_code"));
+    agency_code = json_string_value(json_object_get(json_object_get(canon, "agency"), "code"));
+    if (strncmp(code, agency_code, strlen(agency_code)) != 0 || code[strlen(agency_code)] != '-') {
+        api_error_set(err, 422, "invalid_field", "agency.code",
+                      "agency.code must be the unit identifier at the start of dossier_code");
+        goto out;
+    }
+    if (!json_object_get(canon, "cod_amount"))
+        json_object_set_new(canon, "cod_amount", json_integer(0));
+    if (!json_object_get(canon, "carrier"))
+        json_object_set_new(canon, "carrier", json_string(default_carrier));
+    if (!carrier_find(json_string_value(json_object_get(canon, "carrier")))) {
+        api_error_set(err, 422, "unknown_carrier", "carrier", "unknown carrier; this gateway knows: %s",
+                      carrier_names());
+        goto out;
+    }
+
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
+    d->canonical_text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!d->canonical_text) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
+    sha256_hex(d->canonical_text, strlen(d->canonical_text), d->body_hash);
+    d->book_payload = book_payload(canon);
+    if (!d->book_payload) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
+    d->canonical = canon;
+    canon = NULL;
+    d->code = json_string_value(json_object_get(d->canonical, "dossier_code"));
+    d->service = json_string_value(json_object_get(d->canonical, "service"));
+    d->carrier = json_string_value(json_object_get(d->canonical, "carrier"));
+    d->agency_code = json_string_value(json_object_get(json_object_get(d->canonical, "agency"), "code"));
+    d->cod_amount = json_integer_value(json_object_get(d->canonical, "cod_amount"));
+    {
+        /* the leg runs between the agency and the citizen's address (sender on the collection leg) */
+        json_t *agency = json_object_get(d->canonical, "agency");
+        json_t *citizen = strcmp(d->service, "return") == 0 ? json_object_get(d->canonical, "recipient")
+                                                             : json_object_get(d->canonical, "sender");
+        const char *ap = json_string_value(json_object_get(agency, "province_code"));
+        const char *ac = json_string_value(json_object_get(agency, "commune_code"));
+        const char *cp = json_string_value(json_object_get(citizen, "province_code"));
+        const char *cc = json_string_value(json_object_get(citizen, "commune_code"));
+        int same_province = ap && cp && strcmp(ap, cp) == 0;
+        int same_commune = same_province && ac && cc && strcmp(ac, cc) == 0;
+        int slip = json_is_true(json_object_get(d->canonical, "appointment_slip"));
+
+        d->transit_days = (same_commune ? 1 : same_province ? 2 : 4) * (slip ? 2 : 1);
+    }
+    *out = d;
+    d = NULL;
+    rc = 0;
+out:
+    dossier_destroy(&d);
+    json_decref(canon);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * dossier - parse and validate a dossier submission (POST /v1/dossiers, design §7)
+ *
+ * dossier_from_json checks every field (identifiers, lengths in characters,
+ * valid UTF-8, known carrier, integer amounts), normalises text to NFC and
+ * builds the canonical JSON whose SHA-256 decides idempotency: the same
+ * dossier and service with the same canonical body is a replay, a different
+ * body is a conflict. A CCCD number in the submission is replaced by a keyed hash and
+ * its last four digits before anything is stored (design §8). The dossier owns its canonical JSON tree; the const
+ * char * accessors are borrowed from it until dossier_destroy.
+ */
+#ifndef BCCI_DOSSIER_H
+#define BCCI_DOSSIER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "crypto.h"
+#include "api_error.h"
+
+#define DOSSIER_MAX_BODY (256 * 1024)
+#define DOSSIER_MAX_DEPTH 8
+#define DOSSIER_MAX_COD 100000000LL /* 100 million đồng */
+
+typedef struct {
+    json_t *canonical;            /* owned: the validated, NFC-normalised submission */
+    char *canonical_text;         /* owned: compact, sorted-key JSON of canonical */
+    char *book_payload;           /* owned: the carrier job payload (carrier.h), without the
+                                   * waybill, which the dispatcher adds when it leases the job */
+    char body_hash[SHA256_HEX_LEN];
+    const char *code, *service, *carrier, *agency_code;
+    long long cod_amount;
+    int transit_days;             /* TT 17 Điều 7.2 limit for this leg, in working days */
+} dossier_t;
+
+/* dossier_from_json - 0 and *out (caller owns, dossier_destroy), or -1 with err filled.
+ * default_carrier is used when the submission names none. */
+int dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err);
+void dossier_destroy(dossier_t **self);
+/* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */
+void dossier_set_id_key(const void *key, size_t len);
+
+/* json_depth_ok - 1 when the nesting depth of JSON text stays within max (strings skipped) */
+int json_depth_ok(const char *text, size_t len, int max);
+
+#endif

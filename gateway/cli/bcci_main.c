@@ -1,0 +1,1553 @@
+/*
+ * bcci - the command-line client of bccid (design §11, docs/bcci.1)
+ *
+ * SYNOPSIS
+ *   bcci [--url URL] [--token TOKEN] [--config FILE] [--json] [--no-color] COMMAND [ARGS…]
+ *
+ * DESCRIPTION
+ *   Every subcommand is one or more HTTP calls to bccid, except `keys gen`
+ *   (a local ZeroMQ CURVE key pair) and `backup` (a local online copy of the
+ *   database). Configuration: flags, then the environment (BCCI_URL,
+ *   BCCI_TOKEN), then a file (gateway/cli.h). --json prints the server's
+ *   JSON (or a JSON summary) on stdout instead of readable text.
+ *
+ * DIAGNOSTICS
+ *   Errors are one line on stderr: "bcci: STATUS CODE FIELD: message".
+ *   Exit status: 0 success; 1 the server refused or a bulk submission was
+ *   not wholly accepted; 2 bad usage; 3 bccid unreachable or a local file
+ *   could not be read or written.
+ *
+ * SECURITY
+ *   The token is sent only in the Authorization header and never printed,
+ *   except the new token of `token create`, shown once.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "gateway/cli/cli.h"
+#include "domain/s10.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+
+typedef struct {
+    cli_client_t *client;
+    cli_conf_t conf;
+    int json;
+    int color;
+} app_t;
+
+/* the arguments after the command name; options are taken out as they are read */
+typedef struct {
+    int n;
+    char **v;
+    const char *cmd; /* "manifest create", for messages */
+} args_t;
+
+typedef int (*cmd_fn)(app_t *app, args_t *a);
+
+typedef struct {
+    const char *name; /* "codes import" */
+    cmd_fn fn;
+    int local;        /* 1: no HTTP (keys gen, backup) */
+    const char *synopsis;
+    const char *help;
+} command_t;
+
+/* ------------------------------------------------------------ arguments */
+
+static int
+usage_error(const args_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const args_t *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "bcci %s: ", a->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see bcci %s --help)\n", a->cmd);
+    return EXIT_USAGE;
+}
+
+static void
+drop(args_t *a, int i, int count)
+{
+    memmove(&a->v[i], &a->v[i + count], (size_t)(a->n - i - count) * sizeof a->v[0]);
+    a->n -= count;
+}
+
+/* take_opt - remove "--name VALUE" or "--name=VALUE" (or a short alias) from a; 1 found, 0 not,
+ * -1 when the value is missing */
+static int
+take_opt(args_t *a, const char *name, const char *alias, const char **value)
+{
+    size_t nl = strlen(name);
+    int i;
+
+    for (i = 0; i < a->n; i++) {
+        if (strcmp(a->v[i], "--") == 0)
+            return 0;
+        if (strcmp(a->v[i], name) == 0 || (alias && strcmp(a->v[i], alias) == 0)) {
+            if (i + 1 >= a->n)
+                return -1;
+            *value = a->v[i + 1];
+            drop(a, i, 2);
+            return 1;
+        }
+        if (strncmp(a->v[i], name, nl) == 0 && a->v[i][nl] == '=') {
+            *value = a->v[i] + nl + 1;
+            drop(a, i, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+take_flag(args_t *a, const char *name)
+{
+    int i;
+
+    for (i = 0; i < a->n; i++) {
+        if (strcmp(a->v[i], "--") == 0)
+            return 0;
+        if (strcmp(a->v[i], name) == 0) {
+            drop(a, i, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* rest - after every option was taken: refuses leftover options; drops "--" */
+static int
+rest(args_t *a, int min, int max)
+{
+    int i;
+
+    for (i = 0; i < a->n; i++) {
+        if (strcmp(a->v[i], "--") == 0) {
+            drop(a, i, 1);
+            break;
+        }
+        if (a->v[i][0] == '-' && a->v[i][1] != '\0')
+            return usage_error(a, "unknown option %s", a->v[i]);
+    }
+    if (a->n < min)
+        return usage_error(a, "missing argument");
+    if (max >= 0 && a->n > max)
+        return usage_error(a, "unexpected argument '%s'", a->v[max]);
+    return 0;
+}
+
+/* parse_ll - a whole decimal number in [lo, hi] */
+static int
+parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && *out >= lo && *out <= hi;
+}
+
+/* ------------------------------------------------------------ output */
+
+static const char *
+C(const app_t *app, const char *code)
+{
+    return app->color ? code : "";
+}
+
+#define RESET "\033[0m"
+#define BOLD "\033[1m"
+#define DIM "\033[2m"
+#define RED "\033[31m"
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define CYAN "\033[36m"
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s ? s : "";
+}
+
+static void
+print_json(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
+static void
+print_pretty(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
+/* report_error - the one-line error of a failed call (prefix names what was tried) */
+static int
+report_error(const char *method, const char *path, const cli_resp_t *r)
+{
+    json_t *doc, *e;
+
+    if (r->status == 0) {
+        fprintf(stderr, "bcci: %s\n", r->err);
+        return EXIT_IO;
+    }
+    doc = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
+    e = json_object_get(doc, "error");
+    if (e && r->status == 404 && strcmp(jstr(e, "code"), "not_found") == 0 &&
+        strncmp(jstr(e, "message"), "no route", 8) == 0)
+        fprintf(stderr, "bcci: 404 not_found: this bccid does not serve %s %s (upgrade bccid)\n", method, path);
+    else if (e)
+        fprintf(stderr, "bcci: %ld %s%s%s: %s\n", r->status, jstr(e, "code"), *jstr(e, "field") ? " " : "",
+                jstr(e, "field"), jstr(e, "message"));
+    else
+        fprintf(stderr, "bcci: %s %s answered HTTP %ld without an error document\n", method, path, r->status);
+    json_decref(doc);
+    return EXIT_REFUSED;
+}
+
+/* call_json - one call that answers JSON; *out (caller owns) on 2xx, else the error is printed
+ * and the exit code returned */
+static int
+call_json(app_t *app, const char *method, const char *path, const json_t *body, json_t **out)
+{
+    cli_resp_t r;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_error_t jerr;
+    int rc = EXIT_OK;
+
+    *out = NULL;
+    cli_call(app->client, method, path, text, text ? strlen(text) : 0, &r);
+    free(text);
+    if (r.status < 200 || r.status >= 300) {
+        rc = report_error(method, path, &r);
+        goto out;
+    }
+    *out = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, &jerr);
+    if (!*out) {
+        fprintf(stderr, "bcci: %s %s answered something that is not JSON: %s\n", method, path, jerr.text);
+        rc = EXIT_REFUSED;
+    }
+out:
+    cli_resp_free(&r);
+    return rc;
+}
+
+/* call_print - call_json and print the answer (compact with --json, indented otherwise) */
+static int
+call_print(app_t *app, const char *method, const char *path, const json_t *body)
+{
+    json_t *doc;
+    int rc = call_json(app, method, path, body, &doc);
+
+    if (rc == EXIT_OK) {
+        if (app->json)
+            print_json(doc);
+        else
+            print_pretty(doc);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* write_file - data to path ("-" = stdout, refused on a terminal); EXIT_IO on failure */
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f;
+
+    if (strcmp(path, "-") == 0) {
+        if (isatty(STDOUT_FILENO)) {
+            fprintf(stderr, "bcci: refusing to write binary data to a terminal; use -o FILE\n");
+            return EXIT_USAGE;
+        }
+        f = stdout;
+    } else {
+        f = fopen(path, "wb");
+        if (!f) {
+            fprintf(stderr, "bcci: cannot write %s: %s\n", path, strerror(errno));
+            return EXIT_IO;
+        }
+    }
+    if (fwrite(data, 1, len, f) != len || (f != stdout ? fclose(f) : fflush(f)) != 0) {
+        fprintf(stderr, "bcci: cannot write %s: %s\n", path, strerror(errno));
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
+/* call_file - a call whose answer is a document (PDF, PNG, ZPL…) saved to out_path */
+static int
+call_file(app_t *app, const char *method, const char *path, const json_t *body, const char *out_path)
+{
+    cli_resp_t r;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int rc;
+
+    cli_call(app->client, method, path, text, text ? strlen(text) : 0, &r);
+    free(text);
+    if (r.status < 200 || r.status >= 300) {
+        rc = report_error(method, path, &r);
+        goto out;
+    }
+    rc = write_file(out_path, r.body.data ? r.body.data : "", r.body.len);
+    if (rc != EXIT_OK)
+        goto out;
+    if (app->json) {
+        json_t *doc = json_pack("{s:s, s:I, s:s}", "file", out_path, "bytes", (json_int_t)r.body.len, "content_type",
+                                r.content_type);
+        print_json(doc);
+        json_decref(doc);
+    } else if (strcmp(out_path, "-") != 0) {
+        fprintf(stderr, "bcci: wrote %s (%zu bytes, %s)\n", out_path, r.body.len, r.content_type);
+    }
+out:
+    cli_resp_free(&r);
+    return rc;
+}
+
+/* seg - one escaped path segment kept in a small ring so a few can be used in one snprintf */
+static const char *
+seg(const char *s)
+{
+    static char ring[4][512];
+    static int next;
+    char *e = cli_escape(s);
+    char *slot = ring[next++ % 4];
+
+    snprintf(slot, sizeof ring[0], "%s", e ? e : "");
+    free(e);
+    return slot;
+}
+
+/* ------------------------------------------------------------ submit */
+
+typedef struct {
+    int accepted, duplicates, rejected, total_hint;
+    json_t *errors, *results;
+} submit_sum_t;
+
+static void
+progress(const app_t *app, const submit_sum_t *s, int done, long long bytes, long long total)
+{
+    int width = 30, filled, i;
+    char bar[64];
+
+    (void)app;
+    filled = total > 0 ? (int)(bytes * width / total) : 0;
+    if (filled > width)
+        filled = width;
+    for (i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %d sent: %d accepted, %d duplicates, %d rejected", bar, done, s->accepted,
+            s->duplicates, s->rejected);
+}
+
+static void
+submit_one(app_t *app, const char *doc, size_t len, int lineno, submit_sum_t *s)
+{
+    cli_resp_t r;
+    json_t *ans;
+
+    cli_call(app->client, "POST", "/v1/dossiers", doc, len, &r);
+    ans = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+    if (r.status == 201 || r.status == 200) {
+        json_t *ship = json_array_get(json_object_get(ans, "shipments"), 0);
+        json_t *res = json_pack("{s:i, s:s, s:s, s:s}", "line", lineno, "outcome",
+                                r.status == 201 ? "accepted" : "duplicate", "dossier_code", jstr(ans, "dossier_code"),
+                                "waybill", jstr(ship, "waybill"));
+        if (r.status == 201)
+            s->accepted++;
+        else
+            s->duplicates++;
+        json_array_append_new(s->results, res);
+    } else {
+        json_t *e = json_object_get(ans, "error");
+        json_t *err = json_pack("{s:i, s:I, s:s, s:s, s:s}", "line", lineno, "status", (json_int_t)r.status, "code",
+                                r.status ? jstr(e, "code") : "unreachable", "field", jstr(e, "field"), "message",
+                                r.status ? jstr(e, "message") : r.err);
+        s->rejected++;
+        json_array_append_new(s->errors, err);
+    }
+    json_decref(ans);
+    cli_resp_free(&r);
+}
+
+static int
+cmd_submit(app_t *app, args_t *a)
+{
+    submit_sum_t s = { 0, 0, 0, 0, json_array(), json_array() };
+    const char *file;
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, rc = EXIT_OK, tty = isatty(STDERR_FILENO) && !app->json, sent = 0;
+    long long total = 0, done_bytes = 0;
+    struct stat sb;
+    buf_t whole;
+    size_t i;
+    json_t *e;
+
+    buf_init(&whole, (size_t)64 * 1024 * 1024);
+    if ((rc = rest(a, 1, 1)) != 0)
+        goto out;
+    file = a->v[0];
+    f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "bcci: cannot read %s: %s\n", file, strerror(errno));
+        rc = EXIT_IO;
+        goto out;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
+        total = sb.st_size;
+    /* JSON Lines when the first non-blank line is a JSON document by itself; otherwise the
+     * whole input is one (pretty-printed) document */
+    while ((n = getline(&line, &cap, f)) > 0) {
+        char *p = line;
+        json_t *probe;
+
+        lineno++;
+        done_bytes += n;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            continue;
+        if (sent == 0 && whole.len == 0) {
+            probe = json_loads(p, 0, NULL);
+            if (!probe) {
+                /* not a line of its own: collect the whole document */
+                buf_append(&whole, line, (size_t)n);
+                buf_append(&whole, "\n", 1);
+                continue;
+            }
+            json_decref(probe);
+        }
+        if (whole.len > 0) {
+            if (buf_append(&whole, line, (size_t)n) != BUF_OK || buf_append(&whole, "\n", 1) != BUF_OK) {
+                fprintf(stderr, "bcci: %s is larger than 64 MiB; send JSON Lines instead\n", file);
+                rc = EXIT_USAGE;
+                break;
+            }
+            continue;
+        }
+        submit_one(app, p, strlen(p), lineno, &s);
+        sent++;
+        if (tty)
+            progress(app, &s, sent, done_bytes, total);
+    }
+    if (f != stdin)
+        fclose(f);
+    if (rc != EXIT_OK)
+        goto out;
+    if (whole.len > 0) {
+        submit_one(app, whole.data, whole.len, 1, &s);
+        sent++;
+    }
+    if (tty && sent > 1)
+        fputc('\n', stderr);
+    if (sent == 0) {
+        fprintf(stderr, "bcci: %s holds no dossier\n", file);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (app->json) {
+        json_t *doc = json_pack("{s:i, s:i, s:i, s:O, s:O}", "accepted", s.accepted, "duplicates", s.duplicates,
+                                "rejected", s.rejected, "results", s.results, "errors", s.errors);
+        print_json(doc);
+        json_decref(doc);
+    } else {
+        json_array_foreach(s.errors, i, e) {
+            long long st = json_integer_value(json_object_get(e, "status"));
+            if (st)
+                fprintf(stderr, "bcci: line %d: %lld %s%s%s: %s\n", (int)json_integer_value(json_object_get(e, "line")),
+                        st, jstr(e, "code"), *jstr(e, "field") ? " " : "", jstr(e, "field"), jstr(e, "message"));
+            else
+                fprintf(stderr, "bcci: line %d: %s\n", (int)json_integer_value(json_object_get(e, "line")),
+                        jstr(e, "message"));
+        }
+        if (sent == 1 && json_array_size(s.results) == 1) {
+            json_t *r0 = json_array_get(s.results, 0);
+            printf("%s%s%s %s waybill %s\n", C(app, BOLD), jstr(r0, "dossier_code"), C(app, RESET),
+                   jstr(r0, "outcome"), jstr(r0, "waybill"));
+        }
+        fprintf(stderr, "bcci: %d accepted, %d duplicates, %d rejected\n", s.accepted, s.duplicates, s.rejected);
+    }
+    if (s.accepted != sent) {
+        json_t *e0 = json_array_get(s.errors, 0);
+        rc = s.rejected && json_integer_value(json_object_get(e0, "status")) == 0 && s.rejected == sent ? EXIT_IO
+                                                                                                       : EXIT_REFUSED;
+    }
+out:
+    free(line);
+    buf_free(&whole);
+    json_decref(s.errors);
+    json_decref(s.results);
+    return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+static const char *
+status_color(const app_t *app, const char *status)
+{
+    if (!app->color)
+        return "";
+    if (strcmp(status, "delivered") == 0)
+        return GREEN;
+    if (strcmp(status, "delivery_failed") == 0 || strcmp(status, "exception") == 0 ||
+        strcmp(status, "cancelled") == 0 || strcmp(status, "returned") == 0 || strcmp(status, "returning") == 0 ||
+        strstr(status, "sla") != NULL)
+        return RED;
+    return YELLOW;
+}
+
+/* local_time - "2025-11-24T08:15:00+07:00" → "24/11/2025 08:15" (the clerks' format); else s */
+static const char *
+local_time(const char *s, char *out, size_t outlen)
+{
+    int y, mo, d, h, mi;
+
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) == 5)
+        snprintf(out, outlen, "%02d/%02d/%04d %02d:%02d", d, mo, y, h, mi);
+    else
+        snprintf(out, outlen, "%s", s);
+    return out;
+}
+
+static int
+cmd_status(app_t *app, args_t *a)
+{
+    const char *key;
+    char path[1200], code[256], t[40];
+    json_t *ship = NULL, *dossier = NULL, *timeline = NULL, *x;
+    int rc;
+    size_t i;
+
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    key = a->v[0];
+    snprintf(code, sizeof code, "%s", key);
+    if (strlen(key) == 13 && s10_validate(key, 13) == S10_OK) {
+        snprintf(path, sizeof path, "/v1/shipments/%s", seg(key));
+        if ((rc = call_json(app, "GET", path, NULL, &ship)) != 0)
+            goto out;
+        snprintf(code, sizeof code, "%s", jstr(ship, "dossier_code"));
+    }
+    snprintf(path, sizeof path, "/v1/dossiers/%s", seg(code));
+    if ((rc = call_json(app, "GET", path, NULL, &dossier)) != 0)
+        goto out;
+    snprintf(path, sizeof path, "/v1/dossiers/%s/timeline", seg(code));
+    if ((rc = call_json(app, "GET", path, NULL, &timeline)) != 0)
+        goto out;
+    if (app->json) {
+        json_t *doc = json_pack("{s:O, s:O}", "dossier", dossier, "timeline", timeline);
+        if (ship)
+            json_object_set(doc, "shipment", ship);
+        print_json(doc);
+        json_decref(doc);
+        goto out;
+    }
+    printf("%sHồ sơ %s%s  agency %s  status %s%s%s\n", C(app, BOLD), jstr(dossier, "dossier_code"), C(app, RESET),
+           jstr(dossier, "agency_code"), status_color(app, jstr(dossier, "status")), jstr(dossier, "status"),
+           C(app, RESET));
+    json_array_foreach(json_object_get(dossier, "shipments"), i, x) {
+        printf("  %s%s%s  %-6s %-8s %s%s%s  %s\n", C(app, CYAN), jstr(x, "waybill"), C(app, RESET), jstr(x, "leg"),
+               jstr(x, "carrier"), status_color(app, jstr(x, "status")), jstr(x, "status"), C(app, RESET),
+               jstr(x, "status_text"));
+    }
+    printf("\n");
+    json_array_foreach(json_object_get(timeline, "events"), i, x) {
+        const char *st = jstr(x, "status");
+        printf("%s%s%s  %s%-18s%s %s %s(%s%s%s)%s\n", C(app, DIM), local_time(jstr(x, "time"), t, sizeof t),
+               C(app, RESET), status_color(app, st), *st ? st : "-", C(app, RESET), jstr(x, "text"), C(app, DIM),
+               jstr(x, "source"), *jstr(x, "raw_code") ? " " : "", jstr(x, "raw_code"), C(app, RESET));
+    }
+    if (!json_is_true(json_object_get(timeline, "chain_valid")))
+        printf("%sthe timeline's hash chain does not verify: %s%s\n", C(app, RED), jstr(timeline, "chain_error"),
+               C(app, RESET));
+out:
+    json_decref(ship);
+    json_decref(dossier);
+    json_decref(timeline);
+    return rc;
+}
+
+/* ------------------------------------------------------------ labels, manifests, scans */
+
+static int
+check_format(args_t *a, const char *fmt, const char *allowed)
+{
+    char list[64];
+    const char *p;
+    size_t fl = strlen(fmt);
+
+    snprintf(list, sizeof list, "%s", allowed);
+    for (p = allowed; *p;) {
+        size_t l = strcspn(p, "|");
+        if (l == fl && strncmp(p, fmt, l) == 0)
+            return 0;
+        p += l;
+        if (*p)
+            p++;
+    }
+    return usage_error(a, "--format must be one of %s", list);
+}
+
+static int
+cmd_label(app_t *app, args_t *a)
+{
+    const char *fmt = "pdf", *size = NULL, *dpi = NULL, *out = NULL;
+    char path[1200], def[64];
+    long long d;
+    int rc;
+
+    if (take_opt(a, "--format", NULL, &fmt) < 0 || take_opt(a, "--size", NULL, &size) < 0 ||
+        take_opt(a, "--dpi", NULL, &dpi) < 0 || take_opt(a, "--output", "-o", &out) < 0)
+        return usage_error(a, "an option needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if ((rc = check_format(a, fmt, "pdf|png|svg|zpl|zpl-font")) != 0)
+        return rc;
+    if (size && strcmp(size, "a6") && strcmp(size, "100x150"))
+        return usage_error(a, "--size must be a6 or 100x150");
+    if (dpi && !parse_ll(dpi, 72, 1200, &d))
+        return usage_error(a, "--dpi must be a number between 72 and 1200");
+    if (!out) {
+        /* both ZPL flavours are .zpl files */
+        snprintf(def, sizeof def, "%.20s.%.3s", a->v[0], fmt);
+        out = def;
+    }
+    snprintf(path, sizeof path, "/v1/shipments/%s/label?format=%s%s%s%s%s", seg(a->v[0]), fmt, size ? "&size=" : "",
+             size ? seg(size) : "", dpi ? "&dpi=" : "", dpi ? dpi : "");
+    return call_file(app, "GET", path, NULL, out);
+}
+
+static int
+cmd_labels(app_t *app, args_t *a)
+{
+    const char *fmt = "pdf", *out = NULL, *agency = NULL, *size = NULL, *dpi = NULL;
+    int ready, rc, i;
+    long long d = 0;
+    json_t *body;
+
+    if (take_opt(a, "--format", NULL, &fmt) < 0 || take_opt(a, "--output", "-o", &out) < 0 ||
+        take_opt(a, "--agency", NULL, &agency) < 0 || take_opt(a, "--size", NULL, &size) < 0 ||
+        take_opt(a, "--dpi", NULL, &dpi) < 0)
+        return usage_error(a, "an option needs a value");
+    ready = take_flag(a, "--ready");
+    if ((rc = rest(a, ready ? 0 : 1, ready ? 0 : -1)) != 0)
+        return rc;
+    if ((rc = check_format(a, fmt, "pdf|zpl|zpl-font")) != 0)
+        return rc;
+    if (!out)
+        return usage_error(a, "give the output file with -o FILE");
+    if (agency && !ready)
+        return usage_error(a, "--agency only goes with --ready");
+    if (size && strcmp(size, "a6") && strcmp(size, "100x150"))
+        return usage_error(a, "--size must be a6 or 100x150");
+    if (dpi && !parse_ll(dpi, 72, 1200, &d))
+        return usage_error(a, "--dpi must be a number between 72 and 1200");
+    body = json_pack("{s:s}", "format", fmt);
+    if (size)
+        json_object_set_new(body, "size", json_string(size));
+    if (dpi)
+        json_object_set_new(body, "dpi", json_integer(d));
+    if (ready) {
+        json_object_set_new(body, "ready", json_true());
+        if (agency)
+            json_object_set_new(body, "agency_code", json_string(agency));
+    } else {
+        json_t *w = json_array();
+        for (i = 0; i < a->n; i++)
+            json_array_append_new(w, json_string(a->v[i]));
+        json_object_set_new(body, "waybills", w);
+    }
+    rc = call_file(app, "POST", "/v1/labels", body, out);
+    json_decref(body);
+    return rc;
+}
+
+static int
+cmd_manifest_create(app_t *app, args_t *a)
+{
+    const char *agency = NULL;
+    int all, rc, i;
+    json_t *body, *doc;
+
+    if (take_opt(a, "--agency", NULL, &agency) < 0)
+        return usage_error(a, "--agency needs a value");
+    all = take_flag(a, "--all-ready");
+    if ((rc = rest(a, all ? 0 : 1, all ? 0 : -1)) != 0)
+        return rc;
+    if (all && !agency)
+        return usage_error(a, "--all-ready needs the agency: --agency CODE");
+    body = json_object();
+    if (agency)
+        json_object_set_new(body, "agency_code", json_string(agency));
+    if (all) {
+        json_object_set_new(body, "all_ready", json_true());
+    } else {
+        json_t *w = json_array();
+        for (i = 0; i < a->n; i++)
+            json_array_append_new(w, json_string(a->v[i]));
+        json_object_set_new(body, "waybills", w);
+    }
+    rc = call_json(app, "POST", "/v1/manifests", body, &doc);
+    json_decref(body);
+    if (rc == EXIT_OK) {
+        if (app->json)
+            print_json(doc);
+        else
+            printf("manifest %s (%lld items); bcci manifest pdf %s -o FILE prints it\n", jstr(doc, "id"),
+                   (long long)json_integer_value(json_object_get(doc, "items")), jstr(doc, "id"));
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int
+cmd_manifest_pdf(app_t *app, args_t *a)
+{
+    const char *out = NULL;
+    char path[1200], def[128];
+    int rc;
+
+    if (take_opt(a, "--output", "-o", &out) < 0)
+        return usage_error(a, "-o needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (!out) {
+        snprintf(def, sizeof def, "manifest-%.60s.pdf", a->v[0]);
+        out = def;
+    }
+    snprintf(path, sizeof path, "/v1/manifests/%s.pdf", seg(a->v[0]));
+    return call_file(app, "GET", path, NULL, out);
+}
+
+static int
+cmd_scan(app_t *app, args_t *a)
+{
+    const char *event = NULL;
+    json_t *body;
+    int rc;
+
+    if (take_opt(a, "--event", NULL, &event) < 0)
+        return usage_error(a, "--event needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (!event)
+        return usage_error(a, "give the event with --event accepted|delivered|…");
+    body = json_pack("{s:s, s:s}", "code", a->v[0], "event", event);
+    rc = call_print(app, "POST", "/v1/scans", body);
+    json_decref(body);
+    return rc;
+}
+
+static int
+cmd_cancel(app_t *app, args_t *a)
+{
+    const char *reason = NULL;
+    char path[1200];
+    json_t *body;
+    int rc;
+
+    if (take_opt(a, "--reason", NULL, &reason) < 0)
+        return usage_error(a, "--reason needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    body = reason ? json_pack("{s:s}", "reason", reason) : json_object();
+    snprintf(path, sizeof path, "/v1/shipments/%s/cancel", seg(a->v[0]));
+    rc = call_print(app, "POST", path, body);
+    json_decref(body);
+    return rc;
+}
+
+/* ------------------------------------------------------------ codes, jobs, tokens */
+
+static int
+cmd_codes_import(app_t *app, args_t *a)
+{
+    const char *country = "VN";
+    long long from, count;
+    json_t *body;
+    int rc;
+
+    if (take_opt(a, "--country", NULL, &country) < 0)
+        return usage_error(a, "--country needs a value");
+    if ((rc = rest(a, 3, 3)) != 0)
+        return rc;
+    if (!parse_ll(a->v[1], 0, 99999999, &from))
+        return usage_error(a, "FROM must be an 8-digit serial between 0 and 99999999 (got '%s')", a->v[1]);
+    if (!parse_ll(a->v[2], 1, 100000000, &count))
+        return usage_error(a, "COUNT must be a positive number (got '%s')", a->v[2]);
+    body = json_pack("{s:s, s:s, s:I, s:I}", "prefix", a->v[0], "country", country, "from", (json_int_t)from,
+                     "count", (json_int_t)count);
+    rc = call_print(app, "POST", "/v1/codes", body);
+    json_decref(body);
+    return rc;
+}
+
+static int
+cmd_codes_status(app_t *app, args_t *a)
+{
+    json_t *doc, *r;
+    size_t i;
+    long long left;
+    int rc;
+
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if ((rc = call_json(app, "GET", "/v1/codes", NULL, &doc)) != 0)
+        return rc;
+    left = json_integer_value(json_object_get(doc, "left"));
+    if (app->json) {
+        print_json(doc);
+    } else {
+        printf("%lld numbers left\n", left);
+        json_array_foreach(json_object_get(doc, "ranges"), i, r) {
+            printf("  %s%08lld…%08lld%s  %lld left\n", jstr(r, "prefix"),
+                   (long long)json_integer_value(json_object_get(r, "first")),
+                   (long long)json_integer_value(json_object_get(r, "last")), jstr(r, "country"),
+                   (long long)json_integer_value(json_object_get(r, "left")));
+        }
+    }
+    if (left < 1000)
+        fprintf(stderr, "bcci: warning: only %lld S10 numbers left; ask the carrier for a new range and run "
+                        "bcci codes import PREFIX FROM COUNT\n",
+                left);
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+static int
+print_jobs(app_t *app, const char *path)
+{
+    json_t *doc, *j, *v;
+    const char *k;
+    size_t i;
+    int rc = call_json(app, "GET", path, NULL, &doc);
+
+    if (rc != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        printf("%-8s %-8s %-8s %-8s %-4s %s\n", "ID", "KIND", "STATE", "CARRIER", "TRY", "LAST ERROR");
+        json_array_foreach(json_object_get(doc, "jobs"), i, j) {
+            printf("%-8lld %-8s %-8s %-8s %-4lld %s\n", (long long)json_integer_value(json_object_get(j, "id")),
+                   jstr(j, "kind"), jstr(j, "state"), jstr(j, "carrier"),
+                   (long long)json_integer_value(json_object_get(j, "attempts")), jstr(j, "last_error"));
+        }
+        json_object_foreach(json_object_get(doc, "counts"), k, v) {
+            const char *st;
+            json_t *nv;
+            printf("%s:", k);
+            json_object_foreach(v, st, nv) printf(" %s=%lld", st, (long long)json_integer_value(nv));
+            printf("\n");
+        }
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+static int
+cmd_jobs_list(app_t *app, args_t *a)
+{
+    const char *state = NULL;
+    char path[256];
+    int rc;
+
+    if (take_opt(a, "--state", NULL, &state) < 0)
+        return usage_error(a, "--state needs a value");
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "/v1/jobs%s%s", state ? "?state=" : "", state ? seg(state) : "");
+    return print_jobs(app, path);
+}
+
+static int
+cmd_jobs_dead(app_t *app, args_t *a)
+{
+    int rc = rest(a, 0, 0);
+
+    return rc ? rc : print_jobs(app, "/v1/jobs?state=dead");
+}
+
+static int
+cmd_jobs_retry(app_t *app, args_t *a)
+{
+    long long id;
+    char path[64];
+    int rc;
+    json_t *body;
+
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (!parse_ll(a->v[0], 1, (long long)1 << 62, &id))
+        return usage_error(a, "ID must be a positive job number (see bcci jobs dead)");
+    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
+    body = json_object();
+    rc = call_print(app, "POST", path, body);
+    json_decref(body);
+    return rc;
+}
+
+static int
+cmd_token_create(app_t *app, args_t *a)
+{
+    const char *name = NULL, *role = NULL, *agency = NULL;
+    json_t *body, *doc;
+    int rc;
+
+    if (take_opt(a, "--name", NULL, &name) < 0 || take_opt(a, "--role", NULL, &role) < 0 ||
+        take_opt(a, "--agency", NULL, &agency) < 0)
+        return usage_error(a, "an option needs a value");
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if (!name || !role)
+        return usage_error(a, "give --name NAME and --role case_system|clerk|post_office|carrier|admin");
+    body = json_pack("{s:s, s:s}", "name", name, "role", role);
+    if (agency)
+        json_object_set_new(body, "agency_code", json_string(agency));
+    rc = call_json(app, "POST", "/v1/tokens", body, &doc);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        printf("%s\n", jstr(doc, "token"));
+        fprintf(stderr, "bcci: token for %s (%s%s%s) created; it is shown only now, store it safely\n",
+                jstr(doc, "name"), jstr(doc, "role"), agency ? ", agency " : "", agency ? agency : "");
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+static int
+cmd_token_list(app_t *app, args_t *a)
+{
+    json_t *doc, *t;
+    size_t i;
+    int rc;
+
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if ((rc = call_json(app, "GET", "/v1/tokens", NULL, &doc)) != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        printf("%-32s %-12s %-8s %s\n", "NAME", "ROLE", "STATE", "AGENCY");
+        json_array_foreach(json_object_get(doc, "tokens"), i, t)
+            printf("%-32s %-12s %-8s %s\n", jstr(t, "name"), jstr(t, "role"),
+                   json_is_true(json_object_get(t, "revoked")) ? "revoked" : "active",
+                   json_string_value(json_object_get(t, "agency_code")) ? jstr(t, "agency_code") : "(every agency)");
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+static int
+cmd_token_revoke(app_t *app, args_t *a)
+{
+    char path[600];
+    json_t *body;
+    int rc;
+
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "/v1/tokens/%s/revoke", seg(a->v[0]));
+    body = json_object();
+    rc = call_print(app, "POST", path, body);
+    json_decref(body);
+    return rc;
+}
+
+/* ------------------------------------------------------------ local: keys, backup */
+
+static int
+cmd_keys_gen(app_t *app, args_t *a)
+{
+    char pub[41], sec[41];
+    int rc;
+
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if (zmq_curve_keypair(pub, sec) != 0) {
+        fprintf(stderr, "bcci: cannot make a CURVE key pair: %s (libzmq built without CURVE?)\n",
+                zmq_strerror(zmq_errno()));
+        return EXIT_IO;
+    }
+    if (app->json) {
+        json_t *doc = json_pack("{s:s, s:s}", "public", pub, "secret", sec);
+        print_json(doc);
+        json_decref(doc);
+    } else {
+        printf("public = %s\nsecret = %s\n", pub, sec);
+    }
+    explicit_bzero(sec, sizeof sec);
+    return EXIT_OK;
+}
+
+static int
+cmd_backup(app_t *app, args_t *a)
+{
+    const char *dbpath = NULL;
+    char err[512];
+    long long pages;
+    int rc;
+
+    if (take_opt(a, "--db", NULL, &dbpath) < 0)
+        return usage_error(a, "--db needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (!dbpath)
+        return usage_error(a, "give the live database with --db STATE_DIR/bcci.db");
+    if (cli_backup(dbpath, a->v[0], &pages, err, sizeof err) != 0) {
+        fprintf(stderr, "bcci: %s\n", err);
+        return EXIT_IO;
+    }
+    if (app->json) {
+        json_t *doc = json_pack("{s:s, s:s, s:I}", "database", dbpath, "backup", a->v[0], "pages", (json_int_t)pages);
+        print_json(doc);
+        json_decref(doc);
+    } else {
+        fprintf(stderr, "bcci: backup of %s written to %s (%lld pages)\n", dbpath, a->v[0], pages);
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------ reports, purge, routes, health */
+
+/* csv_field - one CSV field (RFC 4180 quoting) */
+static void
+csv_field(FILE *f, const json_t *v)
+{
+    char num[64];
+    const char *s = "";
+    char *text = NULL;
+
+    if (json_is_string(v))
+        s = json_string_value(v);
+    else if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        s = num;
+    } else if (json_is_real(v)) {
+        snprintf(num, sizeof num, "%.2f", json_real_value(v));
+        s = num;
+    } else if (json_is_boolean(v))
+        s = json_is_true(v) ? "true" : "false";
+    else if (v && !json_is_null(v))
+        s = text = json_dumps(v, JSON_COMPACT);
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+    free(text);
+}
+
+/* rows_of - the array of row objects in a report answer: the document itself, or its
+ * "rows"/"items"/"shipments" member, or the rows of each element of "agencies" */
+static json_t *
+rows_of(json_t *doc)
+{
+    static const char *const keys[] = { "rows", "items", "shipments", "lines" };
+    json_t *rows, *ag, *r;
+    size_t i, j, k;
+
+    if (json_is_array(doc))
+        return json_incref(doc);
+    for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (json_is_array(json_object_get(doc, keys[k])))
+            return json_incref(json_object_get(doc, keys[k]));
+    rows = json_array();
+    json_array_foreach(json_object_get(doc, "agencies"), i, ag) {
+        json_t *inner = rows_of(ag);
+        json_array_foreach(inner, j, r) {
+            json_t *copy = json_copy(r);
+            if (!json_object_get(copy, "agency_code") && json_object_get(ag, "agency_code"))
+                json_object_set(copy, "agency_code", json_object_get(ag, "agency_code"));
+            json_array_append_new(rows, copy);
+        }
+        json_decref(inner);
+    }
+    return rows;
+}
+
+static const char *
+row_agency(const json_t *row)
+{
+    const char *s = jstr(row, "agency_code");
+
+    if (!*s)
+        s = jstr(row, "agency");
+    return *s ? s : "all";
+}
+
+/* safe_name - agency codes go into file names: keep letters, digits, '.', '-' */
+static void
+safe_name(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; *s && o + 1 < outlen; s++)
+        out[o++] = (isalnum((unsigned char)*s) || *s == '.' || *s == '-') ? *s : '_';
+    out[o] = '\0';
+}
+
+static int
+write_cod_csv(app_t *app, json_t *doc, const char *date, const char *dir)
+{
+    json_t *rows = rows_of(doc), *row, *cols = json_array(), *written = json_array();
+    const char *k;
+    json_t *v;
+    size_t i, j;
+    int rc = EXIT_OK;
+
+    /* columns: every scalar key, in the order first seen */
+    json_array_foreach(rows, i, row) {
+        json_object_foreach(row, k, v) {
+            int seen = 0;
+            json_array_foreach(cols, j, v) seen |= strcmp(json_string_value(v), k) == 0;
+            if (!seen)
+                json_array_append_new(cols, json_string(k));
+        }
+    }
+    json_array_foreach(rows, i, row) {
+        const char *ag = row_agency(row);
+        char name[300], path[1400];
+        FILE *f;
+        size_t r2;
+        json_t *other, *col;
+        int dup = 0;
+
+        json_array_foreach(written, j, v) dup |= strcmp(json_string_value(v), ag) == 0;
+        if (dup)
+            continue;
+        json_array_append_new(written, json_string(ag));
+        safe_name(ag, name, sizeof name);
+        snprintf(path, sizeof path, "%s/cod-%s-%s.csv", dir, date, name);
+        f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "bcci: cannot write %s: %s\n", path, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+        json_array_foreach(cols, j, col) {
+            if (j)
+                fputc(',', f);
+            csv_field(f, col);
+        }
+        fputs("\r\n", f);
+        json_array_foreach(rows, r2, other) {
+            if (strcmp(row_agency(other), ag) != 0)
+                continue;
+            json_array_foreach(cols, j, col) {
+                if (j)
+                    fputc(',', f);
+                csv_field(f, json_object_get(other, json_string_value(col)));
+            }
+            fputs("\r\n", f);
+        }
+        if (fclose(f) != 0) {
+            fprintf(stderr, "bcci: cannot write %s: %s\n", path, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+        if (!app->json)
+            fprintf(stderr, "bcci: wrote %s\n", path);
+    }
+    if (rc == EXIT_OK && app->json) {
+        json_t *out = json_pack("{s:s, s:O, s:o}", "date", date, "agencies", written, "report", json_incref(doc));
+        print_json(out);
+        json_decref(out);
+    }
+    if (rc == EXIT_OK && json_array_size(rows) == 0 && !app->json)
+        fprintf(stderr, "bcci: no COD shipments on %s\n", date);
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(written);
+    return rc;
+}
+
+static int
+cmd_report_cod(app_t *app, args_t *a)
+{
+    const char *date = NULL, *agency = NULL, *dir = ".";
+    char path[600];
+    int y, m, d, rc;
+    cli_resp_t r;
+    json_t *doc;
+
+    if (take_opt(a, "--date", NULL, &date) < 0 || take_opt(a, "--agency", NULL, &agency) < 0 ||
+        take_opt(a, "--output", "-o", &dir) < 0)
+        return usage_error(a, "an option needs a value");
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 ||
+        d > 31)
+        return usage_error(a, "give the day with --date YYYY-MM-DD");
+    snprintf(path, sizeof path, "/v1/reports/cod?date=%s%s%s", date, agency ? "&agency=" : "",
+             agency ? seg(agency) : "");
+    cli_call(app->client, "GET", path, NULL, 0, &r);
+    if (r.status < 200 || r.status >= 300) {
+        rc = report_error("GET", "/v1/reports/cod", &r);
+        cli_resp_free(&r);
+        return rc;
+    }
+    if (strncmp(r.content_type, "text/csv", 8) == 0) {
+        char file[700], name[300];
+        safe_name(agency ? agency : "all", name, sizeof name);
+        snprintf(file, sizeof file, "%s/cod-%s-%s.csv", dir, date, name);
+        rc = write_file(file, r.body.data ? r.body.data : "", r.body.len);
+        if (rc == EXIT_OK)
+            fprintf(stderr, "bcci: wrote %s\n", file);
+        cli_resp_free(&r);
+        return rc;
+    }
+    doc = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+    cli_resp_free(&r);
+    if (!doc) {
+        fprintf(stderr, "bcci: the COD report is neither CSV nor JSON\n");
+        return EXIT_REFUSED;
+    }
+    rc = write_cod_csv(app, doc, date, dir);
+    json_decref(doc);
+    return rc;
+}
+
+static int
+cmd_purge(app_t *app, args_t *a)
+{
+    const char *days = NULL;
+    long long n;
+    int dry, rc;
+    json_t *body;
+
+    if (take_opt(a, "--older-than", NULL, &days) < 0)
+        return usage_error(a, "--older-than needs a number of days");
+    dry = take_flag(a, "--dry-run");
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if (!days || !parse_ll(days, 1, 36500, &n))
+        return usage_error(a, "give --older-than DAYS (a number of days, at least 1)");
+    body = json_pack("{s:I, s:b}", "older_than_days", (json_int_t)n, "dry_run", dry);
+    rc = call_print(app, "POST", "/v1/purge", body);
+    json_decref(body);
+    return rc;
+}
+
+static int
+cmd_routes(app_t *app, args_t *a)
+{
+    json_t *doc, *r, *role;
+    size_t i, j;
+    int rc;
+
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if ((rc = call_json(app, "GET", "/v1/routes", NULL, &doc)) != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        json_array_foreach(json_object_get(doc, "routes"), i, r) {
+            char roles[200] = "";
+            size_t o = 0;
+            json_array_foreach(json_object_get(r, "roles"), j, role)
+                o += (size_t)snprintf(roles + o, o < sizeof roles ? sizeof roles - o : 0, "%s%s", j ? "," : "",
+                                      json_string_value(role));
+            printf("%-5s %-34s %-36s %s\n", jstr(r, "method"), jstr(r, "path"), roles, jstr(r, "summary"));
+        }
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+/* cmd_timeline_verify - ask bccid to recompute the dossier's hash chain (design §5) */
+static int
+cmd_timeline_verify(app_t *app, args_t *a)
+{
+    json_t *doc;
+    char path[256];
+    int rc, valid;
+
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "/v1/dossiers/%s/timeline", seg(a->v[0]));
+    if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+        return rc;
+    valid = json_is_true(json_object_get(doc, "chain_valid"));
+    if (app->json) {
+        json_t *out = json_pack("{s:s, s:b, s:I, s:s}", "dossier_code", a->v[0], "chain_valid", valid, "events",
+                                (json_int_t)json_array_size(json_object_get(doc, "events")), "error",
+                                valid ? "" : jstr(doc, "chain_error"));
+        print_json(out);
+        json_decref(out);
+    } else if (valid)
+        printf("%s: hash chain valid (%zu events)\n", a->v[0], json_array_size(json_object_get(doc, "events")));
+    else
+        fprintf(stderr, "bcci: %s: hash chain BROKEN: %s\n", a->v[0], jstr(doc, "chain_error"));
+    json_decref(doc);
+    return valid ? EXIT_OK : EXIT_REFUSED;
+}
+
+static int
+cmd_health(app_t *app, args_t *a)
+{
+    int rc = rest(a, 0, 0);
+
+    return rc ? rc : call_print(app, "GET", "/healthz", NULL);
+}
+
+/* ------------------------------------------------------------ the command table */
+
+static const command_t commands[] = {
+    { "submit", cmd_submit, 0, "submit FILE|-",
+      "Submit one dossier (a JSON document) or many (JSON Lines, one dossier per line) to POST /v1/dossiers.\n"
+      "A progress bar is drawn on stderr when it is a terminal; the summary counts accepted, duplicates\n"
+      "(identical replays) and rejected lines with their reasons. Exit 0 only when every dossier was accepted." },
+    { "status", cmd_status, 0, "status DOSSIER_CODE|WAYBILL",
+      "The dossier, its shipments and its timeline (Vietnam time). A 13-character S10 waybill is looked up\n"
+      "with GET /v1/shipments/{waybill} first." },
+    { "timeline verify", cmd_timeline_verify, 0, "timeline verify DOSSIER_CODE",
+      "Recompute the dossier's timeline hash chain on the server; exit 1 when an event was altered or\n"
+      "removed after it was recorded." },
+    { "label", cmd_label, 0, "label WAYBILL [--format pdf|png|svg|zpl|zpl-font] [--size a6] [--dpi 300] [-o FILE]",
+      "Download one label (GET /v1/shipments/{waybill}/label) to FILE (default WAYBILL.FORMAT; - = stdout)." },
+    { "labels", cmd_labels, 0,
+      "labels --ready [--agency CODE]|WAYBILL... [--format pdf|zpl|zpl-font] [--size a6] [--dpi 300] -o FILE",
+      "Many labels as one multi-page PDF or one ZPL stream (POST /v1/labels); --ready: every shipment\n"
+      "ready for printing (of one agency with --agency)." },
+    { "manifest create", cmd_manifest_create, 0, "manifest create WAYBILL...|--all-ready --agency CODE",
+      "Create a handover manifest (biên bản giao nhận) of the given waybills, or of every shipment of\n"
+      "the agency ready for handover (POST /v1/manifests). Prints the manifest id." },
+    { "manifest pdf", cmd_manifest_pdf, 0, "manifest pdf ID [-o FILE]",
+      "Download the manifest as an A4 PDF (GET /v1/manifests/{id}.pdf)." },
+    { "scan", cmd_scan, 0, "scan CODE --event accepted|delivered|...",
+      "Record a scanned waybill or manifest QR with an event (POST /v1/scans)." },
+    { "cancel", cmd_cancel, 0, "cancel WAYBILL [--reason TEXT]",
+      "Cancel a shipment (POST /v1/shipments/{waybill}/cancel); refused with 409 after pick-up." },
+    { "codes import", cmd_codes_import, 0, "codes import PREFIX FROM COUNT [--country VN]",
+      "Import a range of S10 numbers issued by the carrier, e.g. codes import RR 10000000 100000." },
+    { "codes status", cmd_codes_status, 0, "codes status",
+      "Numbers left in the code pool; warns on stderr when fewer than 1,000 are left." },
+    { "jobs list", cmd_jobs_list, 0, "jobs list [--state ready|leased|done|dead]", "Jobs and counts by state." },
+    { "jobs dead", cmd_jobs_dead, 0, "jobs dead", "Jobs given up after their retries; they need an operator." },
+    { "jobs retry", cmd_jobs_retry, 0, "jobs retry ID", "Put a dead job back to work." },
+    { "token create", cmd_token_create, 0, "token create --name NAME --role ROLE [--agency CODE]",
+      "Create an API token (roles: case_system, clerk, post_office, carrier, admin). The token is printed\n"
+      "once on stdout; store it safely. --agency binds a case_system or clerk token to one agency\n"
+      "(000.00.31.H23): it then reaches only that agency's dossiers, shipments, labels and manifests." },
+    { "token list", cmd_token_list, 0, "token list", "Every API token's name, role and state (never the token)." },
+    { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "Revoke a token; its holder is refused at once." },
+    { "keys gen", cmd_keys_gen, 1, "keys gen",
+      "Print a new ZeroMQ CURVE key pair (Z85, 40 characters each) for the worker link. Local: no HTTP." },
+    { "report cod", cmd_report_cod, 0, "report cod --date YYYY-MM-DD [--agency CODE] [-o DIR]",
+      "Cash-on-delivery report of a day (GET /v1/reports/cod), written as one CSV file per agency:\n"
+      "DIR/cod-DATE-AGENCY.csv (DIR defaults to the current directory)." },
+    { "purge", cmd_purge, 0, "purge --older-than DAYS [--dry-run]",
+      "Remove finished dossiers older than DAYS (POST /v1/purge); --dry-run only counts them." },
+    { "backup", cmd_backup, 1, "backup --db STATE_DIR/bcci.db FILE",
+      "Copy the live database with SQLite's online backup API while bccid runs. Local: run it on the\n"
+      "gateway's machine as the bcci user. FILE must not exist." },
+    { "routes", cmd_routes, 0, "routes", "Every route bccid serves and the roles allowed (GET /v1/routes)." },
+    { "health", cmd_health, 0, "health", "Gateway health (GET /healthz)." },
+    { NULL, NULL, 0, NULL, NULL },
+};
+
+static void
+usage(FILE *f)
+{
+    const command_t *c;
+
+    fprintf(f, "usage: bcci [--url URL] [--token TOKEN] [--config FILE] [--json] [--no-color] COMMAND ...\n\n"
+               "commands:\n");
+    for (c = commands; c->name; c++)
+        fprintf(f, "  %s\n", c->synopsis);
+    fprintf(f, "\nconfiguration: flags, then BCCI_URL and BCCI_TOKEN, then ~/.config/bcci/config (url = ..., token = "
+               "...);\ndefault URL %s. `bcci COMMAND --help` explains a command; man bcci has the rest.\n",
+            CLI_DEFAULT_URL);
+}
+
+/* find_command - the command named by v[0] (and v[1] for two-word commands); *used = words taken */
+static const command_t *
+find_command(int n, char **v, int *used, int *group)
+{
+    const command_t *c;
+
+    *group = 0;
+    for (c = commands; c->name; c++) {
+        const char *sp = strchr(c->name, ' ');
+        if (!sp) {
+            if (strcmp(c->name, v[0]) == 0) {
+                *used = 1;
+                return c;
+            }
+            continue;
+        }
+        if (strncmp(c->name, v[0], (size_t)(sp - c->name)) == 0 && v[0][sp - c->name] == '\0') {
+            *group = 1;
+            if (n > 1 && strcmp(sp + 1, v[1]) == 0) {
+                *used = 2;
+                return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void
+group_usage(FILE *f, const char *word)
+{
+    const command_t *c;
+    size_t wl = strlen(word);
+
+    fprintf(f, "usage:\n");
+    for (c = commands; c->name; c++)
+        if (strncmp(c->name, word, wl) == 0 && c->name[wl] == ' ')
+            fprintf(f, "  bcci %s\n", c->synopsis);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *flag_url = NULL, *flag_token = NULL, *config = NULL;
+    int json = 0, no_color = 0, i, n = 0, used, group, rc;
+    char **rest_v = calloc((size_t)argc + 1, sizeof *rest_v);
+    const command_t *cmd;
+    app_t app;
+    args_t a;
+    char err[512];
+
+    if (!rest_v)
+        return EXIT_IO;
+    /* global options anywhere before "--"; everything else belongs to the command */
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--url") == 0 || strcmp(s, "--token") == 0 || strcmp(s, "--config") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "bcci: %s needs a value\n", s);
+                free(rest_v);
+                return EXIT_USAGE;
+            }
+            if (s[2] == 'u')
+                flag_url = argv[++i];
+            else if (s[2] == 't')
+                flag_token = argv[++i];
+            else
+                config = argv[++i];
+        } else if (strncmp(s, "--url=", 6) == 0) {
+            flag_url = s + 6;
+        } else if (strncmp(s, "--token=", 8) == 0) {
+            flag_token = s + 8;
+        } else if (strncmp(s, "--config=", 9) == 0) {
+            config = s + 9;
+        } else if (strcmp(s, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(s, "--no-color") == 0) {
+            no_color = 1;
+        } else if (n == 0 && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 || strcmp(s, "help") == 0)) {
+            usage(stdout);
+            free(rest_v);
+            return EXIT_OK;
+        } else if (n == 0 && strcmp(s, "--version") == 0) {
+            printf("bcci %s\n", BCCI_VERSION);
+            free(rest_v);
+            return EXIT_OK;
+        } else {
+            rest_v[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        usage(stderr);
+        free(rest_v);
+        return EXIT_USAGE;
+    }
+    cmd = find_command(n, rest_v, &used, &group);
+    if (!cmd) {
+        if (group && (n == 1 || strcmp(rest_v[1], "--help") == 0 || strcmp(rest_v[1], "-h") == 0)) {
+            group_usage(n == 1 ? stderr : stdout, rest_v[0]);
+            free(rest_v);
+            return n == 1 ? EXIT_USAGE : EXIT_OK;
+        }
+        if (group)
+            fprintf(stderr, "bcci: unknown command '%s %s'\n", rest_v[0], rest_v[1]);
+        else
+            fprintf(stderr, "bcci: unknown command '%s'\n", rest_v[0]);
+        usage(stderr);
+        free(rest_v);
+        return EXIT_USAGE;
+    }
+    a.n = n - used;
+    a.v = rest_v + used;
+    a.cmd = cmd->name;
+    if (take_flag(&a, "--help") || take_flag(&a, "-h")) {
+        printf("usage: bcci %s\n\n%s\n", cmd->synopsis, cmd->help);
+        free(rest_v);
+        return EXIT_OK;
+    }
+    memset(&app, 0, sizeof app);
+    app.json = json;
+    app.color = !json && !no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    if (!cmd->local) {
+        if (cli_conf_load(&app.conf, flag_url, flag_token, config, err, sizeof err) != 0) {
+            fprintf(stderr, "bcci: %s\n", err);
+            free(rest_v);
+            return EXIT_USAGE;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        app.client = cli_client_new(&app.conf);
+        if (!app.client) {
+            fprintf(stderr, "bcci: out of memory\n");
+            curl_global_cleanup();
+            free(rest_v);
+            return EXIT_IO;
+        }
+    }
+    rc = cmd->fn(&app, &a);
+    cli_client_destroy(&app.client);
+    if (!cmd->local)
+        curl_global_cleanup();
+    explicit_bzero(app.conf.token, sizeof app.conf.token);
+    free(rest_v);
+    return rc;
+}

@@ -1,0 +1,743 @@
+/*
+ * api_labels - waybill labels, handover manifests (biên bản giao nhận) and
+ * acceptance scans over HTTP (design §7, §9)
+ *
+ *   GET  /v1/shipments/{waybill}/label?format=&size=&dpi=   clerk, admin, post office
+ *   POST /v1/labels     {"waybills": […] | "ready": true, "agency_code"?, "format", "size"?, "dpi"?}
+ *   POST /v1/manifests  {"waybills": […]} | {"agency_code": …, "all_ready": true}
+ *   GET  /v1/manifests/{id}.pdf
+ *   POST /v1/scans      {"code": <manifest QR or waybill>, "event": "accepted"}
+ *
+ * A print is a write: the engine counts it and appends the label_printed
+ * event (labels_store.c), and only after the commit does the finish
+ * function render, here on the HTTP thread, from what the write returned.
+ * Options are checked before the write, so a bad format prints nothing.
+ *
+ * Manifest codes are "BCCI-MF:" + public id + "." + the first 16 characters
+ * of base64url(HMAC-SHA256(server secret, public id)); a scan verifies the
+ * MAC in constant time before it touches the database, so a forged code
+ * changes nothing.
+ *
+ * Ownership: each handler allocates one lreq_t parked with http_keep; it
+ * owns the parsed body and the waybill list, which the write borrows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "domain/areas.h"
+#include "gateway/http/http_internal.h"
+#include "gateway/store/labels_store.h"
+#include "labels/label.h"
+#include "labels/manifest.h"
+#include "domain/s10.h"
+#include "log.h"
+
+#define LABEL_ONE_LIMIT (16u << 20)
+#define LABEL_BATCH_LIMIT (512u << 20)
+#define MANIFEST_PDF_LIMIT (64u << 20)
+#define LABEL_BATCH_MAX 2000 /* per request; the CLI pages through more */
+
+typedef struct {
+    json_t *root;            /* owned: the parsed body */
+    const char **list;       /* owned array; strings borrowed from root */
+    char waybill[S10_LEN + 1];
+    char format[24];
+    char size[16];
+    int dpi;
+    char agency[64];
+    char public_id[32];
+    char code[LABELS_MANIFEST_CODE_MAX];
+    char client[72];
+    labels_print_req_t pr;
+    labels_manifest_req_t mr;
+} lreq_t;
+
+static void
+lreq_free(void *p)
+{
+    lreq_t *r = p;
+
+    if (!r)
+        return;
+    json_decref(r->root);
+    free(r->list);
+    free(r);
+}
+
+static lreq_t *
+lreq_new(http_ctx_t *c)
+{
+    lreq_t *r = calloc(1, sizeof *r);
+
+    if (r)
+        http_keep(c, r, lreq_free);
+    return r;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* vn_date - "dd/MM/yyyy" of ms in Vietnam time; ymd (9 bytes, may be NULL) gets "yyyymmdd" */
+static void
+vn_date(int64_t ms, char out[11], char *ymd)
+{
+    char d[16];
+
+    clock_dvc(ms, d, sizeof d);
+    snprintf(out, 11, "%.2s/%.2s/%.4s", d + 6, d + 4, d);
+    if (ymd)
+        snprintf(ymd, 9, "%.8s", d);
+}
+
+static const char *
+carrier_service(const char *carrier)
+{
+    if (strcmp(carrier, "vnpost") == 0)
+        return "VNPost — Chuyển phát thường (CTN001)";
+    return carrier;
+}
+
+static const char *
+carrier_org(const char *carrier)
+{
+    if (strcmp(carrier, "vnpost") == 0)
+        return "Bưu điện Việt Nam (VNPost)";
+    return carrier;
+}
+
+static const char *
+jstr(const json_t *obj, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(obj, a);
+    const char *s;
+
+    if (b)
+        v = json_object_get(v, b);
+    s = json_string_value(v);
+    return s ? s : "";
+}
+
+/* manifest_mac - the 16-character MAC of a public id */
+static void
+manifest_mac(http_ctx_t *c, const char *public_id, size_t idlen, char mac[LABELS_MANIFEST_MAC_LEN + 1])
+{
+    const http_api_config_t *cfg = http_config(c);
+    uint8_t h[SHA256_LEN];
+    char b64[48];
+
+    hmac_sha256(cfg->secret, cfg->secretlen, public_id, idlen, h);
+    base64url_encode(h, sizeof h, b64);
+    memcpy(mac, b64, LABELS_MANIFEST_MAC_LEN);
+    mac[LABELS_MANIFEST_MAC_LEN] = '\0';
+}
+
+/* manifest_verify - 0 and the public id when code is a manifest code of this server, else -1 */
+static int
+manifest_verify(http_ctx_t *c, const char *code, char *public_id, size_t len)
+{
+    size_t plen = strlen(LABELS_MANIFEST_PREFIX);
+    const char *p, *dot;
+    char want[LABELS_MANIFEST_MAC_LEN + 1];
+
+    if (strncmp(code, LABELS_MANIFEST_PREFIX, plen) != 0)
+        return -1;
+    p = code + plen;
+    dot = strchr(p, '.');
+    if (!dot || (size_t)(dot - p) != LABELS_MANIFEST_ID_LEN || strlen(dot + 1) != LABELS_MANIFEST_MAC_LEN ||
+        len <= LABELS_MANIFEST_ID_LEN)
+        return -1;
+    manifest_mac(c, p, LABELS_MANIFEST_ID_LEN, want);
+    if (!ct_equal(dot + 1, want, LABELS_MANIFEST_MAC_LEN))
+        return -1;
+    memcpy(public_id, p, LABELS_MANIFEST_ID_LEN);
+    public_id[LABELS_MANIFEST_ID_LEN] = '\0';
+    return 0;
+}
+
+/* new_manifest_id - "BB-yyyymmdd-" + 8 base32 characters of 40 random bits; -1 when the RNG failed */
+static int
+new_manifest_id(int64_t now, char out[32])
+{
+    static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    uint8_t rnd[5];
+    uint64_t bits = 0;
+    char day[11], ymd[9], tail[9];
+    int i;
+
+    if (random_bytes(rnd, sizeof rnd) != 0)
+        return -1;
+    for (i = 0; i < 5; i++)
+        bits = (bits << 8) | rnd[i];
+    for (i = 7; i >= 0; i--) {
+        tail[i] = b32[bits & 31];
+        bits >>= 5;
+    }
+    tail[8] = '\0';
+    vn_date(now, day, ymd);
+    snprintf(out, 32, "BB-%s-%s", ymd, tail);
+    return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* parse_waybills - r->list from body "waybills": an array of 1..max valid, distinct S10 numbers.
+ * 0, or -1 with the answer in *ret. */
+static int
+parse_waybills(http_ctx_t *c, lreq_t *r, size_t max, size_t *n, enum MHD_Result *ret)
+{
+    json_t *arr = json_object_get(r->root, "waybills");
+    const char **sorted;
+    size_t i, len;
+    char field[32];
+
+    if (!json_is_array(arr)) {
+        *ret = http_fail(c, 422, "invalid_field", "waybills", "waybills must be an array of S10 waybill numbers");
+        return -1;
+    }
+    len = json_array_size(arr);
+    if (len == 0) {
+        *ret = http_fail(c, 422, "empty_list", "waybills", "waybills is empty; list at least one waybill");
+        return -1;
+    }
+    if (len > max) {
+        *ret = http_fail(c, 422, "too_many", "waybills", "at most %zu waybills per request; got %zu, split them", max,
+                         len);
+        return -1;
+    }
+    r->list = calloc(len, sizeof *r->list);
+    sorted = calloc(len, sizeof *sorted);
+    if (!r->list || !sorted) {
+        free(sorted);
+        *ret = http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        const char *wb = json_string_value(json_array_get(arr, i));
+
+        snprintf(field, sizeof field, "waybills[%zu]", i);
+        if (!wb) {
+            free(sorted);
+            *ret = http_fail(c, 422, "invalid_field", field, "%s must be a string such as RR000000014VN", field);
+            return -1;
+        }
+        if (http_check_waybill(c, wb, field, ret) != 0) {
+            free(sorted);
+            return -1;
+        }
+        r->list[i] = sorted[i] = wb;
+    }
+    qsort(sorted, len, sizeof *sorted, cmp_str);
+    for (i = 1; i < len; i++) {
+        if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+            *ret = http_fail(c, 422, "duplicate_waybill", "waybills", "waybill %s is listed twice; list it once",
+                             sorted[i]);
+            free(sorted);
+            return -1;
+        }
+    }
+    free(sorted);
+    *n = len;
+    return 0;
+}
+
+/* check_options - format (batch: only formats that take many labels), size, dpi; 0 or -1 with *ret */
+static int
+check_options(http_ctx_t *c, lreq_t *r, int batch, enum MHD_Result *ret)
+{
+    const label_format_ops_t *f = label_format_find(r->format);
+    label_page_t page;
+    char err[256];
+
+    if (!f) {
+        *ret = http_fail(c, 400, "invalid_format", "format", "unknown label format '%.16s'; valid: %s", r->format,
+                         batch ? "pdf, zpl, zpl-font" : LABEL_VALID_FORMATS);
+        return -1;
+    }
+    if (batch && !(f->caps & LABEL_CAN_BATCH)) {
+        *ret = http_fail(c, 400, "invalid_format", "format",
+                         "format '%s' holds one label; for many labels use one of: pdf, zpl, zpl-font", r->format);
+        return -1;
+    }
+    if (label_page_resolve(r->size[0] ? r->size : NULL, r->dpi, &page, err, sizeof err) != 0) {
+        *ret = http_fail(c, 400, "invalid_option", strncmp(err, "unknown dpi", 11) == 0 ? "dpi" : "size", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- labels */
+
+static int
+write_print(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    lreq_t *r = arg;
+
+    return labels_store_print(store_writer(store), &r->pr, now, out, err);
+}
+
+typedef struct {
+    char url[512];
+    char commune[320]; /* up to 100 characters of name, 3 bytes each at most */
+    char province[64];
+    char agency_commune[320];
+    char agency_province[64];
+} label_extra_t;
+
+/* finish_labels - render what the committed write returned */
+static enum MHD_Result
+finish_labels(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+    lreq_t *r = op->write_arg;
+    const http_api_config_t *cfg = http_config(c);
+    json_t *labels = json_object_get(op->result, "labels");
+    size_t n = json_array_size(labels), i;
+    label_data_t *items = NULL;
+    label_extra_t *extra = NULL;
+    label_options_t opt;
+    char date[11], err[256], disp[160], *data;
+    buf_t out;
+    size_t len;
+    int rc;
+
+    if (op->status >= 300 || !op->result)
+        return http_send_error(c, &op->err);
+    items = calloc(n ? n : 1, sizeof *items);
+    extra = calloc(n ? n : 1, sizeof *extra);
+    if (!items || !extra) {
+        free(items);
+        free(extra);
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; the print was recorded, retry");
+    }
+    vn_date(clock_now_ms(), date, NULL);
+    for (i = 0; i < n; i++) {
+        const json_t *it = json_array_get(labels, i), *body = json_object_get(it, "body");
+        label_data_t *d = &items[i];
+
+        d->waybill = jstr(it, "waybill", NULL);
+        d->dossier_code = jstr(it, "dossier_code", NULL);
+        d->carrier_service = carrier_service(jstr(it, "carrier", NULL));
+        d->result_summary = jstr(body, "result", "summary");
+        d->date = date;
+        d->cod_amount = (long long)json_integer_value(json_object_get(it, "cod_amount"));
+        d->sender.name = jstr(body, "agency", "name");
+        d->sender.phone = jstr(body, "agency", "phone");
+        d->sender.address = jstr(body, "agency", "address");
+        areas_commune_text(cfg->areas, jstr(body, "recipient", "commune_code"), extra[i].commune,
+                           sizeof extra[i].commune);
+        areas_province_text(jstr(body, "recipient", "province_code"), extra[i].province, sizeof extra[i].province);
+        areas_commune_text(cfg->areas, jstr(body, "agency", "commune_code"), extra[i].agency_commune,
+                           sizeof extra[i].agency_commune);
+        areas_province_text(jstr(body, "agency", "province_code"), extra[i].agency_province,
+                            sizeof extra[i].agency_province);
+        d->sender.commune = extra[i].agency_commune;
+        d->sender.province = extra[i].agency_province;
+        d->recipient.name = jstr(body, "recipient", "name");
+        d->recipient.phone = jstr(body, "recipient", "phone");
+        d->recipient.address = jstr(body, "recipient", "address");
+        d->recipient.commune = extra[i].commune;
+        d->recipient.province = extra[i].province;
+        label_tracking_url(cfg->public_base_url ? cfg->public_base_url : "", d->waybill, cfg->secret, cfg->secretlen,
+                           extra[i].url, sizeof extra[i].url);
+        d->tracking_url = extra[i].url;
+    }
+    memset(&opt, 0, sizeof opt);
+    opt.format = r->format;
+    opt.size = r->size[0] ? r->size : NULL;
+    opt.dpi = r->dpi;
+    buf_init(&out, n > 1 ? LABEL_BATCH_LIMIT : LABEL_ONE_LIMIT);
+    rc = label_render_batch(items, n, &opt, &out, err, sizeof err);
+    if (rc != 0) {
+        buf_free(&out);
+        free(items);
+        free(extra);
+        log_error("label rendering failed after the print was recorded: %s", err);
+        return http_fail(c, 500, "render_failed", NULL, "the print was recorded but the label could not be drawn: %s",
+                         err);
+    }
+    if (n == 1)
+        snprintf(disp, sizeof disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
+    else
+        snprintf(disp, sizeof disp, "inline; filename=\"nhan-%zu.%.3s\"", n, r->format);
+    free(items);
+    free(extra);
+    http_add_header(c, "Content-Disposition", disp);
+    log_info("printed %zu label(s) as %s", n, r->format);
+    data = buf_steal(&out, &len);
+    if (!data)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_bytes(c, 200, label_content_type(r->format), data, len);
+}
+
+static enum MHD_Result
+h_label(http_ctx_t *c)
+{
+    const char *format = http_query(c, "format"), *size = http_query(c, "size"), *dpi = http_query(c, "dpi");
+    enum MHD_Result ret;
+    lreq_t *r;
+
+    if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
+        return ret;
+    r = lreq_new(c);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    snprintf(r->waybill, sizeof r->waybill, "%s", c->args[0]);
+    snprintf(r->format, sizeof r->format, "%s", format && *format ? format : "pdf");
+    if (size) {
+        if (strlen(size) >= sizeof r->size)
+            return http_fail(c, 400, "invalid_option", "size", "unknown label size; valid: %s", LABEL_VALID_SIZES);
+        snprintf(r->size, sizeof r->size, "%s", size);
+    }
+    if (dpi) {
+        char *end;
+        long v = strtol(dpi, &end, 10);
+        if (!*dpi || *end || v <= 0 || v > 10000)
+            return http_fail(c, 400, "invalid_option", "dpi", "dpi must be one of %s", LABEL_VALID_DPI);
+        r->dpi = (int)v;
+    }
+    if (check_options(c, r, 0, &ret) != 0)
+        return ret;
+    r->list = calloc(1, sizeof *r->list);
+    if (!r->list)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->list[0] = r->waybill;
+    r->pr.waybills = r->list;
+    r->pr.n = 1;
+    r->pr.format = r->format;
+    r->pr.max = 1;
+    http_set_request_id(c, r->waybill);
+    return http_submit_call(c, write_print, r, finish_labels);
+}
+
+/* body_options - format, size, dpi of a JSON body; 0 or -1 with *ret */
+static int
+body_options(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
+{
+    json_t *jf = json_object_get(r->root, "format"), *js = json_object_get(r->root, "size"),
+           *jd = json_object_get(r->root, "dpi");
+
+    if (jf && !json_is_string(jf)) {
+        *ret = http_fail(c, 400, "invalid_format", "format", "format must be a string: pdf, zpl or zpl-font");
+        return -1;
+    }
+    snprintf(r->format, sizeof r->format, "%s", jf ? json_string_value(jf) : "pdf");
+    if (js && !json_is_null(js)) {
+        if (!json_is_string(js) || strlen(json_string_value(js)) >= sizeof r->size) {
+            *ret = http_fail(c, 400, "invalid_option", "size", "unknown label size; valid: %s", LABEL_VALID_SIZES);
+            return -1;
+        }
+        snprintf(r->size, sizeof r->size, "%s", json_string_value(js));
+    }
+    if (jd && !json_is_null(jd)) {
+        if (!json_is_integer(jd) || json_integer_value(jd) <= 0 || json_integer_value(jd) > 10000) {
+            *ret = http_fail(c, 400, "invalid_option", "dpi", "dpi must be one of %s", LABEL_VALID_DPI);
+            return -1;
+        }
+        r->dpi = (int)json_integer_value(jd);
+    }
+    return check_options(c, r, 1, ret);
+}
+
+/* scoped_agency - the agency a request may cover: the token's own when it is bound to one
+ * (another named in the body is refused with 403), else what the body names ("" = all) */
+static int
+scoped_agency(http_ctx_t *c, lreq_t *r, enum MHD_Result *ret)
+{
+    if (!c->agency || !*c->agency)
+        return 0;
+    if (r->agency[0] && strcmp(r->agency, c->agency) != 0) {
+        *ret = http_fail(c, 403, "forbidden", "agency_code", "this token acts for agency %s only, not %.40s",
+                         c->agency, r->agency);
+        return -1;
+    }
+    snprintf(r->agency, sizeof r->agency, "%s", c->agency);
+    return 0;
+}
+
+static enum MHD_Result
+h_labels(http_ctx_t *c)
+{
+    enum MHD_Result ret;
+    api_error_t e;
+    json_t *ready, *agency;
+    lreq_t *r;
+    size_t n = 0;
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
+    r = lreq_new(c);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->root = http_parse_object(c, &e);
+    if (!r->root)
+        return http_send_error(c, &e);
+    if (body_options(c, r, &ret) != 0)
+        return ret;
+    ready = json_object_get(r->root, "ready");
+    agency = json_object_get(r->root, "agency_code");
+    if (json_is_true(ready)) {
+        if (json_object_get(r->root, "waybills"))
+            return http_fail(c, 422, "invalid_field", "ready", "send either waybills or ready, not both");
+        if (agency && !json_is_null(agency)) {
+            if (!json_is_string(agency) || !*json_string_value(agency) ||
+                strlen(json_string_value(agency)) >= sizeof r->agency)
+                return http_fail(c, 422, "invalid_field", "agency_code", "agency_code must be an agency code string");
+            snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
+        }
+        r->pr.ready = 1;
+    } else {
+        if (ready && !json_is_false(ready))
+            return http_fail(c, 422, "invalid_field", "ready", "ready must be true or false");
+        if (parse_waybills(c, r, LABEL_BATCH_MAX, &n, &ret) != 0)
+            return ret;
+        r->pr.waybills = r->list;
+        r->pr.n = n;
+    }
+    if (scoped_agency(c, r, &ret) != 0)
+        return ret;
+    r->pr.agency_code = r->agency[0] ? r->agency : NULL;
+    r->pr.format = r->format;
+    r->pr.max = LABEL_BATCH_MAX;
+    return http_submit_call(c, write_print, r, finish_labels);
+}
+
+/* ----------------------------------------------------------- manifests */
+
+static int
+write_manifest(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    lreq_t *r = arg;
+
+    return labels_store_manifest_create(store_writer(store), &r->mr, now, out, err);
+}
+
+static enum MHD_Result
+finish_manifest(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+
+    if (op->status == 201)
+        log_info("manifest %s created with %lld items",
+                 json_string_value(json_object_get(op->result, "id")),
+                 (long long)json_integer_value(json_object_get(op->result, "items")));
+    return http_finish_default(c);
+}
+
+static enum MHD_Result
+h_manifest_create(http_ctx_t *c)
+{
+    enum MHD_Result ret;
+    api_error_t e;
+    json_t *agency, *all;
+    char mac[LABELS_MANIFEST_MAC_LEN + 1];
+    lreq_t *r;
+    size_t n = 0;
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
+    r = lreq_new(c);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->root = http_parse_object(c, &e);
+    if (!r->root)
+        return http_send_error(c, &e);
+    agency = json_object_get(r->root, "agency_code");
+    all = json_object_get(r->root, "all_ready");
+    if (json_is_true(all)) {
+        if (json_object_get(r->root, "waybills"))
+            return http_fail(c, 422, "invalid_field", "all_ready", "send either waybills or all_ready, not both");
+        if (!json_is_string(agency) || !*json_string_value(agency) ||
+            strlen(json_string_value(agency)) >= sizeof r->agency)
+            return http_fail(c, 422, "missing_field", "agency_code",
+                             "all_ready needs agency_code: the agency whose shipments are handed over");
+        snprintf(r->agency, sizeof r->agency, "%s", json_string_value(agency));
+        r->mr.all_ready = 1;
+    } else {
+        if (all && !json_is_false(all))
+            return http_fail(c, 422, "invalid_field", "all_ready", "all_ready must be true or false");
+        if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0)
+            return ret;
+        r->mr.waybills = r->list;
+        r->mr.n = n;
+    }
+    if (scoped_agency(c, r, &ret) != 0)
+        return ret;
+    r->mr.agency_code = r->agency[0] ? r->agency : NULL;
+    if (new_manifest_id(clock_now_ms(), r->public_id) != 0)
+        return http_fail(c, 503, "unavailable", NULL, "the system random generator failed; retry");
+    manifest_mac(c, r->public_id, strlen(r->public_id), mac);
+    snprintf(r->code, sizeof r->code, "%s%s.%s", LABELS_MANIFEST_PREFIX, r->public_id, mac);
+    snprintf(r->client, sizeof r->client, "%s", c->client ? c->client : "");
+    r->mr.public_id = r->public_id;
+    r->mr.code = r->code;
+    r->mr.created_by = r->client;
+    r->mr.max = MANIFEST_MAX_ITEMS;
+    http_set_request_id(c, r->public_id);
+    return http_submit_call(c, write_manifest, r, finish_manifest);
+}
+
+static enum MHD_Result
+h_manifest_pdf(http_ctx_t *c)
+{
+    const char *id = c->args[0];
+    db_t *db;
+    json_t *doc = NULL, *items;
+    manifest_item_t *rows;
+    manifest_data_t m;
+    api_error_t e;
+    char date[11], err[256], disp[96], *data;
+    const char *carrier;
+    size_t n, i, len;
+    buf_t out;
+    int rc;
+
+    if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "BB-", 3) != 0)
+        return http_fail(c, 404, "not_found", NULL, "no manifest %.40s on this gateway (ids look like BB-20251124-ABCDEFGH)",
+                         id);
+    db = http_reader(c);
+    if (!db)
+        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    rc = labels_store_manifest_json(db, id, &doc, &e);
+    http_reader_put(c, db);
+    if (rc != 0)
+        return http_send_error(c, &e);
+    items = json_object_get(doc, "items");
+    n = json_array_size(items);
+    rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows) {
+        json_decref(doc);
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    }
+    for (i = 0; i < n; i++) {
+        const json_t *it = json_array_get(items, i), *body = json_object_get(it, "body");
+
+        rows[i].waybill = jstr(it, "waybill", NULL);
+        rows[i].dossier_code = jstr(it, "dossier_code", NULL);
+        rows[i].recipient_name = jstr(body, "recipient", "name");
+        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(body, "recipient", "commune_code"));
+        if (!rows[i].commune)
+            rows[i].commune = jstr(body, "recipient", "commune_code");
+        rows[i].cod_amount = (long long)json_integer_value(json_object_get(it, "cod_amount"));
+    }
+    carrier = n ? jstr(json_array_get(items, 0), "carrier", NULL) : "";
+    vn_date((int64_t)json_integer_value(json_object_get(doc, "created_at")), date, NULL);
+    memset(&m, 0, sizeof m);
+    m.manifest_id = id;
+    m.agency_name = n ? jstr(json_object_get(json_array_get(items, 0), "body"), "agency", "name") : "";
+    m.carrier_name = carrier_org(carrier);
+    m.date = date;
+    m.qr_text = jstr(doc, "code", NULL);
+    m.items = rows;
+    m.n = n;
+    buf_init(&out, MANIFEST_PDF_LIMIT);
+    rc = manifest_render_pdf(&m, &out, err, sizeof err);
+    free(rows);
+    json_decref(doc);
+    if (rc != 0) {
+        buf_free(&out);
+        log_error("manifest rendering failed: %s", err);
+        return http_fail(c, 500, "render_failed", NULL, "the manifest could not be drawn: %s", err);
+    }
+    snprintf(disp, sizeof disp, "inline; filename=\"%s.pdf\"", id);
+    http_add_header(c, "Content-Disposition", disp);
+    data = buf_steal(&out, &len);
+    if (!data)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_bytes(c, 200, "application/pdf", data, len);
+}
+
+/* --------------------------------------------------------------- scans */
+
+static int
+write_scan_manifest(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    lreq_t *r = arg;
+
+    return labels_store_scan_manifest(store_writer(store), r->public_id, now, out, err);
+}
+
+static int
+write_scan_waybill(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    lreq_t *r = arg;
+
+    return labels_store_scan_waybill(store_writer(store), r->waybill, now, out, err);
+}
+
+/* tracking_waybill - the waybill of a label's QR ("…/t/{waybill}?k=…") into out; 0 or -1 */
+static int
+tracking_waybill(const char *code, char *out, size_t outlen)
+{
+    const char *p = strstr(code, "/t/");
+    size_t n;
+
+    if (!p)
+        return -1;
+    p += 3;
+    n = strcspn(p, "?/#");
+    if (n != S10_LEN || n >= outlen)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static enum MHD_Result
+h_scan(http_ctx_t *c)
+{
+    enum MHD_Result ret;
+    api_error_t e;
+    const char *code, *event;
+    lreq_t *r;
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
+    r = lreq_new(c);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->root = http_parse_object(c, &e);
+    if (!r->root)
+        return http_send_error(c, &e);
+    code = json_string_value(json_object_get(r->root, "code"));
+    event = json_object_get(r->root, "event") ? json_string_value(json_object_get(r->root, "event")) : "accepted";
+    if (!code || !*code)
+        return http_fail(c, 422, "missing_field", "code", "code is required: the scanned manifest QR or waybill");
+    if (!event || strcmp(event, "accepted") != 0)
+        return http_fail(c, 422, "invalid_field", "event", "event must be one of: accepted");
+    if (strncmp(code, LABELS_MANIFEST_PREFIX, strlen(LABELS_MANIFEST_PREFIX)) == 0) {
+        if (manifest_verify(c, code, r->public_id, sizeof r->public_id) != 0) {
+            log_warn("scan of a manifest code that fails verification");
+            return http_fail(c, 404, "not_found", "code",
+                             "this manifest code was not issued by this gateway (or was altered); nothing changed");
+        }
+        http_set_request_id(c, r->public_id);
+        return http_submit_call(c, write_scan_manifest, r, http_finish_default);
+    }
+    if (tracking_waybill(code, r->waybill, sizeof r->waybill) != 0) {
+        if (strlen(code) > S10_LEN)
+            return http_fail(c, 400, "invalid_code", "code",
+                             "code is neither a manifest code (BCCI-MF:…) nor an S10 waybill number");
+        snprintf(r->waybill, sizeof r->waybill, "%s", code);
+    }
+    if (http_check_waybill(c, r->waybill, "code", &ret) != 0)
+        return ret;
+    http_set_request_id(c, r->waybill);
+    return http_submit_call(c, write_scan_waybill, r, http_finish_default);
+}
+
+const http_route_t api_label_routes[] = {
+    { "GET", "/v1/shipments/*/label", h_label, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
+      "one waybill label (?format=pdf|png|svg|zpl|zpl-font&size=100x150|a6&dpi=203|300)", HTTP_SCOPE_WAYBILL },
+    { "POST", "/v1/labels", h_labels, ROLE_CLERK | ROLE_ADMIN, "many labels as one PDF or ZPL stream", HTTP_SCOPE_NONE },
+    { "POST", "/v1/manifests", h_manifest_create, ROLE_CLERK | ROLE_ADMIN, "create a handover manifest", HTTP_SCOPE_NONE },
+    { "GET", "/v1/manifests/*.pdf", h_manifest_pdf, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
+      "the handover manifest (biên bản giao nhận) as A4 PDF", HTTP_SCOPE_MANIFEST },
+    { "POST", "/v1/scans", h_scan, ROLE_POST_OFFICE | ROLE_ADMIN, "a scanned manifest QR or waybill (accepted)", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
+};

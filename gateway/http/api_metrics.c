@@ -1,0 +1,191 @@
+/*
+ * api_metrics - GET /metrics in the Prometheus text format 0.0.4
+ *
+ * Counters come from the engine (engine_get_stats: they start at zero with
+ * each bccid process, as Prometheus counters may); gauges are read from the
+ * database on each scrape (jobs by kind and state, notifications, SLA
+ * breaches, numbers left in the code pool). The route is public: Prometheus
+ * scrapes without a token, so bccid's port must only be reachable from the
+ * operators' network (docs/operations.md). Nothing here names a person.
+ *
+ * Ownership: every buffer is local to the request; the answer's text is
+ * handed to http_send_bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "gateway/http/http_internal.h"
+
+#define METRICS_MAX (1024 * 1024)
+
+static const char SQL_JOBS_BY_KIND_STATE[] = "SELECT kind, state, COUNT(*) FROM jobs GROUP BY 1, 2 ORDER BY 1, 2";
+static const char SQL_NOTIFY[] =
+    "SELECT (SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND state IN ('ready', 'leased')),"
+    " (SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND state = 'dead')";
+/* the scheduler marks each late shipment once (shipments.sla_breached), so this stays cheap */
+static const char SQL_SLA[] = "SELECT COALESCE(SUM(sla_breached), 0) FROM shipments";
+
+/* label - s escaped as a Prometheus label value (backslash, quote, newline) into out */
+static const char *
+label(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; *s && o + 3 < outlen; s++) {
+        if (*s == '\\' || *s == '"') {
+            out[o++] = '\\';
+            out[o++] = *s;
+        } else if (*s == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void
+head(buf_t *b, const char *name, const char *type, const char *help)
+{
+    buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+one(buf_t *b, const char *name, const char *type, const char *help, long long v)
+{
+    head(b, name, type, help);
+    buf_appendf(b, "%s %lld\n", name, v);
+}
+
+static void
+engine_metrics(buf_t *b, const engine_stats_t *st)
+{
+    char l[80];
+    int i;
+
+    head(b, "bcci_dossiers_total", "counter", "Dossier submissions since bccid started, by outcome.");
+    buf_appendf(b, "bcci_dossiers_total{outcome=\"accepted\"} %lld\n", st->dossiers_accepted);
+    buf_appendf(b, "bcci_dossiers_total{outcome=\"replayed\"} %lld\n", st->dossiers_replayed);
+    one(b, "bcci_commits_total", "counter", "Group commits of the single writer.", st->commits);
+    one(b, "bcci_commit_failures_total", "counter", "Group commits that failed and were rolled back.",
+        st->commit_failures);
+    one(b, "bcci_ops_committed_total", "counter",
+        "Operations carried by successful group commits (divide by bcci_commits_total for the mean batch size).",
+        st->ops_committed);
+    head(b, "bcci_group_commit_batch_size_mean", "gauge", "Mean operations per group commit since bccid started.");
+    buf_appendf(b, "bcci_group_commit_batch_size_mean %.3f\n", st->commits ? (double)st->ops_committed / st->commits : 0.0);
+    head(b, "bcci_job_results_total", "counter", "Job results reported by workers, by result.");
+    buf_appendf(b, "bcci_job_results_total{result=\"ok\"} %lld\n", st->results_ok);
+    buf_appendf(b, "bcci_job_results_total{result=\"retry\"} %lld\n", st->results_retry);
+    buf_appendf(b, "bcci_job_results_total{result=\"fail\"} %lld\n", st->results_fail);
+    buf_appendf(b, "bcci_job_results_total{result=\"late\"} %lld\n", st->results_late);
+    head(b, "bcci_carrier_events_total", "counter", "Carrier events received by webhook or tracking, by outcome.");
+    buf_appendf(b, "bcci_carrier_events_total{outcome=\"applied\"} %lld\n", st->events_applied);
+    buf_appendf(b, "bcci_carrier_events_total{outcome=\"duplicate\"} %lld\n", st->events_duplicate);
+    buf_appendf(b, "bcci_carrier_events_total{outcome=\"unknown_code\"} %lld\n", st->events_unknown_code);
+    one(b, "bcci_workers_connected", "gauge", "Workers connected to the dispatcher (heard from in the last 3 s).",
+        st->workers);
+    one(b, "bcci_circuit_breakers_open", "gauge", "Carriers whose circuit breaker is open.", st->breaker_open);
+    head(b, "bcci_carrier_breaker_open", "gauge", "1 when the carrier's circuit breaker is open, else 0.");
+    for (i = 0; i < st->ncarriers; i++)
+        buf_appendf(b, "bcci_carrier_breaker_open{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),
+            st->carriers[i].open);
+    head(b, "bcci_carrier_consecutive_failures", "gauge", "Consecutive failed carrier calls (opens the breaker).");
+    for (i = 0; i < st->ncarriers; i++)
+        buf_appendf(b, "bcci_carrier_consecutive_failures{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),
+            st->carriers[i].consecutive_failures);
+    head(b, "bcci_carrier_jobs_in_flight", "gauge", "Jobs leased to workers for the carrier.");
+    for (i = 0; i < st->ncarriers; i++)
+        buf_appendf(b, "bcci_carrier_jobs_in_flight{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),
+            st->carriers[i].inflight);
+}
+
+/* db_metrics - gauges read from the database; 0, or -1 when it cannot be read */
+static int
+db_metrics(buf_t *b, db_t *db)
+{
+    sqlite3_stmt *st;
+    json_t *health = NULL;
+    char k[80], s[40];
+    int rc;
+
+    st = db_stmt(db, SQL_JOBS_BY_KIND_STATE);
+    if (!st)
+        return -1;
+    head(b, "bcci_jobs", "gauge", "Durable jobs in the database, by kind and state.");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        buf_appendf(b, "bcci_jobs{kind=\"%s\",state=\"%s\"} %lld\n", label(db_col_text(st, 0), k, sizeof k),
+            label(db_col_text(st, 1), s, sizeof s), (long long)sqlite3_column_int64(st, 2));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+
+    st = db_stmt(db, SQL_NOTIFY);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        if (st)
+            sqlite3_reset(st);
+        return -1;
+    }
+    head(b, "bcci_notifications", "gauge", "Case-system notifications, pending (ready or leased) and dead.");
+    buf_appendf(b, "bcci_notifications{state=\"pending\"} %lld\n", (long long)sqlite3_column_int64(st, 0));
+    buf_appendf(b, "bcci_notifications{state=\"dead\"} %lld\n", (long long)sqlite3_column_int64(st, 1));
+    sqlite3_reset(st);
+
+    st = db_stmt(db, SQL_SLA);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        if (st)
+            sqlite3_reset(st);
+        return -1;
+    }
+    one(b, "bcci_sla_breaches", "gauge", "Shipments that missed their working-day due date (TT 17 Dieu 7.2).",
+        (long long)sqlite3_column_int64(st, 0));
+    sqlite3_reset(st);
+
+    if (store_health(db, &health) != 0) {
+        json_decref(health);
+        return -1;
+    }
+    one(b, "bcci_codes_left", "gauge", "S10 numbers left in the code pool (import more below 1000).",
+        (long long)json_integer_value(json_object_get(health, "codes_left")));
+    one(b, "bcci_dossiers_stored", "gauge", "Dossiers kept in the database.",
+        (long long)json_integer_value(json_object_get(health, "dossiers")));
+    json_decref(health);
+    return 0;
+}
+
+static enum MHD_Result
+h_metrics(http_ctx_t *c)
+{
+    engine_stats_t st;
+    db_t *db;
+    buf_t b;
+    int rc;
+
+    db = http_reader(c);
+    if (!db)
+        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    engine_get_stats(http_engine(c), &st);
+    buf_init(&b, METRICS_MAX);
+    one(&b, "bcci_up", "gauge", "1 while bccid answers.", 1);
+    engine_metrics(&b, &st);
+    rc = db_metrics(&b, db);
+    http_reader_put(c, db);
+    if (rc != 0 || !b.data) {
+        buf_free(&b);
+        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    }
+    {
+        size_t len;
+        char *text = buf_steal(&b, &len); /* http_send_bytes owns it now */
+        return http_send_bytes(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    }
+}
+
+const http_route_t api_metrics_routes[] = {
+    { "GET", "/metrics", h_metrics, ROLE_PUBLIC, "Prometheus metrics (text format 0.0.4)", HTTP_SCOPE_NONE },
+    { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
+};

@@ -1,0 +1,766 @@
+/*
+ * http_api - libmicrohttpd plumbing, routing and authorisation (see http_api.h)
+ *
+ * Each request's body is collected into a bounded buffer; the handler runs
+ * once the body is complete, on the call after the last chunk, which is also
+ * what keeps libmicrohttpd connections alive. A write goes to the engine and
+ * the connection is suspended until the commit, so the small thread pool is
+ * never blocked on fsync. Errors use the JSON shape of design §7.
+ */
+#include "gateway/http/http_api.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "crypto.h"
+#include "gateway/http/auth.h"
+#include "gateway/http/http_internal.h"
+#include "domain/ident.h"
+#include "domain/s10.h"
+#include "log.h"
+
+#define KEEP_MAX 4
+#define HEADERS_MAX 4
+
+struct http_api {
+    struct MHD_Daemon *daemon;
+    int active;                   /* requests between their first call and completion (atomic) */
+    engine_t *engine;
+    store_t *store;
+    http_api_config_t cfg;
+    int port;
+};
+
+typedef struct {
+    buf_t body;
+    int too_big;
+    char rid[64];
+    /* a write in flight: the connection is suspended until the engine commits */
+    engine_op_t op;
+    int op_queued;
+    http_handler_fn finish;
+    struct MHD_Connection *conn;
+    const http_route_t *route;
+    unsigned role;
+    char client[72];
+    char agency[AUTH_AGENCY_LEN];
+    struct {
+        void *p;
+        void (*free_fn)(void *);
+    } keep[KEEP_MAX];
+    int nkeep;
+    struct {
+        char name[40];
+        char value[200];
+    } headers[HEADERS_MAX];
+    int nheaders;
+} request_t;
+
+/* every API module's routes; a new module adds its table here */
+static const http_route_t *const route_tables[] = { api_core_routes, api_dossier_routes, api_label_routes,
+                                                     api_public_routes, api_metrics_routes, api_admin_routes };
+
+static request_t *
+R(http_ctx_t *c)
+{
+    return c->req;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+store_t *
+http_store(http_ctx_t *c)
+{
+    return c->api->store;
+}
+
+engine_t *
+http_engine(http_ctx_t *c)
+{
+    return c->api->engine;
+}
+
+const http_api_config_t *
+http_config(http_ctx_t *c)
+{
+    return &c->api->cfg;
+}
+
+const char *
+http_body(http_ctx_t *c, size_t *len)
+{
+    if (len)
+        *len = R(c)->body.len;
+    return R(c)->body.data ? R(c)->body.data : "";
+}
+
+const char *
+http_query(http_ctx_t *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_header(http_ctx_t *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_client_ip(http_ctx_t *c, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    out[0] = '\0';
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)outlen);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)outlen);
+    }
+    return out;
+}
+
+int
+http_require_json(http_ctx_t *c)
+{
+    const char *ct = http_header(c, "Content-Type");
+
+    return ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == '\0' || ct[16] == ';');
+}
+
+json_t *
+http_parse_object(http_ctx_t *c, api_error_t *e)
+{
+    size_t len;
+    const char *body = http_body(c, &len);
+    json_error_t jerr;
+    json_t *root;
+
+    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
+        api_error_set(e, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
+        return NULL;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_error_set(e, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                      jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        api_error_set(e, 400, "invalid_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+void
+http_keep(http_ctx_t *c, void *p, void (*free_fn)(void *))
+{
+    request_t *req = R(c);
+
+    if (req->nkeep == KEEP_MAX) {
+        log_error("http_keep: too many parked objects; raise KEEP_MAX");
+        free_fn(p);
+        return;
+    }
+    req->keep[req->nkeep].p = p;
+    req->keep[req->nkeep].free_fn = free_fn;
+    req->nkeep++;
+}
+
+const char *
+http_request_id(http_ctx_t *c)
+{
+    return R(c)->rid;
+}
+
+void
+http_set_request_id(http_ctx_t *c, const char *rid)
+{
+    snprintf(R(c)->rid, sizeof R(c)->rid, "%s", rid);
+    log_set_request_id(rid);
+}
+
+void
+http_add_header(http_ctx_t *c, const char *name, const char *value)
+{
+    request_t *req = R(c);
+
+    if (req->nheaders == HEADERS_MAX)
+        return;
+    snprintf(req->headers[req->nheaders].name, sizeof req->headers[0].name, "%s", name);
+    snprintf(req->headers[req->nheaders].value, sizeof req->headers[0].value, "%s", value);
+    req->nheaders++;
+}
+
+/* ------------------------------------------------------------ answers */
+
+static enum MHD_Result
+send_buffer(http_ctx_t *c, int status, const char *content_type, char *data, size_t len, int retry_after)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    request_t *req = R(c);
+    enum MHD_Result ret;
+    int i;
+
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", content_type);
+    MHD_add_response_header(r, "X-Request-Id", req->rid);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    for (i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    ret = MHD_queue_response(c->conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result
+http_send_bytes(http_ctx_t *c, int status, const char *content_type, char *data, size_t len)
+{
+    return send_buffer(c, status, content_type, data, len, 0);
+}
+
+enum MHD_Result
+http_send_json(http_ctx_t *c, int status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+    json_decref(doc);
+    if (!text) {
+        api_error_t e;
+        api_error_set(&e, 500, "internal", NULL, "the answer could not be built; retry");
+        return http_send_error(c, &e);
+    }
+    return send_buffer(c, status, "application/json; charset=utf-8", text, strlen(text), 0);
+}
+
+enum MHD_Result
+http_send_error(http_ctx_t *c, const api_error_t *e)
+{
+    char *text = api_error_json(e);
+
+    if (e->status >= 500)
+        log_warn("%s %s -> %d %s: %s", c->method, c->path, e->status, e->code, e->message);
+    else
+        log_info("%s %s -> %d %s%s%s", c->method, c->path, e->status, e->code, e->field[0] ? " field " : "",
+                 e->field);
+    if (!text)
+        return MHD_NO;
+    return send_buffer(c, e->status, "application/json; charset=utf-8", text, strlen(text), e->retry_after);
+}
+
+enum MHD_Result
+http_fail(http_ctx_t *c, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    api_error_t e;
+    va_list ap;
+
+    api_error_set(&e, status, code, field, "%s", "");
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    if (status == 503 || status == 429)
+        e.retry_after = 2;
+    return http_send_error(c, &e);
+}
+
+int
+http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
+{
+    s10_status_t st = s10_validate(waybill, strlen(waybill));
+
+    if (st == S10_OK)
+        return 0;
+    *ret = http_fail(c, 400, "invalid_waybill", field, "%.20s is not a valid S10 item number: %s", waybill,
+                     s10_status_message(st));
+    return -1;
+}
+
+static const char SQL_AGENCY_OF_DOSSIER[] = "SELECT agency_code FROM dossiers WHERE code = ?1";
+static const char SQL_AGENCY_OF_WAYBILL[] =
+    "SELECT d.agency_code FROM shipments s JOIN dossiers d ON d.id = s.dossier_id WHERE s.waybill = ?1";
+static const char SQL_AGENCY_OF_MANIFEST[] = "SELECT agency_code FROM manifests WHERE public_id = ?1";
+static const char SQL_AGENCY_OF_JOB[] =
+    "SELECT d.agency_code FROM jobs j JOIN shipments s ON s.id = j.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE j.id = ?1";
+
+/* agency_owns - 1 when the thing named by key belongs to the caller's agency, 0 when it is
+ * another agency's or unknown, -1 on a storage error */
+static int
+agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
+{
+    static const char *const sql[] = { NULL, SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
+                                       SQL_AGENCY_OF_JOB };
+    sqlite3_stmt *st;
+    int rc, owns = 0;
+
+    st = db_stmt(db, sql[kind]);
+    if (!st)
+        return -1;
+    if (kind == HTTP_SCOPE_JOB)
+        sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
+    else
+        db_bind_text(st, 1, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        owns = strcmp(db_col_text(st, 0), c->agency) == 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? owns : -1;
+}
+
+/* check_scope - 0 when the caller may reach what the route's '*' names; else answers 404 or 503 */
+static int
+check_scope(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret)
+{
+    static const char *const what[] = { "", "dossier", "shipment", "manifest", "job" };
+    db_t *db;
+    int owns;
+
+    if (kind == HTTP_SCOPE_NONE || !c->agency || !*c->agency)
+        return 0;
+    db = http_reader(c);
+    if (!db) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+        return -1;
+    }
+    owns = agency_owns(c, db, kind, key);
+    http_reader_put(c, db);
+    if (owns > 0)
+        return 0;
+    if (owns < 0)
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    else /* unknown and another agency's look the same: codes of other agencies cannot be probed */
+        *ret = http_fail(c, 404, "not_found", NULL, "no %s %.40s for agency %s (the agency of this token)",
+                         what[kind], key, c->agency);
+    return -1;
+}
+
+/* ------------------------------------------------------------ engine */
+
+engine_op_t *
+http_op(http_ctx_t *c)
+{
+    return &R(c)->op;
+}
+
+static void
+op_committed(engine_op_t *op, void *cls)
+{
+    request_t *req = cls;
+
+    (void)op;
+    MHD_resume_connection(req->conn);
+}
+
+enum MHD_Result
+http_submit(http_ctx_t *c, engine_op_kind_t kind, http_handler_fn finish)
+{
+    request_t *req = R(c);
+
+    req->op.kind = kind;
+    req->op_queued = 1;
+    req->finish = finish;
+    req->conn = c->conn;
+    MHD_suspend_connection(c->conn);
+    engine_submit_async(c->api->engine, &req->op, op_committed, req);
+    return MHD_YES;
+}
+
+enum MHD_Result
+http_submit_call(http_ctx_t *c, engine_write_fn fn, void *arg, http_handler_fn finish)
+{
+    R(c)->op.write_fn = fn;
+    R(c)->op.write_arg = arg;
+    return http_submit(c, ENGINE_OP_CALL, finish);
+}
+
+enum MHD_Result
+http_finish_default(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+
+    if (op->status >= 300 || !op->result)
+        return http_send_error(c, &op->err);
+    return http_send_json(c, op->status, json_incref(op->result));
+}
+
+db_t *
+http_reader(http_ctx_t *c)
+{
+    return store_reader_get(c->api->store);
+}
+
+void
+http_reader_put(http_ctx_t *c, db_t *db)
+{
+    store_reader_put(c->api->store, db);
+}
+
+enum MHD_Result
+http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out), const char *wrap)
+{
+    db_t *db = http_reader(c);
+    json_t *doc = NULL;
+    int rc;
+
+    if (!db)
+        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    rc = fn(db, &doc);
+    http_reader_put(c, db);
+    if (rc != 0) {
+        json_decref(doc);
+        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    }
+    return http_send_json(c, 200, wrap ? json_pack("{s:o}", wrap, doc) : doc);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* match - 1 when path fits pattern, segment by segment. A pattern segment "*" takes any
+ * non-empty segment, "*.pdf" any segment ending in ".pdf"; the part matched by '*' is
+ * copied into buf and pointed to by args. */
+static int
+match(const char *pattern, const char *path, char *buf, size_t buflen, const char **args, int *nargs)
+{
+    const char *p = pattern, *q = path;
+    size_t used = 0;
+
+    *nargs = 0;
+    while (*p == '/' && *q == '/') {
+        size_t pl, ql;
+
+        p++;
+        q++;
+        pl = strcspn(p, "/");
+        ql = strcspn(q, "/");
+        if (p[0] == '*') {
+            size_t sl = pl - 1; /* literal suffix after '*' */
+            size_t n;
+
+            if (ql <= sl || strncmp(q + ql - sl, p + 1, sl) != 0)
+                return 0;
+            n = ql - sl;
+            if (*nargs == HTTP_MAX_ARGS || used + n + 1 > buflen)
+                return 0;
+            memcpy(buf + used, q, n);
+            buf[used + n] = '\0';
+            args[(*nargs)++] = buf + used;
+            used += n + 1;
+        } else if (pl != ql || strncmp(p, q, pl) != 0) {
+            return 0;
+        }
+        p += pl;
+        q += ql;
+    }
+    return *p == '\0' && *q == '\0';
+}
+
+static const http_route_t *
+find_route(http_ctx_t *c, char *buf, size_t buflen, int *path_known)
+{
+    size_t t;
+    const http_route_t *r;
+
+    *path_known = 0;
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (r = route_tables[t]; r->method; r++) {
+            if (!match(r->pattern, c->path, buf, buflen, c->args, &c->nargs))
+                continue;
+            *path_known = 1;
+            if (strcmp(r->method, c->method) == 0)
+                return r;
+        }
+    }
+    c->nargs = 0;
+    return NULL;
+}
+
+/* authorise - 0 when the caller may use route (sets role/client), else answers 401/403 */
+static int
+authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
+{
+    request_t *req = R(c);
+    const char *auth = http_header(c, "Authorization");
+    auth_client_t who;
+    db_t *db;
+    int rc;
+
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+        if (route->roles & ROLE_PUBLIC)
+            return 0;
+        http_add_header(c, "WWW-Authenticate", "Bearer realm=\"bcci\"");
+        *ret = http_fail(c, 401, "unauthorized", NULL,
+                         "this route needs a bearer token (Authorization: Bearer …); ask an administrator for one "
+                         "(bcci token create)");
+        return -1;
+    }
+    memset(&who, 0, sizeof who);
+    rc = auth_cache_get(auth + 7, clock_now_ms(), &who);
+    if (rc != 0) {
+        db = http_reader(c);
+        if (!db) {
+            *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
+            return -1;
+        }
+        rc = auth_token_lookup(db, auth + 7, &who);
+        http_reader_put(c, db);
+        if (rc == 0)
+            auth_cache_put(auth + 7, &who, clock_now_ms());
+    }
+    if (rc < 0) {
+        *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
+        return -1;
+    }
+    if (rc == 1) {
+        http_add_header(c, "WWW-Authenticate", "Bearer realm=\"bcci\", error=\"invalid_token\"");
+        *ret = http_fail(c, 401, "unauthorized", NULL, "the token is unknown or revoked");
+        return -1;
+    }
+    if (!(route->roles & (who.role | ROLE_PUBLIC))) {
+        *ret = http_fail(c, 403, "forbidden", NULL, "the role %s may not call %s %s", auth_role_name(who.role),
+                         route->method, route->pattern);
+        return -1;
+    }
+    req->role = who.role;
+    snprintf(req->client, sizeof req->client, "%s", who.name);
+    snprintf(req->agency, sizeof req->agency, "%s", who.agency);
+    c->role = who.role;
+    c->client = req->client;
+    c->agency = req->agency;
+    return 0;
+}
+
+static enum MHD_Result
+dispatch(http_ctx_t *c)
+{
+    request_t *req = R(c);
+    char argbuf[600];
+    int path_known;
+    enum MHD_Result ret;
+
+    req->route = find_route(c, argbuf, sizeof argbuf, &path_known);
+    if (!req->route) {
+        if (path_known)
+            return http_fail(c, 405, "method_not_allowed", NULL, "%s is not allowed on %s", c->method, c->path);
+        return http_fail(c, 404, "not_found", NULL, "no route %.200s; see docs/openapi.yaml for the API", c->path);
+    }
+    if (authorise(c, req->route, &ret) != 0 || check_scope(c, req->route->scope, c->args[0], &ret) != 0)
+        return ret;
+    return req->route->handler(c);
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+               const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct http_api *api = cls;
+    request_t *req = *con_cls;
+    http_ctx_t c;
+    enum MHD_Result ret;
+
+    (void)version;
+    if (!req) {
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        uint8_t rnd[9];
+
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        __atomic_add_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
+        buf_init(&req->body, api->cfg.max_body);
+        if (rid && ident_safe_rid(rid)) {
+            snprintf(req->rid, sizeof req->rid, "%s", rid);
+        } else {
+            random_bytes(rnd, sizeof rnd);
+            base64url_encode(rnd, sizeof rnd, req->rid);
+        }
+        *con_cls = req;
+        if (cl && strtoull(cl, NULL, 10) > api->cfg.max_body)
+            req->too_big = 1;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!req->too_big && buf_append(&req->body, upload_data, *upload_data_size) != BUF_OK)
+            req->too_big = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    memset(&c, 0, sizeof c);
+    c.api = api;
+    c.conn = conn;
+    c.method = method;
+    c.path = url;
+    c.req = req;
+    c.role = req->role;
+    c.client = req->client;
+    c.agency = req->agency;
+    log_set_request_id(req->rid);
+    if (req->op_queued) {
+        /* resumed after the engine committed (or refused) the write; the route's '*'
+         * arguments are matched again so the finish function sees them too */
+        char argbuf[600];
+        int known;
+        find_route(&c, argbuf, sizeof argbuf, &known);
+        ret = req->op.done ? req->finish(&c) : MHD_YES;
+    } else if (req->too_big) {
+        ret = http_fail(&c, 413, "body_too_large", NULL, "the body exceeds %zu bytes; split the request",
+                        api->cfg.max_body);
+    } else {
+        ret = dispatch(&c);
+    }
+    log_set_request_id(NULL);
+    return ret;
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    request_t *req = *con_cls;
+    struct http_api *api = cls;
+    int i;
+
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    buf_free(&req->body);
+    json_decref(req->op.result);
+    for (i = req->nkeep - 1; i >= 0; i--)
+        req->keep[i].free_fn(req->keep[i].p);
+    free(req);
+    *con_cls = NULL;
+    __atomic_sub_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("http: %s", msg);
+}
+
+http_api_t *
+http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, char *err, size_t errlen)
+{
+    http_api_t *self = calloc(1, sizeof *self);
+    struct sockaddr_in addr;
+    char host[64];
+    const char *colon = strrchr(cfg->listen, ':');
+    const union MHD_DaemonInfo *info;
+    int port;
+
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->engine = engine;
+    self->store = store;
+    self->cfg = *cfg;
+    if (!colon || colon == cfg->listen || (size_t)(colon - cfg->listen) >= sizeof host) {
+        snprintf(err, errlen, "http_listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got '%s')", cfg->listen);
+        free(self);
+        return NULL;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - cfg->listen), cfg->listen);
+    port = (int)strtol(colon + 1, NULL, 10);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        snprintf(err, errlen, "http_listen host '%s' is not an IPv4 address", host);
+        free(self);
+        return NULL;
+    }
+    self->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!self->daemon) {
+        snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
+        free(self);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : port;
+    return self;
+}
+
+int
+http_api_port(const http_api_t *self)
+{
+    return self->port;
+}
+
+void
+http_api_stop(http_api_t **selfp)
+{
+    http_api_t *self = *selfp;
+
+    if (!self)
+        return;
+    /* stop accepting, then give answers already on their way (a write the engine just
+     * committed, resumed from its suspension) a moment to reach their clients */
+    {
+        MHD_socket lsock = MHD_quiesce_daemon(self->daemon);
+        int64_t deadline = clock_now_ms() + 3000;
+
+        while (__atomic_load_n(&self->active, __ATOMIC_SEQ_CST) > 0 && clock_now_ms() < deadline) {
+            struct timespec pause = { 0, 10 * 1000000 };
+            nanosleep(&pause, NULL);
+        }
+        MHD_stop_daemon(self->daemon);
+        if (lsock != MHD_INVALID_SOCKET)
+            close(lsock);
+    }
+    free(self);
+    *selfp = NULL;
+}
+
+/* http_api_routes - every route, for listings and the OpenAPI check */
+json_t *
+http_api_routes(void)
+{
+    json_t *out = json_array();
+    size_t t;
+    const http_route_t *r;
+
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++)
+        for (r = route_tables[t]; r->method; r++) {
+            json_t *roles = json_array();
+            unsigned b;
+            if (r->roles & ROLE_PUBLIC)
+                json_array_append_new(roles, json_string("public"));
+            for (b = 1; b <= ROLE_ADMIN; b <<= 1)
+                if (r->roles & b)
+                    json_array_append_new(roles, json_string(auth_role_name(b)));
+            json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:s}", "method", r->method, "path", r->pattern,
+                                                 "roles", roles, "summary", r->summary ? r->summary : ""));
+        }
+    return out;
+}

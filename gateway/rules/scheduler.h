@@ -1,0 +1,38 @@
+/*
+ * scheduler - the time-driven work of bccid (design §2)
+ *
+ * Called by the engine on its thread, inside its open transaction, every
+ * tick. Three duties, each bounded per tick:
+ *  - tracking polls: a shipment with no carrier news for a while gets a
+ *    `track` job; the wait grows with the shipment's age, polling stops at a
+ *    final status, and a carrier never has more than poll_cap polls queued;
+ *  - failed delivery (TT 17 Điều 5.2): the recipient is invited at least
+ *    twice, two working days apart (carrier attempts count); after that the
+ *    result goes back (`returning`), and the carrier's `returned` closes it;
+ *  - SLA (TT 17 Điều 7.2): a shipment not attempted by its due date (working
+ *    days from acceptance, calendar.h) gets one `sla_breached` timeline event.
+ * Everything passed in is borrowed.
+ */
+#ifndef BCCI_SCHEDULER_H
+#define BCCI_SCHEDULER_H
+
+#include <stdint.h>
+
+#include "gateway/store/sqlite/db.h"
+#include "gateway/rules/sink.h"
+
+typedef struct {
+    const sink_policy_t *policy;   /* calendar, case-system URL, poll base */
+    int poll_cap;                  /* track jobs queued per carrier at most */
+    int64_t invitation_gap_ms;     /* 0: two working days (the rule); tests shorten it */
+    int batch;                     /* rows per duty per tick */
+} scheduler_config_t;
+
+typedef struct {
+    int polls, invitations, returns, sla_breaches;
+} scheduler_report_t;
+
+/* scheduler_tick - 0, or -1 with *rc the SQLite error (the engine rolls the tick back) */
+int scheduler_tick(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc);
+
+#endif
