@@ -55,7 +55,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults format
+.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -143,9 +143,23 @@ run: deps
 
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
+	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
 	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# check-layers: SQL only in the store's SQLite backend, no folder including one above it
+check-layers:
+	@python3 tests/layers/check_layers.py
+
+# compile_commands.json for clangd and clang-tidy: the compiler lines of a full build
+compile_commands.json: $(LIB_SRC) Makefile
+	@command -v bear >/dev/null || { echo "compile_commands.json: bear is needed (apt-get install bear)"; exit 1; }
+	@$(MAKE) --no-print-directory clean-objects
+	@bear --output $@ -- $(MAKE) --no-print-directory -j2 build-progs build-units
+
+clean-objects:
+	@rm -rf $(BUILD)
 
 test-browser:
 	@BCCI_BIN=$(CURDIR)/$(BINDIR) tests/browser/run.sh

@@ -24,7 +24,7 @@
 #include "domain/calendar.h"
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
-#include "gateway/store/store.h"
+#include "gateway/store/store_legacy.h"
 #include "gateway/http/webhook_auth.h"
 #include "secret.h"
 #include "log.h"
@@ -32,6 +32,7 @@
 static const config_spec_t bccid_options[] = {
     { "http_listen", "127.0.0.1:8080", "HTTP API address (port 0 = any free port)" },
     { "state_dir", "./var", "database, sockets and keys" },
+    { "store", "", "where durable state lives: sqlite:PATH (default sqlite:STATE_DIR/bcci.db)" },
     { "jobs_endpoint", NULL, "ZeroMQ endpoint for workers (default ipc://STATE_DIR/jobs.sock; tcp://HOST:PORT)" },
     { "public_base_url", "http://127.0.0.1:8080", "base of the tracking links printed in QR codes" },
     { "case_system_url", "", "where to POST case-system notifications (empty: off)" },
@@ -140,17 +141,25 @@ bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
     char token[AUTH_TOKEN_LEN], path[4096];
     json_t *doc = NULL;
     api_error_t e;
+    store_tx_t *tx = NULL;
     FILE *f;
     int fd, n;
 
     n = auth_token_count(store_writer(store));
     if (n != 0)
         return n < 0 ? -1 : 0;
-    if (store_begin(store) != SQLITE_OK ||
-        auth_token_create(store_writer(store), "admin", "admin", NULL, clock_now_ms(), token, &doc, &e) < 0 ||
-        store_commit(store) != SQLITE_OK) {
-        store_rollback(store);
-        snprintf(err, errlen, "cannot create the first admin token: %s", db_errmsg(store_writer(store)));
+    if (store_tx_begin(store, STORE_WRITE, &tx) != STORE_OK) {
+        snprintf(err, errlen, "cannot create the first admin token: the database cannot take writes");
+        return -1;
+    }
+    if (auth_token_create(store_writer(store), "admin", "admin", NULL, clock_now_ms(), token, &doc, &e) < 0) {
+        snprintf(err, errlen, "cannot create the first admin token: %s", e.message);
+        store_tx_abort(&tx);
+        json_decref(doc);
+        return -1;
+    }
+    if (store_tx_commit(&tx) != STORE_OK) {
+        snprintf(err, errlen, "cannot create the first admin token: the commit failed");
         json_decref(doc);
         return -1;
     }
@@ -262,7 +271,10 @@ main(int argc, char **argv)
         fprintf(stderr, "bccid: %s\n", err);
         goto out;
     }
-    snprintf(db_path, sizeof db_path, "%s/bcci.db", state_dir);
+    if (*config_get(cfg, "store"))
+        snprintf(db_path, sizeof db_path, "%s", config_get(cfg, "store"));
+    else
+        snprintf(db_path, sizeof db_path, "sqlite:%s/bcci.db", state_dir);
     store = store_open(db_path, err, sizeof err);
     if (!store) {
         fprintf(stderr, "bccid: %s\n", err);
@@ -339,7 +351,7 @@ main(int argc, char **argv)
     }
     printf("bccid listening on http://127.0.0.1:%d jobs %s\n", http_api_port(api), endpoint);
     fflush(stdout);
-    log_info("bccid %s started: http port %d, jobs %s, database %s", BCCI_VERSION, http_api_port(api), endpoint,
+    log_info("bccid %s started: http port %d, jobs %s, store %s", BCCI_VERSION, http_api_port(api), endpoint,
              db_path);
 
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {

@@ -23,7 +23,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "log.h"
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/jobs.h"
 #include "queues/wire.h"
 #include "gateway/engine/zap.h"
 #include "secret.h"
@@ -69,6 +69,7 @@ typedef struct {
 
 struct engine {
     store_t *store;
+    store_tx_t *tx;            /* the batch's write transaction, on the engine thread */
     engine_config_t cfg;
     void *zctx, *router;
     zap_t *zap;
@@ -98,28 +99,12 @@ struct engine {
     engine_stats_t stats;
 };
 
-static const char SQL_SAVEPOINT[] = "SAVEPOINT op";
-static const char SQL_RELEASE[] = "RELEASE op";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO op";
-
-static int
-step_static(db_t *db, const char *sql)
-{
-    sqlite3_stmt *st = db_stmt(db, sql);
-    int rc;
-
-    if (!st)
-        return SQLITE_ERROR;
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 engine_t *
 engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
 {
     engine_t *self = calloc(1, sizeof *self);
     int linger = 0, hwm = 100000, mandatory = 1, n;
+    store_tx_t *tx = NULL;
 
     if (!self) {
         snprintf(err, errlen, "out of memory");
@@ -198,13 +183,17 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     /* restart is recovery: whatever was leased before a crash goes back */
-    if (store_begin(store) != SQLITE_OK) {
+    if (store_tx_begin(store, STORE_WRITE, &tx) != STORE_OK) {
         snprintf(err, errlen, "cannot write the database: %s", db_errmsg(store_writer(store)));
         goto fail;
     }
     n = jobs_requeue_leased(store_writer(store), NULL, clock_now_ms());
-    if (n < 0 || store_commit(store) != SQLITE_OK) {
-        store_rollback(store);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot recover leased jobs: %s", db_errmsg(store_writer(store)));
+        store_tx_abort(&tx);
+        goto fail;
+    }
+    if (store_tx_commit(&tx) != STORE_OK) {
         snprintf(err, errlen, "cannot recover leased jobs: %s", db_errmsg(store_writer(store)));
         goto fail;
     }
@@ -433,9 +422,9 @@ static void
 run_op(engine_t *self, engine_op_t *op, int64_t now)
 {
     db_t *db = store_writer(self->store);
-    int rc;
+    int rc, failed;
 
-    if (step_static(db, SQL_SAVEPOINT) != SQLITE_OK) {
+    if (store_tx_savepoint(self->tx) != STORE_OK) {
         api_error_set(&op->err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
         op->err.retry_after = 2;
         op->status = 503;
@@ -460,17 +449,17 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         }
         break;
     case ENGINE_OP_CALL:
-        op->status = op->write_fn(self->store, op->write_arg, now, &op->result, &op->err);
+        op->status = op->write_fn(self->tx, op->write_arg, now, &op->result, &op->err);
         self->next_due = now; /* it may have queued jobs */
         break;
     }
-    if (op->status < 0) {
+    failed = op->status < 0;
+    if (failed) {
         op->status = op->err.status ? op->err.status : 500;
-        step_static(db, SQL_ROLLBACK_TO);
         json_decref(op->result);
         op->result = NULL;
     }
-    step_static(db, SQL_RELEASE);
+    store_tx_release(self->tx, !failed);
 }
 
 static void
@@ -766,7 +755,7 @@ engine_loop(void *arg)
                 break;
             continue;
         }
-        if (store_begin(self->store) != SQLITE_OK) {
+        if (store_tx_begin(self->store, STORE_WRITE, &self->tx) != STORE_OK) {
             log_error("cannot begin a transaction: %s", db_errmsg(db));
             committed = 0;
         } else {
@@ -790,13 +779,15 @@ engine_loop(void *arg)
                     int src;
 
                     memset(&rep, 0, sizeof rep);
-                    step_static(db, SQL_SAVEPOINT);
+                    int kept = 1;
+
+                    store_tx_savepoint(self->tx);
                     if (scheduler_tick(db, &self->cfg.scheduler, now, &rep, &src) != 0) {
                         log_error("scheduler: %s; its work waits for the next tick", sqlite3_errstr(src));
-                        step_static(db, SQL_ROLLBACK_TO);
+                        kept = 0;
                         memset(&rep, 0, sizeof rep);
                     }
-                    step_static(db, SQL_RELEASE);
+                    store_tx_release(self->tx, kept);
                     pthread_mutex_lock(&self->stats_lock);
                     self->stats.polls += rep.polls;
                     self->stats.invitations += rep.invitations;
@@ -815,10 +806,8 @@ engine_loop(void *arg)
                 /* if due jobs remain but nobody has credit, wait for a RESULT or READY */
                 self->next_due = nd > now ? nd : (nout > 0 ? now + 5 : now + 100);
             }
-            if (store_commit(self->store) != SQLITE_OK) {
-                log_error("commit failed: %s; the batch is answered 503 and will be retried by clients",
-                          db_errmsg(db));
-                store_rollback(self->store);
+            if (store_tx_commit(&self->tx) != STORE_OK) {
+                log_error("commit failed; the batch is answered 503 and will be retried by clients");
                 committed = 0;
             }
         }
@@ -878,6 +867,7 @@ void
 engine_stop(engine_t *self, int64_t drain_ms)
 {
     engine_op_t *op;
+    store_tx_t *tx = NULL;
     int n;
 
     if (!self->started)
@@ -890,11 +880,11 @@ engine_stop(engine_t *self, int64_t drain_ms)
     pthread_join(self->thread, NULL);
     self->started = 0;
     /* anything still leased goes back now, so a clean restart finds nothing leased */
-    if (store_begin(self->store) == SQLITE_OK) {
+    if (store_tx_begin(self->store, STORE_WRITE, &tx) == STORE_OK) {
         n = jobs_requeue_leased(store_writer(self->store), NULL, clock_now_ms());
-        if (store_commit(self->store) != SQLITE_OK)
-            store_rollback(self->store);
-        else if (n > 0)
+        if (n < 0)
+            store_tx_abort(&tx);
+        else if (store_tx_commit(&tx) == STORE_OK && n > 0)
             log_info("shutdown: %d jobs still in flight put back to ready", n);
     }
     /* answer whatever arrived after the loop ended */

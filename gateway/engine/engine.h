@@ -26,7 +26,7 @@
 #include "domain/dossier.h"
 #include "gateway/rules/scheduler.h"
 #include "gateway/rules/sink.h"
-#include "gateway/store/store.h"
+#include "gateway/store/store_legacy.h"
 
 typedef enum {
     ENGINE_OP_INTAKE,        /* the hot path: no extra indirection */
@@ -37,7 +37,7 @@ typedef enum {
 /* engine_write_fn - a write run by the engine thread inside the open transaction (under its own
  * savepoint). Returns the HTTP status (2xx) with *out set, or -1 with err set; on -1 everything
  * it wrote is rolled back. */
-typedef int (*engine_write_fn)(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err);
+typedef int (*engine_write_fn)(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err);
 
 typedef struct engine_op {
     engine_op_kind_t kind;

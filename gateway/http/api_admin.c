@@ -101,8 +101,9 @@ static const char SQL_PURGE_JOBS[] =
 static const char SQL_PURGE_MARK[] = "UPDATE dossiers SET purged_at = ?2 WHERE id = ?1";
 
 static int
-write_purge(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_purge(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     purge_req_t *r = arg;
     db_t *db = store_writer(store);
     sqlite3_stmt *st = db_stmt(db, SQL_PURGE_CANDIDATES);

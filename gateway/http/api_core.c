@@ -11,7 +11,7 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/http/webhook_auth.h"
 #include "log.h"
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/jobs.h"
 
 static enum MHD_Result
 h_healthz(http_ctx_t *c)
@@ -20,7 +20,7 @@ h_healthz(http_ctx_t *c)
     engine_stats_t st;
     json_t *doc = NULL;
 
-    if (!db || store_health(db, &doc) != 0) {
+    if (!db || store_health_json(db, &doc) != 0) {
         http_reader_put(c, db);
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read");
     }
@@ -40,8 +40,9 @@ typedef struct {
 } codes_req_t;
 
 static int
-write_import_codes(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_import_codes(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     codes_req_t *r = arg;
     int status = store_import_codes(store, r->prefix, r->country, r->from, r->count, now, out, err);
 
@@ -217,8 +218,9 @@ h_jobs(http_ctx_t *c)
 }
 
 static int
-write_job_revive(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_job_revive(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     int64_t id = *(int64_t *)arg;
     int rc = jobs_revive(store_writer(store), id, now);
 
@@ -259,8 +261,9 @@ typedef struct {
 } token_req_t;
 
 static int
-write_token_create(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_token_create(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     token_req_t *t = arg;
     char token[AUTH_TOKEN_LEN];
 
@@ -268,8 +271,9 @@ write_token_create(store_t *store, void *arg, int64_t now, json_t **out, api_err
 }
 
 static int
-write_token_revoke(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_token_revoke(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     token_req_t *t = arg;
 
     return auth_token_revoke(store_writer(store), t->name, now, out, err);

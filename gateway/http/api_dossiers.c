@@ -13,8 +13,8 @@
 #include "domain/status.h"
 #include "domain/dossier.h"
 #include "gateway/rules/sink.h"
-#include "gateway/store/timeline.h"
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/timeline.h"
+#include "gateway/store/sqlite/jobs.h"
 #include "gateway/http/http_internal.h"
 #include "log.h"
 
@@ -115,8 +115,9 @@ static const char SQL_BOOK_WITHDRAW[] =
 /* write_cancel - cancel before pick-up (design §7). Not yet booked: withdraw the booking job
  * and cancel at once. Booked: a cancel job asks the carrier (202). Picked up: 409. */
 static int
-write_cancel(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_cancel(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     cancel_req_t *r = arg;
     db_t *db = store_writer(store);
     sqlite3_stmt *st = db_stmt(db, SQL_CANCEL_SHIP);

@@ -29,7 +29,7 @@
 #include "crypto.h"
 #include "domain/areas.h"
 #include "gateway/http/http_internal.h"
-#include "gateway/store/labels_store.h"
+#include "gateway/store/sqlite/labels_store.h"
 #include "labels/label.h"
 #include "labels/manifest.h"
 #include "domain/s10.h"
@@ -274,8 +274,9 @@ check_options(http_ctx_t *c, lreq_t *r, int batch, enum MHD_Result *ret)
 /* ------------------------------------------------------------- labels */
 
 static int
-write_print(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_print(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
 
     return labels_store_print(store_writer(store), &r->pr, now, out, err);
@@ -510,8 +511,9 @@ h_labels(http_ctx_t *c)
 /* ----------------------------------------------------------- manifests */
 
 static int
-write_manifest(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
 
     return labels_store_manifest_create(store_writer(store), &r->mr, now, out, err);
@@ -655,16 +657,18 @@ h_manifest_pdf(http_ctx_t *c)
 /* --------------------------------------------------------------- scans */
 
 static int
-write_scan_manifest(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_scan_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
 
     return labels_store_scan_manifest(store_writer(store), r->public_id, now, out, err);
 }
 
 static int
-write_scan_waybill(store_t *store, void *arg, int64_t now, json_t **out, api_error_t *err)
+write_scan_waybill(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
+    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
 
     return labels_store_scan_waybill(store_writer(store), r->waybill, now, out, err);

@@ -145,7 +145,7 @@ db_metrics(buf_t *b, db_t *db)
         (long long)sqlite3_column_int64(st, 0));
     sqlite3_reset(st);
 
-    if (store_health(db, &health) != 0) {
+    if (store_health_json(db, &health) != 0) {
         json_decref(health);
         return -1;
     }

@@ -23,7 +23,7 @@
 #include "api_error.h"
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
-#include "gateway/store/store.h"
+#include "gateway/store/store_legacy.h"
 
 /* roles (design §8); a route lists the roles that may call it */
 enum {

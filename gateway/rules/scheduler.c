@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/store/timeline.h"
+#include "gateway/store/sqlite/timeline.h"
 #include "log.h"
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/jobs.h"
 
 /* ------------------------------------------------------------------ polls */
 

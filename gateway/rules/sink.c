@@ -10,10 +10,10 @@
 
 #include "domain/status.h"
 #include "clock.h"
-#include "gateway/store/timeline.h"
+#include "gateway/store/sqlite/timeline.h"
 #include "log.h"
 #include "gateway/rules/backoff.h"
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/jobs.h"
 
 static const char SQL_SHIP_BY_ID[] =
     "SELECT s.id, s.dossier_id, s.status, s.status_time, s.waybill, s.carrier, s.leg, d.code FROM shipments s"

@@ -1,72 +1,79 @@
 /*
- * store - the gateway's SQLite database: schema, migrations, readers, writes
+ * store - the gateway's durable state, behind one interface
  *
- * One file in WAL mode. bccid has exactly one writer: the engine thread owns
- * store_writer() and is the only caller of the store_* functions that change
- * data, always inside a transaction it opened (group commit). HTTP threads
- * read through pooled read-only connections (store_reader_get/put), which
- * WAL lets run beside the writer.
+ * Dossiers, shipments, jobs, the case timeline, code ranges, tokens and
+ * manifests live here and nowhere else: no file outside the store's backends
+ * (gateway/store/<backend>/) includes a database header or names a table
+ * (make check-layers enforces it). store_open() picks the backend by URI
+ * scheme, the way Postfix's dict_open() and curl's vtls pick theirs:
+ *   "sqlite:var/bcci.db"           the embedded default (gateway/store/sqlite/)
+ * A second backend is a new folder beside sqlite/ and one line in store.c;
+ * nothing above the store changes.
  *
- * Durability: synchronous=FULL, so a COMMIT returns after the WAL is fsynced;
- * the engine answers 201 only after that.
+ * Transactions: store_tx_begin(STORE_WRITE) is taken by one thread at a time
+ * (bccid's engine: group commit); store_tx_savepoint/store_tx_release wrap
+ * each operation of a batch so one failing operation never spoils the
+ * others; store_tx_commit returns STORE_OK only once the commit is durable.
+ * STORE_READ transactions serve the HTTP threads and see a consistent
+ * snapshot; any number may run beside the writer.
  *
- * Ownership: store_open returns a store the caller owns (store_close). JSON
- * results (json_t **) belong to the caller. Readers are borrowed between get
- * and put.
+ * Results: every data operation returns a store_rc_t. STORE_BUSY means "the
+ * database cannot take this right now; try again later" (locked by another
+ * process, disk full, I/O error); STORE_ERROR is a bug or corruption. The
+ * message of the last failure is store_tx_message(tx). Records passed in are
+ * borrowed for the call; records returned are caller-owned and say how to
+ * free them in their area's header (store_<area>.h).
  */
 #ifndef BCCI_STORE_H
 #define BCCI_STORE_H
 
-#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/store/sqlite/db.h"
-#include "api_error.h"
-#include "domain/dossier.h"
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOT_FOUND, /* no such row */
+    STORE_EXISTS,    /* already there, identical: an idempotent replay */
+    STORE_CONFLICT,  /* already there, different, or a rule refuses the change */
+    STORE_EMPTY,     /* a pool is exhausted (S10 numbers) */
+    STORE_BUSY,      /* transient: retry later */
+    STORE_ERROR,     /* permanent: a bug, corruption, or a schema this build does not know */
+} store_rc_t;
 
-#define STORE_SCHEMA_VERSION 1
+typedef enum { STORE_READ, STORE_WRITE } store_mode_t;
 
 typedef struct store store_t;
+typedef struct store_tx store_tx_t;
 
-typedef struct {
-    const char *public_base_url; /* borrowed: the QR/tracking URL base */
-    const uint8_t *secret;       /* borrowed: server secret for tracking tokens */
-    size_t secretlen;
-} store_links_t;
-
-store_t *store_open(const char *path, char *err, size_t errlen);
+/* store_open - open (and migrate) the store named by uri; NULL with err on
+ * failure (unknown scheme, unreadable file, newer schema). Caller owns. */
+store_t *store_open(const char *uri, char *err, size_t errlen);
 void store_close(store_t **self);
-db_t *store_writer(store_t *self);
-const char *store_path(const store_t *self);
+/* store_uri - the URI it was opened with (borrowed) */
+const char *store_uri(const store_t *self);
+/* store_backend_name - "sqlite" */
+const char *store_backend_name(const store_t *self);
+/* store_health - STORE_OK when the last write transaction committed (or none
+ * was tried), STORE_BUSY while writes fail; *why (borrowed, may be NULL) says why */
+store_rc_t store_health(store_t *self, const char **why);
 
-/* transactions on the writer */
-int store_begin(store_t *self);
-int store_commit(store_t *self);
-void store_rollback(store_t *self);
+/* store_tx_begin - start a transaction; *out is owned by the caller until
+ * store_tx_commit or store_tx_abort, which free it and NULL the pointer */
+store_rc_t store_tx_begin(store_t *self, store_mode_t mode, store_tx_t **out);
+/* store_tx_savepoint / store_tx_release - nest one operation; release with
+ * keep = 0 undoes everything since the savepoint and keeps the transaction */
+store_rc_t store_tx_savepoint(store_tx_t *tx);
+store_rc_t store_tx_release(store_tx_t *tx, int keep);
+/* store_tx_commit - commit (durable on STORE_OK) and free; on failure the
+ * transaction is rolled back and freed too */
+store_rc_t store_tx_commit(store_tx_t **tx);
+/* store_tx_abort - roll back (or end a read) and free; NULL is a no-op */
+void store_tx_abort(store_tx_t **tx);
+/* store_tx_message - what the last failing call in tx said (borrowed, "" if none) */
+const char *store_tx_message(const store_tx_t *tx);
+store_t *store_tx_store(const store_tx_t *tx);
 
-/* readers: NULL when none could be opened */
-db_t *store_reader_get(store_t *self);
-void store_reader_put(store_t *self, db_t *reader);
-
-/* --- writes (writer thread, inside a transaction) --- */
-
-/* store_intake - write dossier, shipment, waybill, first event, book job. Returns the
- * HTTP status (201 created, 200 replay) and *out (the dossier JSON), or -1 with err. */
-int store_intake(store_t *self, const dossier_t *d, int64_t now, json_t **out, api_error_t *err);
-/* store_import_codes - add an S10 range; refuses overlaps. 201 and *out, or -1 with err */
-int store_import_codes(store_t *self, const char *prefix, const char *country, long long from, long long count,
-                       int64_t now, json_t **out, api_error_t *err);
-
-/* --- reads (any connection) --- */
-
-/* store_dossier_json - the dossier, its shipments and current status; 0, 404 via err */
-int store_dossier_json(db_t *db, const char *code, json_t **out, api_error_t *err);
-/* store_shipment_json - one shipment by waybill, with its dossier code; 404 via err */
-int store_shipment_json(db_t *db, const char *waybill, json_t **out, api_error_t *err);
-int store_timeline_json(db_t *db, const char *code, json_t **out, api_error_t *err);
-/* store_codes_status - numbers left per range */
-int store_codes_status(db_t *db, json_t **out);
-/* store_health - counts for /healthz */
-int store_health(db_t *db, json_t **out);
+/* store_rc_name - "ok", "not_found", … for logs and tests */
+const char *store_rc_name(store_rc_t rc);
 
 #endif

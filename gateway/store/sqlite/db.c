@@ -3,6 +3,7 @@
  */
 #include "gateway/store/sqlite/db.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -89,11 +90,40 @@ db_stmt(db_t *self, const char *sql)
     return st;
 }
 
+/* failure injection (tests only): the countdown to the step that fails; 0 = off */
+static atomic_long fail_countdown;
+
+void
+db_fail_at(long nth)
+{
+    atomic_store(&fail_countdown, nth);
+}
+
+static int
+injected_failure(void)
+{
+    long left = atomic_load(&fail_countdown);
+
+    while (left > 0) {
+        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
+            return left == 1;
+    }
+    return 0;
+}
+
+int
+db_step(sqlite3_stmt *st)
+{
+    if (injected_failure())
+        return SQLITE_IOERR;
+    return sqlite3_step(st);
+}
+
 int
 db_exec(db_t *self, const char *sql)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(self->h, sql, NULL, NULL, &msg);
+    int rc = injected_failure() ? SQLITE_IOERR : sqlite3_exec(self->h, sql, NULL, NULL, &msg);
 
     if (rc != SQLITE_OK)
         log_warn("SQL failed: %s", msg ? msg : sqlite3_errstr(rc));

@@ -22,6 +22,11 @@ void db_close(db_t **self);
 sqlite3 *db_handle(db_t *self);
 /* db_stmt - NULL when the SQL does not compile (logged) */
 sqlite3_stmt *db_stmt(db_t *self, const char *sql);
+/* db_step - sqlite3_step, through the failure injector */
+int db_step(sqlite3_stmt *st);
+/* db_fail_at - tests: make the nth db_step or db_exec from now (1 = the next) fail with
+ * SQLITE_IOERR, the way SQLite's own tests fail the Nth I/O; 0 turns it off. Process-wide. */
+void db_fail_at(long nth);
 /* db_exec - run SQL without results; SQLite result code */
 int db_exec(db_t *self, const char *sql);
 const char *db_errmsg(db_t *self);

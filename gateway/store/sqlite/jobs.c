@@ -1,7 +1,7 @@
 /*
  * jobs - the durable job table (see jobs.h)
  */
-#include "gateway/store/jobs.h"
+#include "gateway/store/sqlite/jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +88,7 @@ jobs_enqueue(db_t *db, const char *kind, int64_t shipment_id, const char *purpos
     sqlite3_bind_int64(st, 5, run_at);
     db_bind_text(st, 6, payload);
     sqlite3_bind_int64(st, 7, now);
-    *rc = sqlite3_step(st);
+    *rc = db_step(st);
     if (*rc != SQLITE_DONE)
         return -1;
     *rc = SQLITE_OK;
@@ -98,7 +98,7 @@ jobs_enqueue(db_t *db, const char *kind, int64_t shipment_id, const char *purpos
 static int
 run_update(db_t *db, sqlite3_stmt *st)
 {
-    if (!st || sqlite3_step(st) != SQLITE_DONE)
+    if (!st || db_step(st) != SQLITE_DONE)
         return -1;
     return sqlite3_changes(db_handle(db));
 }
@@ -145,7 +145,7 @@ jobs_lease_due(db_t *db, const char *carrier, int64_t now, int max, const char *
     db_bind_text(st, 1, carrier);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int(st, 3, max);
-    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (n < max && (rc = db_step(st)) == SQLITE_ROW) {
         job_lease_t *l = &out[n];
 
         memset(l, 0, sizeof *l);
@@ -170,7 +170,7 @@ jobs_lease_due(db_t *db, const char *carrier, int64_t now, int max, const char *
         db_bind_text(st, 3, worker);
         sqlite3_bind_int64(st, 4, now + JOBS_LEASE_MS);
         sqlite3_bind_int64(st, 5, now);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        if (db_step(st) != SQLITE_DONE)
             goto fail;
     }
     return n;
@@ -196,7 +196,7 @@ jobs_get(db_t *db, int64_t id, job_row_t *out)
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_DONE)
         return 1;
     if (rc != SQLITE_ROW)
@@ -284,7 +284,7 @@ jobs_counts(db_t *db, json_t **out)
     *out = json_object();
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         const char *kind = db_col_text(st, 0);
         json_t *k = json_object_get(*out, kind);
 
@@ -314,7 +314,7 @@ jobs_list(db_t *db, const char *state, const char *agency, int limit, json_t **o
         db_bind_text(st, 3, agency);
     else
         sqlite3_bind_null(st, 3);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_array_append_new(
             *out, json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
                             "kind", db_col_text(st, 1), "carrier", db_col_text(st, 2), "state", db_col_text(st, 3),
@@ -332,7 +332,7 @@ jobs_next_due(db_t *db)
     sqlite3_stmt *st = db_stmt(db, SQL_NEXT_DUE);
     int64_t v = INT64_MAX;
 
-    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    if (st && db_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         v = sqlite3_column_int64(st, 0);
     if (st)
         sqlite3_reset(st);
@@ -348,7 +348,7 @@ jobs_book_payload(db_t *db, int64_t shipment_id)
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, shipment_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == SQLITE_ROW)
         payload = strdup(db_col_text(st, 0));
     sqlite3_reset(st);
     return payload;

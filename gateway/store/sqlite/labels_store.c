@@ -2,14 +2,14 @@
  * labels_store - label prints, handover manifests and acceptance scans in
  * SQLite (see labels_store.h for the rules and who owns what)
  */
-#include "gateway/store/labels_store.h"
+#include "gateway/store/sqlite/labels_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/status.h"
-#include "gateway/store/timeline.h"
+#include "gateway/store/sqlite/timeline.h"
 
 static const char SQL_SHIPMENT[] =
     "SELECT s.id, s.dossier_id, s.status, s.cod_amount, s.label_prints, s.carrier, d.code, d.agency_code, sub.body"
@@ -79,7 +79,7 @@ ship_get(db_t *db, const char *waybill, ship_row_t *row, int *rc)
         return -1;
     }
     db_bind_text(st, 1, waybill);
-    *rc = sqlite3_step(st);
+    *rc = db_step(st);
     if (*rc == SQLITE_DONE) {
         sqlite3_reset(st);
         return 1;
@@ -134,7 +134,7 @@ ready_list(db_t *db, const char *agency_code, size_t max, int *rc)
     list = json_array();
     db_bind_text(st, 1, agency_code);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    while ((*rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((*rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(list, json_string(db_col_text(st, 0)));
     sqlite3_reset(st);
     if (*rc != SQLITE_DONE) {
@@ -193,7 +193,7 @@ print_one(db_t *db, const char *waybill, const char *agency, const char *format,
         return sql_fail(err, SQLITE_ERROR, "counting the print");
     }
     sqlite3_bind_int64(st, 1, row.id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+    if ((rc = db_step(st)) != SQLITE_DONE) {
         sqlite3_reset(st);
         json_decref(body);
         return sql_fail(err, rc, "counting the print");
@@ -271,7 +271,7 @@ open_manifest_of(db_t *db, int64_t shipment_id, char *public_id, size_t len, int
         return -1;
     }
     sqlite3_bind_int64(st, 1, shipment_id);
-    *rc = sqlite3_step(st);
+    *rc = db_step(st);
     if (*rc == SQLITE_ROW) {
         snprintf(public_id, len, "%s", db_col_text(st, 0));
         sqlite3_reset(st);
@@ -376,7 +376,7 @@ labels_store_manifest_create(db_t *db, const labels_manifest_req_t *req, int64_t
     db_bind_text(st, 3, req->code);
     db_bind_text(st, 4, req->created_by ? req->created_by : "");
     sqlite3_bind_int64(st, 5, now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT) {
         api_error_set(err, 503, "id_collision", NULL, "the new manifest id is taken; retry");
@@ -394,7 +394,7 @@ labels_store_manifest_create(db_t *db, const labels_manifest_req_t *req, int64_t
         sqlite3_bind_int64(st, 1, manifest_id);
         sqlite3_bind_int64(st, 2, ids[i]);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)(i + 1));
-        rc = sqlite3_step(st);
+        rc = db_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
             api_error_set(err, rc == SQLITE_CONSTRAINT ? 422 : 500, "duplicate_waybill", "waybills",
@@ -467,7 +467,7 @@ accept_one(db_t *db, const ship_row_t *row, const char *waybill, const char *man
         sqlite3_bind_int64(st, 1, row->id);
         db_bind_text(st, 2, "accepted");
         sqlite3_bind_int64(st, 3, now);
-        *rc = sqlite3_step(st);
+        *rc = db_step(st);
         sqlite3_reset(st);
         if (*rc != SQLITE_DONE)
             return -1;
@@ -489,7 +489,7 @@ labels_store_scan_manifest(db_t *db, const char *public_id, int64_t now, json_t 
     if (!st)
         return sql_fail(err, SQLITE_ERROR, "reading the manifest");
     db_bind_text(st, 1, public_id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -506,7 +506,7 @@ labels_store_scan_manifest(db_t *db, const char *public_id, int64_t now, json_t 
         return sql_fail(err, SQLITE_ERROR, "reading the manifest items");
     list = json_array();
     sqlite3_bind_int64(st, 1, manifest_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(list, json_string(db_col_text(st, 0)));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -538,7 +538,7 @@ labels_store_scan_manifest(db_t *db, const char *public_id, int64_t now, json_t 
     }
     sqlite3_bind_int64(st, 1, manifest_id);
     sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         sql_fail(err, rc, "closing the manifest");
@@ -602,7 +602,7 @@ labels_store_manifest_json(db_t *db, const char *public_id, json_t **out, api_er
     if (!st)
         return sql_fail(err, SQLITE_ERROR, "reading the manifest");
     db_bind_text(st, 1, public_id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -624,7 +624,7 @@ labels_store_manifest_json(db_t *db, const char *public_id, json_t **out, api_er
         return sql_fail(err, SQLITE_ERROR, "reading the manifest items");
     }
     sqlite3_bind_int64(st, 1, manifest_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_t *body = json_loads(db_col_text(st, 4), 0, NULL);
 
         json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:s, s:o}", "waybill", db_col_text(st, 0),

@@ -1,7 +1,7 @@
 /*
  * timeline - hash-chained case timeline (see timeline.h)
  */
-#include "gateway/store/timeline.h"
+#include "gateway/store/sqlite/timeline.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,7 +64,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
         if (!st)
             goto fail_sql;
         db_bind_text(st, 1, ev->dedup_key);
-        rc = sqlite3_step(st);
+        rc = db_step(st);
         if (rc == SQLITE_ROW)
             return TIMELINE_DUPLICATE;
         if (rc != SQLITE_DONE) {
@@ -76,7 +76,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
     if (!st)
         goto fail_sql;
     sqlite3_bind_int64(st, 1, ev->dossier_id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         seq = sqlite3_column_int64(st, 0) + 1;
         snprintf(prev, sizeof prev, "%s", db_col_text(st, 1));
@@ -107,7 +107,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
     db_bind_text(st, 12, ev->dedup_key);
     db_bind_text(st, 13, prev);
     db_bind_text(st, 14, hash);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE && ev->dedup_key)
         return TIMELINE_DUPLICATE;
     if (rc != SQLITE_DONE) {
@@ -134,7 +134,7 @@ timeline_verify(db_t *db, int64_t dossier_id, char *err, size_t errlen)
     }
     snprintf(prev, sizeof prev, "%s", ZERO_HASH);
     sqlite3_bind_int64(st, 1, dossier_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
 
         if (seq != expect_seq) {

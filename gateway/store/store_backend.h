@@ -1,0 +1,68 @@
+/*
+ * store_backend - what a store backend implements (internal to gateway/store/)
+ *
+ * A backend exports one const store_backend_t with named slots, as curl's
+ * vtls backends do: the lifecycle below, and one table of data operations per
+ * area (declared in gateway/store/backend_<area>.h). Backends embed struct
+ * store and struct store_tx as the first member of their own state, so the
+ * front (store.c and store_<area>.c) can hand them back their pointers.
+ *
+ * Only files under gateway/store/ include this header.
+ */
+#ifndef BCCI_STORE_BACKEND_H
+#define BCCI_STORE_BACKEND_H
+
+#include <stdarg.h>
+
+#include "gateway/store/store.h"
+
+typedef struct store_backend store_backend_t;
+
+struct store {
+    const store_backend_t *be;
+    char *uri;
+};
+
+#define STORE_MESSAGE_MAX 512
+
+struct store_tx {
+    store_t *store;
+    store_mode_t mode;
+    char message[STORE_MESSAGE_MAX];
+};
+
+/* the data areas; each backend_<area>.h defines its table of operations */
+struct store_dossiers_ops;
+struct store_jobs_ops;
+struct store_timeline_ops;
+struct store_shipments_ops;
+struct store_labels_ops;
+struct store_admin_ops;
+
+struct store_backend {
+    const char *scheme; /* "sqlite": matches "sqlite:..." */
+    /* open - location is the URI without "scheme:"; fills *out (allocated by the backend) */
+    store_t *(*open)(const char *location, char *err, size_t errlen);
+    void (*close)(store_t *self);
+    store_rc_t (*health)(store_t *self, const char **why);
+    store_rc_t (*tx_begin)(store_t *self, store_mode_t mode, store_tx_t **out);
+    store_rc_t (*tx_savepoint)(store_tx_t *tx);
+    store_rc_t (*tx_release)(store_tx_t *tx, int keep);
+    store_rc_t (*tx_commit)(store_tx_t *tx); /* frees tx whatever the outcome */
+    void (*tx_abort)(store_tx_t *tx);        /* frees tx */
+
+    const struct store_dossiers_ops *dossiers;
+    const struct store_jobs_ops *jobs;
+    const struct store_timeline_ops *timeline;
+    const struct store_shipments_ops *shipments;
+    const struct store_labels_ops *labels;
+    const struct store_admin_ops *admin;
+};
+
+/* store_tx_fail - record a message on tx and return rc (for backends and fronts) */
+store_rc_t store_tx_fail(store_tx_t *tx, store_rc_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* the backends */
+extern const store_backend_t store_backend_sqlite;
+
+#endif

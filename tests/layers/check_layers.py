@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""check_layers - the tree's architecture, checked (make check-layers; part of make test)
+
+Fails when
+  - sqlite3.h, a sqlite3_ call or SQL text appears outside the store's SQLite backend
+    (gateway/store/sqlite/); the carrier simulator and the storage baseline of the bench
+    are programs of their own and keep their own files;
+  - a folder includes a folder above it (the table ALLOWED below is the architecture);
+  - anything outside gateway/store/ includes a backend's internals;
+  - the worker (queues/) includes anything of the gateway.
+An entry of tests/layers/allowed.txt excuses one (file, rule) pair while a change is in
+progress; an entry that no longer matches anything is itself an error, so the list only shrinks.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+# folder -> folders it may include (common is always allowed: it knows nothing of post)
+ALLOWED = {
+    "common": set(),
+    "domain": {"domain"},
+    "labels": {"domain", "labels"},
+    "carriers": {"domain", "carriers"},
+    "carriers/sim": {"domain", "carriers", "carriers/sim"},
+    "queues": {"domain", "carriers", "queues"},
+    "gateway/store": {"domain", "gateway/store"},
+    "gateway/store/sqlite": {"domain", "gateway/store", "gateway/store/sqlite"},
+    "gateway/rules": {"domain", "carriers", "queues", "gateway/store", "gateway/rules"},
+    "gateway/engine": {"domain", "carriers", "queues", "gateway/store", "gateway/rules", "gateway/engine"},
+    "gateway/pages": {"domain", "labels", "gateway/store", "gateway/rules", "gateway/pages"},
+    "gateway/http": {"domain", "labels", "carriers", "queues", "gateway/store", "gateway/rules", "gateway/engine",
+                     "gateway/pages", "gateway/http"},
+    "gateway/cli": {"domain", "labels", "carriers", "queues", "gateway/store", "gateway/cli"},
+    "gateway": {"domain", "labels", "carriers", "queues", "gateway/store", "gateway/rules", "gateway/engine",
+                "gateway/pages", "gateway/http", "gateway"},
+}
+# backend internals: only the store's own folder may include these
+STORE_INTERNAL = re.compile(r"^gateway/store/(sqlite/|store_backend\.h|backend_)")
+SQLITE_OK_DIRS = ("gateway/store/sqlite/", "carriers/sim/", "bench/")
+SQL_TEXT = re.compile(r'"[^"\n]*\b(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX|UNIQUE)|'
+                      r'PRAGMA\s+\w|BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w)')
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def sources():
+    for top in ("common", "domain", "labels", "carriers", "queues", "gateway"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in sorted(files):
+                if f.endswith((".c", ".h")):
+                    yield os.path.relpath(os.path.join(dirpath, f), ROOT)
+
+
+def violations():
+    for path in sources():
+        folder = os.path.dirname(path)
+        with open(os.path.join(ROOT, path), encoding="utf-8") as fh:
+            text = fh.read()
+        if not path.startswith(SQLITE_OK_DIRS):
+            if re.search(r"<sqlite3\.h>|\bsqlite3_\w+", text):
+                yield path, "sqlite", "uses SQLite directly; only gateway/store/sqlite/ may"
+            m = SQL_TEXT.search(text)
+            if m:
+                yield path, "sql", "holds SQL text (%s…); only gateway/store/sqlite/ may" % m.group(1)
+        allowed = ALLOWED.get(folder)
+        for inc in INCLUDE.findall(text):
+            target = os.path.dirname(inc)
+            if not target:
+                continue  # a header of the same folder or of common/ (on the include path)
+            if STORE_INTERNAL.match(inc) and not folder.startswith("gateway/store"):
+                yield path, "store-internal", "includes %s, an internal of the store" % inc
+                continue
+            if inc == "gateway/store/store_legacy.h" and not folder.startswith("gateway/store"):
+                yield path, "store-legacy", "includes the transitional store_legacy.h"
+                continue
+            if allowed is None:
+                yield path, "unknown-folder", "folder %s is not in the layer table" % folder
+                break
+            if target not in allowed:
+                yield path, "layer", "includes %s: %s may not depend on %s" % (inc, folder, target)
+
+
+def main():
+    allow_file = os.path.join(ROOT, "tests", "layers", "allowed.txt")
+    allowed = set()
+    if os.path.exists(allow_file):
+        with open(allow_file, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    path, rule = line.split()
+                    allowed.add((path, rule))
+    seen, bad = set(), []
+    for path, rule, why in violations():
+        seen.add((path, rule))
+        if (path, rule) not in allowed:
+            bad.append("%s: %s" % (path, why))
+    stale = sorted(allowed - seen)
+    for path, rule in stale:
+        bad.append("tests/layers/allowed.txt: '%s %s' no longer happens; remove the line" % (path, rule))
+    for b in sorted(set(bad)):
+        print("check-layers: " + b, file=sys.stderr)
+    if bad:
+        return 1
+    print("check-layers: ok (%d excused while in progress)" % len(allowed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
