@@ -48,3 +48,13 @@ status_all(void)
 {
     return statuses;
 }
+
+int
+status_may_move(const char *from, int64_t from_time, const char *to, int64_t to_time)
+{
+    const status_info_t *f = status_lookup(from), *t = status_lookup(to);
+
+    if (!f || !t || f == t || f->terminal)
+        return 0;
+    return to_time >= from_time;
+}

@@ -8,6 +8,8 @@
 #ifndef BCCI_STATUS_H
 #define BCCI_STATUS_H
 
+#include <stdint.h>
+
 typedef struct {
     const char *name;      /* "out_for_delivery" */
     const char *upu;       /* "EDG", or "" when none fits */
@@ -19,6 +21,12 @@ typedef struct {
 /* status_lookup - NULL when name is not a normalized status */
 const status_info_t *status_lookup(const char *name);
 int status_is_terminal(const char *name);
+/* status_may_move - the one status machine. May a shipment whose status is `from`, set by an
+ * event that happened at from_time (UTC ms; 0 before any), move to `to` on an event that happened
+ * at to_time? Never out of a terminal status (delivered, returned, cancelled), never to a status
+ * older than the current one (out-of-order events still go on the timeline, status unchanged),
+ * never to the status it already has. 1 yes, 0 no; unknown names are 0. */
+int status_may_move(const char *from, int64_t from_time, const char *to, int64_t to_time);
 /* status_all - the whole table, terminated by an entry with name NULL */
 const status_info_t *status_all(void);
 
