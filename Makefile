@@ -55,7 +55,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
+.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects format format-check
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -160,6 +160,13 @@ compile_commands.json: $(LIB_SRC) Makefile
 
 clean-objects:
 	@rm -rf $(BUILD)
+
+# format: apply .clang-format to every C file of the project; format-check lists the ones that differ
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	@clang-format -i $(FORMAT_SRC)
+format-check:
+	@bad=0; for f in $(FORMAT_SRC); do clang-format $$f | cmp -s - $$f || { echo "format-check: $$f differs"; bad=1; }; done; exit $$bad
 
 test-browser:
 	@BCCI_BIN=$(CURDIR)/$(BINDIR) tests/browser/run.sh
