@@ -25,7 +25,6 @@
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
 #include "gateway/store/store_admin.h"
-#include "gateway/store/store_legacy.h"
 #include "gateway/http/webhook_auth.h"
 #include "secret.h"
 #include "log.h"
@@ -198,28 +197,6 @@ create_admin_token(store_t *store, const char *dir, const char *name, char *err,
     return ret;
 }
 
-/* bootstrap_admin - on the very first start (no live token at all), create the first admin token */
-static int
-bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
-{
-    store_tx_t *tx = NULL;
-    long long n = 0;
-    store_rc_t rc = store_tx_begin(store, STORE_READ, &tx);
-
-    if (rc == STORE_OK)
-        rc = store_admin_token_count(tx, NULL, &n);
-    if (rc != STORE_OK) {
-        snprintf(err, errlen, "cannot count the API tokens: %s", tx ? store_tx_message(tx) : store_rc_name(rc));
-        store_tx_abort(&tx);
-        return -1;
-    }
-    store_tx_abort(&tx);
-    if (n != 0)
-        return 0;
-    log_info("first start: creating the first admin token");
-    return create_admin_token(store, dir, "admin", err, errlen);
-}
-
 /* new_admin_token - bccid --new-admin-token: the local recovery when no admin token is known
  * any more. Runs with the daemon stopped (the state-dir lock is held by the caller), adds a
  * fresh admin token named admin-recovered-<time> and writes it to STATE_DIR/admin.token. */
@@ -235,6 +212,44 @@ new_admin_token(store_t *store, const char *dir, char *err, size_t errlen)
     fprintf(stderr, "bccid: a new admin token '%s' was written to %s/admin.token (mode 0600); start bccid and "
                     "revoke the admin tokens that were lost\n", name, dir);
     return 0;
+}
+
+/* bootstrap_admin - on the very first start (no live token at all), create the first admin token */
+static int
+bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
+{
+    store_token_list_t all = { 0 };
+    store_tx_t *tx = NULL;
+    long long n = 0;
+    int names_taken;
+    store_rc_t rc = store_tx_begin(store, STORE_READ, &tx);
+
+    if (rc == STORE_OK)
+        rc = store_admin_token_count(tx, NULL, &n);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot count the API tokens: %s", tx ? store_tx_message(tx) : store_rc_name(rc));
+        store_tx_abort(&tx);
+        return -1;
+    }
+    if (n == 0)
+        rc = store_admin_token_list(tx, &all);
+    store_tx_abort(&tx);
+    if (n != 0)
+        return 0;
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot list the API tokens: %s", store_rc_name(rc));
+        return -1;
+    }
+    names_taken = all.n > 0;
+    store_token_list_free(&all);
+    if (names_taken) {
+        /* every token was revoked (possible before the last admin token was protected): the
+         * name "admin" is taken, so recover as --new-admin-token would */
+        log_warn("no live API token at all: creating a new admin token");
+        return new_admin_token(store, dir, err, errlen);
+    }
+    log_info("first start: creating the first admin token");
+    return create_admin_token(store, dir, "admin", err, errlen);
 }
 
 /* load_webhook_auth - per-carrier webhook secrets and allow-lists from the configuration */
@@ -301,16 +316,19 @@ main(int argc, char **argv)
         printf("\n  --new-admin-token  recovery when no admin token is left: with bccid stopped, write a fresh\n"
                "                     admin token to STATE_DIR/admin.token (mode 0600) and exit\n");
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 0;
     }
     if (rc == CONFIG_VERSION) {
         printf("bccid %s\n", BCCI_VERSION);
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 0;
     }
     if (rc != CONFIG_OK) {
         fprintf(stderr, "bccid: %s\n", err);
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 2;
     }
     level = config_get(cfg, "log_level");

@@ -149,7 +149,7 @@ sq_token_revoke(store_tx_t *tx, const char *name, int64_t now)
         if (admins <= 1)
             return store_tx_fail(tx, STORE_CONFLICT,
                                  "%s is the last live admin token; create another admin token first "
-                                 "(bcci token create NAME admin), then revoke this one",
+                                 "(bcci token create --name NAME --role admin), then revoke this one",
                                  name);
     }
     if ((r = prepare(tx, SQL_TOKEN_REVOKE, "revoking the token", &st)) != STORE_OK)
