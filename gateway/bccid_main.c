@@ -24,7 +24,7 @@
 #include "domain/calendar.h"
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/store_admin.h"
 #include "gateway/http/webhook_auth.h"
 #include "secret.h"
 #include "log.h"
@@ -133,50 +133,123 @@ load_secret(const char *dir, unsigned char *secret, size_t len, char *err, size_
     return 0;
 }
 
-/* bootstrap_admin - on the very first start, create an admin token and leave it in
+/* write_admin_token - token into STATE_DIR/admin.token, mode 0600 whatever the umask; written
+ * beside it and renamed, so the file is always whole (an old one is replaced) */
+static int
+write_admin_token(const char *dir, const char *token, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    char tmp[4200];
+    size_t len = strlen(token);
+    int fd, ok;
+
+    snprintf(path, pathlen, "%s/admin.token", dir);
+    snprintf(tmp, sizeof tmp, "%s/admin.token.new", dir);
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    ok = fchmod(fd, 0600) == 0 && write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+         fsync(fd) == 0;
+    if (close(fd) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* create_admin_token - a new admin token named name, committed, then left in
  * STATE_DIR/admin.token (0600) so an operator can create the other tokens */
+static int
+create_admin_token(store_t *store, const char *dir, const char *name, char *err, size_t errlen)
+{
+    char token[AUTH_TOKEN_LEN], path[4096];
+    api_error_t e;
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+    int ret;
+
+    rc = store_tx_begin(store, STORE_WRITE, &tx);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot create an admin token: the database cannot take writes (%s)",
+                 store_rc_name(rc));
+        return -1;
+    }
+    if (auth_token_create(tx, name, "admin", NULL, clock_now_ms(), token, &e) < 0) {
+        snprintf(err, errlen, "cannot create an admin token: %s", e.message);
+        store_tx_abort(&tx);
+        return -1;
+    }
+    rc = store_tx_commit(&tx);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot create an admin token: the commit failed (%s); retry", store_rc_name(rc));
+        explicit_bzero(token, sizeof token);
+        return -1;
+    }
+    ret = write_admin_token(dir, token, path, sizeof path, err, errlen);
+    explicit_bzero(token, sizeof token);
+    if (ret == 0)
+        log_info("admin token '%s' written to %s (mode 0600)", name, path);
+    return ret;
+}
+
+/* new_admin_token - bccid --new-admin-token: the local recovery when no admin token is known
+ * any more. Runs with the daemon stopped (the state-dir lock is held by the caller), adds a
+ * fresh admin token named admin-recovered-<time> and writes it to STATE_DIR/admin.token. */
+static int
+new_admin_token(store_t *store, const char *dir, char *err, size_t errlen)
+{
+    char name[64], day[16];
+
+    clock_dvc(clock_now_ms(), day, sizeof day);
+    snprintf(name, sizeof name, "admin-recovered-%s", day);
+    if (create_admin_token(store, dir, name, err, errlen) != 0)
+        return -1;
+    fprintf(stderr, "bccid: a new admin token '%s' was written to %s/admin.token (mode 0600); start bccid and "
+                    "revoke the admin tokens that were lost\n", name, dir);
+    return 0;
+}
+
+/* bootstrap_admin - on the very first start (no live token at all), create the first admin token */
 static int
 bootstrap_admin(store_t *store, const char *dir, char *err, size_t errlen)
 {
-    char token[AUTH_TOKEN_LEN], path[4096];
-    json_t *doc = NULL;
-    api_error_t e;
+    store_token_list_t all = { 0 };
     store_tx_t *tx = NULL;
-    FILE *f;
-    int fd, n;
+    long long n = 0;
+    int names_taken;
+    store_rc_t rc = store_tx_begin(store, STORE_READ, &tx);
 
-    n = auth_token_count(store_writer(store));
-    if (n != 0)
-        return n < 0 ? -1 : 0;
-    if (store_tx_begin(store, STORE_WRITE, &tx) != STORE_OK) {
-        snprintf(err, errlen, "cannot create the first admin token: the database cannot take writes");
-        return -1;
-    }
-    if (auth_token_create(store_writer(store), "admin", "admin", NULL, clock_now_ms(), token, &doc, &e) < 0) {
-        snprintf(err, errlen, "cannot create the first admin token: %s", e.message);
+    if (rc == STORE_OK)
+        rc = store_admin_token_count(tx, NULL, &n);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot count the API tokens: %s", tx ? store_tx_message(tx) : store_rc_name(rc));
         store_tx_abort(&tx);
-        json_decref(doc);
         return -1;
     }
-    if (store_tx_commit(&tx) != STORE_OK) {
-        snprintf(err, errlen, "cannot create the first admin token: the commit failed");
-        json_decref(doc);
+    if (n == 0)
+        rc = store_admin_token_list(tx, &all);
+    store_tx_abort(&tx);
+    if (n != 0)
+        return 0;
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot list the API tokens: %s", store_rc_name(rc));
         return -1;
     }
-    json_decref(doc);
-    snprintf(path, sizeof path, "%s/admin.token", dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
+    names_taken = all.n > 0;
+    store_token_list_free(&all);
+    if (names_taken) {
+        /* every token was revoked (possible before the last admin token was protected): the
+         * name "admin" is taken, so recover as --new-admin-token would */
+        log_warn("no live API token at all: creating a new admin token");
+        return new_admin_token(store, dir, err, errlen);
     }
-    fprintf(f, "%s\n", token);
-    fclose(f);
-    log_info("first start: an admin token was written to %s (mode 0600)", path);
-    return 0;
+    log_info("first start: creating the first admin token");
+    return create_admin_token(store, dir, "admin", err, errlen);
 }
 
 /* load_webhook_auth - per-carrier webhook secrets and allow-lists from the configuration */
@@ -224,25 +297,38 @@ main(int argc, char **argv)
     http_api_config_t hcfg;
     const char *state_dir, *level;
     sigset_t set;
-    int rc, sig, lock_fd = -1, status = 1;
+    int rc, sig, lock_fd = -1, status = 1, recover_admin = 0, i, j;
 
     log_init("bccid");
     if (!cfg)
         return 1;
+    /* --new-admin-token is an action, not a key = value option: take it out before parsing */
+    for (i = j = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--new-admin-token") == 0)
+            recover_admin = 1;
+        else
+            argv[j++] = argv[i];
+    }
+    argc = j;
     rc = config_parse(cfg, argc, argv, 0, err, sizeof err);
     if (rc == CONFIG_HELP) {
-        config_print_help(cfg, "bccid", "[-c FILE] [--key value …]");
+        config_print_help(cfg, "bccid", "[-c FILE] [--key value …] [--new-admin-token]");
+        printf("\n  --new-admin-token  recovery when no admin token is left: with bccid stopped, write a fresh\n"
+               "                     admin token to STATE_DIR/admin.token (mode 0600) and exit\n");
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 0;
     }
     if (rc == CONFIG_VERSION) {
         printf("bccid %s\n", BCCI_VERSION);
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 0;
     }
     if (rc != CONFIG_OK) {
         fprintf(stderr, "bccid: %s\n", err);
         config_destroy(&cfg);
+        webhook_auth_destroy(&webhooks);
         return 2;
     }
     level = config_get(cfg, "log_level");
@@ -268,7 +354,7 @@ main(int argc, char **argv)
         log_warn("cannot restrict %s to mode 0700: %s", state_dir, strerror(errno));
     lock_fd = lock_state_dir(state_dir, err, sizeof err);
     if (lock_fd < 0) {
-        fprintf(stderr, "bccid: %s\n", err);
+        fprintf(stderr, "bccid: %s%s\n", err, recover_admin ? "; stop it first, then run bccid --new-admin-token" : "");
         goto out;
     }
     if (*config_get(cfg, "store"))
@@ -281,6 +367,12 @@ main(int argc, char **argv)
         goto out;
     }
 
+    if (recover_admin) {
+        status = new_admin_token(store, state_dir, err, sizeof err) == 0 ? 0 : 1;
+        if (status != 0)
+            fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
     if (load_secret(state_dir, secret, sizeof secret, err, sizeof err) != 0 ||
         bootstrap_admin(store, state_dir, err, sizeof err) != 0) {
         fprintf(stderr, "bccid: %s\n", err);

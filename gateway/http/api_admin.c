@@ -11,28 +11,28 @@
 
 #include "clock.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/store/store_admin.h"
 #include "log.h"
 
 #define RETENTION_DAYS_DEFAULT 1826 /* five years */
 
 /* ------------------------------------------------------------------ COD */
 
-static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at FROM shipments s"
-    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= ?1"
-    " AND s.cod_collected_at < ?2 AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, s.cod_collected_at";
-
 static enum MHD_Result
 h_cod_report(http_ctx_t *c)
 {
     const char *date = http_query(c, "date"), *agency = http_query(c, "agency");
     int y, m, d, n = 0;
-    int64_t from, total = 0;
-    db_t *db;
-    sqlite3_stmt *st;
+    int64_t from;
+    long long total;
+    store_cod_report_t report = { 0 };
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+    api_error_t e;
     json_t *rows;
     int64_t parsed;
     char iso[32];
+    size_t i;
 
     if (c->agency && *c->agency) {
         /* an agency-bound token reports on its own agency */
@@ -48,26 +48,35 @@ h_cod_report(http_ctx_t *c)
     if (clock_parse(iso, &parsed) != 0)
         return http_fail(c, 400, "invalid_query", "date", "date must be a real calendar day, YYYY-MM-DD");
     from = parsed;
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    st = db_stmt(db, SQL_COD);
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, from + 86400000LL);
-    db_bind_text(st, 3, agency ? agency : "");
-    rows = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char when[40];
-        clock_iso8601(sqlite3_column_int64(st, 4), when, sizeof when);
-        total += sqlite3_column_int64(st, 3);
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:I, s:s}", "agency_code", db_col_text(st, 0),
-                                              "waybill", db_col_text(st, 1), "dossier_code", db_col_text(st, 2),
-                                              "amount", (json_int_t)sqlite3_column_int64(st, 3), "collected_at",
-                                              when));
+    rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    if (rc == STORE_OK)
+        rc = store_admin_cod_report(tx, from, from + 86400000LL, agency, &report);
+    if (rc != STORE_OK) {
+        http_store_error(&e, rc, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
+        return http_send_error(c, &e);
     }
-    sqlite3_reset(st);
-    http_reader_put(c, db);
-    return http_send_json(c, 200, json_pack("{s:s, s:I, s:o}", "date", date, "total", (json_int_t)total, "rows", rows));
+    store_tx_abort(&tx);
+    rows = json_array();
+    for (i = 0; rows && i < report.n; i++) {
+        const store_cod_row_t *r = &report.rows[i];
+        char when[40];
+        json_t *row;
+
+        clock_iso8601(r->collected_at, when, sizeof when);
+        row = json_pack("{s:s, s:s, s:s, s:I, s:s}", "agency_code", r->agency_code, "waybill", r->waybill,
+                        "dossier_code", r->dossier_code, "amount", (json_int_t)r->amount, "collected_at", when);
+        if (!row || json_array_append_new(rows, row) != 0) {
+            json_decref(rows);
+            rows = NULL;
+        }
+    }
+    total = report.total;
+    store_cod_report_free(&report);
+    if (!rows)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_json(c, 200,
+                          json_pack("{s:s, s:I, s:o}", "date", date, "total", (json_int_t)total, "rows", rows));
 }
 
 /* ---------------------------------------------------------------- purge */
@@ -77,87 +86,26 @@ typedef struct {
     int dry_run;
 } purge_req_t;
 
-static const char SQL_PURGE_CANDIDATES[] =
-    "SELECT d.id FROM dossiers d WHERE d.purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM shipments s"
-    " WHERE s.dossier_id = d.id AND (s.status NOT IN ('delivered', 'returned', 'cancelled') OR s.updated_at >= ?1))"
-    " AND EXISTS (SELECT 1 FROM shipments s WHERE s.dossier_id = d.id) LIMIT 10000";
-/* personal fields become a marker; province and commune codes stay (statistics) */
-static const char SQL_PURGE_BODY[] =
-    "UPDATE submissions SET body = json_set(body,"
-    " '$.recipient.name', '[đã xóa]', '$.recipient.phone', '[đã xóa]', '$.recipient.address', '[đã xóa]',"
-    " '$.recipient.email', '[đã xóa]', '$.recipient.id_hash', '[đã xóa]', '$.recipient.id_last4', '[đã xóa]')"
-    " WHERE dossier_id = ?1 AND json_extract(body, '$.recipient') IS NOT NULL";
-static const char SQL_PURGE_SENDER[] =
-    "UPDATE submissions SET body = json_set(body,"
-    " '$.sender.name', '[đã xóa]', '$.sender.phone', '[đã xóa]', '$.sender.address', '[đã xóa]',"
-    " '$.sender.email', '[đã xóa]', '$.sender.id_hash', '[đã xóa]', '$.sender.id_last4', '[đã xóa]')"
-    " WHERE dossier_id = ?1 AND json_extract(body, '$.sender') IS NOT NULL";
-static const char SQL_PURGE_AUTHORISED[] =
-    "UPDATE submissions SET body = json_remove(body, '$.authorised_person') WHERE dossier_id = ?1";
-static const char SQL_PURGE_PROOF[] = "UPDATE shipments SET proof_name = NULL WHERE dossier_id = ?1";
-static const char SQL_PURGE_JOBS[] =
-    "UPDATE jobs SET payload = '{}' WHERE state IN ('done', 'dead') AND shipment_id IN"
-    " (SELECT id FROM shipments WHERE dossier_id = ?1)";
-static const char SQL_PURGE_MARK[] = "UPDATE dossiers SET purged_at = ?2 WHERE id = ?1";
-
 static int
 write_purge(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     purge_req_t *r = arg;
-    db_t *db = store_writer(store);
-    sqlite3_stmt *st = db_stmt(db, SQL_PURGE_CANDIDATES);
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0, i;
-    int rc;
+    long long n = 0;
+    store_rc_t rc = store_admin_purge(tx, now - r->older_than_days * 86400000LL, r->dry_run, now, &n);
 
-    sqlite3_bind_int64(st, 1, now - r->older_than_days * 86400000LL);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t *p = realloc(ids, (cap ? cap * 2 : 64) * sizeof *ids);
-            if (!p) {
-                sqlite3_reset(st);
-                free(ids);
-                api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
-                return -1;
-            }
-            ids = p;
-            cap = cap ? cap * 2 : 64;
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
+        return -1;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        goto sql_fail;
-    if (!r->dry_run) {
-        static const char *const steps[] = { SQL_PURGE_BODY, SQL_PURGE_SENDER, SQL_PURGE_AUTHORISED, SQL_PURGE_PROOF,
-                                             SQL_PURGE_JOBS };
-        for (i = 0; i < n; i++) {
-            size_t k;
-            for (k = 0; k < sizeof steps / sizeof steps[0]; k++) {
-                st = db_stmt(db, steps[k]);
-                sqlite3_bind_int64(st, 1, ids[i]);
-                if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-                    goto sql_fail;
-            }
-            st = db_stmt(db, SQL_PURGE_MARK);
-            sqlite3_bind_int64(st, 1, ids[i]);
-            sqlite3_bind_int64(st, 2, now);
-            if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-                goto sql_fail;
-        }
-    }
-    free(ids);
-    log_info("purge: %zu finished dossiers older than %lld days%s", n, (long long)r->older_than_days,
+    log_info("purge: %lld finished dossiers older than %lld days%s", n, (long long)r->older_than_days,
              r->dry_run ? " (dry run, nothing changed)" : " had their personal fields removed");
     *out = json_pack("{s:I, s:I, s:b}", "dossiers", (json_int_t)n, "older_than_days",
                      (json_int_t)r->older_than_days, "dry_run", r->dry_run);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
     return 200;
-sql_fail:
-    free(ids);
-    api_error_set(err, 503, "storage_unavailable", NULL, "the purge could not be written (%s); retry later",
-                  sqlite3_errstr(rc));
-    return -1;
 }
 
 static enum MHD_Result

@@ -10,6 +10,7 @@
 #include "gateway/http/auth.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/http/webhook_auth.h"
+#include "gateway/store/store_admin.h"
 #include "log.h"
 #include "gateway/store/sqlite/jobs.h"
 
@@ -263,20 +264,48 @@ typedef struct {
 static int
 write_token_create(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     token_req_t *t = arg;
     char token[AUTH_TOKEN_LEN];
 
-    return auth_token_create(store_writer(store), t->name, t->role, t->agency, now, token, out, err);
+    if (auth_token_create(tx, t->name, t->role, t->agency, now, token, err) != 0)
+        return -1;
+    *out = json_pack("{s:s, s:s, s:s}", "name", t->name, "role", t->role, "token", token);
+    explicit_bzero(token, sizeof token);
+    if (*out && t->agency[0])
+        json_object_set_new(*out, "agency_code", json_string(t->agency));
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 201;
 }
 
 static int
 write_token_revoke(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     token_req_t *t = arg;
 
-    return auth_token_revoke(store_writer(store), t->name, now, out, err);
+    if (auth_token_revoke(tx, t->name, now, err) != 0)
+        return -1;
+    *out = json_pack("{s:s, s:b}", "name", t->name, "revoked", 1);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 200;
+}
+
+/* finish_token_revoke - runs after the commit, before the answer: from here on no cached
+ * lookup made before the revocation is trusted, so every request that starts after this
+ * 200 is refused */
+static enum MHD_Result
+finish_token_revoke(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+
+    if (op->status == 200)
+        auth_token_revoked();
+    return http_finish_default(c);
 }
 
 static enum MHD_Result
@@ -324,13 +353,45 @@ h_token_revoke(http_ctx_t *c)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     http_keep(c, t, free);
     snprintf(t->name, sizeof t->name, "%s", c->args[0]);
-    return http_submit_call(c, write_token_revoke, t, http_finish_default);
+    return http_submit_call(c, write_token_revoke, t, finish_token_revoke);
 }
 
 static enum MHD_Result
 h_token_list(http_ctx_t *c)
 {
-    return http_send_read(c, auth_token_list, "tokens");
+    store_token_list_t list = { 0 };
+    store_tx_t *tx = NULL;
+    api_error_t e;
+    json_t *tokens;
+    store_rc_t rc;
+    size_t i;
+
+    rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    if (rc == STORE_OK)
+        rc = store_admin_token_list(tx, &list);
+    if (rc != STORE_OK) {
+        http_store_error(&e, rc, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
+        return http_send_error(c, &e);
+    }
+    store_tx_abort(&tx);
+    tokens = json_array();
+    for (i = 0; tokens && i < list.n; i++) {
+        const store_token_t *t = &list.items[i];
+        json_t *doc = json_pack("{s:s, s:s, s:I, s:b}", "name", t->name, "role", t->role, "created_at",
+                                (json_int_t)t->created_at, "revoked", t->revoked_at != 0);
+
+        if (doc && t->agency_code[0])
+            json_object_set_new(doc, "agency_code", json_string(t->agency_code));
+        if (!doc || json_array_append_new(tokens, doc) != 0) {
+            json_decref(tokens);
+            tokens = NULL;
+        }
+    }
+    store_token_list_free(&list);
+    if (!tokens)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_json(c, 200, json_pack("{s:o}", "tokens", tokens));
 }
 
 static enum MHD_Result

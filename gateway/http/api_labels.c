@@ -9,8 +9,9 @@
  *   POST /v1/scans      {"code": <manifest QR or waybill>, "event": "accepted"}
  *
  * A print is a write: the engine counts it and appends the label_printed
- * event (labels_store.c), and only after the commit does the finish
- * function render, here on the HTTP thread, from what the write returned.
+ * event (store_labels.h), and only after the commit does the finish
+ * function render, here on the HTTP thread, from the records the write
+ * returned. JSON answers are built here from the store's typed records.
  * Options are checked before the write, so a bad format prints nothing.
  *
  * Manifest codes are "BCCI-MF:" + public id + "." + the first 16 characters
@@ -19,7 +20,8 @@
  * changes nothing.
  *
  * Ownership: each handler allocates one lreq_t parked with http_keep; it
- * owns the parsed body and the waybill list, which the write borrows.
+ * owns the parsed body and the waybill list, which the write borrows, and
+ * the records the write returns (freed with the request).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +31,16 @@
 #include "crypto.h"
 #include "domain/areas.h"
 #include "gateway/http/http_internal.h"
-#include "gateway/store/sqlite/labels_store.h"
+#include "gateway/store/store_labels.h"
 #include "labels/label.h"
 #include "labels/manifest.h"
 #include "domain/s10.h"
 #include "log.h"
+
+#define LABELS_MANIFEST_PREFIX "BCCI-MF:"
+#define LABELS_MANIFEST_ID_LEN 20 /* "BB-20251124-ABCDEFGH" */
+#define LABELS_MANIFEST_MAC_LEN 16
+#define LABELS_MANIFEST_CODE_MAX 64
 
 #define LABEL_ONE_LIMIT (16u << 20)
 #define LABEL_BATCH_LIMIT (512u << 20)
@@ -51,8 +58,9 @@ typedef struct {
     char public_id[32];
     char code[LABELS_MANIFEST_CODE_MAX];
     char client[72];
-    labels_print_req_t pr;
-    labels_manifest_req_t mr;
+    store_label_print_t pr;
+    store_manifest_new_t mr;
+    store_label_list_t labels; /* what the print returned */
 } lreq_t;
 
 static void
@@ -64,6 +72,7 @@ lreq_free(void *p)
         return;
     json_decref(r->root);
     free(r->list);
+    store_label_list_free(&r->labels);
     free(r);
 }
 
@@ -117,6 +126,50 @@ jstr(const json_t *obj, const char *a, const char *b)
         v = json_object_get(v, b);
     s = json_string_value(v);
     return s ? s : "";
+}
+
+/* refusal_error - the answer to a refused labels operation: the store's reason becomes the
+ * status and code clients know; field names the request field of the waybills */
+static void
+refusal_error(api_error_t *err, store_rc_t rc, const store_labels_refusal_t *why, const char *message,
+              const char *field)
+{
+    switch (rc == STORE_OK || rc == STORE_BUSY || rc == STORE_ERROR ? STORE_LABELS_OK : why->reason) {
+    case STORE_LABELS_UNKNOWN:
+        api_error_set(err, 404, "not_found", field, "%s", message);
+        break;
+    case STORE_LABELS_UNKNOWN_ON_MANIFEST:
+        api_error_set(err, 409, "unknown_waybill", field, "%s", message);
+        break;
+    case STORE_LABELS_CANCELLED:
+        api_error_set(err, 409, "shipment_cancelled", field, "%s", message);
+        break;
+    case STORE_LABELS_FINAL:
+        api_error_set(err, 409, "shipment_final", field, "%s", message);
+        break;
+    case STORE_LABELS_ON_OPEN_MANIFEST:
+        api_error_set(err, 409, "already_on_manifest", field, "%s", message);
+        break;
+    case STORE_LABELS_MIXED_AGENCIES:
+        api_error_set(err, 409, "mixed_agencies", field, "%s", message);
+        break;
+    case STORE_LABELS_NOTHING_READY:
+        api_error_set(err, 422, "nothing_ready", why->other[0] ? "agency_code" : NULL, "%s", message);
+        break;
+    case STORE_LABELS_TOO_MANY:
+        api_error_set(err, 422, "too_many", "agency_code", "%s", message);
+        break;
+    case STORE_LABELS_DUPLICATE:
+        api_error_set(err, 422, "duplicate_waybill", field, "%s", message);
+        break;
+    case STORE_LABELS_ID_TAKEN:
+        api_error_set(err, 503, "id_collision", NULL, "%s", message);
+        err->retry_after = 1;
+        break;
+    default:
+        http_store_error(err, rc, message);
+        break;
+    }
 }
 
 /* manifest_mac - the 16-character MAC of a public id */
@@ -276,10 +329,23 @@ check_options(http_ctx_t *c, lreq_t *r, int batch, enum MHD_Result *ret)
 static int
 write_print(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
+    store_labels_refusal_t why;
+    store_rc_t rc;
 
-    return labels_store_print(store_writer(store), &r->pr, now, out, err);
+    store_label_list_free(&r->labels); /* a write may be run again after a failed batch */
+    rc = store_labels_print(tx, &r->pr, now, &r->labels, &why);
+    if (rc != STORE_OK) {
+        refusal_error(err, rc, &why, store_tx_message(tx), "waybills");
+        return -1;
+    }
+    /* the finish function renders from r->labels; the result only says how many */
+    *out = json_pack("{s:I}", "labels", (json_int_t)r->labels.n);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 200;
 }
 
 typedef struct {
@@ -297,10 +363,10 @@ finish_labels(http_ctx_t *c)
     engine_op_t *op = http_op(c);
     lreq_t *r = op->write_arg;
     const http_api_config_t *cfg = http_config(c);
-    json_t *labels = json_object_get(op->result, "labels");
-    size_t n = json_array_size(labels), i;
+    size_t n = r->labels.n, i;
     label_data_t *items = NULL;
     label_extra_t *extra = NULL;
+    json_t **bodies = NULL;
     label_options_t opt;
     char date[11], err[256], disp[160], *data;
     buf_t out;
@@ -311,22 +377,30 @@ finish_labels(http_ctx_t *c)
         return http_send_error(c, &op->err);
     items = calloc(n ? n : 1, sizeof *items);
     extra = calloc(n ? n : 1, sizeof *extra);
-    if (!items || !extra) {
+    bodies = calloc(n ? n : 1, sizeof *bodies);
+    if (!items || !extra || !bodies) {
         free(items);
         free(extra);
+        free(bodies);
         return http_fail(c, 503, "unavailable", NULL, "out of memory; the print was recorded, retry");
     }
     vn_date(clock_now_ms(), date, NULL);
     for (i = 0; i < n; i++) {
-        const json_t *it = json_array_get(labels, i), *body = json_object_get(it, "body");
+        const store_label_item_t *it = &r->labels.items[i];
+        const json_t *body;
         label_data_t *d = &items[i];
 
-        d->waybill = jstr(it, "waybill", NULL);
-        d->dossier_code = jstr(it, "dossier_code", NULL);
-        d->carrier_service = carrier_service(jstr(it, "carrier", NULL));
+        /* the submission as the intake stored it; an unreadable one prints without its parts */
+        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
+        if (!bodies[i])
+            log_error("the stored submission of %s cannot be read; its label lacks the addresses", it->waybill);
+        body = bodies[i];
+        d->waybill = it->waybill;
+        d->dossier_code = it->dossier_code;
+        d->carrier_service = carrier_service(it->carrier);
         d->result_summary = jstr(body, "result", "summary");
         d->date = date;
-        d->cod_amount = (long long)json_integer_value(json_object_get(it, "cod_amount"));
+        d->cod_amount = it->cod_amount;
         d->sender.name = jstr(body, "agency", "name");
         d->sender.phone = jstr(body, "agency", "phone");
         d->sender.address = jstr(body, "agency", "address");
@@ -354,20 +428,21 @@ finish_labels(http_ctx_t *c)
     opt.dpi = r->dpi;
     buf_init(&out, n > 1 ? LABEL_BATCH_LIMIT : LABEL_ONE_LIMIT);
     rc = label_render_batch(items, n, &opt, &out, err, sizeof err);
-    if (rc != 0) {
-        buf_free(&out);
-        free(items);
-        free(extra);
-        log_error("label rendering failed after the print was recorded: %s", err);
-        return http_fail(c, 500, "render_failed", NULL, "the print was recorded but the label could not be drawn: %s",
-                         err);
-    }
     if (n == 1)
         snprintf(disp, sizeof disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
     else
         snprintf(disp, sizeof disp, "inline; filename=\"nhan-%zu.%.3s\"", n, r->format);
+    for (i = 0; i < n; i++)
+        json_decref(bodies[i]);
+    free(bodies);
     free(items);
     free(extra);
+    if (rc != 0) {
+        buf_free(&out);
+        log_error("label rendering failed after the print was recorded: %s", err);
+        return http_fail(c, 500, "render_failed", NULL, "the print was recorded but the label could not be drawn: %s",
+                         err);
+    }
     http_add_header(c, "Content-Disposition", disp);
     log_info("printed %zu label(s) as %s", n, r->format);
     data = buf_steal(&out, &len);
@@ -513,10 +588,32 @@ h_labels(http_ctx_t *c)
 static int
 write_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
+    store_manifest_t m;
+    store_labels_refusal_t why;
+    json_t *waybills;
+    store_rc_t rc = store_labels_manifest_create(tx, &r->mr, now, &m, &why);
+    size_t i;
 
-    return labels_store_manifest_create(store_writer(store), &r->mr, now, out, err);
+    if (rc != STORE_OK) {
+        refusal_error(err, rc, &why, store_tx_message(tx), "waybills");
+        return -1;
+    }
+    waybills = json_array();
+    for (i = 0; waybills && i < m.n; i++)
+        if (json_array_append_new(waybills, json_string(m.items[i].waybill)) != 0) {
+            json_decref(waybills);
+            waybills = NULL;
+        }
+    *out = waybills ? json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", m.id, "code", m.code, "agency_code",
+                                m.agency_code, "items", (json_int_t)m.n, "waybills", waybills)
+                    : NULL;
+    store_manifest_free(&m);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 201;
 }
 
 static enum MHD_Result
@@ -588,59 +685,75 @@ static enum MHD_Result
 h_manifest_pdf(http_ctx_t *c)
 {
     const char *id = c->args[0];
-    db_t *db;
-    json_t *doc = NULL, *items;
+    store_manifest_t m = { 0 };
+    store_tx_t *tx = NULL;
     manifest_item_t *rows;
-    manifest_data_t m;
+    json_t **bodies;
+    manifest_data_t md;
     api_error_t e;
     char date[11], err[256], disp[96], *data;
-    const char *carrier;
     size_t n, i, len;
+    store_rc_t src;
     buf_t out;
     int rc;
 
     if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "BB-", 3) != 0)
         return http_fail(c, 404, "not_found", NULL, "no manifest %.40s on this gateway (ids look like BB-20251124-ABCDEFGH)",
                          id);
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    rc = labels_store_manifest_json(db, id, &doc, &e);
-    http_reader_put(c, db);
-    if (rc != 0)
+    src = store_tx_begin(http_store(c), STORE_READ, &tx);
+    if (src == STORE_OK)
+        src = store_labels_manifest_get(tx, id, &m);
+    if (src != STORE_OK) {
+        http_store_error(&e, src, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
         return http_send_error(c, &e);
-    items = json_object_get(doc, "items");
-    n = json_array_size(items);
-    rows = calloc(n ? n : 1, sizeof *rows);
-    if (!rows) {
-        json_decref(doc);
+    }
+    store_tx_abort(&tx);
+    n = m.n;
+    if (n == 0) {
+        /* cancelling a shipment takes it off its open manifest; with none left there is nothing to hand over */
+        store_manifest_free(&m);
+        return http_fail(c, 409, "manifest_void", NULL,
+                         "manifest %s is void: every item on it was cancelled, so there is nothing to hand over; "
+                         "create a new manifest for the shipments still to go",
+                         id);
+    }
+    rows = calloc(n, sizeof *rows);
+    bodies = calloc(n, sizeof *bodies);
+    if (!rows || !bodies) {
+        free(rows);
+        free(bodies);
+        store_manifest_free(&m);
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     }
     for (i = 0; i < n; i++) {
-        const json_t *it = json_array_get(items, i), *body = json_object_get(it, "body");
+        const store_label_item_t *it = &m.items[i];
 
-        rows[i].waybill = jstr(it, "waybill", NULL);
-        rows[i].dossier_code = jstr(it, "dossier_code", NULL);
-        rows[i].recipient_name = jstr(body, "recipient", "name");
-        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(body, "recipient", "commune_code"));
+        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
+        rows[i].waybill = it->waybill;
+        rows[i].dossier_code = it->dossier_code;
+        rows[i].recipient_name = jstr(bodies[i], "recipient", "name");
+        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(bodies[i], "recipient", "commune_code"));
         if (!rows[i].commune)
-            rows[i].commune = jstr(body, "recipient", "commune_code");
-        rows[i].cod_amount = (long long)json_integer_value(json_object_get(it, "cod_amount"));
+            rows[i].commune = jstr(bodies[i], "recipient", "commune_code");
+        rows[i].cod_amount = it->cod_amount;
     }
-    carrier = n ? jstr(json_array_get(items, 0), "carrier", NULL) : "";
-    vn_date((int64_t)json_integer_value(json_object_get(doc, "created_at")), date, NULL);
-    memset(&m, 0, sizeof m);
-    m.manifest_id = id;
-    m.agency_name = n ? jstr(json_object_get(json_array_get(items, 0), "body"), "agency", "name") : "";
-    m.carrier_name = carrier_org(carrier);
-    m.date = date;
-    m.qr_text = jstr(doc, "code", NULL);
-    m.items = rows;
-    m.n = n;
+    vn_date(m.created_at, date, NULL);
+    memset(&md, 0, sizeof md);
+    md.manifest_id = id;
+    md.agency_name = jstr(bodies[0], "agency", "name");
+    md.carrier_name = carrier_org(m.items[0].carrier);
+    md.date = date;
+    md.qr_text = m.code;
+    md.items = rows;
+    md.n = n;
     buf_init(&out, MANIFEST_PDF_LIMIT);
-    rc = manifest_render_pdf(&m, &out, err, sizeof err);
+    rc = manifest_render_pdf(&md, &out, err, sizeof err);
+    for (i = 0; i < n; i++)
+        json_decref(bodies[i]);
+    free(bodies);
     free(rows);
-    json_decref(doc);
+    store_manifest_free(&m);
     if (rc != 0) {
         buf_free(&out);
         log_error("manifest rendering failed: %s", err);
@@ -659,19 +772,43 @@ h_manifest_pdf(http_ctx_t *c)
 static int
 write_scan_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
+    store_scan_result_t res;
+    store_rc_t rc = store_labels_scan_manifest(tx, r->public_id, now, &res);
 
-    return labels_store_scan_manifest(store_writer(store), r->public_id, now, out, err);
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
+        if (rc == STORE_NOT_FOUND)
+            snprintf(err->field, sizeof err->field, "code");
+        return -1;
+    }
+    *out = json_pack("{s:s, s:i, s:I, s:s}", "manifest", r->public_id, "accepted", res.accepted, "items",
+                     (json_int_t)res.items, "state", "accepted");
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 200;
 }
 
 static int
 write_scan_waybill(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     lreq_t *r = arg;
+    store_scan_result_t res;
+    store_labels_refusal_t why;
+    store_rc_t rc = store_labels_scan_waybill(tx, r->waybill, now, &res, &why);
 
-    return labels_store_scan_waybill(store_writer(store), r->waybill, now, out, err);
+    if (rc != STORE_OK) {
+        refusal_error(err, rc, &why, store_tx_message(tx), "code");
+        return -1;
+    }
+    *out = json_pack("{s:s, s:i, s:s}", "waybill", r->waybill, "accepted", res.accepted, "status", res.status);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return 200;
 }
 
 /* tracking_waybill - the waybill of a label's QR ("…/t/{waybill}?k=…") into out; 0 or -1 */

@@ -1,5 +1,5 @@
 /*
- * auth - tokens and roles (see auth.h)
+ * auth - tokens and roles (see auth.h); the tokens table is the store's (store_admin.h)
  */
 #include "gateway/http/auth.h"
 
@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "gateway/http/http_internal.h"
 #include "domain/ident.h"
+#include "gateway/store/store_admin.h"
 
 static const struct {
     const char *name;
@@ -47,36 +48,34 @@ auth_role_names(void)
     return "case_system, clerk, post_office, carrier, admin";
 }
 
-static const char SQL_INSERT[] =
-    "INSERT INTO tokens (name, role, token_hash, created_at, agency_code) VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char SQL_EXISTS[] = "SELECT 1 FROM tokens WHERE name = ?1";
-static const char SQL_LOOKUP[] =
-    "SELECT role, name, COALESCE(agency_code, '') FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL";
-static const char SQL_REVOKE[] = "UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL";
-static const char SQL_LIST[] =
-    "SELECT name, role, created_at, revoked_at, agency_code FROM tokens ORDER BY id";
-static const char SQL_COUNT[] = "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL";
+/* valid_name - letters, digits, '.', '_', '-', 1 to 64 of them: safe in paths and logs */
+static int
+valid_name(const char *name)
+{
+    size_t i, n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i])))
+            return 0;
+    return 1;
+}
 
 int
-auth_token_create(db_t *db, const char *name, const char *role, const char *agency, int64_t now,
-                  char token_out[AUTH_TOKEN_LEN], json_t **out, api_error_t *err)
+auth_token_create(store_tx_t *tx, const char *name, const char *role, const char *agency, int64_t now,
+                  char token_out[AUTH_TOKEN_LEN], api_error_t *err)
 {
     uint8_t raw[32];
     char b64[48], hash[SHA256_HEX_LEN];
-    sqlite3_stmt *st;
-    size_t i, n = name ? strlen(name) : 0;
+    store_rc_t rc;
 
-    *out = NULL;
-    if (n == 0 || n > 64) {
-        api_error_set(err, 422, "invalid_field", "name", "a token name has 1 to 64 characters");
+    if (!valid_name(name)) {
+        api_error_set(err, 422, "invalid_field", "name",
+                      "a token name has 1 to 64 characters: letters, digits, '.', '_' or '-'");
         return -1;
     }
-    for (i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-              (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i]))) {
-            api_error_set(err, 422, "invalid_field", "name", "a token name uses letters, digits, '.', '_' or '-'");
-            return -1;
-        }
     if (!auth_role_bit(role)) {
         api_error_set(err, 422, "invalid_field", "role", "role must be one of %s", auth_role_names());
         return -1;
@@ -94,151 +93,79 @@ auth_token_create(db_t *db, const char *name, const char *role, const char *agen
                       role);
         return -1;
     }
-    st = db_stmt(db, SQL_EXISTS);
-    db_bind_text(st, 1, name);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        sqlite3_reset(st);
-        api_error_set(err, 409, "conflict", "name", "a token named %s exists; revoke it or choose another name",
-                      name);
-        return -1;
-    }
-    sqlite3_reset(st);
     if (random_bytes(raw, sizeof raw) != 0) {
         api_error_set(err, 503, "unavailable", NULL, "the system random generator failed; retry");
         return -1;
     }
     base64url_encode(raw, sizeof raw, b64);
     snprintf(token_out, AUTH_TOKEN_LEN, "bcci_%s", b64);
+    explicit_bzero(raw, sizeof raw);
     sha256_hex(token_out, strlen(token_out), hash);
-    st = db_stmt(db, SQL_INSERT);
-    db_bind_text(st, 1, name);
-    db_bind_text(st, 2, role);
-    db_bind_text(st, 3, hash);
-    sqlite3_bind_int64(st, 4, now);
-    if (agency)
-        db_bind_text(st, 5, agency);
-    else
-        sqlite3_bind_null(st, 5);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        api_error_set(err, 503, "storage_unavailable", NULL, "cannot store the token: %s", db_errmsg(db));
+    rc = store_admin_token_create(tx, name, role, agency, hash, now);
+    if (rc != STORE_OK) {
+        explicit_bzero(token_out, AUTH_TOKEN_LEN);
+        http_store_error(err, rc, store_tx_message(tx));
+        if (rc == STORE_CONFLICT)
+            snprintf(err->field, sizeof err->field, "name");
         return -1;
     }
-    *out = json_pack("{s:s, s:s, s:s}", "name", name, "role", role, "token", token_out);
-    if (*out && agency)
-        json_object_set_new(*out, "agency_code", json_string(agency));
-    return 201;
+    return 0;
 }
 
 int
-auth_token_lookup(db_t *db, const char *token, auth_client_t *who)
+auth_token_revoke(store_tx_t *tx, const char *name, int64_t now, api_error_t *err)
 {
-    char hash[SHA256_HEX_LEN];
-    sqlite3_stmt *st = db_stmt(db, SQL_LOOKUP);
-    int rc;
+    store_rc_t rc = store_admin_token_revoke(tx, name, now);
 
-    if (!st)
-        return -1;
-    sha256_hex(token, strlen(token), hash);
-    db_bind_text(st, 1, hash);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        who->role = auth_role_bit(db_col_text(st, 0));
-        snprintf(who->name, sizeof who->name, "%s", db_col_text(st, 1));
-        snprintf(who->agency, sizeof who->agency, "%s", db_col_text(st, 2));
-        sqlite3_reset(st);
+    if (rc == STORE_OK)
         return 0;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 1 : -1;
-}
-
-int
-auth_token_revoke(db_t *db, const char *name, int64_t now, json_t **out, api_error_t *err)
-{
-    sqlite3_stmt *st = db_stmt(db, SQL_REVOKE);
-
-    *out = NULL;
-    db_bind_text(st, 1, name);
-    sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        api_error_set(err, 503, "storage_unavailable", NULL, "cannot revoke: %s", db_errmsg(db));
+    if (rc == STORE_CONFLICT) {
+        api_error_set(err, 409, "last_admin_token", NULL,
+                      "%s; if no admin token is left at all, stop bccid and run bccid --new-admin-token",
+                      store_tx_message(tx));
         return -1;
     }
-    if (sqlite3_changes(db_handle(db)) == 0) {
-        api_error_set(err, 404, "not_found", NULL, "no live token named %s", name);
-        return -1;
-    }
-    /* before the commit even: a revoked token must not be served from the cache */
-    auth_cache_clear();
-    *out = json_pack("{s:s, s:b}", "name", name, "revoked", 1);
-    return 200;
-}
-
-int
-auth_token_list(db_t *db, json_t **out)
-{
-    sqlite3_stmt *st = db_stmt(db, SQL_LIST);
-    int rc;
-
-    *out = json_array();
-    if (!st)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *t = json_pack("{s:s, s:s, s:I, s:b}", "name", db_col_text(st, 0), "role", db_col_text(st, 1),
-                              "created_at", (json_int_t)sqlite3_column_int64(st, 2), "revoked",
-                              sqlite3_column_type(st, 3) != SQLITE_NULL);
-        if (t && sqlite3_column_type(st, 4) != SQLITE_NULL)
-            json_object_set_new(t, "agency_code", json_string(db_col_text(st, 4)));
-        json_array_append_new(*out, t);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int
-auth_token_count(db_t *db)
-{
-    sqlite3_stmt *st = db_stmt(db, SQL_COUNT);
-    int n = -1;
-
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    if (st)
-        sqlite3_reset(st);
-    return n;
+    http_store_error(err, rc, store_tx_message(tx));
+    return -1;
 }
 
 /* ---------------------------------------------------------------- cache */
 
 #define AUTH_CACHE_SLOTS 64
 
-/* the cache keys on the token's hash, never on the token itself */
+/* The cache keys on the token's hash, never on the token itself. Each entry carries the
+ * revocation generation current when its row was READ (taken before the read began): a
+ * revocation bumps the generation after its commit, so an entry read before that commit
+ * (perhaps showing the token still live) no longer matches and is never trusted again. */
 static struct {
     uint8_t hash[SHA256_LEN];
     auth_client_t who;
     int64_t expires;
+    unsigned long generation;
 } cache[AUTH_CACHE_SLOTS];
+static unsigned long generation = 1;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
-auth_cache_clear(void)
+auth_token_revoked(void)
 {
     pthread_mutex_lock(&cache_lock);
+    generation++;
     memset(cache, 0, sizeof cache);
     pthread_mutex_unlock(&cache_lock);
 }
 
-int
-auth_cache_get(const char *token, int64_t now, auth_client_t *who)
+/* cache_get - 0 hit (fills *who), 1 miss; *gen = the generation to tag a fresh read with */
+static int
+cache_get(const uint8_t hash[SHA256_LEN], int64_t now, auth_client_t *who, unsigned long *gen)
 {
-    uint8_t hash[SHA256_LEN];
-    unsigned slot;
+    unsigned slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
     int hit = 0;
 
-    sha256(token, strlen(token), hash);
-    slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
     pthread_mutex_lock(&cache_lock);
-    if (cache[slot].expires > now && ct_equal(cache[slot].hash, hash, sizeof hash)) {
+    *gen = generation;
+    if (cache[slot].generation == generation && cache[slot].expires > now &&
+        ct_equal(cache[slot].hash, hash, SHA256_LEN)) {
         *who = cache[slot].who;
         hit = 1;
     }
@@ -246,17 +173,49 @@ auth_cache_get(const char *token, int64_t now, auth_client_t *who)
     return hit ? 0 : 1;
 }
 
-void
-auth_cache_put(const char *token, const auth_client_t *who, int64_t now)
+static void
+cache_put(const uint8_t hash[SHA256_LEN], const auth_client_t *who, int64_t now, unsigned long gen)
+{
+    unsigned slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
+
+    pthread_mutex_lock(&cache_lock);
+    /* a revocation committed while we read: what we read may be stale, do not keep it */
+    if (gen == generation) {
+        memcpy(cache[slot].hash, hash, SHA256_LEN);
+        cache[slot].who = *who;
+        cache[slot].expires = now + AUTH_CACHE_MS;
+        cache[slot].generation = gen;
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+int
+auth_check(store_t *store, const char *token, int64_t now, auth_client_t *who)
 {
     uint8_t hash[SHA256_LEN];
-    unsigned slot;
+    char hex[SHA256_HEX_LEN];
+    store_token_t row;
+    store_tx_t *tx = NULL;
+    unsigned long gen;
+    store_rc_t rc;
 
+    memset(who, 0, sizeof *who);
     sha256(token, strlen(token), hash);
-    slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
-    pthread_mutex_lock(&cache_lock);
-    memcpy(cache[slot].hash, hash, sizeof hash);
-    cache[slot].who = *who;
-    cache[slot].expires = now + AUTH_CACHE_MS;
-    pthread_mutex_unlock(&cache_lock);
+    if (cache_get(hash, now, who, &gen) == 0)
+        return 0;
+    /* the generation was taken before the read transaction begins: see cache_put */
+    if (store_tx_begin(store, STORE_READ, &tx) != STORE_OK)
+        return -1;
+    sha256_hex(token, strlen(token), hex);
+    rc = store_admin_token_lookup(tx, hex, &row);
+    store_tx_abort(&tx);
+    if (rc == STORE_NOT_FOUND)
+        return 1;
+    if (rc != STORE_OK)
+        return -1;
+    who->role = auth_role_bit(row.role);
+    snprintf(who->name, sizeof who->name, "%s", row.name);
+    snprintf(who->agency, sizeof who->agency, "%s", row.agency_code);
+    cache_put(hash, who, now, gen);
+    return 0;
 }

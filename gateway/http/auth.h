@@ -5,16 +5,17 @@
  * keeps its SHA-256 (a fast hash is right for secrets with that much
  * entropy), its name, its role and optionally the one agency it acts for
  * (a commune's one-stop desk: it then reaches only that agency's dossiers,
- * shipments and manifests). The token itself is shown once, at creation. Writes run on the engine thread (inside its transaction) or at
- * start-up before the engine exists; lookups use any read connection.
+ * shipments and manifests). The token itself is shown once, at creation.
+ * Writes run in a write transaction (the engine's, or bccid's own at start-up
+ * before the engine exists); lookups open a read transaction of their own.
+ * The table itself is the store's (store_admin.h).
  */
 #ifndef BCCI_AUTH_H
 #define BCCI_AUTH_H
 
-#include <jansson.h>
 #include <stdint.h>
 
-#include "gateway/store/sqlite/db.h"
+#include "gateway/store/store.h"
 #include "api_error.h"
 
 #define AUTH_TOKEN_LEN 49 /* "bcci_" + 43 + NUL */
@@ -33,23 +34,27 @@ const char *auth_role_name(unsigned bit);
 /* auth_role_names - "case_system, clerk, post_office, carrier, admin" */
 const char *auth_role_names(void);
 
-/* auth_token_create - new token for (name, role, agency); agency NULL or "" = every
- * agency, otherwise an agency identifier (000.00.31.H23). The clear token goes to
- * token_out. 201 and *out {name, role, agency_code?, token}, or -1 with err (409 when
- * the name exists). */
-int auth_token_create(db_t *db, const char *name, const char *role, const char *agency, int64_t now,
-                      char token_out[AUTH_TOKEN_LEN], json_t **out, api_error_t *err);
-/* auth_token_lookup - 0 and *who for a live token, 1 unknown or revoked, -1 error */
-int auth_token_lookup(db_t *db, const char *token, auth_client_t *who);
-int auth_token_revoke(db_t *db, const char *name, int64_t now, json_t **out, api_error_t *err);
-/* a small in-process cache of recent lookups (AUTH_CACHE_MS), keyed by the token's hash;
- * a revocation clears it (auth_cache_clear). get: 0 hit, 1 miss. */
+/* auth_token_create - check (name, role, agency) and store a new token in tx; agency NULL or ""
+ * = every agency, otherwise an agency identifier (000.00.31.H23). The clear token goes to
+ * token_out (it is shown once; the store keeps only its hash). 0, or -1 with err (422 bad
+ * name, role or agency; 409 the name exists; 503 storage). */
+int auth_token_create(store_tx_t *tx, const char *name, const char *role, const char *agency, int64_t now,
+                      char token_out[AUTH_TOKEN_LEN], api_error_t *err);
+/* auth_token_revoke - revoke the live token name in tx. 0, or -1 with err: 404 no live token
+ * of that name, 409 last_admin_token (the last live admin token is never revoked), 503.
+ * The revocation takes effect for lookups once the transaction committed and the caller
+ * called auth_token_revoked. */
+int auth_token_revoke(store_tx_t *tx, const char *name, int64_t now, api_error_t *err);
+
+/* auth_check - who calls with this clear token: 0 and *who for a live token, 1 unknown or
+ * revoked, -1 when the store cannot be read. Recent answers come from a small in-process
+ * cache (AUTH_CACHE_MS) keyed by the token's hash and tagged with the revocation generation
+ * they were read under: an entry read before the latest auth_token_revoked is never
+ * trusted, so a request that starts after a revocation was answered is refused. */
 #define AUTH_CACHE_MS 30000
-int auth_cache_get(const char *token, int64_t now, auth_client_t *who);
-void auth_cache_put(const char *token, const auth_client_t *who, int64_t now);
-void auth_cache_clear(void);
-int auth_token_list(db_t *db, json_t **out);
-/* auth_token_count - live tokens, -1 on error */
-int auth_token_count(db_t *db);
+int auth_check(store_t *store, const char *token, int64_t now, auth_client_t *who);
+/* auth_token_revoked - call after a revocation committed (before answering it): bumps the
+ * generation and empties the cache */
+void auth_token_revoked(void);
 
 #endif

@@ -283,6 +283,33 @@ http_fail(http_ctx_t *c, int status, const char *code, const char *field, const 
     return http_send_error(c, &e);
 }
 
+void
+http_store_error(api_error_t *err, store_rc_t rc, const char *message)
+{
+    const char *m = message && *message ? message : "the store refused the operation";
+
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        api_error_set(err, 404, "not_found", NULL, "%s", m);
+        break;
+    case STORE_CONFLICT:
+    case STORE_EXISTS:
+        api_error_set(err, 409, "conflict", NULL, "%s", m);
+        break;
+    case STORE_EMPTY:
+        api_error_set(err, 503, "code_pool_empty", NULL, "%s", m);
+        err->retry_after = 2;
+        break;
+    case STORE_BUSY:
+        api_error_set(err, 503, "storage_unavailable", NULL, "%s", m);
+        err->retry_after = 2;
+        break;
+    default:
+        api_error_set(err, 500, "internal", NULL, "%s", m);
+        break;
+    }
+}
+
 int
 http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
 {
@@ -501,7 +528,6 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
     request_t *req = R(c);
     const char *auth = http_header(c, "Authorization");
     auth_client_t who;
-    db_t *db;
     int rc;
 
     if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
@@ -513,19 +539,7 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
                          "(bcci token create)");
         return -1;
     }
-    memset(&who, 0, sizeof who);
-    rc = auth_cache_get(auth + 7, clock_now_ms(), &who);
-    if (rc != 0) {
-        db = http_reader(c);
-        if (!db) {
-            *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
-            return -1;
-        }
-        rc = auth_token_lookup(db, auth + 7, &who);
-        http_reader_put(c, db);
-        if (rc == 0)
-            auth_cache_put(auth + 7, &who, clock_now_ms());
-    }
+    rc = auth_check(c->api->store, auth + 7, clock_now_ms(), &who);
     if (rc < 0) {
         *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
         return -1;

@@ -229,8 +229,14 @@ class CliTest(unittest.TestCase):
 
     def test_backup(self):
         dest = os.path.join(self.sys.dir, "backup.db")
-        rc, out, err = self.bcci("backup", "--db", os.path.join(self.sys.state, "bcci.db"), dest)
+        old = os.umask(0o022)  # the usual umask, under which backups came out 0644
+        try:
+            rc, out, err = self.bcci("backup", "--db", os.path.join(self.sys.state, "bcci.db"), dest)
+        finally:
+            os.umask(old)
         self.assertEqual(rc, 0, err)
+        mode = os.stat(dest).st_mode & 0o777
+        self.assertEqual(mode, 0o600, "got mode %03o, want 600: a backup holds every name, phone and address" % mode)
         con = sqlite3.connect("file:%s?mode=ro" % dest, uri=True)
         try:
             self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")

@@ -442,3 +442,22 @@ class CancelOnManifestTest(unittest.TestCase):
         finally:
             findings = sys.stop()
         self.assertEqual(findings, [])
+
+    def test_manifest_of_cancelled_items_is_void(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes()
+            st, doc, _ = sys.request("POST", "/v1/dossiers", harness.make_dossier(1))
+            waybill = doc["shipments"][0]["waybill"]
+            st, man, _ = sys.request("POST", "/v1/manifests", {"waybills": [waybill]})
+            self.assertEqual(st, 201, man)
+            st, doc, _ = sys.request("POST", "/v1/shipments/%s/cancel" % waybill, {})
+            self.assertEqual((st, doc["status"]), (200, "cancelled"))
+            st, doc, _ = sys.request("GET", "/v1/manifests/%s.pdf" % man["id"])
+            self.assertEqual(st, 409, "got %s %s, want 409 manifest_void" % (st, doc))
+            self.assertEqual(doc["error"]["code"], "manifest_void", doc)
+            self.assertIn("every item", doc["error"]["message"])
+            self.assertIn("cancelled", doc["error"]["message"])
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])

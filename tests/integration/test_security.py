@@ -5,10 +5,14 @@ import hmac
 import json
 import os
 import sqlite3
+import http.client
+import stat
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
+import urllib.request
 
 import casesys
 import harness
@@ -341,6 +345,108 @@ class AgencyScopeTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RevocationTest(unittest.TestCase):
+    """A revoked token is refused at once; the last admin token cannot be revoked; a lost admin
+    token is recovered locally with bccid --new-admin-token."""
+
+    def setUp(self):
+        self.sys = harness.System(workers=0, with_sim=False)
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [])
+
+    def hammer(self, token, stop, results):
+        """GET /v1/codes with token on one kept-alive connection until stop is set; records
+        (monotonic time the request was sent, status) for every request."""
+        host = urllib.parse.urlsplit(self.sys.url).netloc
+        conn = http.client.HTTPConnection(host, timeout=10)
+        try:
+            while not stop.is_set():
+                sent = time.monotonic()
+                try:
+                    conn.request("GET", "/v1/codes", headers={"Authorization": "Bearer " + token})
+                    r = conn.getresponse()
+                    r.read()
+                    results.append((sent, r.status))
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection(host, timeout=10)
+        finally:
+            conn.close()
+
+    def test_revoked_token_is_refused_at_once_under_load(self):
+        late_successes = 0
+        for trial in range(5):
+            name = "desk-%d" % trial
+            token = self.sys.token(name, "clerk")
+            stop, results, threads = threading.Event(), [], []
+            for _ in range(6):
+                t = threading.Thread(target=self.hammer, args=(token, stop, results))
+                t.start()
+                threads.append(t)
+            time.sleep(0.3)
+            st, doc, _ = self.sys.request("POST", "/v1/tokens/%s/revoke" % name, {})
+            answered = time.monotonic()
+            self.assertEqual(st, 200, doc)
+            time.sleep(0.7)
+            stop.set()
+            for t in threads:
+                t.join(15)
+            before = [s for sent, s in results if sent < answered]
+            after = [s for sent, s in results if sent > answered]
+            self.assertIn(200, before, "trial %d: the token worked before its revocation" % trial)
+            self.assertTrue(after, "trial %d: got no request after the revocation, want some" % trial)
+            self.assertEqual(set(after), {401}, "trial %d: got %s after the revoke's 200, want only 401"
+                             % (trial, sorted(set(after))))
+            late_successes += after.count(200)
+        self.assertEqual(late_successes, 0, "got %d successes after a revoke's 200, want 0" % late_successes)
+
+    def test_last_admin_token_is_not_revoked(self):
+        st, doc, _ = self.sys.request("POST", "/v1/tokens/admin/revoke", {})
+        self.assertEqual(st, 409, "got %s %s, want 409" % (st, doc))
+        self.assertEqual(doc["error"]["code"], "last_admin_token", doc)
+        self.assertIn("create another admin token first", doc["error"]["message"])
+        second = self.sys.token("admin-2", "admin")
+        # with a second admin the first may go, and bccid still starts afterwards
+        st, doc, _ = self.sys.request("POST", "/v1/tokens/admin/revoke", {}, token=second)
+        self.assertEqual(st, 200, doc)
+        st, doc, _ = self.sys.request("POST", "/v1/tokens/admin-2/revoke", {}, token=second)
+        self.assertEqual((st, doc["error"]["code"]), (409, "last_admin_token"), doc)
+        self.sys.restart_bccid()
+        st, doc, _ = self.sys.request("GET", "/v1/tokens", token=second)
+        self.assertEqual(st, 200, doc)
+
+    def test_new_admin_token_recovers_a_lost_one(self):
+        bccid = os.path.join(harness.BIN, "bccid")
+        path = os.path.join(self.sys.state, "admin.token")
+        # refused while the daemon runs: the state directory is locked
+        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("stop it first", p.stderr)
+        self.assertIn("--new-admin-token", subprocess.run([bccid, "--help"], capture_output=True, text=True,
+                                                          timeout=30).stdout)
+        old = self.sys.admin_token
+        os.unlink(path)  # lost
+        self.sys.bccid.stop()
+        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        self.assertEqual(mode, 0o600, "got mode %03o, want 600" % mode)
+        with open(path) as f:
+            fresh = f.read().strip()
+        self.assertTrue(fresh.startswith("bcci_") and fresh != old)
+        self.sys.restart_bccid()
+        st, doc, _ = self.sys.request("GET", "/v1/tokens", token=fresh)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(sum(1 for t in doc["tokens"] if t["role"] == "admin" and not t["revoked"]), 2)
+        # the old one keeps working until an operator revokes it
+        st, doc, _ = self.sys.request("GET", "/v1/tokens", token=old)
+        self.assertEqual(st, 200, doc)
 
 
 def keypair():

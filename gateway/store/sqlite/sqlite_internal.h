@@ -16,4 +16,8 @@ db_t *sqlite_tx_db(store_tx_t *tx);
 /* sqlite_fail - record "what" and SQLite's reason for rc on tx; STORE_BUSY or STORE_ERROR */
 store_rc_t sqlite_fail(store_tx_t *tx, int rc, const char *what);
 
+/* the data areas of this backend (sqlite_<area>.c) */
+extern const struct store_admin_ops sqlite_admin_ops;
+extern const struct store_labels_ops sqlite_labels_ops;
+
 #endif

@@ -439,6 +439,8 @@ const store_backend_t store_backend_sqlite = {
     .tx_release = sq_tx_release,
     .tx_commit = sq_tx_commit,
     .tx_abort = sq_tx_abort,
+    .labels = &sqlite_labels_ops,
+    .admin = &sqlite_admin_ops,
 };
 
 /* ---------------------------------------------------------------- intake */

@@ -1,0 +1,78 @@
+/*
+ * store_admin - the front of the admin area: each call goes to the store's backend
+ * (see store_admin.h for the contract)
+ */
+#include "gateway/store/store_admin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/store/backend_admin.h"
+#include "gateway/store/store_backend.h"
+
+void
+store_token_list_free(store_token_list_t *list)
+{
+    if (!list)
+        return;
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+void
+store_cod_report_free(store_cod_report_t *report)
+{
+    if (!report)
+        return;
+    free(report->rows);
+    memset(report, 0, sizeof *report);
+}
+
+store_rc_t
+store_admin_token_create(store_tx_t *tx, const char *name, const char *role, const char *agency_code,
+                         const char *token_hash, int64_t now)
+{
+    return tx->store->be->admin->token_create(tx, name, role, agency_code, token_hash, now);
+}
+
+store_rc_t
+store_admin_token_lookup(store_tx_t *tx, const char *token_hash, store_token_t *out)
+{
+    return tx->store->be->admin->token_lookup(tx, token_hash, out);
+}
+
+store_rc_t
+store_admin_token_revoke(store_tx_t *tx, const char *name, int64_t now)
+{
+    return tx->store->be->admin->token_revoke(tx, name, now);
+}
+
+store_rc_t
+store_admin_token_list(store_tx_t *tx, store_token_list_t *out)
+{
+    return tx->store->be->admin->token_list(tx, out);
+}
+
+store_rc_t
+store_admin_token_count(store_tx_t *tx, const char *role, long long *n)
+{
+    return tx->store->be->admin->token_count(tx, role, n);
+}
+
+store_rc_t
+store_admin_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *dossiers)
+{
+    return tx->store->be->admin->purge(tx, cutoff, dry_run, now, dossiers);
+}
+
+store_rc_t
+store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
+{
+    return tx->store->be->admin->cod_report(tx, from, to, agency, out);
+}
+
+store_rc_t
+store_admin_backup(store_t *store, const char *dest, long long *pages, char *err, size_t errlen)
+{
+    return store->be->admin->backup(store, dest, pages, err, errlen);
+}

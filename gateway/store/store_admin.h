@@ -1,0 +1,97 @@
+/*
+ * store_admin - the administrator's durable state: API tokens, the retention
+ * purge, the COD report and online backups (design §8, TT 17 Điều 14.3)
+ *
+ * Tokens are kept only as the SHA-256 of the clear token (the caller hashes;
+ * the store never sees a clear token). A token is live until revoked; the
+ * store refuses to revoke the last live admin token (STORE_CONFLICT), because
+ * without one nobody can create tokens again short of the local recovery
+ * (bccid --new-admin-token).
+ *
+ * Writes take a STORE_WRITE transaction (bccid's engine, or a tool with the
+ * daemon stopped); reads any transaction. Strings passed in are borrowed for
+ * the call. Records returned are caller-owned: fixed-size fields, plus the
+ * arrays of the list types, freed with their *_free function (which also
+ * accepts a zeroed or already freed list). On failure the out records are
+ * left empty and store_tx_message(tx) says what was wrong.
+ */
+#ifndef BCCI_STORE_ADMIN_H
+#define BCCI_STORE_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/store/store.h"
+
+#define STORE_TOKEN_NAME_MAX 72
+#define STORE_TOKEN_ROLE_MAX 24
+#define STORE_TOKEN_AGENCY_MAX 32
+#define STORE_TOKEN_HASH_MAX 72 /* hex SHA-256 + NUL fits */
+
+typedef struct {
+    char name[STORE_TOKEN_NAME_MAX];
+    char role[STORE_TOKEN_ROLE_MAX];        /* case_system, clerk, post_office, carrier, admin */
+    char agency_code[STORE_TOKEN_AGENCY_MAX]; /* "" = every agency */
+    int64_t created_at;                     /* UTC ms */
+    int64_t revoked_at;                     /* UTC ms; 0 = live */
+} store_token_t;
+
+typedef struct {
+    store_token_t *items; /* owned */
+    size_t n;
+} store_token_list_t;
+void store_token_list_free(store_token_list_t *list);
+
+/* store_admin_token_create - a live token (name, role, agency_code or NULL/"" for every
+ * agency) whose clear text hashes to token_hash. STORE_CONFLICT when the name is taken (or,
+ * astronomically, the hash). Names and roles are checked by the caller (auth.c). */
+store_rc_t store_admin_token_create(store_tx_t *tx, const char *name, const char *role, const char *agency_code,
+                                    const char *token_hash, int64_t now);
+/* store_admin_token_lookup - the live token with token_hash into *out; STORE_NOT_FOUND when
+ * unknown or revoked */
+store_rc_t store_admin_token_lookup(store_tx_t *tx, const char *token_hash, store_token_t *out);
+/* store_admin_token_revoke - revoke the live token name. STORE_NOT_FOUND when no live token
+ * has that name; STORE_CONFLICT when it is the last live admin token (nothing changes) */
+store_rc_t store_admin_token_revoke(store_tx_t *tx, const char *name, int64_t now);
+/* store_admin_token_list - every token, live and revoked, oldest first */
+store_rc_t store_admin_token_list(store_tx_t *tx, store_token_list_t *out);
+/* store_admin_token_count - live tokens of role (NULL = any role) into *n */
+store_rc_t store_admin_token_count(store_tx_t *tx, const char *role, long long *n);
+
+/* store_admin_purge - remove personal fields (names, phones, addresses, e-mail, ID hashes,
+ * the authorised person, the proof-of-delivery name, payloads of finished jobs) of every
+ * dossier not yet purged whose shipments are all final and unchanged since before cutoff
+ * (UTC ms), and mark it purged at now. Province and commune codes and the timeline stay, so
+ * its hash chain still verifies. dry_run counts without changing anything. *dossiers = how
+ * many (at most 10000 per call: call again for more). */
+store_rc_t store_admin_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *dossiers);
+
+typedef struct {
+    char agency_code[STORE_TOKEN_AGENCY_MAX];
+    char waybill[16];
+    char dossier_code[64];
+    long long amount;     /* đồng */
+    int64_t collected_at; /* UTC ms */
+} store_cod_row_t;
+
+typedef struct {
+    store_cod_row_t *rows; /* owned */
+    size_t n;
+    long long total;
+} store_cod_report_t;
+void store_cod_report_free(store_cod_report_t *report);
+
+/* store_admin_cod_report - money collected on delivery in [from, to) (UTC ms), of agency
+ * (NULL or "" = every agency), by agency then time */
+store_rc_t store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency,
+                                  store_cod_report_t *out);
+
+/* store_admin_backup - an online copy of the whole store into the new file dest (mode 0600:
+ * it holds every name, phone and address), while the store stays in use. dest must not
+ * exist; it appears only once whole and checked. *pages = its size in database pages.
+ * STORE_CONFLICT when dest exists, STORE_BUSY when the copy could not be written (disk
+ * full, unwritable directory); err says which. No transaction: the backend copies from a
+ * consistent snapshot of its own. */
+store_rc_t store_admin_backup(store_t *store, const char *dest, long long *pages, char *err, size_t errlen);
+
+#endif

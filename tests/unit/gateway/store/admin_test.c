@@ -1,0 +1,329 @@
+/*
+ * admin_test - the store's admin area: tokens (create, lookup, revoke, the last admin),
+ * purge, COD report, backup; and every step of a revocation failing on purpose
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway/store/sqlite/db.h"
+#include "gateway/store/store_admin.h"
+#include "gateway/store/store_legacy.h"
+#include "tests/unit/support/store_fixture.h"
+
+#define NOW 1764000000000LL
+
+static void
+must_exec(store_fixture_t *f, const char *sql)
+{
+    int rc = db_exec(store_writer(f->store), sql);
+
+    if (rc != SQLITE_OK)
+        fail_msg("seeding: got %s for %s, want ok", db_errmsg(store_writer(f->store)), sql);
+}
+
+/* create - one token in its own committed write transaction; the store's answer */
+static store_rc_t
+create(store_fixture_t *f, const char *name, const char *role, const char *agency, const char *hash)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_admin_token_create(tx, name, role, agency, hash, NOW);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static store_rc_t
+revoke_token(store_fixture_t *f, const char *name)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_admin_token_revoke(tx, name, NOW + 1000);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static store_rc_t
+lookup(store_fixture_t *f, const char *hash, store_token_t *out)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
+    rc = store_admin_token_lookup(tx, hash, out);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static long long
+count(store_fixture_t *f, const char *role)
+{
+    store_tx_t *tx = NULL;
+    long long n = -1;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_count(tx, role, &n), STORE_OK);
+    store_tx_abort(&tx);
+    return n;
+}
+
+static void
+test_tokens(void **state)
+{
+    static const struct {
+        const char *name, *role, *agency, *hash;
+        store_rc_t want;
+    } creates[] = {
+        { "admin", "admin", NULL, "h-admin", STORE_OK },
+        { "desk-1", "clerk", "000.00.31.H23", "h-desk", STORE_OK },
+        { "post", "post_office", "", "h-post", STORE_OK },
+        { "desk-1", "clerk", NULL, "h-other", STORE_CONFLICT }, /* the name is taken */
+        { "copy", "clerk", NULL, "h-post", STORE_CONFLICT },    /* the same secret twice */
+    };
+    store_fixture_t f;
+    store_token_t t;
+    store_token_list_t list = { 0 };
+    store_tx_t *tx = NULL;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (i = 0; i < sizeof creates / sizeof creates[0]; i++) {
+        store_rc_t got = create(&f, creates[i].name, creates[i].role, creates[i].agency, creates[i].hash);
+        if (got != creates[i].want)
+            fail_msg("create %s: got %s, want %s", creates[i].name, store_rc_name(got), store_rc_name(creates[i].want));
+    }
+    assert_int_equal(lookup(&f, "h-desk", &t), STORE_OK);
+    if (strcmp(t.name, "desk-1") || strcmp(t.role, "clerk") || strcmp(t.agency_code, "000.00.31.H23"))
+        fail_msg("lookup: got %s/%s/%s, want desk-1/clerk/000.00.31.H23", t.name, t.role, t.agency_code);
+    assert_int_equal(lookup(&f, "h-post", &t), STORE_OK);
+    assert_string_equal(t.agency_code, ""); /* "" is every agency, like NULL */
+    assert_int_equal(lookup(&f, "h-nobody", &t), STORE_NOT_FOUND);
+    if (count(&f, NULL) != 3 || count(&f, "admin") != 1)
+        fail_msg("count: got %lld live (%lld admin), want 3 (1)", count(&f, NULL), count(&f, "admin"));
+
+    assert_int_equal(revoke_token(&f, "desk-1"), STORE_OK);
+    assert_int_equal(lookup(&f, "h-desk", &t), STORE_NOT_FOUND);
+    assert_int_equal(revoke_token(&f, "desk-1"), STORE_NOT_FOUND); /* no live token of that name */
+    assert_int_equal(revoke_token(&f, "nobody"), STORE_NOT_FOUND);
+
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_list(tx, &list), STORE_OK);
+    store_tx_abort(&tx);
+    if (list.n != 3)
+        fail_msg("list: got %zu tokens, want 3 (revoked ones stay listed)", list.n);
+    assert_string_equal(list.items[1].name, "desk-1");
+    assert_true(list.items[1].revoked_at == NOW + 1000);
+    assert_true(list.items[0].revoked_at == 0);
+    store_token_list_free(&list);
+    store_token_list_free(&list); /* twice is harmless */
+    store_fixture_close(&f);
+}
+
+static void
+test_last_admin_is_never_revoked(void **state)
+{
+    store_fixture_t f;
+    store_token_t t;
+    store_tx_t *tx = NULL;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    assert_int_equal(create(&f, "admin", "admin", NULL, "h-admin"), STORE_OK);
+    assert_int_equal(create(&f, "desk", "clerk", NULL, "h-desk"), STORE_OK);
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_revoke(tx, "admin", NOW), STORE_CONFLICT);
+    if (!strstr(store_tx_message(tx), "create another admin token first"))
+        fail_msg("message: got '%s', want it to say how to create another admin first", store_tx_message(tx));
+    store_tx_abort(&tx);
+    assert_int_equal(lookup(&f, "h-admin", &t), STORE_OK);
+    /* with a second admin, the first may go; then the second is the last */
+    assert_int_equal(create(&f, "admin-2", "admin", NULL, "h-admin-2"), STORE_OK);
+    assert_int_equal(revoke_token(&f, "admin"), STORE_OK);
+    assert_int_equal(revoke_token(&f, "admin-2"), STORE_CONFLICT);
+    assert_int_equal(lookup(&f, "h-admin-2", &t), STORE_OK);
+    if (count(&f, "admin") != 1)
+        fail_msg("admins: got %lld live, want 1", count(&f, "admin"));
+    store_fixture_close(&f);
+}
+
+/* the Nth step of a revocation fails: each time a clean STORE_BUSY, and after the abort the
+ * token is still live (nothing half-written); at last it succeeds */
+static void
+test_revoke_fails_cleanly_at_every_step(void **state)
+{
+    store_fixture_t f;
+    store_token_t t;
+    long nth;
+    int succeeded = 0;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    assert_int_equal(create(&f, "admin", "admin", NULL, "h-admin"), STORE_OK);
+    assert_int_equal(create(&f, "admin-2", "admin", NULL, "h-admin-2"), STORE_OK);
+    for (nth = 1; nth < 50 && !succeeded; nth++) {
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+
+        assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+        db_fail_at(nth);
+        rc = store_admin_token_revoke(tx, "admin-2", NOW);
+        if (rc == STORE_OK)
+            rc = store_tx_commit(&tx);
+        db_fail_at(0);
+        if (rc == STORE_OK) {
+            succeeded = 1;
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("step %ld failing: got %s (%s), want busy", nth, store_rc_name(rc),
+                     tx ? store_tx_message(tx) : "");
+        store_tx_abort(&tx);
+        if (lookup(&f, "h-admin-2", &t) != STORE_OK || count(&f, "admin") != 2)
+            fail_msg("step %ld failing: got the token half revoked, want it live", nth);
+    }
+    if (!succeeded)
+        fail_msg("got no successful revocation in %ld tries, want one", nth);
+    if (nth < 3)
+        fail_msg("got success at step %ld, want failures injected at several steps first", nth);
+    assert_int_equal(lookup(&f, "h-admin-2", &t), STORE_NOT_FOUND);
+    store_fixture_close(&f);
+}
+
+static void
+seed_dossiers(store_fixture_t *f)
+{
+    /* 1: finished long ago (purge); 2: finished recently (kept); 3: still moving (kept) */
+    must_exec(f, "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES"
+                 " (1, '000.00.31.H23-231124-0001', '000.00.31.H23', 0),"
+                 " (2, '000.00.31.H23-231124-0002', '000.00.31.H23', 0),"
+                 " (3, '000.00.31.H24-231124-0003', '000.00.31.H24', 0)");
+    must_exec(f, "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at) VALUES"
+                 " (1, 1, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\",\"phone\":\"0912345678\","
+                 "\"address\":\"1 Lê Lợi\",\"commune_code\":\"26734\"}}', 'h1', 0),"
+                 " (2, 2, 'return', '{\"recipient\":{\"name\":\"Trần Thị B\"}}', 'h2', 0),"
+                 " (3, 3, 'return', '{\"recipient\":{\"name\":\"Lê Văn C\"}}', 'h3', 0)");
+    must_exec(f, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status, status_time,"
+                 " cod_amount, created_at, updated_at, proof_name, cod_collected, cod_collected_at) VALUES"
+                 " (1, 1, 1, 'return', 'vnpost', 'RR100000003VN', 'delivered', 1000, 50000, 0, 1000, 'A', 50000,"
+                 "  1764003600000),"
+                 " (2, 2, 2, 'return', 'vnpost', 'RR100000017VN', 'delivered', 1764000000000, 20000, 0, 1764000000000,"
+                 "  'B', 20000, 1764007200000),"
+                 " (3, 3, 3, 'return', 'vnpost', 'RR100000025VN', 'in_transit', 1000, 0, 0, 1000, NULL, NULL, NULL)");
+}
+
+static void
+test_purge(void **state)
+{
+    store_fixture_t f;
+    store_tx_t *tx = NULL;
+    long long n = -1;
+    sqlite3_stmt *st;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    /* a dry run counts and changes nothing */
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_purge(tx, NOW - 86400000LL, 1, NOW, &n), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    if (n != 1)
+        fail_msg("dry run: got %lld dossiers, want 1", n);
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_purge(tx, NOW - 86400000LL, 0, NOW, &n), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    if (n != 1)
+        fail_msg("purge: got %lld dossiers, want 1", n);
+    st = db_stmt(store_writer(f.store), "SELECT json_extract(body, '$.recipient.name'),"
+                                        " json_extract(body, '$.recipient.commune_code') FROM submissions ORDER BY id");
+    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_string_equal(db_col_text(st, 0), "[đã xóa]");
+    assert_string_equal(db_col_text(st, 1), "26734"); /* codes stay, for statistics */
+    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_string_equal(db_col_text(st, 0), "Trần Thị B");
+    sqlite3_reset(st);
+    /* purged once: a second purge finds nothing */
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_purge(tx, NOW - 86400000LL, 0, NOW, &n), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    if (n != 0)
+        fail_msg("second purge: got %lld dossiers, want 0", n);
+    store_fixture_close(&f);
+}
+
+static void
+test_cod_report(void **state)
+{
+    store_fixture_t f;
+    store_tx_t *tx = NULL;
+    store_cod_report_t rep = { 0 };
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, NULL, &rep), STORE_OK);
+    if (rep.n != 2 || rep.total != 70000)
+        fail_msg("report: got %zu rows totalling %lld, want 2 totalling 70000", rep.n, rep.total);
+    assert_string_equal(rep.rows[0].waybill, "RR100000003VN");
+    store_cod_report_free(&rep);
+    assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, "000.00.31.H24", &rep), STORE_OK);
+    assert_int_equal(rep.n, 0);
+    store_cod_report_free(&rep);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+static void
+test_backup_is_private_and_never_overwrites(void **state)
+{
+    store_fixture_t f;
+    char dest[700], err[512];
+    long long pages = 0;
+    struct stat sb;
+    mode_t old = umask(022); /* the usual umask, which made backups 0644 */
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    snprintf(dest, sizeof dest, "%s/backup.db", f.dir);
+    if (store_admin_backup(f.store, dest, &pages, err, sizeof err) != STORE_OK)
+        fail_msg("backup: got '%s', want ok", err);
+    assert_true(pages > 0);
+    assert_int_equal(stat(dest, &sb), 0);
+    if ((sb.st_mode & 0777) != 0600)
+        fail_msg("backup mode: got %03o, want 600 (it holds names, phones and addresses)", sb.st_mode & 0777);
+    assert_int_equal(store_admin_backup(f.store, dest, &pages, err, sizeof err), STORE_CONFLICT);
+    assert_non_null(strstr(err, "never overwritten"));
+    umask(old);
+    unlink(dest);
+    store_fixture_close(&f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_last_admin_is_never_revoked),
+        cmocka_unit_test(test_revoke_fails_cleanly_at_every_step),
+        cmocka_unit_test(test_purge),
+        cmocka_unit_test(test_cod_report),
+        cmocka_unit_test(test_backup_is_private_and_never_overwrites),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,383 @@
+/*
+ * labels_test - the store's labels area: prints, manifests (one agency, no final
+ * shipments, one open manifest per shipment), scans through the status machine; and
+ * every step of a manifest creation failing on purpose
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/store/sqlite/db.h"
+#include "gateway/store/store_labels.h"
+#include "gateway/store/store_legacy.h"
+#include "tests/unit/support/store_fixture.h"
+
+#define NOW 1764000000000LL
+#define AGENCY_A "000.00.31.H23"
+#define AGENCY_B "000.00.31.H24"
+
+/* the shipments of the tests: waybill, agency, status */
+static const struct {
+    const char *waybill, *agency, *status;
+} ships[] = {
+    { "RR100000003VN", AGENCY_A, "created" },
+    { "RR100000017VN", AGENCY_A, "booked" },
+    { "RR100000025VN", AGENCY_A, "delivered" },
+    { "RR100000034VN", AGENCY_B, "booked" },
+    { "RR100000048VN", AGENCY_A, "cancelled" },
+    { "RR100000051VN", AGENCY_A, "in_transit" },
+};
+enum { CREATED, BOOKED, DELIVERED, OTHER_AGENCY, CANCELLED, IN_TRANSIT };
+
+static void
+seed(store_fixture_t *f)
+{
+    db_t *db = store_writer(f->store);
+    size_t i;
+
+    for (i = 0; i < sizeof ships / sizeof ships[0]; i++) {
+        sqlite3_stmt *st;
+        int id = (int)i + 1;
+
+        st = db_stmt(db, "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES (?1, ?2, ?3, 0)");
+        sqlite3_bind_int(st, 1, id);
+        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT); /* any unique code */
+        sqlite3_bind_text(st, 3, ships[i].agency, -1, SQLITE_TRANSIENT);
+        assert_int_equal(db_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+        st = db_stmt(db, "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at)"
+                         " VALUES (?1, ?1, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\"}}', 'h', 0)");
+        sqlite3_bind_int(st, 1, id);
+        assert_int_equal(db_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+        st = db_stmt(db, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status,"
+                         " status_time, cod_amount, created_at, updated_at) VALUES (?1, ?1, ?1, 'return', 'vnpost',"
+                         " ?2, ?3, 1000, 15000, 0, 1000)");
+        sqlite3_bind_int(st, 1, id);
+        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, ships[i].status, -1, SQLITE_TRANSIENT);
+        assert_int_equal(db_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+    }
+}
+
+/* scalar - one integer from the database (for checks after an abort) */
+static long long
+scalar(store_fixture_t *f, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(store_writer(f->store), sql);
+    long long v = -1;
+
+    if (db_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+static const char *
+status_of(store_fixture_t *f, const char *waybill, char *out, size_t len)
+{
+    sqlite3_stmt *st = db_stmt(store_writer(f->store), "SELECT status FROM shipments WHERE waybill = ?1");
+
+    sqlite3_bind_text(st, 1, waybill, -1, SQLITE_TRANSIENT);
+    snprintf(out, len, "%s", db_step(st) == SQLITE_ROW ? db_col_text(st, 0) : "(none)");
+    sqlite3_reset(st);
+    return out;
+}
+
+static store_rc_t
+create_manifest(store_fixture_t *f, const char *const *waybills, size_t n, const char *agency, const char *id,
+                store_manifest_t *m, store_labels_refusal_t *why)
+{
+    store_manifest_new_t req;
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    memset(&req, 0, sizeof req);
+    req.waybills = waybills;
+    req.n = n;
+    req.agency_code = agency;
+    req.public_id = id;
+    req.code = "BCCI-MF:test";
+    req.created_by = "desk";
+    req.max = 100;
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_labels_manifest_create(tx, &req, NOW, m, why);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static void
+test_manifest_rules(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *waybills[3];
+        size_t n;
+        const char *agency;
+        store_rc_t want;
+        store_labels_reason_t reason;
+    } cases[] = {
+        { "a final shipment", { "RR100000003VN", "RR100000025VN" }, 2, NULL, STORE_CONFLICT, STORE_LABELS_FINAL },
+        { "a cancelled shipment", { "RR100000048VN" }, 1, NULL, STORE_CONFLICT, STORE_LABELS_FINAL },
+        { "two agencies", { "RR100000003VN", "RR100000034VN" }, 2, NULL, STORE_CONFLICT,
+          STORE_LABELS_MIXED_AGENCIES },
+        { "another agency's, for an agency", { "RR100000034VN" }, 1, AGENCY_A, STORE_NOT_FOUND,
+          STORE_LABELS_UNKNOWN },
+        { "an unknown waybill", { "RR999999995VN" }, 1, NULL, STORE_CONFLICT, STORE_LABELS_UNKNOWN_ON_MANIFEST },
+        { "one agency", { "RR100000003VN", "RR100000017VN" }, 2, AGENCY_A, STORE_OK, STORE_LABELS_OK },
+        { "already on an open manifest", { "RR100000017VN" }, 1, NULL, STORE_CONFLICT,
+          STORE_LABELS_ON_OPEN_MANIFEST },
+    };
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_manifest_t m;
+        store_labels_refusal_t why;
+        char id[32];
+        store_rc_t got;
+
+        snprintf(id, sizeof id, "BB-20251124-AAAAAAA%zu", i);
+        got = create_manifest(&f, cases[i].waybills, cases[i].n, cases[i].agency, id, &m, &why);
+        if (got != cases[i].want || (got != STORE_OK && why.reason != cases[i].reason))
+            fail_msg("%s: got %s (reason %d), want %s (reason %d)", cases[i].name, store_rc_name(got), why.reason,
+                     store_rc_name(cases[i].want), cases[i].reason);
+        if (got == STORE_OK) {
+            if (m.n != 2 || strcmp(m.agency_code, AGENCY_A) || strcmp(m.items[1].waybill, "RR100000017VN"))
+                fail_msg("%s: got %zu items of %s, want 2 of %s", cases[i].name, m.n, m.agency_code, AGENCY_A);
+            store_manifest_free(&m);
+        } else if (m.n != 0 || m.items) {
+            fail_msg("%s: got a refused manifest with %zu items, want none", cases[i].name, m.n);
+        }
+    }
+    if (scalar(&f, "SELECT COUNT(*) FROM manifests") != 1 || scalar(&f, "SELECT COUNT(*) FROM manifest_items") != 2)
+        fail_msg("got %lld manifests with %lld items, want 1 with 2: refusals write nothing",
+                 scalar(&f, "SELECT COUNT(*) FROM manifests"), scalar(&f, "SELECT COUNT(*) FROM manifest_items"));
+    store_fixture_close(&f);
+}
+
+static void
+test_print_counts_and_refuses_cancelled(void **state)
+{
+    static const char *const two[] = { "RR100000003VN", "RR100000017VN" };
+    static const char *const cancelled[] = { "RR100000003VN", "RR100000048VN" };
+    store_fixture_t f;
+    store_label_print_t req;
+    store_label_list_t out;
+    store_labels_refusal_t why;
+    store_tx_t *tx = NULL;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    memset(&req, 0, sizeof req);
+    req.waybills = two;
+    req.n = 2;
+    req.format = "pdf";
+    req.max = 10;
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_print(tx, &req, NOW, &out, &why), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    if (out.n != 2 || out.items[0].prints != 1 || !strstr(out.items[0].body, "Nguyễn Văn A"))
+        fail_msg("print: got %zu labels, first print %lld, want 2, 1, with the stored submission", out.n,
+                 out.items[0].prints);
+    store_label_list_free(&out);
+    req.waybills = cancelled;
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_print(tx, &req, NOW, &out, &why), STORE_CONFLICT);
+    store_tx_abort(&tx);
+    if (why.reason != STORE_LABELS_CANCELLED || strcmp(why.waybill, "RR100000048VN"))
+        fail_msg("cancelled: got reason %d for %s, want cancelled for RR100000048VN", why.reason, why.waybill);
+    assert_null(out.items);
+    if (scalar(&f, "SELECT label_prints FROM shipments WHERE id = 1") != 1)
+        fail_msg("got %lld prints of the first label, want 1: the refused print rolled back",
+                 scalar(&f, "SELECT label_prints FROM shipments WHERE id = 1"));
+    if (scalar(&f, "SELECT COUNT(*) FROM timeline") != 2)
+        fail_msg("got %lld timeline events, want 2 (one per print)", scalar(&f, "SELECT COUNT(*) FROM timeline"));
+    /* ready: created/booked on no manifest, of one agency */
+    memset(&req, 0, sizeof req);
+    req.ready = 1;
+    req.agency_code = AGENCY_B;
+    req.format = "zpl";
+    req.max = 10;
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_print(tx, &req, NOW, &out, &why), STORE_OK);
+    assert_int_equal(out.n, 1);
+    assert_string_equal(out.items[0].waybill, "RR100000034VN");
+    store_label_list_free(&out);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+static void
+test_scans_follow_the_status_machine(void **state)
+{
+    static const struct {
+        int ship;
+        store_rc_t want;
+        int accepted;
+        const char *status;
+    } cases[] = {
+        { CREATED, STORE_OK, 1, "accepted" },
+        { CREATED, STORE_OK, 0, "accepted" },     /* a second scan is a duplicate */
+        { DELIVERED, STORE_OK, 1, "delivered" },  /* recorded; a final status never moves */
+        { CANCELLED, STORE_CONFLICT, 0, "cancelled" },
+    };
+    store_fixture_t f;
+    char st[32];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_scan_result_t res;
+        store_labels_refusal_t why;
+        store_tx_t *tx = NULL;
+        const char *wb = ships[cases[i].ship].waybill;
+        store_rc_t got;
+
+        assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+        got = store_labels_scan_waybill(tx, wb, NOW, &res, &why);
+        if (got == STORE_OK)
+            assert_int_equal(store_tx_commit(&tx), STORE_OK);
+        else
+            store_tx_abort(&tx);
+        if (got != cases[i].want || (got == STORE_OK && res.accepted != cases[i].accepted))
+            fail_msg("scan %zu of %s: got %s accepted %d, want %s accepted %d", i, wb, store_rc_name(got),
+                     res.accepted, store_rc_name(cases[i].want), cases[i].accepted);
+        if (strcmp(status_of(&f, wb, st, sizeof st), cases[i].status) != 0)
+            fail_msg("scan %zu of %s: got status %s, want %s", i, wb, st, cases[i].status);
+    }
+    {
+        store_scan_result_t res;
+        store_tx_t *tx = NULL;
+
+        assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+        assert_int_equal(store_labels_scan_waybill(tx, "RR999999995VN", NOW, &res, NULL), STORE_NOT_FOUND);
+        store_tx_abort(&tx);
+    }
+    store_fixture_close(&f);
+}
+
+static void
+test_manifest_scan_and_void(void **state)
+{
+    static const char *const items[] = { "RR100000003VN", "RR100000017VN" };
+    store_fixture_t f;
+    store_manifest_t m;
+    store_labels_refusal_t why;
+    store_scan_result_t res;
+    store_tx_t *tx = NULL;
+    char st[32];
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    assert_int_equal(create_manifest(&f, items, 2, NULL, "BB-20251124-SCANNED1", &m, &why), STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_scan_manifest(tx, "BB-20251124-SCANNED1", NOW, &res), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    if (res.accepted != 2 || res.items != 2)
+        fail_msg("manifest scan: got %d of %zu accepted, want 2 of 2", res.accepted, res.items);
+    assert_string_equal(status_of(&f, "RR100000017VN", st, sizeof st), "accepted");
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_labels_manifest_get(tx, "BB-20251124-SCANNED1", &m), STORE_OK);
+    if (strcmp(m.state, "accepted") || m.n != 2 || strcmp(m.code, "BCCI-MF:test"))
+        fail_msg("manifest: got state %s with %zu items, want accepted with 2", m.state, m.n);
+    store_manifest_free(&m);
+    assert_int_equal(store_labels_manifest_get(tx, "BB-20251124-NOSUCHID", &m), STORE_NOT_FOUND);
+    store_tx_abort(&tx);
+
+    /* every item left the manifest (cancelled): it reads back with no items, for the caller to call void */
+    assert_int_equal(create_manifest(&f, (const char *const[]){ "RR100000034VN" }, 1, NULL, "BB-20251124-VOIDVOID",
+                                     &m, &why),
+                     STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(db_exec(store_writer(f.store), "DELETE FROM manifest_items WHERE shipment_id = 4"), SQLITE_OK);
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_labels_manifest_get(tx, "BB-20251124-VOIDVOID", &m), STORE_OK);
+    if (m.n != 0)
+        fail_msg("void manifest: got %zu items, want 0", m.n);
+    store_manifest_free(&m);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+/* the Nth step of a manifest creation fails: each time a clean STORE_BUSY and, after the
+ * abort, no manifest and no item; at last it succeeds */
+static void
+test_manifest_create_fails_cleanly_at_every_step(void **state)
+{
+    static const char *const items[] = { "RR100000003VN", "RR100000017VN" };
+    store_fixture_t f;
+    long nth;
+    int succeeded = 0;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    for (nth = 1; nth < 80; nth++) {
+        store_manifest_new_t req;
+        store_manifest_t m;
+        store_labels_refusal_t why;
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+
+        memset(&req, 0, sizeof req);
+        req.waybills = items;
+        req.n = 2;
+        req.public_id = "BB-20251124-FAILSTEP";
+        req.code = "BCCI-MF:test";
+        req.max = 100;
+        assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+        db_fail_at(nth);
+        rc = store_labels_manifest_create(tx, &req, NOW, &m, &why);
+        if (rc == STORE_OK) {
+            store_manifest_free(&m);
+            rc = store_tx_commit(&tx);
+        }
+        db_fail_at(0);
+        if (rc == STORE_OK) {
+            succeeded = 1;
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("step %ld failing: got %s (%s), want busy", nth, store_rc_name(rc),
+                     tx ? store_tx_message(tx) : "");
+        if (m.items || m.n)
+            fail_msg("step %ld failing: got a result with %zu items, want none", nth, m.n);
+        store_tx_abort(&tx);
+        if (scalar(&f, "SELECT COUNT(*) FROM manifests") != 0 || scalar(&f, "SELECT COUNT(*) FROM manifest_items") != 0)
+            fail_msg("step %ld failing: got a half-written manifest, want nothing", nth);
+    }
+    if (!succeeded || nth < 5)
+        fail_msg("got success %d at step %ld, want success after several injected failures", succeeded, nth);
+    if (scalar(&f, "SELECT COUNT(*) FROM manifest_items") != 2)
+        fail_msg("got %lld items, want 2", scalar(&f, "SELECT COUNT(*) FROM manifest_items"));
+    store_fixture_close(&f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_manifest_rules),
+        cmocka_unit_test(test_print_counts_and_refuses_cancelled),
+        cmocka_unit_test(test_scans_follow_the_status_machine),
+        cmocka_unit_test(test_manifest_scan_and_void),
+        cmocka_unit_test(test_manifest_create_fails_cleanly_at_every_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
