@@ -55,7 +55,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
+.PHONY: check-alerts all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -143,10 +143,14 @@ run: deps
 
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
-	@$(MAKE) --no-print-directory check-layers
+	@$(MAKE) --no-print-directory check-layers check-alerts
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
 	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
+check-alerts:
+	@cd dist/prometheus && promtool check rules bcci-alerts.yml && promtool test rules bcci-alerts.test.yml
 
 # check-layers: SQL only in the store's SQLite backend, no folder including one above it
 check-layers:
