@@ -139,7 +139,7 @@ build-bench: $(BENCH_BINS) $(PROGS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@python3 tests/run_demo.py --bin bin
+	@python3 tests/run_demo.py --bin bin --http-port $(or $(HTTP_PORT),8080) --sim-port $(or $(SIM_PORT),9090)
 
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
