@@ -14,10 +14,12 @@ values, the token to use, the status documented for it) are replayed in
 order against a running bccid, each answer's status compared, and JSON
 answers checked against the schema of that status.
 """
+import base64
 import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import unittest
 import urllib.parse
@@ -266,6 +268,75 @@ class OpenApiExamplesTest(unittest.TestCase):
             findings = sys.stop()
         self.assertEqual(findings, [])
         self.assertEqual(failures, [], "\n".join(failures))
+
+    def test_webhook_describes_the_notifications_bccid_sends(self):
+        """Real notifications (booked, delivered) match CaseNotification, and the description's
+        Python and Node.js verifiers, run as written, accept their signatures."""
+        import http.server
+        import threading
+        import time
+        note = self.doc["webhooks"]["caseSystemNotification"]["post"]
+        blocks = re.findall(r"```(python|js)\n(.*?)```", note["description"], re.S)
+        code = {lang: text for lang, text in blocks}
+        self.assertEqual(sorted(code), ["js", "python"])
+        secret = b"openapi-webhook-secret"
+        got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                got.append((self.headers.get("X-BCCI-Signature", ""), body))
+                self.send_response(200)
+                self.end_headers()
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        sys = harness.System(workers=0, bccid_args=["--case_system_url",
+                                                    "http://127.0.0.1:%d/dvc" % server.server_address[1]])
+        try:
+            secret_file = os.path.join(sys.dir, "case_system.secret")
+            with open(secret_file, "wb") as f:
+                f.write(secret)
+            os.chmod(secret_file, 0o600)
+            sys.worker_args = ["--case_system.secret_file", secret_file]
+            sys.start_worker()
+            sys.import_codes()
+            d = harness.make_dossier(7)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            deadline = time.time() + 90
+            while time.time() < deadline and len(got) < 2:
+                time.sleep(0.3)
+        finally:
+            findings = sys.stop()
+            server.shutdown()
+            server.server_close()
+        self.assertEqual(findings, [])
+        self.assertGreaterEqual(len(got), 2, "got %d notifications, want booked and delivered" % len(got))
+        schema = validator(self.doc, {"$ref": "#/components/schemas/CaseNotification"})
+        scope = {}
+        exec(code["python"], scope)  # the documented verifier, as the case system would paste it
+        for header, body in got:
+            note_doc = json.loads(body)
+            errors = ["%s at %s" % (e.message, "/".join(map(str, e.absolute_path))) for e in schema.iter_errors(note_doc)]
+            self.assertEqual(errors, [], "notification %s" % body[:200])
+            self.assertTrue(scope["verify"](secret, header, body), "the Python verifier refused %r" % header)
+            self.assertFalse(scope["verify"](b"another secret", header, body))
+        self.assertEqual([json.loads(b)["status"] for _, b in got[:2]], ["booked", "delivered"])
+        if not shutil.which("node"):
+            return
+        header, body = got[-1]
+        js = code["js"] + """
+const [secret, header, body] = process.argv.slice(1); // node -e: no script path in argv
+console.log(verify(Buffer.from(secret), header, Buffer.from(body, "base64")) ? "valid" : "invalid");
+"""
+        for key, want in ((secret, "valid"), (b"another secret", "invalid")):
+            p = subprocess.run(["node", "-e", js, "--", key.decode(), header, base64.b64encode(body).decode()],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.stdout.strip(), want, "the Node.js verifier: %s%s" % (p.stdout, p.stderr))
 
 
 if __name__ == "__main__":
