@@ -115,6 +115,17 @@ class MetricsUsedExistTest(unittest.TestCase):
         with open(DASHBOARD, encoding="utf-8") as f:
             dash = json.load(f)
         self.assertGreater(len(dash["panels"]), 8)
+        ids = [p["id"] for p in dash["panels"]]
+        self.assertEqual(len(ids), len(set(ids)), "panel ids must be unique: %s" % ids)
+        variables = {v["name"] for v in dash["templating"]["list"]}
+        for panel in dash["panels"]:
+            g = panel["gridPos"]
+            self.assertLessEqual(g["x"] + g["w"], 24, "panel %r is wider than the grid" % panel["title"])
+            self.assertEqual(panel["datasource"]["uid"], "${datasource}", panel["title"])
+            for t in panel["targets"]:
+                for var in re.findall(r"\$(\w+)", t["expr"]):
+                    self.assertIn(var, variables, "panel %r uses $%s, which the dashboard does not define"
+                                  % (panel["title"], var))
         for panel in dash["panels"]:
             self.assertTrue(panel.get("targets"), "panel %r has no query" % panel["title"])
             for t in panel["targets"]:
