@@ -1881,7 +1881,8 @@ edit_distance(const char *x, const char *y)
 }
 
 /* suggest - the command word (group = NULL) or the subcommand of group nearest to word, when it
- * is near enough to be a typo (at most 2 edits, and fewer than half the word); NULL otherwise */
+ * is near enough to be a typo (at most 2 edits, and fewer than half the word): out, else NULL
+ * (out is scratch space then) */
 static const char *
 suggest(const char *group, const char *word, char *out, size_t outlen)
 {
@@ -1919,6 +1920,7 @@ main(int argc, char **argv)
     app_t app;
     args_t a;
     char err[512], near[64];
+    const char *hint;
 
     if (!rest_v)
         return EXIT_IO;
@@ -1971,21 +1973,19 @@ main(int argc, char **argv)
             free(rest_v);
             return n == 1 ? EXIT_USAGE : EXIT_OK;
         }
-        near[0] = '\0';
-        if (group && suggest(rest_v[0], rest_v[1], near, sizeof near))
-            fprintf(stderr, "bcci: unknown command '%s %s'; did you mean 'bcci %s %s'?\n", rest_v[0], rest_v[1],
-                    rest_v[0], near);
-        else if (group)
-            fprintf(stderr, "bcci: unknown command '%s %s'\n", rest_v[0], rest_v[1]);
-        else if (suggest(NULL, rest_v[0], near, sizeof near))
-            fprintf(stderr, "bcci: unknown command '%s'; did you mean 'bcci %s'?\n", rest_v[0], near);
+        hint = group ? suggest(rest_v[0], rest_v[1], near, sizeof near) : suggest(NULL, rest_v[0], near, sizeof near);
+        if (group)
+            fprintf(stderr, "bcci: unknown command '%s %s'", rest_v[0], rest_v[1]);
         else
-            fprintf(stderr, "bcci: unknown command '%s'\n", rest_v[0]);
-        /* after a suggestion, one line is enough; without one, the list of commands */
-        if (near[0] && (suggest(group ? rest_v[0] : NULL, group ? rest_v[1] : rest_v[0], near, sizeof near)))
-            fprintf(stderr, "(bcci --help lists every command)\n");
-        else
+            fprintf(stderr, "bcci: unknown command '%s'", rest_v[0]);
+        /* after a suggestion one more line is enough; without one, the list of commands */
+        if (hint) {
+            fprintf(stderr, "; did you mean 'bcci %s%s%s'?\n(bcci --help lists every command)\n", group ? rest_v[0] : "",
+                    group ? " " : "", hint);
+        } else {
+            fputc('\n', stderr);
             usage(stderr);
+        }
         free(rest_v);
         return EXIT_USAGE;
     }
