@@ -55,7 +55,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: check-alerts all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
+.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -149,6 +149,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 # check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
+.PHONY: check-alerts
 check-alerts:
 	@cd dist/prometheus && promtool check rules bcci-alerts.yml && promtool test rules bcci-alerts.test.yml
 
