@@ -67,7 +67,7 @@ all: $(PROGS)
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
             libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
-            clang libclang-rt-14-dev valgrind prometheus chromium wrk
+            clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -139,14 +139,19 @@ build-bench: $(BENCH_BINS) $(PROGS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@python3 tests/run_demo.py --bin bin
+	@python3 tests/run_demo.py --bin bin --http-port $(or $(HTTP_PORT),8080) --sim-port $(or $(SIM_PORT),9090)
 
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
-	@$(MAKE) --no-print-directory check-layers
+	@$(MAKE) --no-print-directory check-layers check-alerts
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
 	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
+.PHONY: check-alerts
+check-alerts:
+	@cd dist/prometheus && promtool check rules bcci-alerts.yml && promtool test rules bcci-alerts.test.yml
 
 # check-layers: SQL only in the store's SQLite backend, no folder including one above it
 check-layers:

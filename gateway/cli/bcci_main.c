@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,8 +502,12 @@ cmd_submit(app_t *app, args_t *a)
                    jstr(r0, "outcome"), jstr(r0, "waybill"));
         }
         fprintf(stderr, "bcci: %d accepted, %d duplicates, %d rejected\n", s.accepted, s.duplicates, s.rejected);
+        if (s.duplicates == sent)
+            fprintf(stderr, "bcci: every dossier was already accepted with the same content: nothing changed\n");
     }
-    if (s.accepted != sent) {
+    /* a duplicate is an identical replay (200): that dossier is in the gateway as sent, so a
+     * file re-submitted after a lost answer succeeds as long as nothing was rejected */
+    if (s.rejected > 0) {
         json_t *e0 = json_array_get(s.errors, 0);
         rc = s.rejected && json_integer_value(json_object_get(e0, "status")) == 0 && s.rejected == sent ? EXIT_IO
                                                                                                        : EXIT_REFUSED;
@@ -531,6 +536,39 @@ status_color(const app_t *app, const char *status)
     return YELLOW;
 }
 
+/* looks_like_waybill - two letters, nine digits, two letters: the S10 shape, check digit aside */
+static int
+looks_like_waybill(const char *s)
+{
+    int i;
+
+    if (strlen(s) != 13)
+        return 0;
+    for (i = 0; i < 13; i++) {
+        int letter = i < 2 || i > 10;
+        if (letter ? !isalpha((unsigned char)s[i]) : !isdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* check_waybill_shape - a key shaped like a waybill whose check digit is wrong is a typo: say
+ * so rather than look it up as a dossier code and answer "no dossier" */
+static int
+check_waybill_shape(const char *key)
+{
+    s10_status_t st;
+
+    if (!looks_like_waybill(key))
+        return 0;
+    st = s10_validate(key, 13);
+    if (st == S10_OK)
+        return 0;
+    fprintf(stderr, "bcci: %s is not a valid waybill: %s; check the number on the label\n", key,
+            s10_status_message(st));
+    return EXIT_USAGE;
+}
+
 /* local_time - "2025-11-24T08:15:00+07:00" → "24/11/2025 08:15" (the clerks' format); else s */
 static const char *
 local_time(const char *s, char *out, size_t outlen)
@@ -556,6 +594,8 @@ cmd_status(app_t *app, args_t *a)
     if ((rc = rest(a, 1, 1)) != 0)
         return rc;
     key = a->v[0];
+    if ((rc = check_waybill_shape(key)) != 0)
+        return rc;
     snprintf(code, sizeof code, "%s", key);
     if (strlen(key) == 13 && s10_validate(key, 13) == S10_OK) {
         snprintf(path, sizeof path, "/v1/shipments/%s", seg(key));
@@ -754,23 +794,39 @@ cmd_manifest_pdf(app_t *app, args_t *a)
     return call_file(app, "GET", path, NULL, out);
 }
 
+/* the events POST /v1/scans takes (gateway/http/api_labels.c); later ones come from the carrier */
+#define SCAN_EVENTS "accepted"
+
 static int
 cmd_scan(app_t *app, args_t *a)
 {
-    const char *event = NULL;
-    json_t *body;
+    const char *event = "accepted";
+    json_t *body, *doc;
     int rc;
 
     if (take_opt(a, "--event", NULL, &event) < 0)
-        return usage_error(a, "--event needs a value");
+        return usage_error(a, "--event needs a value (" SCAN_EVENTS ")");
     if ((rc = rest(a, 1, 1)) != 0)
         return rc;
-    if (!event)
-        return usage_error(a, "give the event with --event accepted|delivered|…");
+    if (strcmp(event, "accepted") != 0)
+        return usage_error(a, "--event must be " SCAN_EVENTS " (the post office took the item); later events "
+                              "come from the carrier");
     body = json_pack("{s:s, s:s}", "code", a->v[0], "event", event);
-    rc = call_print(app, "POST", "/v1/scans", body);
+    rc = call_json(app, "POST", "/v1/scans", body, &doc);
     json_decref(body);
-    return rc;
+    if (rc != EXIT_OK)
+        return rc;
+    if (app->json)
+        print_json(doc);
+    else if (*jstr(doc, "manifest"))
+        printf("manifest %s: %lld of %lld items %s\n", jstr(doc, "manifest"),
+               (long long)json_integer_value(json_object_get(doc, "accepted")),
+               (long long)json_integer_value(json_object_get(doc, "items")), jstr(doc, "state"));
+    else
+        printf("%s: %s%s\n", jstr(doc, "waybill"), jstr(doc, "status"),
+               json_integer_value(json_object_get(doc, "accepted")) ? "" : " (already recorded)");
+    json_decref(doc);
+    return EXIT_OK;
 }
 
 static int
@@ -982,16 +1038,23 @@ static int
 cmd_token_revoke(app_t *app, args_t *a)
 {
     char path[600];
-    json_t *body;
+    json_t *body, *doc;
     int rc;
 
     if ((rc = rest(a, 1, 1)) != 0)
         return rc;
     snprintf(path, sizeof path, "/v1/tokens/%s/revoke", seg(a->v[0]));
     body = json_object();
-    rc = call_print(app, "POST", path, body);
+    rc = call_json(app, "POST", path, body, &doc);
     json_decref(body);
-    return rc;
+    if (rc != EXIT_OK)
+        return rc;
+    if (app->json)
+        print_json(doc);
+    else
+        printf("token %s revoked: its holder is refused from the next request on\n", jstr(doc, "name"));
+    json_decref(doc);
+    return EXIT_OK;
 }
 
 /* ------------------------------------------------------------ local: keys, backup */
@@ -1260,7 +1323,7 @@ cmd_purge(app_t *app, args_t *a)
     const char *days = NULL;
     long long n;
     int dry, rc;
-    json_t *body;
+    json_t *body, *doc;
 
     if (take_opt(a, "--older-than", NULL, &days) < 0)
         return usage_error(a, "--older-than needs a number of days");
@@ -1270,9 +1333,19 @@ cmd_purge(app_t *app, args_t *a)
     if (!days || !parse_ll(days, 1, 36500, &n))
         return usage_error(a, "give --older-than DAYS (a number of days, at least 1)");
     body = json_pack("{s:I, s:b}", "older_than_days", (json_int_t)n, "dry_run", dry);
-    rc = call_print(app, "POST", "/v1/purge", body);
+    rc = call_json(app, "POST", "/v1/purge", body, &doc);
     json_decref(body);
-    return rc;
+    if (rc != EXIT_OK)
+        return rc;
+    if (app->json)
+        print_json(doc);
+    else
+        printf("%lld finished dossier(s) older than %lld days %s\n",
+               (long long)json_integer_value(json_object_get(doc, "dossiers")), n,
+               dry ? "would lose their personal data (dry run: nothing changed)"
+                   : "lost their personal data; their timelines are kept");
+    json_decref(doc);
+    return EXIT_OK;
 }
 
 static int
@@ -1330,21 +1403,245 @@ cmd_timeline_verify(app_t *app, args_t *a)
     return valid ? EXIT_OK : EXIT_REFUSED;
 }
 
+static long long
+jint(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
 static int
 cmd_health(app_t *app, args_t *a)
 {
+    json_t *doc;
     int rc = rest(a, 0, 0);
 
-    return rc ? rc : call_print(app, "GET", "/healthz", NULL);
+    if (rc != 0 || (rc = call_json(app, "GET", "/healthz", NULL, &doc)) != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        const char *st = jstr(doc, "status");
+        printf("bccid at %s: %s%s%s\n", app->conf.url, strcmp(st, "ok") == 0 ? C(app, GREEN) : C(app, RED), st,
+               C(app, RESET));
+        printf("  dossiers        %lld\n", jint(doc, "dossiers"));
+        printf("  jobs pending    %lld\n", jint(doc, "jobs_pending"));
+        printf("  jobs dead       %lld%s\n", jint(doc, "jobs_dead"),
+               jint(doc, "jobs_dead") ? "  (bcci jobs dead lists them)" : "");
+        printf("  S10 numbers     %lld left%s\n", jint(doc, "codes_left"),
+               jint(doc, "codes_left") < 1000 ? "  (import a range: bcci codes import)" : "");
+        printf("  workers         %lld%s\n", jint(doc, "workers"),
+               jint(doc, "workers") ? "" : "  (none connected: nothing is booked or notified)");
+        printf("  breakers open   %lld\n", jint(doc, "breakers_open"));
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------ whoami, watch, completion */
+
+/* probe - the status of GET path with the configured token (0: unreachable) */
+static long
+probe(app_t *app, const char *path, cli_resp_t *keep_error)
+{
+    cli_resp_t r;
+    long st = cli_call(app->client, "GET", path, NULL, 0, &r);
+
+    if (keep_error && (st == 0 || st == 401)) {
+        *keep_error = r;
+        return st;
+    }
+    cli_resp_free(&r);
+    return st;
+}
+
+/*
+ * cmd_whoami - bccid has no "who am I" route, so the role is found by asking routes that only
+ * some roles may call (read-only GETs, from the most to the least privileged) and taking the
+ * first that does not answer 403. The token itself is never printed, only where it came from.
+ */
+static int
+cmd_whoami(app_t *app, args_t *a)
+{
+    static const struct {
+        const char *path, *role;
+    } probes[] = {
+        { "/v1/routes", "admin" },                                   /* admin */
+        { "/v1/jobs?state=dead", "clerk" },                          /* clerk, admin */
+        { "/v1/dossiers/000.00.00.H00-000101-0000", "case_system" }, /* case_system, clerk, admin */
+        { "/v1/shipments/RR000000005VN", "post_office" },            /* + post_office */
+    };
+    const char *role = "carrier";
+    cli_resp_t err;
+    size_t i;
+    long st;
+    int rc;
+
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    if (!app->conf.token[0]) {
+        fprintf(stderr, "bcci: no token: give --token, set BCCI_TOKEN or put token = ... in the configuration "
+                        "file\n");
+        return EXIT_USAGE;
+    }
+    /* a public route refuses a wrong token with 401: the cheapest check that bccid knows it */
+    memset(&err, 0, sizeof err);
+    st = probe(app, "/healthz", &err);
+    if (st == 0 || st == 401) {
+        rc = report_error("GET", "/healthz", &err);
+        cli_resp_free(&err);
+        return rc;
+    }
+    for (i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        st = probe(app, probes[i].path, NULL);
+        if (st == 0) {
+            fprintf(stderr, "bcci: lost the connection to %s\n", app->conf.url);
+            return EXIT_IO;
+        }
+        if (st != 403) {
+            role = probes[i].role;
+            break;
+        }
+    }
+    if (app->json) {
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:s}", "url", app->conf.url, "token_source",
+                                app->conf.source_token, "role", role, "accepted", 1, "method",
+                                "probed: the first read-only route that answers other than 403");
+        print_json(doc);
+        json_decref(doc);
+    } else {
+        printf("role %s%s%s: bccid at %s accepts the token from %s\n", C(app, BOLD), role, C(app, RESET),
+               app->conf.url, app->conf.source_token);
+        printf("(bccid has no who-am-I route: the role is the first read-only route that does not answer 403)\n");
+    }
+    return EXIT_OK;
+}
+
+static volatile sig_atomic_t watch_stop;
+
+static void
+on_interrupt(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+static int
+is_final(const char *status)
+{
+    return strcmp(status, "delivered") == 0 || strcmp(status, "returned") == 0 || strcmp(status, "cancelled") == 0;
+}
+
+/* all_final - 1 when the dossier has shipments and every one is in a terminal status */
+static int
+all_final(const json_t *dossier, const char **last)
+{
+    json_t *x;
+    size_t i;
+    json_t *ships = json_object_get(dossier, "shipments");
+
+    if (json_array_size(ships) == 0)
+        return 0;
+    json_array_foreach(ships, i, x) {
+        *last = jstr(x, "status");
+        if (!is_final(jstr(x, "status")))
+            return 0;
+    }
+    return 1;
+}
+
+#define WATCH_MIN_INTERVAL 1
+#define WATCH_MAX_INTERVAL 300
+
+/* cmd_watch - poll the timeline, print each new event once, stop at a terminal status or Ctrl-C */
+static int
+cmd_watch(app_t *app, args_t *a)
+{
+    const char *ival = NULL, *key;
+    long long interval = 5, seen = 0;
+    char path[1200], code[256], t[40], last_status[64];
+    struct sigaction sa;
+    json_t *doc = NULL, *x;
+    const char *last = "";
+    int rc, first = 1;
+    size_t i;
+
+    if (take_opt(a, "--interval", NULL, &ival) < 0)
+        return usage_error(a, "--interval needs a number of seconds");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (ival && !parse_ll(ival, WATCH_MIN_INTERVAL, WATCH_MAX_INTERVAL, &interval))
+        return usage_error(a, "--interval must be %d to %d seconds", WATCH_MIN_INTERVAL, WATCH_MAX_INTERVAL);
+    key = a->v[0];
+    if ((rc = check_waybill_shape(key)) != 0)
+        return rc;
+    snprintf(code, sizeof code, "%s", key);
+    if (looks_like_waybill(key)) {
+        snprintf(path, sizeof path, "/v1/shipments/%s", seg(key));
+        if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+            return rc;
+        snprintf(code, sizeof code, "%s", jstr(doc, "dossier_code"));
+        json_decref(doc);
+        doc = NULL;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!watch_stop) {
+        int done;
+
+        snprintf(path, sizeof path, "/v1/dossiers/%s/timeline", seg(code));
+        if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+            return rc;
+        json_array_foreach(json_object_get(doc, "events"), i, x) {
+            long long seq = jint(x, "seq");
+            const char *st = jstr(x, "status");
+            if (seq <= seen)
+                continue;
+            seen = seq;
+            if (app->json)
+                print_json(x);
+            else
+                printf("%s%s%s  %s%-18s%s %s\n", C(app, DIM), local_time(jstr(x, "time"), t, sizeof t), C(app, RESET),
+                       status_color(app, st), *st ? st : "-", C(app, RESET), jstr(x, "text"));
+        }
+        fflush(stdout);
+        json_decref(doc);
+        snprintf(path, sizeof path, "/v1/dossiers/%s", seg(code));
+        if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+            return rc;
+        done = all_final(doc, &last);
+        snprintf(last_status, sizeof last_status, "%s", last); /* last points into doc */
+        json_decref(doc);
+        doc = NULL;
+        if (done) {
+            if (!app->json)
+                fprintf(stderr, "bcci: %s reached %s: nothing more will change\n", code, last_status);
+            return EXIT_OK;
+        }
+        if (first && !app->json)
+            fprintf(stderr, "bcci: watching %s every %llds (Ctrl-C stops)\n", code, interval);
+        first = 0;
+        /* sleep in short steps so Ctrl-C ends the wait at once */
+        for (i = 0; i < (size_t)interval * 10 && !watch_stop; i++)
+            nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 100000000 }, NULL);
+    }
+    if (!app->json)
+        fprintf(stderr, "bcci: stopped watching %s\n", code);
+    return EXIT_OK;
 }
 
 /* ------------------------------------------------------------ the command table */
+
+static int cmd_completion_bash(app_t *app, args_t *a);
 
 static const command_t commands[] = {
     { "submit", cmd_submit, 0, "submit FILE|-",
       "Submit one dossier (a JSON document) or many (JSON Lines, one dossier per line) to POST /v1/dossiers.\n"
       "A progress bar is drawn on stderr when it is a terminal; the summary counts accepted, duplicates\n"
-      "(identical replays) and rejected lines with their reasons. Exit 0 only when every dossier was accepted." },
+      "(identical replays) and rejected lines with their reasons. Exit 0 when no dossier was rejected: a file\n"
+      "submitted again, whose dossiers are all accepted with the same content, exits 0 and says so." },
     { "status", cmd_status, 0, "status DOSSIER_CODE|WAYBILL",
       "The dossier, its shipments and its timeline (Vietnam time). A 13-character S10 waybill is looked up\n"
       "with GET /v1/shipments/{waybill} first." },
@@ -1362,8 +1659,9 @@ static const command_t commands[] = {
       "the agency ready for handover (POST /v1/manifests). Prints the manifest id." },
     { "manifest pdf", cmd_manifest_pdf, 0, "manifest pdf ID [-o FILE]",
       "Download the manifest as an A4 PDF (GET /v1/manifests/{id}.pdf)." },
-    { "scan", cmd_scan, 0, "scan CODE --event accepted|delivered|...",
-      "Record a scanned waybill or manifest QR with an event (POST /v1/scans)." },
+    { "scan", cmd_scan, 0, "scan CODE [--event accepted]",
+      "Record a scanned waybill or manifest QR (POST /v1/scans). The post office scans when it takes the\n"
+      "items: `accepted` is the one event bccid takes from a scan (the default); the carrier reports the rest." },
     { "cancel", cmd_cancel, 0, "cancel WAYBILL [--reason TEXT]",
       "Cancel a shipment (POST /v1/shipments/{waybill}/cancel); refused with 409 after pick-up." },
     { "codes import", cmd_codes_import, 0, "codes import PREFIX FROM COUNT [--country VN]",
@@ -1390,7 +1688,16 @@ static const command_t commands[] = {
       "Copy the live database with SQLite's online backup API while bccid runs. Local: run it on the\n"
       "gateway's machine as the bcci user. FILE must not exist." },
     { "routes", cmd_routes, 0, "routes", "Every route bccid serves and the roles allowed (GET /v1/routes)." },
-    { "health", cmd_health, 0, "health", "Gateway health (GET /healthz)." },
+    { "health", cmd_health, 0, "health", "Gateway health (GET /healthz) as text; --json for the document." },
+    { "whoami", cmd_whoami, 0, "whoami",
+      "Whether bccid accepts the configured token, where it came from, and its role. bccid has no\n"
+      "who-am-I route: the role is found by read-only GETs that only some roles may call." },
+    { "watch", cmd_watch, 0, "watch DOSSIER_CODE|WAYBILL [--interval SECONDS]",
+      "Poll the timeline (every 5 s; --interval 1 to 300) and print each new event until every shipment\n"
+      "is delivered, returned or cancelled, or Ctrl-C." },
+    { "completion bash", cmd_completion_bash, 1, "completion bash",
+      "Print a bash completion script made from this command table:\n"
+      "  bcci completion bash > /etc/bash_completion.d/bcci   (dist/bash-completion/bcci is the same)" },
     { NULL, NULL, 0, NULL, NULL },
 };
 
@@ -1447,6 +1754,162 @@ group_usage(FILE *f, const char *word)
             fprintf(f, "  bcci %s\n", c->synopsis);
 }
 
+/* synopsis_options - the "--name" words of a synopsis, space-separated, into out */
+static void
+synopsis_options(const char *syn, char *out, size_t outlen)
+{
+    const char *p = syn;
+    size_t o = 0;
+
+    out[0] = '\0';
+    while ((p = strstr(p, "--")) != NULL) {
+        size_t l = 2;
+        while (isalnum((unsigned char)p[l]) || p[l] == '-')
+            l++;
+        if (l > 2 && o + l + 2 < outlen) {
+            char word[64];
+            snprintf(word, sizeof word, "%.*s", (int)l, p);
+            if (!strstr(out, word)) {
+                o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? " " : "", word);
+            }
+        }
+        p += l;
+    }
+    /* -o FILE is the one short option (an alias of --output) */
+    if (strstr(syn, "-o FILE") || strstr(syn, "-o DIR"))
+        o += (size_t)snprintf(out + o, o < outlen ? outlen - o : 0, "%s-o --output", o ? " " : "");
+    if (o + 8 < outlen)
+        snprintf(out + o, outlen - o, "%s--help", o ? " " : "");
+}
+
+/* cmd_completion_bash - a bash completion function generated from the command table, so a new
+ * command completes without anyone editing the script */
+static int
+cmd_completion_bash(app_t *app, args_t *a)
+{
+    const command_t *c, *d;
+    char opts[512], words[1024];
+    size_t o = 0;
+    int rc;
+
+    (void)app;
+    if ((rc = rest(a, 0, 0)) != 0)
+        return rc;
+    words[0] = '\0';
+    for (c = commands; c->name; c++) {
+        size_t l = strcspn(c->name, " ");
+        int dup = 0;
+        for (d = commands; d < c; d++)
+            dup |= strncmp(d->name, c->name, l) == 0 && strcspn(d->name, " ") == l;
+        if (!dup)
+            o += (size_t)snprintf(words + o, sizeof words - o, "%s%.*s", o ? " " : "", (int)l, c->name);
+    }
+    printf("# bash completion for bcci, generated by `bcci completion bash` from its command table\n"
+           "# (install: bcci completion bash > /etc/bash_completion.d/bcci)\n"
+           "_bcci() {\n"
+           "    local cur=${COMP_WORDS[COMP_CWORD]} i w cmd=\"\" sub=\"\"\n"
+           "    local global=\"--url --token --config --json --no-color --help --version\"\n"
+           "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+           "        w=${COMP_WORDS[i]}\n"
+           "        case $w in\n"
+           "            --url|--token|--config) ((i++)); continue ;;\n"
+           "            -*) continue ;;\n"
+           "        esac\n"
+           "        if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi\n"
+           "    done\n"
+           "    if [[ -z $cmd ]]; then\n"
+           "        COMPREPLY=($(compgen -W \"%s $global\" -- \"$cur\"))\n"
+           "        return\n"
+           "    fi\n"
+           "    case \"$cmd $sub\" in\n",
+           words);
+    for (c = commands; c->name; c++) {
+        const char *sp = strchr(c->name, ' ');
+        synopsis_options(c->synopsis, opts, sizeof opts);
+        if (sp)
+            printf("        \"%s\") COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")) ;;\n", c->name, opts);
+        else
+            printf("        \"%s \"*) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); "
+                   "[[ $cur != -* ]] && COMPREPLY+=($(compgen -f -- \"$cur\")) ;;\n",
+                   c->name, opts);
+    }
+    /* a group word alone: its subcommands */
+    for (c = commands; c->name; c++) {
+        const char *sp = strchr(c->name, ' ');
+        size_t l, k = 0;
+        char subs[256];
+        if (!sp || (c != commands && strncmp(c[-1].name, c->name, (size_t)(sp - c->name) + 1) == 0))
+            continue;
+        l = (size_t)(sp - c->name);
+        subs[0] = '\0';
+        for (d = c; d->name && strncmp(d->name, c->name, l + 1) == 0; d++)
+            k += (size_t)snprintf(subs + k, sizeof subs - k, "%s%s", k ? " " : "", d->name + l + 1);
+        printf("        \"%.*s \"*) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")) ;;\n", (int)l, c->name, subs);
+    }
+    printf("    esac\n"
+           "}\n"
+           "complete -F _bcci bcci\n");
+    return EXIT_OK;
+}
+
+/* edit_distance - Levenshtein distance of two short words (longer ones are cut at 63 bytes) */
+static size_t
+edit_distance(const char *x, const char *y)
+{
+    size_t n = strlen(x), m = strlen(y), i, j, row[64];
+
+    if (n > 63)
+        n = 63;
+    if (m > 63)
+        m = 63;
+    for (j = 0; j <= m; j++)
+        row[j] = j;
+    for (i = 1; i <= n; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= m; j++) {
+            size_t up = row[j], best = diag + (x[i - 1] != y[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[m];
+}
+
+/* suggest - the command word (group = NULL) or the subcommand of group nearest to word, when it
+ * is near enough to be a typo (at most 2 edits, and fewer than half the word): out, else NULL
+ * (out is scratch space then) */
+static const char *
+suggest(const char *group, const char *word, char *out, size_t outlen)
+{
+    const command_t *c;
+    size_t best = (size_t)-1, gl = group ? strlen(group) : 0;
+
+    for (c = commands; c->name; c++) {
+        char cand[64];
+        size_t dist;
+        if (group) {
+            if (strncmp(c->name, group, gl) != 0 || c->name[gl] != ' ')
+                continue;
+            snprintf(cand, sizeof cand, "%s", c->name + gl + 1);
+        } else {
+            snprintf(cand, sizeof cand, "%.*s", (int)strcspn(c->name, " "), c->name);
+        }
+        dist = edit_distance(word, cand);
+        if (dist < best) {
+            best = dist;
+            snprintf(out, outlen, "%s", cand);
+        }
+    }
+    if (best == (size_t)-1 || best > 2 || best * 2 >= strlen(word))
+        return NULL;
+    return out;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1456,7 +1919,8 @@ main(int argc, char **argv)
     const command_t *cmd;
     app_t app;
     args_t a;
-    char err[512];
+    char err[512], near[64];
+    const char *hint;
 
     if (!rest_v)
         return EXIT_IO;
@@ -1509,11 +1973,19 @@ main(int argc, char **argv)
             free(rest_v);
             return n == 1 ? EXIT_USAGE : EXIT_OK;
         }
+        hint = group ? suggest(rest_v[0], rest_v[1], near, sizeof near) : suggest(NULL, rest_v[0], near, sizeof near);
         if (group)
-            fprintf(stderr, "bcci: unknown command '%s %s'\n", rest_v[0], rest_v[1]);
+            fprintf(stderr, "bcci: unknown command '%s %s'", rest_v[0], rest_v[1]);
         else
-            fprintf(stderr, "bcci: unknown command '%s'\n", rest_v[0]);
-        usage(stderr);
+            fprintf(stderr, "bcci: unknown command '%s'", rest_v[0]);
+        /* after a suggestion one more line is enough; without one, the list of commands */
+        if (hint) {
+            fprintf(stderr, "; did you mean 'bcci %s%s%s'?\n(bcci --help lists every command)\n", group ? rest_v[0] : "",
+                    group ? " " : "", hint);
+        } else {
+            fputc('\n', stderr);
+            usage(stderr);
+        }
         free(rest_v);
         return EXIT_USAGE;
     }

@@ -254,7 +254,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         got = {(r["method"], r["path"]) for r in json.loads(out)["routes"]}
         self.assertIn(("GET", "/v1/routes"), got)
-        rc, out, err = self.bcci("health")
+        rc, out, err = self.bcci("--json", "health")
         self.assertEqual(rc, 0, err)
         self.assertEqual(json.loads(out)["status"], "ok")
 
@@ -398,6 +398,151 @@ class CliTest(unittest.TestCase):
         rc, out, err = self.bcci("--config", os.path.join(self.sys.dir, "absent.conf"), "health")
         self.assertEqual(rc, 2)
         self.assertIn("cannot read the configuration file", err)
+
+
+    # ---------------------------------------------------------------- R2.6: the operator's CLI
+    def submitted(self):
+        """A dossier stored through the API: (code, waybill)."""
+        d = self.dossier()
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        return d["dossier_code"], doc["shipments"][0]["waybill"]
+
+    def test_did_you_mean(self):
+        for args, want in ((["stauts", "X"], "did you mean 'bcci status'?"),
+                           (["helth"], "did you mean 'bcci health'?"),
+                           (["codes", "stauts"], "did you mean 'bcci codes status'?"),
+                           (["tokn", "list"], "did you mean 'bcci token'?")):
+            rc, out, err = self.bcci(*args)
+            self.assertEqual(rc, 2, "bcci %s: got exit %d, want 2" % (" ".join(args), rc))
+            self.assertIn(want, err, "bcci %s: got stderr %r" % (" ".join(args), err))
+        # nothing near: no suggestion, the list of commands
+        rc, out, err = self.bcci("frobnicate")
+        self.assertEqual(rc, 2)
+        self.assertNotIn("did you mean", err)
+        self.assertIn("commands:", err)
+
+    def test_whoami(self):
+        rc, out, err = self.bcci("whoami")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("role admin", out)
+        self.assertIn("environment", out, "got %r: want where the token came from" % out)
+        self.assertNotIn(self.sys.admin_token, out + err, "whoami must never print the token")
+        for role in ("clerk", "case_system", "post_office", "carrier"):
+            token = self.sys.token("whoami-" + role, role)
+            rc, out, err = self.bcci("--json", "whoami", env=self.env(BCCI_TOKEN=token))
+            self.assertEqual(rc, 0, err)
+            doc = json.loads(out)
+            self.assertEqual(doc["role"], role, "got %r for a %s token" % (doc, role))
+            self.assertTrue(doc["accepted"])
+        rc, out, err = self.bcci("whoami", env=self.env(BCCI_TOKEN="bcci_wrong"))
+        self.assertEqual(rc, 1)
+        self.assertIn("401 unauthorized", err)
+
+    def test_watch_stops_at_terminal_status(self):
+        code, waybill = self.submitted()
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % waybill, {})
+        self.assertEqual(st, 200, doc)
+        rc, out, err = self.bcci("watch", waybill, "--interval", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("created", out)
+        self.assertIn("cancelled", out)
+        self.assertIn("reached cancelled", err)
+        # the poll interval is bounded
+        for bad in ("0", "301", "soon"):
+            rc, out, err = self.bcci("watch", code, "--interval", bad)
+            self.assertEqual(rc, 2, "--interval %s: got exit %d" % (bad, rc))
+            self.assertIn("1 to 300 seconds", err)
+
+    def test_watch_ends_on_ctrl_c(self):
+        import signal
+        import time
+        code, _ = self.submitted()
+        p = subprocess.Popen([BCCI, "watch", code, "--interval", "1"], env=self.env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            time.sleep(2.5)
+            self.assertIsNone(p.poll(), "watch of an open dossier ended by itself")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        out, err = out.decode("utf-8"), err.decode("utf-8")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.count("created"), 1, "got %r: each event printed once" % out)
+        self.assertIn("stopped watching", err)
+
+    def test_completion_bash_is_generated_from_the_table(self):
+        rc, out, err = self.bcci("completion", "bash")
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(harness.ROOT, "dist", "bash-completion", "bcci"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), out, "dist/bash-completion/bcci is stale: bcci completion bash > it")
+        p = subprocess.run(["bash", "-n"], input=out.encode(), capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        script = out + """
+complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _bcci; echo "${COMPREPLY[*]}"; }
+complete_words bcci wh
+complete_words bcci token re
+complete_words bcci label RR1 --fo
+"""
+        p = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30)
+        self.assertEqual(p.stdout.decode().splitlines(), ["whoami", "revoke", "--format"], p.stderr)
+
+    def test_resubmit_identical_file_exits_zero(self):
+        lines = [json.dumps(self.dossier(), ensure_ascii=False) for _ in range(2)]
+        path = self.write("again.jsonl", "\n".join(lines) + "\n")
+        rc, out, err = self.bcci("submit", path)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.bcci("submit", path)
+        self.assertEqual(rc, 0, "got exit %d, want 0 for an identical re-submission; %s" % (rc, err))
+        self.assertIn("0 accepted, 2 duplicates, 0 rejected", err)
+        self.assertIn("already accepted with the same content", err)
+
+    def test_human_text_and_json(self):
+        rc, out, err = self.bcci("health")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^bccid at http://127\.0\.0\.1:\d+: ok\n")
+        self.assertIn("S10 numbers", out)
+        self.assertNotIn("{", out)
+        code, waybill = self.submitted()
+        rc, out, err = self.bcci("scan", waybill)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "%s: accepted\n" % waybill)
+        rc, out, err = self.bcci("--json", "scan", waybill)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["waybill"], waybill)
+        rc, out, err = self.bcci("purge", "--older-than", "3650", "--dry-run")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("0 finished dossier(s) older than 3650 days would lose their personal data (dry run", out)
+        rc, out, err = self.bcci("--json", "purge", "--older-than", "3650", "--dry-run")
+        self.assertEqual(json.loads(out)["dry_run"], True)
+        self.sys.token("cli-revoke-me", "clerk")
+        self.sys.token("cli-revoke-me-too", "clerk")
+        rc, out, err = self.bcci("token", "revoke", "cli-revoke-me")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "token cli-revoke-me revoked: its holder is refused from the next request on\n")
+        rc, out, err = self.bcci("--json", "token", "revoke", "cli-revoke-me-too")
+        self.assertEqual(json.loads(out), {"name": "cli-revoke-me-too", "revoked": True})
+
+    def test_waybill_with_bad_check_digit(self):
+        _, waybill = self.submitted()
+        wrong = waybill[:10] + str((int(waybill[10]) + 1) % 10) + waybill[11:]
+        for cmd in ("status", "watch"):
+            rc, out, err = self.bcci(cmd, wrong)
+            self.assertEqual(rc, 2, "bcci %s %s: got exit %d" % (cmd, wrong, rc))
+            self.assertIn("%s is not a valid waybill: wrong check digit" % wrong, err)
+            self.assertNotIn("no dossier", err)
+
+    def test_scan_events_are_the_servers(self):
+        rc, out, err = self.bcci("scan", "--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("[--event accepted]", out)
+        self.assertNotIn("delivered", out.split("\n")[0])
+        rc, out, err = self.bcci("scan", "RR000000005VN", "--event", "delivered")
+        self.assertEqual(rc, 2)
+        self.assertIn("--event must be accepted", err)
 
 
 if __name__ == "__main__":
