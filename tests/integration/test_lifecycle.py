@@ -164,6 +164,30 @@ class CarrierEventsTest(unittest.TestCase):
         self.assertNotIn("status", notes[0], "an unknown code changes no status")
         self.assertEqual(self.status(), "created")
 
+    def test_details_survive_quotes_and_long_reasons(self):
+        # details used to be JSON text spliced by snprintf: a quote in the receiver's ID or a
+        # reason long once escaped made them invalid or cut, and the API then showed {}
+        t0 = time.time()
+        reason = 'Người nhận vắng nhà, hẹn lại ' + '"\\' * 100  # twice as long once escaped
+        failed = vnpost_event(self.waybill, 15, t0 + 600, "f1", '"' * 150, reason=reason)
+        delivered = vnpost_event(self.waybill, 14, t0 + 1200, "d1", "Phát thành công")
+        delivered.update({"receiverName": "Trần Thị B", "receiverRelation": "self", "receiverIdType": "CCCD",
+                          "receiverIdNumber": '12345"ab'})
+        st, rep, _ = self.post([failed, delivered])
+        self.assertEqual((st, rep["applied"]), (200, 2), rep)
+        st, tl, _ = self.sys.timeline(self.code)
+        self.assertTrue(tl["chain_valid"], tl.get("chain_error"))
+        by_id = {e["details"].get("event_id"): e for e in tl["events"]}
+        self.assertIn("f1", by_id, "the failed attempt's details were lost: %s" % [e["details"] for e in tl["events"]])
+        got = by_id["f1"]["details"].get("reason", "")
+        self.assertEqual(got, reason)
+        self.assertIn("d1", by_id, "the delivery's details were lost: %s" % [e["details"] for e in tl["events"]])
+        proof = by_id["d1"]["details"].get("proof")
+        self.assertIsNotNone(proof, "got details %s, want a proof" % by_id["d1"]["details"])
+        self.assertEqual(proof["relation"], "self")
+        self.assertNotIn("id_last4", proof, "a tail that is not four digits is not kept")
+        self.assertIn("note", proof)
+
     def test_roles_on_the_webhook(self):
         ev = [vnpost_event(self.waybill, 10, time.time(), "r1")]
         self.assertEqual(self.post(ev, token=self.sys.token("clerk1", "clerk"))[0], 403)
