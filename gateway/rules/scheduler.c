@@ -21,8 +21,13 @@
 /* a shipment is late when its due day is over, not at the start of it */
 #define SLA_GRACE_MS DAY_MS
 
+/* jobs.h answers a failure to read with a bare NULL: told as an I/O error (transient) */
+#define JOBS_BARE_FAILURE 10
+
 /* queue_poll - a track job for shipment id, carrying its booking payload; STORE_EXISTS when
- * this poll was already queued, STORE_NOT_FOUND when the shipment has no booking payload */
+ * this poll was already queued. Only a booked shipment (it has a carrier reference, which only
+ * its booking job sets) is polled, so a payload that cannot be read is a failure to read, not a
+ * poll to skip: skipping it would lose the poll, the next one being planned already. */
 static store_rc_t
 queue_poll(store_tx_t *tx, const store_shipment_t *s, int64_t now)
 {
@@ -30,7 +35,7 @@ queue_poll(store_tx_t *tx, const store_shipment_t *s, int64_t now)
     int rc = 0, r;
 
     if (!payload)
-        return STORE_NOT_FOUND;
+        return sqlite_fail(tx, JOBS_BARE_FAILURE, "reading the booking a tracking poll carries");
     snprintf(purpose, sizeof purpose, "poll:%" PRId64, now);
     r = jobs_enqueue(sqlite_tx_db(tx), "track", s->id, purpose, s->carrier, payload, now, now, &rc);
     free(payload);
@@ -70,7 +75,7 @@ polls(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_repo
             continue; /* capped: this one waits for its next turn */
         r = queue_poll(tx, s, now);
         report->polls += r == STORE_OK;
-        if (r == STORE_EXISTS || r == STORE_NOT_FOUND)
+        if (r == STORE_EXISTS)
             r = STORE_OK;
     }
     store_shipment_list_free(&due);
