@@ -275,7 +275,8 @@ apply_booked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const si
     store_shipment_t s;
     char *text = NULL, *key = NULL;
     const char *next;
-    int fresh;
+    int fresh, late;
+    int64_t when;
     store_rc_t r = store_shipments_get(tx, job->shipment_id, &s);
 
     if (r == STORE_NOT_FOUND)
@@ -307,16 +308,26 @@ apply_booked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const si
      * second still applies. */
     fresh = (strcmp(s.status, "created") == 0 || strcmp(s.status, "exception") == 0) &&
             status_may_move(s.status, s.status_time, next, s.status_time);
-    r = append(tx, &s, now, now, "gateway", fresh ? next : NULL, NULL, NULL, text, details, key);
+    /* The carrier accepted the order before it reported anything of the item, so when its
+     * events came first (a webhook can overtake the worker's answer) the booking still goes
+     * on the timeline as what it was, just before the carrier's first news, and the status
+     * stays where the carrier put it. */
+    when = now;
+    late = !fresh && s.status_time > 0 && !status_is_terminal(s.status) && strcmp(s.status, "exception") != 0;
+    if (late) {
+        if (s.status_time <= now)
+            when = s.status_time - 1;
+        json_object_set_new(details, "note", json_string("answered after the carrier's first events; status unchanged"));
+    }
+    r = append(tx, &s, when, now, "gateway", fresh || late ? next : NULL, NULL, NULL, text, details, key);
     if (r == STORE_EXISTS) {
         r = STORE_OK;
         goto out;
     }
-    if (r == STORE_OK && fresh) {
+    if (r == STORE_OK && fresh)
         r = move(tx, &s, next, s.status_time, now, policy, now);
-        if (r == STORE_OK)
-            r = notify_ship(tx, &s, next, NULL, now, NULL, policy, now);
-    }
+    if (r == STORE_OK && (fresh || late))
+        r = notify_ship(tx, &s, next, NULL, when, NULL, policy, now);
 out:
     json_decref(details);
     free(key);

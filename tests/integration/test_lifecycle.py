@@ -57,10 +57,16 @@ class CaseSystemSyncTest(unittest.TestCase):
         for code in codes:
             seq = [(n["TrangThaiHoSo"], n["status"]) for n in got.get(code, [])]
             self.assertEqual(seq, [("9", "booked"), ("10", "delivered")], "notifications of %s" % code)
+            st, tl, _ = self.sys.timeline(code)
+            hash_of = {e["seq"]: e["hash"] for e in tl["events"]}
             for n in got[code]:
                 self.assertEqual(len(n["ThoiDiemXuLy"]), 14)
                 self.assertTrue(n["NoiDungXuLy"])
                 self.assertEqual(n["waybill"][-2:], "VN")
+                # the sealed head travels with every notification: the event it names, as recorded
+                head = n["timeline_head"]
+                self.assertEqual(hash_of.get(head["count"]), head["hash"],
+                                 "timeline_head %s of %s names no recorded event" % (head, code))
         self.assertGreater(self.receiver.attempts, len(self.receiver.accepted), "the outage caused retries")
         st, doc, _ = self.sys.request("GET", "/v1/jobs?state=dead")
         self.assertEqual(doc["jobs"], [])

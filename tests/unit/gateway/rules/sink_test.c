@@ -256,6 +256,36 @@ test_booked(void **state)
     assert_chain_valid(f, s.dossier_id);
 }
 
+static void
+test_booking_answered_after_carrier_events(void **state)
+{
+    store_fixture_t *f = *state;
+    int64_t id = add_shipment(f, 3, "return", "created");
+    store_shipment_t s = ship(f, id);
+    carrier_event_t e = event(s.waybill, "7", 3000, "acc");
+    store_timeline_list_t list;
+    store_tx_t *tx = NULL;
+    sink_report_t rep;
+
+    /* a webhook overtook the worker's answer: the item is accepted before we hear of the booking */
+    assert_int_equal(apply(f, &e, 1, &rep), STORE_OK);
+    assert_string_equal(ship(f, id).status, "accepted");
+    assert_int_equal(book_result(f, id), STORE_OK);
+    s = ship(f, id);
+    assert_string_equal(s.status, "accepted");
+    assert_string_equal(s.carrier_ref, "VNPX-BOOKED");
+    assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_timeline_list(tx, s.dossier_id, &list), STORE_OK);
+    store_tx_abort(&tx);
+    assert_int_equal(list.n, 2);
+    if (strcmp(list.items[0].status, "booked") != 0 || strcmp(list.items[1].status, "accepted") != 0)
+        fail_msg("got %s then %s, want booked then accepted", list.items[0].status, list.items[1].status);
+    store_timeline_list_free(&list);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND payload LIKE '%\"booked\"%'"),
+                     1);
+    assert_chain_valid(f, s.dossier_id);
+}
+
 /* ---------------------------------------------------------------- statuses */
 
 static void
@@ -540,6 +570,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_booked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_booking_answered_after_carrier_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_normalized_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminal_never_moves_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_kept_status_unchanged, setup, teardown),
