@@ -54,12 +54,14 @@ typedef struct {
 
 void store_timeline_list_free(store_timeline_list_t *list);
 
-/* store_set_chain_key - the key of the chain (bccid: its server secret). Set it once, before
- * the first transaction; without a key the store refuses to append (STORE_ERROR). Copied. */
+/* store_set_chain_key - the key of the chain (bccid: its server secret, before its first
+ * transaction; at most 64 bytes, else STORE_ERROR). Copied. One key per process: the SQLite
+ * backend keeps it beside its chain code. Until it is set the chain is keyed with the empty
+ * key (a warning is logged once), which only unit tests rely on. */
 store_rc_t store_set_chain_key(store_t *store, const void *key, size_t len);
 
-/* store_timeline_append - STORE_OK appended, STORE_EXISTS when dedup_key was seen (nothing
- * written), STORE_ERROR when details is not a JSON object or no key is set */
+/* store_timeline_append - STORE_OK appended (and the head resealed), STORE_EXISTS when
+ * dedup_key was seen (nothing written), STORE_ERROR when details is not a JSON object */
 store_rc_t store_timeline_append(store_tx_t *tx, const store_timeline_event_t *ev);
 /* store_timeline_list - the dossier's events in carrier-time order (event_time, then seq) */
 store_rc_t store_timeline_list(store_tx_t *tx, int64_t dossier_id, store_timeline_list_t *out);
