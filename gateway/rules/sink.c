@@ -317,6 +317,8 @@ apply_booked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const si
     if (late) {
         if (s.status_time <= now)
             when = s.status_time - 1;
+        if (when < s.created_at)
+            when = s.created_at; /* a carrier clock behind ours never puts it before the request */
         json_object_set_new(details, "note", json_string("answered after the carrier's first events; status unchanged"));
     }
     r = append(tx, &s, when, now, "gateway", fresh || late ? next : NULL, NULL, NULL, text, details, key);
