@@ -291,18 +291,23 @@ parse_event(const json_t *o, size_t idx, int with_ids, carrier_event_t *e, char 
     v = json_object_get(o, "receiverIdType");
     if (json_is_string(v))
         carrier_copy_utf8(e->receiver_id_type, sizeof e->receiver_id_type, json_string_value(v));
+    /* Only a tail of exactly four digits is kept. Anything else (too short, letters, quotes)
+     * drops the ID alone, never the delivery: the event still proves the handover, and the
+     * sink notes on the timeline that no usable digits came. */
     v = json_object_get(o, "receiverIdNumber");
     if (json_is_string(v)) {
         const char *id = json_string_value(v);
         size_t n = strlen(id), k;
+        int digits = n >= 4 && n <= 20;
 
-        if (n < 4 || n > 20) {
-            snprintf(err, errlen, "event %zu: receiverIdNumber must have 4 to 20 characters", idx);
-            return -1;
+        for (k = 0; digits && k < 4; k++)
+            digits = id[n - 4 + k] >= '0' && id[n - 4 + k] <= '9';
+        if (digits) {
+            memcpy(e->receiver_id_last4, id + n - 4, 4);
+            e->receiver_id_last4[4] = '\0';
+        } else {
+            e->receiver_id_last4[0] = '\0';
         }
-        for (k = 0; k < 4; k++)
-            e->receiver_id_last4[k] = id[n - 4 + k];
-        e->receiver_id_last4[4] = '\0';
     }
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
 #include "gateway/store/store_admin.h"
+#include "gateway/store/store_timeline.h"
 #include "gateway/http/webhook_auth.h"
 #include "secret.h"
 #include "log.h"
@@ -82,6 +83,33 @@ lock_state_dir(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* seal_timelines - key the timeline chain with the server secret; a database from before
+ * keyed chains is re-sealed once, here, before anything appends (design §5) */
+static int
+seal_timelines(store_t *store, const unsigned char *secret, size_t len, char *err, size_t errlen)
+{
+    store_tx_t *tx = NULL;
+    int sealed = 0;
+    store_rc_t rc = store_set_chain_key(store, secret, len);
+
+    if (rc == STORE_OK)
+        rc = store_tx_begin(store, STORE_WRITE, &tx);
+    if (rc == STORE_OK && store_timeline_seal_all(tx, &sealed) != STORE_OK) {
+        snprintf(err, errlen, "cannot seal the timelines: %s", store_tx_message(tx));
+        store_tx_abort(&tx);
+        return -1;
+    }
+    if (rc == STORE_OK)
+        rc = store_tx_commit(&tx);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot seal the timelines (%s); is the database writable?", store_rc_name(rc));
+        return -1;
+    }
+    if (sealed > 0)
+        log_info("timeline chains of %d dossiers re-sealed with the server key", sealed);
+    return 0;
 }
 
 /* load_secret - the server secret (32 random bytes, STATE_DIR/secret, 0600), created on the
@@ -379,6 +407,10 @@ main(int argc, char **argv)
         goto out;
     }
     dossier_set_id_key(secret, sizeof secret);
+    if (seal_timelines(store, secret, sizeof secret, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        goto out;
+    }
 
     /* every configured secret is read before anything starts: a bad one stops bccid here */
     if (load_webhook_auth(cfg, webhooks, err, sizeof err) != 0) {

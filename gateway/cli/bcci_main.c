@@ -1375,7 +1375,8 @@ cmd_routes(app_t *app, args_t *a)
     return EXIT_OK;
 }
 
-/* cmd_timeline_verify - ask bccid to recompute the dossier's hash chain (design §5) */
+/* cmd_timeline_verify - ask bccid to recompute the dossier's keyed chain and check it against the
+ * sealed head (design §5); the key never leaves the server, so the verdict is the server's */
 static int
 cmd_timeline_verify(app_t *app, args_t *a)
 {
@@ -1646,8 +1647,10 @@ static const command_t commands[] = {
       "The dossier, its shipments and its timeline (Vietnam time). A 13-character S10 waybill is looked up\n"
       "with GET /v1/shipments/{waybill} first." },
     { "timeline verify", cmd_timeline_verify, 0, "timeline verify DOSSIER_CODE",
-      "Recompute the dossier's timeline hash chain on the server; exit 1 when an event was altered or\n"
-      "removed after it was recorded." },
+      "Recompute the dossier's timeline chain on the server (HMAC-SHA256 keyed with the server secret) and\n"
+      "compare it with the dossier's sealed head (event count and last hash, also sent with every case-system\n"
+      "notification); exit 1 when an event was altered, the last events were removed, or the chain was\n"
+      "recomputed without the key." },
     { "label", cmd_label, 0, "label WAYBILL [--format pdf|png|svg|zpl|zpl-font] [--size a6] [--dpi 300] [-o FILE]",
       "Download one label (GET /v1/shipments/{waybill}/label) to FILE (default WAYBILL.FORMAT; - = stdout)." },
     { "labels", cmd_labels, 0,

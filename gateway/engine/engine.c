@@ -421,8 +421,7 @@ worker_remove(engine_t *self, int i, db_t *db, int64_t now, const char *why)
 static void
 run_op(engine_t *self, engine_op_t *op, int64_t now)
 {
-    db_t *db = store_writer(self->store);
-    int rc, failed;
+    int failed;
 
     if (store_tx_savepoint(self->tx) != STORE_OK) {
         api_error_set(&op->err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
@@ -438,9 +437,10 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         break;
     case ENGINE_OP_EVENTS:
         memset(&op->report, 0, sizeof op->report);
-        if (sink_carrier_events(db, op->carrier, op->events, &self->cfg.policy, now, &op->report, &rc) != 0) {
+        if (sink_carrier_events(self->tx, op->carrier, op->events, &self->cfg.policy, now, &op->report) != STORE_OK) {
             api_error_set(&op->err, 503, "storage_unavailable", NULL,
-                          "the database cannot record events now (%s); the carrier should retry", sqlite3_errstr(rc));
+                          "the database cannot record events now (%s); the carrier should retry",
+                          store_tx_message(self->tx));
             op->err.retry_after = 2;
             op->status = -1;
         } else {
@@ -467,7 +467,7 @@ handle_message(engine_t *self, inbound_t *in, int64_t now)
 {
     db_t *db = store_writer(self->store);
     wire_msg_t *m = &in->msg;
-    int wi = worker_find(self, in->id, in->idlen), rc;
+    int wi = worker_find(self, in->id, in->idlen);
 
     if (wi >= 0)
         self->workers[wi].last_seen = now;
@@ -508,8 +508,8 @@ handle_message(engine_t *self, inbound_t *in, int64_t now)
             if (!late)
                 breaker_record(self, job.carrier, job.kind, m->job_id, m->outcome, now);
         }
-        if (sink_job_result(db, m, &self->cfg.policy, now, &rc) != 0)
-            log_error("cannot apply the result of job %" PRId64 ": %s", m->job_id, sqlite3_errstr(rc));
+        if (sink_job_result(self->tx, m, &self->cfg.policy, now) != STORE_OK)
+            log_error("cannot apply the result of job %" PRId64 ": %s", m->job_id, store_tx_message(self->tx));
         pthread_mutex_lock(&self->stats_lock);
         if (late)
             self->stats.results_late++;
@@ -776,14 +776,13 @@ engine_loop(void *arg)
                 recount_inflight(self, db);
                 if (now >= self->next_schedule && !self->stopping) {
                     scheduler_report_t rep;
-                    int src;
 
                     memset(&rep, 0, sizeof rep);
                     int kept = 1;
 
                     store_tx_savepoint(self->tx);
-                    if (scheduler_tick(db, &self->cfg.scheduler, now, &rep, &src) != 0) {
-                        log_error("scheduler: %s; its work waits for the next tick", sqlite3_errstr(src));
+                    if (scheduler_tick(self->tx, &self->cfg.scheduler, now, &rep) != STORE_OK) {
+                        log_error("scheduler: %s; its work waits for the next tick", store_tx_message(self->tx));
                         kept = 0;
                         memset(&rep, 0, sizeof rep);
                     }

@@ -188,8 +188,9 @@ write_cancel(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
         sqlite3_bind_int64(st, 2, now);
         if ((rc = sqlite3_step(st)) != SQLITE_DONE)
             goto sql_fail;
-        if (sink_set_status(db, id, "cancelled", NULL, now, r->source,
-                            "Đã hủy yêu cầu gửi trước khi chuyển sang bưu điện", NULL, r->policy, now, &rc) < 0)
+        rc = sink_set_status(tx, id, "cancelled", NULL, now, r->source,
+                             "Đã hủy yêu cầu gửi trước khi chuyển sang bưu điện", NULL, r->policy, now);
+        if (rc == STORE_BUSY || rc == STORE_ERROR)
             goto sql_fail;
         *out = json_pack("{s:s, s:s}", "waybill", r->waybill, "status", "cancelled");
         return 200;

@@ -1,5 +1,5 @@
 /*
- * scheduler - polls, invitations, SLA (see scheduler.h)
+ * scheduler - polls, invitations, SLA: the decisions (see scheduler.h)
  */
 #include "gateway/rules/scheduler.h"
 
@@ -8,90 +8,81 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/store/sqlite/timeline.h"
+#include "gateway/store/store_shipments.h"
+#include "gateway/store/store_timeline.h"
 #include "log.h"
+/* TRANSITIONAL ([R2.1]): the job table is still reached through the SQLite backend's jobs.h,
+ * on the transaction's connection, until the jobs area has its store_jobs.h; queue_poll is
+ * all that touches it. */
 #include "gateway/store/sqlite/jobs.h"
+#include "gateway/store/sqlite/sqlite_internal.h"
 
-/* ------------------------------------------------------------------ polls */
+#define DAY_MS 86400000LL
+/* a shipment is late when its due day is over, not at the start of it */
+#define SLA_GRACE_MS DAY_MS
 
-static const char SQL_POLL_DUE[] =
-    "SELECT s.id, s.carrier, s.created_at FROM shipments s WHERE s.next_poll_at IS NOT NULL AND s.next_poll_at <= ?1"
-    " AND s.status NOT IN ('created', 'delivered', 'returned', 'cancelled') AND COALESCE(s.carrier_ref, '') != ''"
-    " ORDER BY s.next_poll_at LIMIT ?2";
-static const char SQL_POLL_QUEUED[] =
-    "SELECT COUNT(*) FROM jobs WHERE kind = 'track' AND carrier = ?1 AND state IN ('ready', 'leased')";
-static const char SQL_POLL_NEXT[] = "UPDATE shipments SET next_poll_at = ?2 WHERE id = ?1";
+/* jobs.h answers a failure to read with a bare NULL: told as an I/O error (transient) */
+#define JOBS_BARE_FAILURE 10
+
+/* queue_poll - a track job for shipment id, carrying its booking payload; STORE_EXISTS when
+ * this poll was already queued. Only a booked shipment (it has a carrier reference, which only
+ * its booking job sets) is polled, so a payload that cannot be read is a failure to read, not a
+ * poll to skip: skipping it would lose the poll, the next one being planned already. */
+static store_rc_t
+queue_poll(store_tx_t *tx, const store_shipment_t *s, int64_t now)
+{
+    char purpose[48], *payload = jobs_book_payload(sqlite_tx_db(tx), s->id);
+    int rc = 0, r;
+
+    if (!payload)
+        return sqlite_fail(tx, JOBS_BARE_FAILURE, "reading the booking a tracking poll carries");
+    snprintf(purpose, sizeof purpose, "poll:%" PRId64, now);
+    r = jobs_enqueue(sqlite_tx_db(tx), "track", s->id, purpose, s->carrier, payload, now, now, &rc);
+    free(payload);
+    if (r < 0)
+        return sqlite_fail(tx, rc, "queueing a tracking poll");
+    return r == 1 ? STORE_EXISTS : STORE_OK;
+}
 
 /* poll_interval - how long to wait before asking again: often while the shipment is young,
  * rarely once it is old (most news arrives by webhook anyway) */
 static int64_t
 poll_interval(int64_t age_ms, int64_t base_ms)
 {
-    if (age_ms < 86400000LL)
+    if (age_ms < DAY_MS)
         return base_ms;
-    if (age_ms < 3 * 86400000LL)
+    if (age_ms < 3 * DAY_MS)
         return base_ms * 4;
     return base_ms * 12;
 }
 
-static int
-polls(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc)
+static store_rc_t
+polls(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_POLL_DUE);
-    struct {
-        int64_t id, created;
-        char carrier[32];
-    } due[256];
-    int n = 0, i, limit = cfg->batch < 256 ? cfg->batch : 256;
+    store_shipment_list_t due;
     int64_t base = cfg->policy->poll_min_ms ? cfg->policy->poll_min_ms : 1800000;
+    size_t i;
+    store_rc_t r = store_shipments_due_polls(tx, now, cfg->batch, &due);
 
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, limit);
-    while (n < limit && (*rc = sqlite3_step(st)) == SQLITE_ROW) {
-        due[n].id = sqlite3_column_int64(st, 0);
-        snprintf(due[n].carrier, sizeof due[n].carrier, "%s", db_col_text(st, 1));
-        due[n].created = sqlite3_column_int64(st, 2);
-        n++;
-    }
-    sqlite3_reset(st);
-    for (i = 0; i < n; i++) {
-        char purpose[48], *payload;
-        int queued = 0, r;
+    for (i = 0; r == STORE_OK && i < due.n; i++) {
+        const store_shipment_t *s = &due.items[i];
+        int queued = 0;
 
-        st = db_stmt(db, SQL_POLL_QUEUED);
-        db_bind_text(st, 1, due[i].carrier);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            queued = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
-        st = db_stmt(db, SQL_POLL_NEXT);
-        sqlite3_bind_int64(st, 1, due[i].id);
-        sqlite3_bind_int64(st, 2, now + poll_interval(now - due[i].created, base));
-        if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
-            return -1;
-        if (queued >= cfg->poll_cap)
+        r = store_shipments_count_track_jobs(tx, s->carrier, &queued);
+        if (r == STORE_OK)
+            r = store_shipments_set_next_poll(tx, s->id, now + poll_interval(now - s->created_at, base));
+        if (r != STORE_OK || queued >= cfg->poll_cap)
             continue; /* capped: this one waits for its next turn */
-        payload = jobs_book_payload(db, due[i].id);
-        if (!payload)
-            continue;
-        snprintf(purpose, sizeof purpose, "poll:%" PRId64, now);
-        r = jobs_enqueue(db, "track", due[i].id, purpose, due[i].carrier, payload, now, now, rc);
-        free(payload);
-        if (r < 0)
-            return -1;
-        report->polls += r == 0;
+        r = queue_poll(tx, s, now);
+        report->polls += r == STORE_OK;
+        if (r == STORE_EXISTS)
+            r = STORE_OK;
     }
-    *rc = SQLITE_OK;
-    return 0;
+    store_shipment_list_free(&due);
+    return r;
 }
 
 /* ------------------------------------------------------------- invitations */
-
-static const char SQL_FAILED[] =
-    "SELECT id, attempts, last_attempt_at FROM shipments WHERE status = 'delivery_failed'"
-    " AND last_attempt_at IS NOT NULL ORDER BY last_attempt_at LIMIT ?1";
-static const char SQL_INVITED[] =
-    "UPDATE shipments SET attempts = attempts + 1, last_attempt_at = ?2 WHERE id = ?1";
-static const char SQL_DOSSIER_OF[] = "SELECT dossier_id FROM shipments WHERE id = ?1";
 
 static int64_t
 gap_over(const scheduler_config_t *cfg, int64_t since)
@@ -101,140 +92,115 @@ gap_over(const scheduler_config_t *cfg, int64_t since)
     /* two working days after the day of the last attempt */
     if (cfg->policy->calendar)
         return calendar_add_working_days(cfg->policy->calendar, since, 2);
-    return since + 2 * 86400000LL;
+    return since + 2 * DAY_MS;
 }
 
-static int
-invitations(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc)
+/* note - a timeline event of the gateway about shipment s, details {"kind": kind} */
+static store_rc_t
+note(store_tx_t *tx, const store_shipment_t *s, int64_t now, const char *status, const char *text, const char *kind)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_FAILED);
-    struct {
-        int64_t id, last;
-        int attempts;
-    } rows[128];
-    int n = 0, i;
+    store_timeline_event_t ev;
+    json_t *d = json_pack("{s:s}", "kind", kind);
+    char *dtext = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    store_rc_t r;
 
-    sqlite3_bind_int(st, 1, cfg->batch < 128 ? cfg->batch : 128);
-    while (n < 128 && (*rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rows[n].id = sqlite3_column_int64(st, 0);
-        rows[n].attempts = sqlite3_column_int(st, 1);
-        rows[n].last = sqlite3_column_int64(st, 2);
-        n++;
-    }
-    sqlite3_reset(st);
-    for (i = 0; i < n; i++) {
-        if (now < gap_over(cfg, rows[i].last))
+    json_decref(d);
+    if (!dtext)
+        return store_tx_fail(tx, STORE_BUSY, "out of memory while writing the timeline; retry later");
+    memset(&ev, 0, sizeof ev);
+    ev.dossier_id = s->dossier_id;
+    ev.shipment_id = s->id;
+    ev.event_time = now;
+    ev.received_at = now;
+    ev.source = "gateway";
+    ev.status = status;
+    ev.text = text;
+    ev.details = dtext;
+    r = store_timeline_append(tx, &ev);
+    free(dtext);
+    return r;
+}
+
+static store_rc_t
+invitations(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report)
+{
+    store_shipment_list_t rows;
+    size_t i;
+    store_rc_t r = store_shipments_failed_deliveries(tx, cfg->batch, &rows);
+
+    for (i = 0; r == STORE_OK && i < rows.n; i++) {
+        const store_shipment_t *s = &rows.items[i];
+
+        if (now < gap_over(cfg, s->last_attempt_at))
             continue;
-        if (rows[i].attempts < 2) {
+        if (s->attempts < 2) {
             /* the rule asks for a second invitation before the result goes back */
-            timeline_event_t ev;
             char text[256];
-            int64_t dossier_id = 0;
 
-            st = db_stmt(db, SQL_DOSSIER_OF);
-            sqlite3_bind_int64(st, 1, rows[i].id);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                dossier_id = sqlite3_column_int64(st, 0);
-            sqlite3_reset(st);
             snprintf(text, sizeof text,
                      "Gửi giấy mời lần %d: mời người nhận đến nhận kết quả hoặc hẹn lại thời gian phát "
                      "(TT 17/2017/TT-BTTTT Điều 5.2)",
-                     rows[i].attempts + 1);
-            memset(&ev, 0, sizeof ev);
-            ev.dossier_id = dossier_id;
-            ev.shipment_id = rows[i].id;
-            ev.event_time = now;
-            ev.received_at = now;
-            ev.source = "gateway";
-            ev.text = text;
-            ev.details = "{\"kind\":\"invitation\"}";
-            if (timeline_append(db, &ev, rc) == TIMELINE_ERROR)
-                return -1;
-            st = db_stmt(db, SQL_INVITED);
-            sqlite3_bind_int64(st, 1, rows[i].id);
-            sqlite3_bind_int64(st, 2, now);
-            if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
-                return -1;
-            report->invitations++;
+                     s->attempts + 1);
+            r = note(tx, s, now, NULL, text, "invitation");
+            if (r == STORE_OK)
+                r = store_shipments_record_invitation(tx, s->id, now);
+            report->invitations += r == STORE_OK;
         } else {
             /* invited twice, two working days apart, and still not delivered: send it back */
-            if (sink_set_status(db, rows[i].id, "returning", NULL, now, "gateway",
+            json_t *d = json_pack("{s:s}", "kind", "return_after_invitations");
+
+            r = sink_set_status(tx, s->id, "returning", NULL, now, "gateway",
                                 "Đã mời người nhận hai lần không thành công; chuyển hoàn kết quả về cơ quan "
                                 "(TT 17/2017/TT-BTTTT Điều 5.2)",
-                                "{\"kind\":\"return_after_invitations\"}", cfg->policy, now, rc) < 0)
-                return -1;
-            report->returns++;
+                                d, cfg->policy, now);
+            json_decref(d);
+            report->returns += r == STORE_OK;
+            if (r == STORE_CONFLICT)
+                r = STORE_OK; /* the status machine refuses: nothing to send back */
         }
     }
-    *rc = SQLITE_OK;
-    return 0;
+    store_shipment_list_free(&rows);
+    return r;
 }
 
 /* -------------------------------------------------------------------- SLA */
 
-static const char SQL_LATE[] =
-    "SELECT s.id, s.dossier_id, s.due_at, s.waybill FROM shipments s WHERE s.due_at IS NOT NULL"
-    " AND s.sla_breached = 0 AND s.first_attempt_at IS NULL AND s.due_at + 86400000 <= ?1"
-    " AND s.status NOT IN ('delivered', 'returned', 'cancelled') LIMIT ?2";
-static const char SQL_BREACHED[] = "UPDATE shipments SET sla_breached = 1 WHERE id = ?1";
-
-static int
-sla(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc)
+static store_rc_t
+sla(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_LATE);
-    struct {
-        int64_t id, dossier_id, due;
-        char waybill[16];
-    } rows[128];
-    int n = 0, i;
+    store_shipment_list_t rows;
+    size_t i;
+    store_rc_t r = store_shipments_past_due(tx, now - SLA_GRACE_MS, cfg->batch, &rows);
 
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, cfg->batch < 128 ? cfg->batch : 128);
-    while (n < 128 && (*rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rows[n].id = sqlite3_column_int64(st, 0);
-        rows[n].dossier_id = sqlite3_column_int64(st, 1);
-        rows[n].due = sqlite3_column_int64(st, 2);
-        snprintf(rows[n].waybill, sizeof rows[n].waybill, "%s", db_col_text(st, 3));
-        n++;
-    }
-    sqlite3_reset(st);
-    for (i = 0; i < n; i++) {
-        timeline_event_t ev;
+    for (i = 0; r == STORE_OK && i < rows.n; i++) {
+        const store_shipment_t *s = &rows.items[i];
         char text[256];
         int y, m, d;
 
-        calendar_ymd(rows[i].due, &y, &m, &d);
+        calendar_ymd(s->due_at, &y, &m, &d);
         snprintf(text, sizeof text,
-                 "Quá thời hạn phát theo quy định (hạn %02d/%02d/%04d, TT 17/2017/TT-BTTTT Điều 7.2); bưu gửi %s",
-                 d, m, y, rows[i].waybill);
-        memset(&ev, 0, sizeof ev);
-        ev.dossier_id = rows[i].dossier_id;
-        ev.shipment_id = rows[i].id;
-        ev.event_time = now;
-        ev.received_at = now;
-        ev.source = "gateway";
-        ev.status = "sla_breached";
-        ev.text = text;
-        ev.details = "{\"kind\":\"sla_breached\"}";
-        if (timeline_append(db, &ev, rc) == TIMELINE_ERROR)
-            return -1;
-        st = db_stmt(db, SQL_BREACHED);
-        sqlite3_bind_int64(st, 1, rows[i].id);
-        if ((*rc = sqlite3_step(st)) != SQLITE_DONE)
-            return -1;
-        report->sla_breaches++;
-        log_warn("shipment %s missed its due date", rows[i].waybill);
+                 "Quá thời hạn phát theo quy định (hạn %02d/%02d/%04d, TT 17/2017/TT-BTTTT Điều 7.2); bưu gửi %s", d,
+                 m, y, s->waybill);
+        r = note(tx, s, now, "sla_breached", text, "sla_breached");
+        if (r == STORE_OK)
+            r = store_shipments_mark_breached(tx, s->id);
+        if (r == STORE_OK) {
+            report->sla_breaches++;
+            log_warn("shipment %s missed its due date", s->waybill);
+        }
     }
-    *rc = SQLITE_OK;
-    return 0;
+    store_shipment_list_free(&rows);
+    return r;
 }
 
-int
-scheduler_tick(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc)
+store_rc_t
+scheduler_tick(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report)
 {
-    *rc = SQLITE_OK;
-    if (polls(db, cfg, now, report, rc) != 0 || invitations(db, cfg, now, report, rc) != 0 ||
-        sla(db, cfg, now, report, rc) != 0)
-        return -1;
-    return 0;
+    store_rc_t r = polls(tx, cfg, now, report);
+
+    if (r == STORE_OK)
+        r = invitations(tx, cfg, now, report);
+    if (r == STORE_OK)
+        r = sla(tx, cfg, now, report);
+    return r;
 }

@@ -11,6 +11,7 @@
  *    result goes back (`returning`), and the carrier's `returned` closes it;
  *  - SLA (TT 17 Điều 7.2): a shipment not attempted by its due date (working
  *    days from acceptance, calendar.h) gets one `sla_breached` timeline event.
+ * The scheduler decides; the store (store_shipments.h) answers its queries and records.
  * Everything passed in is borrowed.
  */
 #ifndef BCCI_SCHEDULER_H
@@ -18,8 +19,8 @@
 
 #include <stdint.h>
 
-#include "gateway/store/sqlite/db.h"
 #include "gateway/rules/sink.h"
+#include "gateway/store/store.h"
 
 typedef struct {
     const sink_policy_t *policy;   /* calendar, case-system URL, poll base */
@@ -32,7 +33,8 @@ typedef struct {
     int polls, invitations, returns, sla_breaches;
 } scheduler_report_t;
 
-/* scheduler_tick - 0, or -1 with *rc the SQLite error (the engine rolls the tick back) */
-int scheduler_tick(db_t *db, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report, int *rc);
+/* scheduler_tick - STORE_OK, or STORE_BUSY/STORE_ERROR with store_tx_message(tx) saying why
+ * (the engine rolls the tick back: it runs under a savepoint) */
+store_rc_t scheduler_tick(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report);
 
 #endif

@@ -1,27 +1,32 @@
 /*
- * sink - applies what comes back from the outside world to the store
+ * sink - applies what comes back from the outside world: the rules of a shipment's status
  *
- * Worker results (a booking accepted, a cancel confirmed, tracking events, a
- * retry, a permanent refusal) and carrier webhooks become shipment status
- * changes and timeline events, and every change the case system cares about
- * (design §4, last column) becomes a `notify` job in the same transaction.
- * Only the engine thread calls these, inside its open transaction.
+ * Worker results (a booking accepted, a cancel confirmed, tracking events, a retry, a
+ * permanent refusal) and carrier webhooks become shipment status changes and timeline
+ * events, and every change the case system cares about (design §4, last column) becomes a
+ * `notify` job in the same transaction, carrying the timeline's sealed head. Only the
+ * engine thread calls these, inside its open write transaction; the sink decides, the
+ * store (store_shipments.h, store_timeline.h) records.
  *
- * Rules (design §3, §4): every carrier event is deduplicated; a terminal
- * status never moves backwards; an event older (carrier time) than the
- * current status goes on the timeline without changing the status; an
- * unknown raw code is kept on the timeline as a note; an event for a
- * finished shipment is recorded as a note.
- * Everything passed in is borrowed for the call.
+ * Rules (design §3, §4): every carrier event is deduplicated; a status changes only when
+ * status_may_move (domain/status.h) allows it, so a terminal status never moves backwards
+ * and an event older (carrier time) than the current status goes on the timeline without
+ * changing the status; an unknown raw code is kept on the timeline as a note; an event
+ * for a finished shipment is recorded as a note.
+ *
+ * Results: STORE_OK, or STORE_BUSY/STORE_ERROR with store_tx_message(tx) saying why; on a
+ * failure the caller rolls back (sink_job_result does it itself: it runs under its own
+ * savepoint). Everything passed in is borrowed for the call.
  */
 #ifndef BCCI_SINK_H
 #define BCCI_SINK_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "carriers/carrier.h"
-#include "gateway/store/sqlite/db.h"
 #include "domain/calendar.h"
+#include "gateway/store/store.h"
 #include "queues/wire.h"
 
 typedef struct {
@@ -42,19 +47,20 @@ typedef struct {
     int64_t poll_min_ms;          /* first tracking poll this long after the last news */
 } sink_policy_t;
 
-/* sink_job_result - apply a RESULT; 0 applied or ignored (late/duplicate), -1 SQLite error (*rc) */
-int sink_job_result(db_t *db, const wire_msg_t *m, const sink_policy_t *policy, int64_t now, int *rc);
-/* sink_carrier_events - apply events of carrier ops; 0 or -1 SQLite error (*rc) */
-int sink_carrier_events(db_t *db, const carrier_ops_t *ops, const carrier_event_list_t *events,
-                        const sink_policy_t *policy, int64_t now, sink_report_t *report, int *rc);
-/* sink_set_status - move shipment_id to status (unless terminal) with a timeline event and,
- * when the case system cares, a notify job. 0, 1 when refused (terminal), -1 SQLite error. */
-int sink_set_status(db_t *db, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
-                    const char *source, const char *text, const char *details, const sink_policy_t *policy,
-                    int64_t now, int *rc);
-/* sink_notify - queue a notify job about shipment_id for status (design §4 last column);
- * 0 queued or not needed, -1 error */
-int sink_notify(db_t *db, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
-                const char *text, const sink_policy_t *policy, int64_t now, int *rc);
+/* sink_job_result - apply a RESULT (a late or duplicate one is ignored: STORE_OK) */
+store_rc_t sink_job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int64_t now);
+/* sink_carrier_events - apply events of carrier ops; report counts what happened */
+store_rc_t sink_carrier_events(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_list_t *events,
+                               const sink_policy_t *policy, int64_t now, sink_report_t *report);
+/* sink_set_status - move shipment_id to status with a timeline event (details: a JSON object or
+ * NULL) and, when the case system cares, a notify job. STORE_OK moved; STORE_CONFLICT when the
+ * status machine refuses (nothing written); STORE_NOT_FOUND; or a failure. */
+store_rc_t sink_set_status(store_tx_t *tx, int64_t shipment_id, const char *status, const char *upu,
+                           int64_t event_time, const char *source, const char *text, const json_t *details,
+                           const sink_policy_t *policy, int64_t now);
+/* sink_notify - queue a notify job about shipment_id for status (design §4 last column) when
+ * the case system is told about it; STORE_OK queued or not needed */
+store_rc_t sink_notify(store_tx_t *tx, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
+                       const char *text, const sink_policy_t *policy, int64_t now);
 
 #endif

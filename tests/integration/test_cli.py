@@ -5,6 +5,7 @@ Every test runs bin/bcci as a subprocess with a private HOME (so no real
 ~/.config/bcci/config is read) and checks exit codes, stdout and stderr.
 Routes that other modules have not served yet are skipped with a note.
 """
+import hashlib
 import json
 import os
 import re
@@ -141,6 +142,68 @@ class CliTest(unittest.TestCase):
         self.assertIn(waybill, out)
         self.assertIn("created", out)
         self.assertNotIn("\033[", out, "colour must be off when stdout is not a terminal")
+
+    # ---------------------------------------------------------------- timeline verify
+    def cancelled_dossier(self):
+        """A dossier with two timeline events (created, cancelled: no worker books it)."""
+        d = self.dossier()
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201)
+        st, _, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % doc["shipments"][0]["waybill"], {})
+        self.assertEqual(st, 200)
+        rc, out, err = self.bcci("timeline", "verify", d["dossier_code"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("valid (2 events)", out)
+        return d["dossier_code"]
+
+    def tamper(self, code, fn):
+        con = sqlite3.connect(os.path.join(self.sys.state, "bcci.db"), timeout=10)
+        try:
+            (dossier_id,) = con.execute("SELECT id FROM dossiers WHERE code = ?", (code,)).fetchone()
+            fn(con, dossier_id)
+            con.commit()
+        finally:
+            con.close()
+
+    def test_timeline_verify_detects_a_deleted_last_event(self):
+        code = self.cancelled_dossier()
+        self.tamper(code, lambda con, did: con.execute(
+            "DELETE FROM timeline WHERE dossier_id = ? AND seq = (SELECT MAX(seq) FROM timeline WHERE dossier_id = ?)",
+            (did, did)))
+        rc, out, err = self.bcci("timeline", "verify", code)
+        self.assertEqual(rc, 1, "got exit %d (%s), want 1: the last event is gone" % (rc, out))
+        self.assertIn("BROKEN", err)
+
+    def test_timeline_verify_detects_a_chain_recomputed_without_the_key(self):
+        code = self.cancelled_dossier()
+
+        def field(s):
+            s = s or ""
+            return "%d:%s|" % (len(s.encode("utf-8")), s)
+
+        def rewrite(con, did):
+            # edit the first event, then recompute every hash the way an unkeyed SHA-256 chain is
+            # computed, and point the dossier's head at the new end as well as one can without the key
+            rows = con.execute("SELECT id, seq, COALESCE(shipment_id, 0), event_time, received_at, source, status,"
+                               " upu, raw_code, text, details FROM timeline WHERE dossier_id = ? ORDER BY seq",
+                               (did,)).fetchall()
+            prev = "0" * 64
+            for i, (rid, seq, ship, t, rcv, src, status, upu, raw, text, details) in enumerate(rows):
+                if i == 0:
+                    text = text + " (đã sửa)"
+                data = "%s|%d|%d|%d|%d|" % (prev, seq, ship, t, rcv) + "".join(
+                    field(x) for x in (src, status, upu, raw, text, details))
+                h = hashlib.sha256(data.encode("utf-8")).hexdigest()
+                con.execute("UPDATE timeline SET text = ?, prev_hash = ?, hash = ? WHERE id = ?", (text, prev, h, rid))
+                prev = h
+            cols = [r[1] for r in con.execute("PRAGMA table_info(dossiers)")]
+            if "timeline_head" in cols:
+                con.execute("UPDATE dossiers SET timeline_head = ? WHERE id = ?", (prev, did))
+
+        self.tamper(code, rewrite)
+        rc, out, err = self.bcci("timeline", "verify", code)
+        self.assertEqual(rc, 1, "got exit %d (%s), want 1: the chain was recomputed without the key" % (rc, out))
+        self.assertIn("BROKEN", err)
 
     def test_status_unknown(self):
         rc, out, err = self.bcci("status", "000.00.00.H00-000000-0000")

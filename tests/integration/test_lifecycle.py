@@ -57,10 +57,16 @@ class CaseSystemSyncTest(unittest.TestCase):
         for code in codes:
             seq = [(n["TrangThaiHoSo"], n["status"]) for n in got.get(code, [])]
             self.assertEqual(seq, [("9", "booked"), ("10", "delivered")], "notifications of %s" % code)
+            st, tl, _ = self.sys.timeline(code)
+            hash_of = {e["seq"]: e["hash"] for e in tl["events"]}
             for n in got[code]:
                 self.assertEqual(len(n["ThoiDiemXuLy"]), 14)
                 self.assertTrue(n["NoiDungXuLy"])
                 self.assertEqual(n["waybill"][-2:], "VN")
+                # the sealed head travels with every notification: the event it names, as recorded
+                head = n["timeline_head"]
+                self.assertEqual(hash_of.get(head["count"]), head["hash"],
+                                 "timeline_head %s of %s names no recorded event" % (head, code))
         self.assertGreater(self.receiver.attempts, len(self.receiver.accepted), "the outage caused retries")
         st, doc, _ = self.sys.request("GET", "/v1/jobs?state=dead")
         self.assertEqual(doc["jobs"], [])
@@ -163,6 +169,30 @@ class CarrierEventsTest(unittest.TestCase):
         self.assertEqual(len(notes), 1)
         self.assertNotIn("status", notes[0], "an unknown code changes no status")
         self.assertEqual(self.status(), "created")
+
+    def test_details_survive_quotes_and_long_reasons(self):
+        # details used to be JSON text spliced by snprintf: a quote in the receiver's ID or a
+        # reason long once escaped made them invalid or cut, and the API then showed {}
+        t0 = time.time()
+        reason = 'Người nhận vắng nhà, hẹn lại ' + '"\\' * 100  # twice as long once escaped
+        failed = vnpost_event(self.waybill, 15, t0 + 600, "f1", '"' * 150, reason=reason)
+        delivered = vnpost_event(self.waybill, 14, t0 + 1200, "d1", "Phát thành công")
+        delivered.update({"receiverName": "Trần Thị B", "receiverRelation": "self", "receiverIdType": "CCCD",
+                          "receiverIdNumber": '12345"ab'})
+        st, rep, _ = self.post([failed, delivered])
+        self.assertEqual((st, rep["applied"]), (200, 2), rep)
+        st, tl, _ = self.sys.timeline(self.code)
+        self.assertTrue(tl["chain_valid"], tl.get("chain_error"))
+        by_id = {e["details"].get("event_id"): e for e in tl["events"]}
+        self.assertIn("f1", by_id, "the failed attempt's details were lost: %s" % [e["details"] for e in tl["events"]])
+        got = by_id["f1"]["details"].get("reason", "")
+        self.assertEqual(got, reason)
+        self.assertIn("d1", by_id, "the delivery's details were lost: %s" % [e["details"] for e in tl["events"]])
+        proof = by_id["d1"]["details"].get("proof")
+        self.assertIsNotNone(proof, "got details %s, want a proof" % by_id["d1"]["details"])
+        self.assertEqual(proof["relation"], "self")
+        self.assertNotIn("id_last4", proof, "a tail that is not four digits is not kept")
+        self.assertIn("note", proof)
 
     def test_roles_on_the_webhook(self):
         ev = [vnpost_event(self.waybill, 10, time.time(), "r1")]

@@ -19,5 +19,7 @@ store_rc_t sqlite_fail(store_tx_t *tx, int rc, const char *what);
 /* the data areas of this backend (sqlite_<area>.c) */
 extern const struct store_admin_ops sqlite_admin_ops;
 extern const struct store_labels_ops sqlite_labels_ops;
+extern const struct store_shipments_ops sqlite_shipments_ops;
+extern const struct store_timeline_ops sqlite_timeline_ops;
 
 #endif

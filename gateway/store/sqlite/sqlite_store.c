@@ -100,6 +100,11 @@ static const char *const migrations[] = {
     "ALTER TABLE shipments ADD COLUMN cod_collected_at INTEGER;",
     /* 8: a token may be bound to one agency (a commune's one-stop desk); NULL = every agency */
     "ALTER TABLE tokens ADD COLUMN agency_code TEXT;",
+    /* 9: the timeline's sealed head (event count, last hash, and a keyed MAC over both); bccid
+     * re-keys every existing chain at its first start after this upgrade (timeline_seal_all) */
+    "ALTER TABLE dossiers ADD COLUMN timeline_count INTEGER;"
+    "ALTER TABLE dossiers ADD COLUMN timeline_head TEXT;"
+    "ALTER TABLE dossiers ADD COLUMN timeline_seal TEXT;",
 };
 
 struct sqlite_store {
@@ -441,6 +446,8 @@ const store_backend_t store_backend_sqlite = {
     .tx_abort = sq_tx_abort,
     .labels = &sqlite_labels_ops,
     .admin = &sqlite_admin_ops,
+    .shipments = &sqlite_shipments_ops,
+    .timeline = &sqlite_timeline_ops,
 };
 
 /* ---------------------------------------------------------------- intake */

@@ -1,5 +1,5 @@
 /*
- * timeline - hash-chained case timeline (see timeline.h)
+ * timeline - keyed hash-chained case timeline with a sealed head (see timeline.h)
  */
 #include "gateway/store/sqlite/timeline.h"
 
@@ -8,8 +8,15 @@
 #include <string.h>
 
 #include "buf.h"
+#include "log.h"
+
+#define KEY_MAX 64
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+static uint8_t chain_key[KEY_MAX];
+static size_t chain_key_len;
+static int chain_key_set, chain_key_warned;
 
 static const char SQL_LAST[] = "SELECT seq, hash FROM timeline WHERE dossier_id = ?1 ORDER BY seq DESC LIMIT 1";
 static const char SQL_DEDUP[] = "SELECT 1 FROM timeline WHERE dedup_key = ?1";
@@ -18,7 +25,38 @@ static const char SQL_INSERT[] =
     " text, details, dedup_key, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 static const char SQL_ALL[] =
     "SELECT seq, event_time, received_at, source, status, upu, raw_code, text, details, prev_hash, hash,"
-    " COALESCE(shipment_id, 0) FROM timeline WHERE dossier_id = ?1 ORDER BY seq";
+    " COALESCE(shipment_id, 0), id FROM timeline WHERE dossier_id = ?1 ORDER BY seq";
+static const char SQL_SET_HEAD[] =
+    "UPDATE dossiers SET timeline_count = ?2, timeline_head = ?3, timeline_seal = ?4 WHERE id = ?1";
+static const char SQL_HEAD[] = "SELECT timeline_count, timeline_head, timeline_seal FROM dossiers WHERE id = ?1";
+static const char SQL_REHASH[] = "UPDATE timeline SET prev_hash = ?2, hash = ?3 WHERE id = ?1";
+static const char SQL_SEALED_FLAG[] = "SELECT value FROM metrics WHERE name = 'timeline_keyed'";
+static const char SQL_SET_SEALED_FLAG[] = "INSERT OR REPLACE INTO metrics (name, value) VALUES ('timeline_keyed', 1)";
+static const char SQL_DOSSIER_IDS[] = "SELECT id FROM dossiers WHERE id > ?1 ORDER BY id LIMIT 1";
+
+int
+timeline_set_key(const void *key, size_t len)
+{
+    if (len > KEY_MAX)
+        return -1;
+    memcpy(chain_key, key, len);
+    chain_key_len = len;
+    chain_key_set = 1;
+    return 0;
+}
+
+static void
+keyed_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
+{
+    uint8_t mac[SHA256_LEN];
+
+    if (!chain_key_set && !chain_key_warned) {
+        chain_key_warned = 1;
+        log_warn("the timeline chain has no key yet; bccid sets its server secret before the first write");
+    }
+    hmac_sha256(chain_key, chain_key_len, data, len, mac);
+    hex_encode(mac, sizeof mac, out);
+}
 
 static void
 field(buf_t *b, const char *s)
@@ -28,25 +66,55 @@ field(buf_t *b, const char *s)
     buf_appendf(b, "%zu:%s|", strlen(s), s);
 }
 
-/* event_hash - length-prefixed fields so no two different events hash alike */
+/* event_hash - length-prefixed fields so no two different events hash alike; the dossier
+ * is part of it so an event cannot be moved to another dossier's chain */
 static void
-event_hash(const char *prev, int64_t seq, int64_t shipment_id, int64_t event_time, int64_t received_at,
-           const char *source, const char *status, const char *upu, const char *raw, const char *text,
-           const char *details, char out[SHA256_HEX_LEN])
+event_hash(const char *prev, int64_t dossier_id, int64_t seq, int64_t shipment_id, int64_t event_time,
+           int64_t received_at, const char *source, const char *status, const char *upu, const char *raw,
+           const char *text, const char *details, char out[SHA256_HEX_LEN])
 {
     buf_t b;
 
     buf_init(&b, 0);
-    buf_appendf(&b, "%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|", prev, seq, shipment_id, event_time,
-                received_at);
+    buf_appendf(&b, "bcci-timeline-v2|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|", prev,
+                dossier_id, seq, shipment_id, event_time, received_at);
     field(&b, source);
     field(&b, status);
     field(&b, upu);
     field(&b, raw);
     field(&b, text);
     field(&b, details);
-    sha256_hex(b.data, b.len, out);
+    keyed_hex(b.data, b.len, out);
     buf_free(&b);
+}
+
+/* head_seal - the MAC over the head itself, so the head cannot be pointed back without the key */
+static void
+head_seal(int64_t dossier_id, int64_t count, const char *hash, char out[SHA256_HEX_LEN])
+{
+    char data[160];
+    int n = snprintf(data, sizeof data, "bcci-timeline-head|%" PRId64 "|%" PRId64 "|%s", dossier_id, count, hash);
+
+    keyed_hex(data, (size_t)n, out);
+}
+
+static int
+set_head(db_t *db, int64_t dossier_id, int64_t count, const char *hash)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_SET_HEAD);
+    char seal[SHA256_HEX_LEN];
+    int rc;
+
+    if (!st)
+        return SQLITE_ERROR;
+    head_seal(dossier_id, count, hash, seal);
+    sqlite3_bind_int64(st, 1, dossier_id);
+    sqlite3_bind_int64(st, 2, count);
+    db_bind_text(st, 3, hash);
+    db_bind_text(st, 4, seal);
+    rc = db_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 int
@@ -65,6 +133,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
             goto fail_sql;
         db_bind_text(st, 1, ev->dedup_key);
         rc = db_step(st);
+        sqlite3_reset(st);
         if (rc == SQLITE_ROW)
             return TIMELINE_DUPLICATE;
         if (rc != SQLITE_DONE) {
@@ -82,12 +151,14 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
         snprintf(prev, sizeof prev, "%s", db_col_text(st, 1));
     } else if (rc == SQLITE_DONE) {
         snprintf(prev, sizeof prev, "%s", ZERO_HASH);
-    } else {
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         *sqlite_rc = rc;
         return TIMELINE_ERROR;
     }
-    event_hash(prev, seq, ev->shipment_id, ev->event_time, ev->received_at, ev->source, ev->status, ev->upu,
-               ev->raw_code, ev->text, details, hash);
+    event_hash(prev, ev->dossier_id, seq, ev->shipment_id, ev->event_time, ev->received_at, ev->source, ev->status,
+               ev->upu, ev->raw_code, ev->text, details, hash);
 
     st = db_stmt(db, SQL_INSERT);
     if (!st)
@@ -108,9 +179,15 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
     db_bind_text(st, 13, prev);
     db_bind_text(st, 14, hash);
     rc = db_step(st);
+    sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE && ev->dedup_key)
         return TIMELINE_DUPLICATE;
     if (rc != SQLITE_DONE) {
+        *sqlite_rc = rc;
+        return TIMELINE_ERROR;
+    }
+    rc = set_head(db, ev->dossier_id, seq, hash);
+    if (rc != SQLITE_OK) {
         *sqlite_rc = rc;
         return TIMELINE_ERROR;
     }
@@ -121,17 +198,80 @@ fail_sql:
 }
 
 int
-timeline_verify(db_t *db, int64_t dossier_id, char *err, size_t errlen)
+timeline_head(db_t *db, int64_t dossier_id, int64_t *count, char hash[SHA256_HEX_LEN], int *sqlite_rc)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_ALL);
-    char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
-    int64_t expect_seq = 1;
-    int rc;
+    sqlite3_stmt *st = db_stmt(db, SQL_HEAD);
+    int rc, found = 0;
 
+    *count = 0;
+    hash[0] = '\0';
+    *sqlite_rc = SQLITE_OK;
     if (!st) {
-        snprintf(err, errlen, "cannot read the timeline");
+        *sqlite_rc = SQLITE_ERROR;
         return -1;
     }
+    sqlite3_bind_int64(st, 1, dossier_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+        found = 1;
+        *count = sqlite3_column_int64(st, 0);
+        snprintf(hash, SHA256_HEX_LEN, "%s", db_col_text(st, 1));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *sqlite_rc = rc;
+        return -1;
+    }
+    return found ? 0 : 1;
+}
+
+int
+timeline_verify_rc(db_t *db, int64_t dossier_id, char *err, size_t errlen, int *sqlite_rc)
+{
+    sqlite3_stmt *st;
+    char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], head[SHA256_HEX_LEN], seal[SHA256_HEX_LEN],
+        stored_seal[SHA256_HEX_LEN];
+    int64_t expect_seq = 1, count = 0;
+    int rc, head_null;
+    int dummy;
+
+    if (!sqlite_rc)
+        sqlite_rc = &dummy;
+    *sqlite_rc = SQLITE_OK;
+    /* the head first: its seal says how long the chain must be and where it must end */
+    st = db_stmt(db, SQL_HEAD);
+    if (!st)
+        goto unreadable;
+    sqlite3_bind_int64(st, 1, dossier_id);
+    rc = db_step(st);
+    head_null = rc != SQLITE_ROW || sqlite3_column_type(st, 1) == SQLITE_NULL;
+    if (rc == SQLITE_ROW) {
+        count = sqlite3_column_int64(st, 0);
+        snprintf(head, sizeof head, "%s", db_col_text(st, 1));
+        snprintf(stored_seal, sizeof stored_seal, "%s", db_col_text(st, 2));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *sqlite_rc = rc;
+        goto unreadable;
+    }
+    if (rc == SQLITE_DONE) {
+        snprintf(err, errlen, "no dossier %" PRId64, dossier_id);
+        return 1;
+    }
+    if (head_null) {
+        snprintf(err, errlen, "the timeline has no sealed head; bccid seals it at start");
+        return 1;
+    }
+    head_seal(dossier_id, count, head, seal);
+    if (!ct_equal(seal, stored_seal, SHA256_HEX_LEN - 1) || strlen(stored_seal) != SHA256_HEX_LEN - 1) {
+        snprintf(err, errlen, "the sealed head (%" PRId64 " events) was altered", count);
+        return 1;
+    }
+
+    st = db_stmt(db, SQL_ALL);
+    if (!st)
+        goto unreadable;
     snprintf(prev, sizeof prev, "%s", ZERO_HASH);
     sqlite3_bind_int64(st, 1, dossier_id);
     while ((rc = db_step(st)) == SQLITE_ROW) {
@@ -139,25 +279,148 @@ timeline_verify(db_t *db, int64_t dossier_id, char *err, size_t errlen)
 
         if (seq != expect_seq) {
             snprintf(err, errlen, "event %" PRId64 " is missing (found %" PRId64 ")", expect_seq, seq);
-            return -1;
+            sqlite3_reset(st);
+            return 1;
         }
         if (strcmp(prev, db_col_text(st, 9)) != 0) {
             snprintf(err, errlen, "event %" PRId64 " does not point at the hash of event %" PRId64, seq, seq - 1);
-            return -1;
+            sqlite3_reset(st);
+            return 1;
         }
-        event_hash(prev, seq, sqlite3_column_int64(st, 11), sqlite3_column_int64(st, 1),
+        event_hash(prev, dossier_id, seq, sqlite3_column_int64(st, 11), sqlite3_column_int64(st, 1),
                    sqlite3_column_int64(st, 2), db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
                    db_col_text(st, 6), db_col_text(st, 7), db_col_text(st, 8), hash);
         if (strcmp(hash, db_col_text(st, 10)) != 0) {
             snprintf(err, errlen, "event %" PRId64 " was altered after it was recorded", seq);
-            return -1;
+            sqlite3_reset(st);
+            return 1;
         }
         snprintf(prev, sizeof prev, "%s", hash);
         expect_seq++;
     }
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the timeline: %s", sqlite3_errstr(rc));
-        return -1;
+        *sqlite_rc = rc;
+        goto unreadable;
+    }
+    if (expect_seq - 1 != count) {
+        snprintf(err, errlen, "the sealed head counts %" PRId64 " events but %" PRId64 " are left%s", count,
+                 expect_seq - 1, expect_seq - 1 < count ? ": the last ones were deleted" : "");
+        return 1;
+    }
+    if (count > 0 && strcmp(prev, head) != 0) {
+        snprintf(err, errlen, "the last event is not the one the sealed head names");
+        return 1;
     }
     return 0;
+unreadable:
+    if (*sqlite_rc == SQLITE_OK)
+        *sqlite_rc = SQLITE_ERROR;
+    snprintf(err, errlen, "cannot read the timeline: %s", sqlite3_errstr(*sqlite_rc));
+    return -1;
+}
+
+int
+timeline_verify(db_t *db, int64_t dossier_id, char *err, size_t errlen)
+{
+    return timeline_verify_rc(db, dossier_id, err, errlen, NULL) == 0 ? 0 : -1;
+}
+
+/* reseal - recompute the chain of one dossier with the current key */
+static int
+reseal(db_t *db, int64_t dossier_id)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_ALL);
+    char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
+    int64_t count = 0;
+    int rc;
+
+    if (!st)
+        return SQLITE_ERROR;
+    snprintf(prev, sizeof prev, "%s", ZERO_HASH);
+    sqlite3_bind_int64(st, 1, dossier_id);
+    /* rows are rewritten while the read walks them: the UPDATE changes no column the
+     * SELECT orders or filters by, which SQLite allows on one connection */
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        sqlite3_stmt *up = db_stmt(db, SQL_REHASH);
+        int urc;
+
+        count++;
+        event_hash(prev, dossier_id, count, sqlite3_column_int64(st, 11), sqlite3_column_int64(st, 1),
+                   sqlite3_column_int64(st, 2), db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
+                   db_col_text(st, 6), db_col_text(st, 7), db_col_text(st, 8), hash);
+        if (!up) {
+            sqlite3_reset(st);
+            return SQLITE_ERROR;
+        }
+        sqlite3_bind_int64(up, 1, sqlite3_column_int64(st, 12));
+        db_bind_text(up, 2, prev);
+        db_bind_text(up, 3, hash);
+        urc = db_step(up);
+        sqlite3_reset(up);
+        if (urc != SQLITE_DONE) {
+            sqlite3_reset(st);
+            return urc;
+        }
+        snprintf(prev, sizeof prev, "%s", hash);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    return set_head(db, dossier_id, count, count ? prev : "");
+}
+
+int
+timeline_seal_all(db_t *db, int *sqlite_rc)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_SEALED_FLAG);
+    int64_t last = 0;
+    int rc, n = 0;
+
+    *sqlite_rc = SQLITE_OK;
+    if (!st)
+        goto fail;
+    rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0; /* done once, at the upgrade; never again, or a restart would bless an edit */
+    if (rc != SQLITE_DONE) {
+        *sqlite_rc = rc;
+        return -1;
+    }
+    for (;;) {
+        st = db_stmt(db, SQL_DOSSIER_IDS);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, last);
+        rc = db_step(st);
+        if (rc == SQLITE_ROW)
+            last = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            *sqlite_rc = rc;
+            return -1;
+        }
+        rc = reseal(db, last);
+        if (rc != SQLITE_OK) {
+            *sqlite_rc = rc;
+            return -1;
+        }
+        n++;
+    }
+    st = db_stmt(db, SQL_SET_SEALED_FLAG);
+    if (!st)
+        goto fail;
+    rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        *sqlite_rc = rc;
+        return -1;
+    }
+    return n;
+fail:
+    *sqlite_rc = SQLITE_ERROR;
+    return -1;
 }

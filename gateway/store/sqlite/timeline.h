@@ -1,16 +1,23 @@
 /*
- * timeline - the case timeline: append-only events with a hash chain (design §5)
+ * timeline - the case timeline on SQLite: append-only events in a keyed hash chain,
+ * with a sealed head per dossier (design §5; the public face is store_timeline.h)
  *
- * Each event stores the SHA-256 of its predecessor (by append order, seq) and
- * its own hash over every field, so any edit or deletion breaks the chain
- * (timeline_verify). Carrier events carry a dedup key (carrier + event id or
- * a content hash); a second event with the same key is not appended.
- * Readers show events in carrier-time order (event_time, then seq).
+ * Each event stores HMAC-SHA256(key, previous hash | dossier | seq | every field): without
+ * the key nobody can recompute a chain that verifies. Every append also rewrites the
+ * dossier's head: the event count, the last hash and an HMAC over both (the seal), so
+ * deleting the last events and pointing the head back needs the key too.
+ * timeline_verify recomputes everything.
+ *
+ * The key is process-wide (timeline_set_key): one gateway per process, and the backend's
+ * callers that still reach this file with a bare connection (intake, labels, cancels) need
+ * no key of their own. Until a key is set the chain is keyed with the empty key and a
+ * warning is logged once: bccid always sets its secret first; unit tests need not.
  * All strings in timeline_event_t are borrowed for the call.
  */
 #ifndef BCCI_TIMELINE_H
 #define BCCI_TIMELINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -32,10 +39,20 @@ typedef struct {
 
 enum { TIMELINE_APPENDED = 0, TIMELINE_DUPLICATE = 1, TIMELINE_ERROR = -1 };
 
-/* timeline_append - append ev; TIMELINE_DUPLICATE when dedup_key was seen. On
- * TIMELINE_ERROR *sqlite_rc holds the SQLite code. */
+/* timeline_set_key - the chain key (copied; at most 64 bytes are used). 0, or -1 when too long */
+int timeline_set_key(const void *key, size_t len);
+/* timeline_append - append ev and reseal the head; TIMELINE_DUPLICATE when dedup_key was
+ * seen. On TIMELINE_ERROR *sqlite_rc holds the SQLite code. */
 int timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc);
-/* timeline_verify - 0 when the chain of dossier_id is intact, else -1 and err names the event */
+/* timeline_verify - 0 when the chain of dossier_id is intact and matches its sealed head,
+ * 1 when it does not (err names the event), -1 when it cannot be read (*sqlite_rc may be NULL) */
+int timeline_verify_rc(db_t *db, int64_t dossier_id, char *err, size_t errlen, int *sqlite_rc);
+/* timeline_verify - 0 intact, -1 broken or unreadable (err says which) */
 int timeline_verify(db_t *db, int64_t dossier_id, char *err, size_t errlen);
+/* timeline_head - the sealed head; 0, 1 when the dossier has none, -1 (*sqlite_rc) */
+int timeline_head(db_t *db, int64_t dossier_id, int64_t *count, char hash[SHA256_HEX_LEN], int *sqlite_rc);
+/* timeline_seal_all - once per database: recompute every chain and head with the current key
+ * (the upgrade from unkeyed chains). Dossiers resealed, or -1 (*sqlite_rc). */
+int timeline_seal_all(db_t *db, int *sqlite_rc);
 
 #endif
