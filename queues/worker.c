@@ -265,7 +265,7 @@ carrier_index(const struct worker *w, const char *name)
     return -1;
 }
 
-/* run_carrier_job - book, cancel or track; fills res */
+/* run_carrier_job - book, cancel, track or return; fills res */
 static void
 run_carrier_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
 {
@@ -303,6 +303,12 @@ run_carrier_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
         }
     } else if (strcmp(job->kind, "cancel") == 0) {
         st = carrier_cancel(slot->carriers[ci], &s, &cr);
+        result_from_carrier(st, &cr, res);
+    } else if (strcmp(job->kind, "return") == 0) {
+        const json_t *why = json_object_get(job->data, "return_reason");
+
+        st = carrier_request_return(slot->carriers[ci], &s, json_is_string(why) ? json_string_value(why) : NULL,
+                                    &cr);
         result_from_carrier(st, &cr, res);
     } else {
         st = carrier_track(slot->carriers[ci], &s, &events, &cr);
@@ -396,11 +402,11 @@ run_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
     } else if (strcmp(job->kind, "email") == 0) {
         run_email_job(slot, job, res);
     } else if (strcmp(job->kind, "book") == 0 || strcmp(job->kind, "cancel") == 0 ||
-               strcmp(job->kind, "track") == 0) {
+               strcmp(job->kind, "track") == 0 || strcmp(job->kind, "return") == 0) {
         run_carrier_job(slot, job, res);
     } else {
         res->outcome = WIRE_FAIL;
-        snprintf(res->message, sizeof res->message, "unknown job kind '%.16s' (expected book, cancel, track, notify, sms, email)",
+        snprintf(res->message, sizeof res->message, "unknown job kind '%.16s' (expected book, cancel, track, return, notify, sms, email)",
                  job->kind);
     }
     if (res->outcome == WIRE_OK)

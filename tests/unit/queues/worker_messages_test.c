@@ -84,7 +84,7 @@ wait_for(fx_t *fx, wire_cmd_t want, int64_t ms, wire_msg_t *out)
 }
 
 static void
-send_job(fx_t *fx, int64_t id, const char *kind, json_t *payload /* stolen */)
+send_job(fx_t *fx, int64_t id, const char *kind, const char *carrier, json_t *payload /* stolen */)
 {
     wire_msg_t m;
 
@@ -93,6 +93,7 @@ send_job(fx_t *fx, int64_t id, const char *kind, json_t *payload /* stolen */)
     m.job_id = id;
     m.lease = id * 10;
     snprintf(m.kind, sizeof m.kind, "%s", kind);
+    snprintf(m.carrier, sizeof m.carrier, "%s", carrier);
     m.data = payload;
     if (wire_send(fx->router, fx->id, fx->idlen, &m) != 0)
         fail_msg("send JOB %lld failed: %s", (long long)id, zmq_strerror(errno));
@@ -104,7 +105,7 @@ static void
 run_job(fx_t *fx, int64_t id, const char *kind, json_t *payload, wire_outcome_t outcome, int64_t delay_ms,
         const char *msg_has, wire_msg_t *out)
 {
-    send_job(fx, id, kind, payload);
+    send_job(fx, id, kind, strcmp(kind, "return") == 0 ? "vnpost" : "", payload);
     if (wait_for(fx, WIRE_RESULT, 20000, out) != 0)
         fail_msg("%s job %lld: no RESULT within 20 s", kind, (long long)id);
     if (out->job_id != id)
@@ -475,6 +476,20 @@ test_sms_and_email_jobs(void **state)
     wire_msg_clear(&m);
     run_job(fx, 13, "email", json_pack("{s:s,s:s,s:s}", "to", "not an address", "subject", "x", "body", "y"),
             WIRE_FAIL, 0, "not a plain e-mail address", &m);
+    wire_msg_clear(&m);
+
+    /* the return job kind reaches the carrier adapter: a payload without a
+     * shipment is refused; a shipment whose carrier is unreachable is retried */
+    run_job(fx, 30, "return", json_object(), WIRE_FAIL, 0, "invalid return payload", &m);
+    wire_msg_clear(&m);
+    run_job(fx, 31, "return",
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:s}", "request_id",
+                      "rid-ret", "dossier_code", CODE, "waybill", "RR000000085VN", "service", "return", "carrier_ref",
+                      "VNP0000000001", "sender", "name", "UBND xã", "phone", "02838000000", "address", "1 Đường A",
+                      "province_code", "79", "commune_code", "26734", "receiver", "name", "Người nhận", "phone",
+                      PHONE, "address", "2 Đường B", "province_code", "79", "commune_code", "26737",
+                      "return_reason", "Phát không thành công 2 lần"),
+            WIRE_RETRY, -1, NULL, &m);
     wire_msg_clear(&m);
 
     stop_worker(fx);
