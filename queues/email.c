@@ -16,6 +16,7 @@
 #include <time.h>
 #include <utf8proc.h>
 
+#include "crypto.h"
 #include "secret.h"
 
 #ifndef BCCI_VERSION
@@ -335,7 +336,14 @@ message_id_for(const char *rid, const char *from, char *out, size_t outlen)
         }
         local[n] = '\0';
     } else {
-        snprintf(local, sizeof local, "%lld.%ld", (long long)time(NULL), (long)random());
+        uint8_t raw[12];
+        char hex[2 * sizeof raw + 1];
+
+        /* no request id: a random one, so two messages never share an id */
+        if (random_bytes(raw, sizeof raw) != 0)
+            memset(raw, 0, sizeof raw);
+        hex_encode(raw, sizeof raw, hex);
+        snprintf(local, sizeof local, "%lld.%s", (long long)time(NULL), hex);
     }
     snprintf(out, outlen, "bcci.%s%s", local, strchr(from, '@'));
 }

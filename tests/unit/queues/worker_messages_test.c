@@ -34,6 +34,7 @@
 #include "domain/messages.h"
 #include "queues/wire.h"
 #include "tests/unit/support/py_sim.h"
+#include "tests/unit/support/sim_fixture.h"
 
 #define API_KEY "sms-key-for-tests"
 #define PHONE "0912345678"
@@ -429,6 +430,42 @@ test_sms_and_email_jobs(void **state)
     wire_msg_clear(&m);
     run_job(fx, 7, "sms", json_pack("{s:s}", "to", PHONE), WIRE_FAIL, 0, "sms payload must be", &m);
     wire_msg_clear(&m);
+
+    /* the delivery report goes to the callback_url the job names */
+    {
+        sim_receiver_t rx;
+        char cb[128];
+        int64_t end;
+        json_t *report;
+
+        memset(&rx, 0, sizeof rx);
+        sim_receiver_start(&rx, NULL, "application/json");
+        snprintf(cb, sizeof cb, "http://127.0.0.1:%u/v1/sms/reports", rx.port);
+        run_job(fx, 8, "sms",
+                json_pack("{s:s,s:s,s:s,s:s}", "to", PHONE, "text", text.data, "request_id", "rid-sms-8",
+                          "callback_url", cb),
+                WIRE_OK, 0, NULL, &m);
+        wire_msg_clear(&m);
+        end = clock_mono_ms() + 15000;
+        for (;;) {
+            int n;
+
+            pthread_mutex_lock(&rx.mu);
+            n = rx.n;
+            pthread_mutex_unlock(&rx.mu);
+            if (n > 0)
+                break;
+            if (clock_mono_ms() > end)
+                fail_msg("no delivery report at the callback_url within 15 s");
+            usleep(50 * 1000);
+        }
+        report = json_loads(rx.bodies[0], 0, NULL);
+        if (!report || strcmp(json_string_value(json_object_get(report, "request_id")), "rid-sms-8") != 0 ||
+            strcmp(json_string_value(json_object_get(report, "status")), "DELIVERED") != 0)
+            fail_msg("delivery report '%s', want request_id rid-sms-8 and status DELIVERED", rx.bodies[0]);
+        json_decref(report);
+        sim_receiver_stop(&rx);
+    }
 
     /* e-mail: arrives, and Python's own parser reads the subject and body back */
     run_job(fx, 10, "email",
