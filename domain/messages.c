@@ -366,6 +366,9 @@ render(const message_input_t *in, const prepared_t *p, const size_t cap[F_COUNT]
             put(o, " Phát lại ngày ");
             put_date(o, in->when_ms);
             put(o, ".");
+        } else if (in->attempt >= 2) {
+            /* the second invitation was the last one (TT 17 Điều 5.2) */
+            put(o, " Kết quả sẽ chuyển về nơi tiếp nhận hồ sơ.");
         } else {
             put(o, " Bưu điện sẽ hẹn lại.");
         }

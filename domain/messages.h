@@ -53,7 +53,8 @@ typedef struct {
     const char *reason;         /* DELIVERY_FAILED: the carrier's reason text; NULL = not given */
     int attempt;                /* DELIVERY_FAILED: 1, 2, …; 0 = not said */
     int64_t when_ms;            /* UTC ms, 0 = unknown. PICKUP_SCHEDULED: the pick-up day;
-                                 * DELIVERY_FAILED: the next appointment day;
+                                 * DELIVERY_FAILED: the next appointment day (none on a
+                                 *   second attempt: the result goes back to the desk);
                                  * AT_AGENCY: when the agency received it (date and time) */
     const char *contact_phone;  /* postman's or post office's phone; NULL = none */
     const char *place_name;     /* RETURNED_TO_DESK: the desk; AT_AGENCY: the agency */

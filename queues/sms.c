@@ -25,6 +25,7 @@ struct sms {
     char *url;
     char brandname[SMS_MAX_BRANDNAME + 1];
     char auth[SMS_MAX_KEY + 32]; /* "Authorization: Bearer <key>", "" = none */
+    int unaccented;              /* sms.unaccented: the provider takes GSM 7-bit only */
 };
 
 int
@@ -75,6 +76,7 @@ sms_new(const config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     o.timeout_ms = (long)timeout;
+    self->unaccented = config_get_int(cfg, "sms.unaccented", 0) != 0;
     o.connect_timeout_ms = o.timeout_ms < 5000 ? o.timeout_ms : 5000;
     o.max_body = SMS_MAX_RESPONSE;
     if (key_file && *key_file) {
@@ -209,9 +211,11 @@ sms_send(sms_t *self, const json_t *payload, sms_result_t *out)
     carrier_http_response_t resp;
     carrier_status_t st;
     json_t *body = NULL;
+    buf_t plain;
 
     memset(out, 0, sizeof *out);
     memset(&resp, 0, sizeof resp);
+    buf_init(&plain, 2 * SMS_MAX_TEXT_BYTES);
     if (!json_is_object(payload) || !json_is_string(jto) || !json_is_string(jtext) ||
         (jrid && !json_is_string(jrid)) || (jcb && !json_is_string(jcb))) {
         set_result(out, WIRE_FAIL, 0, "%s%s", "sms payload must be {to: string, text: string, request_id?: string, ",
@@ -231,6 +235,13 @@ sms_send(sms_t *self, const json_t *payload, sms_result_t *out)
         return;
     }
     rid = jrid ? json_string_value(jrid) : NULL;
+    if (self->unaccented) {
+        if (message_unaccented(text, &plain) != 0) {
+            set_result(out, WIRE_RETRY, 0, "sms to %s: %s", masked, "out of memory removing diacritics");
+            goto out;
+        }
+        text = plain.data;
+    }
     body = json_pack("{s:s,s:s,s:s,s:b}", "brandname", self->brandname, "phone", phone, "message", text, "unicode",
                      needs_ucs2(text));
     if (body && rid)
@@ -239,7 +250,7 @@ sms_send(sms_t *self, const json_t *payload, sms_result_t *out)
         json_object_set(body, "callback_url", (json_t *)jcb);
     if (!body) {
         set_result(out, WIRE_RETRY, 0, "sms to %s: %s", masked, "out of memory building the request");
-        return;
+        goto out;
     }
     if (self->auth[0])
         headers[0] = self->auth;
@@ -292,4 +303,5 @@ sms_send(sms_t *self, const json_t *payload, sms_result_t *out)
 out:
     carrier_http_response_free(&resp);
     json_decref(body);
+    buf_free(&plain);
 }

@@ -20,7 +20,9 @@
  *
  * Options (config borrowed only during sms_new): sms.url (empty: this worker
  * sends no SMS, see sms_configured), sms.brandname, sms.api_key_file (0600),
- * sms.timeout_ms, carrier.allow_insecure, carrier.ca_bundle.
+ * sms.timeout_ms, sms.unaccented (1: send the text without diacritics, for a
+ * provider that takes GSM 7-bit only; 0, the default, sends it as written),
+ * carrier.allow_insecure, carrier.ca_bundle.
  * One sms_t per thread: it owns one libcurl easy handle and the key;
  * curl_global_init must have run before sms_new.
  */

@@ -54,6 +54,7 @@ const config_spec_t worker_config_spec[] = {
     { "sms.brandname", "BUUDIEN", "registered SMS brand name shown as the sender (1..11 characters)" },
     { "sms.api_key_file", "", "file (0600) holding the SMS provider's API key, sent as a bearer token" },
     { "sms.timeout_ms", "5000", "timeout of one SMS provider request" },
+    { "sms.unaccented", "0", "1: strip diacritics before sending (only for a provider without UCS-2)" },
     { "smtp.url", "", "SMTP server for citizen e-mails, smtp://HOST:PORT or smtps:// (empty: email jobs fail)" },
     { "smtp.from", "no-reply@localhost.localdomain", "envelope and header sender of citizen e-mails" },
     { "smtp.starttls", "0", "1: require STARTTLS on smtp:// (certificates are verified)" },

@@ -75,9 +75,9 @@ test_sms_texts(void **state)
             .contact_phone = "0912345678" },
           "Phát kết quả hồ sơ " CODE " không thành công lần 1: Không có người nhận. Phát lại ngày 03/12/2026. "
           "LH: 0912345678." },
-        { "delivery failed: no reason, no date",
+        { "delivery failed a second time: no reason, no date, back to the desk",
           { .kind = MESSAGE_DELIVERY_FAILED, .dossier_code = CODE, .attempt = 2 },
-          "Phát kết quả hồ sơ " CODE " không thành công lần 2. Bưu điện sẽ hẹn lại." },
+          "Phát kết quả hồ sơ " CODE " không thành công lần 2. Kết quả sẽ chuyển về nơi tiếp nhận hồ sơ." },
         { "delivery failed: a reason that ends with a stop keeps one stop",
           { .kind = MESSAGE_DELIVERY_FAILED, .dossier_code = CODE, .reason = "Sai địa chỉ." },
           "Phát kết quả hồ sơ " CODE " không thành công: Sai địa chỉ. Bưu điện sẽ hẹn lại." },

@@ -107,8 +107,8 @@ run_job(fx_t *fx, int64_t id, const char *kind, json_t *payload, wire_outcome_t 
         const char *msg_has, wire_msg_t *out)
 {
     send_job(fx, id, kind, strcmp(kind, "return") == 0 ? "vnpost" : "", payload);
-    if (wait_for(fx, WIRE_RESULT, 20000, out) != 0)
-        fail_msg("%s job %lld: no RESULT within 20 s", kind, (long long)id);
+    if (wait_for(fx, WIRE_RESULT, 30000, out) != 0)
+        fail_msg("%s job %lld: no RESULT within 30 s", kind, (long long)id);
     if (out->job_id != id)
         fail_msg("got RESULT for job %lld, want %lld", (long long)out->job_id, (long long)id);
     if (out->outcome != outcome)
@@ -315,8 +315,8 @@ static void
 test_sms_and_email_jobs(void **state)
 {
     fx_t *fx = *state;
-    char sms_script[4096], smtp_script[4096], key_file[400], sms_url[200], smtp_url[200], path[400], err[256];
-    const char *sms_args[5], *smtp_args[3], *worker_args[13];
+    char sms_script[4096], smtp_script[4096], key_file[400], jsonl[400], sms_url[200], smtp_url[200], path[400], err[256];
+    const char *sms_args[6], *smtp_args[3], *worker_args[13];
     message_input_t in = { .kind = MESSAGE_DELIVERY_FAILED, .dossier_code = CODE, .reason = "Không có người nhận",
                            .attempt = 1, .when_ms = 1796265000000LL, .contact_phone = "02838290000",
                            .recipient_name = "Nguyễn Văn An" };
@@ -334,9 +334,12 @@ test_sms_and_email_jobs(void **state)
     if (py_sim_script(argv0, "sms_sim.py", sms_script, sizeof sms_script) != 0 ||
         py_sim_script(argv0, "smtp_sink.py", smtp_script, sizeof smtp_script) != 0)
         fail_msg("tests/sims/sms_sim.py or smtp_sink.py not found: run the test from the source tree");
+    snprintf(jsonl, sizeof jsonl, "%s/sms.jsonl", fx->dir);
     sms_args[0] = "--api-key";
     sms_args[1] = API_KEY;
-    sms_args[2] = NULL;
+    sms_args[2] = "--messages";
+    sms_args[3] = jsonl;
+    sms_args[4] = NULL;
     py_sim_start(&fx->sms, sms_script, sms_args);
     smtp_args[0] = "--dir";
     smtp_args[1] = fx->mail_dir;
@@ -367,8 +370,8 @@ test_sms_and_email_jobs(void **state)
     start_worker(fx, "msg-worker", worker_args);
 
     wire_msg_init(&m);
-    if (wait_for(fx, WIRE_READY, 15000, &m) != 0)
-        fail_msg("no READY from the worker within 15 s");
+    if (wait_for(fx, WIRE_READY, 30000, &m) != 0)
+        fail_msg("no READY from the worker within 30 s");
     wire_msg_clear(&m);
 
     buf_init(&text, 4096);
@@ -466,6 +469,18 @@ test_sms_and_email_jobs(void **state)
         json_decref(report);
         sim_receiver_stop(&rx);
     }
+    /* the provider's own record (JSON lines): the two messages it accepted, text intact */
+    {
+        char *lines = read_file(jsonl), *nl;
+        int n = 0;
+
+        assert_non_null(lines);
+        for (nl = lines; (nl = strchr(nl, '\n')); nl++)
+            n++;
+        if (n != 2 || !strstr(lines, "Không có người nhận"))
+            fail_msg("sms.jsonl has %d lines ('%s'), want 2 with the Vietnamese text", n, lines);
+        free(lines);
+    }
 
     /* e-mail: arrives, and Python's own parser reads the subject and body back */
     run_job(fx, 10, "email",
@@ -550,8 +565,8 @@ test_sms_and_email_jobs(void **state)
 
     /* a worker without sms.url / smtp.url says so, permanently */
     start_worker(fx, "plain-worker", NULL);
-    if (wait_for(fx, WIRE_READY, 15000, &m) != 0)
-        fail_msg("no READY from the second worker within 15 s");
+    if (wait_for(fx, WIRE_READY, 30000, &m) != 0)
+        fail_msg("no READY from the second worker within 30 s");
     wire_msg_clear(&m);
     run_job(fx, 20, "sms", json_pack("{s:s,s:s}", "to", PHONE, "text", text.data), WIRE_FAIL, 0,
             "sms.url is not configured", &m);
