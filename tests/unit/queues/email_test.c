@@ -1,8 +1,9 @@
 /*
  * email_test - the message the e-mail client builds (queues/email.c): headers,
  * RFC 2047 subject words that never split a character, base64 body lines,
- * addresses and masking. Delivery to a real SMTP server is tested through the
- * worker in worker_messages_test.
+ * addresses and masking; smtp.starttls = 1 against a server without
+ * STARTTLS (tests/sims/smtp_sink.py) is refused, not sent in clear. Delivery
+ * to a real SMTP server is tested through the worker in worker_messages_test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,80 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
 #include "queues/email.h"
+#include "tests/unit/support/py_sim.h"
+
+static const char *argv0;
+
+static void
+test_starttls_required(void **state)
+{
+    static const config_spec_t spec[] = {
+        { "smtp.url", "", "" },      { "smtp.from", "no-reply@bcci.example.vn", "" }, { "smtp.starttls", "0", "" },
+        { "smtp.username", "", "" }, { "smtp.password_file", "", "" },                { "smtp.timeout_ms", "5000", "" },
+        { "carrier.ca_bundle", "", "" }, { NULL, NULL, NULL },
+    };
+    char script[4096], dir[256], err[256];
+    const char *args[3];
+    const char *tmp = getenv("TMPDIR");
+    py_sim_t sink;
+    config_t *cfg = config_new(spec);
+    email_t *e;
+    email_result_t r;
+    json_t *payload;
+    DIR *d;
+    struct dirent *de;
+    int files = 0;
+    pid_t pid;
+
+    (void)state;
+    if (py_sim_script(argv0, "smtp_sink.py", script, sizeof script) != 0)
+        fail_msg("tests/sims/smtp_sink.py not found: run the test from the source tree");
+    snprintf(dir, sizeof dir, "%s/email_test.XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
+    if (!mkdtemp(dir))
+        fail_msg("mkdtemp failed");
+    args[0] = "--dir";
+    args[1] = dir;
+    args[2] = NULL;
+    py_sim_start(&sink, script, args);
+    if (config_set(cfg, "smtp.url", sink.url, err, sizeof err) != 0 ||
+        config_set(cfg, "smtp.starttls", "1", err, sizeof err) != 0)
+        fail_msg("config: %s", err);
+    e = email_new(cfg, err, sizeof err);
+    if (!e)
+        fail_msg("email_new: %s", err);
+    payload = json_pack("{s:s,s:s,s:s}", "to", "an@example.vn", "subject", "Thử", "body", "Nội dung");
+    email_send(e, payload, &r);
+    if (r.outcome != WIRE_FAIL || !strstr(r.message, "smtp.starttls"))
+        fail_msg("STARTTLS required but not offered: got %s '%s', want a fail naming smtp.starttls",
+                 wire_outcome_name(r.outcome), r.message);
+    py_sim_stop(&sink);
+    d = opendir(dir);
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            files++;
+    if (d)
+        closedir(d);
+    if (files != 0)
+        fail_msg("the sink received %d file(s): the message went out without TLS", files);
+    json_decref(payload);
+    email_destroy(&e);
+    config_destroy(&cfg);
+    pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
 
 static void
 test_build(void **state)
@@ -107,13 +181,20 @@ test_addresses(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_build_refuses),
         cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_starttls_required),
     };
+    int rc;
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    (void)argc;
+    argv0 = argv[0];
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
