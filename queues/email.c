@@ -24,7 +24,9 @@
 #endif
 
 #define EMAIL_MAX_PASSWORD 512
-#define EMAIL_WORD_BYTES 39 /* UTF-8 bytes per encoded-word: 52 base64 + 12 = 64 chars, so "Subject: " + one word fits 76 */
+/* UTF-8 bytes per RFC 2047 encoded-word: 52 base64 + 12 = 64 characters, so
+ * "Subject: " and one word fit a 76-character line */
+#define EMAIL_WORD_BYTES 39
 
 struct email {
     CURL *curl;
@@ -73,6 +75,18 @@ email_mask_address(const char *addr, char *out, size_t outlen)
         snprintf(out, outlen, "%c\xE2\x80\xA6%.100s", addr[0], at);
 }
 
+/* plain_smtp_to_loopback - 1 when url is smtp:// to 127.x, localhost or [::1] */
+static int
+plain_smtp_to_loopback(const char *url)
+{
+    const char *host = url + strlen("smtp://");
+    size_t n = strcspn(host, ":/");
+
+    if (strncmp(host, "[::1]", 5) == 0)
+        return 1;
+    return (n == 9 && strncmp(host, "localhost", 9) == 0) || strncmp(host, "127.", 4) == 0;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -107,6 +121,13 @@ email_new(const config_t *cfg, char *err, size_t errlen)
     }
     self->timeout_ms = (long)timeout;
     self->starttls = config_get_int(cfg, "smtp.starttls", 0) != 0;
+    /* the citizen's name and dossier travel in the message: no clear text off this host */
+    if (strncmp(url, "smtp://", 7) == 0 && !self->starttls && !plain_smtp_to_loopback(url) &&
+        config_get_int(cfg, "carrier.allow_insecure", 0) == 0) {
+        snprintf(err, errlen, "smtp.url: plain SMTP to another host would send citizens' data in clear: set "
+                              "smtp.starttls = 1 or use smtps:// (carrier.allow_insecure = 1 allows it)");
+        goto fail;
+    }
     self->url = strdup(url);
     self->from = strdup(from);
     self->username = dup_or_null(config_get(cfg, "smtp.username"));

@@ -14,7 +14,9 @@
  * Options (config borrowed only during email_new): smtp.url (smtp://HOST:PORT
  * or smtps://; empty: this worker sends no e-mail, see email_configured),
  * smtp.from, smtp.starttls (0: plain; 1: require STARTTLS), smtp.username and
- * smtp.password_file (optional login), smtp.timeout_ms, carrier.ca_bundle.
+ * smtp.password_file (optional login), smtp.timeout_ms, carrier.ca_bundle;
+ * plain smtp:// without STARTTLS is accepted only to a loopback host unless
+ * carrier.allow_insecure = 1.
  * One email_t per thread: it owns one libcurl easy handle and the password;
  * curl_global_init must have run before email_new.
  */

@@ -407,8 +407,8 @@ run_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
         run_carrier_job(slot, job, res);
     } else {
         res->outcome = WIRE_FAIL;
-        snprintf(res->message, sizeof res->message, "unknown job kind '%.16s' (expected book, cancel, track, return, notify, sms, email)",
-                 job->kind);
+        snprintf(res->message, sizeof res->message,
+                 "unknown job kind '%.16s' (expected book, cancel, track, return, notify, sms, email)", job->kind);
     }
     if (res->outcome == WIRE_OK)
         log_info("job %lld %s%s%s attempt %d: ok in %lld ms", (long long)job->job_id, job->kind,

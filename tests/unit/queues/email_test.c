@@ -48,6 +48,13 @@ test_starttls_required(void **state)
     pid_t pid;
 
     (void)state;
+    /* plain SMTP to another host is refused at start, with the way out */
+    if (config_set(cfg, "smtp.url", "smtp://mail.example.vn:25", err, sizeof err) != 0)
+        fail_msg("config: %s", err);
+    e = email_new(cfg, err, sizeof err);
+    if (e || !strstr(err, "smtp.starttls = 1"))
+        fail_msg("plain SMTP to mail.example.vn: got %s '%s', want a refusal naming smtp.starttls",
+                 e ? "a client" : "NULL", err);
     if (py_sim_script(argv0, "smtp_sink.py", script, sizeof script) != 0)
         fail_msg("tests/sims/smtp_sink.py not found: run the test from the source tree");
     snprintf(dir, sizeof dir, "%s/email_test.XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
