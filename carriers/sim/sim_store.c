@@ -19,9 +19,12 @@
 #include "crypto.h"
 
 /* Status paths. "[fail-delivery]" in receiverAddress selects the second one:
- * two failed attempts (TT 17 Điều 5.2), then the return to the agency. */
+ * two failed attempts (TT 17 Điều 5.2), then the return to the agency.
+ * "[fail-delivery-hold]" selects the third: two failed attempts, then the item
+ * waits at the office until the sender asks for its return (orderReturn). */
 static const short path_normal[] = { 1, 6, 10, 12, 14 };
 static const short path_fail[] = { 1, 6, 10, 12, 15, 12, 15, 18, 19 };
+static const short path_fail_hold[] = { 1, 6, 10, 12, 15, 12, 15 };
 static const short path_draft[] = { 0 };
 /* after a return request: 17 return approved, 18 return transfer started, 19 return completed */
 static const short path_return[] = { 17, 18, 19 };
@@ -894,6 +897,9 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     if (draft) {
         o->path = path_draft;
         o->path_len = 1;
+    } else if (strstr(addr, "[fail-delivery-hold]")) {
+        o->path = path_fail_hold;
+        o->path_len = (int)(sizeof path_fail_hold / sizeof path_fail_hold[0]);
     } else if (strstr(addr, "[fail-delivery]")) {
         o->path = path_fail;
         o->path_len = (int)(sizeof path_fail / sizeof path_fail[0]);

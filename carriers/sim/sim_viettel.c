@@ -18,7 +18,8 @@
  *   GET /v2/order/tracking?ORDER_NUMBER=VTP… → data: list of DATA objects;
  *   webhooks: one POST per event, {"DATA": {…}, "TOKEN": webhook_token}.
  * Orders walk 100 → 105 → 200 → 500 → 501; "[fail-delivery]" in
- * RECEIVER_ADDRESS selects 100 → 105 → 200 → 500 → 506 → 500 → 506 → 502 → 504.
+ * RECEIVER_ADDRESS selects 100 → 105 → 200 → 500 → 506 → 500 → 506 → 502 → 504;
+ * "[fail-delivery-hold]" stops after the second 506 until UpdateOrder TYPE 2.
  * Stats count per ORDER_NUMBER in by_sale_order (with "carrier": "viettel").
  */
 #include "carriers/sim/sim.h"
@@ -29,6 +30,7 @@
 
 static const short vt_path_normal[] = { 100, 105, 200, 500, 501 };
 static const short vt_path_fail[] = { 100, 105, 200, 500, 506, 500, 506, 502, 504 };
+static const short vt_path_fail_hold[] = { 100, 105, 200, 500, 506, 500, 506 };
 /* after UpdateOrder TYPE 2: 515 return approved, 502 back to the origin office, 504 returned */
 static const short vt_path_return[] = { 515, 502, 504 };
 
@@ -238,7 +240,10 @@ sim_vt_create_order(sim_t *s, const json_t *req, json_t **body)
     snprintf(o->sale_order, sizeof o->sale_order, "%s", number);
     o->cod = cod;
     o->fee = 22000 + (weight > 500 ? (weight - 1) / 500 * 3000 : 0) + (cod > 0 ? 12000 : 0);
-    if (strstr(addr, "[fail-delivery]")) {
+    if (strstr(addr, "[fail-delivery-hold]")) {
+        o->path = vt_path_fail_hold;
+        o->path_len = (int)(sizeof vt_path_fail_hold / sizeof vt_path_fail_hold[0]);
+    } else if (strstr(addr, "[fail-delivery]")) {
         o->path = vt_path_fail;
         o->path_len = (int)(sizeof vt_path_fail / sizeof vt_path_fail[0]);
     } else {

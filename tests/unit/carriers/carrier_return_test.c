@@ -7,7 +7,9 @@
  * /_sim/stats (per dossier and per endpoint), a repeated request answered
  * as an idempotent success, the order reaching its returned code on the
  * simulator's accelerated clock (1 s per step) without being delivered, and
- * refusals (not picked up yet, unknown order). Skipped when the simulator
+ * refusals (not picked up yet, unknown order); and the TT 17 flow: an item
+ * that failed twice waits at the office ("[fail-delivery-hold]") until the
+ * return request sends it back. Skipped when the simulator
  * binary does not exist.
  */
 #include <setjmp.h>
@@ -49,14 +51,15 @@ typedef struct {
     const char *body_fmt;        /* its exact JSON body, %s = the carrier's order id */
     const char *picked_up;       /* a code after which a return is allowed */
     const char *returning, *transfer, *returned, *delivered;
+    const char *failed;          /* a failed delivery attempt */
     const char *count_endpoint;  /* /_sim/stats requests.<this> */
 } dialect_t;
 
 static const dialect_t dialects[] = {
     { "vnpost", "/customer-partner/orderReturn", "{\"OriginalId\":\"%s\",\"reason\":\"" REASON "\"}", "6", "17", "18",
-      "19", "14", "orderReturn" },
+      "19", "14", "15", "orderReturn" },
     { "viettel", "/v2/order/UpdateOrder", "{\"TYPE\":2,\"ORDER_NUMBER\":\"%s\",\"NOTE\":\"" REASON "\"}", "105",
-      "515", "502", "504", "501", "viettel.UpdateOrder.return" },
+      "515", "502", "504", "501", "506", "viettel.UpdateOrder.return" },
 };
 
 /* track_until - track s until an event with code appears (ms bound); the events are left in ev */
@@ -156,6 +159,53 @@ run_dialect(sim_fixture_t *f, const dialect_t *d)
     sim_expect_status("return without a reference", carrier_request_return(f->c, &s, NULL, &r), CARRIER_FAIL, &r);
 }
 
+/* run_hold - the TT 17 Điều 5.2 flow: two failed attempts, the item waits at
+ * the office; only the return request sends it back */
+static void
+run_hold(sim_fixture_t *f, const dialect_t *d)
+{
+    static const char *const clock_fast[] = { "--clock_speed", "600", "--step_seconds", "60", NULL };
+    carrier_shipment_t s;
+    carrier_result_t r;
+    carrier_event_list_t ev = { 0 };
+    char ref[64];
+    int64_t settle;
+
+    sim_proc_start(&f->sim, clock_fast); /* 100 ms per step */
+    sim_fixture_open(f, cfg_spec, d->carrier, NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0023", "RR000000235VN", "Số 9 phố Huế [fail-delivery-hold]");
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    snprintf(ref, sizeof ref, "%s", r.carrier_ref);
+    s.carrier_ref = ref;
+    settle = clock_mono_ms() + 10000;
+    do {
+        if (track_until(f, &s, d->failed, 10000, &ev) != 0)
+            fail_msg("%s: no failed attempt within 10 s", d->carrier);
+    } while (sim_has_code(&ev, ref, d->failed) < 2 && clock_mono_ms() < settle);
+    if (sim_has_code(&ev, ref, d->failed) != 2)
+        fail_msg("%s: got %d failed attempts, want 2", d->carrier, sim_has_code(&ev, ref, d->failed));
+    usleep(500 * 1000); /* five more steps of the clock: nothing may move on its own */
+    if (track_until(f, &s, d->failed, 1000, &ev) != 0 || sim_has_code(&ev, ref, d->returning) ||
+        sim_has_code(&ev, ref, d->transfer) || sim_has_code(&ev, ref, d->returned))
+        fail_msg("%s: the held item moved back before any return request", d->carrier);
+    sim_expect_status("return", carrier_request_return(f->c, &s, REASON, &r), CARRIER_OK, &r);
+    if (track_until(f, &s, d->returned, 10000, &ev) != 0)
+        fail_msg("%s: the held item did not reach %s within 10 s of the return request", d->carrier, d->returned);
+    carrier_event_list_free(&ev);
+}
+
+static void
+test_vnpost_hold_then_return(void **state)
+{
+    run_hold(*state, &dialects[0]);
+}
+
+static void
+test_viettel_hold_then_return(void **state)
+{
+    run_hold(*state, &dialects[1]);
+}
+
 static void
 test_vnpost_return(void **state)
 {
@@ -174,6 +224,8 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_vnpost_return, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_viettel_return, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vnpost_hold_then_return, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_viettel_hold_then_return, sim_fixture_setup, sim_fixture_teardown),
     };
 
     (void)argc;
