@@ -67,7 +67,8 @@ all: $(PROGS)
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
             libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
-            clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema
+            clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema \
+            python3-aiosmtpd
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \

@@ -151,6 +151,15 @@ carrier_cancel(carrier_t *self, const carrier_shipment_t *s, carrier_result_t *o
 }
 
 carrier_status_t
+carrier_request_return(carrier_t *self, const carrier_shipment_t *s, const char *reason, carrier_result_t *out)
+{
+    result_reset(out);
+    if (!(self->ops->caps & CARRIER_CAN_RETURN) || !self->ops->request_return)
+        return unsupported(self, "return", out);
+    return self->ops->request_return(self->ctx, s, reason, out);
+}
+
+carrier_status_t
 carrier_track(carrier_t *self, const carrier_shipment_t *s, carrier_event_list_t *events, carrier_result_t *out)
 {
     result_reset(out);

@@ -33,6 +33,7 @@ enum {
     CARRIER_CAN_CANCEL = 1u << 1,
     CARRIER_CAN_TRACK  = 1u << 2,
     CARRIER_CAN_PICKUP = 1u << 3, /* collection at the citizen's address (send leg) */
+    CARRIER_CAN_RETURN = 1u << 4, /* ask for an undeliverable item to go back to the sender */
 };
 
 typedef struct {
@@ -98,6 +99,12 @@ typedef struct carrier_ops {
     carrier_status_t (*cancel)(void *ctx, const carrier_shipment_t *s, carrier_result_t *out);
     carrier_status_t (*track)(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *events,
                               carrier_result_t *out);
+    /* request_return - ask the carrier to send a booked item back to the sender
+     * (after the failed invitations of TT 17 Điều 5.2). reason (Vietnamese, may
+     * be NULL) travels to the carrier. An item already on its way back or back
+     * is an idempotent CARRIER_OK; a delivered or cancelled one is CARRIER_FAIL. */
+    carrier_status_t (*request_return)(void *ctx, const carrier_shipment_t *s, const char *reason,
+                                       carrier_result_t *out);
     /* parse_webhook - stateless; 0 and events appended, or -1 with err */
     int (*parse_webhook)(const char *body, size_t len, carrier_event_list_t *events, char *err, size_t errlen);
     /* map_status - raw code to normalized status; 0 when known, -1 when not */
@@ -119,6 +126,9 @@ carrier_status_t carrier_book(carrier_t *self, const carrier_shipment_t *s, carr
 carrier_status_t carrier_cancel(carrier_t *self, const carrier_shipment_t *s, carrier_result_t *out);
 carrier_status_t carrier_track(carrier_t *self, const carrier_shipment_t *s, carrier_event_list_t *events,
                                carrier_result_t *out);
+/* carrier_request_return - see the slot; CARRIER_FAIL naming the carrier when it cannot */
+carrier_status_t carrier_request_return(carrier_t *self, const carrier_shipment_t *s, const char *reason,
+                                        carrier_result_t *out);
 
 /* carrier_shipment_from_json - fill s with strings borrowed from obj (the job payload,
  * see queues/jobs payload format); obj must outlive s. 0, or -1 with err. */

@@ -18,6 +18,8 @@
  *    idempotent success, unless it names another waybill in ORDER_REFERENCE:
  *    then the dossier was booked under another S10 and a clerk must look;
  *  - POST /v2/order/UpdateOrder {"TYPE": 4, "ORDER_NUMBER": carrier_ref} cancels;
+ *    {"TYPE": 2, "ORDER_NUMBER", "NOTE": reason} approves the return to the
+ *    sender (Viettel's "duyệt chuyển hoàn"): 515, then 502 and 504 returned;
  *  - GET /v2/order/tracking?ORDER_NUMBER=<carrier_ref> → data: list of events
  *    in the webhook's DATA shape (the public API has no tracking call that we
  *    could copy; this is the simulator's and our choice);
@@ -484,6 +486,46 @@ viettel_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     return st;
 }
 
+/* viettel_return - UpdateOrder TYPE 2 (approve the return to the sender). The
+ * envelope's 409 means delivered or cancelled; an order already returning is 200. */
+static carrier_status_t
+viettel_return(void *ctx, const carrier_shipment_t *s, const char *reason, carrier_result_t *out)
+{
+    struct viettel *self = ctx;
+    carrier_http_response_t resp;
+    viettel_env_t env;
+    json_t *body;
+    carrier_status_t st;
+
+    if (carrier_need_ref(s, "UpdateOrder", "Viettel Post ORDER_NUMBER", out) != 0)
+        return CARRIER_FAIL;
+    body = json_pack("{s:i, s:s, s:s}", "TYPE", 2, "ORDER_NUMBER", s->carrier_ref, "NOTE",
+                     reason && *reason ? reason : "Phát không thành công, chuyển hoàn về cơ quan giải quyết TTHC");
+    if (!body) {
+        snprintf(out->message, sizeof out->message, "UpdateOrder: out of memory");
+        return CARRIER_RETRY;
+    }
+    st = viettel_call(self, "POST", "/v2/order/UpdateOrder", body, s->request_id, "UpdateOrder", &resp, out);
+    json_decref(body);
+    if (st != CARRIER_OK)
+        return st;
+    envelope(&resp, &env);
+    if (env.status == 200) {
+        st = CARRIER_OK;
+    } else if (env.status == 409) {
+        snprintf(out->message, sizeof out->message,
+                 "UpdateOrder: Viettel Post cannot return this order (delivered, cancelled or not picked up: %.120s)",
+                 env.message);
+        st = CARRIER_FAIL;
+    } else if (env.status == 404) {
+        st = carrier_unknown_ref("UpdateOrder", "Viettel Post", "ORDER_NUMBER", s->carrier_ref, out);
+    } else {
+        st = classify(&resp, &env, "UpdateOrder", out);
+    }
+    carrier_http_response_free(&resp);
+    return st;
+}
+
 static carrier_status_t
 viettel_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *events, carrier_result_t *out)
 {
@@ -558,13 +600,14 @@ viettel_parse_webhook(const char *body, size_t len, carrier_event_list_t *events
 
 const carrier_ops_t carrier_viettel = {
     .name = "viettel",
-    .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP,
+    .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct viettel),
     .init = viettel_init,
     .cleanup = viettel_cleanup,
     .book = viettel_book,
     .cancel = viettel_cancel,
     .track = viettel_track,
+    .request_return = viettel_return,
     .parse_webhook = viettel_parse_webhook,
     .map_status = viettel_map_status,
 };

@@ -3,7 +3,7 @@
  *
  * Wire facts that stay in this file: the token endpoint and the `token:`
  * header (a 401 refreshes the token once), CreateOrder / orderCancel /
- * orderTracking bodies, the answer "already exists" (HTTP 409 with
+ * orderReturn / orderTracking bodies, the answer "already exists" (HTTP 409 with
  * errorCode ORDER_EXISTS and the original originalId, an idempotent success),
  * the webhook list format and the status-code table.
  *
@@ -455,6 +455,46 @@ vnpost_cancel(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     return st;
 }
 
+/* vnpost_return - POST /customer-partner/orderReturn {OriginalId, reason} → {originalId, status: 17}
+ * (return approved; the item then walks 18 return transfer, 19 return completed).
+ * 409 NOT_RETURNABLE: delivered or cancelled; an item already returning answers 200. */
+static carrier_status_t
+vnpost_return(void *ctx, const carrier_shipment_t *s, const char *reason, carrier_result_t *out)
+{
+    struct vnpost *self = ctx;
+    carrier_http_response_t resp;
+    json_t *body;
+    const char *code = NULL;
+    carrier_status_t st;
+
+    if (carrier_need_ref(s, "orderReturn", "VNPost originalId", out) != 0)
+        return CARRIER_FAIL;
+    body = json_pack("{s:s, s:s}", "OriginalId", s->carrier_ref, "reason",
+                     reason && *reason ? reason : "Phát không thành công, chuyển hoàn về cơ quan giải quyết TTHC");
+    if (!body) {
+        snprintf(out->message, sizeof out->message, "orderReturn: out of memory");
+        return CARRIER_RETRY;
+    }
+    st = vnpost_call(self, "POST", "/customer-partner/orderReturn", body, s->request_id, "orderReturn", &resp, out);
+    json_decref(body);
+    if (st != CARRIER_OK)
+        return st;
+    out->http_status = (int)resp.status;
+    if (json_is_object(resp.json))
+        code = json_string_value(json_object_get(resp.json, "errorCode"));
+    if (resp.status == 409 && code && strcmp(code, "NOT_RETURNABLE") == 0) {
+        snprintf(out->message, sizeof out->message,
+                 "orderReturn: VNPost cannot return this item (delivered, cancelled or not picked up yet)");
+        st = CARRIER_FAIL;
+    } else if (resp.status == 404) {
+        st = carrier_unknown_ref("orderReturn", "VNPost", "originalId", s->carrier_ref, out);
+    } else {
+        st = carrier_http_result(&resp, "orderReturn", out);
+    }
+    carrier_http_response_free(&resp);
+    return st;
+}
+
 static carrier_status_t
 vnpost_track(void *ctx, const carrier_shipment_t *s, carrier_event_list_t *events, carrier_result_t *out)
 {
@@ -522,13 +562,14 @@ vnpost_parse_webhook(const char *body, size_t len, carrier_event_list_t *events,
 
 const carrier_ops_t carrier_vnpost = {
     .name = "vnpost",
-    .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP,
+    .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct vnpost),
     .init = vnpost_init,
     .cleanup = vnpost_cleanup,
     .book = vnpost_book,
     .cancel = vnpost_cancel,
     .track = vnpost_track,
+    .request_return = vnpost_return,
     .parse_webhook = vnpost_parse_webhook,
     .map_status = vnpost_map_status,
 };

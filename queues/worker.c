@@ -23,7 +23,9 @@
 #include "carriers/carrier.h"
 #include "clock.h"
 #include "log.h"
+#include "queues/email.h"
 #include "queues/notify.h"
+#include "queues/sms.h"
 #include "secret.h"
 #include "queues/wire.h"
 
@@ -48,6 +50,17 @@ const config_spec_t worker_config_spec[] = {
     { "carrier.ca_bundle", "", "CA bundle file for TLS (empty: the system store)" },
     { "case_system.secret_file", "", "file holding the HMAC secret for X-BCCI-Signature (empty: unsigned)" },
     { "case_system.timeout_ms", "5000", "timeout of one notification POST" },
+    { "sms.url", "", "SMS-brandname provider's send endpoint (empty: sms jobs fail, saying so)" },
+    { "sms.brandname", "BUUDIEN", "registered SMS brand name shown as the sender (1..11 characters)" },
+    { "sms.api_key_file", "", "file (0600) holding the SMS provider's API key, sent as a bearer token" },
+    { "sms.timeout_ms", "5000", "timeout of one SMS provider request" },
+    { "sms.unaccented", "0", "1: strip diacritics before sending (only for a provider without UCS-2)" },
+    { "smtp.url", "", "SMTP server for citizen e-mails, smtp://HOST:PORT or smtps:// (empty: email jobs fail)" },
+    { "smtp.from", "no-reply@localhost.localdomain", "envelope and header sender of citizen e-mails" },
+    { "smtp.starttls", "0", "1: require STARTTLS on smtp:// (certificates are verified)" },
+    { "smtp.username", "", "SMTP login user (empty: no login)" },
+    { "smtp.password_file", "", "file (0600) holding the SMTP password" },
+    { "smtp.timeout_ms", "10000", "timeout of one SMTP transaction" },
     { "log_level", "info", "debug, info, warn or error" },
     { "curve_server_key", "", "bccid's CURVE public key (Z85): encrypt and authenticate the jobs link" },
     { "curve_secret_file", "", "file (0600) with this worker's CURVE secret key (Z85, from bcci keys gen)" },
@@ -72,6 +85,8 @@ typedef struct {
     int started;
     carrier_t *carriers[WORKER_MAX_CARRIERS];
     notify_t *notify;
+    sms_t *sms;     /* NULL: sms.url not configured */
+    email_t *email; /* NULL: smtp.url not configured */
 } slot_t;
 
 struct worker {
@@ -251,7 +266,7 @@ carrier_index(const struct worker *w, const char *name)
     return -1;
 }
 
-/* run_carrier_job - book, cancel or track; fills res */
+/* run_carrier_job - book, cancel, track or return; fills res */
 static void
 run_carrier_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
 {
@@ -290,6 +305,12 @@ run_carrier_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
     } else if (strcmp(job->kind, "cancel") == 0) {
         st = carrier_cancel(slot->carriers[ci], &s, &cr);
         result_from_carrier(st, &cr, res);
+    } else if (strcmp(job->kind, "return") == 0) {
+        const json_t *why = json_object_get(job->data, "return_reason");
+
+        st = carrier_request_return(slot->carriers[ci], &s, json_is_string(why) ? json_string_value(why) : NULL,
+                                    &cr);
+        result_from_carrier(st, &cr, res);
     } else {
         st = carrier_track(slot->carriers[ci], &s, &events, &cr);
         result_from_carrier(st, &cr, res);
@@ -317,6 +338,46 @@ oom:
     snprintf(res->message, sizeof res->message, "out of memory while building the result; will retry");
 }
 
+/* run_sms_job - one text to a citizen's phone; the phone and text stay out of res and the logs */
+static void
+run_sms_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
+{
+    sms_result_t sr;
+
+    if (!slot->sms) {
+        res->outcome = WIRE_FAIL;
+        snprintf(res->message, sizeof res->message,
+                 "this worker sends no SMS: sms.url is not configured; configure sms.url, sms.brandname and "
+                 "sms.api_key_file, then replay the job");
+        return;
+    }
+    sms_send(slot->sms, job->data, &sr);
+    res->outcome = sr.outcome;
+    res->delay_ms = clamp_delay(sr.delay_ms);
+    snprintf(res->message, sizeof res->message, "%s", sr.message);
+    res->data = json_pack("{s:i,s:s}", "http_status", sr.http_status, "provider_id", sr.provider_id);
+}
+
+/* run_email_job - one e-mail to a citizen; the address stays out of res and the logs */
+static void
+run_email_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
+{
+    email_result_t er;
+
+    if (!slot->email) {
+        res->outcome = WIRE_FAIL;
+        snprintf(res->message, sizeof res->message,
+                 "this worker sends no e-mail: smtp.url is not configured; configure smtp.url and smtp.from, "
+                 "then replay the job");
+        return;
+    }
+    email_send(slot->email, job->data, &er);
+    res->outcome = er.outcome;
+    res->delay_ms = clamp_delay(er.delay_ms);
+    snprintf(res->message, sizeof res->message, "%s", er.message);
+    res->data = json_pack("{s:i,s:s}", "smtp_code", er.smtp_code, "message_id", er.message_id);
+}
+
 static void
 run_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
 {
@@ -337,13 +398,17 @@ run_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
         res->delay_ms = clamp_delay(nr.delay_ms);
         snprintf(res->message, sizeof res->message, "%s", nr.message);
         res->data = json_pack("{s:i}", "http_status", nr.http_status);
+    } else if (strcmp(job->kind, "sms") == 0) {
+        run_sms_job(slot, job, res);
+    } else if (strcmp(job->kind, "email") == 0) {
+        run_email_job(slot, job, res);
     } else if (strcmp(job->kind, "book") == 0 || strcmp(job->kind, "cancel") == 0 ||
-               strcmp(job->kind, "track") == 0) {
+               strcmp(job->kind, "track") == 0 || strcmp(job->kind, "return") == 0) {
         run_carrier_job(slot, job, res);
     } else {
         res->outcome = WIRE_FAIL;
-        snprintf(res->message, sizeof res->message, "unknown job kind '%.16s' (expected book, cancel, track, notify)",
-                 job->kind);
+        snprintf(res->message, sizeof res->message,
+                 "unknown job kind '%.16s' (expected book, cancel, track, return, notify, sms, email)", job->kind);
     }
     if (res->outcome == WIRE_OK)
         log_info("job %lld %s%s%s attempt %d: ok in %lld ms", (long long)job->job_id, job->kind,
@@ -586,6 +651,24 @@ worker_new(const config_t *cfg, char *err, size_t errlen)
         s->notify = notify_new(cfg, err, errlen);
         if (!s->notify)
             goto fail;
+        if (sms_configured(cfg)) {
+            char serr[256];
+
+            s->sms = sms_new(cfg, serr, sizeof serr);
+            if (!s->sms) {
+                snprintf(err, errlen, "sms: %s", serr);
+                goto fail;
+            }
+        }
+        if (email_configured(cfg)) {
+            char eerr[256];
+
+            s->email = email_new(cfg, eerr, sizeof eerr);
+            if (!s->email) {
+                snprintf(err, errlen, "smtp: %s", eerr);
+                goto fail;
+            }
+        }
     }
     return w;
 fail:
@@ -605,6 +688,8 @@ worker_destroy(worker_t **selfp)
         for (k = 0; k < w->ncarriers; k++)
             carrier_destroy(&w->slots[i].carriers[k]);
         notify_destroy(&w->slots[i].notify);
+        sms_destroy(&w->slots[i].sms);
+        email_destroy(&w->slots[i].email);
     }
     free(w->slots);
     jobq_free(&w->todo);

@@ -9,8 +9,10 @@
  * and their results go out on the new socket (bccid reconciles them by lease).
  *
  * Jobs run on `concurrency` threads. Each thread owns its own carrier_t for
- * every configured carrier and its own notify_t (curl handles are never
- * shared). Threads hand results back through a mutex-protected list and an
+ * every configured carrier, its own notify_t, and an sms_t / email_t when
+ * sms.url / smtp.url are configured (curl handles are never shared). Job
+ * kinds: book, cancel, track, return (carriers), notify (case system), sms and email
+ * (the citizen; see queues/sms.h, queues/email.h). Threads hand results back through a mutex-protected list and an
  * eventfd that the main thread polls beside the socket. Jobs that arrive while
  * every thread is busy wait in a local queue.
  *

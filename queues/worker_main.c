@@ -1,5 +1,5 @@
 /*
- * bcci-worker - runs bccid's jobs (book, cancel, track, notify) against carriers
+ * bcci-worker - runs bccid's jobs (book, cancel, track, return, notify, sms, email)
  *
  * SYNOPSIS
  *   bcci-worker [-c FILE] [--connect ENDPOINT] [--carriers vnpost] [--concurrency 8] [--KEY VALUE]...

@@ -52,6 +52,7 @@ typedef struct sim_order {
     const short *path;    /* status codes this order walks through */
     int path_len, step;   /* path[step] is the current status, unless cancelled */
     int cancelled;
+    int return_calls;     /* return requests received for this order (orderReturn / UpdateOrder TYPE 2) */
     int nhist;
     sim_hist_t hist[SIM_MAX_HIST];
 } sim_order_t;
@@ -124,6 +125,7 @@ typedef struct sim {
     /* counters */
     long long create_calls, req_token, req_create, req_cancel, req_track, req_other;
     long long req_vt_create, req_vt_update, req_vt_track;
+    long long req_return, req_vt_return; /* VNPost orderReturn; Viettel UpdateOrder TYPE 2 */
     long long webhooks_sent, webhooks_failed, webhook_events_sent, webhook_events_dropped, faults_injected;
 } sim_t;
 
@@ -154,6 +156,9 @@ void sim_expire_tokens(sim_t *s);
 int sim_create_order(sim_t *s, const json_t *req, json_t **body);
 int sim_cancel_order(sim_t *s, const json_t *req, json_t **body);
 int sim_track_order(sim_t *s, const char *original_id, json_t **body);
+/* sim_return_order - VNPost orderReturn {OriginalId, reason}: 200 {originalId, status}, 404, or
+ * 409 NOT_RETURNABLE (not picked up, delivered or cancelled); already returning is 200 */
+int sim_return_order(sim_t *s, const json_t *req, json_t **body);
 /* Viettel Post dialect (sim_viettel.c). sim_set_viettel - after sim_init: the
  * accepted Token header value and where Viettel webhooks go ("" = none). 0 or -1 */
 int sim_set_viettel(sim_t *s, const char *token, const char *webhook_url, char *err, size_t errlen);
@@ -174,6 +179,9 @@ sim_sale_t *sim_sale_get_locked(sim_t *s, const char *code);
 int sim_order_add_locked(sim_t *s, sim_sale_t *sale, sim_order_t *o);
 int sim_order_find_locked(const sim_t *s, const char *original_id, sim_order_t **out);
 void sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason);
+/* sim_order_start_return_locked - o walks path (n codes) from now on: path[0] is
+ * recorded now, the rest one step_ms apart on the simulated clock. 0, -1 on OOM */
+int sim_order_start_return_locked(sim_t *s, sim_order_t *o, const short *path, int n);
 void sim_format_vn(int64_t ms, char *out, size_t cap);
 extern const char *const sim_reasons[];
 

@@ -5,6 +5,7 @@
  *   POST /customer-partner/GetAccessToken   {username, password, customerCode} → {token}
  *   POST /customer-partner/CreateOrder      (header token) → {originalId, status, totalFee}
  *   POST /customer-partner/orderCancel      {OriginalId}
+ *   POST /customer-partner/orderReturn      {OriginalId, reason} → {originalId, status: 17}
  *   GET  /customer-partner/orderTracking?originalId=…
  * Carrier API, Viettel Post dialect (sim_viettel.c), header `Token`, subject to faults:
  *   POST /v2/order/createOrder, POST /v2/order/UpdateOrder, GET /v2/order/tracking?ORDER_NUMBER=…
@@ -136,7 +137,7 @@ handle_api(sim_t *s, struct MHD_Connection *conn, const char *method, const char
 
     if (!(s->dialects & SIM_DIALECT_VNPOST) ||
         !((is_post && (strcmp(ep, "GetAccessToken") == 0 || strcmp(ep, "CreateOrder") == 0 ||
-                       strcmp(ep, "orderCancel") == 0)) ||
+                       strcmp(ep, "orderCancel") == 0 || strcmp(ep, "orderReturn") == 0)) ||
           (strcmp(method, "GET") == 0 && strcmp(ep, "orderTracking") == 0))) {
         count_other(s);
         return answer_error(conn, 404, "NOT_FOUND", "no such endpoint or method");
@@ -177,6 +178,8 @@ handle_api(sim_t *s, struct MHD_Connection *conn, const char *method, const char
         status = sim_create_order(s, req, &out);
     } else if (strcmp(ep, "orderCancel") == 0) {
         status = sim_cancel_order(s, req, &out);
+    } else if (strcmp(ep, "orderReturn") == 0) {
+        status = sim_return_order(s, req, &out);
     } else {
         status =
             sim_track_order(s, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "originalId"), &out);

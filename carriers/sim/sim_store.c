@@ -19,10 +19,15 @@
 #include "crypto.h"
 
 /* Status paths. "[fail-delivery]" in receiverAddress selects the second one:
- * two failed attempts (TT 17 Điều 5.2), then the return to the agency. */
+ * two failed attempts (TT 17 Điều 5.2), then the return to the agency.
+ * "[fail-delivery-hold]" selects the third: two failed attempts, then the item
+ * waits at the office until the sender asks for its return (orderReturn). */
 static const short path_normal[] = { 1, 6, 10, 12, 14 };
 static const short path_fail[] = { 1, 6, 10, 12, 15, 12, 15, 18, 19 };
+static const short path_fail_hold[] = { 1, 6, 10, 12, 15, 12, 15 };
 static const short path_draft[] = { 0 };
+/* after a return request: 17 return approved, 18 return transfer started, 19 return completed */
+static const short path_return[] = { 17, 18, 19 };
 
 const char *const sim_reasons[] = { "", "Người nhận vắng nhà" };
 
@@ -373,6 +378,8 @@ sim_count_request(sim_t *s, const char *endpoint)
         s->req_create++;
     else if (strcmp(endpoint, "orderCancel") == 0)
         s->req_cancel++;
+    else if (strcmp(endpoint, "orderReturn") == 0)
+        s->req_return++;
     else if (strcmp(endpoint, "orderTracking") == 0)
         s->req_track++;
     else if (strcmp(endpoint, "viettel.createOrder") == 0)
@@ -890,6 +897,9 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     if (draft) {
         o->path = path_draft;
         o->path_len = 1;
+    } else if (strstr(addr, "[fail-delivery-hold]")) {
+        o->path = path_fail_hold;
+        o->path_len = (int)(sizeof path_fail_hold / sizeof path_fail_hold[0]);
     } else if (strstr(addr, "[fail-delivery]")) {
         o->path = path_fail;
         o->path_len = (int)(sizeof path_fail / sizeof path_fail[0]);
@@ -958,6 +968,69 @@ out:
 }
 
 int
+sim_order_start_return_locked(sim_t *s, sim_order_t *o, const short *path, int n)
+{
+    /* a step is still queued for o exactly when its old path had steps left */
+    int queued = !o->cancelled && o->step + 1 < o->path_len;
+    int64_t now = sim_now_ms(s);
+    size_t idx;
+
+    o->path = path;
+    o->path_len = n;
+    o->step = 0;
+    sim_record_locked(s, o, path[0], now, 0);
+    if (!queued && n > 1 && map_get(&s->by_id, o->original_id, &idx))
+        return due_push_locked(s, idx, now + s->step_ms);
+    return 0;
+}
+
+int
+sim_return_order(sim_t *s, const json_t *req, json_t **body)
+{
+    const char *id = json_string_value(json_object_get(req, "OriginalId"));
+    const json_t *reason = json_object_get(req, "reason");
+    sim_order_t *o;
+    size_t idx;
+    int status, cur;
+
+    pthread_mutex_lock(&s->mu);
+    if (!id || !*id || (reason && !json_is_string(reason))) {
+        *body = error_body("INVALID", "OriginalId is required and reason, when given, is a string");
+        status = 400;
+        goto out;
+    }
+    if (!map_get(&s->by_id, id, &idx) || s->orders[idx]->viettel) {
+        *body = error_body("NOT_FOUND", "no order with this OriginalId");
+        status = 404;
+        goto out;
+    }
+    o = s->orders[idx];
+    o->return_calls++;
+    cur = o->cancelled ? 9 : o->path[o->step];
+    if (cur >= 17 && cur <= 20) {
+        /* already on its way back, or back: the same answer again */
+        *body = json_pack("{s:s, s:i, s:b}", "originalId", o->original_id, "status", cur, "already", 1);
+        status = 200;
+        goto out;
+    }
+    if (o->cancelled || cur < 6 || cur == 14 || cur == 21 || cur == 22) {
+        *body = error_body("NOT_RETURNABLE", "only a picked-up item that was not delivered can be returned");
+        status = 409;
+        goto out;
+    }
+    if (sim_order_start_return_locked(s, o, path_return, (int)(sizeof path_return / sizeof path_return[0])) != 0) {
+        *body = error_body("INTERNAL", "out of memory");
+        status = 500;
+        goto out;
+    }
+    *body = json_pack("{s:s, s:i}", "originalId", o->original_id, "status", path_return[0]);
+    status = 200;
+out:
+    pthread_mutex_unlock(&s->mu);
+    return status;
+}
+
+int
 sim_track_order(sim_t *s, const char *id, json_t **body)
 {
     size_t idx;
@@ -985,10 +1058,12 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
     const sim_order_t *last = NULL;
     char code[8];
     size_t i;
+    long long return_calls = 0;
 
     for (i = 0; items && i < sale->n; i++) {
         last = s->orders[sale->orders[i]];
         json_array_append_new(items, json_string(last->item_code));
+        return_calls += last->return_calls;
     }
     if (last)
         snprintf(code, sizeof code, "%d", last->cancelled ? (last->viettel ? 107 : 9) : last->path[last->step]);
@@ -997,6 +1072,8 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
     o = json_pack("{s:I, s:I, s:o, s:s, s:s}", "orders", (json_int_t)sale->n, "create_calls",
                   (json_int_t)sale->create_calls, "item_codes", items, "status", code, "carrier",
                   last && last->viettel ? "viettel" : "vnpost");
+    if (o)
+        json_object_set_new(o, "return_calls", json_integer(return_calls));
     return o;
 }
 
@@ -1031,6 +1108,8 @@ sim_stats(sim_t *s, const char *sale_order)
         json_object_set_new(req, "viettel.createOrder", json_integer(s->req_vt_create));
         json_object_set_new(req, "viettel.UpdateOrder", json_integer(s->req_vt_update));
         json_object_set_new(req, "viettel.tracking", json_integer(s->req_vt_track));
+        json_object_set_new(req, "orderReturn", json_integer(s->req_return));
+        json_object_set_new(req, "viettel.UpdateOrder.return", json_integer(s->req_vt_return));
     }
     pthread_mutex_unlock(&s->mu);
     return root;

@@ -12,10 +12,14 @@
  *     ORDER_REFERENCE as first given); data.ORDER_NUMBER is "VTP…";
  *   POST /v2/order/UpdateOrder {"TYPE": 4, "ORDER_NUMBER": "VTP…"}: cancel,
  *     refused with 409 once the postman has the item (code >= 105);
+ *   POST /v2/order/UpdateOrder {"TYPE": 2, "ORDER_NUMBER", "NOTE"}: approve the
+ *     return to the sender: 515, then 502 and 504 one step apart; 409 when not
+ *     picked up, delivered or cancelled; an order already returning answers 200;
  *   GET /v2/order/tracking?ORDER_NUMBER=VTP… → data: list of DATA objects;
  *   webhooks: one POST per event, {"DATA": {…}, "TOKEN": webhook_token}.
  * Orders walk 100 → 105 → 200 → 500 → 501; "[fail-delivery]" in
- * RECEIVER_ADDRESS selects 100 → 105 → 200 → 500 → 506 → 500 → 506 → 502 → 504.
+ * RECEIVER_ADDRESS selects 100 → 105 → 200 → 500 → 506 → 500 → 506 → 502 → 504;
+ * "[fail-delivery-hold]" stops after the second 506 until UpdateOrder TYPE 2.
  * Stats count per ORDER_NUMBER in by_sale_order (with "carrier": "viettel").
  */
 #include "carriers/sim/sim.h"
@@ -26,6 +30,9 @@
 
 static const short vt_path_normal[] = { 100, 105, 200, 500, 501 };
 static const short vt_path_fail[] = { 100, 105, 200, 500, 506, 500, 506, 502, 504 };
+static const short vt_path_fail_hold[] = { 100, 105, 200, 500, 506, 500, 506 };
+/* after UpdateOrder TYPE 2: 515 return approved, 502 back to the origin office, 504 returned */
+static const short vt_path_return[] = { 515, 502, 504 };
 
 static const struct {
     short code;
@@ -233,7 +240,10 @@ sim_vt_create_order(sim_t *s, const json_t *req, json_t **body)
     snprintf(o->sale_order, sizeof o->sale_order, "%s", number);
     o->cod = cod;
     o->fee = 22000 + (weight > 500 ? (weight - 1) / 500 * 3000 : 0) + (cod > 0 ? 12000 : 0);
-    if (strstr(addr, "[fail-delivery]")) {
+    if (strstr(addr, "[fail-delivery-hold]")) {
+        o->path = vt_path_fail_hold;
+        o->path_len = (int)(sizeof vt_path_fail_hold / sizeof vt_path_fail_hold[0]);
+    } else if (strstr(addr, "[fail-delivery]")) {
         o->path = vt_path_fail;
         o->path_len = (int)(sizeof vt_path_fail / sizeof vt_path_fail[0]);
     } else {
@@ -257,6 +267,41 @@ out:
     return 200;
 }
 
+/* vt_return_order - UpdateOrder TYPE 2: approve the return to the sender */
+static int
+vt_return_order(sim_t *s, const char *number, json_t **body)
+{
+    sim_order_t *o;
+    int cur;
+
+    pthread_mutex_lock(&s->mu);
+    s->req_vt_return++;
+    if (sim_order_find_locked(s, number, &o) != 0 || !o->viettel) {
+        *body = envelope(404, "Không tìm thấy đơn hàng (no such ORDER_NUMBER)", NULL);
+        goto out;
+    }
+    o->return_calls++;
+    cur = o->cancelled ? 107 : o->path[o->step];
+    if (cur == 502 || cur == 504 || cur == 505 || cur == 515) {
+        *body = envelope(200, "OK", json_pack("{s:s, s:i, s:b}", "ORDER_NUMBER", o->original_id, "ORDER_STATUS", cur,
+                                              "ALREADY", 1));
+        goto out;
+    }
+    if (o->cancelled || cur < 105 || cur == 501 || cur == 503) {
+        *body = envelope(409, "Đơn hàng không thể chuyển hoàn (not picked up, delivered or cancelled)", NULL);
+        goto out;
+    }
+    if (sim_order_start_return_locked(s, o, vt_path_return, (int)(sizeof vt_path_return / sizeof vt_path_return[0])) !=
+        0) {
+        *body = envelope(500, "out of memory", NULL);
+        goto out;
+    }
+    *body = envelope(200, "OK", json_pack("{s:s, s:i}", "ORDER_NUMBER", o->original_id, "ORDER_STATUS", 515));
+out:
+    pthread_mutex_unlock(&s->mu);
+    return 200;
+}
+
 int
 sim_vt_update_order(sim_t *s, const json_t *req, json_t **body)
 {
@@ -273,10 +318,12 @@ sim_vt_update_order(sim_t *s, const json_t *req, json_t **body)
         *body = envelope(400, "TYPE must be an integer from 1 to 11 (4 = cancel)", NULL);
         return 200;
     }
-    if (json_integer_value(type) != 4) {
-        *body = envelope(400, "the simulator implements TYPE 4 (cancel) only", NULL);
+    if (json_integer_value(type) != 4 && json_integer_value(type) != 2) {
+        *body = envelope(400, "the simulator implements TYPE 2 (approve return) and TYPE 4 (cancel) only", NULL);
         return 200;
     }
+    if (json_integer_value(type) == 2)
+        return vt_return_order(s, number, body);
     pthread_mutex_lock(&s->mu);
     if (sim_order_find_locked(s, number, &o) != 0 || !o->viettel) {
         *body = envelope(404, "Không tìm thấy đơn hàng (no such ORDER_NUMBER)", NULL);
