@@ -16,4 +16,14 @@ db_t *sqlite_tx_db(store_tx_t *tx);
 /* sqlite_fail - record "what" and SQLite's reason for rc on tx; STORE_BUSY or STORE_ERROR */
 store_rc_t sqlite_fail(store_tx_t *tx, int rc, const char *what);
 
+/* the data areas of this backend */
+extern const struct store_dossiers_ops sqlite_dossiers_ops;
+
+/* sqlite_pool_reserve - the serial to hand out from the code range (prefix, country, first..last)
+ * whose database says *serial is next: *serial moves past every number a restored-away
+ * database may have handed out, and the block holding it is reserved on disk (STATE_DIR/
+ * s10-reserved) before it is used. STORE_EMPTY: the range is used up. */
+store_rc_t sqlite_pool_reserve(store_tx_t *tx, const char *prefix, const char *country, int64_t first, int64_t last,
+                               int64_t *serial);
+
 #endif
