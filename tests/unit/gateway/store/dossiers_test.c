@@ -1,0 +1,367 @@
+/*
+ * dossiers_test - the dossiers area of the store: intake, the code pool, the views,
+ * and failure injected at every step of intake and of the view reads
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/s10.h"
+#include "gateway/store/sqlite/db.h"
+#include "gateway/store/store.h"
+#include "gateway/store/store_dossiers.h"
+#include "tests/unit/support/store_fixture.h"
+
+#define NOW 1732406400000LL /* 2024-11-24 */
+#define AGENCY "000.00.31.H23"
+
+static void
+want_rc(store_rc_t got, store_rc_t want, const char *what)
+{
+    if (got != want)
+        fail_msg("%s: got %s, want %s", what, store_rc_name(got), store_rc_name(want));
+}
+
+static store_intake_t
+intake_of(const char *code, const char *service, const char *hash)
+{
+    store_intake_t in = {
+        .code = code,
+        .service = service,
+        .carrier = "vnpost",
+        .agency_code = AGENCY,
+        .canonical_body = "{\"recipient\": {\"name\": \"Nguyễn Văn An\", \"province_code\": \"79\","
+                          " \"commune_code\": \"26734\"}, \"agency\": {\"name\": \"UBND phường Bến Thành\"}}",
+        .body_hash = hash,
+        .book_payload = "{}",
+        .cod_amount = 25000,
+        .transit_days = 2,
+    };
+    return in;
+}
+
+/* write - run one operation in its own committed write transaction */
+static store_rc_t
+import(store_t *s, const char *prefix, long long from, long long count, store_code_range_t *overlap)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc = store_tx_begin(s, STORE_WRITE, &tx);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_dossiers_import_codes(tx, prefix, "VN", from, count, NOW, overlap);
+    if (rc != STORE_OK) {
+        store_tx_abort(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx);
+}
+
+static store_rc_t
+intake(store_t *s, const store_intake_t *in, store_intake_result_t *out)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc = store_tx_begin(s, STORE_WRITE, &tx);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_dossiers_intake(tx, in, NOW, out);
+    if (rc != STORE_OK) {
+        store_tx_abort(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx);
+}
+
+static store_health_counts_t
+counts(store_t *s)
+{
+    store_health_counts_t n;
+    store_tx_t *tx = NULL;
+
+    want_rc(store_tx_begin(s, STORE_READ, &tx), STORE_OK, "read transaction");
+    want_rc(store_dossiers_health_counts(tx, &n), STORE_OK, "health counts");
+    store_tx_abort(&tx);
+    return n;
+}
+
+static void
+test_intake_created_replay_conflict_empty(void **state)
+{
+    static const struct {
+        const char *code, *service, *hash;
+        store_rc_t want;
+        unsigned long serial; /* of the waybill, when created */
+    } steps[] = {
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_OK, 100 },
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_EXISTS, 0 },   /* identical replay */
+        { "000.00.31.H23-241124-0001", "return", "h2", STORE_CONFLICT, 0 }, /* different body */
+        { "000.00.31.H23-241124-0002", "return", "h3", STORE_OK, 101 },
+        { "000.00.31.H23-241124-0003", "send", "h4", STORE_OK, 102 },
+        { "000.00.31.H23-241124-0004", "return", "h5", STORE_EMPTY, 0 },    /* three numbers only */
+    };
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 3, NULL), STORE_OK, "import");
+    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        store_intake_t in = intake_of(steps[i].code, steps[i].service, steps[i].hash);
+        store_intake_result_t out;
+        char want[S10_LEN + 1], what[80];
+
+        snprintf(what, sizeof what, "step %zu (%s %s)", i, steps[i].code, steps[i].hash);
+        want_rc(intake(f.store, &in, &out), steps[i].want, what);
+        if (steps[i].want != STORE_OK)
+            continue;
+        s10_format("RR", steps[i].serial, "VN", want, sizeof want);
+        if (strcmp(out.waybill, want) != 0)
+            fail_msg("%s: got waybill %s, want %s", what, out.waybill, want);
+        assert_string_equal(out.leg, strcmp(steps[i].service, "return") == 0 ? "return" : "send");
+    }
+    assert_int_equal(counts(f.store).dossiers, 3);
+    assert_int_equal(counts(f.store).jobs_pending, 3);
+    assert_int_equal(counts(f.store).codes_left, 0);
+    store_fixture_close(&f);
+}
+
+static void
+test_import_overlap_and_status(void **state)
+{
+    static const struct {
+        const char *prefix;
+        long long from, count;
+        store_rc_t want;
+    } steps[] = {
+        { "RR", 1000, 100, STORE_OK },
+        { "RR", 1050, 100, STORE_CONFLICT }, /* inside */
+        { "RR", 900, 101, STORE_CONFLICT },  /* touches the first number */
+        { "RR", 1099, 1, STORE_CONFLICT },   /* the last number */
+        { "RR", 1100, 50, STORE_OK },        /* right after */
+        { "EE", 1000, 10, STORE_OK },        /* another service indicator */
+    };
+    store_code_range_t overlap;
+    store_codes_t codes;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char what[64];
+
+        snprintf(what, sizeof what, "import %s %lld+%lld", steps[i].prefix, steps[i].from, steps[i].count);
+        want_rc(import(f.store, steps[i].prefix, steps[i].from, steps[i].count, &overlap), steps[i].want, what);
+        if (steps[i].want == STORE_CONFLICT && (overlap.first != 1000 || overlap.last != 1099))
+            fail_msg("%s: got overlap %lld..%lld, want 1000..1099", what, overlap.first, overlap.last);
+    }
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_codes_status(tx, &codes), STORE_OK, "codes status");
+    store_tx_abort(&tx);
+    assert_int_equal(codes.nranges, 3);
+    if (codes.left != 160)
+        fail_msg("left: got %lld, want 160", codes.left);
+    assert_string_equal(codes.ranges[2].prefix, "EE");
+    store_codes_free(&codes);
+    assert_null(codes.ranges);
+    store_fixture_close(&f);
+}
+
+static void
+test_views(void **state)
+{
+    store_intake_t in = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    store_dossier_view_t v;
+    store_timeline_t t;
+    store_tracking_t tr;
+    char code[STORE_CODE_MAX], agency[STORE_CODE_MAX];
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &in, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+
+    want_rc(store_dossiers_view(tx, in.code, &v), STORE_OK, "view");
+    assert_string_equal(v.code, in.code);
+    assert_string_equal(v.agency_code, AGENCY);
+    assert_int_equal(v.created_at, NOW);
+    assert_int_equal(v.nsubmissions, 1);
+    assert_string_equal(v.submissions[0].service, "return");
+    assert_string_equal(v.submissions[0].body, in.canonical_body);
+    assert_int_equal(v.nshipments, 1);
+    assert_string_equal(v.shipments[0].waybill, made.waybill);
+    assert_string_equal(v.shipments[0].status, "created");
+    assert_string_equal(v.shipments[0].carrier_ref, "");
+    assert_int_equal(v.shipments[0].fee, -1);
+    assert_int_equal(v.shipments[0].cod_amount, 25000);
+    assert_string_equal(v.status, "created");
+    store_dossier_view_free(&v);
+    want_rc(store_dossiers_view(tx, "000.00.31.H23-241124-9999", &v), STORE_NOT_FOUND, "view of an unknown code");
+    assert_non_null(strstr(store_tx_message(tx), "no dossier"));
+
+    want_rc(store_dossiers_code_of_waybill(tx, made.waybill, code), STORE_OK, "code of waybill");
+    assert_string_equal(code, in.code);
+    want_rc(store_dossiers_code_of_waybill(tx, "RR000000000VN", code), STORE_NOT_FOUND, "unknown waybill");
+
+    want_rc(store_dossiers_timeline(tx, in.code, &t), STORE_OK, "timeline");
+    assert_int_equal(t.nevents, 1);
+    assert_string_equal(t.events[0].status, "created");
+    assert_string_equal(t.events[0].source, "gateway");
+    assert_string_equal(t.events[0].waybill, made.waybill);
+    assert_non_null(strstr(t.events[0].text, made.waybill));
+    assert_string_equal(t.events[0].details, "{}");
+    assert_int_equal(t.chain_valid, 1);
+    store_timeline_free(&t);
+
+    want_rc(store_dossiers_tracking(tx, made.waybill, &tr), STORE_OK, "tracking");
+    assert_string_equal(tr.recipient_name, "Nguyễn Văn An");
+    assert_string_equal(tr.commune_code, "26734");
+    assert_string_equal(tr.leg, "return");
+    assert_int_equal(tr.nevents, 1);
+    store_tracking_free(&tr);
+
+    want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
+    assert_string_equal(agency, AGENCY);
+    want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+/* the defect "truncated reads answered 200": a read failing at its Nth step must be a clean
+ * STORE_BUSY with nothing returned, never part of the dossier or timeline */
+static void
+test_view_reads_fail_cleanly(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "send", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0001", "return", "h2");
+    store_intake_result_t made;
+    store_fixture_t f;
+    int which;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake send");
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake return");
+    for (which = 0; which < 3; which++) {
+        long n;
+
+        for (n = 1; n < 100; n++) {
+            store_tx_t *tx = NULL;
+            store_dossier_view_t v;
+            store_timeline_t t;
+            store_tracking_t tr;
+            store_rc_t rc;
+
+            memset(&v, 0, sizeof v);
+            memset(&t, 0, sizeof t);
+            memset(&tr, 0, sizeof tr);
+            db_fail_at(n);
+            rc = store_tx_begin(f.store, STORE_READ, &tx);
+            if (rc == STORE_OK) {
+                if (which == 0)
+                    rc = store_dossiers_view(tx, a.code, &v);
+                else if (which == 1)
+                    rc = store_dossiers_timeline(tx, a.code, &t);
+                else
+                    rc = store_dossiers_tracking(tx, made.waybill, &tr);
+            }
+            db_fail_at(0);
+            store_tx_abort(&tx);
+            if (rc == STORE_OK) {
+                if (which == 0 && (v.nshipments != 2 || v.nsubmissions != 2))
+                    fail_msg("view after %ld: got %zu shipments, %zu submissions, want 2 and 2", n, v.nshipments,
+                             v.nsubmissions);
+                if (which == 1 && (t.nevents != 2 || !t.chain_valid))
+                    fail_msg("timeline after %ld: got %zu events (chain %d), want 2 (chain 1)", n, t.nevents,
+                             t.chain_valid);
+                store_dossier_view_free(&v);
+                store_timeline_free(&t);
+                store_tracking_free(&tr);
+                break;
+            }
+            if (rc != STORE_BUSY)
+                fail_msg("read %d failing at step %ld: got %s, want busy", which, n, store_rc_name(rc));
+            if (v.shipments || v.submissions || t.events || tr.events || tr.recipient_name)
+                fail_msg("read %d failing at step %ld returned a partial record", which, n);
+        }
+        if (n == 100)
+            fail_msg("read %d never succeeded", which);
+    }
+    store_fixture_close(&f);
+}
+
+/* intake failing at its Nth step: a clean STORE_BUSY, and after the abort no dossier, no
+ * shipment, no job, the pool unchanged */
+static void
+test_intake_failure_injection(void **state)
+{
+    store_intake_t in = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_fixture_t f;
+    long n;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    for (n = 1; n < 200; n++) {
+        store_intake_result_t made;
+        store_health_counts_t c;
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+
+        db_fail_at(n);
+        rc = store_tx_begin(f.store, STORE_WRITE, &tx);
+        if (rc == STORE_OK) {
+            rc = store_dossiers_intake(tx, &in, NOW, &made);
+            if (rc == STORE_OK)
+                rc = store_tx_commit(&tx);
+        }
+        db_fail_at(0);
+        store_tx_abort(&tx);
+        c = counts(f.store);
+        if (rc == STORE_OK) {
+            if (c.dossiers != 1 || c.jobs_pending != 1 || c.codes_left != 9)
+                fail_msg("after success at %ld: got %lld dossiers, %lld jobs, %lld codes left, want 1, 1, 9", n,
+                         c.dossiers, c.jobs_pending, c.codes_left);
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("intake failing at step %ld: got %s, want busy", n, store_rc_name(rc));
+        if (c.dossiers != 0 || c.jobs_pending != 0 || c.codes_left != 10)
+            fail_msg("intake failing at step %ld left %lld dossiers, %lld jobs, %lld codes left; want 0, 0, 10", n,
+                     c.dossiers, c.jobs_pending, c.codes_left);
+        {
+            store_dossier_view_t v;
+
+            want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+            want_rc(store_dossiers_view(tx, in.code, &v), STORE_NOT_FOUND, "dossier after a failed intake");
+            store_tx_abort(&tx);
+        }
+    }
+    if (n == 200)
+        fail_msg("intake never succeeded");
+    store_fixture_close(&f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intake_created_replay_conflict_empty),
+        cmocka_unit_test(test_import_overlap_and_status),
+        cmocka_unit_test(test_views),
+        cmocka_unit_test(test_view_reads_fail_cleanly),
+        cmocka_unit_test(test_intake_failure_injection),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
