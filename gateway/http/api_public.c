@@ -294,81 +294,50 @@ h_clerk_css(http_ctx_t *c)
 #define CLERK_LIST_MAX 500
 #define RETURNED_SHOWN_MS (30LL * 86400 * 1000)
 
-#define CLERK_COLUMNS                                                                                             \
-    "SELECT s.waybill, d.code, s.status, s.status_time, s.created_at, s.cod_amount, s.label_prints, s.carrier," \
-    " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"                                               \
-    " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"                                      \
-    " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"                                       \
-    " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
-    "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code"                                                      \
-    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id"
-
-/* ready: booked (or waiting for the carrier) and on no open handover manifest */
-static const char SQL_CLERK_READY[] = CLERK_COLUMNS
-    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('created', 'booked') AND NOT EXISTS (SELECT 1 FROM manifest_items mi"
-    "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
-    " ORDER BY s.created_at, s.id LIMIT ?1";
-
-/* problems: failed deliveries, returns, exceptions; returned ones for 30 days */
-static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
-    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
-    "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
-    " ORDER BY s.status_time DESC, s.id DESC LIMIT ?1";
-
 static json_t *
-clerk_row(sqlite3_stmt *st)
+clerk_row(const store_clerk_row_t *r)
 {
-    const status_info_t *si = status_lookup(db_col_text(st, 2));
+    const status_info_t *si = status_lookup(r->status);
     char status_time[40], created[40];
 
-    clock_iso8601(sqlite3_column_int64(st, 3), status_time, sizeof status_time);
-    clock_iso8601(sqlite3_column_int64(st, 4), created, sizeof created);
+    clock_iso8601(r->status_time, status_time, sizeof status_time);
+    clock_iso8601(r->created_at, created, sizeof created);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "waybill",
-                     db_col_text(st, 0), "dossier_code", db_col_text(st, 1), "status", db_col_text(st, 2),
-                     "status_text", si ? si->text_vi : db_col_text(st, 2), "status_time", status_time, "created_at",
-                     created, "cod_amount", (json_int_t)sqlite3_column_int64(st, 5), "label_prints",
-                     sqlite3_column_int(st, 6), "carrier", db_col_text(st, 7), "recipient_name", db_col_text(st, 8),
-                     "province_code", db_col_text(st, 9), "commune_code", db_col_text(st, 10), "last_event",
-                     db_col_text(st, 11), "agency_code", db_col_text(st, 12));
+                     r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
+                     si ? si->text_vi : r->status, "status_time", status_time, "created_at", created, "cod_amount",
+                     (json_int_t)r->cod_amount, "label_prints", r->label_prints, "carrier", r->carrier,
+                     "recipient_name", r->recipient_name, "province_code", r->province_code, "commune_code",
+                     r->commune_code, "last_event", r->last_event, "agency_code", r->agency_code);
 }
 
 static enum MHD_Result
 h_clerk_shipments(http_ctx_t *c)
 {
     const char *state = http_query(c, "state");
-    int problems;
-    db_t *db;
-    sqlite3_stmt *st;
+    store_clerk_list_t rows;
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
     json_t *list;
-    int rc;
+    size_t i;
+    int problems;
 
     if (!state)
         state = "ready";
     if (strcmp(state, "ready") != 0 && strcmp(state, "problems") != 0)
         return http_fail(c, 400, "invalid_query", "state", "state must be ready or problems");
     problems = strcmp(state, "problems") == 0;
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    st = db_stmt(db, problems ? SQL_CLERK_PROBLEMS : SQL_CLERK_READY);
-    if (!st) {
-        http_reader_put(c, db);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    sqlite3_bind_int(st, 1, CLERK_LIST_MAX);
+    rc = store_tx_begin(http_store(c), STORE_READ, &tx);
     /* a clerk of one agency sees that agency's shipments only */
-    db_bind_text(st, 3, c->agency ? c->agency : "");
-    if (problems)
-        sqlite3_bind_int64(st, 2, clock_now_ms() - RETURNED_SHOWN_MS);
-    list = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, clerk_row(st));
-    sqlite3_reset(st);
-    http_reader_put(c, db);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
+    if (rc == STORE_OK)
+        rc = store_dossiers_clerk_list(tx, problems ? STORE_CLERK_PROBLEMS : STORE_CLERK_READY, c->agency,
+                                       clock_now_ms() - RETURNED_SHOWN_MS, CLERK_LIST_MAX, &rows);
+    store_tx_abort(&tx);
+    if (rc != STORE_OK)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
+    list = json_array();
+    for (i = 0; i < rows.nrows; i++)
+        json_array_append_new(list, clerk_row(&rows.rows[i]));
+    store_clerk_list_free(&rows);
     return http_send_json(c, 200,
                           json_pack("{s:s, s:I, s:b, s:o}", "state", state, "count", (json_int_t)json_array_size(list),
                                     "truncated", json_array_size(list) == CLERK_LIST_MAX, "shipments", list));

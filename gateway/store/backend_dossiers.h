@@ -20,6 +20,8 @@ struct store_dossiers_ops {
     store_rc_t (*code_of_waybill)(store_tx_t *tx, const char *waybill, char code[STORE_CODE_MAX]);
     store_rc_t (*timeline)(store_tx_t *tx, const char *code, store_timeline_t *out);
     store_rc_t (*tracking)(store_tx_t *tx, const char *waybill, store_tracking_t *out);
+    store_rc_t (*clerk_list)(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since,
+                             int max, store_clerk_list_t *out);
     store_rc_t (*cancel_target)(store_tx_t *tx, const char *waybill, store_cancel_target_t *out);
     store_rc_t (*leave_manifest)(store_tx_t *tx, const store_cancel_target_t *t, const char *source, int64_t now,
                                  int *left);

@@ -65,6 +65,13 @@ store_dossiers_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *o
 }
 
 store_rc_t
+store_dossiers_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since,
+                          int max, store_clerk_list_t *out)
+{
+    return OPS(tx)->clerk_list(tx, state, agency, returned_since, max, out);
+}
+
+store_rc_t
 store_dossiers_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
     return OPS(tx)->cancel_target(tx, waybill, out);
@@ -142,5 +149,18 @@ store_tracking_free(store_tracking_t *self)
     free(self->recipient_name);
     free(self->agency_name);
     free(self->events);
+    memset(self, 0, sizeof *self);
+}
+
+void
+store_clerk_list_free(store_clerk_list_t *self)
+{
+    size_t i;
+
+    for (i = 0; i < self->nrows; i++) {
+        free(self->rows[i].recipient_name);
+        free(self->rows[i].last_event);
+    }
+    free(self->rows);
     memset(self, 0, sizeof *self);
 }

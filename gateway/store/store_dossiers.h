@@ -184,6 +184,39 @@ typedef struct {
 store_rc_t store_dossiers_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out);
 void store_tracking_free(store_tracking_t *self);
 
+/* ------------------------------------------------- clerk page (/clerk) */
+
+typedef enum {
+    STORE_CLERK_READY,    /* created or booked and on no open handover manifest, oldest first */
+    STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, newest first */
+} store_clerk_state_t;
+
+typedef struct {
+    char waybill[STORE_WAYBILL_MAX];
+    char dossier_code[STORE_CODE_MAX];
+    char agency_code[STORE_CODE_MAX];
+    char status[STORE_STATUS_MAX];
+    char carrier[32];
+    int64_t status_time, created_at;
+    long long cod_amount;
+    int label_prints;
+    char *recipient_name;       /* owned */
+    char province_code[8], commune_code[8];
+    char *last_event;           /* owned: the text of the shipment's newest timeline event, or "" */
+} store_clerk_row_t;
+
+typedef struct {
+    store_clerk_row_t *rows;    /* owned */
+    size_t nrows;
+} store_clerk_list_t;
+
+/* store_dossiers_clerk_list - at most max shipments in state, of agency (NULL or "" = every
+ * agency); returned ones only when they returned at or after returned_since (UTC ms).
+ * *out caller-owned (store_clerk_list_free). */
+store_rc_t store_dossiers_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency,
+                                     int64_t returned_since, int max, store_clerk_list_t *out);
+void store_clerk_list_free(store_clerk_list_t *self);
+
 /* ------------------------------------------------------------- cancel */
 
 typedef struct {

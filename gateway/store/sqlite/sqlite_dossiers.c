@@ -8,17 +8,22 @@
  * answer 503, not half a dossier with 200).
  *
  * The pool hands out serials from code_ranges.next, and only serials below
- * the high-water mark reserved outside the database (sqlite_pool.c): a
- * restored backup cannot hand out again what was handed out after it.
+ * the high-water mark reserved outside the database (the pool, at the end of
+ * this file): a restored backup cannot hand out again what was handed out
+ * after it.
  */
 #include "gateway/store/sqlite/sqlite_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "domain/s10.h"
+#include "log.h"
 #include "gateway/store/backend_dossiers.h"
 #include "gateway/store/sqlite/jobs.h"
 #include "gateway/store/sqlite/timeline.h"
@@ -30,9 +35,9 @@ copy(char *dst, size_t len, sqlite3_stmt *st, int i)
     snprintf(dst, len, "%s", db_col_text(st, i));
 }
 
-/* dup - column i as an owned string; NULL when out of memory */
+/* col_dup - column i as an owned string; NULL when out of memory */
 static char *
-dup(sqlite3_stmt *st, int i)
+col_dup(sqlite3_stmt *st, int i)
 {
     return strdup(db_col_text(st, i));
 }
@@ -115,6 +120,8 @@ pool_take(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
         if (r != STORE_OK && r != STORE_EMPTY)
             return r;
         st = db_stmt(sqlite_tx_db(tx), SQL_TAKE_CODE);
+        if (!st)
+            return sqlite_fail(tx, SQLITE_ERROR, "allocating a waybill");
         sqlite3_bind_int64(st, 1, range_id);
         sqlite3_bind_int64(st, 2, r == STORE_EMPTY ? last : serial);
         if ((rc = db_step(st)) != SQLITE_DONE)
@@ -123,6 +130,8 @@ pool_take(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
             break;
         /* this range was used up after the database's copy was taken: the next range */
         st = db_stmt(sqlite_tx_db(tx), SQL_NEXT_CODE);
+        if (!st)
+            return sqlite_fail(tx, SQLITE_ERROR, "allocating a waybill");
     }
     if (s10_format(prefix, (unsigned long)serial, country, waybill, STORE_WAYBILL_MAX) != 0)
         return store_tx_fail(tx, STORE_ERROR, "code range %s holds serial %" PRId64 ", which is not an S10 number",
@@ -421,7 +430,7 @@ read_submissions(store_tx_t *tx, store_dossier_view_t *out)
             break;
         s = &out->submissions[out->nsubmissions];
         copy(s->service, sizeof s->service, st, 0);
-        s->body = dup(st, 1);
+        s->body = col_dup(st, 1);
         if (!s->body)
             break;
         out->nsubmissions++;
@@ -449,7 +458,7 @@ read_shipments(store_tx_t *tx, store_dossier_view_t *out)
             break;
         s = &out->shipments[out->nshipments];
         memset(s, 0, sizeof *s);
-        s->carrier_ref = dup(st, 2);
+        s->carrier_ref = col_dup(st, 2);
         if (!s->carrier_ref)
             break;
         copy(s->waybill, sizeof s->waybill, st, 0);
@@ -536,9 +545,9 @@ read_events(store_tx_t *tx, int64_t dossier_id, store_timeline_t *out)
             break;
         e = &out->events[out->nevents];
         memset(e, 0, sizeof *e);
-        e->raw_code = dup(st, 6);
-        e->text = dup(st, 7);
-        e->details = dup(st, 8);
+        e->raw_code = col_dup(st, 6);
+        e->text = col_dup(st, 7);
+        e->details = col_dup(st, 8);
         if (!e->raw_code || !e->text || !e->details) {
             free(e->raw_code);
             free(e->text);
@@ -629,10 +638,10 @@ sq_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     out->status_time = sqlite3_column_int64(st, 3);
     out->created_at = sqlite3_column_int64(st, 4);
     copy(out->leg, sizeof out->leg, st, 5);
-    out->recipient_name = dup(st, 6);
+    out->recipient_name = col_dup(st, 6);
     copy(out->province_code, sizeof out->province_code, st, 7);
     copy(out->commune_code, sizeof out->commune_code, st, 8);
-    out->agency_name = dup(st, 9);
+    out->agency_name = col_dup(st, 9);
     out->due_at = sqlite3_column_int64(st, 10);
     sqlite3_reset(st);
     out->events = calloc(STORE_TRACK_MAX_EVENTS, sizeof *out->events);
@@ -659,6 +668,81 @@ sq_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     if (rc != SQLITE_DONE) {
         store_tracking_free(out);
         return sqlite_fail(tx, rc, "reading the timeline");
+    }
+    return STORE_OK;
+}
+
+/* ------------------------------------------------------------ clerk page */
+
+#define CLERK_COLUMNS                                                                                             \
+    "SELECT s.waybill, d.code, s.status, s.status_time, s.created_at, s.cod_amount, s.label_prints, s.carrier," \
+    " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"                                               \
+    " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"                                      \
+    " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"                                       \
+    " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
+    "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code"                                                      \
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id"
+
+/* ready: booked (or waiting for the carrier) and on no open handover manifest */
+static const char SQL_CLERK_READY[] = CLERK_COLUMNS
+    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('created', 'booked') AND NOT EXISTS (SELECT 1 FROM manifest_items mi"
+    "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
+    " ORDER BY s.created_at, s.id LIMIT ?1";
+
+/* problems: failed deliveries, returns, exceptions; returned ones for 30 days */
+static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
+    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
+    "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
+    " ORDER BY s.status_time DESC, s.id DESC LIMIT ?1";
+
+static store_rc_t
+sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since, int max,
+              store_clerk_list_t *out)
+{
+    store_rc_t r = STORE_OK;
+    sqlite3_stmt *st = prepared(tx, state == STORE_CLERK_PROBLEMS ? SQL_CLERK_PROBLEMS : SQL_CLERK_READY,
+                                "reading the shipments", &r);
+    size_t cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return r;
+    sqlite3_bind_int(st, 1, max);
+    if (state == STORE_CLERK_PROBLEMS)
+        sqlite3_bind_int64(st, 2, returned_since);
+    db_bind_text(st, 3, agency ? agency : "");
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_clerk_row_t *row;
+
+        if (grow(&out->rows, &cap, out->nrows, sizeof *out->rows) != 0)
+            break;
+        row = &out->rows[out->nrows];
+        memset(row, 0, sizeof *row);
+        row->recipient_name = col_dup(st, 8);
+        row->last_event = col_dup(st, 11);
+        if (!row->recipient_name || !row->last_event) {
+            free(row->recipient_name);
+            free(row->last_event);
+            break;
+        }
+        copy(row->waybill, sizeof row->waybill, st, 0);
+        copy(row->dossier_code, sizeof row->dossier_code, st, 1);
+        copy(row->status, sizeof row->status, st, 2);
+        row->status_time = sqlite3_column_int64(st, 3);
+        row->created_at = sqlite3_column_int64(st, 4);
+        row->cod_amount = sqlite3_column_int64(st, 5);
+        row->label_prints = sqlite3_column_int(st, 6);
+        copy(row->carrier, sizeof row->carrier, st, 7);
+        copy(row->province_code, sizeof row->province_code, st, 9);
+        copy(row->commune_code, sizeof row->commune_code, st, 10);
+        copy(row->agency_code, sizeof row->agency_code, st, 12);
+        out->nrows++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_clerk_list_free(out);
+        return rc == SQLITE_ROW ? no_memory(tx, "reading the shipments") : sqlite_fail(tx, rc, "reading the shipments");
     }
     return STORE_OK;
 }
@@ -861,6 +945,7 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
     .code_of_waybill = sq_code_of_waybill,
     .timeline = sq_timeline,
     .tracking = sq_tracking,
+    .clerk_list = sq_clerk_list,
     .cancel_target = sq_cancel_target,
     .leave_manifest = sq_leave_manifest,
     .withdraw_booking = sq_withdraw_booking,
@@ -869,10 +954,294 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
     .health_counts = sq_health_counts,
 };
 
+/* ------------------------------------------------- reservations on disk */
+
+/*
+ * A backup of the database is older than the numbers handed out after it. So the pool
+ * reserves serials in blocks and records, beside the database, the highest serial reserved
+ * of each code range, in STATE_DIR/s10-reserved: "PREFIX COUNTRY FIRST MARK" a line, written
+ * to a temporary file, fsynced, renamed over the old one and the directory fsynced, all
+ * BEFORE any serial of the block is used. On open the store moves each range's next past its
+ * mark, so a restored (older) database never hands out a number again. A clean close lowers
+ * the marks it reserved to what was really handed out, so a stop and start skips nothing; a
+ * crash skips the unused rest of the block, up to POOL_BLOCK numbers per range: the price of
+ * one fsync per block instead of one per number.
+ */
+
+#define POOL_BLOCK 100
+#define POOL_FILE "s10-reserved"
+
+struct pool_mark {
+    char prefix[3], country[3];
+    int64_t first;       /* identifies the range */
+    int64_t mark;        /* highest serial ever reserved of the range */
+    int64_t usable_upto; /* serials up to this one were reserved by this process: use them */
+};
+
+struct sqlite_pool {
+    char *dir;           /* the database's directory */
+    char *path;          /* DIR/s10-reserved */
+    struct pool_mark *marks;
+    size_t nmarks, cap;
+};
+
+static struct pool_mark *
+pool_find(struct sqlite_pool *p, const char *prefix, const char *country, int64_t first)
+{
+    size_t i;
+
+    for (i = 0; i < p->nmarks; i++)
+        if (p->marks[i].first == first && strcmp(p->marks[i].prefix, prefix) == 0 &&
+            strcmp(p->marks[i].country, country) == 0)
+            return &p->marks[i];
+    return NULL;
+}
+
+static struct pool_mark *
+pool_add(struct sqlite_pool *p, const char *prefix, const char *country, int64_t first, int64_t mark)
+{
+    struct pool_mark *m;
+
+    if (grow(&p->marks, &p->cap, p->nmarks, sizeof *p->marks) != 0)
+        return NULL;
+    m = &p->marks[p->nmarks++];
+    memset(m, 0, sizeof *m);
+    snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
+    snprintf(m->country, sizeof m->country, "%s", country);
+    m->first = first;
+    m->mark = mark;
+    m->usable_upto = -1;
+    return m;
+}
+
+/* pool_save - write every mark durably (temp file, fsync, rename, fsync the directory);
+ * 0, or -1 with errno */
+static int
+pool_save(const struct sqlite_pool *p)
+{
+    size_t len = strlen(p->path) + 5, i;
+    char *tmp = malloc(len);
+    FILE *fp = NULL;
+    int fd = -1, ok = 0, saved;
+
+    if (!tmp)
+        return -1;
+    snprintf(tmp, len, "%s.tmp", p->path);
+    fp = fopen(tmp, "w");
+    if (!fp)
+        goto out;
+    if (fprintf(fp, "# S10 serials reserved by bccid, per code range: prefix country first highest-reserved\n"
+                    "# Keep this file with the database; a restored backup never reuses what it lists.\n") < 0)
+        goto out;
+    for (i = 0; i < p->nmarks; i++)
+        if (fprintf(fp, "%s %s %" PRId64 " %" PRId64 "\n", p->marks[i].prefix, p->marks[i].country,
+                    p->marks[i].first, p->marks[i].mark) < 0)
+            goto out;
+    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+        goto out;
+    saved = fclose(fp);
+    fp = NULL;
+    if (saved != 0 || rename(tmp, p->path) != 0)
+        goto out;
+    fd = open(p->dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0)
+        goto out;
+    ok = 1;
+out:
+    saved = errno;
+    if (fp)
+        fclose(fp);
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    errno = saved;
+    return ok ? 0 : -1;
+}
+
 store_rc_t
 sqlite_pool_reserve(store_tx_t *tx, const char *prefix, const char *country, int64_t first, int64_t last,
                     int64_t *serial)
 {
-    (void)tx, (void)prefix, (void)country, (void)first;
-    return *serial <= last ? STORE_OK : STORE_EMPTY;
+    struct sqlite_pool *p = sqlite_tx_pool(tx);
+    struct pool_mark *m = pool_find(p, prefix, country, first);
+    int64_t old_mark, want;
+
+    if (m && *serial <= m->usable_upto)
+        return STORE_OK;
+    if (m && *serial <= m->mark) {
+        log_warn("code range %s %" PRId64 ": serials up to %" PRId64 " were reserved before (%s), skipping them",
+                 prefix, first, m->mark, p->path);
+        *serial = m->mark + 1;
+    }
+    if (*serial > last)
+        return STORE_EMPTY;
+    want = *serial + POOL_BLOCK - 1 < last ? *serial + POOL_BLOCK - 1 : last;
+    if (!m) {
+        m = pool_add(p, prefix, country, first, -1);
+        if (!m)
+            return no_memory(tx, "reserving S10 numbers");
+    }
+    old_mark = m->mark;
+    m->mark = want;
+    if (pool_save(p) != 0) {
+        int e = errno;
+
+        m->mark = old_mark;
+        return store_tx_fail(tx, STORE_BUSY,
+                             "cannot record the reserved S10 numbers in %s (%s); nothing was allocated, retry "
+                             "once the disk is writable",
+                             p->path, strerror(e));
+    }
+    m->usable_upto = want;
+    return STORE_OK;
+}
+
+static const char SQL_HONOUR_MARK[] =
+    "UPDATE code_ranges SET next = MIN(?4 + 1, last + 1) WHERE prefix = ?1 AND country = ?2 AND first = ?3"
+    " AND next <= ?4";
+
+struct sqlite_pool *
+sqlite_pool_open(const char *db_path, db_t *writer, char *err, size_t errlen)
+{
+    struct sqlite_pool *p = calloc(1, sizeof *p);
+    const char *slash = strrchr(db_path, '/');
+    FILE *fp = NULL;
+    char line[256];
+    int lineno = 0, rc = SQLITE_OK;
+    size_t i;
+
+    if (!p)
+        goto oom;
+    p->dir = slash ? strndup(db_path, slash == db_path ? 1 : (size_t)(slash - db_path)) : strdup(".");
+    if (!p->dir)
+        goto oom;
+    {
+        size_t len = strlen(p->dir) + sizeof POOL_FILE + 1;
+
+        p->path = malloc(len);
+        if (!p->path)
+            goto oom;
+        snprintf(p->path, len, "%s/%s", p->dir, POOL_FILE);
+    }
+    fp = fopen(p->path, "r");
+    if (!fp && errno != ENOENT) {
+        snprintf(err, errlen, "cannot read %s: %s (it lists the S10 numbers already reserved; restore it or make it "
+                 "readable)", p->path, strerror(errno));
+        goto fail;
+    }
+    while (fp && fgets(line, sizeof line, fp)) {
+        char prefix[3], country[3];
+        long long first, mark;
+        char extra;
+
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        if (sscanf(line, "%2s %2s %lld %lld %c", prefix, country, &first, &mark, &extra) != 4) {
+            snprintf(err, errlen, "%s line %d is not 'PREFIX COUNTRY FIRST HIGHEST-RESERVED'; repair it (never lower "
+                     "a number in it)", p->path, lineno);
+            goto fail;
+        }
+        if (!pool_add(p, prefix, country, first, mark))
+            goto oom;
+    }
+    if (fp)
+        fclose(fp);
+    fp = NULL;
+    /* honour the marks: a database older than the file moves past what the file reserved */
+    if (p->nmarks && (rc = db_exec(writer, "BEGIN IMMEDIATE")) != SQLITE_OK)
+        goto sql_fail;
+    for (i = 0; i < p->nmarks; i++) {
+        sqlite3_stmt *st = db_stmt(writer, SQL_HONOUR_MARK);
+
+        if (!st) {
+            rc = SQLITE_ERROR;
+            goto sql_fail;
+        }
+        db_bind_text(st, 1, p->marks[i].prefix);
+        db_bind_text(st, 2, p->marks[i].country);
+        sqlite3_bind_int64(st, 3, p->marks[i].first);
+        sqlite3_bind_int64(st, 4, p->marks[i].mark);
+        if ((rc = db_step(st)) != SQLITE_DONE) {
+            db_exec(writer, "ROLLBACK");
+            goto sql_fail;
+        }
+        if (sqlite3_changes(db_handle(writer)) > 0)
+            log_info("code range %s %" PRId64 ": continuing after serial %" PRId64 ", the highest reserved in %s",
+                     p->marks[i].prefix, p->marks[i].first, p->marks[i].mark, p->path);
+    }
+    if (p->nmarks && (rc = db_exec(writer, "COMMIT")) != SQLITE_OK) {
+        db_exec(writer, "ROLLBACK");
+        goto sql_fail;
+    }
+    return p;
+sql_fail:
+    snprintf(err, errlen, "cannot apply the S10 reservations of %s to the database: %s", p->path,
+             sqlite3_errstr(rc));
+    goto fail;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    if (fp)
+        fclose(fp);
+    sqlite_pool_close(&p);
+    return NULL;
+}
+
+static const char SQL_RANGE_NEXT[] = "SELECT next FROM code_ranges WHERE prefix = ?1 AND country = ?2 AND first = ?3";
+
+/* sqlite_pool_trim - on a clean close: the marks this process reserved come down to the
+ * highest serial the database really handed out (its committed next - 1), so the next
+ * start skips nothing. Marks it did not reserve (another process's, or ranges this
+ * database does not know) stay; when anything cannot be read the file stays as it is,
+ * which is safe. */
+void
+sqlite_pool_trim(struct sqlite_pool *p, db_t *writer)
+{
+    size_t i;
+    int changed = 0;
+
+    if (!p || !writer)
+        return;
+    for (i = 0; i < p->nmarks; i++) {
+        struct pool_mark *m = &p->marks[i];
+        sqlite3_stmt *st;
+        int rc;
+
+        if (m->usable_upto < 0)
+            continue;
+        st = db_stmt(writer, SQL_RANGE_NEXT);
+        if (!st)
+            return;
+        db_bind_text(st, 1, m->prefix);
+        db_bind_text(st, 2, m->country);
+        sqlite3_bind_int64(st, 3, m->first);
+        rc = db_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) - 1 < m->mark) {
+            m->mark = sqlite3_column_int64(st, 0) - 1;
+            changed = 1;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return;
+    }
+    if (changed && pool_save(p) != 0)
+        log_warn("cannot lower the S10 reservations in %s (%s); the next start skips the unused numbers", p->path,
+                 strerror(errno));
+}
+
+void
+sqlite_pool_close(struct sqlite_pool **pp)
+{
+    struct sqlite_pool *p = *pp;
+
+    if (!p)
+        return;
+    free(p->dir);
+    free(p->path);
+    free(p->marks);
+    free(p);
+    *pp = NULL;
 }

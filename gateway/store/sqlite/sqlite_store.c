@@ -14,19 +14,12 @@
 #include "gateway/store/sqlite/sqlite_internal.h"
 #include "gateway/store/store_legacy.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/status.h"
-#include "clock.h"
-#include "gateway/store/sqlite/timeline.h"
-#include "domain/s10.h"
 #include "log.h"
-#include "gateway/store/sqlite/jobs.h"
 
 #define STORE_READERS 16
 
@@ -113,6 +106,7 @@ struct sqlite_store {
     pthread_mutex_t health_lock;
     int failing;                 /* the last write transaction could not begin or commit */
     char failing_why[256];
+    struct sqlite_pool *pool;    /* S10 reservations beside the file (writer thread only) */
 };
 
 struct sqlite_tx {
@@ -127,6 +121,12 @@ static sqlite_store_t *
 S(store_t *s)
 {
     return (sqlite_store_t *)s;
+}
+
+struct sqlite_pool *
+sqlite_tx_pool(store_tx_t *tx)
+{
+    return S(tx->store)->pool;
 }
 
 db_t *
@@ -259,6 +259,9 @@ sq_open(const char *path, char *err, size_t errlen)
     }
     if (store_migrate(self, err, errlen) != 0)
         goto fail;
+    self->pool = sqlite_pool_open(path, self->writer, err, errlen);
+    if (!self->pool)
+        goto fail;
     return &self->base;
 fail:
     sq_close(&self->base);
@@ -273,7 +276,9 @@ sq_close(store_t *base)
 
     for (i = 0; i < self->nreaders; i++)
         db_close(&self->readers[i]);
+    sqlite_pool_trim(self->pool, self->writer);
     db_close(&self->writer);
+    sqlite_pool_close(&self->pool);
     pthread_mutex_destroy(&self->readers_lock);
     pthread_mutex_destroy(&self->health_lock);
     free(self->path);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/s10.h"
@@ -230,6 +231,23 @@ test_views(void **state)
     assert_int_equal(tr.nevents, 1);
     store_tracking_free(&tr);
 
+    {
+        store_clerk_list_t list;
+
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_READY, AGENCY, 0, 10, &list), STORE_OK, "clerk ready");
+        if (list.nrows != 1 || strcmp(list.rows[0].waybill, made.waybill) != 0)
+            fail_msg("clerk ready list: got %zu rows, want 1 with %s", list.nrows, made.waybill);
+        assert_string_equal(list.rows[0].recipient_name, "Nguyễn Văn An");
+        assert_non_null(strstr(list.rows[0].last_event, made.waybill));
+        store_clerk_list_free(&list);
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_READY, "000.00.01.H01", 0, 10, &list), STORE_OK,
+                "clerk ready, other agency");
+        assert_int_equal(list.nrows, 0);
+        store_clerk_list_free(&list);
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_PROBLEMS, "", 0, 10, &list), STORE_OK, "clerk problems");
+        assert_int_equal(list.nrows, 0);
+        store_clerk_list_free(&list);
+    }
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
     assert_string_equal(agency, AGENCY);
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
@@ -353,6 +371,120 @@ test_intake_failure_injection(void **state)
     store_fixture_close(&f);
 }
 
+static void
+copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[8192];
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static void
+reopen(store_fixture_t *f)
+{
+    char err[256];
+
+    store_close(&f->store);
+    f->store = store_open(f->uri, err, sizeof err);
+    if (!f->store)
+        fail_msg("reopen: %s", err);
+}
+
+static unsigned long
+serial_of(const char *waybill)
+{
+    return strtoul(waybill + 2, NULL, 10) / 10; /* 8 digits of serial, 1 check digit */
+}
+
+/* the defect "a restore re-issues S10 numbers": back up, hand out more, restore the backup,
+ * and the next number is still one never handed out */
+static void
+test_restore_never_reissues(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_t c = intake_of("000.00.31.H23-241124-0003", "return", "h3");
+    store_intake_t d = intake_of("000.00.31.H23-241124-0004", "return", "h4");
+    store_intake_result_t made;
+    char db[600], backup[600];
+    unsigned long issued_max;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    snprintf(db, sizeof db, "%s/bcci.db", f.dir);
+    snprintf(backup, sizeof backup, "%s/backup.db", f.dir);
+    want_rc(import(f.store, "RR", 100, 5000, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake a");
+    store_close(&f.store); /* checkpoints the WAL into the file */
+    copy_file(db, backup);
+    reopen(&f);
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake b");
+    want_rc(intake(f.store, &c, &made), STORE_OK, "intake c");
+    issued_max = serial_of(made.waybill);
+    store_close(&f.store);
+    copy_file(backup, db); /* the operator restores the backup */
+    reopen(&f);
+    want_rc(intake(f.store, &d, &made), STORE_OK, "intake d after the restore");
+    if (serial_of(made.waybill) <= issued_max)
+        fail_msg("after the restore: got waybill %s (serial %lu), want a serial above %lu, the last one issued",
+                 made.waybill, serial_of(made.waybill), issued_max);
+    store_fixture_close(&f);
+}
+
+/* a clean stop and start skips no number: the close lowered the reservation to what was used */
+static void
+test_clean_restart_skips_nothing(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_result_t made;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 5000, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake a");
+    reopen(&f);
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake b");
+    if (serial_of(made.waybill) != 101)
+        fail_msg("after a clean restart: got serial %lu, want 101", serial_of(made.waybill));
+    store_fixture_close(&f);
+}
+
+static void
+test_reassign_waybill(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    char fresh[STORE_WAYBILL_MAX], code[STORE_CODE_MAX];
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 2, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_reassign_waybill(tx, made.shipment_id, NOW, fresh), STORE_OK, "reassign");
+    if (strcmp(fresh, made.waybill) == 0)
+        fail_msg("reassign: got the same waybill %s, want a new one", fresh);
+    want_rc(store_dossiers_reassign_waybill(tx, made.shipment_id, NOW, fresh), STORE_EMPTY, "reassign, pool empty");
+    want_rc(store_dossiers_reassign_waybill(tx, 9999, NOW, fresh), STORE_NOT_FOUND, "reassign unknown");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_code_of_waybill(tx, made.waybill, code), STORE_NOT_FOUND, "old waybill");
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -362,6 +494,9 @@ main(void)
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_view_reads_fail_cleanly),
         cmocka_unit_test(test_intake_failure_injection),
+        cmocka_unit_test(test_restore_never_reissues),
+        cmocka_unit_test(test_clean_restart_skips_nothing),
+        cmocka_unit_test(test_reassign_waybill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
