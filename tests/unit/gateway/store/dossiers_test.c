@@ -439,6 +439,50 @@ test_restore_never_reissues(void **state)
     store_fixture_close(&f);
 }
 
+/* the cancel rule's reads and writes: the target, no manifest to leave, the booking withdrawn,
+ * a carrier cancel queued with its timeline note */
+static void
+test_cancel_steps(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    store_cancel_target_t t;
+    store_timeline_t tl;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    int left = -1;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_cancel_target(tx, "RR000000000VN", &t), STORE_NOT_FOUND, "unknown waybill");
+    want_rc(store_dossiers_cancel_target(tx, made.waybill, &t), STORE_OK, "target");
+    assert_int_equal(t.shipment_id, made.shipment_id);
+    assert_string_equal(t.status, "created");
+    assert_string_equal(t.carrier, "vnpost");
+    assert_string_equal(t.book_state, "ready");
+    assert_int_equal(t.has_carrier_ref, 0);
+    want_rc(store_dossiers_leave_manifest(tx, &t, "clerk", NOW, &left), STORE_OK, "leave manifest");
+    if (left != 0)
+        fail_msg("leave manifest: got left %d, want 0 (on no manifest)", left);
+    want_rc(store_dossiers_withdraw_booking(tx, t.shipment_id, NOW), STORE_OK, "withdraw booking");
+    want_rc(store_dossiers_request_cancel(tx, &t, "clerk", NOW), STORE_OK, "request cancel");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    if (counts(f.store).jobs_pending != 1)
+        fail_msg("jobs pending: got %lld, want 1 (the cancel job; the booking was withdrawn)",
+                 counts(f.store).jobs_pending);
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_timeline(tx, a.code, &tl), STORE_OK, "timeline");
+    if (tl.nevents != 2 || strcmp(tl.events[1].source, "clerk") != 0 || !tl.chain_valid)
+        fail_msg("timeline: got %zu events, want 2 with the clerk's cancel note last and the chain intact",
+                 tl.nevents);
+    store_timeline_free(&tl);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
 /* a clean stop and start skips no number: the close lowered the reservation to what was used */
 static void
 test_clean_restart_skips_nothing(void **state)
@@ -495,6 +539,7 @@ main(void)
         cmocka_unit_test(test_view_reads_fail_cleanly),
         cmocka_unit_test(test_intake_failure_injection),
         cmocka_unit_test(test_restore_never_reissues),
+        cmocka_unit_test(test_cancel_steps),
         cmocka_unit_test(test_clean_restart_skips_nothing),
         cmocka_unit_test(test_reassign_waybill),
     };
