@@ -174,6 +174,45 @@ test_import_overlap_and_status(void **state)
     store_fixture_close(&f);
 }
 
+/* importing a range failing at its Nth step: a clean STORE_BUSY and no range after the abort */
+static void
+test_import_failure_injection(void **state)
+{
+    store_fixture_t f;
+    long n;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (n = 1; n < 50; n++) {
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+        long long left;
+
+        db_fail_at(n);
+        rc = store_tx_begin(f.store, STORE_WRITE, &tx);
+        if (rc == STORE_OK) {
+            rc = store_dossiers_import_codes(tx, "RR", "VN", 100, 10, NOW, NULL);
+            if (rc == STORE_OK)
+                rc = store_tx_commit(&tx);
+        }
+        db_fail_at(0);
+        store_tx_abort(&tx);
+        left = counts(f.store).codes_left;
+        if (rc == STORE_OK) {
+            if (left != 10)
+                fail_msg("after success at %ld: got %lld codes left, want 10", n, left);
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("import failing at step %ld: got %s, want busy", n, store_rc_name(rc));
+        if (left != 0)
+            fail_msg("import failing at step %ld left %lld codes, want 0", n, left);
+    }
+    if (n == 50)
+        fail_msg("import never succeeded");
+    store_fixture_close(&f);
+}
+
 static void
 test_views(void **state)
 {
@@ -535,6 +574,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intake_created_replay_conflict_empty),
         cmocka_unit_test(test_import_overlap_and_status),
+        cmocka_unit_test(test_import_failure_injection),
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_view_reads_fail_cleanly),
         cmocka_unit_test(test_intake_failure_injection),
