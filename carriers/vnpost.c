@@ -4,7 +4,8 @@
  * Wire facts that stay in this file: the token endpoint and the `token:`
  * header (a 401 refreshes the token once), CreateOrder / orderCancel /
  * orderReturn / orderTracking bodies, the answer "already exists" (HTTP 409 with
- * errorCode ORDER_EXISTS and the original originalId, an idempotent success),
+ * errorCode ORDER_EXISTS, the original originalId and its saleOrderCode: an
+ * idempotent success only when that saleOrderCode is this dossier's),
  * the webhook list format and the status-code table.
  *
  * Exports exactly one symbol: carrier_vnpost. The context (struct vnpost) is
@@ -25,6 +26,7 @@
 #include "carriers/carrier_http.h"
 #include "carriers/carrier_util.h"
 #include "clock.h"
+#include "log.h"
 
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
 #define VNPOST_DEFAULT_SERVICE "CTN001"
@@ -362,6 +364,40 @@ fail:
     return NULL;
 }
 
+/* order_exists - VNPost already holds an order with our itemCode. That is the idempotent
+ * success of a retried booking only when the order is this dossier's (its saleOrderCode);
+ * an order of another dossier means the S10 number was issued twice (a database restored
+ * from a backup re-issued it): a permanent failure that starts "waybill_taken", so the
+ * gateway gives the shipment a new number instead of riding on someone else's order. */
+static carrier_status_t
+order_exists(const char *sale_code, const char *id, const carrier_shipment_t *s, carrier_result_t *out)
+{
+    if (!sale_code || !*sale_code) {
+        snprintf(out->message, sizeof out->message,
+                 "waybill_taken: CreateOrder: VNPost already holds an order with itemCode %.20s but did not say "
+                 "for which saleOrderCode; not taken as this dossier's booking",
+                 s->waybill);
+        log_error("ALERT: VNPost holds waybill %s for an unnamed dossier, not %s", s->waybill, s->dossier_code);
+        return CARRIER_FAIL;
+    }
+    if (strcmp(sale_code, s->dossier_code) != 0) {
+        snprintf(out->message, sizeof out->message,
+                 "waybill_taken: CreateOrder: VNPost already holds waybill %.20s for dossier %.40s, not %.40s; "
+                 "the number was issued twice (restored database?) and the shipment needs a new one",
+                 s->waybill, sale_code, s->dossier_code);
+        log_error("ALERT: waybill %s issued twice: VNPost holds it for dossier %s, the gateway gave it to %s",
+                  s->waybill, sale_code, s->dossier_code);
+        return CARRIER_FAIL;
+    }
+    if (carrier_take_ref(id, out) != 0) {
+        snprintf(out->message, sizeof out->message,
+                 "CreateOrder: VNPost says the order exists but gives no originalId; retrying");
+        return CARRIER_RETRY;
+    }
+    out->already_existed = 1;
+    return CARRIER_OK;
+}
+
 static carrier_status_t
 vnpost_book(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
 {
@@ -390,9 +426,8 @@ vnpost_book(void *ctx, const carrier_shipment_t *s, carrier_result_t *out)
     if (resp.status == 409 && json_is_object(resp.json)) {
         code = json_string_value(json_object_get(resp.json, "errorCode"));
         id = carrier_json_scalar_text(json_object_get(resp.json, "originalId"), tmp, sizeof tmp);
-        if (code && strcmp(code, "ORDER_EXISTS") == 0 && carrier_take_ref(id, out) == 0) {
-            out->already_existed = 1;
-            st = CARRIER_OK;
+        if (code && strcmp(code, "ORDER_EXISTS") == 0) {
+            st = order_exists(json_string_value(json_object_get(resp.json, "saleOrderCode")), id, s, out);
             goto out;
         }
     }

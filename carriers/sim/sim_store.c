@@ -875,8 +875,10 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     }
     sale->create_calls++;
     if (map_get(&s->by_item, item, &idx)) {
-        *body = json_pack("{s:s, s:s, s:s}", "errorCode", "ORDER_EXISTS", "message",
-                          "an order with this itemCode already exists", "originalId", s->orders[idx]->original_id);
+        /* the existing order's saleOrderCode: the adapter checks it is the same dossier */
+        *body = json_pack("{s:s, s:s, s:s, s:s}", "errorCode", "ORDER_EXISTS", "message",
+                          "an order with this itemCode already exists", "originalId", s->orders[idx]->original_id,
+                          "saleOrderCode", s->orders[idx]->sale_order);
         status = 409;
         goto out;
     }

@@ -431,7 +431,7 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
     }
     switch (op->kind) {
     case ENGINE_OP_INTAKE:
-        op->status = store_intake(self->store, op->dossier, now, &op->result, &op->err);
+        op->status = op->write_fn(self->tx, op->write_arg, now, &op->result, &op->err);
         if (op->status == 201)
             self->next_due = now;
         break;

@@ -29,7 +29,7 @@
 #include "gateway/store/store_legacy.h"
 
 typedef enum {
-    ENGINE_OP_INTAKE,        /* the hot path: no extra indirection */
+    ENGINE_OP_INTAKE,        /* a dossier: write_fn like ENGINE_OP_CALL, counted as intake */
     ENGINE_OP_EVENTS,
     ENGINE_OP_CALL,          /* write_fn(store, write_arg, …) inside the batch's transaction */
 } engine_op_kind_t;

@@ -11,21 +11,28 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/http/webhook_auth.h"
 #include "gateway/store/store_admin.h"
+#include "gateway/store/store_dossiers.h"
+#include "domain/s10.h"
 #include "log.h"
 #include "gateway/store/sqlite/jobs.h"
 
 static enum MHD_Result
 h_healthz(http_ctx_t *c)
 {
-    db_t *db = http_reader(c);
+    store_health_counts_t n;
+    store_tx_t *tx = NULL;
     engine_stats_t st;
-    json_t *doc = NULL;
+    json_t *doc;
+    store_rc_t rc = store_tx_begin(http_store(c), STORE_READ, &tx);
 
-    if (!db || store_health_json(db, &doc) != 0) {
-        http_reader_put(c, db);
+    if (rc == STORE_OK)
+        rc = store_dossiers_health_counts(tx, &n);
+    store_tx_abort(&tx);
+    if (rc != STORE_OK)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read");
-    }
-    http_reader_put(c, db);
+    doc = json_pack("{s:I, s:I, s:I, s:I}", "dossiers", (json_int_t)n.dossiers, "jobs_pending",
+                    (json_int_t)n.jobs_pending, "jobs_dead", (json_int_t)n.jobs_dead, "codes_left",
+                    (json_int_t)n.codes_left);
     engine_get_stats(http_engine(c), &st);
     json_object_set_new(doc, "status", json_string("ok"));
     json_object_set_new(doc, "workers", json_integer(st.workers));
@@ -43,13 +50,29 @@ typedef struct {
 static int
 write_import_codes(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     codes_req_t *r = arg;
-    int status = store_import_codes(store, r->prefix, r->country, r->from, r->count, now, out, err);
+    long long last = r->from + r->count - 1;
+    char first_code[S10_LEN + 1], last_code[S10_LEN + 1];
+    store_code_range_t overlap;
+    store_rc_t rc = store_dossiers_import_codes(tx, r->prefix, r->country, r->from, r->count, now, &overlap);
 
-    if (status == 201)
-        log_info("code range imported: %lld numbers", r->count);
-    return status;
+    if (rc == STORE_CONFLICT) {
+        api_error_set(err, 409, "conflict", "from",
+                      "range %s %lld..%lld overlaps the imported range %lld..%lld; S10 numbers are never reused, "
+                      "import only ranges the carrier issued anew",
+                      r->prefix, r->from, last, overlap.first, overlap.last);
+        return -1;
+    }
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
+        return -1;
+    }
+    s10_format(r->prefix, (unsigned long)r->from, r->country, first_code, sizeof first_code);
+    s10_format(r->prefix, (unsigned long)last, r->country, last_code, sizeof last_code);
+    *out = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "prefix", r->prefix, "country", r->country, "from",
+                     (json_int_t)r->from, "count", (json_int_t)r->count, "first", first_code, "last", last_code);
+    log_info("code range imported: %lld numbers", r->count);
+    return 201;
 }
 
 static void
@@ -105,7 +128,34 @@ h_import_codes(http_ctx_t *c)
 static enum MHD_Result
 h_codes_status(http_ctx_t *c)
 {
-    return http_send_read(c, store_codes_status, NULL);
+    store_tx_t *tx = NULL;
+    store_codes_t codes;
+    long long left_total;
+    json_t *ranges;
+    api_error_t e;
+    store_rc_t rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    size_t i;
+
+    if (rc == STORE_OK)
+        rc = store_dossiers_codes_status(tx, &codes);
+    if (rc != STORE_OK) {
+        http_store_error(&e, rc, tx ? store_tx_message(tx) : NULL);
+        store_tx_abort(&tx);
+        return http_send_error(c, &e);
+    }
+    store_tx_abort(&tx);
+    ranges = json_array();
+    for (i = 0; i < codes.nranges; i++) {
+        const store_code_range_t *r = &codes.ranges[i];
+        long long left = r->last - r->next + 1;
+
+        json_array_append_new(ranges, json_pack("{s:s, s:s, s:I, s:I, s:I}", "prefix", r->prefix, "country",
+                                                r->country, "first", (json_int_t)r->first, "last",
+                                                (json_int_t)r->last, "left", (json_int_t)(left > 0 ? left : 0)));
+    }
+    left_total = codes.left;
+    store_codes_free(&codes);
+    return http_send_json(c, 200, json_pack("{s:I, s:o}", "left", (json_int_t)left_total, "ranges", ranges));
 }
 
 /* ------------------------------------------------------------- webhooks */

@@ -10,13 +10,115 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/status.h"
+#include "clock.h"
 #include "domain/dossier.h"
-#include "gateway/rules/sink.h"
-#include "gateway/store/sqlite/timeline.h"
-#include "gateway/store/sqlite/jobs.h"
+#include "domain/status.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/rules/sink.h"
+#include "gateway/store/store_dossiers.h"
 #include "log.h"
+
+/* ----------------------------------------------------------------- views */
+
+static void
+iso(int64_t ms, char out[40])
+{
+    clock_iso8601(ms, out, 40);
+}
+
+static json_t *
+shipment_json(const store_shipment_t *s)
+{
+    const status_info_t *info = status_lookup(s->status);
+    char t1[40], t2[40], t3[40];
+    json_t *o;
+
+    /* status_time is 0 until the carrier reports; show when the shipment was created */
+    iso(s->status_time ? s->status_time : s->created_at, t1);
+    iso(s->created_at, t2);
+    iso(s->updated_at, t3);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "waybill", s->waybill, "carrier", s->carrier,
+                  "leg", s->leg, "status", s->status, "status_text", info ? info->text_vi : "", "upu",
+                  info ? info->upu : "", "status_time", t1, "cod_amount", (json_int_t)s->cod_amount, "created_at", t2,
+                  "updated_at", t3);
+    if (!o)
+        return NULL;
+    if (s->carrier_ref && *s->carrier_ref)
+        json_object_set_new(o, "carrier_ref", json_string(s->carrier_ref));
+    if (s->fee >= 0)
+        json_object_set_new(o, "fee", json_integer(s->fee));
+    if (*s->linked_waybill)
+        json_object_set_new(o, "linked_waybill", json_string(s->linked_waybill));
+    return o;
+}
+
+/* dossier_json - the one view of a dossier (GET /v1/dossiers/{code}, an intake replay); caller owns */
+static json_t *
+dossier_json(const store_dossier_view_t *v)
+{
+    json_t *root, *subs = json_object(), *ships = json_array();
+    char created[40];
+    size_t i;
+
+    iso(v->created_at, created);
+    for (i = 0; i < v->nsubmissions; i++) {
+        json_t *body = json_loads(v->submissions[i].body, 0, NULL);
+
+        json_object_set_new(subs, v->submissions[i].service, body ? body : json_null());
+    }
+    for (i = 0; i < v->nshipments; i++)
+        json_array_append_new(ships, shipment_json(&v->shipments[i]));
+    root = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o}", "dossier_code", v->code, "agency_code", v->agency_code,
+                     "created_at", created, "submissions", subs, "status", v->status, "shipments", ships);
+    return root;
+}
+
+static json_t *
+timeline_json(const char *code, const store_timeline_t *t)
+{
+    json_t *events = json_array(), *root;
+    size_t i;
+
+    for (i = 0; i < t->nevents; i++) {
+        const store_event_t *ev = &t->events[i];
+        json_t *details = json_loads(ev->details, 0, NULL);
+        char t1[40], t2[40];
+        json_t *e;
+
+        iso(ev->event_time, t1);
+        iso(ev->received_at, t2);
+        e = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)ev->seq, "time", t1, "time_ms",
+                      (json_int_t)ev->event_time, "received_at", t2, "source", ev->source, "text", ev->text, "hash",
+                      ev->hash);
+        if (!e) {
+            json_decref(details);
+            continue;
+        }
+        if (*ev->status)
+            json_object_set_new(e, "status", json_string(ev->status));
+        if (*ev->upu)
+            json_object_set_new(e, "upu", json_string(ev->upu));
+        if (*ev->raw_code)
+            json_object_set_new(e, "raw_code", json_string(ev->raw_code));
+        if (*ev->waybill)
+            json_object_set_new(e, "waybill", json_string(ev->waybill));
+        json_object_set_new(e, "details", details ? details : json_object());
+        json_array_append_new(events, e);
+    }
+    root = json_pack("{s:s, s:o, s:b}", "dossier_code", code, "events", events, "chain_valid", t->chain_valid);
+    if (root && !t->chain_valid)
+        json_object_set_new(root, "chain_error", json_string(t->chain_error));
+    return root;
+}
+
+/* store_failed - err from a store result and the transaction's message */
+static void
+store_failed(api_error_t *err, store_rc_t rc, store_tx_t *tx)
+{
+    http_store_error(err, rc, store_tx_message(tx));
+}
+
+/* ---------------------------------------------------------------- intake */
 
 static void
 free_dossier(void *p)
@@ -34,6 +136,60 @@ finish_submit(http_ctx_t *c)
     if (op->status == 201)
         log_debug("dossier accepted");
     return http_finish_default(c);
+}
+
+/* write_intake - the engine's intake write (design §3): 201 created, 200 replay with the stored
+ * dossier, 409 a different body, 503 no waybill number left or the database busy */
+static int
+write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    const dossier_t *d = arg;
+    store_intake_t in = {
+        .code = d->code,
+        .service = d->service,
+        .carrier = d->carrier,
+        .agency_code = d->agency_code,
+        .canonical_body = d->canonical_text,
+        .body_hash = d->body_hash,
+        .book_payload = d->book_payload,
+        .cod_amount = d->cod_amount,
+        .transit_days = d->transit_days,
+    };
+    store_intake_result_t made;
+    store_dossier_view_t view;
+    store_rc_t rc = store_dossiers_intake(tx, &in, now, &made);
+
+    switch (rc) {
+    case STORE_OK:
+        *out = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:I}]}", "dossier_code", d->code, "service",
+                         d->service, "status", "created", "shipments", "waybill", made.waybill, "carrier", d->carrier,
+                         "leg", made.leg, "status", "created", "cod_amount", (json_int_t)d->cod_amount);
+        return 201;
+    case STORE_EXISTS:
+        rc = store_dossiers_view(tx, d->code, &view);
+        if (rc != STORE_OK)
+            break;
+        *out = dossier_json(&view);
+        store_dossier_view_free(&view);
+        return 200;
+    case STORE_CONFLICT:
+        api_error_set(err, 409, "conflict", "dossier_code",
+                      "dossier %s was already submitted for service '%s' with different content; "
+                      "a correction needs a new dossier code or a cancel first",
+                      d->code, d->service);
+        return -1;
+    case STORE_EMPTY:
+        api_error_set(err, 503, "code_pool_empty", NULL,
+                      "no S10 waybill numbers left; an administrator must import a range issued by the carrier: "
+                      "POST /v1/codes {\"prefix\": \"RR\", \"from\": 10000000, \"count\": 100000} "
+                      "(or: bcci codes import)");
+        err->retry_after = 60;
+        return -1;
+    default:
+        break;
+    }
+    store_failed(err, rc, tx);
+    return -1;
 }
 
 static enum MHD_Result
@@ -55,36 +211,93 @@ h_submit(http_ctx_t *c)
                          d->agency_code);
     http_set_request_id(c, d->code);
     http_op(c)->dossier = d;
+    http_op(c)->write_fn = write_intake;
+    http_op(c)->write_arg = d;
     return http_submit(c, ENGINE_OP_INTAKE, finish_submit);
 }
 
+/* read_view - answer 200 with what fn renders from a read transaction, or the store's error;
+ * a read that fails half-way is an error, never a partial 200 */
 static enum MHD_Result
-read_doc(http_ctx_t *c, int (*fn)(db_t *, const char *, json_t **, api_error_t *), const char *key)
+read_view(http_ctx_t *c, store_rc_t (*fn)(store_tx_t *tx, const char *key, json_t **out), const char *key)
 {
-    db_t *db = http_reader(c);
+    store_tx_t *tx = NULL;
     json_t *doc = NULL;
     api_error_t e;
-    int rc;
+    store_rc_t rc = store_tx_begin(http_store(c), STORE_READ, &tx);
 
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    rc = fn(db, key, &doc, &e);
-    http_reader_put(c, db);
-    if (rc != 0)
+    if (rc == STORE_OK)
+        rc = fn(tx, key, &doc);
+    if (rc != STORE_OK) {
+        http_store_error(&e, rc, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
         return http_send_error(c, &e);
+    }
+    store_tx_abort(&tx);
+    if (!doc)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     return http_send_json(c, 200, doc);
+}
+
+static store_rc_t
+view_dossier(store_tx_t *tx, const char *code, json_t **out)
+{
+    store_dossier_view_t v;
+    store_rc_t rc = store_dossiers_view(tx, code, &v);
+
+    if (rc == STORE_OK) {
+        *out = dossier_json(&v);
+        store_dossier_view_free(&v);
+    }
+    return rc;
+}
+
+static store_rc_t
+view_timeline(store_tx_t *tx, const char *code, json_t **out)
+{
+    store_timeline_t t;
+    store_rc_t rc = store_dossiers_timeline(tx, code, &t);
+
+    if (rc == STORE_OK) {
+        *out = timeline_json(code, &t);
+        store_timeline_free(&t);
+    }
+    return rc;
+}
+
+/* view_shipment - one shipment of its dossier's view, with the dossier code */
+static store_rc_t
+view_shipment(store_tx_t *tx, const char *waybill, json_t **out)
+{
+    char code[STORE_CODE_MAX];
+    store_dossier_view_t v;
+    store_rc_t rc = store_dossiers_code_of_waybill(tx, waybill, code);
+    size_t i;
+
+    if (rc == STORE_OK)
+        rc = store_dossiers_view(tx, code, &v);
+    if (rc != STORE_OK)
+        return rc;
+    for (i = 0; i < v.nshipments && !*out; i++)
+        if (strcmp(v.shipments[i].waybill, waybill) == 0) {
+            *out = shipment_json(&v.shipments[i]);
+            if (*out)
+                json_object_set_new(*out, "dossier_code", json_string(code));
+        }
+    store_dossier_view_free(&v);
+    return *out ? STORE_OK : STORE_NOT_FOUND; /* it left its dossier between the two reads */
 }
 
 static enum MHD_Result
 h_get_dossier(http_ctx_t *c)
 {
-    return read_doc(c, store_dossier_json, c->args[0]);
+    return read_view(c, view_dossier, c->args[0]);
 }
 
 static enum MHD_Result
 h_get_timeline(http_ctx_t *c)
 {
-    return read_doc(c, store_timeline_json, c->args[0]);
+    return read_view(c, view_timeline, c->args[0]);
 }
 
 static enum MHD_Result
@@ -94,7 +307,7 @@ h_get_shipment(http_ctx_t *c)
 
     if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
         return ret;
-    return read_doc(c, store_shipment_json, c->args[0]);
+    return read_view(c, view_shipment, c->args[0]);
 }
 
 /* ---------------------------------------------------------------- cancel */
@@ -105,125 +318,58 @@ typedef struct {
     const sink_policy_t *policy;
 } cancel_req_t;
 
-static const char SQL_CANCEL_SHIP[] =
-    "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id,"
-    " (SELECT state FROM jobs WHERE shipment_id = s.id AND kind = 'book') FROM shipments s WHERE s.waybill = ?1";
-static const char SQL_BOOK_WITHDRAW[] =
-    "UPDATE jobs SET state = 'done', last_error = 'cancelled before booking', updated_at = ?2"
-    " WHERE shipment_id = ?1 AND kind = 'book' AND state IN ('ready', 'dead')";
-
 /* write_cancel - cancel before pick-up (design §7). Not yet booked: withdraw the booking job
  * and cancel at once. Booked: a cancel job asks the carrier (202). Picked up: 409. */
 static int
 write_cancel(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     cancel_req_t *r = arg;
-    db_t *db = store_writer(store);
-    sqlite3_stmt *st = db_stmt(db, SQL_CANCEL_SHIP);
-    char status[24], carrier[32], ref[64], book_state[12];
-    int64_t id, dossier_id;
-    int rc;
-    timeline_event_t ev;
+    store_cancel_target_t t;
+    store_rc_t rc;
+    int left;
 
-    db_bind_text(st, 1, r->waybill);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        api_error_set(err, rc == SQLITE_DONE ? 404 : 503, rc == SQLITE_DONE ? "not_found" : "storage_unavailable",
-                      NULL, "no shipment %s on this gateway", r->waybill);
+    rc = store_dossiers_cancel_target(tx, r->waybill, &t);
+    if (rc != STORE_OK) {
+        store_failed(err, rc, tx);
         return -1;
     }
-    id = sqlite3_column_int64(st, 0);
-    snprintf(status, sizeof status, "%s", db_col_text(st, 1));
-    snprintf(carrier, sizeof carrier, "%s", db_col_text(st, 2));
-    snprintf(ref, sizeof ref, "%s", db_col_text(st, 3));
-    dossier_id = sqlite3_column_int64(st, 4);
-    snprintf(book_state, sizeof book_state, "%s", db_col_text(st, 5));
-    sqlite3_reset(st);
-
-    if (strcmp(status, "cancelled") == 0) {
+    if (strcmp(t.status, "cancelled") == 0) {
         *out = json_pack("{s:s, s:s}", "waybill", r->waybill, "status", "cancelled");
         return 200;
     }
-    if (strcmp(status, "created") != 0 && strcmp(status, "booked") != 0 && strcmp(status, "pickup_pending") != 0 &&
-        strcmp(status, "exception") != 0) {
+    if (strcmp(t.status, "created") != 0 && strcmp(t.status, "booked") != 0 &&
+        strcmp(t.status, "pickup_pending") != 0 && strcmp(t.status, "exception") != 0) {
         api_error_set(err, 409, "already_picked_up", NULL,
                       "shipment %s is %s: the postal service already has it, so it can no longer be cancelled",
-                      r->waybill, status);
+                      r->waybill, t.status);
         return -1;
     }
     /* on a handover list the post office has not taken yet: the item leaves the list, so the
      * biên bản printed afterwards no longer names it */
-    st = db_stmt(db, "SELECT m.id, m.public_id FROM manifest_items i JOIN manifests m ON m.id = i.manifest_id"
-                     " WHERE i.shipment_id = ?1 AND m.state = 'open'");
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t manifest_id = sqlite3_column_int64(st, 0);
-        char note[160];
-
-        snprintf(note, sizeof note, "Đã rút bưu gửi khỏi biên bản giao nhận %s do yêu cầu hủy", db_col_text(st, 1));
-        sqlite3_reset(st);
-        st = db_stmt(db, "DELETE FROM manifest_items WHERE manifest_id = ?1 AND shipment_id = ?2");
-        sqlite3_bind_int64(st, 1, manifest_id);
-        sqlite3_bind_int64(st, 2, id);
-        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-            goto sql_fail;
-        memset(&ev, 0, sizeof ev);
-        ev.dossier_id = dossier_id;
-        ev.shipment_id = id;
-        ev.event_time = now;
-        ev.received_at = now;
-        ev.source = r->source;
-        ev.text = note;
-        if (timeline_append(db, &ev, &rc) == TIMELINE_ERROR)
-            goto sql_fail;
-    } else {
-        sqlite3_reset(st);
-    }
-    if (!ref[0] && strcmp(book_state, "leased") != 0) {
+    rc = store_dossiers_leave_manifest(tx, &t, r->source, now, &left);
+    if (rc != STORE_OK)
+        goto store_fail;
+    if (!t.has_carrier_ref && strcmp(t.book_state, "leased") != 0) {
         /* nothing reached the carrier yet: withdraw the booking and cancel here */
-        st = db_stmt(db, SQL_BOOK_WITHDRAW);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-            goto sql_fail;
-        rc = sink_set_status(tx, id, "cancelled", NULL, now, r->source,
+        rc = store_dossiers_withdraw_booking(tx, t.shipment_id, now);
+        if (rc != STORE_OK)
+            goto store_fail;
+        rc = sink_set_status(tx, t.shipment_id, "cancelled", NULL, now, r->source,
                              "Đã hủy yêu cầu gửi trước khi chuyển sang bưu điện", NULL, r->policy, now);
         if (rc == STORE_BUSY || rc == STORE_ERROR)
-            goto sql_fail;
+            goto store_fail;
         *out = json_pack("{s:s, s:s}", "waybill", r->waybill, "status", "cancelled");
         return 200;
     }
     /* booked, or its booking is in flight: the carrier must cancel (the job waits for the
      * carrier's order id when the booking has not answered yet) */
-    /* the carrier adapter reads the same shipment payload as for booking (carrier.h) */
-    {
-        char *payload = jobs_book_payload(db, id);
-        int queued;
-
-        if (!payload)
-            goto sql_fail;
-        queued = jobs_enqueue(db, "cancel", id, "", carrier, payload, now, now, &rc);
-        free(payload);
-        if (queued < 0)
-            goto sql_fail;
-    }
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = dossier_id;
-    ev.shipment_id = id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = r->source;
-    ev.text = "Đã gửi yêu cầu hủy bưu gửi sang bưu điện";
-    ev.dedup_key = NULL;
-    if (timeline_append(db, &ev, &rc) == TIMELINE_ERROR)
-        goto sql_fail;
+    rc = store_dossiers_request_cancel(tx, &t, r->source, now);
+    if (rc != STORE_OK)
+        goto store_fail;
     *out = json_pack("{s:s, s:s}", "waybill", r->waybill, "status", "cancel_requested");
     return 202;
-sql_fail:
-    api_error_set(err, 503, "storage_unavailable", NULL, "the database cannot record the cancel now; retry later");
-    err->retry_after = 2;
+store_fail:
+    store_failed(err, rc, tx);
     return -1;
 }
 

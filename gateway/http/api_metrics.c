@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/store/store_dossiers.h"
 
 #define METRICS_MAX (1024 * 1024)
 
@@ -106,10 +107,11 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
 
 /* db_metrics - gauges read from the database; 0, or -1 when it cannot be read */
 static int
-db_metrics(buf_t *b, db_t *db)
+db_metrics(buf_t *b, db_t *db, store_t *store)
 {
     sqlite3_stmt *st;
-    json_t *health = NULL;
+    store_health_counts_t counts;
+    store_tx_t *tx = NULL;
     char k[80], s[40];
     int rc;
 
@@ -145,15 +147,15 @@ db_metrics(buf_t *b, db_t *db)
         (long long)sqlite3_column_int64(st, 0));
     sqlite3_reset(st);
 
-    if (store_health_json(db, &health) != 0) {
-        json_decref(health);
+    rc = store_tx_begin(store, STORE_READ, &tx);
+    if (rc == STORE_OK)
+        rc = store_dossiers_health_counts(tx, &counts);
+    store_tx_abort(&tx);
+    if (rc != STORE_OK)
         return -1;
-    }
     one(b, "bcci_codes_left", "gauge", "S10 numbers left in the code pool (import more below 1000).",
-        (long long)json_integer_value(json_object_get(health, "codes_left")));
-    one(b, "bcci_dossiers_stored", "gauge", "Dossiers kept in the database.",
-        (long long)json_integer_value(json_object_get(health, "dossiers")));
-    json_decref(health);
+        counts.codes_left);
+    one(b, "bcci_dossiers_stored", "gauge", "Dossiers kept in the database.", counts.dossiers);
     return 0;
 }
 
@@ -172,7 +174,7 @@ h_metrics(http_ctx_t *c)
     buf_init(&b, METRICS_MAX);
     one(&b, "bcci_up", "gauge", "1 while bccid answers.", 1);
     engine_metrics(&b, &st);
-    rc = db_metrics(&b, db);
+    rc = db_metrics(&b, db, http_store(c));
     http_reader_put(c, db);
     if (rc != 0 || !b.data) {
         buf_free(&b);

@@ -25,6 +25,7 @@
 #include "domain/calendar.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/pages/pages_public.h"
+#include "gateway/store/store_dossiers.h"
 #include "labels/label.h"
 #include "domain/s10.h"
 #include "log.h"
@@ -154,19 +155,7 @@ expected_delivery(const http_api_config_t *cfg, int64_t created_at, int64_t due_
     return day > 0 ? day : page_add_working_days(created_at, PAGE_TRANSIT_WORKING_DAYS);
 }
 
-#define TRACK_MAX_EVENTS 100
-
-static const char SQL_TRACK_SHIP[] =
-    "SELECT s.id, s.dossier_id, s.status, s.status_time, s.created_at, s.leg,"
-    " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"
-    " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"
-    " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"
-    " COALESCE(json_extract(sub.body, '$.agency.name'), ''), COALESCE(s.due_at, 0)"
-    " FROM shipments s JOIN submissions sub ON sub.id = s.submission_id WHERE s.waybill = ?1";
-
-static const char SQL_TRACK_EVENTS[] =
-    "SELECT event_time, status FROM timeline WHERE dossier_id = ?1 AND shipment_id = ?2 AND status IS NOT NULL"
-    " ORDER BY event_time DESC, seq DESC LIMIT 100";
+#define TRACK_MAX_EVENTS STORE_TRACK_MAX_EVENTS
 
 typedef struct {
     page_tracking_t page;
@@ -179,58 +168,46 @@ typedef struct {
     int64_t due_at; /* ms; 0 until the carrier has the item */
 } track_t;
 
-/* track_load - 1 found, 0 unknown, -1 storage error */
-static int
-track_load(db_t *db, const char *waybill, track_t *t)
+/* track_load - fill t from the store's tracking record of waybill */
+static store_rc_t
+track_load(store_t *store, const char *waybill, track_t *t)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_TRACK_SHIP);
-    sqlite3_int64 ship_id, dossier_id;
-    int rc;
+    store_tracking_t rec;
+    store_tx_t *tx = NULL;
+    store_rc_t rc = store_tx_begin(store, STORE_READ, &tx);
+    size_t i;
 
-    if (!st)
-        return -1;
-    db_bind_text(st, 1, waybill);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 0 : -1;
-    }
-    ship_id = sqlite3_column_int64(st, 0);
-    dossier_id = sqlite3_column_int64(st, 1);
-    snprintf(t->status, sizeof t->status, "%s", db_col_text(st, 2));
-    t->page.status_time = sqlite3_column_int64(st, 3);
-    t->page.created_at = sqlite3_column_int64(st, 4);
-    if (strcmp(db_col_text(st, 5), "send") == 0) {
+    if (rc == STORE_OK)
+        rc = store_dossiers_tracking(tx, waybill, &rec);
+    store_tx_abort(&tx);
+    if (rc != STORE_OK)
+        return rc;
+    snprintf(t->status, sizeof t->status, "%s", rec.status);
+    t->page.status_time = rec.status_time;
+    t->page.created_at = rec.created_at;
+    if (strcmp(rec.leg, "send") == 0) {
         /* the send leg goes to the agency: its name is public */
-        snprintf(t->name, sizeof t->name, "%s", db_col_text(st, 9));
-    } else if (page_mask_name(db_col_text(st, 6), t->name, sizeof t->name) != 0) {
+        snprintf(t->name, sizeof t->name, "%s", rec.agency_name);
+    } else if (page_mask_name(rec.recipient_name, t->name, sizeof t->name) != 0) {
         t->name[0] = '\0';
     }
-    snprintf(t->province, sizeof t->province, "%s", db_col_text(st, 7));
-    snprintf(t->commune, sizeof t->commune, "%s", db_col_text(st, 8));
-    t->due_at = sqlite3_column_int64(st, 10);
-    sqlite3_reset(st);
+    snprintf(t->province, sizeof t->province, "%s", rec.province_code);
+    snprintf(t->commune, sizeof t->commune, "%s", rec.commune_code);
+    t->due_at = rec.due_at;
+    for (i = 0; i < rec.nevents && t->page.nevents < TRACK_MAX_EVENTS; i++) {
+        size_t k = t->page.nevents++;
 
-    st = db_stmt(db, SQL_TRACK_EVENTS);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, dossier_id);
-    sqlite3_bind_int64(st, 2, ship_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && t->page.nevents < TRACK_MAX_EVENTS) {
-        size_t i = t->page.nevents++;
-        snprintf(t->ev_status[i], sizeof t->ev_status[i], "%s", db_col_text(st, 1));
-        t->events[i].time = sqlite3_column_int64(st, 0);
-        t->events[i].status = t->ev_status[i];
+        snprintf(t->ev_status[k], sizeof t->ev_status[k], "%s", rec.events[i].status);
+        t->events[k].time = rec.events[i].time;
+        t->events[k].status = t->ev_status[k];
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return -1;
+    store_tracking_free(&rec);
     t->page.status = t->status;
     t->page.recipient = t->name;
     t->page.province_code = t->province;
     t->page.commune_code = t->commune;
     t->page.events = t->events;
-    return 1;
+    return STORE_OK;
 }
 
 static enum MHD_Result
@@ -239,10 +216,10 @@ h_track(http_ctx_t *c)
     const char *waybill = c->args[0];
     char ip[64];
     track_t *t = NULL;
-    db_t *db;
     char *html;
     size_t len = 0;
-    int wait, rc;
+    int wait;
+    store_rc_t rc;
     enum MHD_Result ret;
 
     http_client_ip(c, ip, sizeof ip);
@@ -260,16 +237,10 @@ h_track(http_ctx_t *c)
     t = calloc(1, sizeof *t);
     if (!t)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    db = http_reader(c);
-    if (!db) {
+    rc = track_load(http_store(c), waybill, t);
+    if (rc != STORE_OK) {
         free(t);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    rc = track_load(db, waybill, t);
-    http_reader_put(c, db);
-    if (rc <= 0) {
-        free(t);
-        if (rc == 0)
+        if (rc == STORE_NOT_FOUND)
             return send_not_found(c);
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
     }
@@ -323,81 +294,50 @@ h_clerk_css(http_ctx_t *c)
 #define CLERK_LIST_MAX 500
 #define RETURNED_SHOWN_MS (30LL * 86400 * 1000)
 
-#define CLERK_COLUMNS                                                                                             \
-    "SELECT s.waybill, d.code, s.status, s.status_time, s.created_at, s.cod_amount, s.label_prints, s.carrier," \
-    " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"                                               \
-    " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"                                      \
-    " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"                                       \
-    " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
-    "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code"                                                      \
-    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id"
-
-/* ready: booked (or waiting for the carrier) and on no open handover manifest */
-static const char SQL_CLERK_READY[] = CLERK_COLUMNS
-    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('created', 'booked') AND NOT EXISTS (SELECT 1 FROM manifest_items mi"
-    "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
-    " ORDER BY s.created_at, s.id LIMIT ?1";
-
-/* problems: failed deliveries, returns, exceptions; returned ones for 30 days */
-static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
-    " WHERE (?3 = '' OR d.agency_code = ?3) AND s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
-    "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
-    " ORDER BY s.status_time DESC, s.id DESC LIMIT ?1";
-
 static json_t *
-clerk_row(sqlite3_stmt *st)
+clerk_row(const store_clerk_row_t *r)
 {
-    const status_info_t *si = status_lookup(db_col_text(st, 2));
+    const status_info_t *si = status_lookup(r->status);
     char status_time[40], created[40];
 
-    clock_iso8601(sqlite3_column_int64(st, 3), status_time, sizeof status_time);
-    clock_iso8601(sqlite3_column_int64(st, 4), created, sizeof created);
+    clock_iso8601(r->status_time, status_time, sizeof status_time);
+    clock_iso8601(r->created_at, created, sizeof created);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "waybill",
-                     db_col_text(st, 0), "dossier_code", db_col_text(st, 1), "status", db_col_text(st, 2),
-                     "status_text", si ? si->text_vi : db_col_text(st, 2), "status_time", status_time, "created_at",
-                     created, "cod_amount", (json_int_t)sqlite3_column_int64(st, 5), "label_prints",
-                     sqlite3_column_int(st, 6), "carrier", db_col_text(st, 7), "recipient_name", db_col_text(st, 8),
-                     "province_code", db_col_text(st, 9), "commune_code", db_col_text(st, 10), "last_event",
-                     db_col_text(st, 11), "agency_code", db_col_text(st, 12));
+                     r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
+                     si ? si->text_vi : r->status, "status_time", status_time, "created_at", created, "cod_amount",
+                     (json_int_t)r->cod_amount, "label_prints", r->label_prints, "carrier", r->carrier,
+                     "recipient_name", r->recipient_name, "province_code", r->province_code, "commune_code",
+                     r->commune_code, "last_event", r->last_event, "agency_code", r->agency_code);
 }
 
 static enum MHD_Result
 h_clerk_shipments(http_ctx_t *c)
 {
     const char *state = http_query(c, "state");
-    int problems;
-    db_t *db;
-    sqlite3_stmt *st;
+    store_clerk_list_t rows;
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
     json_t *list;
-    int rc;
+    size_t i;
+    int problems;
 
     if (!state)
         state = "ready";
     if (strcmp(state, "ready") != 0 && strcmp(state, "problems") != 0)
         return http_fail(c, 400, "invalid_query", "state", "state must be ready or problems");
     problems = strcmp(state, "problems") == 0;
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    st = db_stmt(db, problems ? SQL_CLERK_PROBLEMS : SQL_CLERK_READY);
-    if (!st) {
-        http_reader_put(c, db);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    sqlite3_bind_int(st, 1, CLERK_LIST_MAX);
+    rc = store_tx_begin(http_store(c), STORE_READ, &tx);
     /* a clerk of one agency sees that agency's shipments only */
-    db_bind_text(st, 3, c->agency ? c->agency : "");
-    if (problems)
-        sqlite3_bind_int64(st, 2, clock_now_ms() - RETURNED_SHOWN_MS);
-    list = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, clerk_row(st));
-    sqlite3_reset(st);
-    http_reader_put(c, db);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
+    if (rc == STORE_OK)
+        rc = store_dossiers_clerk_list(tx, problems ? STORE_CLERK_PROBLEMS : STORE_CLERK_READY, c->agency,
+                                       clock_now_ms() - RETURNED_SHOWN_MS, CLERK_LIST_MAX, &rows);
+    store_tx_abort(&tx);
+    if (rc != STORE_OK)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
+    list = json_array();
+    for (i = 0; i < rows.nrows; i++)
+        json_array_append_new(list, clerk_row(&rows.rows[i]));
+    store_clerk_list_free(&rows);
     return http_send_json(c, 200,
                           json_pack("{s:s, s:I, s:b, s:o}", "state", state, "count", (json_int_t)json_array_size(list),
                                     "truncated", json_array_size(list) == CLERK_LIST_MAX, "shipments", list));

@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "gateway/http/auth.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/store/store_dossiers.h"
 #include "domain/ident.h"
 #include "domain/s10.h"
 #include "log.h"
@@ -283,33 +284,6 @@ http_fail(http_ctx_t *c, int status, const char *code, const char *field, const 
     return http_send_error(c, &e);
 }
 
-void
-http_store_error(api_error_t *err, store_rc_t rc, const char *message)
-{
-    const char *m = message && *message ? message : "the store refused the operation";
-
-    switch (rc) {
-    case STORE_NOT_FOUND:
-        api_error_set(err, 404, "not_found", NULL, "%s", m);
-        break;
-    case STORE_CONFLICT:
-    case STORE_EXISTS:
-        api_error_set(err, 409, "conflict", NULL, "%s", m);
-        break;
-    case STORE_EMPTY:
-        api_error_set(err, 503, "code_pool_empty", NULL, "%s", m);
-        err->retry_after = 2;
-        break;
-    case STORE_BUSY:
-        api_error_set(err, 503, "storage_unavailable", NULL, "%s", m);
-        err->retry_after = 2;
-        break;
-    default:
-        api_error_set(err, 500, "internal", NULL, "%s", m);
-        break;
-    }
-}
-
 int
 http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
 {
@@ -322,36 +296,53 @@ http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum M
     return -1;
 }
 
-static const char SQL_AGENCY_OF_DOSSIER[] = "SELECT agency_code FROM dossiers WHERE code = ?1";
-static const char SQL_AGENCY_OF_WAYBILL[] =
-    "SELECT d.agency_code FROM shipments s JOIN dossiers d ON d.id = s.dossier_id WHERE s.waybill = ?1";
-static const char SQL_AGENCY_OF_MANIFEST[] = "SELECT agency_code FROM manifests WHERE public_id = ?1";
-static const char SQL_AGENCY_OF_JOB[] =
-    "SELECT d.agency_code FROM jobs j JOIN shipments s ON s.id = j.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
-    " WHERE j.id = ?1";
+void
+http_store_error(api_error_t *err, store_rc_t rc, const char *message)
+{
+    const char *m = message && *message ? message : NULL;
+
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        api_error_set(err, 404, "not_found", NULL, "%s", m ? m : "no such thing on this gateway");
+        break;
+    case STORE_CONFLICT:
+    case STORE_EXISTS:
+        api_error_set(err, 409, "conflict", NULL, "%s", m ? m : "this conflicts with what the gateway holds");
+        break;
+    case STORE_EMPTY:
+        api_error_set(err, 503, "code_pool_empty", NULL, "%s",
+                      m ? m : "no S10 waybill numbers left; an administrator must import a range (bcci codes import)");
+        err->retry_after = 60;
+        break;
+    case STORE_BUSY:
+        api_error_set(err, 503, "storage_unavailable", NULL, "%s",
+                      m ? m : "the database cannot do this right now; retry later");
+        err->retry_after = 2;
+        break;
+    default:
+        api_error_set(err, 500, "internal", NULL, "%s", m ? m : "the store failed; see the server log");
+        break;
+    }
+}
 
 /* agency_owns - 1 when the thing named by key belongs to the caller's agency, 0 when it is
  * another agency's or unknown, -1 on a storage error */
 static int
-agency_owns(http_ctx_t *c, db_t *db, http_scope_t kind, const char *key)
+agency_owns(http_ctx_t *c, http_scope_t kind, const char *key)
 {
-    static const char *const sql[] = { NULL, SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
-                                       SQL_AGENCY_OF_JOB };
-    sqlite3_stmt *st;
-    int rc, owns = 0;
+    static const store_owned_t owned[] = { STORE_OWNED_DOSSIER, STORE_OWNED_DOSSIER, STORE_OWNED_WAYBILL,
+                                           STORE_OWNED_MANIFEST, STORE_OWNED_JOB };
+    char agency[STORE_CODE_MAX];
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
 
-    st = db_stmt(db, sql[kind]);
-    if (!st)
+    if (store_tx_begin(c->api->store, STORE_READ, &tx) != STORE_OK)
         return -1;
-    if (kind == HTTP_SCOPE_JOB)
-        sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
-    else
-        db_bind_text(st, 1, key);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        owns = strcmp(db_col_text(st, 0), c->agency) == 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? owns : -1;
+    rc = store_dossiers_agency_of(tx, owned[kind], key, agency);
+    store_tx_abort(&tx);
+    if (rc == STORE_OK)
+        return strcmp(agency, c->agency) == 0;
+    return rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
 /* check_scope - 0 when the caller may reach what the route's '*' names; else answers 404 or 503 */
@@ -359,18 +350,11 @@ static int
 check_scope(http_ctx_t *c, http_scope_t kind, const char *key, enum MHD_Result *ret)
 {
     static const char *const what[] = { "", "dossier", "shipment", "manifest", "job" };
-    db_t *db;
     int owns;
 
     if (kind == HTTP_SCOPE_NONE || !c->agency || !*c->agency)
         return 0;
-    db = http_reader(c);
-    if (!db) {
-        *ret = http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-        return -1;
-    }
-    owns = agency_owns(c, db, kind, key);
-    http_reader_put(c, db);
+    owns = agency_owns(c, kind, key);
     if (owns > 0)
         return 0;
     if (owns < 0)

@@ -23,6 +23,7 @@
 #include "api_error.h"
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
+#include "gateway/store/store.h"
 #include "gateway/store/store_legacy.h"
 
 /* roles (design §8); a route lists the roles that may call it */
@@ -124,7 +125,7 @@ enum MHD_Result http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out),
 
 /* http_store_error - the one mapping of a store result to an HTTP error: STORE_NOT_FOUND 404
  * not_found, STORE_CONFLICT 409 conflict, STORE_EMPTY 503, STORE_BUSY 503 storage_unavailable
- * (Retry-After 2), STORE_ERROR 500 internal; message says what was wrong */
+ * (Retry-After 2), STORE_ERROR 500 internal. message (may be NULL) says what went wrong. */
 void http_store_error(api_error_t *err, store_rc_t rc, const char *message);
 
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */

@@ -21,5 +21,22 @@ extern const struct store_admin_ops sqlite_admin_ops;
 extern const struct store_labels_ops sqlite_labels_ops;
 extern const struct store_shipments_ops sqlite_shipments_ops;
 extern const struct store_timeline_ops sqlite_timeline_ops;
+extern const struct store_dossiers_ops sqlite_dossiers_ops;
+
+/* sqlite_pool_reserve - the serial to hand out from the code range (prefix, country, first..last)
+ * whose database says *serial is next: *serial moves past every number a restored-away
+ * database may have handed out, and the block holding it is reserved on disk (STATE_DIR/
+ * s10-reserved) before it is used. STORE_EMPTY: the range is used up. */
+/* the pool's reservations on disk (sqlite_dossiers.c): sqlite_pool_open reads them beside
+ * db_path and moves the database's ranges past them; NULL with err on failure */
+struct sqlite_pool;
+struct sqlite_pool *sqlite_pool_open(const char *db_path, db_t *writer, char *err, size_t errlen);
+/* sqlite_pool_trim - on a clean close, before the writer closes: lower this process's marks
+ * to what the database really handed out */
+void sqlite_pool_trim(struct sqlite_pool *self, db_t *writer);
+void sqlite_pool_close(struct sqlite_pool **self);
+struct sqlite_pool *sqlite_tx_pool(store_tx_t *tx);
+store_rc_t sqlite_pool_reserve(store_tx_t *tx, const char *prefix, const char *country, int64_t first, int64_t last,
+                               int64_t *serial);
 
 #endif

@@ -102,6 +102,28 @@ test_book_is_idempotent(void **state)
     json_decref(st);
 }
 
+/* a waybill VNPost holds for another dossier (issued twice, e.g. after a restore) is not a
+ * booking of this dossier: a permanent failure named waybill_taken, never "already existed" */
+static void
+test_waybill_of_another_dossier_is_not_success(void **state)
+{
+    sim_fixture_t *f = *state;
+    carrier_shipment_t s;
+    carrier_result_t r;
+
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "vnpost", NULL);
+    sim_shipment(&s, "000.00.31.H23-231124-0001", "RR000000014VN", NULL);
+    sim_expect_status("first dossier", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    sim_shipment(&s, "000.00.31.H23-231124-0002", "RR000000014VN", NULL);
+    memset(&r, 0, sizeof r);
+    if (carrier_book(f->c, &s, &r) != CARRIER_FAIL || r.already_existed)
+        fail_msg("second dossier, same waybill: got already_existed %d (%s), want CARRIER_FAIL", r.already_existed,
+                 r.message);
+    if (strncmp(r.message, "waybill_taken", 13) != 0 || !strstr(r.message, "000.00.31.H23-231124-0001"))
+        fail_msg("got message '%s', want it to start with waybill_taken and name the other dossier", r.message);
+}
+
 static void
 test_token_refresh(void **state)
 {
@@ -422,6 +444,8 @@ main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_book_is_idempotent, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_waybill_of_another_dossier_is_not_success, sim_fixture_setup,
+                                        sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_token_refresh, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_track, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_after_pickup, sim_fixture_setup, sim_fixture_teardown),

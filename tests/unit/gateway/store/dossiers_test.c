@@ -1,0 +1,587 @@
+/*
+ * dossiers_test - the dossiers area of the store: intake, the code pool, the views,
+ * and failure injected at every step of intake and of the view reads
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/s10.h"
+#include "gateway/store/sqlite/db.h"
+#include "gateway/store/store.h"
+#include "gateway/store/store_dossiers.h"
+#include "tests/unit/support/store_fixture.h"
+
+#define NOW 1732406400000LL /* 2024-11-24 */
+#define AGENCY "000.00.31.H23"
+
+static void
+want_rc(store_rc_t got, store_rc_t want, const char *what)
+{
+    if (got != want)
+        fail_msg("%s: got %s, want %s", what, store_rc_name(got), store_rc_name(want));
+}
+
+static store_intake_t
+intake_of(const char *code, const char *service, const char *hash)
+{
+    store_intake_t in = {
+        .code = code,
+        .service = service,
+        .carrier = "vnpost",
+        .agency_code = AGENCY,
+        .canonical_body = "{\"recipient\": {\"name\": \"Nguyễn Văn An\", \"province_code\": \"79\","
+                          " \"commune_code\": \"26734\"}, \"agency\": {\"name\": \"UBND phường Bến Thành\"}}",
+        .body_hash = hash,
+        .book_payload = "{}",
+        .cod_amount = 25000,
+        .transit_days = 2,
+    };
+    return in;
+}
+
+/* write - run one operation in its own committed write transaction */
+static store_rc_t
+import(store_t *s, const char *prefix, long long from, long long count, store_code_range_t *overlap)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc = store_tx_begin(s, STORE_WRITE, &tx);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_dossiers_import_codes(tx, prefix, "VN", from, count, NOW, overlap);
+    if (rc != STORE_OK) {
+        store_tx_abort(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx);
+}
+
+static store_rc_t
+intake(store_t *s, const store_intake_t *in, store_intake_result_t *out)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc = store_tx_begin(s, STORE_WRITE, &tx);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_dossiers_intake(tx, in, NOW, out);
+    if (rc != STORE_OK) {
+        store_tx_abort(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx);
+}
+
+static store_health_counts_t
+counts(store_t *s)
+{
+    store_health_counts_t n;
+    store_tx_t *tx = NULL;
+
+    want_rc(store_tx_begin(s, STORE_READ, &tx), STORE_OK, "read transaction");
+    want_rc(store_dossiers_health_counts(tx, &n), STORE_OK, "health counts");
+    store_tx_abort(&tx);
+    return n;
+}
+
+static void
+test_intake_created_replay_conflict_empty(void **state)
+{
+    static const struct {
+        const char *code, *service, *hash;
+        store_rc_t want;
+        unsigned long serial; /* of the waybill, when created */
+    } steps[] = {
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_OK, 100 },
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_EXISTS, 0 },   /* identical replay */
+        { "000.00.31.H23-241124-0001", "return", "h2", STORE_CONFLICT, 0 }, /* different body */
+        { "000.00.31.H23-241124-0002", "return", "h3", STORE_OK, 101 },
+        { "000.00.31.H23-241124-0003", "send", "h4", STORE_OK, 102 },
+        { "000.00.31.H23-241124-0004", "return", "h5", STORE_EMPTY, 0 },    /* three numbers only */
+    };
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 3, NULL), STORE_OK, "import");
+    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        store_intake_t in = intake_of(steps[i].code, steps[i].service, steps[i].hash);
+        store_intake_result_t out;
+        char want[S10_LEN + 1], what[80];
+
+        snprintf(what, sizeof what, "step %zu (%s %s)", i, steps[i].code, steps[i].hash);
+        want_rc(intake(f.store, &in, &out), steps[i].want, what);
+        if (steps[i].want != STORE_OK)
+            continue;
+        s10_format("RR", steps[i].serial, "VN", want, sizeof want);
+        if (strcmp(out.waybill, want) != 0)
+            fail_msg("%s: got waybill %s, want %s", what, out.waybill, want);
+        assert_string_equal(out.leg, strcmp(steps[i].service, "return") == 0 ? "return" : "send");
+    }
+    assert_int_equal(counts(f.store).dossiers, 3);
+    assert_int_equal(counts(f.store).jobs_pending, 3);
+    assert_int_equal(counts(f.store).codes_left, 0);
+    store_fixture_close(&f);
+}
+
+static void
+test_import_overlap_and_status(void **state)
+{
+    static const struct {
+        const char *prefix;
+        long long from, count;
+        store_rc_t want;
+    } steps[] = {
+        { "RR", 1000, 100, STORE_OK },
+        { "RR", 1050, 100, STORE_CONFLICT }, /* inside */
+        { "RR", 900, 101, STORE_CONFLICT },  /* touches the first number */
+        { "RR", 1099, 1, STORE_CONFLICT },   /* the last number */
+        { "RR", 1100, 50, STORE_OK },        /* right after */
+        { "EE", 1000, 10, STORE_OK },        /* another service indicator */
+    };
+    store_code_range_t overlap;
+    store_codes_t codes;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char what[64];
+
+        snprintf(what, sizeof what, "import %s %lld+%lld", steps[i].prefix, steps[i].from, steps[i].count);
+        want_rc(import(f.store, steps[i].prefix, steps[i].from, steps[i].count, &overlap), steps[i].want, what);
+        if (steps[i].want == STORE_CONFLICT && (overlap.first != 1000 || overlap.last != 1099))
+            fail_msg("%s: got overlap %lld..%lld, want 1000..1099", what, overlap.first, overlap.last);
+    }
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_codes_status(tx, &codes), STORE_OK, "codes status");
+    store_tx_abort(&tx);
+    assert_int_equal(codes.nranges, 3);
+    if (codes.left != 160)
+        fail_msg("left: got %lld, want 160", codes.left);
+    assert_string_equal(codes.ranges[2].prefix, "EE");
+    store_codes_free(&codes);
+    assert_null(codes.ranges);
+    store_fixture_close(&f);
+}
+
+/* importing a range failing at its Nth step: a clean STORE_BUSY and no range after the abort */
+static void
+test_import_failure_injection(void **state)
+{
+    store_fixture_t f;
+    long n;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (n = 1; n < 50; n++) {
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+        long long left;
+
+        db_fail_at(n);
+        rc = store_tx_begin(f.store, STORE_WRITE, &tx);
+        if (rc == STORE_OK) {
+            rc = store_dossiers_import_codes(tx, "RR", "VN", 100, 10, NOW, NULL);
+            if (rc == STORE_OK)
+                rc = store_tx_commit(&tx);
+        }
+        db_fail_at(0);
+        store_tx_abort(&tx);
+        left = counts(f.store).codes_left;
+        if (rc == STORE_OK) {
+            if (left != 10)
+                fail_msg("after success at %ld: got %lld codes left, want 10", n, left);
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("import failing at step %ld: got %s, want busy", n, store_rc_name(rc));
+        if (left != 0)
+            fail_msg("import failing at step %ld left %lld codes, want 0", n, left);
+    }
+    if (n == 50)
+        fail_msg("import never succeeded");
+    store_fixture_close(&f);
+}
+
+static void
+test_views(void **state)
+{
+    store_intake_t in = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    store_dossier_view_t v;
+    store_timeline_t t;
+    store_tracking_t tr;
+    char code[STORE_CODE_MAX], agency[STORE_CODE_MAX];
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &in, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+
+    want_rc(store_dossiers_view(tx, in.code, &v), STORE_OK, "view");
+    assert_string_equal(v.code, in.code);
+    assert_string_equal(v.agency_code, AGENCY);
+    assert_int_equal(v.created_at, NOW);
+    assert_int_equal(v.nsubmissions, 1);
+    assert_string_equal(v.submissions[0].service, "return");
+    assert_string_equal(v.submissions[0].body, in.canonical_body);
+    assert_int_equal(v.nshipments, 1);
+    assert_string_equal(v.shipments[0].waybill, made.waybill);
+    assert_string_equal(v.shipments[0].status, "created");
+    assert_string_equal(v.shipments[0].carrier_ref, "");
+    assert_int_equal(v.shipments[0].fee, -1);
+    assert_int_equal(v.shipments[0].cod_amount, 25000);
+    assert_string_equal(v.status, "created");
+    store_dossier_view_free(&v);
+    want_rc(store_dossiers_view(tx, "000.00.31.H23-241124-9999", &v), STORE_NOT_FOUND, "view of an unknown code");
+    assert_non_null(strstr(store_tx_message(tx), "no dossier"));
+
+    want_rc(store_dossiers_code_of_waybill(tx, made.waybill, code), STORE_OK, "code of waybill");
+    assert_string_equal(code, in.code);
+    want_rc(store_dossiers_code_of_waybill(tx, "RR000000000VN", code), STORE_NOT_FOUND, "unknown waybill");
+
+    want_rc(store_dossiers_timeline(tx, in.code, &t), STORE_OK, "timeline");
+    assert_int_equal(t.nevents, 1);
+    assert_string_equal(t.events[0].status, "created");
+    assert_string_equal(t.events[0].source, "gateway");
+    assert_string_equal(t.events[0].waybill, made.waybill);
+    assert_non_null(strstr(t.events[0].text, made.waybill));
+    assert_string_equal(t.events[0].details, "{}");
+    assert_int_equal(t.chain_valid, 1);
+    store_timeline_free(&t);
+
+    want_rc(store_dossiers_tracking(tx, made.waybill, &tr), STORE_OK, "tracking");
+    assert_string_equal(tr.recipient_name, "Nguyễn Văn An");
+    assert_string_equal(tr.commune_code, "26734");
+    assert_string_equal(tr.leg, "return");
+    assert_int_equal(tr.nevents, 1);
+    store_tracking_free(&tr);
+
+    {
+        store_clerk_list_t list;
+
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_READY, AGENCY, 0, 10, &list), STORE_OK, "clerk ready");
+        if (list.nrows != 1 || strcmp(list.rows[0].waybill, made.waybill) != 0)
+            fail_msg("clerk ready list: got %zu rows, want 1 with %s", list.nrows, made.waybill);
+        assert_string_equal(list.rows[0].recipient_name, "Nguyễn Văn An");
+        assert_non_null(strstr(list.rows[0].last_event, made.waybill));
+        store_clerk_list_free(&list);
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_READY, "000.00.01.H01", 0, 10, &list), STORE_OK,
+                "clerk ready, other agency");
+        assert_int_equal(list.nrows, 0);
+        store_clerk_list_free(&list);
+        want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_PROBLEMS, "", 0, 10, &list), STORE_OK, "clerk problems");
+        assert_int_equal(list.nrows, 0);
+        store_clerk_list_free(&list);
+    }
+    want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
+    assert_string_equal(agency, AGENCY);
+    want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+/* the defect "truncated reads answered 200": a read failing at its Nth step must be a clean
+ * STORE_BUSY with nothing returned, never part of the dossier or timeline */
+static void
+test_view_reads_fail_cleanly(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "send", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0001", "return", "h2");
+    store_intake_result_t made;
+    store_fixture_t f;
+    int which;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake send");
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake return");
+    for (which = 0; which < 3; which++) {
+        long n;
+
+        for (n = 1; n < 100; n++) {
+            store_tx_t *tx = NULL;
+            store_dossier_view_t v;
+            store_timeline_t t;
+            store_tracking_t tr;
+            store_rc_t rc;
+
+            memset(&v, 0, sizeof v);
+            memset(&t, 0, sizeof t);
+            memset(&tr, 0, sizeof tr);
+            db_fail_at(n);
+            rc = store_tx_begin(f.store, STORE_READ, &tx);
+            if (rc == STORE_OK) {
+                if (which == 0)
+                    rc = store_dossiers_view(tx, a.code, &v);
+                else if (which == 1)
+                    rc = store_dossiers_timeline(tx, a.code, &t);
+                else
+                    rc = store_dossiers_tracking(tx, made.waybill, &tr);
+            }
+            db_fail_at(0);
+            store_tx_abort(&tx);
+            if (rc == STORE_OK) {
+                if (which == 0 && (v.nshipments != 2 || v.nsubmissions != 2))
+                    fail_msg("view after %ld: got %zu shipments, %zu submissions, want 2 and 2", n, v.nshipments,
+                             v.nsubmissions);
+                if (which == 1 && (t.nevents != 2 || !t.chain_valid))
+                    fail_msg("timeline after %ld: got %zu events (chain %d), want 2 (chain 1)", n, t.nevents,
+                             t.chain_valid);
+                store_dossier_view_free(&v);
+                store_timeline_free(&t);
+                store_tracking_free(&tr);
+                break;
+            }
+            if (rc != STORE_BUSY)
+                fail_msg("read %d failing at step %ld: got %s, want busy", which, n, store_rc_name(rc));
+            if (v.shipments || v.submissions || t.events || tr.events || tr.recipient_name)
+                fail_msg("read %d failing at step %ld returned a partial record", which, n);
+        }
+        if (n == 100)
+            fail_msg("read %d never succeeded", which);
+    }
+    store_fixture_close(&f);
+}
+
+/* intake failing at its Nth step: a clean STORE_BUSY, and after the abort no dossier, no
+ * shipment, no job, the pool unchanged */
+static void
+test_intake_failure_injection(void **state)
+{
+    store_intake_t in = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_fixture_t f;
+    long n;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    for (n = 1; n < 200; n++) {
+        store_intake_result_t made;
+        store_health_counts_t c;
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+
+        db_fail_at(n);
+        rc = store_tx_begin(f.store, STORE_WRITE, &tx);
+        if (rc == STORE_OK) {
+            rc = store_dossiers_intake(tx, &in, NOW, &made);
+            if (rc == STORE_OK)
+                rc = store_tx_commit(&tx);
+        }
+        db_fail_at(0);
+        store_tx_abort(&tx);
+        c = counts(f.store);
+        if (rc == STORE_OK) {
+            if (c.dossiers != 1 || c.jobs_pending != 1 || c.codes_left != 9)
+                fail_msg("after success at %ld: got %lld dossiers, %lld jobs, %lld codes left, want 1, 1, 9", n,
+                         c.dossiers, c.jobs_pending, c.codes_left);
+            break;
+        }
+        if (rc != STORE_BUSY)
+            fail_msg("intake failing at step %ld: got %s, want busy", n, store_rc_name(rc));
+        if (c.dossiers != 0 || c.jobs_pending != 0 || c.codes_left != 10)
+            fail_msg("intake failing at step %ld left %lld dossiers, %lld jobs, %lld codes left; want 0, 0, 10", n,
+                     c.dossiers, c.jobs_pending, c.codes_left);
+        {
+            store_dossier_view_t v;
+
+            want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+            want_rc(store_dossiers_view(tx, in.code, &v), STORE_NOT_FOUND, "dossier after a failed intake");
+            store_tx_abort(&tx);
+        }
+    }
+    if (n == 200)
+        fail_msg("intake never succeeded");
+    store_fixture_close(&f);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[8192];
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static void
+reopen(store_fixture_t *f)
+{
+    char err[256];
+
+    store_close(&f->store);
+    f->store = store_open(f->uri, err, sizeof err);
+    if (!f->store)
+        fail_msg("reopen: %s", err);
+}
+
+static unsigned long
+serial_of(const char *waybill)
+{
+    return strtoul(waybill + 2, NULL, 10) / 10; /* 8 digits of serial, 1 check digit */
+}
+
+/* the defect "a restore re-issues S10 numbers": back up, hand out more, restore the backup,
+ * and the next number is still one never handed out */
+static void
+test_restore_never_reissues(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_t c = intake_of("000.00.31.H23-241124-0003", "return", "h3");
+    store_intake_t d = intake_of("000.00.31.H23-241124-0004", "return", "h4");
+    store_intake_result_t made;
+    char db[600], backup[600];
+    unsigned long issued_max;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    snprintf(db, sizeof db, "%s/bcci.db", f.dir);
+    snprintf(backup, sizeof backup, "%s/backup.db", f.dir);
+    want_rc(import(f.store, "RR", 100, 5000, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake a");
+    store_close(&f.store); /* checkpoints the WAL into the file */
+    copy_file(db, backup);
+    reopen(&f);
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake b");
+    want_rc(intake(f.store, &c, &made), STORE_OK, "intake c");
+    issued_max = serial_of(made.waybill);
+    store_close(&f.store);
+    copy_file(backup, db); /* the operator restores the backup */
+    reopen(&f);
+    want_rc(intake(f.store, &d, &made), STORE_OK, "intake d after the restore");
+    if (serial_of(made.waybill) <= issued_max)
+        fail_msg("after the restore: got waybill %s (serial %lu), want a serial above %lu, the last one issued",
+                 made.waybill, serial_of(made.waybill), issued_max);
+    store_fixture_close(&f);
+}
+
+/* the cancel rule's reads and writes: the target, no manifest to leave, the booking withdrawn,
+ * a carrier cancel queued with its timeline note */
+static void
+test_cancel_steps(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    store_cancel_target_t t;
+    store_timeline_t tl;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    int left = -1;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_cancel_target(tx, "RR000000000VN", &t), STORE_NOT_FOUND, "unknown waybill");
+    want_rc(store_dossiers_cancel_target(tx, made.waybill, &t), STORE_OK, "target");
+    assert_int_equal(t.shipment_id, made.shipment_id);
+    assert_string_equal(t.status, "created");
+    assert_string_equal(t.carrier, "vnpost");
+    assert_string_equal(t.book_state, "ready");
+    assert_int_equal(t.has_carrier_ref, 0);
+    want_rc(store_dossiers_leave_manifest(tx, &t, "clerk", NOW, &left), STORE_OK, "leave manifest");
+    if (left != 0)
+        fail_msg("leave manifest: got left %d, want 0 (on no manifest)", left);
+    want_rc(store_dossiers_withdraw_booking(tx, t.shipment_id, NOW), STORE_OK, "withdraw booking");
+    want_rc(store_dossiers_request_cancel(tx, &t, "clerk", NOW), STORE_OK, "request cancel");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    if (counts(f.store).jobs_pending != 1)
+        fail_msg("jobs pending: got %lld, want 1 (the cancel job; the booking was withdrawn)",
+                 counts(f.store).jobs_pending);
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_timeline(tx, a.code, &tl), STORE_OK, "timeline");
+    if (tl.nevents != 2 || strcmp(tl.events[1].source, "clerk") != 0 || !tl.chain_valid)
+        fail_msg("timeline: got %zu events, want 2 with the clerk's cancel note last and the chain intact",
+                 tl.nevents);
+    store_timeline_free(&tl);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+/* a clean stop and start skips no number: the close lowered the reservation to what was used */
+static void
+test_clean_restart_skips_nothing(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_result_t made;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 5000, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake a");
+    reopen(&f);
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake b");
+    if (serial_of(made.waybill) != 101)
+        fail_msg("after a clean restart: got serial %lu, want 101", serial_of(made.waybill));
+    store_fixture_close(&f);
+}
+
+static void
+test_reassign_waybill(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_result_t made;
+    char fresh[STORE_WAYBILL_MAX], code[STORE_CODE_MAX];
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 2, NULL), STORE_OK, "import");
+    want_rc(intake(f.store, &a, &made), STORE_OK, "intake");
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_reassign_waybill(tx, made.shipment_id, NOW, fresh), STORE_OK, "reassign");
+    if (strcmp(fresh, made.waybill) == 0)
+        fail_msg("reassign: got the same waybill %s, want a new one", fresh);
+    want_rc(store_dossiers_reassign_waybill(tx, made.shipment_id, NOW, fresh), STORE_EMPTY, "reassign, pool empty");
+    want_rc(store_dossiers_reassign_waybill(tx, 9999, NOW, fresh), STORE_NOT_FOUND, "reassign unknown");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_code_of_waybill(tx, made.waybill, code), STORE_NOT_FOUND, "old waybill");
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intake_created_replay_conflict_empty),
+        cmocka_unit_test(test_import_overlap_and_status),
+        cmocka_unit_test(test_import_failure_injection),
+        cmocka_unit_test(test_views),
+        cmocka_unit_test(test_view_reads_fail_cleanly),
+        cmocka_unit_test(test_intake_failure_injection),
+        cmocka_unit_test(test_restore_never_reissues),
+        cmocka_unit_test(test_cancel_steps),
+        cmocka_unit_test(test_clean_restart_skips_nothing),
+        cmocka_unit_test(test_reassign_waybill),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
