@@ -1,12 +1,23 @@
 /*
  * engine - single writer: group commit, dispatch, sink (see engine.h)
  *
- * One loop: poll the ROUTER and a wake-up eventfd; take every waiting HTTP
- * operation and worker message; open one transaction; run each operation
- * under its own savepoint (one bad dossier never spoils its batch); apply
- * results; lease due jobs; commit once; then wake the HTTP threads and send
- * the JOB messages. Nothing is sent to a worker or answered to a client
- * before the commit that backs it.
+ * One loop, in the manner of Postfix's qmgr_loop: wait for work (the ROUTER,
+ * a wake-up eventfd, the next due job or maintenance); take the waiting HTTP
+ * operations and worker messages; run them as one batch in one transaction,
+ * each operation under its own savepoint (one bad dossier never spoils its
+ * batch), with maintenance (lease expiry, dead workers, the scheduler) and
+ * leasing of due jobs; commit once; then answer the HTTP threads and send the
+ * JOB messages. Nothing is sent to a worker or answered to a client before
+ * the commit that backs it.
+ *
+ * When the database refuses a transaction (another process holds its write
+ * lock, the disk is full or read-only) the engine does not spin: it backs off
+ * (100 ms doubling to 2 s) and answers the operations that arrive meanwhile
+ * 503 with Retry-After, until a transaction commits again. The store's health
+ * (store_health) says so to /healthz and /metrics.
+ *
+ * The per-carrier circuit breakers live in breaker.c, the worker table in
+ * peers.c; all the job table's state goes through store_jobs.h.
  */
 #include "gateway/engine/engine.h"
 
@@ -21,40 +32,20 @@
 #include <zmq.h>
 
 #include "clock.h"
-#include "crypto.h"
-#include "log.h"
-#include "gateway/store/sqlite/jobs.h"
-#include "queues/wire.h"
+#include "gateway/engine/breaker.h"
+#include "gateway/engine/peers.h"
 #include "gateway/engine/zap.h"
+#include "gateway/store/store_jobs.h"
+#include "log.h"
+#include "queues/wire.h"
 #include "secret.h"
 
-#define ENGINE_MAX_WORKERS 256
 #define ENGINE_MAX_MSGS 4096
 #define ENGINE_MAX_LEASES 4096
-#define ENGINE_MAX_CARRIERS 8
-
-typedef struct {
-    unsigned char id[256];
-    size_t idlen;
-    char idhex[80];
-    char name[64];
-    char carriers[256];
-    int credit;
-    int inflight;
-    int64_t last_seen;
-    int64_t last_hb_sent;
-} worker_t;
-
-typedef struct {
-    char name[32];
-    int consecutive_failures;
-    int open;                  /* 1 open, 0 closed */
-    int64_t open_until;
-    int64_t cooldown_ms;
-    int inflight;
-    int half_open_probe;       /* a probe job is out */
-    int64_t probe_job;         /* its id: only its failure extends the open period */
-} breaker_t;
+#define ENGINE_MAINTENANCE_MS 500
+#define ENGINE_STORAGE_BACKOFF_MIN_MS 100
+#define ENGINE_STORAGE_BACKOFF_MAX_MS 2000
+#define ENGINE_STORAGE_RETRY_AFTER_S 2
 
 typedef struct {
     unsigned char id[256];
@@ -64,8 +55,18 @@ typedef struct {
 
 typedef struct {
     int worker;
-    job_lease_t lease;
+    store_job_lease_t lease;
 } outbound_t;
+
+/* batch_t - what one turn of the loop carries */
+typedef struct {
+    engine_op_t *ops; /* taken from the queue, answered after the commit */
+    int nops;
+    int nmsg;         /* worker messages in self->in */
+    int nout;         /* leases in self->out, sent after the commit */
+    int tried;        /* a transaction was attempted (not skipped while backing off) */
+    int committed;
+} batch_t;
 
 struct engine {
     store_t *store;
@@ -83,28 +84,37 @@ struct engine {
     pthread_cond_t done_cond;
     engine_op_t *queue_head, *queue_tail;
 
-    worker_t workers[ENGINE_MAX_WORKERS];
-    int nworkers;
-    breaker_t breakers[ENGINE_MAX_CARRIERS];
-    int nbreakers;
+    peers_t peers;
+    breakers_t breakers;
     int64_t next_maintenance;
     int64_t next_schedule;
     int64_t next_due;          /* earliest ready job, INT64_MAX when none known */
+    int64_t storage_retry_at;  /* while the database refuses: no transaction before this */
+    int64_t storage_backoff_ms;
 
     inbound_t *in;
     outbound_t *out;
-    job_lease_t *lease_buf;
+    store_job_lease_t *lease_buf;
 
     pthread_mutex_t stats_lock;
     engine_stats_t stats;
 };
 
+/* legacy_db - TRANSITIONAL: the writer connection, for the calls (store_intake, sink_*,
+ * scheduler_tick) that still take a db_t until they move to store_tx_t */
+static db_t *
+legacy_db(engine_t *self)
+{
+    return store_writer(self->store);
+}
+
 engine_t *
 engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
 {
     engine_t *self = calloc(1, sizeof *self);
-    int linger = 0, hwm = 100000, mandatory = 1, n;
+    int linger = 0, hwm = 100000, mandatory = 1, n = 0;
     store_tx_t *tx = NULL;
+    store_rc_t rc;
 
     if (!self) {
         snprintf(err, errlen, "out of memory");
@@ -129,6 +139,8 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
     self->cfg.scheduler.policy = &self->cfg.policy;
     self->wake_fd = -1;
     self->next_due = 0;
+    breakers_init(&self->breakers, self->cfg.breaker_threshold, self->cfg.breaker_cooldown_ms,
+                  self->cfg.carrier_max_inflight);
     pthread_mutex_init(&self->lock, NULL);
     pthread_mutex_init(&self->stats_lock, NULL);
     pthread_cond_init(&self->done_cond, NULL);
@@ -184,17 +196,23 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
     }
     /* restart is recovery: whatever was leased before a crash goes back */
     if (store_tx_begin(store, STORE_WRITE, &tx) != STORE_OK) {
-        snprintf(err, errlen, "cannot write the database: %s", db_errmsg(store_writer(store)));
+        const char *why = NULL;
+
+        store_health(store, &why);
+        snprintf(err, errlen, "cannot write the database: %s", why ? why : "unknown reason");
         goto fail;
     }
-    n = jobs_requeue_leased(store_writer(store), NULL, clock_now_ms());
-    if (n < 0) {
-        snprintf(err, errlen, "cannot recover leased jobs: %s", db_errmsg(store_writer(store)));
+    rc = store_jobs_requeue_leased(tx, NULL, clock_now_ms(), &n);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot recover leased jobs: %s", store_tx_message(tx));
         store_tx_abort(&tx);
         goto fail;
     }
     if (store_tx_commit(&tx) != STORE_OK) {
-        snprintf(err, errlen, "cannot recover leased jobs: %s", db_errmsg(store_writer(store)));
+        const char *why = NULL;
+
+        store_health(store, &why);
+        snprintf(err, errlen, "cannot recover leased jobs: %s", why ? why : "the commit failed");
         goto fail;
     }
     if (n > 0)
@@ -301,133 +319,24 @@ engine_get_stats(engine_t *self, engine_stats_t *out)
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-/* ------------------------------------------------------------- workers */
-
-static int
-worker_find(engine_t *self, const unsigned char *id, size_t idlen)
-{
-    int i;
-
-    for (i = 0; i < self->nworkers; i++)
-        if (self->workers[i].idlen == idlen && memcmp(self->workers[i].id, id, idlen) == 0)
-            return i;
-    return -1;
-}
-
-static breaker_t *
-breaker_for(engine_t *self, const char *carrier)
-{
-    int i;
-
-    for (i = 0; i < self->nbreakers; i++)
-        if (strcmp(self->breakers[i].name, carrier) == 0)
-            return &self->breakers[i];
-    if (self->nbreakers == ENGINE_MAX_CARRIERS)
-        return &self->breakers[0];
-    memset(&self->breakers[self->nbreakers], 0, sizeof self->breakers[0]);
-    snprintf(self->breakers[self->nbreakers].name, sizeof self->breakers[0].name, "%s", carrier);
-    self->breakers[self->nbreakers].cooldown_ms = self->cfg.breaker_cooldown_ms;
-    return &self->breakers[self->nbreakers++];
-}
+/* ------------------------------------------------------------ operations */
 
 static void
-breaker_record(engine_t *self, const char *carrier, const char *kind, int64_t job_id, wire_outcome_t outcome,
-               int64_t now)
+set_unavailable(engine_op_t *op, const char *message)
 {
-    breaker_t *b = breaker_for(self, carrier);
-
-    if (b->inflight > 0)
-        b->inflight--;
-    /* the case system is not the carrier: its failures say nothing of the carrier */
-    if (strcmp(kind, "notify") == 0)
-        return;
-    if (outcome != WIRE_RETRY) {
-        /* any answer that is not a transport failure means the carrier is back */
-        if (b->open)
-            log_info("carrier %s: circuit breaker closed, traffic resumes", carrier);
-        b->open = 0;
-        b->half_open_probe = 0;
-        b->consecutive_failures = 0;
-        b->cooldown_ms = self->cfg.breaker_cooldown_ms;
-        return;
-    }
-    b->consecutive_failures++;
-    if (b->open) {
-        /* failures of jobs leased before the breaker opened say nothing new; only the
-         * half-open probe's failure keeps it open longer */
-        if (b->half_open_probe && job_id == b->probe_job) {
-            b->cooldown_ms = b->cooldown_ms * 2 > 60000 ? 60000 : b->cooldown_ms * 2;
-            b->open_until = now + b->cooldown_ms;
-            b->half_open_probe = 0;
-        }
-        return;
-    }
-    if (b->consecutive_failures >= self->cfg.breaker_threshold) {
-        log_warn("carrier %s: circuit breaker open after %d consecutive failures", carrier, b->consecutive_failures);
-        b->open = 1;
-        b->open_until = now + b->cooldown_ms;
-    }
+    api_error_set(&op->err, 503, "storage_unavailable", NULL, "%s", message);
+    op->err.retry_after = ENGINE_STORAGE_RETRY_AFTER_S;
+    op->status = 503;
 }
 
-/* recount_inflight - in-flight jobs per carrier from the job table: jobs put back when a
- * worker died or a lease expired must not keep counting against the carrier's limit */
-static void
-recount_inflight(engine_t *self, db_t *db)
-{
-    sqlite3_stmt *st = db_stmt(db, "SELECT carrier, COUNT(*) FROM jobs WHERE state = 'leased' GROUP BY carrier");
-    int i;
-
-    if (!st)
-        return;
-    for (i = 0; i < self->nbreakers; i++)
-        self->breakers[i].inflight = 0;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        breaker_for(self, db_col_text(st, 0))->inflight = sqlite3_column_int(st, 1);
-    sqlite3_reset(st);
-}
-
-/* breaker_allowance - how many jobs of carrier may be leased now */
-static int
-breaker_allowance(engine_t *self, const char *carrier, int64_t now)
-{
-    breaker_t *b = breaker_for(self, carrier);
-    int room = self->cfg.carrier_max_inflight - b->inflight;
-
-    if (b->open) {
-        /* a probe whose answer never came (worker lost, result late) does not block forever */
-        if (b->half_open_probe && now > b->open_until + 2 * JOBS_LEASE_MS)
-            b->half_open_probe = 0;
-        if (now < b->open_until || b->half_open_probe)
-            return 0;
-        return 1; /* half-open: one probe */
-    }
-    return room > 0 ? room : 0;
-}
-
-static void
-worker_remove(engine_t *self, int i, db_t *db, int64_t now, const char *why)
-{
-    worker_t *w = &self->workers[i];
-    int n = jobs_requeue_leased(db, w->idhex, now);
-
-    log_warn("worker %s removed (%s); %d leased jobs back to ready", w->name, why, n < 0 ? 0 : n);
-    if (n > 0)
-        self->next_due = now;
-    self->workers[i] = self->workers[--self->nworkers];
-}
-
-/* ------------------------------------------------------------ the loop */
-
+/* run_op - one operation of the batch under its own savepoint */
 static void
 run_op(engine_t *self, engine_op_t *op, int64_t now)
 {
-    db_t *db = store_writer(self->store);
-    int rc, failed;
+    int rc = 0, failed;
 
     if (store_tx_savepoint(self->tx) != STORE_OK) {
-        api_error_set(&op->err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
-        op->err.retry_after = 2;
-        op->status = 503;
+        set_unavailable(op, "the database is busy; retry later");
         return;
     }
     switch (op->kind) {
@@ -438,10 +347,11 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
         break;
     case ENGINE_OP_EVENTS:
         memset(&op->report, 0, sizeof op->report);
-        if (sink_carrier_events(db, op->carrier, op->events, &self->cfg.policy, now, &op->report, &rc) != 0) {
+        if (sink_carrier_events(legacy_db(self), op->carrier, op->events, &self->cfg.policy, now, &op->report,
+                                &rc) != 0) {
             api_error_set(&op->err, 503, "storage_unavailable", NULL,
-                          "the database cannot record events now (%s); the carrier should retry", sqlite3_errstr(rc));
-            op->err.retry_after = 2;
+                          "the database cannot record events now (SQLite code %d); the carrier should retry", rc);
+            op->err.retry_after = ENGINE_STORAGE_RETRY_AFTER_S;
             op->status = -1;
         } else {
             op->status = 200;
@@ -462,169 +372,372 @@ run_op(engine_t *self, engine_op_t *op, int64_t now)
     store_tx_release(self->tx, !failed);
 }
 
-static void
-handle_message(engine_t *self, inbound_t *in, int64_t now)
+/* take_ops - up to max_batch waiting operations, in arrival order */
+static engine_op_t *
+take_ops(engine_t *self, int *nops)
 {
-    db_t *db = store_writer(self->store);
-    wire_msg_t *m = &in->msg;
-    int wi = worker_find(self, in->id, in->idlen), rc;
+    engine_op_t *ops, *op, *tail = NULL;
+    int n = 0;
 
-    if (wi >= 0)
-        self->workers[wi].last_seen = now;
-    switch (m->cmd) {
-    case WIRE_READY:
-        if (wi < 0) {
-            if (self->nworkers == ENGINE_MAX_WORKERS) {
-                log_error("too many workers; ignoring %s", m->worker);
-                return;
-            }
-            wi = self->nworkers++;
-            memset(&self->workers[wi], 0, sizeof self->workers[wi]);
-            memcpy(self->workers[wi].id, in->id, in->idlen);
-            self->workers[wi].idlen = in->idlen;
-            hex_encode(in->id, in->idlen > 39 ? 39 : in->idlen, self->workers[wi].idhex);
-        }
-        snprintf(self->workers[wi].name, sizeof self->workers[wi].name, "%s", m->worker);
-        snprintf(self->workers[wi].carriers, sizeof self->workers[wi].carriers, "%s", m->carriers);
-        self->workers[wi].credit = m->credit;
-        self->workers[wi].last_seen = now;
-        self->next_due = now;
-        log_info("worker %s ready: carriers %s, credit %d", m->worker, m->carriers, m->credit);
-        break;
-    case WIRE_HEARTBEAT:
-        break;
-    case WIRE_BYE:
-        if (wi >= 0)
-            worker_remove(self, wi, db, now, "said goodbye");
-        break;
-    case WIRE_RESULT: {
-        job_row_t job;
-        int late = 0;
-
-        if (wi >= 0 && self->workers[wi].inflight > 0)
-            self->workers[wi].inflight--;
-        if (jobs_get(db, m->job_id, &job) == 0) {
-            late = job.lease != m->lease;
-            if (!late)
-                breaker_record(self, job.carrier, job.kind, m->job_id, m->outcome, now);
-        }
-        if (sink_job_result(db, m, &self->cfg.policy, now, &rc) != 0)
-            log_error("cannot apply the result of job %" PRId64 ": %s", m->job_id, sqlite3_errstr(rc));
-        pthread_mutex_lock(&self->stats_lock);
-        if (late)
-            self->stats.results_late++;
-        else if (m->outcome == WIRE_OK)
-            self->stats.results_ok++;
-        else if (m->outcome == WIRE_RETRY)
-            self->stats.results_retry++;
-        else
-            self->stats.results_fail++;
-        pthread_mutex_unlock(&self->stats_lock);
-        self->next_due = now; /* a retry may be due at once; credit is free again */
-        break;
+    pthread_mutex_lock(&self->lock);
+    ops = self->queue_head;
+    for (op = ops; op && n < self->cfg.max_batch; op = op->next) {
+        tail = op;
+        n++;
     }
-    default:
-        break;
+    if (tail) {
+        self->queue_head = tail->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        tail->next = NULL;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (self->queue_head)
+        wake(self); /* more than one batch waiting */
+    *nops = n;
+    return tail ? ops : NULL;
+}
+
+/* ------------------------------------------------------- worker messages */
+
+/* receive_messages - every waiting worker message into self->in, without blocking */
+static int
+receive_messages(engine_t *self)
+{
+    int nmsg = 0;
+
+    while (nmsg < ENGINE_MAX_MSGS) {
+        char err[200];
+        inbound_t *in = &self->in[nmsg];
+        int r;
+
+        wire_msg_init(&in->msg);
+        in->idlen = sizeof in->id;
+        r = wire_recv(self->router, 1, in->id, &in->idlen, &in->msg, err, sizeof err);
+        if (r == 1)
+            break;
+        if (r < 0) {
+            log_warn("dropped a malformed message from a worker: %s", err);
+            continue;
+        }
+        nmsg++;
+    }
+    return nmsg;
+}
+
+/* note_peers - what messages say of their senders, kept whether or not the batch commits:
+ * a worker that spoke is alive, a READY announces it, a RESULT frees one credit */
+static void
+note_peers(engine_t *self, int nmsg, int64_t now)
+{
+    int i;
+
+    for (i = 0; i < nmsg; i++) {
+        inbound_t *in = &self->in[i];
+        int wi = peers_find(&self->peers, in->id, in->idlen);
+
+        if (wi >= 0)
+            self->peers.w[wi].last_seen = now;
+        if (in->msg.cmd == WIRE_READY) {
+            wi = peers_ready(&self->peers, in->id, in->idlen, &in->msg, now);
+            if (wi < 0) {
+                log_error("too many workers; ignoring %s", in->msg.worker);
+                continue;
+            }
+            self->next_due = now;
+            log_info("worker %s ready: carriers %s, credit %d", in->msg.worker, in->msg.carriers, in->msg.credit);
+        } else if (in->msg.cmd == WIRE_RESULT && wi >= 0 && self->peers.w[wi].inflight > 0) {
+            self->peers.w[wi].inflight--;
+        }
     }
 }
 
-static int
-lease_jobs(engine_t *self, int64_t now)
+/* remove_worker - forget worker i; with a transaction, its leased jobs go back to ready
+ * (without one they come back when their leases expire) */
+static void
+remove_worker(engine_t *self, int i, int64_t now, const char *why)
 {
-    db_t *db = store_writer(self->store);
-    int nout = 0, i;
+    peer_t *w = &self->peers.w[i];
+    int n = 0;
 
-    if (self->stopping)
-        return 0;
-    for (i = 0; i < self->nworkers && nout < ENGINE_MAX_LEASES; i++) {
-        worker_t *w = &self->workers[i];
-        char list[256], *save = NULL, *name;
+    if (self->tx && store_jobs_requeue_leased(self->tx, w->idhex, now, &n) != STORE_OK) {
+        log_warn("cannot put worker %s's jobs back now (%s); their leases will expire", w->name,
+                 store_tx_message(self->tx));
+        n = 0;
+    }
+    log_warn("worker %s removed (%s); %d leased jobs back to ready", w->name, why, n);
+    if (n > 0)
+        self->next_due = now;
+    peers_remove(&self->peers, i);
+}
 
-        if (w->credit - w->inflight <= 0)
+static void
+apply_result(engine_t *self, const wire_msg_t *m, int64_t now)
+{
+    store_job_t job;
+    int late = 0, rc = 0;
+
+    if (store_jobs_get(self->tx, m->job_id, &job) == STORE_OK) {
+        late = job.lease != m->lease;
+        if (!late)
+            breakers_record(&self->breakers, job.carrier, job.kind, m->job_id, m->outcome, now);
+    }
+    if (sink_job_result(legacy_db(self), m, &self->cfg.policy, now, &rc) != 0)
+        log_error("cannot apply the result of job %" PRId64 " (SQLite code %d); its lease will expire", m->job_id,
+                  rc);
+    pthread_mutex_lock(&self->stats_lock);
+    if (late)
+        self->stats.results_late++;
+    else if (m->outcome == WIRE_OK)
+        self->stats.results_ok++;
+    else if (m->outcome == WIRE_RETRY)
+        self->stats.results_retry++;
+    else
+        self->stats.results_fail++;
+    pthread_mutex_unlock(&self->stats_lock);
+    self->next_due = now; /* a retry may be due at once; credit is free again */
+}
+
+/* apply_message - the durable effect of one worker message, inside the batch */
+static void
+apply_message(engine_t *self, inbound_t *in, int64_t now)
+{
+    int wi = peers_find(&self->peers, in->id, in->idlen);
+
+    switch (in->msg.cmd) {
+    case WIRE_BYE:
+        if (wi >= 0)
+            remove_worker(self, wi, now, "said goodbye");
+        break;
+    case WIRE_RESULT:
+        apply_result(self, &in->msg, now);
+        break;
+    default:
+        break; /* READY and HEARTBEAT: note_peers did everything */
+    }
+}
+
+static void
+forget_messages(engine_t *self, int nmsg)
+{
+    int i;
+
+    for (i = 0; i < nmsg; i++)
+        wire_msg_clear(&self->in[i].msg);
+}
+
+/* ------------------------------------------------------------ maintenance */
+
+/* recount_inflight - in-flight jobs per carrier as the job table has them */
+static void
+recount_inflight(engine_t *self)
+{
+    store_job_inflight_t counts[BREAKERS_MAX];
+    int n = 0;
+
+    if (store_jobs_inflight(self->tx, counts, BREAKERS_MAX, &n) != STORE_OK) {
+        log_warn("cannot recount jobs in flight: %s", store_tx_message(self->tx));
+        return;
+    }
+    breakers_set_inflight(&self->breakers, counts, n);
+}
+
+static void
+run_scheduler(engine_t *self, int64_t now)
+{
+    scheduler_report_t rep;
+    int src = 0, kept = 1;
+
+    memset(&rep, 0, sizeof rep);
+    if (store_tx_savepoint(self->tx) != STORE_OK)
+        return;
+    if (scheduler_tick(legacy_db(self), &self->cfg.scheduler, now, &rep, &src) != 0) {
+        log_error("scheduler: SQLite code %d; its work waits for the next tick", src);
+        kept = 0;
+        memset(&rep, 0, sizeof rep);
+    }
+    store_tx_release(self->tx, kept);
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.polls += rep.polls;
+    self->stats.invitations += rep.invitations;
+    self->stats.returns += rep.returns;
+    self->stats.sla_breaches += rep.sla_breaches;
+    pthread_mutex_unlock(&self->stats_lock);
+    self->next_schedule = now + self->cfg.scheduler_interval_ms;
+}
+
+/* maintenance - every ENGINE_MAINTENANCE_MS: expired leases, silent workers, in-flight
+ * counts, and the scheduler at its own interval */
+static void
+maintenance(engine_t *self, int64_t now)
+{
+    int n = 0, i;
+
+    if (now < self->next_maintenance)
+        return;
+    if (store_jobs_expire_leases(self->tx, now, &n) != STORE_OK)
+        log_warn("cannot expire job leases: %s", store_tx_message(self->tx));
+    else if (n > 0)
+        log_warn("%d job leases expired; jobs back to ready", n);
+    while ((i = peers_silent(&self->peers, now)) >= 0)
+        remove_worker(self, i, now, "no heartbeat for 3 s");
+    self->next_maintenance = now + ENGINE_MAINTENANCE_MS;
+    recount_inflight(self);
+    if (now >= self->next_schedule && !self->stopping)
+        run_scheduler(self, now);
+    /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
+    self->next_due = now;
+}
+
+/* ---------------------------------------------------------------- leasing */
+
+/* lease_worker - lease due jobs of each of worker i's carriers (and notifications) into
+ * self->out from nout on; the new nout */
+static int
+lease_worker(engine_t *self, int i, int nout, int64_t now)
+{
+    peer_t *w = &self->peers.w[i];
+    char list[300], *save = NULL, *name;
+
+    /* every worker also delivers notifications to the case system */
+    snprintf(list, sizeof list, "%s," JOBS_CASE_SYSTEM, w->carriers);
+    for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int allow = breakers_allowance(&self->breakers, name, now), n = 0, k;
+
+        if (allow > w->credit - w->inflight)
+            allow = w->credit - w->inflight;
+        if (allow > ENGINE_MAX_LEASES - nout)
+            allow = ENGINE_MAX_LEASES - nout;
+        if (allow <= 0)
             continue;
-        /* every worker also delivers notifications to the case system */
-        snprintf(list, sizeof list, "%s," JOBS_CASE_SYSTEM, w->carriers);
-        for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-            int free_credit = w->credit - w->inflight, allow, n, k;
-            breaker_t *b;
-
-            allow = breaker_allowance(self, name, now);
-            if (allow > free_credit)
-                allow = free_credit;
-            if (allow > ENGINE_MAX_LEASES - nout)
-                allow = ENGINE_MAX_LEASES - nout;
-            if (allow <= 0)
-                continue;
-            n = jobs_lease_due(db, name, now, allow, w->idhex, self->lease_buf);
-            if (n <= 0)
-                continue;
-            b = breaker_for(self, name);
-            if (b->open) {
-                b->half_open_probe = 1;
-                b->probe_job = self->lease_buf[0].id;
-            }
-            b->inflight += n;
-            w->inflight += n;
-            for (k = 0; k < n; k++) {
-                self->out[nout].worker = i;
-                self->out[nout].lease = self->lease_buf[k];
-                nout++;
-            }
+        if (store_jobs_lease_due(self->tx, name, w->idhex, now, allow, self->lease_buf, &n) != STORE_OK) {
+            log_warn("cannot lease %s jobs: %s", name, store_tx_message(self->tx));
+            continue;
+        }
+        if (n == 0)
+            continue;
+        breakers_leased(&self->breakers, name, n, self->lease_buf[0].id);
+        w->inflight += n;
+        for (k = 0; k < n; k++) {
+            self->out[nout].worker = i;
+            self->out[nout].lease = self->lease_buf[k];
+            nout++;
         }
     }
     return nout;
 }
 
-static void
-send_jobs(engine_t *self, int nout)
+/* lease_jobs - due jobs for every worker with free credit, when any may be due */
+static int
+lease_jobs(engine_t *self, int64_t now)
 {
+    int nout = 0, i;
+    int64_t next = INT64_MAX;
+
+    if (self->stopping || self->peers.n == 0 || self->next_due > now)
+        return 0;
+    for (i = 0; i < self->peers.n && nout < ENGINE_MAX_LEASES; i++)
+        if (self->peers.w[i].credit - self->peers.w[i].inflight > 0)
+            nout = lease_worker(self, i, nout, now);
+    if (store_jobs_next_due(self->tx, &next) != STORE_OK)
+        next = now + 100;
+    /* if due jobs remain but nobody has credit, wait for a RESULT or READY */
+    self->next_due = next > now ? next : (nout > 0 ? now + 5 : now + 100);
+    return nout;
+}
+
+/* ------------------------------------------------------------- the batch */
+
+/* batch_needs_tx - whether this turn has anything to write */
+static int
+batch_needs_tx(engine_t *self, const batch_t *b, int64_t now)
+{
+    return b->nops > 0 || b->nmsg > 0 || now >= self->next_maintenance ||
+           (self->next_due <= now && self->peers.n > 0);
+}
+
+/* storage_failed - the database refused a transaction: back off before the next one */
+static void
+storage_failed(engine_t *self, int64_t now, const char *what)
+{
+    const char *why = NULL;
+
+    store_health(self->store, &why);
+    self->storage_backoff_ms = self->storage_backoff_ms ? self->storage_backoff_ms * 2 : ENGINE_STORAGE_BACKOFF_MIN_MS;
+    if (self->storage_backoff_ms > ENGINE_STORAGE_BACKOFF_MAX_MS)
+        self->storage_backoff_ms = ENGINE_STORAGE_BACKOFF_MAX_MS;
+    self->storage_retry_at = now + self->storage_backoff_ms;
+    log_error("%s failed (%s); the batch is answered 503, next try in %" PRId64 " ms", what,
+              why ? why : "no reason given", self->storage_backoff_ms);
+}
+
+/* run_batch - one transaction: operations, messages, maintenance, leases; 1 when committed */
+static int
+run_batch(engine_t *self, batch_t *b, int64_t now)
+{
+    engine_op_t *op;
     int i;
 
-    for (i = 0; i < nout; i++) {
-        outbound_t *o = &self->out[i];
-        worker_t *w = &self->workers[o->worker];
-        wire_msg_t m;
+    if (now < self->storage_retry_at) {
+        /* backing off: the database refused the last transaction moments ago; a worker that
+         * leaves is forgotten now, its jobs come back when their leases expire */
+        for (i = 0; i < b->nmsg; i++) {
+            int wi = peers_find(&self->peers, self->in[i].id, self->in[i].idlen);
 
-        wire_msg_init(&m);
-        m.cmd = WIRE_JOB;
-        m.job_id = o->lease.id;
-        m.lease = o->lease.lease;
-        m.attempt = o->lease.attempt;
-        snprintf(m.kind, sizeof m.kind, "%s", o->lease.kind);
-        snprintf(m.carrier, sizeof m.carrier, "%s", o->lease.carrier);
-        m.data = json_loads(o->lease.payload, 0, NULL);
-        /* the shipment's identifiers come from the shipment row, never stale payload copies */
-        if (json_is_object(m.data) && o->lease.waybill[0])
-            json_object_set_new(m.data, "waybill", json_string(o->lease.waybill));
-        if (json_is_object(m.data) && o->lease.carrier_ref[0])
-            json_object_set_new(m.data, "carrier_ref", json_string(o->lease.carrier_ref));
-        if (wire_send(self->router, w->id, w->idlen, &m) != 0)
-            log_warn("cannot send job %" PRId64 " to worker %s; its lease will expire", m.job_id, w->name);
-        wire_msg_clear(&m);
-        jobs_lease_free(&o->lease);
+            if (self->in[i].msg.cmd == WIRE_BYE && wi >= 0)
+                remove_worker(self, wi, now, "said goodbye");
+        }
+        return 0;
     }
+    b->tried = 1;
+    if (store_tx_begin(self->store, STORE_WRITE, &self->tx) != STORE_OK) {
+        storage_failed(self, now, "beginning a transaction");
+        return 0;
+    }
+    for (op = b->ops; op; op = op->next)
+        run_op(self, op, now);
+    for (i = 0; i < b->nmsg; i++)
+        apply_message(self, &self->in[i], now);
+    maintenance(self, now);
+    b->nout = lease_jobs(self, now);
+    if (store_tx_commit(&self->tx) != STORE_OK) {
+        storage_failed(self, now, "the commit");
+        return 0;
+    }
+    if (self->storage_backoff_ms)
+        log_info("the database takes writes again");
+    self->storage_backoff_ms = 0;
+    self->storage_retry_at = 0;
+    return 1;
 }
 
 static void
-send_heartbeats(engine_t *self, int64_t now)
+publish_stats(engine_t *self, const batch_t *b)
 {
     int i;
 
-    for (i = 0; i < self->nworkers; i++) {
-        worker_t *w = &self->workers[i];
-        wire_msg_t m;
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.commits += b->committed;
+    self->stats.commit_failures += b->tried && !b->committed;
+    self->stats.workers = self->peers.n;
+    self->stats.breaker_open = breakers_open(&self->breakers);
+    self->stats.ncarriers = 0;
+    for (i = 0; i < self->breakers.n && i < (int)(sizeof self->stats.carriers / sizeof self->stats.carriers[0]);
+         i++) {
+        const breaker_t *br = &self->breakers.b[i];
 
-        if (now - w->last_hb_sent < WIRE_HEARTBEAT_MS)
-            continue;
-        wire_msg_init(&m);
-        m.cmd = WIRE_HEARTBEAT;
-        wire_send(self->router, w->id, w->idlen, &m);
-        w->last_hb_sent = now;
+        memcpy(self->stats.carriers[i].name, br->name, sizeof self->stats.carriers[i].name);
+        self->stats.carriers[i].open = br->open;
+        self->stats.carriers[i].inflight = br->inflight;
+        self->stats.carriers[i].consecutive_failures = br->consecutive_failures;
+        self->stats.ncarriers = i + 1;
     }
+    pthread_mutex_unlock(&self->stats_lock);
 }
 
+/* answer_ops - wake the submitters of ops; an uncommitted batch answers 503 */
 static void
-finish_ops(engine_t *self, engine_op_t *ops, int committed)
+answer_ops(engine_t *self, engine_op_t *ops, int committed)
 {
     engine_op_t *op;
     long long accepted = 0, replayed = 0, n = 0;
@@ -634,11 +747,8 @@ finish_ops(engine_t *self, engine_op_t *ops, int committed)
         if (!committed && op->status < 300) {
             json_decref(op->result);
             op->result = NULL;
-            api_error_set(&op->err, 503, "storage_unavailable", NULL,
-                          "the database could not commit (disk full or read-only?); nothing was recorded, retry "
-                          "later");
-            op->err.retry_after = 5;
-            op->status = 503;
+            set_unavailable(op, "the database cannot take writes right now (locked by another process, disk full "
+                                "or read-only); nothing was recorded, retry later");
         }
         if (op->kind == ENGINE_OP_INTAKE && op->status == 201)
             accepted++;
@@ -659,17 +769,15 @@ finish_ops(engine_t *self, engine_op_t *ops, int committed)
     pthread_mutex_unlock(&self->stats_lock);
 
     pthread_mutex_lock(&self->lock);
-    for (op = ops; op;) {
-        engine_op_t *next = op->next;
+    for (op = ops; op; op = op->next)
         if (!op->on_done)
             op->done = 1;
-        op = next;
-    }
     pthread_cond_broadcast(&self->done_cond);
     pthread_mutex_unlock(&self->lock);
     /* asynchronous submitters: after this call the op may be freed, so read next first */
     for (op = ops; op;) {
         engine_op_t *next = op->next;
+
         if (op->on_done) {
             op->done = 1;
             op->on_done(op, op->cls);
@@ -678,178 +786,117 @@ finish_ops(engine_t *self, engine_op_t *ops, int committed)
     }
 }
 
+static void
+send_job(engine_t *self, outbound_t *o)
+{
+    peer_t *w = &self->peers.w[o->worker];
+    wire_msg_t m;
+
+    wire_msg_init(&m);
+    m.cmd = WIRE_JOB;
+    m.job_id = o->lease.id;
+    m.lease = o->lease.lease;
+    m.attempt = o->lease.attempt;
+    snprintf(m.kind, sizeof m.kind, "%s", o->lease.kind);
+    snprintf(m.carrier, sizeof m.carrier, "%s", o->lease.carrier);
+    m.data = json_loads(o->lease.payload, 0, NULL);
+    /* the shipment's identifiers come from the shipment row, never stale payload copies */
+    if (json_is_object(m.data) && o->lease.waybill[0])
+        json_object_set_new(m.data, "waybill", json_string(o->lease.waybill));
+    if (json_is_object(m.data) && o->lease.carrier_ref[0])
+        json_object_set_new(m.data, "carrier_ref", json_string(o->lease.carrier_ref));
+    if (wire_send(self->router, w->id, w->idlen, &m) != 0)
+        log_warn("cannot send job %" PRId64 " to worker %s; its lease will expire", m.job_id, w->name);
+    wire_msg_clear(&m);
+}
+
+/* dispatch - after the commit, send the leased jobs; after a failed one, forget them
+ * (their leases were rolled back) */
+static void
+dispatch(engine_t *self, batch_t *b, int64_t now)
+{
+    int i;
+
+    for (i = 0; i < b->nout; i++) {
+        outbound_t *o = &self->out[i];
+
+        if (b->committed) {
+            send_job(self, o);
+        } else {
+            self->peers.w[o->worker].inflight--;
+            breakers_returned(&self->breakers, o->lease.carrier, 1);
+        }
+        store_job_lease_free(&o->lease);
+    }
+    if (!b->committed)
+        self->next_due = now + 1000;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+/* wait_for_work - poll until a message, an operation, a due job or maintenance; -1 on a fatal error */
+static int
+wait_for_work(engine_t *self)
+{
+    zmq_pollitem_t items[2] = { { self->router, 0, ZMQ_POLLIN, 0 }, { NULL, self->wake_fd, ZMQ_POLLIN, 0 } };
+    int64_t now = clock_now_ms(), timeout = 100;
+    uint64_t junk;
+
+    /* due jobs only matter when a worker can take them; otherwise wake for maintenance */
+    if (self->peers.n > 0 && self->next_due != INT64_MAX && self->next_due > now && self->next_due - now < timeout)
+        timeout = self->next_due - now;
+    else if (self->peers.n > 0 && self->next_due <= now)
+        timeout = 0;
+    if (self->next_maintenance > now && self->next_maintenance - now < timeout)
+        timeout = self->next_maintenance - now;
+    else if (self->next_maintenance <= now)
+        timeout = 0;
+    /* backing off from a refusing database: no transaction before the retry time, but
+     * still wake for operations (answered 503 at once), messages and heartbeats */
+    if (self->storage_retry_at > now && timeout < 100)
+        timeout = self->storage_retry_at - now < 100 ? self->storage_retry_at - now : 100;
+    if (zmq_poll(items, 2, (long)timeout) < 0 && zmq_errno() != EINTR)
+        return -1;
+    if ((items[1].revents & ZMQ_POLLIN) && read(self->wake_fd, &junk, sizeof junk) < 0) {
+        /* EAGAIN: someone else drained it */
+    }
+    return 0;
+}
+
+/* drained - stopping, and nothing in flight is worth waiting for any more */
+static int
+drained(engine_t *self, int64_t now)
+{
+    return self->stopping && (peers_inflight(&self->peers) == 0 || now >= self->drain_deadline);
+}
+
 static void *
 engine_loop(void *arg)
 {
     engine_t *self = arg;
-    db_t *db = store_writer(self->store);
 
     log_init("bccid");
-    while (1) {
-        zmq_pollitem_t items[2] = { { self->router, 0, ZMQ_POLLIN, 0 }, { NULL, self->wake_fd, ZMQ_POLLIN, 0 } };
-        engine_op_t *ops = NULL, *op, *tail = NULL;
-        int nmsg = 0, nout = 0, nops = 0, i, committed = 1, need_tx;
-        int64_t now, timeout = 100;
-        uint64_t junk;
+    for (;;) {
+        batch_t batch;
+        int64_t now;
 
-        now = clock_now_ms();
-        /* due jobs only matter when a worker can take them; otherwise wake for maintenance */
-        if (self->nworkers > 0 && self->next_due != INT64_MAX && self->next_due > now &&
-            self->next_due - now < timeout)
-            timeout = self->next_due - now;
-        else if (self->nworkers > 0 && self->next_due <= now)
-            timeout = 0;
-        if (self->next_maintenance > now && self->next_maintenance - now < timeout)
-            timeout = self->next_maintenance - now;
-        else if (self->next_maintenance <= now)
-            timeout = 0;
-        if (zmq_poll(items, 2, (long)timeout) < 0 && zmq_errno() != EINTR)
+        memset(&batch, 0, sizeof batch);
+        if (wait_for_work(self) != 0)
             break;
-        if (items[1].revents & ZMQ_POLLIN) {
-            if (read(self->wake_fd, &junk, sizeof junk) < 0) {
-                /* EAGAIN: someone else drained it */
-            }
-        }
-        /* take operations, at most max_batch */
-        pthread_mutex_lock(&self->lock);
-        ops = self->queue_head;
-        for (op = ops; op && nops < self->cfg.max_batch; op = op->next) {
-            tail = op;
-            nops++;
-        }
-        if (tail) {
-            self->queue_head = tail->next;
-            if (!self->queue_head)
-                self->queue_tail = NULL;
-            tail->next = NULL;
-        }
-        pthread_mutex_unlock(&self->lock);
-        if (self->queue_head)
-            wake(self); /* more than one batch waiting */
-
-        while (nmsg < ENGINE_MAX_MSGS) {
-            char err[200];
-            inbound_t *in = &self->in[nmsg];
-            int r;
-
-            wire_msg_init(&in->msg);
-            in->idlen = sizeof in->id;
-            r = wire_recv(self->router, 1, in->id, &in->idlen, &in->msg, err, sizeof err);
-            if (r == 1)
-                break;
-            if (r < 0) {
-                log_warn("dropped a malformed message from a worker: %s", err);
-                continue;
-            }
-            nmsg++;
-        }
-
+        batch.ops = take_ops(self, &batch.nops);
+        batch.nmsg = receive_messages(self);
         now = clock_now_ms();
-        need_tx = nops > 0 || nmsg > 0 || now >= self->next_maintenance ||
-                  (self->next_due <= now && self->nworkers > 0);
-        if (!need_tx) {
-            send_heartbeats(self, now);
-            if (self->stopping && self->nworkers == 0)
-                break;
-            if (self->stopping && now >= self->drain_deadline)
-                break;
-            continue;
+        note_peers(self, batch.nmsg, now);
+        if (batch_needs_tx(self, &batch, now)) {
+            batch.committed = run_batch(self, &batch, now);
+            publish_stats(self, &batch);
+            answer_ops(self, batch.ops, batch.committed);
+            dispatch(self, &batch, now);
         }
-        if (store_tx_begin(self->store, STORE_WRITE, &self->tx) != STORE_OK) {
-            log_error("cannot begin a transaction: %s", db_errmsg(db));
-            committed = 0;
-        } else {
-            for (op = ops; op; op = op->next)
-                run_op(self, op, now);
-            for (i = 0; i < nmsg; i++)
-                handle_message(self, &self->in[i], now);
-            if (now >= self->next_maintenance) {
-                int n = jobs_expire_leases(db, now);
-                if (n > 0) {
-                    log_warn("%d job leases expired; jobs back to ready", n);
-                    self->next_due = now;
-                }
-                for (i = self->nworkers - 1; i >= 0; i--)
-                    if (now - self->workers[i].last_seen > (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS)
-                        worker_remove(self, i, db, now, "no heartbeat for 3 s");
-                self->next_maintenance = now + 500;
-                recount_inflight(self, db);
-                if (now >= self->next_schedule && !self->stopping) {
-                    scheduler_report_t rep;
-                    int src;
-
-                    memset(&rep, 0, sizeof rep);
-                    int kept = 1;
-
-                    store_tx_savepoint(self->tx);
-                    if (scheduler_tick(db, &self->cfg.scheduler, now, &rep, &src) != 0) {
-                        log_error("scheduler: %s; its work waits for the next tick", sqlite3_errstr(src));
-                        kept = 0;
-                        memset(&rep, 0, sizeof rep);
-                    }
-                    store_tx_release(self->tx, kept);
-                    pthread_mutex_lock(&self->stats_lock);
-                    self->stats.polls += rep.polls;
-                    self->stats.invitations += rep.invitations;
-                    self->stats.returns += rep.returns;
-                    self->stats.sla_breaches += rep.sla_breaches;
-                    pthread_mutex_unlock(&self->stats_lock);
-                    self->next_schedule = now + self->cfg.scheduler_interval_ms;
-                }
-                /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
-                self->next_due = now;
-            }
-            if (self->next_due <= now && self->nworkers > 0) {
-                int64_t nd;
-                nout = lease_jobs(self, now);
-                nd = jobs_next_due(db);
-                /* if due jobs remain but nobody has credit, wait for a RESULT or READY */
-                self->next_due = nd > now ? nd : (nout > 0 ? now + 5 : now + 100);
-            }
-            if (store_tx_commit(&self->tx) != STORE_OK) {
-                log_error("commit failed; the batch is answered 503 and will be retried by clients");
-                committed = 0;
-            }
-        }
-        pthread_mutex_lock(&self->stats_lock);
-        self->stats.commits += committed;
-        self->stats.commit_failures += !committed;
-        self->stats.workers = self->nworkers;
-        self->stats.breaker_open = 0;
-        self->stats.ncarriers = 0;
-        for (i = 0; i < self->nbreakers; i++) {
-            self->stats.breaker_open += self->breakers[i].open;
-            if (i < (int)(sizeof self->stats.carriers / sizeof self->stats.carriers[0])) {
-                memcpy(self->stats.carriers[i].name, self->breakers[i].name, sizeof self->stats.carriers[i].name);
-                self->stats.carriers[i].open = self->breakers[i].open;
-                self->stats.carriers[i].inflight = self->breakers[i].inflight;
-                self->stats.carriers[i].consecutive_failures = self->breakers[i].consecutive_failures;
-                self->stats.ncarriers = i + 1;
-            }
-        }
-        pthread_mutex_unlock(&self->stats_lock);
-        finish_ops(self, ops, committed);
-        if (committed) {
-            send_jobs(self, nout);
-        } else {
-            /* the leases were rolled back: forget the in-flight counts we added */
-            for (i = 0; i < nout; i++) {
-                self->workers[self->out[i].worker].inflight--;
-                breaker_for(self, self->out[i].lease.carrier)->inflight--;
-                jobs_lease_free(&self->out[i].lease);
-            }
-            self->next_due = now + 1000;
-        }
-        for (i = 0; i < nmsg; i++)
-            wire_msg_clear(&self->in[i].msg);
-        send_heartbeats(self, now);
-        if (self->stopping) {
-            int inflight = 0;
-            for (i = 0; i < self->nworkers; i++)
-                inflight += self->workers[i].inflight;
-            if (inflight == 0 || now >= self->drain_deadline)
-                break;
-        }
+        forget_messages(self, batch.nmsg);
+        peers_heartbeat(&self->peers, self->router, now);
+        if (drained(self, now))
+            break;
     }
     return NULL;
 }
@@ -868,7 +915,7 @@ engine_stop(engine_t *self, int64_t drain_ms)
 {
     engine_op_t *op;
     store_tx_t *tx = NULL;
-    int n;
+    int n = 0;
 
     if (!self->started)
         return;
@@ -881,8 +928,7 @@ engine_stop(engine_t *self, int64_t drain_ms)
     self->started = 0;
     /* anything still leased goes back now, so a clean restart finds nothing leased */
     if (store_tx_begin(self->store, STORE_WRITE, &tx) == STORE_OK) {
-        n = jobs_requeue_leased(store_writer(self->store), NULL, clock_now_ms());
-        if (n < 0)
+        if (store_jobs_requeue_leased(tx, NULL, clock_now_ms(), &n) != STORE_OK)
             store_tx_abort(&tx);
         else if (store_tx_commit(&tx) == STORE_OK && n > 0)
             log_info("shutdown: %d jobs still in flight put back to ready", n);

@@ -26,6 +26,9 @@
 #include "domain/dossier.h"
 #include "gateway/rules/scheduler.h"
 #include "gateway/rules/sink.h"
+#include "gateway/store/store.h"
+/* TRANSITIONAL: engine.c still hands the writer's db_t to store_intake, the sink and the
+ * scheduler until they take a store_tx_t; this include goes when they do */
 #include "gateway/store/store_legacy.h"
 
 typedef enum {

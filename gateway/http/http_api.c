@@ -283,6 +283,33 @@ http_fail(http_ctx_t *c, int status, const char *code, const char *field, const 
     return http_send_error(c, &e);
 }
 
+void
+http_store_error(api_error_t *err, store_rc_t rc, const char *message)
+{
+    const char *m = message && *message ? message : "the database could not answer";
+
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        api_error_set(err, 404, "not_found", NULL, "%s", m);
+        break;
+    case STORE_EXISTS:
+    case STORE_CONFLICT:
+        api_error_set(err, 409, "conflict", NULL, "%s", m);
+        break;
+    case STORE_EMPTY:
+        api_error_set(err, 503, "code_pool_empty", NULL, "%s", m);
+        err->retry_after = 60;
+        break;
+    case STORE_BUSY:
+        api_error_set(err, 503, "storage_unavailable", NULL, "%s", m);
+        err->retry_after = 2;
+        break;
+    default:
+        api_error_set(err, 500, "internal", NULL, "%s", m);
+        break;
+    }
+}
+
 int
 http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret)
 {

@@ -16,4 +16,6 @@ db_t *sqlite_tx_db(store_tx_t *tx);
 /* sqlite_fail - record "what" and SQLite's reason for rc on tx; STORE_BUSY or STORE_ERROR */
 store_rc_t sqlite_fail(store_tx_t *tx, int rc, const char *what);
 
+extern const struct store_jobs_ops sqlite_jobs_ops;
+
 #endif

@@ -343,6 +343,7 @@ sq_tx_begin(store_t *base, store_mode_t mode, store_tx_t **out)
     tx->base.mode = mode;
     if (mode == STORE_WRITE) {
         tx->db = self->writer;
+        db_reset_all(tx->db); /* no read snapshot left over from the last transaction */
         rc = db_exec(tx->db, "BEGIN IMMEDIATE");
         if (rc != SQLITE_OK) {
             store_rc_t r = sqlite_fail(&tx->base, rc, "starting a write transaction");
@@ -399,6 +400,7 @@ sq_tx_release(store_tx_t *base, int keep)
 static void
 sq_tx_end(struct sqlite_tx *tx)
 {
+    db_reset_all(tx->db); /* a statement left on a row would keep this transaction's snapshot */
     if (!sqlite3_get_autocommit(db_handle(tx->db)))
         db_exec(tx->db, "ROLLBACK");
     if (tx->base.mode == STORE_READ)
@@ -439,6 +441,7 @@ const store_backend_t store_backend_sqlite = {
     .tx_release = sq_tx_release,
     .tx_commit = sq_tx_commit,
     .tx_abort = sq_tx_abort,
+    .jobs = &sqlite_jobs_ops,
 };
 
 /* ---------------------------------------------------------------- intake */
