@@ -482,9 +482,15 @@ apply_result(engine_t *self, const wire_msg_t *m, int64_t now)
         if (!late)
             breakers_record(&self->breakers, job.carrier, job.kind, m->job_id, m->outcome, now);
     }
-    if (sink_job_result(legacy_db(self), m, &self->cfg.policy, now, &rc) != 0)
-        log_error("cannot apply the result of job %" PRId64 " (SQLite code %d); its lease will expire", m->job_id,
-                  rc);
+    /* under a savepoint: a result applied half-way is not applied at all (the lease expires) */
+    if (store_tx_savepoint(self->tx) == STORE_OK) {
+        int ok = sink_job_result(legacy_db(self), m, &self->cfg.policy, now, &rc) == 0;
+
+        if (!ok)
+            log_error("cannot apply the result of job %" PRId64 " (SQLite code %d); its lease will expire",
+                      m->job_id, rc);
+        store_tx_release(self->tx, ok);
+    }
     pthread_mutex_lock(&self->stats_lock);
     if (late)
         self->stats.results_late++;
@@ -610,9 +616,18 @@ lease_worker(engine_t *self, int i, int nout, int64_t now)
             allow = ENGINE_MAX_LEASES - nout;
         if (allow <= 0)
             continue;
+        /* under a savepoint: a lease that fails half-way must not commit the rows it marked */
+        if (store_tx_savepoint(self->tx) != STORE_OK)
+            return nout;
         if (store_jobs_lease_due(self->tx, name, w->idhex, now, allow, self->lease_buf, &n) != STORE_OK) {
             log_warn("cannot lease %s jobs: %s", name, store_tx_message(self->tx));
+            store_tx_release(self->tx, 0);
             continue;
+        }
+        if (store_tx_release(self->tx, 1) != STORE_OK) {
+            for (k = 0; k < n; k++)
+                store_job_lease_free(&self->lease_buf[k]);
+            return nout;
         }
         if (n == 0)
             continue;
