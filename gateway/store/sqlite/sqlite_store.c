@@ -321,6 +321,7 @@ store_reader_put(store_t *base, db_t *reader)
 
     if (!reader)
         return;
+    db_reset_all(reader); /* a statement left on a row would pin an old snapshot for the next reader */
     pthread_mutex_lock(&self->readers_lock);
     if (self->nreaders < STORE_READERS) {
         self->readers[self->nreaders++] = reader;
