@@ -482,6 +482,37 @@ test_reads_never_answer_partial_results(void **state)
     }
 }
 
+/* an outside write (the sqlite3 shell) while a statement of the writer was left on a row
+ * must not wedge the writer: the store resets such statements at transaction boundaries */
+static void
+test_outside_write_does_not_wedge_the_writer(void **state)
+{
+    static const char SQL_ANY_JOB[] = "SELECT id FROM jobs";
+    store_fixture_t *f = *state;
+    store_tx_t *tx;
+    sqlite3_stmt *st;
+    sqlite3 *outside = NULL;
+    char path[600];
+
+    enqueue(f, STORE_JOB_BOOK, 1, "", "vnpost", NOW);
+    enqueue(f, STORE_JOB_BOOK, 2, "", "vnpost", NOW);
+    tx = begin(f, STORE_WRITE);
+    st = db_stmt(sqlite_tx_db(tx), SQL_ANY_JOB);
+    assert_non_null(st);
+    assert_int_equal(db_step(st), SQLITE_ROW); /* left on its first row, as a careless reader would */
+    commit(&tx);
+    snprintf(path, sizeof path, "%s/bcci.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &outside), SQLITE_OK);
+    sqlite3_busy_timeout(outside, 2000);
+    assert_int_equal(sqlite3_exec(outside, "CREATE TABLE operator_notes (a)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(outside);
+    tx = NULL;
+    check_rc(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK, "a write transaction after an outside write");
+    check_rc(store_jobs_enqueue(tx, STORE_JOB_BOOK, 3, "", "vnpost", "{}", NOW, NOW), STORE_OK, "enqueue");
+    commit(&tx);
+    assert_int_equal(total_jobs(f), 3);
+}
+
 int
 main(void)
 {
@@ -494,6 +525,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_enqueue_under_failure_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_under_failure_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_never_answer_partial_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outside_write_does_not_wedge_the_writer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
