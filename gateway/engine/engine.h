@@ -26,7 +26,7 @@
 #include "domain/dossier.h"
 #include "gateway/rules/scheduler.h"
 #include "gateway/rules/sink.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/store.h"
 
 typedef enum {
     ENGINE_OP_INTAKE,        /* a dossier: write_fn like ENGINE_OP_CALL, counted as intake */

@@ -14,30 +14,52 @@
 #include "gateway/store/store_dossiers.h"
 #include "domain/s10.h"
 #include "log.h"
-#include "gateway/store/sqlite/jobs.h"
+#include "gateway/store/store_jobs.h"
 
+/* h_healthz - 200 while the gateway can read and write its database; 503 with the reason
+ * while the writer's transactions fail (another process holds the lock, disk full, …) */
 static enum MHD_Result
 h_healthz(http_ctx_t *c)
 {
-    store_health_counts_t n;
+    store_t *store = http_store(c);
     store_tx_t *tx = NULL;
+    store_gauges_t g;
     engine_stats_t st;
+    const char *why = NULL;
+    store_rc_t rc, health;
     json_t *doc;
-    store_rc_t rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    int failing;
 
-    if (rc == STORE_OK)
-        rc = store_dossiers_health_counts(tx, &n);
-    store_tx_abort(&tx);
-    if (rc != STORE_OK)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read");
-    doc = json_pack("{s:I, s:I, s:I, s:I}", "dossiers", (json_int_t)n.dossiers, "jobs_pending",
-                    (json_int_t)n.jobs_pending, "jobs_dead", (json_int_t)n.jobs_dead, "codes_left",
-                    (json_int_t)n.codes_left);
+    health = store_health(store, &why);
+    failing = health != STORE_OK;
+    rc = store_tx_begin(store, STORE_READ, &tx);
+    if (rc == STORE_OK) {
+        rc = store_jobs_gauges(tx, &g);
+        if (rc != STORE_OK)
+            why = why ? why : store_tx_message(tx);
+    }
+    doc = json_object();
+    if (rc != STORE_OK) {
+        failing = 1;
+        if (!why)
+            why = "the database cannot be read";
+    } else {
+        json_object_set_new(doc, "dossiers", json_integer(g.dossiers));
+        json_object_set_new(doc, "jobs_pending", json_integer(g.jobs_pending));
+        json_object_set_new(doc, "jobs_dead", json_integer(g.jobs_dead));
+        json_object_set_new(doc, "codes_left", json_integer(g.codes_left));
+    }
     engine_get_stats(http_engine(c), &st);
-    json_object_set_new(doc, "status", json_string("ok"));
+    json_object_set_new(doc, "status", json_string(failing ? "failing" : "ok"));
+    json_object_set_new(doc, "storage", json_string(failing ? "failing" : "ok"));
+    if (failing)
+        json_object_set_new(doc, "storage_reason", json_string(why));
     json_object_set_new(doc, "workers", json_integer(st.workers));
     json_object_set_new(doc, "breakers_open", json_integer(st.breaker_open));
-    return http_send_json(c, 200, doc);
+    store_tx_abort(&tx);
+    if (failing)
+        http_add_header(c, "Retry-After", "2");
+    return http_send_json(c, failing ? 503 : 200, doc);
 }
 
 /* ---------------------------------------------------------------- codes */
@@ -242,46 +264,87 @@ h_carrier_events(http_ctx_t *c)
 
 /* ----------------------------------------------------------------- jobs */
 
+static json_t *
+job_json(const store_job_t *j)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:I}", "id", (json_int_t)j->id, "kind", j->kind, "carrier",
+                     j->carrier, "state", j->state, "attempts", j->attempts, "next_attempt_at",
+                     (json_int_t)j->next_attempt_at, "last_error", j->last_error, "shipment_id",
+                     (json_int_t)j->shipment_id);
+}
+
+/* counts_json - {"book": {"ready": n, …}, …}, only the kinds and states that have jobs */
+static json_t *
+counts_json(const store_job_counts_t *counts)
+{
+    json_t *doc = json_object();
+    int k, s;
+
+    for (k = 0; k < STORE_JOB_KINDS; k++) {
+        json_t *states = NULL;
+
+        for (s = 0; s < STORE_JOB_STATES; s++) {
+            if (counts->n[k][s] == 0)
+                continue;
+            if (!states)
+                states = json_object();
+            json_object_set_new(states, store_job_state_name((store_job_state_t)s), json_integer(counts->n[k][s]));
+        }
+        if (states)
+            json_object_set_new(doc, store_job_kind_name((store_job_kind_t)k), states);
+    }
+    return doc;
+}
+
 static enum MHD_Result
 h_jobs(http_ctx_t *c)
 {
     const char *state = http_query(c, "state");
-    db_t *db;
-    json_t *doc = NULL, *counts = NULL;
-    int rc;
+    store_job_filter_t filter = { 1, STORE_JOB_READY, NULL, 500 };
+    store_job_list_t list = { NULL, 0 };
+    store_job_counts_t counts;
+    store_tx_t *tx = NULL;
+    api_error_t e;
+    json_t *jobs;
+    store_rc_t rc;
+    size_t i;
 
-    if (state && strcmp(state, "ready") && strcmp(state, "leased") && strcmp(state, "done") && strcmp(state, "dead"))
+    if (state && store_job_state_parse(state, &filter.state) != 0)
         return http_fail(c, 400, "invalid_query", "state", "state must be one of ready, leased, done, dead");
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    filter.any_state = state == NULL;
     /* an agency-bound token lists its agency's jobs only; the counts stay global (numbers, no one's data) */
-    rc = jobs_list(db, state, c->agency, 500, &doc);
-    if (rc == 0)
-        rc = jobs_counts(db, &counts);
-    http_reader_put(c, db);
-    if (rc != 0) {
-        json_decref(doc);
-        json_decref(counts);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+    filter.agency = c->agency;
+    rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    if (rc == STORE_OK)
+        rc = store_jobs_list(tx, &filter, &list);
+    if (rc == STORE_OK)
+        rc = store_jobs_counts(tx, &counts);
+    if (rc != STORE_OK) {
+        http_store_error(&e, rc, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
+        store_job_list_free(&list);
+        return http_send_error(c, &e);
     }
-    return http_send_json(c, 200, json_pack("{s:o, s:o}", "jobs", doc, "counts", counts));
+    store_tx_abort(&tx);
+    jobs = json_array();
+    for (i = 0; i < list.n; i++)
+        json_array_append_new(jobs, job_json(&list.items[i]));
+    store_job_list_free(&list);
+    return http_send_json(c, 200, json_pack("{s:o, s:o}", "jobs", jobs, "counts", counts_json(&counts)));
 }
 
 static int
 write_job_revive(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    store_t *store = store_tx_store(tx);
     int64_t id = *(int64_t *)arg;
-    int rc = jobs_revive(store_writer(store), id, now);
+    store_rc_t rc = store_jobs_revive(tx, id, now);
 
-    if (rc == 1) {
+    if (rc == STORE_NOT_FOUND) {
         api_error_set(err, 404, "not_found", NULL, "no dead job %lld; bcci jobs dead lists them", (long long)id);
         return -1;
     }
-    if (rc < 0) {
-        api_error_set(err, 503, "storage_unavailable", NULL, "the database is busy; retry later");
-        err->retry_after = 2;
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
         return -1;
     }
     *out = json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "ready");

@@ -3,8 +3,9 @@
  *
  * Counters come from the engine (engine_get_stats: they start at zero with
  * each bccid process, as Prometheus counters may); gauges are read from the
- * database on each scrape (jobs by kind and state, notifications, SLA
- * breaches, numbers left in the code pool). The route is public: Prometheus
+ * store on each scrape (jobs by kind and state, notifications, SLA breaches,
+ * numbers left in the code pool) in one read transaction, and
+ * bcci_storage_failing from the store's health. The route is public: Prometheus
  * scrapes without a token, so bccid's port must only be reachable from the
  * operators' network (docs/operations.md). Nothing here names a person.
  *
@@ -17,16 +18,9 @@
 
 #include "buf.h"
 #include "gateway/http/http_internal.h"
-#include "gateway/store/store_dossiers.h"
+#include "gateway/store/store_jobs.h"
 
 #define METRICS_MAX (1024 * 1024)
-
-static const char SQL_JOBS_BY_KIND_STATE[] = "SELECT kind, state, COUNT(*) FROM jobs GROUP BY 1, 2 ORDER BY 1, 2";
-static const char SQL_NOTIFY[] =
-    "SELECT (SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND state IN ('ready', 'leased')),"
-    " (SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND state = 'dead')";
-/* the scheduler marks each late shipment once (shipments.sla_breached), so this stays cheap */
-static const char SQL_SLA[] = "SELECT COALESCE(SUM(sla_breached), 0) FROM shipments";
 
 /* label - s escaped as a Prometheus label value (backslash, quote, newline) into out */
 static const char *
@@ -105,86 +99,71 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
             st->carriers[i].inflight);
 }
 
-/* db_metrics - gauges read from the database; 0, or -1 when it cannot be read */
-static int
-db_metrics(buf_t *b, db_t *db, store_t *store)
+/* store_metrics - gauges read from the store in one read transaction; STORE_OK, or why not */
+static store_rc_t
+store_metrics(buf_t *b, store_tx_t *tx)
 {
-    sqlite3_stmt *st;
-    store_health_counts_t counts;
-    store_tx_t *tx = NULL;
-    char k[80], s[40];
-    int rc;
+    store_job_counts_t counts;
+    store_gauges_t g;
+    store_rc_t rc;
+    int k, s;
 
-    st = db_stmt(db, SQL_JOBS_BY_KIND_STATE);
-    if (!st)
-        return -1;
-    head(b, "bcci_jobs", "gauge", "Durable jobs in the database, by kind and state.");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        buf_appendf(b, "bcci_jobs{kind=\"%s\",state=\"%s\"} %lld\n", label(db_col_text(st, 0), k, sizeof k),
-            label(db_col_text(st, 1), s, sizeof s), (long long)sqlite3_column_int64(st, 2));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return -1;
-
-    st = db_stmt(db, SQL_NOTIFY);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        if (st)
-            sqlite3_reset(st);
-        return -1;
-    }
-    head(b, "bcci_notifications", "gauge", "Case-system notifications, pending (ready or leased) and dead.");
-    buf_appendf(b, "bcci_notifications{state=\"pending\"} %lld\n", (long long)sqlite3_column_int64(st, 0));
-    buf_appendf(b, "bcci_notifications{state=\"dead\"} %lld\n", (long long)sqlite3_column_int64(st, 1));
-    sqlite3_reset(st);
-
-    st = db_stmt(db, SQL_SLA);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        if (st)
-            sqlite3_reset(st);
-        return -1;
-    }
-    one(b, "bcci_sla_breaches", "gauge", "Shipments that missed their working-day due date (TT 17 Dieu 7.2).",
-        (long long)sqlite3_column_int64(st, 0));
-    sqlite3_reset(st);
-
-    rc = store_tx_begin(store, STORE_READ, &tx);
+    rc = store_jobs_counts(tx, &counts);
     if (rc == STORE_OK)
-        rc = store_dossiers_health_counts(tx, &counts);
-    store_tx_abort(&tx);
+        rc = store_jobs_gauges(tx, &g);
     if (rc != STORE_OK)
-        return -1;
+        return rc;
+    head(b, "bcci_jobs", "gauge", "Durable jobs in the database, by kind and state.");
+    for (k = 0; k < STORE_JOB_KINDS; k++)
+        for (s = 0; s < STORE_JOB_STATES; s++)
+            if (counts.n[k][s] > 0)
+                buf_appendf(b, "bcci_jobs{kind=\"%s\",state=\"%s\"} %lld\n", store_job_kind_name((store_job_kind_t)k),
+                            store_job_state_name((store_job_state_t)s), (long long)counts.n[k][s]);
+    head(b, "bcci_notifications", "gauge", "Case-system notifications, pending (ready or leased) and dead.");
+    buf_appendf(b, "bcci_notifications{state=\"pending\"} %lld\n", (long long)g.notify_pending);
+    buf_appendf(b, "bcci_notifications{state=\"dead\"} %lld\n", (long long)g.notify_dead);
+    one(b, "bcci_sla_breaches", "gauge", "Shipments that missed their working-day due date (TT 17 Dieu 7.2).",
+        (long long)g.sla_breaches);
     one(b, "bcci_codes_left", "gauge", "S10 numbers left in the code pool (import more below 1000).",
-        counts.codes_left);
-    one(b, "bcci_dossiers_stored", "gauge", "Dossiers kept in the database.", counts.dossiers);
-    return 0;
+        (long long)g.codes_left);
+    one(b, "bcci_dossiers_stored", "gauge", "Dossiers kept in the database.", (long long)g.dossiers);
+    return STORE_OK;
 }
 
+/* h_metrics - the engine's counters always (they say what is failing); the store's gauges
+ * when it can be read; bcci_storage_failing says whether the writer's transactions fail */
 static enum MHD_Result
 h_metrics(http_ctx_t *c)
 {
+    store_t *store = http_store(c);
+    store_tx_t *tx = NULL;
     engine_stats_t st;
-    db_t *db;
+    api_error_t e;
+    store_rc_t rc;
     buf_t b;
-    int rc;
+    size_t len;
+    char *text;
 
-    db = http_reader(c);
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
     engine_get_stats(http_engine(c), &st);
     buf_init(&b, METRICS_MAX);
     one(&b, "bcci_up", "gauge", "1 while bccid answers.", 1);
+    one(&b, "bcci_storage_failing", "gauge",
+        "1 while the database refuses the gateway's writes (locked by another process, disk full, read-only).",
+        store_health(store, NULL) != STORE_OK);
     engine_metrics(&b, &st);
-    rc = db_metrics(&b, db, http_store(c));
-    http_reader_put(c, db);
-    if (rc != 0 || !b.data) {
+    rc = store_tx_begin(store, STORE_READ, &tx);
+    if (rc == STORE_OK)
+        rc = store_metrics(&b, tx);
+    if (rc != STORE_OK || !b.data) {
+        http_store_error(&e, rc == STORE_OK ? STORE_BUSY : rc,
+                         tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
         buf_free(&b);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
+        return http_send_error(c, &e);
     }
-    {
-        size_t len;
-        char *text = buf_steal(&b, &len); /* http_send_bytes owns it now */
-        return http_send_bytes(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    }
+    store_tx_abort(&tx);
+    text = buf_steal(&b, &len); /* http_send_bytes owns it now */
+    return http_send_bytes(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 const http_route_t api_metrics_routes[] = {

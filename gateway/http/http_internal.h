@@ -106,6 +106,11 @@ enum MHD_Result http_fail(http_ctx_t *c, int status, const char *code, const cha
 /* http_add_header - for the next http_send_* of this request (at most 4) */
 void http_add_header(http_ctx_t *c, const char *name, const char *value);
 
+/* http_store_error - the one mapping of a store result to an HTTP error: not_found 404,
+ * conflict 409, empty 503, busy 503 storage_unavailable (Retry-After 2), error 500 internal;
+ * message says what failed and what to do */
+void http_store_error(api_error_t *err, store_rc_t rc, const char *message);
+
 /* --- writes through the engine --- */
 /* http_op - the request's engine operation, zeroed, for the handler to fill */
 engine_op_t *http_op(http_ctx_t *c);

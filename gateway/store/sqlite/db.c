@@ -90,6 +90,21 @@ db_stmt(db_t *self, const char *sql)
     return st;
 }
 
+int
+db_reset_all(db_t *self)
+{
+    int i, n = 0;
+
+    for (i = 0; i < self->n; i++) {
+        if (sqlite3_stmt_busy(self->cache[i].st)) {
+            log_debug("statement left running, reset: %.80s", self->cache[i].sql);
+            sqlite3_reset(self->cache[i].st);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* failure injection (tests only): the countdown to the step that fails; 0 = off */
 static atomic_long fail_countdown;
 

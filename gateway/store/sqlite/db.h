@@ -22,6 +22,11 @@ void db_close(db_t **self);
 sqlite3 *db_handle(db_t *self);
 /* db_stmt - NULL when the SQL does not compile (logged) */
 sqlite3_stmt *db_stmt(db_t *self, const char *sql);
+/* db_reset_all - reset every cached statement still running; how many were. A statement
+ * left on a row keeps a read transaction (and its old snapshot) open after COMMIT, so the
+ * next BEGIN IMMEDIATE fails at once with SQLITE_BUSY once another process has written:
+ * the store calls this at every transaction boundary. */
+int db_reset_all(db_t *self);
 /* db_step - sqlite3_step, through the failure injector */
 int db_step(sqlite3_stmt *st);
 /* db_fail_at - tests: make the nth db_step or db_exec from now (1 = the next) fail with

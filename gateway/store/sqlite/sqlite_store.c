@@ -331,6 +331,7 @@ store_reader_put(store_t *base, db_t *reader)
 
     if (!reader)
         return;
+    db_reset_all(reader); /* a statement left on a row would pin an old snapshot for the next reader */
     pthread_mutex_lock(&self->readers_lock);
     if (self->nreaders < STORE_READERS) {
         self->readers[self->nreaders++] = reader;
@@ -353,6 +354,7 @@ sq_tx_begin(store_t *base, store_mode_t mode, store_tx_t **out)
     tx->base.mode = mode;
     if (mode == STORE_WRITE) {
         tx->db = self->writer;
+        db_reset_all(tx->db); /* no read snapshot left over from the last transaction */
         rc = db_exec(tx->db, "BEGIN IMMEDIATE");
         if (rc != SQLITE_OK) {
             store_rc_t r = sqlite_fail(&tx->base, rc, "starting a write transaction");
@@ -409,6 +411,7 @@ sq_tx_release(store_tx_t *base, int keep)
 static void
 sq_tx_end(struct sqlite_tx *tx)
 {
+    db_reset_all(tx->db); /* a statement left on a row would keep this transaction's snapshot */
     if (!sqlite3_get_autocommit(db_handle(tx->db)))
         db_exec(tx->db, "ROLLBACK");
     if (tx->base.mode == STORE_READ)
@@ -454,4 +457,5 @@ const store_backend_t store_backend_sqlite = {
     .shipments = &sqlite_shipments_ops,
     .timeline = &sqlite_timeline_ops,
     .dossiers = &sqlite_dossiers_ops,
+    .jobs = &sqlite_jobs_ops,
 };
