@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_check.h"
+#include "carriers/carrier.h"
 #include "clock.h"
 #include "crypto.h"
 #include "gateway/http/auth.h"
@@ -50,6 +52,8 @@ static const config_spec_t bccid_options[] = {
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
     { "curve_allowed_workers", "", "file of worker CURVE public keys allowed to connect, one per line" },
+    { "insecure_plaintext_jobs", "no", "yes: allow a tcp:// jobs_endpoint without CURVE (citizens' data in clear "
+                                       "text; only on a private network you trust; warned at every start)" },
     { "book_max_attempts", "25", "booking attempts before a job is dead" },
     { "notify_max_age_s", "86400", "how long a case-system notification is retried before it is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
@@ -63,6 +67,67 @@ static const config_spec_t bccid_options[] = {
     { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
     { NULL, NULL, NULL },
 };
+
+/* every value bccid reads, with what it may hold (design §11): checked before anything starts */
+static const config_rule_t bccid_rules[] = {
+    { "http_listen", CHECK_HOSTPORT, 0, 0, 0, NULL },
+    { "jobs_endpoint", CHECK_ENDPOINT, 1, 0, 0, NULL },
+    { "public_base_url", CHECK_URL, 0, 0, 0, NULL },
+    { "case_system_url", CHECK_URL, 1, 0, 0, NULL },
+    { "carrier.vnpost.url", CHECK_URL, 0, 0, 0, NULL },
+    { "max_body", CHECK_INT, 0, 1024, 64 * 1024 * 1024, NULL },
+    { "max_batch", CHECK_INT, 0, 1, 100000, NULL },
+    { "http_threads", CHECK_INT, 0, 1, 256, NULL },
+    { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
+    { "book_max_attempts", CHECK_INT, 0, 1, 1000, NULL },
+    { "notify_max_age_s", CHECK_INT, 0, 1, 90LL * 86400, NULL },
+    { "drain_ms", CHECK_INT, 0, 0, 600000, NULL },
+    { "log_level", CHECK_LOG_LEVEL, 0, 0, 0, NULL },
+    { "poll_min_ms", CHECK_INT, 0, 1, 30LL * 86400 * 1000, NULL },
+    { "poll_cap", CHECK_INT, 0, 0, 1000000, NULL },
+    { "invitation_gap_ms", CHECK_INT, 0, 0, 30LL * 86400 * 1000, NULL },
+    { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+/* check_options - every value in range, the default carrier known, and the jobs link
+ * across machines encrypted (design §8): a non-ipc endpoint needs CURVE unless the
+ * operator opted out in so many words. Warnings are logged at every start. */
+static int
+check_options(const config_t *cfg, char *err, size_t errlen)
+{
+    const config_rule_t carrier_rule = { "carrier", CHECK_ENUM, 0, 0, 0, carrier_names() };
+    const char *endpoint = config_get(cfg, "jobs_endpoint");
+    const char *base = config_get(cfg, "public_base_url");
+    log_level_t level = LOG_INFO;
+
+    if (config_check(cfg, bccid_rules, err, errlen) != 0 ||
+        config_check_value(&carrier_rule, config_get(cfg, "carrier"), err, errlen) != 0)
+        return -1;
+    log_level_parse(config_get(cfg, "log_level"), &level);
+    log_set_level(level);
+    if (endpoint && *endpoint && strncmp(endpoint, "ipc://", 6) != 0) {
+        int curve = *config_get(cfg, "curve_secret_file") && *config_get(cfg, "curve_allowed_workers");
+
+        if (!curve && !config_bool(cfg, "insecure_plaintext_jobs")) {
+            snprintf(err, errlen,
+                     "jobs_endpoint: '%.100s' is reachable from other machines but the link is not encrypted: set "
+                     "curve_secret_file and curve_allowed_workers (bcci keys gen), use ipc://, or set "
+                     "insecure_plaintext_jobs = yes on a network you trust",
+                     endpoint);
+            return -1;
+        }
+        if (!curve)
+            log_warn("insecure_plaintext_jobs = yes: jobs on %s travel in clear text without authentication; "
+                     "anyone who reaches the port can take jobs and forge results",
+                     endpoint);
+    }
+    if (config_url_is_loopback(base))
+        log_warn("public_base_url %s is on loopback: QR codes on labels will not open on a citizen's phone; "
+                 "set public_base_url to the gateway's public address",
+                 base);
+    return 0;
+}
 
 static int
 lock_state_dir(const char *dir, char *err, size_t errlen)
@@ -222,7 +287,7 @@ main(int argc, char **argv)
     areas_t *areas = NULL;
     engine_config_t ecfg;
     http_api_config_t hcfg;
-    const char *state_dir, *level;
+    const char *state_dir;
     sigset_t set;
     int rc, sig, lock_fd = -1, status = 1;
 
@@ -242,14 +307,16 @@ main(int argc, char **argv)
     }
     if (rc != CONFIG_OK) {
         fprintf(stderr, "bccid: %s\n", err);
+        webhook_auth_destroy(&webhooks);
         config_destroy(&cfg);
         return 2;
     }
-    level = config_get(cfg, "log_level");
-    log_set_level(strcmp(level, "debug") == 0 ? LOG_DEBUG
-                  : strcmp(level, "warn") == 0 ? LOG_WARN
-                  : strcmp(level, "error") == 0 ? LOG_ERROR
-                                                 : LOG_INFO);
+    if (check_options(cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        webhook_auth_destroy(&webhooks);
+        config_destroy(&cfg);
+        return 2;
+    }
 
     /* signals are taken synchronously by main; every other thread blocks them */
     sigemptyset(&set);

@@ -1,0 +1,172 @@
+"""The edges hardened ([R2.2]): links across machines, input that cannot be delivered,
+configuration values, HTTP edges. Real processes on loopback; every wait is bounded."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import casesys
+import harness
+
+SECRET = b"edges-shared-secret"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run_briefly(prog, args, timeout=6):
+    """Run a program that is expected to refuse to start; (exit code, stderr text).
+    A program that does start is stopped and reported as exit code None."""
+    work = tempfile.mkdtemp(prefix="bcci-edges-")
+    try:
+        p = subprocess.Popen([os.path.join(harness.BIN, prog)] + list(args), cwd=work, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, err = p.communicate(timeout=timeout)
+            return p.returncode, err.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate(timeout=5)
+            return None, err.decode("utf-8", "replace")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def log_lines(text):
+    """The JSON log lines of a program's stderr (other lines are skipped)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+class AcrossMachinesTest(unittest.TestCase):
+    """Item 1: no job travels in clear text over TCP, no notification goes out unsigned."""
+
+    def test_bccid_refuses_tcp_jobs_without_curve(self):
+        rc, err = run_briefly("bccid", ["--http_listen", "127.0.0.1:0", "--state_dir", "var",
+                                        "--jobs_endpoint", "tcp://127.0.0.1:%d" % free_port()])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("jobs_endpoint", err)
+        self.assertIn("curve_secret_file", err)
+        self.assertIn("insecure_plaintext_jobs", err, "the error names the opt-out too")
+
+    def test_worker_refuses_tcp_without_curve(self):
+        rc, err = run_briefly("bcci-worker", ["--connect", "tcp://127.0.0.1:%d" % free_port()])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("connect", err)
+        self.assertIn("curve_server_key", err)
+
+    def test_opt_out_is_warned_at_every_start(self):
+        sys = harness.System(workers=1, tcp=True)  # the harness sets insecure_plaintext_jobs = yes
+        try:
+            sys.import_codes(count=100)
+            d = harness.make_dossier(1)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "booked", timeout=30) -
+                             {d["dossier_code"]}, set())
+            sys.restart_bccid()
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+        bccid_warnings = [line for p in sys.procs if p.name == "bccid" for line in log_lines(p.stderr_text())
+                          if line["level"] == "warn" and "insecure_plaintext_jobs" in line["msg"]]
+        self.assertEqual(len(bccid_warnings), 2, "one warning per start of bccid")
+        worker_warnings = [line for line in log_lines(sys.workers[0].stderr_text())
+                           if line["level"] == "warn" and "insecure_plaintext_jobs" in line["msg"]]
+        self.assertEqual(len(worker_warnings), 1)
+
+    def test_notifications_are_never_sent_unsigned(self):
+        receiver = casesys.Receiver(SECRET)
+        sys = None
+        try:
+            sys = harness.System(workers=1, bccid_args=["--case_system_url", receiver.url])  # worker: no secret
+            sys.import_codes(count=100)
+            d = harness.make_dossier(2)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "booked", timeout=30), set())
+            deadline, text = time.time() + 15, ""
+            while time.time() < deadline and "case_system.secret_file" not in text:
+                time.sleep(0.3)
+                st, jobs, _ = sys.request("GET", "/v1/jobs")
+                text = json.dumps(jobs, ensure_ascii=False)
+            self.assertIn("case_system.secret_file", text, "the job's last error names the missing key")
+            self.assertEqual(receiver.attempts, 0, "nothing reached the case system unsigned")
+        finally:
+            findings = sys.stop() if sys else []
+            receiver.stop()
+        self.assertEqual(findings, [])
+        self.assertIn("case_system.secret_file", sys.workers[0].stderr_text(), "warned at start")
+
+
+# (program, option, bad value): every one must stop the program with exit code 2 naming the key
+BAD_VALUES = [
+    ("bccid", "log_level", "verbose"),
+    ("bccid", "http_threads", "many"),
+    ("bccid", "max_body", "-5"),
+    ("bccid", "public_base_url", "notaurl"),
+    ("bccid", "carrier", "dhl"),
+    ("bccid", "http_listen", "nohost"),
+    ("bccid", "jobs_endpoint", "udp://127.0.0.1:7000"),
+    ("bccid", "case_system_url", "ftp://dvc.example/notify"),
+    ("bccid", "max_batch", "0"),
+    ("bccid", "scheduler_interval_ms", "1e3"),
+    ("bccid", "insecure_plaintext_jobs", "maybe"),
+    ("bcci-worker", "log_level", "verbose"),
+    ("bcci-worker", "concurrency", "0"),
+    ("bcci-worker", "connect", "http://127.0.0.1:7000"),
+    ("bcci-worker", "carrier.timeout_ms", "-1"),
+    ("bcci-worker", "carrier.vnpost.url", "notaurl"),
+    ("bcci-worker", "shutdown_grace_ms", "soon"),
+    ("bcci-worker", "carrier.allow_insecure", "perhaps"),
+    ("bcci-carrier-sim", "log_level", "verbose"),
+    ("bcci-carrier-sim", "listen", "nohost"),
+    ("bcci-carrier-sim", "clock_speed", "fast"),
+    ("bcci-carrier-sim", "dialect", "dhl"),
+    ("bcci-carrier-sim", "webhook_url", "notaurl"),
+    ("bcci-carrier-sim", "seed", "-3"),
+]
+
+
+class ConfigurationTest(unittest.TestCase):
+    """Item 3: every value of every program validated at start."""
+
+    def test_bad_values_stop_every_program_naming_the_key(self):
+        base = {"bccid": ["--http_listen", "127.0.0.1:0", "--state_dir", "var"],
+                "bcci-worker": [], "bcci-carrier-sim": ["--listen", "127.0.0.1:0"]}
+        for prog, key, value in BAD_VALUES:
+            with self.subTest(prog=prog, key=key, value=value):
+                rc, err = run_briefly(prog, base[prog] + ["--" + key, value])
+                self.assertEqual(rc, 2, "%s --%s %s: got exit %s, want 2; stderr: %s" % (prog, key, value, rc, err))
+                lines = [line for line in err.splitlines() if key in line]
+                self.assertTrue(lines, "stderr names %s: %r" % (key, err))
+                self.assertIn(value, lines[0], "the message quotes the value given")
+                for marker in harness.SANITIZER_MARKERS:
+                    self.assertNotIn(marker, err)
+
+    def test_loopback_public_base_url_warns_about_qr_codes(self):
+        sys = harness.System(workers=0, with_sim=False)  # the default public_base_url is loopback
+        try:
+            text = sys.bccid.stderr_text()
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+        warnings = [line for line in log_lines(text) if line["level"] == "warn" and "public_base_url" in line["msg"]]
+        self.assertEqual(len(warnings), 1, text)
+        self.assertIn("QR", warnings[0]["msg"])
+
+
+if __name__ == "__main__":
+    unittest.main()
