@@ -111,6 +111,106 @@ class AcrossMachinesTest(unittest.TestCase):
         self.assertIn("case_system.secret_file", sys.workers[0].stderr_text(), "warned at start")
 
 
+def agency_name(chars, nbytes):
+    """An agency name of exactly chars characters and nbytes bytes of UTF-8 (2-byte "ư" + ASCII)."""
+    two = nbytes - chars
+    assert 0 <= two <= chars
+    return "ư" * two + "a" * (chars - two)
+
+
+class InputTest(unittest.TestCase):
+    """Item 2: nothing accepted that cannot be delivered; unknown fields refused by name."""
+
+    @classmethod
+    def setUpClass(cls):
+        # no worker: nothing moves in the background, so "nothing was written" can be checked
+        cls.sys = harness.System(workers=0, with_sim=False)
+        cls.sys.import_codes(count=1000)
+        cls.seq = 100
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.sys.stop()
+        assert findings == [], "sanitizer reports:\n" + "\n".join(findings)
+
+    def next_dossier(self):
+        InputTest.seq += 1
+        return harness.make_dossier(InputTest.seq)
+
+    def assert_refused(self, status, code, field, path="/v1/dossiers", body=None):
+        before = self.sys.db_counts()
+        st, doc, _ = self.sys.request("POST", path, body)
+        self.assertEqual(st, status, "%s: got %s %.300r, want %s" % (path, st, doc, status))
+        self.assertEqual(doc["error"]["code"], code, doc)
+        self.assertEqual(doc["error"]["field"], field, doc)
+        self.assertEqual(self.sys.db_counts(), before, "nothing was written")
+
+    def test_agency_name_longer_than_the_carrier_takes(self):
+        d = self.next_dossier()
+        d["agency"]["name"] = agency_name(157, 211)
+        self.assertEqual((len(d["agency"]["name"]), len(d["agency"]["name"].encode())), (157, 211))
+        self.assert_refused(422, "invalid_field", "agency.name", body=d)
+
+    def test_invisible_and_control_characters_are_refused(self):
+        cases = [
+            ("recipient", "name", "Nguyễn\u202eThị An", "recipient.name"),      # right-to-left override
+            ("recipient", "name", "\u2066Nguyễn Thị An", "recipient.name"),      # left-to-right isolate
+            ("recipient", "address", "Số 12\tngõ 5", "recipient.address"),       # TAB
+            ("recipient", "address", "Số 12\nngõ 5", "recipient.address"),       # a line break in an address
+            ("agency", "name", "UBND\u200bphường", "agency.name"),               # zero-width space
+            ("agency", "name", "UBND\u2060phường", "agency.name"),               # word joiner
+            ("agency", "address", "\ufeffSố 1", "agency.address"),              # BOM
+            ("recipient", "name", "Nguyễn\u0007An", "recipient.name"),           # BEL
+            ("recipient", "name", "Nguyễn\u0085An", "recipient.name"),           # C1 control
+        ]
+        for party, key, value, field in cases:
+            with self.subTest(field=field, value=value.encode("unicode_escape")):
+                d = self.next_dossier()
+                d[party][key] = value
+                self.assert_refused(422, "invalid_field", field, body=d)
+
+    def test_unknown_fields_are_refused_by_name(self):
+        d = self.next_dossier()
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        waybill = doc["shipments"][0]["waybill"]
+        agency = d["agency"]["code"]
+        st, tokens_before, _ = self.sys.request("GET", "/v1/tokens")
+        cases = [
+            ("/v1/tokens", {"name": "clerk-x", "role": "clerk", "agency": agency}, "agency"),
+            ("/v1/codes", {"prefix": "RR", "from": 20000000, "count": 10, "counts": 5}, "counts"),
+            ("/v1/labels", {"waybills": [waybill], "formats": "pdf"}, "formats"),
+            ("/v1/manifests", {"agency_code": agency, "all_ready": True, "date": "2025-11-24"}, "date"),
+            ("/v1/scans", {"code": waybill, "event": "accepted", "office": "HN"}, "office"),
+            ("/v1/shipments/%s/cancel" % waybill, {"reason": "citizen asked", "force": True}, "force"),
+            ("/v1/purge", {"older_than_days": 3650, "dry_run": True, "all": True}, "all"),
+        ]
+        for path, body, field in cases:
+            with self.subTest(path=path):
+                self.assert_refused(400, "unknown_field", field, path=path, body=body)
+        st, tokens_after, _ = self.sys.request("GET", "/v1/tokens")
+        self.assertEqual(tokens_after, tokens_before, "no token was created")
+        st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % waybill, {"reason": "citizen asked"})
+        self.assertIn(st, (200, 202, 409), doc)
+
+
+class DeliverTest(unittest.TestCase):
+    def test_agency_name_the_carrier_takes_is_delivered(self):
+        d = harness.make_dossier(7)
+        d["agency"]["name"] = agency_name(100, 150)
+        sys = harness.System(workers=1)
+        try:
+            sys.import_codes(count=100)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            self.assertEqual(sys.wait_all_status([d["dossier_code"]], "delivered", timeout=60), set())
+            self.assertEqual(sys.sim_stats()["by_sale_order"][d["dossier_code"]]["orders"], 1,
+                             "booked once at the simulator")
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+
 # (program, option, bad value): every one must stop the program with exit code 2 naming the key
 BAD_VALUES = [
     ("bccid", "log_level", "verbose"),
