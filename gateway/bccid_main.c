@@ -6,6 +6,7 @@
  * HTTP requests, in-flight jobs get a bounded time to report, whatever is
  * still leased goes back to ready, so a clean restart finds nothing leased.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -50,6 +51,10 @@ static const config_spec_t bccid_options[] = {
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
+    { "http_timeout", "15", "seconds an idle HTTP connection stays open (slow clients are cut)" },
+    { "http_per_ip_limit", "64", "HTTP connections at once from one client address" },
+    { "trusted_proxies", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For the "
+                             "tracking page's rate limit believes (empty: none)" },
     { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
     { "curve_allowed_workers", "", "file of worker CURVE public keys allowed to connect, one per line" },
     { "insecure_plaintext_jobs", "no", "yes: allow a tcp:// jobs_endpoint without CURVE (citizens' data in clear "
@@ -78,6 +83,8 @@ static const config_rule_t bccid_rules[] = {
     { "max_body", CHECK_INT, 0, 1024, 64 * 1024 * 1024, NULL },
     { "max_batch", CHECK_INT, 0, 1, 100000, NULL },
     { "http_threads", CHECK_INT, 0, 1, 256, NULL },
+    { "http_timeout", CHECK_INT, 0, 1, 3600, NULL },
+    { "http_per_ip_limit", CHECK_INT, 0, 1, 1024, NULL },
     { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
     { "book_max_attempts", CHECK_INT, 0, 1, 1000, NULL },
     { "notify_max_age_s", CHECK_INT, 0, 1, 90LL * 86400, NULL },
@@ -89,6 +96,34 @@ static const config_rule_t bccid_rules[] = {
     { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
+
+/* check_address_list - a comma-separated list of IPv4/IPv6 literals (or empty) */
+static int
+check_address_list(const char *key, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        unsigned char bin[16];
+        char one[64];
+
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+        if (n == 0 || n >= sizeof one ||
+            (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)) {
+            snprintf(err, errlen, "%s: '%.80s' is not allowed: expected IP addresses separated by commas, e.g. "
+                                  "127.0.0.1,10.0.0.5", key, list);
+            return -1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
 
 /* check_options - every value in range, the default carrier known, and the jobs link
  * across machines encrypted (design §8): a non-ipc endpoint needs CURVE unless the
@@ -122,6 +157,8 @@ check_options(const config_t *cfg, char *err, size_t errlen)
                      "anyone who reaches the port can take jobs and forge results",
                      endpoint);
     }
+    if (check_address_list("trusted_proxies", config_get(cfg, "trusted_proxies"), err, errlen) != 0)
+        return -1;
     if (config_url_is_loopback(base))
         log_warn("public_base_url %s is on loopback: QR codes on labels will not open on a citizen's phone; "
                  "set public_base_url to the gateway's public address",
@@ -406,6 +443,9 @@ main(int argc, char **argv)
     hcfg.public_base_url = config_get(cfg, "public_base_url");
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
+    hcfg.timeout_s = (unsigned)config_get_int(cfg, "http_timeout", 15);
+    hcfg.per_ip_limit = (unsigned)config_get_int(cfg, "http_per_ip_limit", 64);
+    hcfg.trusted_proxies = config_get(cfg, "trusted_proxies");
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;
     hcfg.areas = areas;

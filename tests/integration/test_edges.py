@@ -211,6 +211,153 @@ class DeliverTest(unittest.TestCase):
         self.assertEqual(findings, [])
 
 
+def raw_request(port, data, timeout=10):
+    """Send raw bytes to bccid and return the whole answer (bytes) until it closes or times out."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:") and len(body) >= int(line.split(b":")[1]):
+                        return out
+        return out
+    finally:
+        s.close()
+
+
+class HttpEdgesTest(unittest.TestCase):
+    """Item 4: slow clients cut, invalid UTF-8 paths answered, ambiguous lengths refused."""
+
+    TIMEOUT = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sys = harness.System(workers=0, with_sim=False,
+                                 bccid_args=["--http_timeout", str(cls.TIMEOUT), "--http_per_ip_limit", "64"])
+        cls.port = int(cls.sys.url.rsplit(":", 1)[1])
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.sys.stop()
+        assert findings == [], "sanitizer reports:\n" + "\n".join(findings)
+
+    def test_slow_clients_are_cut_and_one_address_is_capped(self):
+        socks = []
+        try:
+            for _ in range(80):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+                socks.append(s)
+            start = time.time()
+            closed_at = {}
+            deadline = start + self.TIMEOUT + 6
+            while len(closed_at) < len(socks) and time.time() < deadline:
+                for i, s in enumerate(socks):
+                    if i in closed_at:
+                        continue
+                    s.settimeout(0.01)
+                    try:
+                        if s.recv(1024) == b"":
+                            closed_at[i] = time.time() - start
+                    except socket.timeout:
+                        pass
+                    except OSError:
+                        closed_at[i] = time.time() - start
+            self.assertEqual(len(closed_at), 80, "every slow connection is closed within timeout + slack")
+            early = [t for t in closed_at.values() if t < self.TIMEOUT * 0.5]
+            self.assertGreaterEqual(len(early), 16, "connections beyond the per-address limit are refused at once")
+            self.assertLess(max(closed_at.values()), self.TIMEOUT + 6)
+        finally:
+            for s in socks:
+                s.close()
+        st, doc, _ = self.sys.request("GET", "/healthz")
+        self.assertEqual(st, 200, "the server still answers")
+
+    def test_invalid_utf8_in_the_path_gets_a_json_400(self):
+        routes = [("GET", "/v1/dossiers/%FF"), ("GET", "/v1/dossiers/%FF/timeline"),
+                  ("GET", "/v1/shipments/%FF/label"), ("POST", "/v1/shipments/%FF/cancel"),
+                  ("GET", "/t/%FF?k=x"), ("GET", "/v1/manifests/%FF.pdf"), ("POST", "/v1/carriers/%FF/events"),
+                  ("GET", "/%FF"), ("POST", "/v1/jobs/%FF/retry")]
+        for method, path in routes:
+            with self.subTest(path=path):
+                req = ("%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 0\r\n"
+                       "Connection: close\r\n\r\n" % (method, path, self.sys.admin_token)).encode()
+                answer = raw_request(self.port, req)
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+                body = json.loads(answer.partition(b"\r\n\r\n")[2].decode("utf-8"))
+                self.assertEqual(body["error"]["code"], "invalid_path")
+        time.sleep(0.3)
+        with open(self.sys.bccid.errpath, "rb") as f:
+            for line in f.read().splitlines():
+                text = line.decode("utf-8")  # raises if a raw byte reached the log
+                if text.startswith("{"):
+                    json.loads(text)
+
+    def test_two_different_content_lengths_are_refused(self):
+        body = b'{"prefix": "RR", "from": 30000000, "count": 10}'
+        req = (b"POST /v1/codes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.sys.admin_token.encode() +
+               b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\nContent-Length: 5\r\n"
+               b"Connection: close\r\n\r\n" % len(body) + body)
+        answer = raw_request(self.port, req)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:300])
+        st, doc, _ = self.sys.request("GET", "/v1/codes")
+        self.assertNotIn("RR300000", json.dumps(doc), "nothing was imported")
+
+
+def s10(serial, prefix="RR"):
+    """A valid S10 waybill for serial (check digit of design §1)."""
+    digits = "%08d" % serial
+    total = sum(int(d) * w for d, w in zip(digits, (8, 6, 4, 2, 3, 5, 9, 7)))
+    check = 11 - total % 11
+    check = 0 if check == 10 else 5 if check == 11 else check
+    return "%s%s%dVN" % (prefix, digits, check)
+
+
+class TrackingRateLimitTest(unittest.TestCase):
+    """Item 4d: the tracking page's limits, behind a proxy and per waybill."""
+
+    PER_ADDRESS, PER_WAYBILL = 60, 20
+
+    def track(self, sys, waybill, xff=None):
+        headers = {"X-Forwarded-For": xff} if xff else {}
+        st, _, _ = sys.request("GET", "/t/%s?k=x" % waybill, headers=headers, token=None)
+        return st
+
+    def test_forwarded_for_only_from_trusted_proxies_and_a_per_waybill_limit(self):
+        plain = harness.System(workers=0, with_sim=False)
+        proxied = None
+        try:
+            # an untrusted peer's X-Forwarded-For is ignored: every request counts against 127.0.0.1
+            answers = [self.track(plain, s10(1000 + i), "10.1.0.%d" % i) for i in range(self.PER_ADDRESS + 1)]
+            self.assertEqual(answers[:self.PER_ADDRESS], [404] * self.PER_ADDRESS)
+            self.assertEqual(answers[-1], 429, "a made-up header does not buy a new budget")
+
+            proxied = harness.System(workers=0, with_sim=False, bccid_args=["--trusted_proxies", "127.0.0.1"])
+            # a trusted proxy's X-Forwarded-For is the client: one client runs out, another does not
+            answers = [self.track(proxied, s10(2000 + i), "203.0.113.7") for i in range(self.PER_ADDRESS + 1)]
+            self.assertEqual(answers[-1], 429)
+            self.assertEqual(self.track(proxied, s10(3000), "203.0.113.8"), 404, "another client behind the proxy")
+            self.assertEqual(self.track(proxied, s10(3001), "198.51.100.1, 203.0.113.9"), 404,
+                             "the right-most address is the one the proxy saw")
+            # one waybill from many addresses: the per-waybill limit holds
+            answers = [self.track(proxied, s10(4000), "192.0.2.%d" % i) for i in range(self.PER_WAYBILL + 1)]
+            self.assertEqual(answers[:self.PER_WAYBILL], [404] * self.PER_WAYBILL)
+            self.assertEqual(answers[-1], 429, "the per-waybill limit hits across addresses")
+        finally:
+            findings = plain.stop() + (proxied.stop() if proxied else [])
+        self.assertEqual(findings, [])
+
+
 # (program, option, bad value): every one must stop the program with exit code 2 naming the key
 BAD_VALUES = [
     ("bccid", "log_level", "verbose"),
@@ -224,6 +371,9 @@ BAD_VALUES = [
     ("bccid", "max_batch", "0"),
     ("bccid", "scheduler_interval_ms", "1e3"),
     ("bccid", "insecure_plaintext_jobs", "maybe"),
+    ("bccid", "http_timeout", "0"),
+    ("bccid", "http_per_ip_limit", "lots"),
+    ("bccid", "trusted_proxies", "127.0.0.1,proxy.local"),
     ("bcci-worker", "log_level", "verbose"),
     ("bcci-worker", "concurrency", "0"),
     ("bcci-worker", "connect", "http://127.0.0.1:7000"),
