@@ -89,10 +89,21 @@ typedef struct {
     const char *upu;           /* UPU event code or "" */
 } carrier_mapping_t;
 
+/* carrier_limits_t - the longest values a carrier's dialect accepts, in bytes of UTF-8
+ * (a Vietnamese letter takes 2-3). Intake refuses a dossier whose parties exceed its
+ * carrier's limits (gateway/rules/intake.h), so a 201 always means deliverable. */
+typedef struct {
+    size_t name_bytes;     /* sender and receiver names */
+    size_t address_bytes;  /* street address */
+    size_t phone_bytes;
+    size_t note_bytes;     /* content note: procedure name or result summary */
+} carrier_limits_t;
+
 typedef struct carrier_ops {
     const char *name;          /* "vnpost" */
     unsigned caps;
     size_t ctx_size;           /* private state, zeroed and owned by carrier.c */
+    const carrier_limits_t *limits; /* what the dialect accepts; never NULL for a listed carrier */
     int (*init)(void *ctx, const config_t *cfg, char *err, size_t errlen);
     void (*cleanup)(void *ctx);
     carrier_status_t (*book)(void *ctx, const carrier_shipment_t *s, carrier_result_t *out);

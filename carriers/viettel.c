@@ -598,10 +598,18 @@ viettel_parse_webhook(const char *body, size_t len, carrier_event_list_t *events
                                   webhook_item, events, err, errlen);
 }
 
+/* Viettel Post's createOrder documents no field lengths we can cite; these are the limits its
+ * simulator dialect enforces (SENDER_FULLNAME/RECEIVER_FULLNAME 200 bytes, the addresses and
+ * PRODUCT_NAME 500, RECEIVER_PHONE 20): tighten them here when the carrier's contract says less */
+static const carrier_limits_t viettel_limits = {
+    .name_bytes = 200, .address_bytes = 500, .phone_bytes = 20, .note_bytes = 500,
+};
+
 const carrier_ops_t carrier_viettel = {
     .name = "viettel",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct viettel),
+    .limits = &viettel_limits,
     .init = viettel_init,
     .cleanup = viettel_cleanup,
     .book = viettel_book,

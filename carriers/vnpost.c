@@ -595,10 +595,17 @@ vnpost_parse_webhook(const char *body, size_t len, carrier_event_list_t *events,
                                   events, err, errlen);
 }
 
+/* the VNPost order API refuses longer fields (informationOrder.senderName and receiverName
+ * 200 bytes, the addresses 500, phones 20); contentNote is kept to 500 like the addresses */
+static const carrier_limits_t vnpost_limits = {
+    .name_bytes = 200, .address_bytes = 500, .phone_bytes = 20, .note_bytes = 500,
+};
+
 const carrier_ops_t carrier_vnpost = {
     .name = "vnpost",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct vnpost),
+    .limits = &vnpost_limits,
     .init = vnpost_init,
     .cleanup = vnpost_cleanup,
     .book = vnpost_book,

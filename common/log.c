@@ -6,6 +6,8 @@
  */
 #include "log.h"
 
+#include "utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +30,23 @@ log_set_level(log_level_t min)
     log_min = min;
 }
 
+int
+log_level_parse(const char *s, log_level_t *out)
+{
+    static const struct {
+        const char *name;
+        log_level_t level;
+    } levels[] = { { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "warn", LOG_WARN }, { "error", LOG_ERROR } };
+    size_t i;
+
+    for (i = 0; s && i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(s, levels[i].name) == 0) {
+            *out = levels[i].level;
+            return 0;
+        }
+    return -1;
+}
+
 void
 log_set_request_id(const char *rid)
 {
@@ -38,13 +57,26 @@ log_set_request_id(const char *rid)
     snprintf(log_rid, sizeof log_rid, "%s", rid);
 }
 
-/* json_escape_into - append s to out as JSON string content; returns new length */
+/* json_escape_into - append s to out as JSON string content; returns new length.
+ * Bytes that are not valid UTF-8 become the text \xHH, so the line stays valid JSON. */
 static size_t
 json_escape_into(char *out, size_t len, size_t cap, const char *s)
 {
     for (; *s && len + 7 < cap; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            size_t n = utf8_seq_len((const unsigned char *)s, strnlen(s, 4));
+
+            if (n == 0) {
+                len += (size_t)snprintf(out + len, cap - len, "\\\\x%02X", c);
+            } else if (len + n + 7 < cap) {
+                memcpy(out + len, s, n);
+                len += n;
+                s += n - 1;
+            } else {
+                break;
+            }
+        } else if (c == '"' || c == '\\') {
             out[len++] = '\\';
             out[len++] = (char)c;
         } else if (c == '\n') {

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "carriers/carrier.h"
 #include "domain/ident.h"
+#include "utf8.h"
 
 typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS } field_kind_t;
 typedef int (*ident_fn)(const char *);
@@ -169,19 +169,40 @@ json_depth_ok(const char *text, size_t len, int max)
     return 1;
 }
 
+/* multiline - the free-text fields where a line break means something; names and
+ * addresses are single lines that labels and the carrier print as given */
+static int
+multiline(const char *path)
+{
+    size_t n = strlen(path);
+
+    return (n >= 4 && strcmp(path + n - 4, "note") == 0) || (n >= 7 && strcmp(path + n - 7, "summary") == 0);
+}
+
 static int
 check_text(const char *value, const char *path, size_t min_chars, size_t max_chars, json_t **out,
            api_error_t *err)
 {
-    char *nfc = ident_text_nfc(value);
+    char *nfc = utf8_nfc(value);
+    int32_t cp = 0;
+    long at;
     size_t n;
 
     if (!nfc) {
-        api_error_set(err, 422, "invalid_field", path,
-                      "%s contains control characters or invalid UTF-8; send plain UTF-8 text", path);
+        api_error_set(err, 422, "invalid_field", path, "%s is not valid UTF-8; send plain UTF-8 text", path);
         return -1;
     }
-    n = ident_char_count(nfc);
+    /* controls, TAB, bidi overrides and zero-width characters make a label or a screen
+     * show something else than what was stored */
+    at = utf8_find_forbidden(nfc, strlen(nfc), multiline(path) ? UTF8_ALLOW_NEWLINE : 0, &cp);
+    if (at >= 0) {
+        api_error_set(err, 422, "invalid_field", path,
+                      "%s contains %s (U+%04X) at byte %ld; send the text without it", path, utf8_forbidden_what(cp),
+                      (unsigned)cp, at);
+        free(nfc);
+        return -1;
+    }
+    n = utf8_char_count(nfc);
     if (n < min_chars || n > max_chars) {
         api_error_set(err, 422, "invalid_field", path, "%s must have %zu to %zu characters (got %zu)", path,
                       min_chars, max_chars, n);
@@ -454,13 +475,9 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     }
     if (!json_object_get(canon, "cod_amount"))
         json_object_set_new(canon, "cod_amount", json_integer(0));
+    /* whether that carrier exists and can take the dossier is gateway/rules/intake.c's call */
     if (!json_object_get(canon, "carrier"))
         json_object_set_new(canon, "carrier", json_string(default_carrier));
-    if (!carrier_find(json_string_value(json_object_get(canon, "carrier")))) {
-        api_error_set(err, 422, "unknown_carrier", "carrier", "unknown carrier; this gateway knows: %s",
-                      carrier_names());
-        goto out;
-    }
 
     d = calloc(1, sizeof *d);
     if (!d) {

@@ -2,7 +2,8 @@
  * dossier - parse and validate a dossier submission (POST /v1/dossiers, design §7)
  *
  * dossier_from_json checks every field (identifiers, lengths in characters,
- * valid UTF-8, known carrier, integer amounts), normalises text to NFC and
+ * valid UTF-8 without controls, bidi overrides or zero-width characters, integer
+ * amounts), normalises text to NFC and
  * builds the canonical JSON whose SHA-256 decides idempotency: the same
  * dossier and service with the same canonical body is a replay, a different
  * body is a conflict. A CCCD number in the submission is replaced by a keyed hash and
@@ -34,7 +35,8 @@ typedef struct {
 } dossier_t;
 
 /* dossier_from_json - 0 and *out (caller owns, dossier_destroy), or -1 with err filled.
- * default_carrier is used when the submission names none. */
+ * default_carrier is used when the submission names none; whether the carrier exists and
+ * can deliver it is checked above the domain (gateway/rules/intake.h). */
 int dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err);
 void dossier_destroy(dossier_t **self);
 /* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */

@@ -5,7 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
+
+#include "utf8.h"
 
 static int
 is_digit(char c)
@@ -130,19 +131,16 @@ ident_commune_code(const char *s)
 int
 ident_utf8_valid(const char *s, size_t len)
 {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    utf8proc_ssize_t left = (utf8proc_ssize_t)len;
+    size_t i;
 
-    while (left > 0) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (!utf8_valid(s, len))
+        return 0;
+    /* in valid UTF-8 every byte below 0x80 is an ASCII character of its own */
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
 
-        if (n <= 0 || cp < 0)
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
             return 0;
-        if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f)
-            return 0;
-        p += n;
-        left -= n;
     }
     return 1;
 }
@@ -152,18 +150,13 @@ ident_text_nfc(const char *s)
 {
     if (!ident_utf8_valid(s, strlen(s)))
         return NULL;
-    return (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+    return utf8_nfc(s);
 }
 
 size_t
 ident_char_count(const char *s)
 {
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
+    return utf8_char_count(s);
 }
 
 int

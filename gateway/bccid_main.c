@@ -6,6 +6,7 @@
  * HTTP requests, in-flight jobs get a bounded time to report, whatever is
  * still leased goes back to ready, so a clean restart finds nothing leased.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_check.h"
+#include "carriers/carrier.h"
 #include "clock.h"
 #include "crypto.h"
 #include "gateway/http/auth.h"
@@ -49,8 +52,14 @@ static const config_spec_t bccid_options[] = {
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
+    { "http_timeout", "15", "seconds an idle HTTP connection stays open (slow clients are cut)" },
+    { "http_per_ip_limit", "64", "HTTP connections at once from one client address" },
+    { "trusted_proxies", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For the "
+                             "tracking page's rate limit believes (empty: none)" },
     { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
     { "curve_allowed_workers", "", "file of worker CURVE public keys allowed to connect, one per line" },
+    { "insecure_plaintext_jobs", "no", "yes: allow a tcp:// jobs_endpoint without CURVE (citizens' data in clear "
+                                       "text; only on a private network you trust; warned at every start)" },
     { "book_max_attempts", "25", "booking attempts before a job is dead" },
     { "notify_max_age_s", "86400", "how long a case-system notification is retried before it is dead" },
     { "drain_ms", "5000", "how long a stop waits for in-flight jobs" },
@@ -64,6 +73,99 @@ static const config_spec_t bccid_options[] = {
     { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
     { NULL, NULL, NULL },
 };
+
+/* every value bccid reads, with what it may hold (design §11): checked before anything starts */
+static const config_rule_t bccid_rules[] = {
+    { "http_listen", CHECK_HOSTPORT, 0, 0, 0, NULL },
+    { "jobs_endpoint", CHECK_ENDPOINT, 1, 0, 0, NULL },
+    { "public_base_url", CHECK_URL, 0, 0, 0, NULL },
+    { "case_system_url", CHECK_URL, 1, 0, 0, NULL },
+    { "carrier.vnpost.url", CHECK_URL, 0, 0, 0, NULL },
+    { "max_body", CHECK_INT, 0, 1024, 64 * 1024 * 1024, NULL },
+    { "max_batch", CHECK_INT, 0, 1, 100000, NULL },
+    { "http_threads", CHECK_INT, 0, 1, 256, NULL },
+    { "http_timeout", CHECK_INT, 0, 1, 3600, NULL },
+    { "http_per_ip_limit", CHECK_INT, 0, 1, 1024, NULL },
+    { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
+    { "book_max_attempts", CHECK_INT, 0, 1, 1000, NULL },
+    { "notify_max_age_s", CHECK_INT, 0, 1, 90LL * 86400, NULL },
+    { "drain_ms", CHECK_INT, 0, 0, 600000, NULL },
+    { "log_level", CHECK_LOG_LEVEL, 0, 0, 0, NULL },
+    { "poll_min_ms", CHECK_INT, 0, 1, 30LL * 86400 * 1000, NULL },
+    { "poll_cap", CHECK_INT, 0, 0, 1000000, NULL },
+    { "invitation_gap_ms", CHECK_INT, 0, 0, 30LL * 86400 * 1000, NULL },
+    { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+/* check_address_list - a comma-separated list of IPv4/IPv6 literals (or empty) */
+static int
+check_address_list(const char *key, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        unsigned char bin[16];
+        char one[64];
+
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+        if (n == 0 || n >= sizeof one ||
+            (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)) {
+            snprintf(err, errlen, "%s: '%.80s' is not allowed: expected IP addresses separated by commas, e.g. "
+                                  "127.0.0.1,10.0.0.5", key, list);
+            return -1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* check_options - every value in range, the default carrier known, and the jobs link
+ * across machines encrypted (design §8): a non-ipc endpoint needs CURVE unless the
+ * operator opted out in so many words. Warnings are logged at every start. */
+static int
+check_options(const config_t *cfg, char *err, size_t errlen)
+{
+    const config_rule_t carrier_rule = { "carrier", CHECK_ENUM, 0, 0, 0, carrier_names() };
+    const char *endpoint = config_get(cfg, "jobs_endpoint");
+    const char *base = config_get(cfg, "public_base_url");
+    log_level_t level = LOG_INFO;
+
+    if (config_check(cfg, bccid_rules, err, errlen) != 0 ||
+        config_check_value(&carrier_rule, config_get(cfg, "carrier"), err, errlen) != 0)
+        return -1;
+    log_level_parse(config_get(cfg, "log_level"), &level);
+    log_set_level(level);
+    if (endpoint && *endpoint && strncmp(endpoint, "ipc://", 6) != 0) {
+        int curve = *config_get(cfg, "curve_secret_file") && *config_get(cfg, "curve_allowed_workers");
+
+        if (!curve && !config_bool(cfg, "insecure_plaintext_jobs")) {
+            snprintf(err, errlen,
+                     "jobs_endpoint: '%.100s' is reachable from other machines but the link is not encrypted: set "
+                     "curve_secret_file and curve_allowed_workers (bcci keys gen), use ipc://, or set "
+                     "insecure_plaintext_jobs = yes on a network you trust",
+                     endpoint);
+            return -1;
+        }
+        if (!curve)
+            log_warn("insecure_plaintext_jobs = yes: jobs on %s travel in clear text without authentication; "
+                     "anyone who reaches the port can take jobs and forge results",
+                     endpoint);
+    }
+    if (check_address_list("trusted_proxies", config_get(cfg, "trusted_proxies"), err, errlen) != 0)
+        return -1;
+    if (config_url_is_loopback(base))
+        log_warn("public_base_url %s is on loopback: QR codes on labels will not open on a citizen's phone; "
+                 "set public_base_url to the gateway's public address",
+                 base);
+    return 0;
+}
 
 static int
 lock_state_dir(const char *dir, char *err, size_t errlen)
@@ -323,7 +425,7 @@ main(int argc, char **argv)
     areas_t *areas = NULL;
     engine_config_t ecfg;
     http_api_config_t hcfg;
-    const char *state_dir, *level;
+    const char *state_dir;
     sigset_t set;
     int rc, sig, lock_fd = -1, status = 1, recover_admin = 0, i, j;
 
@@ -355,15 +457,17 @@ main(int argc, char **argv)
     }
     if (rc != CONFIG_OK) {
         fprintf(stderr, "bccid: %s\n", err);
+        webhook_auth_destroy(&webhooks);
+        config_destroy(&cfg);
+        return 2;
+    }
+    if (check_options(cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "bccid: %s\n", err);
+        webhook_auth_destroy(&webhooks);
         config_destroy(&cfg);
         webhook_auth_destroy(&webhooks);
         return 2;
     }
-    level = config_get(cfg, "log_level");
-    log_set_level(strcmp(level, "debug") == 0 ? LOG_DEBUG
-                  : strcmp(level, "warn") == 0 ? LOG_WARN
-                  : strcmp(level, "error") == 0 ? LOG_ERROR
-                                                 : LOG_INFO);
 
     /* signals are taken synchronously by main; every other thread blocks them */
     sigemptyset(&set);
@@ -463,6 +567,9 @@ main(int argc, char **argv)
     hcfg.public_base_url = config_get(cfg, "public_base_url");
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
+    hcfg.timeout_s = (unsigned)config_get_int(cfg, "http_timeout", 15);
+    hcfg.per_ip_limit = (unsigned)config_get_int(cfg, "http_per_ip_limit", 64);
+    hcfg.trusted_proxies = config_get(cfg, "trusted_proxies");
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;
     hcfg.areas = areas;

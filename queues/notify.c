@@ -220,6 +220,14 @@ notify_post(notify_t *self, const json_t *payload, notify_result_t *out)
         set_result(out, WIRE_FAIL, 0, "%s", "notify payload must be {url: string, body: object, request_id?}");
         goto out;
     }
+    /* never sent unsigned (design §8): the job waits, retried, until a worker with the
+     * secret takes it; its last_error tells the operator which key is missing */
+    if (!self->secret) {
+        set_result(out, WIRE_RETRY, 60000, "%s",
+                   "this worker has no case_system.secret_file: case-system notifications are never sent "
+                   "unsigned; set it on the workers and restart them");
+        goto out;
+    }
     url = json_string_value(jurl);
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         set_result(out, WIRE_FAIL, 0, "%s", "notify url must start with http:// or https://");

@@ -3,15 +3,16 @@
  *
  * A JOB of kind "notify" carries payload {url, body, request_id}. notify_post
  * sends body (serialised compactly) to url with Content-Type
- * application/json, X-Request-Id and, when a secret is configured,
+ * application/json, X-Request-Id and
  *   X-BCCI-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
- * and classifies the answer: 2xx ok; 408, 429, 5xx, timeout, refused retry
+ * and classifies the answer (without a secret nothing is sent: retry, the
+ * message naming case_system.secret_file): 2xx ok; 408, 429, 5xx, timeout, refused retry
  * (429 and 503 with Retry-After give delay_ms); other 4xx and 3xx fail.
  *
  * One notify_t per thread: it owns one libcurl easy handle, reused between
  * posts (keep-alive), and a copy of the secret. curl_global_init must have run
  * before notify_new. Options read (config borrowed only during notify_new):
- * case_system.secret_file (empty: unsigned), case_system.timeout_ms (5000),
+ * case_system.secret_file (empty: every notify job is refused), case_system.timeout_ms (5000),
  * carrier.allow_insecure (0), carrier.ca_bundle (empty: system store).
  */
 #ifndef BCCI_NOTIFY_H

@@ -48,7 +48,8 @@ const config_spec_t worker_config_spec[] = {
     { "carrier.timeout_ms", "5000", "timeout of one carrier HTTP request" },
     { "carrier.allow_insecure", "0", "1: allow plain http to non-loopback carrier URLs (certificates are always verified)" },
     { "carrier.ca_bundle", "", "CA bundle file for TLS (empty: the system store)" },
-    { "case_system.secret_file", "", "file holding the HMAC secret for X-BCCI-Signature (empty: unsigned)" },
+    { "case_system.secret_file", "", "file holding the HMAC secret for X-BCCI-Signature (empty: notify jobs are "
+                                      "refused, never sent unsigned)" },
     { "case_system.timeout_ms", "5000", "timeout of one notification POST" },
     { "sms.url", "", "SMS-brandname provider's send endpoint (empty: sms jobs fail, saying so)" },
     { "sms.brandname", "BUUDIEN", "registered SMS brand name shown as the sender (1..11 characters)" },
@@ -64,6 +65,8 @@ const config_spec_t worker_config_spec[] = {
     { "log_level", "info", "debug, info, warn or error" },
     { "curve_server_key", "", "bccid's CURVE public key (Z85): encrypt and authenticate the jobs link" },
     { "curve_secret_file", "", "file (0600) with this worker's CURVE secret key (Z85, from bcci keys gen)" },
+    { "insecure_plaintext_jobs", "no", "yes: allow connect = tcp://… without CURVE (jobs and results in clear "
+                                       "text; only on a private network you trust; warned at every start)" },
     { NULL, NULL, NULL },
 };
 
@@ -533,18 +536,13 @@ parse_carriers(struct worker *w, const char *list, char *err, size_t errlen)
 static int
 set_log_level(const char *s, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        log_level_t level;
-    } levels[] = { { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "warn", LOG_WARN }, { "error", LOG_ERROR } };
-    size_t i;
+    log_level_t level;
 
-    for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
-        if (s && strcmp(s, levels[i].name) == 0) {
-            log_set_level(levels[i].level);
-            return 0;
-        }
-    snprintf(err, errlen, "log_level: '%s' is not one of debug, info, warn, error", s ? s : "");
+    if (log_level_parse(s, &level) == 0) {
+        log_set_level(level);
+        return 0;
+    }
+    snprintf(err, errlen, "log_level: '%s' is not one of " LOG_LEVEL_CHOICES, s ? s : "");
     return -1;
 }
 

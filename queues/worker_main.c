@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "log.h"
 #include "queues/worker.h"
 
@@ -27,6 +28,51 @@
 #endif
 
 static worker_t *the_worker;
+
+/* every value the worker reads, with what it may hold: checked before anything starts */
+static const config_rule_t worker_rules[] = {
+    { "connect", CHECK_ENDPOINT, 0, 0, 0, NULL },
+    { "concurrency", CHECK_INT, 0, 1, 256, NULL }, /* WORKER_MAX_CONCURRENCY in worker.c */
+    { "shutdown_grace_ms", CHECK_INT, 0, 0, 3600000, NULL },
+    { "carrier.vnpost.url", CHECK_URL, 0, 0, 0, NULL },
+    { "carrier.viettel.url", CHECK_URL, 1, 0, 0, NULL },
+    { "carrier.timeout_ms", CHECK_INT, 0, 1, 600000, NULL },
+    { "carrier.allow_insecure", CHECK_BOOL, 0, 0, 0, NULL },
+    { "case_system.timeout_ms", CHECK_INT, 0, 1, 600000, NULL },
+    { "log_level", CHECK_LOG_LEVEL, 0, 0, 0, NULL },
+    { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
+};
+
+/* check_options - values in range, and jobs over TCP only encrypted (design §8) unless
+ * the operator opted out in so many words; warnings are logged at every start */
+static int
+check_options(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *endpoint = config_get(cfg, "connect");
+    const char *server_key = config_get(cfg, "curve_server_key");
+    const char *secret = config_get(cfg, "case_system.secret_file");
+
+    if (config_check(cfg, worker_rules, err, errlen) != 0)
+        return -1;
+    if (strncmp(endpoint, "ipc://", 6) != 0 && !(server_key && *server_key)) {
+        if (!config_bool(cfg, "insecure_plaintext_jobs")) {
+            snprintf(err, errlen,
+                     "connect: '%.100s' crosses the network but the link is not encrypted: set curve_server_key "
+                     "(bccid's public key) and curve_secret_file (bcci keys gen), use ipc://, or set "
+                     "insecure_plaintext_jobs = yes on a network you trust",
+                     endpoint);
+            return -1;
+        }
+        log_warn("insecure_plaintext_jobs = yes: jobs from %s travel in clear text and bccid is not "
+                 "authenticated",
+                 endpoint);
+    }
+    if (!secret || !*secret)
+        log_warn("case_system.secret_file is not set: this worker refuses notify jobs (case-system "
+                 "notifications are never sent unsigned)");
+    return 0;
+}
 
 static void
 on_signal(int sig)
@@ -63,6 +109,10 @@ main(int argc, char **argv)
         goto out;
     }
     if (r != CONFIG_OK) {
+        fprintf(stderr, "bcci-worker: %s\n", err);
+        goto out;
+    }
+    if (check_options(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "bcci-worker: %s\n", err);
         goto out;
     }

@@ -21,6 +21,7 @@
 
 #include "carriers/sim/sim.h"
 #include "config.h"
+#include "config_check.h"
 #include "crypto.h"
 #include "log.h"
 
@@ -47,6 +48,19 @@ static const config_spec_t spec[] = {
     { "seed", "", "random seed for fault injection (empty = random)" },
     { "log_level", "info", "debug, info, warn or error" },
     { NULL, NULL, NULL },
+};
+
+/* every value the simulator reads, with what it may hold (faults are checked by sim_faults_parse) */
+static const config_rule_t sim_rules[] = {
+    { "listen", CHECK_HOSTPORT, 0, 0, 0, NULL },
+    { "webhook_url", CHECK_URL, 1, 0, 0, NULL },
+    { "viettel_webhook_url", CHECK_URL, 1, 0, 0, NULL },
+    { "dialect", CHECK_ENUM, 0, 0, 0, "all,vnpost,viettel" },
+    { "clock_speed", CHECK_NUMBER, 0, 0, 1000000, NULL },
+    { "step_seconds", CHECK_NUMBER, 0, 0, 86400 * 30, NULL },
+    { "seed", CHECK_INT, 1, 0, 9223372036854775807LL, NULL },
+    { "log_level", CHECK_LOG_LEVEL, 0, 0, 0, NULL },
+    { NULL, 0, 0, 0, 0, NULL },
 };
 
 static int
@@ -100,6 +114,7 @@ main(int argc, char **argv)
     uint64_t seed = 0;
     unsigned dialects = 0;
     const char *v, *lvl;
+    log_level_t level;
     sigset_t set;
 
     log_init("bcci-carrier-sim");
@@ -124,13 +139,14 @@ main(int argc, char **argv)
         config_destroy(&cfg);
         return 2;
     }
+    if (config_check(cfg, sim_rules, err, sizeof err) != 0) {
+        fprintf(stderr, "bcci-carrier-sim: %s\n", err);
+        config_destroy(&cfg);
+        return 2;
+    }
     lvl = config_get(cfg, "log_level");
-    if (lvl && strcmp(lvl, "debug") == 0)
-        log_set_level(LOG_DEBUG);
-    else if (lvl && strcmp(lvl, "warn") == 0)
-        log_set_level(LOG_WARN);
-    else if (lvl && strcmp(lvl, "error") == 0)
-        log_set_level(LOG_ERROR);
+    if (log_level_parse(lvl, &level) == 0)
+        log_set_level(level);
     v = config_get(cfg, "dialect");
     if (strcmp(v, "all") == 0) {
         dialects = SIM_DIALECT_VNPOST | SIM_DIALECT_VIETTEL;
@@ -145,6 +161,7 @@ main(int argc, char **argv)
     if (parse_listen(config_get(cfg, "listen"), host, sizeof host, &port, err, sizeof err) != 0 ||
         sim_faults_parse(config_get(cfg, "faults"), &faults, err, sizeof err) != 0) {
         fprintf(stderr, "bcci-carrier-sim: %s\n", err);
+        rc = 2;
         goto out;
     }
     v = config_get(cfg, "seed");
@@ -169,6 +186,7 @@ main(int argc, char **argv)
                  config_get_double(cfg, "clock_speed", -1), config_get_double(cfg, "step_seconds", -1), &faults,
                  seed, err, sizeof err) != 0) {
         fprintf(stderr, "bcci-carrier-sim: %s\n", err);
+        rc = 2; /* a value out of range */
         goto out_curl;
     }
     have_sim = 1;

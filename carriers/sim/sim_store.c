@@ -581,8 +581,9 @@ void
 sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
 {
     json_t *e;
-    char *text;
+    char *text, *dup = NULL;
     int64_t now = clock_mono_ms();
+    int reorder;
 
     if (o->nhist >= SIM_MAX_HIST)
         return;
@@ -599,7 +600,15 @@ sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
         s->webhook_events_dropped++;
         return;
     }
-    if (rng_next_locked(s) < s->faults.reorder_webhook) {
+    /* the duplicate is copied before the original is queued: outbox_push_locked takes
+     * ownership of text and frees it at once when the outbox is full (a use after free
+     * found by clang-tidy). The random draws keep their order, so seeded runs do not change. */
+    reorder = rng_next_locked(s) < s->faults.reorder_webhook;
+    if (rng_next_locked(s) < s->faults.dup_webhook) {
+        dup = strdup(text);
+        s->faults_injected++;
+    }
+    if (reorder) {
         int64_t delay = real_step_ms(s) * 3 / 2;
 
         s->faults_injected++;
@@ -607,13 +616,8 @@ sim_record_locked(sim_t *s, sim_order_t *o, int code, int64_t when, int reason)
     } else {
         outbox_push_locked(s, text, now, 0, o->viettel);
     }
-    if (rng_next_locked(s) < s->faults.dup_webhook) {
-        char *copy = strdup(text);
-
-        s->faults_injected++;
-        if (copy)
-            outbox_push_locked(s, copy, now + 300, 1, o->viettel);
-    }
+    if (dup)
+        outbox_push_locked(s, dup, now + 300, 1, o->viettel);
     pthread_cond_broadcast(&s->cond);
 }
 

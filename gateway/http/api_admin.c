@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/store/store_admin.h"
+#include "gateway/http/http_json.h"
 #include "log.h"
 
 #define RETENTION_DAYS_DEFAULT 1826 /* five years */
@@ -112,7 +113,7 @@ static enum MHD_Result
 h_purge(http_ctx_t *c)
 {
     api_error_t e;
-    json_t *root = http_parse_object(c, &e), *days, *dry;
+    json_t *root = http_parse_only(c, (const char *const[]){ "older_than_days", "dry_run", NULL }, &e), *days, *dry;
     purge_req_t *r;
 
     if (!root)

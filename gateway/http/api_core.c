@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "gateway/http/auth.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/http/http_json.h"
 #include "gateway/http/webhook_auth.h"
 #include "gateway/store/store_admin.h"
 #include "gateway/store/store_dossiers.h"
@@ -113,7 +114,7 @@ h_import_codes(http_ctx_t *c)
 
     if (!http_require_json(c))
         return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
-    root = http_parse_object(c, &e);
+    root = http_parse_only(c, (const char *const[]){ "prefix", "from", "count", "country", NULL }, &e);
     if (!root)
         return http_send_error(c, &e);
     http_keep(c, root, free_json);
@@ -425,7 +426,7 @@ static enum MHD_Result
 h_token_create(http_ctx_t *c)
 {
     api_error_t e;
-    json_t *root = http_parse_object(c, &e);
+    json_t *root = http_parse_only(c, (const char *const[]){ "name", "role", "agency_code", NULL }, &e);
     token_req_t *t;
 
     if (!root)

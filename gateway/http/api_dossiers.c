@@ -16,6 +16,8 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/rules/sink.h"
 #include "gateway/store/store_dossiers.h"
+#include "gateway/rules/intake.h"
+#include "gateway/http/http_json.h"
 #include "log.h"
 
 /* ----------------------------------------------------------------- views */
@@ -205,6 +207,8 @@ h_submit(http_ctx_t *c)
     if (dossier_from_json(body, len, http_config(c)->default_carrier, &d, &e) != 0)
         return http_send_error(c, &e);
     http_keep(c, d, free_dossier);
+    if (intake_check_deliverable(d, carrier_find(d->carrier), &e) != 0)
+        return http_send_error(c, &e);
     if (c->agency && *c->agency && strcmp(d->agency_code, c->agency) != 0)
         return http_fail(c, 403, "forbidden", "agency.code",
                          "this token submits dossiers of agency %s only; the dossier names agency %.40s", c->agency,
@@ -377,10 +381,13 @@ static enum MHD_Result
 h_cancel(http_ctx_t *c)
 {
     enum MHD_Result ret;
+    api_error_t e;
     cancel_req_t *r;
 
     if (http_check_waybill(c, c->args[0], NULL, &ret) != 0)
         return ret;
+    if (http_body_only(c, (const char *const[]){ "reason", NULL }, &e) != 0)
+        return http_send_error(c, &e);
     r = calloc(1, sizeof *r);
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");

@@ -32,6 +32,7 @@
 #include "domain/areas.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/store/store_labels.h"
+#include "gateway/http/http_json.h"
 #include "labels/label.h"
 #include "labels/manifest.h"
 #include "domain/s10.h"
@@ -550,7 +551,7 @@ h_labels(http_ctx_t *c)
     r = lreq_new(c);
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    r->root = http_parse_object(c, &e);
+    r->root = http_parse_only(c, (const char *const[]){ "waybills", "ready", "agency_code", "format", "size", "dpi", NULL }, &e);
     if (!r->root)
         return http_send_error(c, &e);
     if (body_options(c, r, &ret) != 0)
@@ -643,7 +644,7 @@ h_manifest_create(http_ctx_t *c)
     r = lreq_new(c);
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    r->root = http_parse_object(c, &e);
+    r->root = http_parse_only(c, (const char *const[]){ "agency_code", "all_ready", "waybills", NULL }, &e);
     if (!r->root)
         return http_send_error(c, &e);
     agency = json_object_get(r->root, "agency_code");
@@ -842,7 +843,7 @@ h_scan(http_ctx_t *c)
     r = lreq_new(c);
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    r->root = http_parse_object(c, &e);
+    r->root = http_parse_only(c, (const char *const[]){ "code", "event", NULL }, &e);
     if (!r->root)
         return http_send_error(c, &e);
     code = json_string_value(json_object_get(r->root, "code"));

@@ -11,7 +11,11 @@
  *
  * A wrong k and an unknown waybill get the same 404 page, so waybills cannot
  * be enumerated; every request to /t/ first takes a token from a per-address
- * bucket (PUBLIC_RATE per minute), answered with 429 and Retry-After when empty.
+ * bucket (PUBLIC_RATE per minute) and one from a per-waybill bucket
+ * (PUBLIC_WAYBILL_RATE per minute, so one waybill is not hammered from many
+ * addresses), answered with 429 and Retry-After when either is empty. The
+ * address is the connecting peer's, or the X-Forwarded-For client's when the
+ * peer is a configured trusted proxy (http_forwarded_ip).
  * The tracking page gets a masked name and codes only (pages_public.h).
  */
 #include <pthread.h>
@@ -33,18 +37,20 @@
 /* ------------------------------------------------------------ rate limit */
 
 #define PUBLIC_RATE 60          /* requests per minute per client address */
+#define PUBLIC_WAYBILL_RATE 20  /* requests per minute per waybill, whatever the address */
 #define RL_WAYS 8               /* slots per bucket; the least recently seen is replaced */
 #define RL_BUCKETS 512
 #define RL_MILLI 1000           /* one request = 1000 milli-tokens */
 
 typedef struct {
-    char ip[48];
-    int64_t tokens; /* milli-tokens, at most PUBLIC_RATE * RL_MILLI */
+    char ip[48];    /* the key: a client address or a waybill */
+    int64_t tokens; /* milli-tokens, at most rate * RL_MILLI */
     int64_t last;   /* monotonic ms of the last refill */
 } rl_slot_t;
 
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-static rl_slot_t rl_slots[RL_BUCKETS][RL_WAYS];
+static rl_slot_t rl_slots[RL_BUCKETS][RL_WAYS];         /* per address */
+static rl_slot_t rl_waybill_slots[RL_BUCKETS][RL_WAYS]; /* per waybill */
 
 static unsigned
 rl_hash(const char *s)
@@ -56,13 +62,14 @@ rl_hash(const char *s)
     return h;
 }
 
-/* rl_take - 0 when ip may go on; else the seconds until it may (Retry-After) */
+/* rl_take - 0 when key may go on in table (rate per minute); else the seconds until it
+ * may (Retry-After) */
 static int
-rl_take(const char *ip, int64_t now)
+rl_take(rl_slot_t (*table)[RL_WAYS], int rate, const char *ip, int64_t now)
 {
-    rl_slot_t *bucket = rl_slots[rl_hash(ip) % RL_BUCKETS], *s = NULL;
-    const int64_t cap = (int64_t)PUBLIC_RATE * RL_MILLI;
-    /* refill: PUBLIC_RATE tokens per 60,000 ms */
+    rl_slot_t *bucket = table[rl_hash(ip) % RL_BUCKETS], *s = NULL;
+    const int64_t cap = (int64_t)rate * RL_MILLI;
+    /* refill: rate tokens per 60,000 ms */
     int64_t refill, wait = 0;
     int i;
 
@@ -222,8 +229,10 @@ h_track(http_ctx_t *c)
     store_rc_t rc;
     enum MHD_Result ret;
 
-    http_client_ip(c, ip, sizeof ip);
-    wait = rl_take(ip[0] ? ip : "unknown", clock_mono_ms());
+    http_forwarded_ip(c, ip, sizeof ip);
+    wait = rl_take(rl_slots, PUBLIC_RATE, ip[0] ? ip : "unknown", clock_mono_ms());
+    if (wait == 0)
+        wait = rl_take(rl_waybill_slots, PUBLIC_WAYBILL_RATE, waybill, clock_mono_ms());
     if (wait > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", wait);

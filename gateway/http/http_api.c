@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "domain/ident.h"
 #include "domain/s10.h"
 #include "log.h"
+#include "utf8.h"
 
 #define KEEP_MAX 4
 #define HEADERS_MAX 4
@@ -43,6 +45,8 @@ struct http_api {
 typedef struct {
     buf_t body;
     int too_big;
+    int bad_length;               /* two Content-Length headers that disagree */
+    char first_length[32];
     char rid[64];
     /* a write in flight: the connection is suspended until the engine commits */
     engine_op_t op;
@@ -113,6 +117,71 @@ const char *
 http_header(http_ctx_t *c, const char *name)
 {
     return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+/* addr_in_list - 1 when ip[0..len) is one of the comma-separated addresses of list */
+static int
+addr_in_list(const char *list, const char *ip, size_t len)
+{
+    const char *p = list;
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n == len && len && strncmp(p, ip, len) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+const char *
+http_forwarded_ip(http_ctx_t *c, char *out, size_t outlen)
+{
+    const char *trusted = c->api->cfg.trusted_proxies;
+    const char *xff, *end;
+
+    http_client_ip(c, out, outlen);
+    if (!trusted || !*trusted || !addr_in_list(trusted, out, strlen(out)))
+        return out;
+    xff = http_header(c, "X-Forwarded-For");
+    if (!xff)
+        return out;
+    /* each proxy appends the address it saw: walk from the right past our own proxies */
+    end = xff + strlen(xff);
+    while (end > xff) {
+        const char *start = end;
+        char cand[64];
+        unsigned char bin[16];
+        size_t n;
+
+        while (start > xff && start[-1] != ',')
+            start--;
+        while (start < end && *start == ' ')
+            start++;
+        n = (size_t)(end - start);
+        while (n && start[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof cand)
+            return out;
+        memcpy(cand, start, n);
+        cand[n] = '\0';
+        if (inet_pton(AF_INET, cand, bin) != 1 && inet_pton(AF_INET6, cand, bin) != 1)
+            return out; /* not an address: believe nothing further left */
+        if (!addr_in_list(trusted, cand, n)) {
+            snprintf(out, outlen, "%s", cand);
+            return out;
+        }
+        end = start;
+        while (end > xff && (end[-1] == ',' || end[-1] == ' '))
+            end--;
+    }
+    return out;
 }
 
 const char *
@@ -566,6 +635,22 @@ dispatch(http_ctx_t *c)
     return req->route->handler(c);
 }
 
+/* count_content_length - flags req when a second Content-Length differs from the first */
+static enum MHD_Result
+count_content_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    request_t *req = cls;
+
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") != 0)
+        return MHD_YES;
+    if (req->first_length[0] && strcmp(req->first_length, value) != 0)
+        req->bad_length = 1;
+    else
+        snprintf(req->first_length, sizeof req->first_length, "%.31s", value);
+    return MHD_YES;
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
                const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -595,10 +680,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         *con_cls = req;
         if (cl && strtoull(cl, NULL, 10) > api->cfg.max_body)
             req->too_big = 1;
+        /* request smuggling: a proxy may have framed the body by the other length */
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, req);
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!req->too_big && buf_append(&req->body, upload_data, *upload_data_size) != BUF_OK)
+        if (!req->too_big && !req->bad_length && buf_append(&req->body, upload_data, *upload_data_size) != BUF_OK)
             req->too_big = 1;
         *upload_data_size = 0;
         return MHD_YES;
@@ -620,6 +707,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         int known;
         find_route(&c, argbuf, sizeof argbuf, &known);
         ret = req->op.done ? req->finish(&c) : MHD_YES;
+    } else if (req->bad_length) {
+        ret = http_fail(&c, 400, "bad_request", NULL, "the request has two different Content-Length headers");
+    } else if (!utf8_valid(url, strlen(url))) {
+        /* never echo or log the raw bytes: logs and JSON answers stay valid UTF-8 */
+        c.path = "(path with invalid UTF-8)";
+        ret = http_fail(&c, 400, "invalid_path", NULL, "the URL path is not valid UTF-8 once %%-decoded");
     } else if (req->too_big) {
         ret = http_fail(&c, 413, "body_too_large", NULL, "the body exceeds %zu bytes; split the request",
                         api->cfg.max_body);
@@ -698,7 +791,8 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 15u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
         free(self);

@@ -22,6 +22,10 @@ typedef struct {
     size_t max_body;              /* bytes; larger bodies get 413 */
     unsigned connection_limit;
     unsigned threads;             /* HTTP thread pool size (0 = 2) */
+    unsigned timeout_s;           /* idle connections are closed after this (0 = 15) */
+    unsigned per_ip_limit;        /* connections at once from one address (0 = 64) */
+    const char *trusted_proxies;  /* "127.0.0.1,10.0.0.5": peers whose X-Forwarded-For is believed;
+                                   * borrowed, NULL or "" = none */
     const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */
     struct webhook_auth *webhooks; /* carrier webhook verifier; borrowed */
     const struct areas *areas;    /* commune names for labels and pages; borrowed, may be NULL */

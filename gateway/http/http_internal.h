@@ -88,6 +88,11 @@ const char *http_body(http_ctx_t *c, size_t *len);         /* never NULL */
 const char *http_query(http_ctx_t *c, const char *name);   /* NULL when absent */
 const char *http_header(http_ctx_t *c, const char *name);  /* NULL when absent */
 const char *http_client_ip(http_ctx_t *c, char *out, size_t outlen);
+/* http_forwarded_ip - the client's address for rate limits: the right-most X-Forwarded-For
+ * address that is not a trusted proxy, when the connecting peer is one of trusted_proxies;
+ * otherwise the peer's own address (a header from anyone else is ignored). Never for
+ * authorisation: allow-lists use http_client_ip. */
+const char *http_forwarded_ip(http_ctx_t *c, char *out, size_t outlen);
 int http_require_json(http_ctx_t *c);                        /* 1 when Content-Type is JSON */
 /* http_parse_object - the body as a JSON object (caller owns), or NULL with e set (400) */
 json_t *http_parse_object(http_ctx_t *c, api_error_t *e);

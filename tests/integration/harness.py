@@ -150,7 +150,7 @@ class System:
                 port = s.getsockname()[1]
                 s.close()
                 self.jobs_endpoint = "tcp://127.0.0.1:%d" % port
-            args += ["--jobs_endpoint", self.jobs_endpoint]
+            args += ["--jobs_endpoint", self.jobs_endpoint] + self.plaintext_opt_out(self.bccid_args)
         p = Proc("bccid", args + self.bccid_args, self.dir)
         line = p.read_first_line()
         # "bccid listening on http://127.0.0.1:PORT jobs ENDPOINT"
@@ -187,9 +187,17 @@ class System:
         self.procs.append(p)
         return p
 
+    def plaintext_opt_out(self, args, key="--curve_secret_file"):
+        """tcp:// jobs without CURVE must be opted out of in so many words (design §8): a tcp
+        system whose arguments carry no CURVE key says so here."""
+        if self.tcp and key not in args:
+            return ["--insecure_plaintext_jobs", "yes"]
+        return []
+
     def start_worker(self, extra=()):
         args = [os.path.join(BIN, "bcci-worker"), "--connect", self.jobs_endpoint,
                 "--carrier.vnpost.url", getattr(self, "sim_url", "http://127.0.0.1:9")] + self.worker_args + list(extra)
+        args += self.plaintext_opt_out(args, "--curve_server_key")
         p = Proc("worker", args, self.dir)
         self.workers.append(p)
         self.procs.append(p)
@@ -204,7 +212,8 @@ class System:
         port = self.url.rsplit(":", 1)[1]
         p = Proc("bccid", [os.path.join(BIN, "bccid"), "--http_listen", "127.0.0.1:" + port,
                            "--state_dir", self.state] +
-                 (["--jobs_endpoint", self.jobs_endpoint] if self.tcp else []) + self.bccid_args, self.dir)
+                 (["--jobs_endpoint", self.jobs_endpoint] if self.tcp else []) +
+                 self.plaintext_opt_out(self.bccid_args) + self.bccid_args, self.dir)
         deadline = time.time() + 20
         p.read_first_line()
         self.bccid = p

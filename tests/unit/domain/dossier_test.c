@@ -141,8 +141,14 @@ test_dossier_parse_bad(void **state)
         { "\"service\": \"return\",", "", 422, "missing_field", "service" },
         { "\"province_code\": \"01\"", "\"province_code\": \"64\"", 422, "invalid_field", "recipient.province_code" },
         { "\"code\": \"000.00.31.H23\"", "\"code\": \"000.00.32.H23\"", 422, "invalid_field", "agency.code" },
-        { "\"cod_amount\": 50000", "\"cod_amount\": 50000, \"carrier\": \"pigeon\"", 422, "unknown_carrier",
-          "carrier" },
+        /* whether the carrier exists is intake's call (gateway/rules/intake.c), not the domain's */
+        { "Nguyễn Thị", "Nguyễn\u202eThị", 422, "invalid_field", "recipient.name" },      /* RLO */
+        { "Nguyễn Thị", "Nguyễn\\u2067Thị", 422, "invalid_field", "recipient.name" },    /* RLI, as a JSON escape */
+        { "\"Số 12\"", "\"Số\\t12\"", 422, "invalid_field", "recipient.address" },      /* TAB */
+        { "\"Số 1\"", "\"Số\u200b1\"", 422, "invalid_field", "agency.address" },          /* zero-width space */
+        { "UBND phường", "\\ufeffUBND phường", 422, "invalid_field", "agency.name" },      /* BOM */
+        { "UBND phường", "UBND\\u0085phường", 422, "invalid_field", "agency.name" },       /* C1 control */
+        { "UBND phường", "UBND\\nphường", 422, "invalid_field", "agency.name" },           /* a name is one line */
         { "\"cod_amount\": 50000}", "\"cod_amount\": 50000", 400, "invalid_json", "" },
         { "\"cod_amount\": 50000", "\"cod_amount\": 50000, \"cod_amount\": 1", 400, "invalid_json", "" },
     };
