@@ -483,36 +483,6 @@ http_finish_default(http_ctx_t *c)
     return http_send_json(c, op->status, json_incref(op->result));
 }
 
-db_t *
-http_reader(http_ctx_t *c)
-{
-    return store_reader_get(c->api->store);
-}
-
-void
-http_reader_put(http_ctx_t *c, db_t *db)
-{
-    store_reader_put(c->api->store, db);
-}
-
-enum MHD_Result
-http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out), const char *wrap)
-{
-    db_t *db = http_reader(c);
-    json_t *doc = NULL;
-    int rc;
-
-    if (!db)
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    rc = fn(db, &doc);
-    http_reader_put(c, db);
-    if (rc != 0) {
-        json_decref(doc);
-        return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
-    }
-    return http_send_json(c, 200, wrap ? json_pack("{s:o}", wrap, doc) : doc);
-}
-
 /* ------------------------------------------------------------ routing */
 
 /* match - 1 when path fits pattern, segment by segment. A pattern segment "*" takes any

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "gateway/engine/engine.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/store.h"
 
 typedef struct {
     const char *listen;           /* "127.0.0.1:8080"; port 0 picks a free port */

@@ -24,7 +24,6 @@
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
 #include "gateway/store/store.h"
-#include "gateway/store/store_legacy.h"
 
 /* roles (design §8); a route lists the roles that may call it */
 enum {
@@ -125,13 +124,6 @@ enum MHD_Result http_submit(http_ctx_t *c, engine_op_kind_t kind, http_handler_f
 enum MHD_Result http_submit_call(http_ctx_t *c, engine_write_fn fn, void *arg, http_handler_fn finish);
 /* http_finish_default - answers op->result with op->status, or op->err */
 enum MHD_Result http_finish_default(http_ctx_t *c);
-
-/* --- reads --- */
-db_t *http_reader(http_ctx_t *c);   /* NULL: answer 503; give back with http_reader_put */
-void http_reader_put(http_ctx_t *c, db_t *db);
-/* http_send_read - answer 200 with what fn reads (wrapped as {wrap: …} when wrap is set),
- * or 503 when the database cannot be read */
-enum MHD_Result http_send_read(http_ctx_t *c, int (*fn)(db_t *db, json_t **out), const char *wrap);
 
 /* http_store_error - the one mapping of a store result to an HTTP error: STORE_NOT_FOUND 404
  * not_found, STORE_CONFLICT 409 conflict, STORE_EMPTY 503, STORE_BUSY 503 storage_unavailable

@@ -11,11 +11,7 @@
 #include "gateway/store/store_shipments.h"
 #include "gateway/store/store_timeline.h"
 #include "log.h"
-/* TRANSITIONAL ([R2.1]): the job table is still reached through the SQLite backend's jobs.h,
- * on the transaction's connection, until the jobs area has its store_jobs.h; queue_poll is
- * all that touches it. */
-#include "gateway/store/sqlite/jobs.h"
-#include "gateway/store/sqlite/sqlite_internal.h"
+#include "gateway/store/store_jobs.h"
 
 #define DAY_MS 86400000LL
 /* a shipment is late when its due day is over, not at the start of it */
@@ -31,17 +27,18 @@
 static store_rc_t
 queue_poll(store_tx_t *tx, const store_shipment_t *s, int64_t now)
 {
-    char purpose[48], *payload = jobs_book_payload(sqlite_tx_db(tx), s->id);
-    int rc = 0, r;
+    char purpose[48], *payload = NULL;
+    store_rc_t r = store_jobs_book_payload(tx, s->id, &payload);
 
-    if (!payload)
-        return sqlite_fail(tx, JOBS_BARE_FAILURE, "reading the booking a tracking poll carries");
+    if (r == STORE_NOT_FOUND)
+        return store_tx_fail(tx, STORE_ERROR, "shipment %" PRId64 " is booked but has no booking job to poll with",
+                             s->id);
+    if (r != STORE_OK)
+        return r;
     snprintf(purpose, sizeof purpose, "poll:%" PRId64, now);
-    r = jobs_enqueue(sqlite_tx_db(tx), "track", s->id, purpose, s->carrier, payload, now, now, &rc);
+    r = store_jobs_enqueue(tx, STORE_JOB_TRACK, s->id, purpose, s->carrier, payload, now, now);
     free(payload);
-    if (r < 0)
-        return sqlite_fail(tx, rc, "queueing a tracking poll");
-    return r == 1 ? STORE_EXISTS : STORE_OK;
+    return r;
 }
 
 /* poll_interval - how long to wait before asking again: often while the shipment is young,

@@ -21,32 +21,18 @@
 #include "gateway/store/store_shipments.h"
 #include "gateway/store/store_timeline.h"
 #include "log.h"
-/* TRANSITIONAL ([R2.1]): the job table is still reached through the SQLite backend's jobs.h,
- * on the transaction's connection, until the jobs area has its store_jobs.h; the three
- * functions below the includes are all that touch it. */
-#include "gateway/store/sqlite/jobs.h"
-#include "gateway/store/sqlite/sqlite_internal.h"
-
-/* jobs.h answers some failures with a bare -1: told as an I/O error (transient), so the
- * engine retries the batch rather than losing the result */
-#define JOBS_BARE_FAILURE 10
-
-static store_rc_t
-jobs_rc(store_tx_t *tx, int r, int sqlite_rc, const char *what)
-{
-    if (r >= 0)
-        return STORE_OK;
-    return sqlite_fail(tx, sqlite_rc ? sqlite_rc : JOBS_BARE_FAILURE, what);
-}
+#include "gateway/store/store_jobs.h"
 
 /* queue_job - STORE_OK queued, STORE_EXISTS already queued (same shipment, kind, purpose) */
 static store_rc_t
 queue_job(store_tx_t *tx, const char *kind, int64_t shipment_id, const char *purpose, const char *carrier,
           const char *payload, int64_t now)
 {
-    int rc = 0, r = jobs_enqueue(sqlite_tx_db(tx), kind, shipment_id, purpose, carrier, payload, now, now, &rc);
+    store_job_kind_t k;
 
-    return r == 1 ? STORE_EXISTS : jobs_rc(tx, r, rc, "queueing a job");
+    if (store_job_kind_parse(kind, &k) != 0)
+        return store_tx_fail(tx, STORE_ERROR, "bug: the sink queued a job of unknown kind '%s'", kind);
+    return store_jobs_enqueue(tx, k, shipment_id, purpose, carrier, payload, now, now);
 }
 
 static store_rc_t
@@ -266,7 +252,7 @@ sink_set_status(store_tx_t *tx, int64_t shipment_id, const char *status, const c
 /* ------------------------------------------------------------- results */
 
 static store_rc_t
-apply_booked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
+apply_booked(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
 {
     json_t *data = m->data, *details = NULL;
     const char *ref = json_string_value(json_object_get(data, "carrier_ref"));
@@ -338,7 +324,7 @@ out:
 }
 
 static store_rc_t
-apply_refused(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
+apply_refused(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
 {
     store_shipment_t s;
     char *text = NULL;
@@ -375,7 +361,7 @@ copy_str(char *dst, size_t size, const json_t *obj, const char *key)
 }
 
 static store_rc_t
-apply_tracked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
+apply_tracked(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
 {
     const carrier_ops_t *ops = carrier_find(job->carrier);
     json_t *arr = json_object_get(m->data, "events"), *e;
@@ -425,15 +411,14 @@ apply_tracked(store_tx_t *tx, const job_row_t *job, const wire_msg_t *m, const s
 static store_rc_t
 job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int64_t now)
 {
-    db_t *db = sqlite_tx_db(tx);
-    job_row_t job;
-    int found, jr;
-    store_rc_t r = STORE_OK;
+    store_job_t job;
+    int dead = 0;
+    store_rc_t r = STORE_OK, found;
 
-    found = jobs_get(db, m->job_id, &job);
-    if (found < 0)
-        return jobs_rc(tx, -1, 0, "reading the job");
-    if (found == 1 || strcmp(job.state, "done") == 0 || strcmp(job.state, "dead") == 0)
+    found = store_jobs_get(tx, m->job_id, &job);
+    if (found != STORE_OK && found != STORE_NOT_FOUND)
+        return found;
+    if (found == STORE_NOT_FOUND || strcmp(job.state, "done") == 0 || strcmp(job.state, "dead") == 0)
         return STORE_OK; /* unknown, or a late duplicate of something already settled */
     if (job.lease != m->lease) {
         /* A late result from a lease that was taken back (worker presumed dead,
@@ -456,7 +441,7 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
             r = apply_tracked(tx, &job, m, policy, now);
         if (r != STORE_OK)
             return r;
-        return jobs_rc(tx, jobs_complete(db, m->job_id, now), 0, "completing the job");
+        return store_jobs_complete(tx, m->job_id, now);
     case WIRE_RETRY: {
         int64_t delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
                                                backoff_random01());
@@ -467,18 +452,18 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
         /* the case system gets retries for a period of time rather than a count */
         if (strcmp(job.kind, "notify") == 0)
             max = now - job.created_at >= policy->notify_max_age_ms ? job.attempts : 1 << 30;
-        jr = jobs_retry(db, m->job_id, delay, m->message, max, now);
-        if (jr == 1)
+        r = store_jobs_retry(tx, m->job_id, delay, m->message, max, now, &dead);
+        if (r == STORE_OK && dead)
             log_warn("job %" PRId64 " (%s) is dead after %d attempts: %s", m->job_id, job.kind, job.attempts,
                      m->message);
-        return jobs_rc(tx, jr, 0, "scheduling the job's retry");
+        return r;
     }
     case WIRE_FAIL:
         log_warn("job %" PRId64 " (%s) failed permanently: %s", m->job_id, job.kind, m->message);
         r = apply_refused(tx, &job, m, policy, now);
         if (r != STORE_OK)
             return r;
-        return jobs_rc(tx, jobs_kill(db, m->job_id, m->message, now), 0, "ending the job");
+        return store_jobs_kill(tx, m->job_id, m->message, now);
     }
     return STORE_OK;
 }

@@ -72,6 +72,9 @@ void store_tx_abort(store_tx_t **tx);
 /* store_tx_message - what the last failing call in tx said (borrowed, "" if none) */
 const char *store_tx_message(const store_tx_t *tx);
 store_t *store_tx_store(const store_tx_t *tx);
+/* store_tx_fail - record why an operation failed on tx (read back with store_tx_message) and
+ * return rc; for backends, and for rules that refuse inside a transaction */
+store_rc_t store_tx_fail(store_tx_t *tx, store_rc_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* store_rc_name - "ok", "not_found", … for logs and tests */
 const char *store_rc_name(store_rc_t rc);

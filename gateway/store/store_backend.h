@@ -59,8 +59,6 @@ struct store_backend {
     const struct store_admin_ops *admin;
 };
 
-/* store_tx_fail - record a message on tx and return rc (for backends and fronts) */
-store_rc_t store_tx_fail(store_tx_t *tx, store_rc_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* the backends */
 extern const store_backend_t store_backend_sqlite;

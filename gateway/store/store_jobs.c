@@ -9,7 +9,8 @@
 #include "gateway/store/backend_jobs.h"
 #include "gateway/store/store_backend.h"
 
-static const char *const kind_names[STORE_JOB_KINDS] = { "book", "cancel", "track", "notify" };
+static const char *const kind_names[STORE_JOB_KINDS] = { "book", "cancel", "track", "notify", "sms", "email",
+                                                          "return" };
 static const char *const state_names[STORE_JOB_STATES] = { "ready", "leased", "done", "dead" };
 
 const char *

@@ -42,7 +42,12 @@
 /* notify jobs go to the case system, not to a carrier; every worker serves them */
 #define JOBS_CASE_SYSTEM "case_system"
 
-typedef enum { STORE_JOB_BOOK, STORE_JOB_CANCEL, STORE_JOB_TRACK, STORE_JOB_NOTIFY, STORE_JOB_KINDS } store_job_kind_t;
+/* kinds: book, cancel, track, return (ask the carrier to bring the item back) go to a carrier;
+ * notify (the case system), sms and email (the citizen) go to every worker */
+typedef enum {
+    STORE_JOB_BOOK, STORE_JOB_CANCEL, STORE_JOB_TRACK, STORE_JOB_NOTIFY, STORE_JOB_SMS, STORE_JOB_EMAIL,
+    STORE_JOB_RETURN, STORE_JOB_KINDS
+} store_job_kind_t;
 typedef enum { STORE_JOB_READY, STORE_JOB_LEASED, STORE_JOB_DONE, STORE_JOB_DEAD, STORE_JOB_STATES } store_job_state_t;
 
 /* store_job_kind_name / store_job_state_name - "book", …, "ready", …; "" when out of range */

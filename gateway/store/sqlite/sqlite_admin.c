@@ -8,7 +8,7 @@
  */
 #include "gateway/store/backend_admin.h"
 #include "gateway/store/sqlite/sqlite_internal.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/sqlite/sqlite_access.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  * the previous version intact.
  */
 #include "gateway/store/sqlite/sqlite_internal.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/sqlite/sqlite_access.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -15,7 +15,7 @@
 #include "gateway/rules/scheduler.h"
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/sqlite/jobs.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/sqlite/sqlite_access.h"
 #include "gateway/store/store_shipments.h"
 #include "gateway/store/store_timeline.h"
 #include "tests/unit/support/store_fixture.h"

@@ -13,7 +13,7 @@
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store_labels.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/sqlite/sqlite_access.h"
 #include "tests/unit/support/store_fixture.h"
 
 #define NOW 1764000000000LL

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "gateway/store/sqlite/db.h"
-#include "gateway/store/store_legacy.h"
+#include "gateway/store/sqlite/sqlite_access.h"
 #include "gateway/store/store_timeline.h"
 #include "tests/unit/support/store_fixture.h"
 
