@@ -167,7 +167,7 @@ check-alerts:
 
 # check-layers: SQL only in the store's SQLite backend, no folder including one above it
 check-layers:
-	@python3 tests/layers/test_check_layers.py -q 2>&1 | tail -1
+	@python3 tests/layers/test_check_layers.py -q
 	@python3 tests/layers/check_layers.py
 
 # lint: clang-tidy with the checks of .clang-tidy over every C file of the programs and the
