@@ -49,12 +49,31 @@ status_all(void)
     return statuses;
 }
 
+/* phase - how far along a shipment is: before the postal service has it (0), taken (1),
+ * moving or being delivered (2), final (3) */
+static int
+phase(const status_info_t *s)
+{
+    static const char *const before[] = { "created", "booked", "pickup_pending" };
+    size_t i;
+
+    if (s->terminal)
+        return 3;
+    for (i = 0; i < sizeof before / sizeof before[0]; i++)
+        if (strcmp(s->name, before[i]) == 0)
+            return 0;
+    return strcmp(s->name, "accepted") == 0 ? 1 : 2;
+}
+
 int
 status_may_move(const char *from, int64_t from_time, const char *to, int64_t to_time)
 {
     const status_info_t *f = status_lookup(from), *t = status_lookup(to);
 
-    if (!f || !t || f == t || f->terminal)
+    if (!f || !t || f == t || f->terminal || to_time < from_time)
         return 0;
-    return to_time >= from_time;
+    /* an exception (a refused booking, a lost item) may be resolved into any status; otherwise a
+     * shipment the post office has never goes back to an earlier phase (a late "booked" or a
+     * second "accepted" scan stays on the timeline only) */
+    return strcmp(f->name, "exception") == 0 || phase(t) >= phase(f);
 }

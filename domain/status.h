@@ -25,7 +25,9 @@ int status_is_terminal(const char *name);
  * event that happened at from_time (UTC ms; 0 before any), move to `to` on an event that happened
  * at to_time? Never out of a terminal status (delivered, returned, cancelled), never to a status
  * older than the current one (out-of-order events still go on the timeline, status unchanged),
- * never to the status it already has. 1 yes, 0 no; unknown names are 0. */
+ * never to the status it already has, never back to an earlier phase (before the post office
+ * has it: created, booked, pickup_pending; accepted; moving or delivering) unless the shipment
+ * is in exception. 1 yes, 0 no; unknown names are 0. */
 int status_may_move(const char *from, int64_t from_time, const char *to, int64_t to_time);
 /* status_all - the whole table, terminated by an entry with name NULL */
 const status_info_t *status_all(void);
