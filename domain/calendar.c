@@ -149,7 +149,7 @@ calendar_ymd(int64_t ms, int *y, int *m, int *d)
 static const cal_entry_t *
 find(const calendar_t *cal, int32_t day)
 {
-    size_t lo = 0, hi = cal->n;
+    size_t lo = 0, hi = cal ? cal->n : 0;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -63,7 +63,9 @@ void calendar_ymd(int64_t ms, int *y, int *m, int *d);
 /* calendar_add_working_days - the date J+n, where J is the Vietnam date of
  * start_ms: n = 0 is J itself, J+1 is the first working day after J, and so
  * on (J need not be a working day). Returns 00:00 (+07:00) of that date as
- * UTC ms, or -1 when n < 0 or the walk exceeds CALENDAR_MAX_DAYS. */
+ * UTC ms, or -1 when n < 0 or the walk exceeds CALENDAR_MAX_DAYS. cal NULL counts
+ * weekends only. The one working-day calculation of the gateway: due dates, invitation
+ * spacing, the tracking page's expected date. */
 int64_t calendar_add_working_days(const calendar_t *cal, int64_t start_ms, int n);
 
 /* calendar_transit_days - TT 17/2017 Điều 7.2 transit limit in working days:

@@ -153,13 +153,9 @@ token_ok(http_ctx_t *c, const char *waybill, const char *k)
 static int64_t
 expected_delivery(const http_api_config_t *cfg, int64_t created_at, int64_t due_at)
 {
-    int64_t day = -1;
-
     if (due_at > 0)
         return due_at;
-    if (cfg->calendar)
-        day = calendar_add_working_days(cfg->calendar, created_at, PAGE_TRANSIT_WORKING_DAYS);
-    return day > 0 ? day : page_add_working_days(created_at, PAGE_TRANSIT_WORKING_DAYS);
+    return calendar_add_working_days(cfg->calendar, created_at, PAGE_TRANSIT_WORKING_DAYS);
 }
 
 #define TRACK_MAX_EVENTS STORE_TRACK_MAX_EVENTS

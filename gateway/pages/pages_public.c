@@ -159,23 +159,6 @@ page_format_date(int64_t ms, char *out, size_t outlen)
     snprintf(out, outlen, "%s, %02d/%02d/%04d", days[tm.tm_wday], tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
 }
 
-int64_t
-page_add_working_days(int64_t ms, int days)
-{
-    int64_t local = ms + VN_UTC_OFFSET_MS;
-    int64_t day = local / DAY_MS;
-    int done = 0;
-
-    while (done < days) {
-        int wd;
-        day++;
-        wd = (int)((day + 4) % 7); /* 1970-01-01 was a Thursday; 0 = Sunday */
-        if (wd != 0 && wd != 6)
-            done++;
-    }
-    return day * DAY_MS + local % DAY_MS - VN_UTC_OFFSET_MS;
-}
-
 /* ------------------------------------------------------------ the pages */
 
 static const char page_css[] =

@@ -64,10 +64,6 @@ void page_format_time(int64_t ms, char *out, size_t outlen);
 /* page_format_date - "Thứ Sáu, 28/11/2025" in Vietnam time; out >= 40 bytes */
 void page_format_date(int64_t ms, char *out, size_t outlen);
 
-/* page_add_working_days - the Vietnam-time day `days` working days (Monday to
- * Friday) after the day of ms, at the same time of day. The fallback when no
- * holiday calendar (gateway/calendar.h) is at hand. */
-int64_t page_add_working_days(int64_t ms, int days);
 
 
 /* builders: caller frees; NULL when out of memory */

@@ -11,6 +11,7 @@
 #include "gateway/store/store_shipments.h"
 #include "gateway/store/store_timeline.h"
 #include "log.h"
+#include "gateway/rules/citizen.h"
 #include "gateway/store/store_jobs.h"
 
 #define DAY_MS 86400000LL
@@ -87,9 +88,7 @@ gap_over(const scheduler_config_t *cfg, int64_t since)
     if (cfg->invitation_gap_ms > 0)
         return since + cfg->invitation_gap_ms;
     /* two working days after the day of the last attempt */
-    if (cfg->policy->calendar)
-        return calendar_add_working_days(cfg->policy->calendar, since, 2);
-    return since + 2 * DAY_MS;
+    return calendar_add_working_days(cfg->policy->calendar, since, 2);
 }
 
 /* note - a timeline event of the gateway about shipment s, details {"kind": kind} */
@@ -151,6 +150,9 @@ invitations(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, schedule
                                 "(TT 17/2017/TT-BTTTT Điều 5.2)",
                                 d, cfg->policy, now);
             json_decref(d);
+            /* and the carrier is asked to bring the item back (TT 17 Điều 5.2) */
+            if (r == STORE_OK)
+                r = citizen_request_return(tx, s, "Đã mời người nhận hai lần không thành công", now);
             report->returns += r == STORE_OK;
             if (r == STORE_CONFLICT)
                 r = STORE_OK; /* the status machine refuses: nothing to send back */

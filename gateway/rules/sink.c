@@ -21,6 +21,7 @@
 #include "gateway/store/store_shipments.h"
 #include "gateway/store/store_timeline.h"
 #include "log.h"
+#include "gateway/rules/citizen.h"
 #include "gateway/store/store_jobs.h"
 
 /* queue_job - STORE_OK queued, STORE_EXISTS already queued (same shipment, kind, purpose) */
@@ -203,13 +204,15 @@ milestones(store_tx_t *tx, const store_shipment_t *s, const char *status, int64_
 
     if (strcmp(status, "accepted") == 0) {
         int days = s->transit_days > 0 ? s->transit_days : 4;
-        int64_t due = policy && policy->calendar ? calendar_add_working_days(policy->calendar, event_time, days)
-                                                 : event_time + (int64_t)days * 86400000;
+        int64_t due = calendar_add_working_days(policy ? policy->calendar : NULL, event_time, days);
 
         r = store_shipments_set_due(tx, s->id, due);
     }
+    /* an attempt cannot have happened after we heard of it: a carrier clock running ahead of
+     * ours must not hold back the invitations that count from it */
     if (r == STORE_OK && (strcmp(status, "delivery_failed") == 0 || strcmp(status, "delivered") == 0))
-        r = store_shipments_record_attempt(tx, s->id, event_time, strcmp(status, "delivery_failed") == 0);
+        r = store_shipments_record_attempt(tx, s->id, event_time < now ? event_time : now,
+                                           strcmp(status, "delivery_failed") == 0);
     if (r != STORE_OK)
         return r;
     /* any news pushes the next poll back; a final status stops polling */
@@ -648,6 +651,10 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
     }
     if (changes) {
         r = move(tx, &s, info->name, e->carrier_time_ms, e->carrier_time_ms, policy, now);
+        /* the citizen hears of it: out for delivery, a failed attempt, back at the desk */
+        if (r == STORE_OK)
+            r = citizen_inform(tx, &s, info->name, e->reason, s.attempts + 1, e->carrier_time_ms,
+                               policy ? policy->calendar : NULL, now);
         if (r == STORE_OK && delivered)
             r = proof_text(tx, s.id, &extra);
         if (r == STORE_OK)

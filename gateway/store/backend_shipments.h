@@ -20,6 +20,7 @@ struct store_shipments_ops {
     store_rc_t (*mark_breached)(store_tx_t *tx, int64_t id);
     store_rc_t (*record_delivery)(store_tx_t *tx, int64_t id, const store_proof_t *proof);
     store_rc_t (*get_proof)(store_tx_t *tx, int64_t id, store_proof_t *out);
+    store_rc_t (*contact)(store_tx_t *tx, int64_t id, store_contact_t *out);
     store_rc_t (*due_polls)(store_tx_t *tx, int64_t now, int max, store_shipment_list_t *out);
     store_rc_t (*failed_deliveries)(store_tx_t *tx, int max, store_shipment_list_t *out);
     store_rc_t (*past_due)(store_tx_t *tx, int64_t cutoff, int max, store_shipment_list_t *out);

@@ -90,6 +90,12 @@ store_shipments_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
 }
 
 store_rc_t
+store_shipments_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
+{
+    return tx->store->be->shipments->contact(tx, id, out);
+}
+
+store_rc_t
 store_shipments_due_polls(store_tx_t *tx, int64_t now, int max, store_shipment_list_t *out)
 {
     return tx->store->be->shipments->due_polls(tx, now, max, out);

@@ -60,6 +60,21 @@ typedef struct {
     int64_t cod_collected;    /* VND collected on delivery, 0 = none */
 } store_proof_t;
 
+/* whom the citizen messages of a shipment go to, and the desk that holds a returned result:
+ * from the dossier as submitted; "" where the dossier gave nothing */
+typedef struct {
+    char recipient_name[256];
+    char recipient_phone[32];
+    char recipient_email[256];
+    char desk_name[512];      /* the agency (its one-stop desk) */
+    char desk_address[512];
+    char desk_phone[32];
+} store_contact_t;
+
+/* store_shipments_contact - the contact data of shipment id's dossier (return leg: the
+ * recipient; send leg: the citizen as sender); STORE_NOT_FOUND for an unknown shipment */
+store_rc_t store_shipments_contact(store_tx_t *tx, int64_t id, store_contact_t *out);
+
 /* lookups: STORE_OK and *out, STORE_NOT_FOUND, or STORE_BUSY/STORE_ERROR */
 store_rc_t store_shipments_get(store_tx_t *tx, int64_t id, store_shipment_t *out);
 store_rc_t store_shipments_find_waybill(store_tx_t *tx, const char *carrier, const char *waybill,

@@ -288,6 +288,41 @@ sq_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
     return rc == SQLITE_DONE ? STORE_NOT_FOUND : sqlite_fail(tx, rc, "reading the proof of delivery");
 }
 
+/* the citizen is the recipient on the return leg and the sender on the send leg */
+static const char SQL_CONTACT[] =
+    "SELECT CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.name') ELSE json_extract(b.body, '$.recipient.name') END,"
+    " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.phone') ELSE json_extract(b.body, '$.recipient.phone') END,"
+    " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.email') ELSE json_extract(b.body, '$.recipient.email') END,"
+    " json_extract(b.body, '$.agency.name'), json_extract(b.body, '$.agency.address'),"
+    " json_extract(b.body, '$.agency.phone')"
+    " FROM shipments s JOIN submissions b ON b.id = s.submission_id WHERE s.id = ?1";
+
+static store_rc_t
+sq_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
+{
+    store_rc_t r;
+    sqlite3_stmt *st = prepare(tx, SQL_CONTACT, &r, "reading whom to tell");
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_col(out->recipient_name, sizeof out->recipient_name, st, 0);
+        copy_col(out->recipient_phone, sizeof out->recipient_phone, st, 1);
+        copy_col(out->recipient_email, sizeof out->recipient_email, st, 2);
+        copy_col(out->desk_name, sizeof out->desk_name, st, 3);
+        copy_col(out->desk_address, sizeof out->desk_address, st, 4);
+        copy_col(out->desk_phone, sizeof out->desk_phone, st, 5);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : sqlite_fail(tx, rc, "reading whom to tell");
+}
+
 /* many_rows - a list query whose parameters are bound: every row, or nothing and a failure */
 static store_rc_t
 many_rows(store_tx_t *tx, sqlite3_stmt *st, int max, store_shipment_list_t *out, const char *what)
@@ -392,6 +427,7 @@ const struct store_shipments_ops sqlite_shipments_ops = {
     .mark_breached = sq_mark_breached,
     .record_delivery = sq_record_delivery,
     .get_proof = sq_get_proof,
+    .contact = sq_contact,
     .due_polls = sq_due_polls,
     .failed_deliveries = sq_failed_deliveries,
     .past_due = sq_past_due,
