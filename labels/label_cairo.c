@@ -89,11 +89,43 @@ lc_text_cleanup(lc_text_t *t)
     memset(t, 0, sizeof *t);
 }
 
-static int
-lc_fits(PangoLayout *l, double h, unsigned flags, PangoRectangle *logical)
+/* ink_span - the part of the layout that must stay inside its box: the
+ * union of the logical rectangle (line spacing) and the ink rectangle.
+ * Stacked Vietnamese marks on capitals (Ả, Ấ, Ễ) reach well above the
+ * font's ascent line, which bounds the logical rectangle, so a box sized by
+ * the logical rectangle alone would cut them. Pango units. */
+static void
+ink_span(PangoLayout *l, PangoRectangle *span)
 {
-    pango_layout_get_extents(l, NULL, logical);
-    if ((double)logical->height / PANGO_SCALE > h)
+    PangoRectangle ink, logical;
+    int x0, y0, x1, y1;
+
+    pango_layout_get_extents(l, &ink, &logical);
+    x0 = logical.x;
+    y0 = logical.y;
+    x1 = logical.x + logical.width;
+    y1 = logical.y + logical.height;
+    if (ink.width > 0 && ink.height > 0) {
+        if (ink.x < x0)
+            x0 = ink.x;
+        if (ink.y < y0)
+            y0 = ink.y;
+        if (ink.x + ink.width > x1)
+            x1 = ink.x + ink.width;
+        if (ink.y + ink.height > y1)
+            y1 = ink.y + ink.height;
+    }
+    span->x = x0;
+    span->y = y0;
+    span->width = x1 - x0;
+    span->height = y1 - y0;
+}
+
+static int
+lc_fits(PangoLayout *l, double w, double h, unsigned flags, PangoRectangle *span)
+{
+    ink_span(l, span);
+    if ((double)span->height / PANGO_SCALE > h || (double)span->width / PANGO_SCALE > w)
         return 0;
     if ((flags & LC_ONELINE) && pango_layout_get_line_count(l) > 1)
         return 0;
@@ -104,7 +136,7 @@ lc_fits(PangoLayout *l, double h, unsigned flags, PangoRectangle *logical)
  * The text itself is cut (not pango's ellipsizing), so the PDF text layer
  * holds what is printed and nothing hidden. */
 static void
-lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangle *logical)
+lc_cut(PangoLayout *l, const char *text, double w, double h, unsigned flags, PangoRectangle *span)
 {
     static const char ell[] = "…";
     size_t len = strlen(text);
@@ -115,7 +147,7 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         /* no memory for the copy: let pango cut it */
         pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
         pango_layout_set_height(l, (flags & LC_ONELINE) ? -1 : (int)(h * PANGO_SCALE));
-        pango_layout_get_extents(l, NULL, logical);
+        ink_span(l, span);
         return;
     }
     while (lo < hi) { /* largest prefix length in [lo, hi] that fits */
@@ -124,7 +156,7 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         memcpy(tmp, text, nb);
         memcpy(tmp + nb, ell, sizeof ell);
         pango_layout_set_text(l, tmp, -1);
-        if (lc_fits(l, h, flags, logical))
+        if (lc_fits(l, w, h, flags, span))
             lo = mid;
         else
             hi = mid - 1;
@@ -136,14 +168,24 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         memcpy(tmp, text, nb);
         memcpy(tmp + nb, ell, sizeof ell);
         pango_layout_set_text(l, tmp, -1);
-        if (!lc_fits(l, h, flags, logical)) {
+        if (!lc_fits(l, w, h, flags, span)) {
             /* not even the ellipsis fits: let pango cut what is left */
             pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
             pango_layout_set_height(l, (flags & LC_ONELINE) ? -1 : (int)(h * PANGO_SCALE));
-            pango_layout_get_extents(l, NULL, logical);
+            ink_span(l, span);
         }
     }
     free(tmp);
+}
+
+int lc_clip_text = 1;
+
+/* set_size - the layout at size points */
+static void
+set_size(lc_text_t *t, double size)
+{
+    pango_font_description_set_absolute_size(t->fd, size * LC_PT_TO_MM * PANGO_SCALE);
+    pango_layout_set_font_description(t->layout, t->fd);
 }
 
 double
@@ -151,8 +193,8 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
             double size_min, unsigned flags, const char *field)
 {
     PangoLayout *l = t->layout;
-    PangoRectangle logical;
-    double size = size_max, voff = 0, th;
+    PangoRectangle span;
+    double size = size_max, voff = 0, hoff = 0, th, left, right;
     PangoAlignment align = PANGO_ALIGN_LEFT;
 
     if (!text || !*text)
@@ -168,15 +210,21 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
     pango_layout_set_height(l, -1);
     pango_layout_set_width(l, (int)(w * PANGO_SCALE));
     pango_layout_set_text(l, text, -1);
+    /* in this order, so that the end of a name is never lost while a
+     * smaller size or a second line would still show it: shrink (on one
+     * line for LC_ONELINE boxes), then wrap at the smallest size, then cut
+     * with an ellipsis and count the cut */
     for (;;) {
-        pango_font_description_set_absolute_size(t->fd, size * LC_PT_TO_MM * PANGO_SCALE);
-        pango_layout_set_font_description(l, t->fd);
-        if (lc_fits(l, h, flags, &logical))
+        set_size(t, size);
+        if (lc_fits(l, w, h, flags, &span))
             break;
         if (size <= size_min) {
-            /* smallest size still too big: cut with an ellipsis */
-            lc_cut(l, text, h, flags, &logical);
+            if ((flags & LC_ONELINE) && lc_fits(l, w, h, flags & ~(unsigned)LC_ONELINE, &span))
+                break;
+            lc_cut(l, text, w, h, flags & ~(unsigned)LC_ONELINE, &span);
             t->cut++;
+            if (!t->first_cut)
+                t->first_cut = field;
             log_warn("label: field %s too long for its box, cut with an ellipsis", field);
             break;
         }
@@ -184,17 +232,31 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
         if (size < size_min)
             size = size_min;
     }
-    th = (double)logical.height / PANGO_SCALE;
+    th = (double)span.height / PANGO_SCALE;
     if ((flags & LC_VCENTER) && th < h)
         voff = (h - th) / 2;
+    /* ink that overhangs the layout's sides (a glyph's side bearing) is
+     * moved back into the box */
+    left = (double)span.x / PANGO_SCALE;
+    right = left + (double)span.width / PANGO_SCALE;
+    if (left < 0)
+        hoff = -left;
+    else if (right > w)
+        hoff = w - right;
     cairo_save(t->cr);
-    cairo_rectangle(t->cr, x, y, w, h);
-    cairo_clip(t->cr);
+    if (lc_clip_text) {
+        /* the text was fitted to the box; the clip only guards against what
+         * fitting cannot prevent (a box smaller than "…"). The slack lets
+         * antialiasing and hinting move an outline by a dot without a cut. */
+        cairo_rectangle(t->cr, x - LC_CLIP_SLACK, y - LC_CLIP_SLACK, w + 2 * LC_CLIP_SLACK,
+                        h + 2 * LC_CLIP_SLACK);
+        cairo_clip(t->cr);
+    }
     if (flags & LC_WHITE)
         cairo_set_source_rgb(t->cr, 1, 1, 1);
     else
         cairo_set_source_rgb(t->cr, 0, 0, 0);
-    cairo_move_to(t->cr, x, y + voff - (double)logical.y / PANGO_SCALE);
+    cairo_move_to(t->cr, x + hoff, y + voff - (double)span.y / PANGO_SCALE);
     pango_cairo_show_layout(t->cr, l);
     cairo_restore(t->cr);
     return th < h ? th : h;

@@ -115,7 +115,13 @@ static void
 text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char just, int reverse, const char *s,
             const char *field)
 {
-    int wd = dots(z, w), line_h = dots(z, pt * 25.4 / 72.0), hd = line_h * lines;
+    int box_w = dots(z, w), line_h = dots(z, pt * 25.4 / 72.0), box_h = line_h * lines;
+    /* the bitmap is the box plus the text boxes' clip slack on every side:
+     * hinting to the dot grid may move an outline by a dot past the ink
+     * extents the text was fitted to. Tests (lc_clip_text = 0) ask for a
+     * wide margin instead, to see any ink the box would have cut. */
+    int pad = lc_clip_text ? (int)(LC_CLIP_SLACK * z->d + 0.99) : (int)(10 * z->d);
+    int wd = box_w + 2 * pad, hd = box_h + 2 * pad;
     size_t bpr = (size_t)(wd + 7) / 8, rows = 0, r, b;
     static const uint16_t probe = 1;
     int little = *(const unsigned char *)&probe == 1;
@@ -125,7 +131,7 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
     const unsigned char *data;
     int stride;
 
-    if (wd <= 0 || hd <= 0)
+    if (box_w <= 0 || box_h <= 0)
         return;
     if (just == 'C')
         flags |= LC_CENTER;
@@ -137,10 +143,11 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
         z->rc = -1;
         goto done;
     }
+    cairo_translate(cr, pad, pad);
     cairo_scale(cr, z->d, z->d); /* mm, like the PDF */
     lc_text_use(&z->lc, cr);
     /* ^A0's height is the whole cell; DejaVu's em is about 0.8 of its line */
-    lc_text_box(&z->lc, s, 0, 0, w, hd / z->d, pt * 0.8, pt * 0.55, flags, field);
+    lc_text_box(&z->lc, s, 0, 0, w, box_h / z->d, pt * 0.8, pt * 0.55, flags, field);
     cairo_surface_flush(surf);
     data = cairo_image_surface_get_data(surf);
     stride = cairo_image_surface_get_stride(surf);
@@ -169,7 +176,7 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
     }
     if (rows == 0)
         goto done;
-    if (buf_appendf(z->b, "^FO%d,%d%s", dots(z, x), dots(z, y), reverse ? "^FR" : "") != BUF_OK ||
+    if (buf_appendf(z->b, "^FO%d,%d%s", dots(z, x) - pad, dots(z, y) - pad, reverse ? "^FR" : "") != BUF_OK ||
         zpl_gf_append(z->b, z->row_bits, bpr, rows) != BUF_OK || buf_append(z->b, "^FS\n", 4) != BUF_OK)
         z->rc = -1;
 done:

@@ -21,6 +21,7 @@
 #include <utf8proc.h>
 
 #include "labels/label.h"
+#include "labels/label_cairo.h"
 #include "labels/manifest.h"
 #include "labels/s10.h"
 #include "labels/zpl_gf.h"
@@ -770,6 +771,295 @@ test_zpl_text_as_bitmaps(void **state)
     buf_free(&b);
 }
 
+/* ---- no ink cut at a box edge, nothing off the label ---- */
+
+/* Upper-case Vietnamese with stacked marks reaches far above the font's
+ * ascent (Ễ by 287 of DejaVu's 2048 units), which is where a box sized by
+ * line height alone would cut it. */
+static const char *const STACKED = "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ";
+
+static label_data_t
+stress(int longer)
+{
+    label_data_t d = sample();
+
+    d.carrier_service = "BƯU ĐIỆN VIỆT NAM — CHUYỂN PHÁT ỦY QUYỀN ẤP ỄỶỸ";
+    d.result_summary = longer ? "GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT, QUYỀN SỞ HỮU NHÀ Ở VÀ TÀI SẢN KHÁC GẮN LIỀN "
+                                "VỚI ĐẤT — BẢN CHÍNH ẤP ỄỶỸ ẶỰỠ, BẢN SAO CHỨNG THỰC ỦY QUYỀN ĐÃ KÝ"
+                              : "QUYẾT ĐỊNH ỦY QUYỀN ẤP ỄỶỸ ẶỰỠ";
+    d.recipient.name = longer ? "NGUYỄN THỊ ẤN ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ TÔN NỮ HUYỀN TRÂN CÔNG CHÚA ĐỜI THỨ BẢY"
+                              : "NGUYỄN THỊ ẤN";
+    d.recipient.address = longer ? "SỐ 12 NGÕ 34 PHỐ HOÀNG HOA THÁM, TỔ DÂN PHỐ SỐ 7, KHU TẬP THỂ NHÀ MÁY CƠ KHÍ, "
+                                   "GẦN CHỢ ĐỒNG XUÂN, RẼ TRÁI Ở NGÃ BA THỨ HAI, ĐI THẲNG 200 MÉT, NHÀ CÓ CỔNG SẮT "
+                                   "MÀU XANH, ĐỐI DIỆN TRƯỜNG TIỂU HỌC, HỎI BÀ NGUYỄN THỊ HOA ẤP ỄỶỸ ẶỰỠ"
+                                 : STACKED;
+    d.recipient.commune = "XÃ ỄỶỸ ẶỰỠ";
+    d.recipient.province = "TỈNH ẤP ỦY";
+    d.sender.name = longer ? "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ — TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG TỈNH THỪA THIÊN HUẾ CŨ"
+                           : STACKED;
+    d.sender.address = longer ? "SỐ 1 ĐƯỜNG HOÀNG VĂN THỤ, TỔ 5, ẤP ỄỶỸ ẶỰỠ, CẠNH ỦY BAN NHÂN DÂN, ĐỐI DIỆN BƯU ĐIỆN "
+                                "TRUNG TÂM, TẦNG HAI, PHÒNG TIẾP NHẬN VÀ TRẢ KẾT QUẢ SỐ MỘT"
+                              : STACKED;
+    d.sender.commune = "PHƯỜNG ẤP ỄỶỸ";
+    d.sender.province = "TỈNH ẶỰỠ";
+    d.date = "24/11/2025";
+    return d;
+}
+
+/* load_png - a file of tmpdir as an RGB24 image surface (caller destroys) */
+static cairo_surface_t *
+load_png(const char *file)
+{
+    char path[512];
+    cairo_surface_t *s;
+
+    path_of(path, sizeof path, file);
+    s = cairo_image_surface_create_from_png(path);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
+        fail_msg("cannot read %s: %s", path, cairo_status_to_string(cairo_surface_status(s)));
+    return s;
+}
+
+static int
+is_white(const unsigned char *px)
+{
+    return px[0] > 0xF0 && px[1] > 0xF0 && px[2] > 0xF0;
+}
+
+/* assert_same_ink - the clipped render a equals the unclipped b, pixel for
+ * pixel: a difference is ink that a box cut; and b has nothing in the outer
+ * band of band pixels (outside the label's frame) */
+static void
+assert_same_ink(const char *fa, const char *fb, int band)
+{
+    cairo_surface_t *a = load_png(fa), *b = load_png(fb);
+    int w = cairo_image_surface_get_width(a), h = cairo_image_surface_get_height(a);
+    int sa = cairo_image_surface_get_stride(a), sb = cairo_image_surface_get_stride(b);
+    const unsigned char *da, *db;
+    int x, y, x0 = w, y0 = h, x1 = -1, y1 = -1, nd = 0;
+
+    assert_int_equal(w, cairo_image_surface_get_width(b));
+    assert_int_equal(h, cairo_image_surface_get_height(b));
+    cairo_surface_flush(a);
+    cairo_surface_flush(b);
+    da = cairo_image_surface_get_data(a);
+    db = cairo_image_surface_get_data(b);
+    for (y = 0; y < h; y++) {
+        for (x = 0; x < w; x++) {
+            const unsigned char *pa = da + (size_t)y * (size_t)sa + 4 * (size_t)x;
+            const unsigned char *pb = db + (size_t)y * (size_t)sb + 4 * (size_t)x;
+            if (memcmp(pa, pb, 3) != 0) {
+                nd++;
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x > x1 ? x : x1;
+                y1 = y > y1 ? y : y1;
+            }
+            if ((x < band || y < band || x >= w - band || y >= h - band) && !is_white(pb))
+                fail_msg("%s: ink at pixel %d,%d, outside the label's frame (%d px band)", fb, x, y, band);
+        }
+    }
+    cairo_surface_destroy(a);
+    cairo_surface_destroy(b);
+    if (nd)
+        fail_msg("%s vs %s: got %d pixels cut by a text box (within x %d-%d, y %d-%d), want none", fa, fb, nd, x0,
+                 x1, y0, y1);
+}
+
+/* render_both - the same labels with text boxes clipped (name) and not (name_u) */
+static void
+render_both(const label_data_t *d, size_t n, const char *fmt, const char *size, int dpi, const char *name,
+            const char *name_u)
+{
+    render_to(d, n, fmt, size, dpi, name);
+    lc_clip_text = 0;
+    render_to(d, n, fmt, size, dpi, name_u);
+    lc_clip_text = 1;
+}
+
+static void
+pdf_page_png(const char *pdf, int page, int dpi, const char *png_prefix)
+{
+    char cmd[1200], in[512], out[512];
+    int st;
+
+    path_of(in, sizeof in, pdf);
+    path_of(out, sizeof out, png_prefix);
+    snprintf(cmd, sizeof cmd, "pdftoppm -r %d -png -singlefile -f %d -l %d '%s' '%s' 2>/dev/null", dpi, page, page,
+             in, out);
+    free(run(cmd, &st));
+    if (st != 0)
+        fail_msg("pdftoppm page %d of %s: got status %d, want 0", page, pdf, st);
+}
+
+static void
+test_no_ink_cut_cairo(void **state)
+{
+    static const struct {
+        const char *size;
+        int dpi;
+    } pages[] = { { "100x150", 203 }, { "100x150", 300 }, { "a6", 203 } };
+    size_t i;
+    int longer;
+
+    (void)state;
+    for (longer = 0; longer < 2; longer++) {
+        label_data_t d = stress(longer);
+        for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+            /* 1 mm at the page edge: the frame is 1.5 mm in */
+            int band = pages[i].dpi * 10 / 254;
+            render_both(&d, 1, "png", pages[i].size, pages[i].dpi, "ink.png", "ink_u.png");
+            assert_same_ink("ink.png", "ink_u.png", band);
+            assert_decodes("ink.png", URL, "RR000000014VN");
+        }
+        /* the PDF's vector text, rasterised by poppler */
+        render_both(&d, 1, "pdf", NULL, 0, "ink.pdf", "ink_u.pdf");
+        pdf_page_png("ink.pdf", 1, 203, "inkpdf");
+        pdf_page_png("ink_u.pdf", 1, 203, "inkpdf_u");
+        assert_same_ink("inkpdf.png", "inkpdf_u.png", 8);
+        assert_inside_page("ink.pdf");
+    }
+}
+
+static void
+test_no_ink_cut_manifest(void **state)
+{
+    enum { N = 45 };
+    static manifest_item_t items[N];
+    static char waybills[N][16];
+    const char *files[2] = { "inkm.pdf", "inkm_u.pdf" };
+    manifest_data_t m;
+    char err[256], path[512];
+    size_t i;
+    int k, page;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        assert_int_equal(s10_format("RR", 30000000UL + i, "VN", waybills[i], sizeof waybills[i]), 0);
+        items[i].waybill = waybills[i];
+        items[i].dossier_code = "000.00.31.H23-231124-0001";
+        items[i].recipient_name = i % 3 == 0   ? "NGUYỄN THỊ ẤN"
+                                  : i % 3 == 1 ? "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ TÔN NỮ HUYỀN TRÂN CÔNG CHÚA ĐỜI BẢY"
+                                               : STACKED;
+        items[i].commune = i % 2 ? "XÃ ỄỶỸ ẶỰỠ ẤP ỦY BAN" : "PHƯỜNG ẤP";
+        items[i].cod_amount = (long long)i * 1000;
+    }
+    memset(&m, 0, sizeof m);
+    m.manifest_id = "BBGN-2025-000124";
+    m.agency_name = "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ";
+    m.carrier_name = "BƯU ĐIỆN TỈNH ẤP ỦY";
+    m.date = "24/11/2025";
+    m.qr_text = "BBGN-2025-000124.45.sig";
+    m.items = items;
+    m.n = N;
+    for (k = 0; k < 2; k++) {
+        buf_t b;
+        buf_init(&b, 0);
+        lc_clip_text = k == 0;
+        if (manifest_render_pdf(&m, &b, err, sizeof err) != 0)
+            fail_msg("manifest: got error \"%s\", want success", err);
+        lc_clip_text = 1;
+        path_of(path, sizeof path, files[k]);
+        write_file(path, b.data, b.len);
+        buf_free(&b);
+    }
+    for (page = 1; page <= 2; page++) {
+        pdf_page_png("inkm.pdf", page, 150, "inkm");
+        pdf_page_png("inkm_u.pdf", page, 150, "inkm_u");
+        assert_same_ink("inkm.png", "inkm_u.png", 8);
+    }
+    assert_inside_page("inkm.pdf");
+}
+
+/* zpl_raster - every ^GFA of one ZPL label OR-ed into a 1-bit page of
+ * (pw + 2 margin) x (ll + 2 margin) dots, one byte per dot (caller frees) */
+static unsigned char *
+zpl_raster(const char *z, int pw, int ll, int margin)
+{
+    int cw = pw + 2 * margin, ch = ll + 2 * margin;
+    unsigned char *page = calloc((size_t)cw * (size_t)ch, 1);
+    const char *p;
+
+    assert_non_null(page);
+    for (p = strstr(z, "^GFA,"); p; p = strstr(p + 1, "^GFA,")) {
+        size_t total, total2, bpr, rows, r, c;
+        int used = 0, fx, fy;
+        const char *fo = p, *end = strstr(p, "^FS");
+        unsigned char *bits;
+
+        assert_int_equal(sscanf(p, "^GFA,%zu,%zu,%zu,%n", &total, &total2, &bpr, &used), 3);
+        while (fo > z && strncmp(fo, "^FO", 3) != 0)
+            fo--;
+        assert_int_equal(sscanf(fo, "^FO%d,%d", &fx, &fy), 2);
+        assert_non_null(end);
+        rows = total / bpr;
+        bits = malloc(total);
+        assert_non_null(bits);
+        if (gf_decode(p + used, (size_t)(end - p - used), bpr, rows, bits) != (long)(end - p - used))
+            fail_msg("graphic at %d,%d does not decode", fx, fy);
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < bpr * 8; c++) {
+                int X = fx + (int)c + margin, Yd = fy + (int)r + margin;
+                if (!(bits[r * bpr + c / 8] & (0x80 >> (c % 8))))
+                    continue;
+                if (X < 0 || Yd < 0 || X >= cw || Yd >= ch)
+                    fail_msg("graphic at %d,%d: ink at dot %d,%d, far off the page", fx, fy, X - margin,
+                             Yd - margin);
+                page[(size_t)Yd * (size_t)cw + (size_t)X] = 1;
+            }
+        free(bits);
+    }
+    return page;
+}
+
+static void
+test_no_ink_cut_zpl(void **state)
+{
+    static const struct {
+        const char *size;
+        int dpi, pw, ll;
+    } pages[] = { { "100x150", 203, 800, 1200 }, { "a6", 300, 1260, 1776 } };
+    enum { MARGIN = 200 };
+    size_t i;
+    int longer;
+
+    (void)state;
+    for (longer = 0; longer < 2; longer++) {
+        label_data_t d = stress(longer);
+        for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+            int cw = pages[i].pw + 2 * MARGIN, ch = pages[i].ll + 2 * MARGIN, x, y, nd = 0, fx = 0, fy = 0;
+            unsigned char *a, *b;
+            buf_t za, zb;
+
+            render_buf(&d, 1, "zpl", pages[i].size, pages[i].dpi, &za);
+            lc_clip_text = 0;
+            render_buf(&d, 1, "zpl", pages[i].size, pages[i].dpi, &zb);
+            lc_clip_text = 1;
+            a = zpl_raster(za.data, pages[i].pw, pages[i].ll, MARGIN);
+            b = zpl_raster(zb.data, pages[i].pw, pages[i].ll, MARGIN);
+            for (y = 0; y < ch; y++)
+                for (x = 0; x < cw; x++) {
+                    size_t k = (size_t)y * (size_t)cw + (size_t)x;
+                    int off = x < MARGIN || y < MARGIN || x >= MARGIN + pages[i].pw || y >= MARGIN + pages[i].ll;
+                    if (b[k] && off)
+                        fail_msg("zpl %s %d dpi: ink at dot %d,%d, off the label", pages[i].size, pages[i].dpi,
+                                 x - MARGIN, y - MARGIN);
+                    if (a[k] != b[k] && nd++ == 0) {
+                        fx = x - MARGIN;
+                        fy = y - MARGIN;
+                    }
+                }
+            if (nd)
+                fail_msg("zpl %s %d dpi (%s): got %d dots cut by a text bitmap, first at %d,%d; want none",
+                         pages[i].size, pages[i].dpi, longer ? "long text" : "stacked marks", nd, fx, fy);
+            free(a);
+            free(b);
+            buf_free(&za);
+            buf_free(&zb);
+        }
+    }
+}
+
 /* ---- errors and helpers ---- */
 
 static void
@@ -1002,6 +1292,9 @@ main(void)
         cmocka_unit_test(test_zpl_text_as_bitmaps),
         cmocka_unit_test(test_pdf_batch_500),
         cmocka_unit_test(test_manifest),
+        cmocka_unit_test(test_no_ink_cut_cairo),
+        cmocka_unit_test(test_no_ink_cut_manifest),
+        cmocka_unit_test(test_no_ink_cut_zpl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
