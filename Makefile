@@ -49,7 +49,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults format
+.PHONY: all deps run test test-unit test-integration test-browser test-labels fuzz-smoke bench clean install valgrind fuzz test-faults format
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -61,7 +61,7 @@ all: $(PROGS)
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
             libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
-            clang libclang-rt-14-dev valgrind prometheus chromium
+            clang libclang-rt-14-dev valgrind prometheus chromium librsvg2-bin qpdf
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -120,11 +120,16 @@ run: deps
 # The test target builds the ASan+UBSan variant and runs unit then integration tests.
 test: deps
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
-	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
+	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser test-labels
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-browser:
 	@BCCI_BIN=$(CURDIR)/$(BINDIR) tests/browser/run.sh
+
+# label outputs through tools that are not ours: zpl-renderer-js (pinned in tests/labels/), zbarimg,
+# rsvg-convert, qpdf, pdftoppm; needs $(BUILD)/tests/label_test (build-units)
+test-labels:
+	@BCCI_BUILD=$(CURDIR)/$(BUILD) sh tests/labels/run.sh
 
 test-unit:
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \

@@ -272,8 +272,12 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     text(z, W - 41, 13 * sy, 38, 8, 1, 'R', 0, line, "date");
     hline(z, 18.7 * sy, inner, 0.3);
 
-    /* Code 128, centred; the printer prints the interpretation line (Y) */
-    if (buf_appendf(z->b, "^FO%d,%d^BY%d,3,%d^BCN,%d,Y,N,N^FH_^FD", (dots(z, W) - bc.modules * module) / 2,
+    /* Code 128, centred; the printer prints the interpretation line (Y).
+     * Mode A lets the printer pick the code sets (set C for digit runs) the
+     * way code128_encode does, so the width it draws is the width computed
+     * here and the symbol is centred; mode N would stay in set B and come
+     * out wider, shifted to the right. */
+    if (buf_appendf(z->b, "^FO%d,%d^BY%d,3,%d^BCN,%d,Y,N,N,A^FH_^FD", (dots(z, W) - bc.modules * module) / 2,
                     dots(z, 19.5 * sy), module, dots(z, 12.5 * sy), dots(z, 12.5 * sy)) != BUF_OK)
         z->rc = -1;
     put_escaped(z, d->waybill, (size_t)-1);
@@ -307,8 +311,12 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     label_format_cod(d->cod_amount, cod, sizeof cod);
     text(z, 3, 135.5 * sy, lw, 13, 1, 'L', 0, cod, "cod_amount");
 
-    /* QR: model 2, ECC M, automatic input (^FDMA,) */
-    if (buf_appendf(z->b, "^FO%d,%d^BQN,2,%d^FDMA,", dots(z, W - 28), dots(z, 112.8 * sy), qrmag) != BUF_OK)
+    /* QR: model 2, ECC M, automatic input (^FDMA,). ^BY is sticky: the
+     * Code 128's module width and 12 mm height would carry over to the QR
+     * and move it down under the black bar below, so the defaults are set
+     * again first (Zebra firmware and independent renderers agree on this). */
+    if (buf_appendf(z->b, "^BY2,3,10\n^FO%d,%d^BQN,2,%d^FDMA,", dots(z, W - 28), dots(z, 112.8 * sy), qrmag) !=
+        BUF_OK)
         z->rc = -1;
     put_url(z, d->tracking_url);
     if (buf_append(z->b, "^FS\n", 4) != BUF_OK)

@@ -7,6 +7,8 @@
  * tests/data/zpl/ (BCCI_UPDATE_GOLDEN=1 rewrites them). Files go to a
  * mkdtemp directory under $TMPDIR. BCCI_UPDATE_DOCS=1 also writes
  * docs/label-example.png. Run from the repository root (or set BCCI_SRCDIR).
+ * BCCI_LABEL_SAMPLES=DIR runs no test: it writes one label of every kind
+ * into DIR for tests/labels/run.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -542,8 +544,8 @@ test_zpl_golden(void **state)
     render_buf(d, 3, "zpl-font", NULL, 0, &b);
     assert_zpl_shape(b.data, 3);
     assert_contains(b.data, "^PW800\n^LL1200\n", "ZPL at 203 dpi");
-    assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
-    assert_contains(b.data, "^BCN,100,Y,N,N^FH_^FDRR000000014VN^FS", "ZPL Code 128");
+    assert_contains(b.data, "^BY2,3,10\n^FO576,902^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
+    assert_contains(b.data, "^BCN,100,Y,N,N,A^FH_^FDRR000000014VN^FS", "ZPL Code 128");
     assert_contains(b.data, "Lê Văn Tám _5EXZ_7EJA_5Fx", "ZPL escaping");
     assert_contains(b.data, "?k=ab%5Ec%7Ed^FS", "ZPL URL escaping");
     assert_contains(b.data, "Không thu hộ", "ZPL COD 0");
@@ -738,8 +740,8 @@ test_zpl_text_as_bitmaps(void **state)
     assert_null(strstr(b.data, "^A0N"));
     assert_null(strstr(c.data, "_5EXZ"));
     /* barcode and QR stay the printer's own, sharp and scannable */
-    assert_contains(b.data, "^BCN,100,Y,N,N^FH_^FDRR000000014VN^FS", "ZPL Code 128");
-    assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
+    assert_contains(b.data, "^BCN,100,Y,N,N,A^FH_^FDRR000000014VN^FS", "ZPL Code 128");
+    assert_contains(b.data, "^BY2,3,10\n^FO576,902^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
 
     na = zpl_graphics(b.data, a, 64, 800, 1200);
     nb = zpl_graphics(c.data, b2, 64, 800, 1200);
@@ -1274,9 +1276,56 @@ test_manifest(void **state)
     buf_free(&b);
 }
 
+/* ---- samples for tests/labels/run.sh and the pictures under docs/labels/ ---- */
+
+/* write_samples - every label kind for the sample data into dir (which
+ * exists): what tests/labels/run.sh hands to decoders and renderers that
+ * are not C libraries (zpl-renderer-js, rsvg-convert, qpdf) */
+static int
+write_samples(const char *dir)
+{
+    static const struct {
+        const char *format, *size;
+        int dpi;
+        const char *file;
+    } kinds[] = {
+        { "pdf", NULL, 0, "label-100x150.pdf" },  { "pdf", "a6", 0, "label-a6.pdf" },
+        { "png", NULL, 203, "label-100x150.png" }, { "svg", NULL, 0, "label-100x150.svg" },
+        { "zpl", NULL, 203, "label-100x150-203.zpl" }, { "zpl-font", NULL, 203, "label-100x150-203-font.zpl" },
+        { "zpl", "a6", 300, "label-a6-300.zpl" },    { "zpl-font", "a6", 300, "label-a6-300-font.zpl" },
+    };
+    label_data_t d = sample();
+    char err[256], path[600];
+    size_t i;
+
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        label_options_t o = { kinds[i].format, kinds[i].size, kinds[i].dpi };
+        buf_t b;
+        FILE *f;
+
+        buf_init(&b, 0);
+        if (label_render_batch(&d, 1, &o, &b, err, sizeof err) != 0) {
+            fprintf(stderr, "label_test: %s: %s\n", kinds[i].file, err);
+            buf_free(&b);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, kinds[i].file);
+        f = fopen(path, "wb");
+        if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
+            fprintf(stderr, "label_test: cannot write %s\n", path);
+            buf_free(&b);
+            return 1;
+        }
+        buf_free(&b);
+    }
+    return 0;
+}
+
 int
 main(void)
 {
+    const char *samples = getenv("BCCI_LABEL_SAMPLES");
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cod_format),
         cmocka_unit_test(test_tracking_url),
@@ -1296,5 +1345,7 @@ main(void)
         cmocka_unit_test(test_no_ink_cut_manifest),
         cmocka_unit_test(test_no_ink_cut_zpl),
     };
+    if (samples && *samples)
+        return write_samples(samples);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

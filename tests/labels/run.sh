@@ -1,0 +1,89 @@
+#!/bin/sh
+# run.sh - label outputs checked by tools that are not ours
+#
+# Installs what is missing (Debian's zbar-tools, poppler-utils, librsvg2-bin,
+# qpdf; the pinned zpl-renderer-js from package-lock.json), has label_test
+# write one label of every kind (BCCI_LABEL_SAMPLES), then:
+#   zpl, zpl-font   rendered by zpl-renderer-js (zebrash, WebAssembly, offline)
+#                   at 203 and 300 dpi; zbarimg must read the QR and the
+#                   Code 128, and the Code 128 must be centred
+# Prints each check and "N passed, N failed"; exits non-zero on a failure.
+# The build to use: BCCI_BUILD (default build/san), which holds tests/label_test.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=""
+command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
+command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v rsvg-convert >/dev/null 2>&1 || missing="$missing librsvg2-bin"
+command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+    echo "run.sh: installing$missing"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
+        { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
+fi
+if [ ! -d "$here/node_modules/zpl-renderer-js" ]; then
+    echo "run.sh: installing zpl-renderer-js (npm)"
+    (cd "$here" && npm ci --no-audit --no-fund)
+fi
+
+build=${BCCI_BUILD:-$root/build/san}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+if [ ! -x "$build/tests/label_test" ]; then
+    echo "run.sh: no $build/tests/label_test; build first (make SANITIZER=address build-units)" >&2
+    exit 2
+fi
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}"
+
+work=$(mktemp -d -t bcci-labels.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+BCCI_LABEL_SAMPLES=$work "$build/tests/label_test" 2>"$work/samples.log" ||
+    { cat "$work/samples.log" >&2; echo "run.sh: label_test could not write the samples" >&2; exit 1; }
+
+# what label_test's sample() puts in the QR and the Code 128
+url="https://hcc.example.gov.vn/t/RR000000014VN?k=el9fYXbI36vwvt6P"
+waybill="RR000000014VN"
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+# decodes FILE.png WHAT - zbarimg reads exactly the QR url and the waybill
+decodes() {
+    got=$(zbarimg --raw -q "$1" 2>/dev/null | sort | tr '\n' ' ' || true)
+    want=$(printf '%s\n%s\n' "$url" "$waybill" | sort | tr '\n' ' ')
+    if [ "$got" = "$want" ]; then ok "$2: zbarimg reads the QR and the Code 128"
+    else bad "$2: zbarimg got \"$got\", want \"$want\""; fi
+}
+
+# ZPL: file, width mm, height mm, dots per mm
+for spec in "label-100x150-203 100 150 8" "label-100x150-203-font 100 150 8" \
+            "label-a6-300 105 148 12" "label-a6-300-font 105 148 12"; do
+    set -- $spec
+    name=$1
+    if n=$(node "$here/zpl_render.mjs" "$work/$name.zpl" "$2" "$3" "$4" "$work/$name" 2>"$work/render.log") &&
+        [ "$n" = 1 ]; then
+        ok "$name.zpl: zpl-renderer-js draws 1 label"
+    else
+        bad "$name.zpl: zpl-renderer-js drew \"${n:-nothing}\", want 1 label: $(head -c 300 "$work/render.log")"
+        continue
+    fi
+    decodes "$work/$name-1.png" "$name.zpl"
+    # the Code 128 band (19.5 .. 32 mm on 150 mm, scaled on A6); 2 dots of rounding
+    if m=$(python3 "$here/png_check.py" centred "$work/$name-1.png" 20 31 "$4" 2); then
+        ok "$name.zpl: Code 128 centred ($m)"
+    else
+        bad "$name.zpl: Code 128 not centred ($m)"
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
