@@ -456,20 +456,78 @@ render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     return rc;
 }
 
+/* svg_attr - the value of attribute name (e.g. " width=\"") inside the
+ * root element [tag, end): its first character and its length, or NULL */
+static const char *
+svg_attr(const char *tag, const char *end, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    const char *p, *q;
+
+    for (p = tag; p + nl < end; p++) {
+        if (memcmp(p, name, nl) != 0)
+            continue;
+        p += nl;
+        q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        *len = (size_t)(q - p);
+        return p;
+    }
+    return NULL;
+}
+
+/* svg_in_mm - copy the SVG from cairo into out with the root element's
+ * width and height in true millimetres. User space stays in points (the
+ * viewBox), which is how the layout draws; cairo can only write the same
+ * numbers for both, so with its unit set to mm it would declare a
+ * 100 x 150 mm label as 283.46 x 425.20 mm. */
+static int
+svg_in_mm(const buf_t *svg, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+{
+    const char *data = svg->data, *tag, *end, *wv, *hv;
+    size_t wl = 0, hl = 0;
+    char wmm[32], hmm[32];
+
+    tag = svg->len ? strstr(data, "<svg ") : NULL;
+    end = tag ? strchr(tag, '>') : NULL;
+    wv = end ? svg_attr(tag, end, " width=\"", &wl) : NULL;
+    hv = end ? svg_attr(tag, end, " height=\"", &hl) : NULL;
+    if (!wv || !hv || hv < wv) {
+        snprintf(err, errlen, "writing the SVG failed: cairo wrote no width and height");
+        return -1;
+    }
+    snprintf(wmm, sizeof wmm, "%gmm", page->width_mm);
+    snprintf(hmm, sizeof hmm, "%gmm", page->height_mm);
+    if (buf_append(out, data, (size_t)(wv - data)) != BUF_OK || buf_append(out, wmm, strlen(wmm)) != BUF_OK ||
+        buf_append(out, wv + wl, (size_t)(hv - (wv + wl))) != BUF_OK || buf_append(out, hmm, strlen(hmm)) != BUF_OK ||
+        buf_append(out, hv + hl, svg->len - (size_t)(hv + hl - data)) != BUF_OK) {
+        snprintf(err, errlen, "writing the SVG failed: output too big");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
 {
-    cairo_surface_t *s = cairo_svg_surface_create_for_stream(write_buf, out, page->width_mm / LC_PT_TO_MM,
-                                                             page->height_mm / LC_PT_TO_MM);
+    buf_t svg;
+    cairo_surface_t *s;
     int rc;
 
     (void)n;
-    cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_MM);
+    buf_init(&svg, 0);
+    s = cairo_svg_surface_create_for_stream(write_buf, &svg, page->width_mm / LC_PT_TO_MM,
+                                            page->height_mm / LC_PT_TO_MM);
+    cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_PT);
     rc = render_single(s, 1 / LC_PT_TO_MM, 0, page, &items[0], err, errlen);
     cairo_surface_finish(s);
     if (rc == 0)
         rc = cairo_failed(cairo_surface_status(s), "writing the SVG", err, errlen);
     cairo_surface_destroy(s);
+    if (rc == 0)
+        rc = svg_in_mm(&svg, page, out, err, errlen); /* buf_t data is NUL-terminated */
+    buf_free(&svg);
     return rc;
 }
 

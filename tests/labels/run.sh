@@ -7,6 +7,8 @@
 #   zpl, zpl-font   rendered by zpl-renderer-js (zebrash, WebAssembly, offline)
 #                   at 203 and 300 dpi; zbarimg must read the QR and the
 #                   Code 128, and the Code 128 must be centred
+#   svg             rsvg-convert at 203 and 300 dpi: the PNG has the label's
+#                   size in pixels and zbarimg reads it
 # Prints each check and "N passed, N failed"; exits non-zero on a failure.
 # The build to use: BCCI_BUILD (default build/san), which holds tests/label_test.
 set -eu
@@ -83,6 +85,21 @@ for spec in "label-100x150-203 100 150 8" "label-100x150-203-font 100 150 8" \
     else
         bad "$name.zpl: Code 128 not centred ($m)"
     fi
+done
+
+# SVG: true millimetres, so rsvg-convert at a dpi gives the label's size in
+# pixels (rounded up, as librsvg does), and what it draws scans
+for spec in "label-100x150 203 800x1199" "label-100x150 300 1182x1772" "label-a6 203 840x1183"; do
+    set -- $spec
+    png="$work/$1-svg-$2.png"
+    if ! rsvg-convert -b white --dpi-x "$2" --dpi-y "$2" -f png -o "$png" "$work/$1.svg" 2>"$work/rsvg.log"; then
+        bad "$1.svg: rsvg-convert failed: $(head -c 300 "$work/rsvg.log")"
+        continue
+    fi
+    size=$(python3 "$here/png_check.py" size "$png")
+    if [ "$size" = "$3" ]; then ok "$1.svg at $2 dpi: $size px"
+    else bad "$1.svg at $2 dpi: got $size px, want $3"; fi
+    decodes "$png" "$1.svg at $2 dpi"
 done
 
 echo "$passed passed, $failed failed"

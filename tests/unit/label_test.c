@@ -117,6 +117,8 @@ render_to(const label_data_t *items, size_t n, const char *format, const char *s
     buf_free(&b);
 }
 
+static void render_buf(const label_data_t *items, size_t n, const char *fmt, const char *size, int dpi, buf_t *b);
+
 /* zbar - decoded symbols of an image, one per line */
 static char *
 zbar(const char *file)
@@ -417,6 +419,16 @@ test_svg_valid(void **state)
     free(run(cmd, &st));
     if (st != 0)
         fail_msg("xmllint --noout on the SVG: got status %d, want 0", st);
+    {
+        /* true millimetres outside, points inside (the layout's user space) */
+        buf_t b;
+        render_buf(&d, 1, "svg", NULL, 0, &b);
+        assert_contains(b.data, " width=\"100mm\" height=\"150mm\" viewBox=\"0 0 283.46", "SVG 100x150");
+        buf_free(&b);
+        render_buf(&d, 1, "svg", "a6", 0, &b);
+        assert_contains(b.data, " width=\"105mm\" height=\"148mm\" viewBox=\"0 0 297.63", "SVG A6");
+        buf_free(&b);
+    }
 }
 
 /* ---- ZPL ---- */
@@ -1291,6 +1303,7 @@ write_samples(const char *dir)
     } kinds[] = {
         { "pdf", NULL, 0, "label-100x150.pdf" },  { "pdf", "a6", 0, "label-a6.pdf" },
         { "png", NULL, 203, "label-100x150.png" }, { "svg", NULL, 0, "label-100x150.svg" },
+        { "svg", "a6", 0, "label-a6.svg" },
         { "zpl", NULL, 203, "label-100x150-203.zpl" }, { "zpl-font", NULL, 203, "label-100x150-203-font.zpl" },
         { "zpl", "a6", 300, "label-a6-300.zpl" },    { "zpl-font", "a6", 300, "label-a6-300-font.zpl" },
     };
