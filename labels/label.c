@@ -267,10 +267,29 @@ check_waybill(const char *w, size_t idx, char *err, size_t errlen)
     return 0;
 }
 
+void
+label_result_add(label_result_t *res, size_t cut, const char *first_field)
+{
+    if (cut == 0)
+        return;
+    res->shortened += cut;
+    res->labels_shortened++;
+    if (!res->first_field)
+        res->first_field = first_field;
+}
+
 int
 label_render_batch(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, char *err,
                    size_t errlen)
 {
+    return label_render(items, n, opt, out, NULL, err, errlen);
+}
+
+int
+label_render(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, label_result_t *res,
+             char *err, size_t errlen)
+{
+    label_result_t scratch;
     const label_format_ops_t *ops;
     const char *fmt = opt && opt->format && *opt->format ? opt->format : "pdf";
     label_page_t page;
@@ -279,6 +298,9 @@ label_render_batch(const label_data_t *items, size_t n, const label_options_t *o
     size_t i;
     int rc = -1;
 
+    if (!res)
+        res = &scratch;
+    memset(res, 0, sizeof *res);
     ops = label_format_find(fmt);
     if (!ops) {
         snprintf(err, errlen, "unknown label format \"%.32s\"; valid formats: " LABEL_VALID_FORMATS, fmt);
@@ -310,7 +332,7 @@ label_render_batch(const label_data_t *items, size_t n, const label_options_t *o
         if (check_waybill(norm[i].waybill, i, err, errlen) != 0)
             goto out;
     }
-    rc = ops->render(norm, n, &page, out, err, errlen);
+    rc = ops->render(norm, n, &page, out, res, err, errlen);
 out:
     if (owned)
         for (i = 0; i < n * NSTR; i++)

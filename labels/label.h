@@ -60,15 +60,26 @@ typedef struct {
 
 enum { LABEL_CAN_BATCH = 1 << 0 /* many labels in one output */ };
 
+/* What a render had to shorten. Text that does not fit its box is first
+ * shrunk (down to a readable minimum), then wrapped, and only then cut
+ * with an ellipsis; every cut is counted here so that the caller can say so
+ * (an HTTP response header, a warning to the clerk). */
+typedef struct {
+    size_t shortened;        /* text boxes cut with an ellipsis, over the batch */
+    size_t labels_shortened; /* labels with at least one box cut */
+    const char *first_field; /* the first field cut, e.g. "recipient.name" (static); NULL when none */
+} label_result_t;
+
 /* One output format. */
 typedef struct label_format_ops {
     const char *name;         /* "pdf" */
     const char *content_type; /* "application/pdf" */
     unsigned caps;            /* LABEL_CAN_* */
-    /* render - append n (>= 1) labels to out; strings are NFC, never NULL.
+    /* render - append n (>= 1) labels to out; strings are NFC, never NULL;
+     * res (never NULL, zeroed by the front) counts what was cut.
      * 0 or -1 with a message in err. */
-    int (*render)(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err,
-                  size_t errlen);
+    int (*render)(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+                  char *err, size_t errlen);
 } label_format_ops_t;
 
 extern const label_format_ops_t label_format_pdf;
@@ -89,6 +100,16 @@ extern const label_format_ops_t label_format_zpl_font; /* text in the printer's 
  * a string that is not UTF-8 names the field). */
 int label_render_batch(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, char *err,
                        size_t errlen);
+
+/* label_render - label_render_batch that also fills res (caller-owned, may
+ * be NULL) with what had to be cut to fit; res is zeroed first and is
+ * meaningful only when 0 is returned */
+int label_render(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, label_result_t *res,
+                 char *err, size_t errlen);
+
+/* label_result_add - count one label's cuts (cut boxes, first field cut)
+ * into res; for the backends */
+void label_result_add(label_result_t *res, size_t cut, const char *first_field);
 
 /* label_format_find - the backend called name, or NULL */
 const label_format_ops_t *label_format_find(const char *name);

@@ -358,7 +358,8 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     lc_text_box(t, grouped, MARGIN, Y(g, 36.2), inner, Y(g, 7.5), 17, 9, LC_BOLD | LC_CENTER | LC_ONELINE, "waybill");
 
     /* recipient */
-    lc_text_box(t, d->recipient.name, MARGIN, Y(g, 49), inner, Y(g, 7.2), 15, 9, LC_BOLD | LC_ONELINE, "recipient.name");
+    /* a long name goes down to 8 pt on one line, then onto two lines */
+    lc_text_box(t, d->recipient.name, MARGIN, Y(g, 48.6), inner, Y(g, 7.6), 15, 8, LC_BOLD | LC_ONELINE, "recipient.name");
     snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     lc_text_box(t, line, MARGIN, Y(g, 56.3), inner, Y(g, 5.6), 12, 8, LC_BOLD | LC_ONELINE, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
@@ -413,7 +414,7 @@ cairo_failed(cairo_status_t st, const char *what, char *err, size_t errlen)
 /* render_single - one label drawn straight onto surface (PNG, SVG) */
 static int
 render_single(cairo_surface_t *surface, double scale, int raster, const label_page_t *page, const label_data_t *d,
-              char *err, size_t errlen)
+              label_result_t *res, char *err, size_t errlen)
 {
     cairo_t *cr = cairo_create(surface);
     lc_text_t t;
@@ -432,6 +433,7 @@ render_single(cairo_surface_t *surface, double scale, int raster, const label_pa
     }
     label_draw_static(&t, &g);
     rc = label_draw_variable(&t, &g, d, err, errlen);
+    label_result_add(res, (size_t)t.cut, t.first_cut);
     lc_text_cleanup(&t);
     if (rc == 0)
         rc = cairo_failed(cairo_status(cr), "drawing the label", err, errlen);
@@ -441,7 +443,8 @@ out:
 }
 
 static int
-render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
 {
     int wpx = (int)lround(page->width_mm / 25.4 * page->dpi);
     int hpx = (int)lround(page->height_mm / 25.4 * page->dpi);
@@ -449,7 +452,7 @@ render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     int rc;
 
     (void)n;
-    rc = render_single(s, lc_mm_scale(page->dpi), 1, page, &items[0], err, errlen);
+    rc = render_single(s, lc_mm_scale(page->dpi), 1, page, &items[0], res, err, errlen);
     if (rc == 0)
         rc = cairo_failed(cairo_surface_write_to_png_stream(s, write_buf, out), "writing the PNG", err, errlen);
     cairo_surface_destroy(s);
@@ -509,7 +512,8 @@ svg_in_mm(const buf_t *svg, const label_page_t *page, buf_t *out, char *err, siz
 }
 
 static int
-render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
 {
     buf_t svg;
     cairo_surface_t *s;
@@ -520,7 +524,7 @@ render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     s = cairo_svg_surface_create_for_stream(write_buf, &svg, page->width_mm / LC_PT_TO_MM,
                                             page->height_mm / LC_PT_TO_MM);
     cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_PT);
-    rc = render_single(s, 1 / LC_PT_TO_MM, 0, page, &items[0], err, errlen);
+    rc = render_single(s, 1 / LC_PT_TO_MM, 0, page, &items[0], res, err, errlen);
     cairo_surface_finish(s);
     if (rc == 0)
         rc = cairo_failed(cairo_surface_status(s), "writing the SVG", err, errlen);
@@ -547,6 +551,7 @@ typedef struct {
     cairo_surface_t **pages;  /* per label, NULL until drawn */
     int failed;
     char err[320];
+    label_result_t *res;      /* under mu */
 } batch_t;
 
 /* draw_page - the variable part of label i into a new recording surface */
@@ -556,9 +561,11 @@ draw_page(batch_t *b, lc_text_t *t, size_t i, char *err, size_t errlen)
     cairo_rectangle_t ext = { 0, 0, b->wpt, b->hpt };
     cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
     cairo_t *cr = cairo_create(rec);
+    int cut_before = t->cut;
 
     cairo_scale(cr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
     lc_text_use(t, cr);
+    t->first_cut = NULL;
     if (label_draw_variable(t, &b->g, &b->items[i], err, errlen) != 0 ||
         cairo_failed(cairo_status(cr), "drawing a label", err, errlen) != 0) {
         cairo_destroy(cr);
@@ -566,6 +573,9 @@ draw_page(batch_t *b, lc_text_t *t, size_t i, char *err, size_t errlen)
         return NULL;
     }
     cairo_destroy(cr);
+    pthread_mutex_lock(&b->mu);
+    label_result_add(b->res, (size_t)(t->cut - cut_before), t->first_cut);
+    pthread_mutex_unlock(&b->mu);
     return rec;
 }
 
@@ -632,7 +642,8 @@ ncores(void)
 }
 
 static int
-render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
 {
     batch_t b;
     pthread_t th[8];
@@ -646,6 +657,7 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     memset(&b, 0, sizeof b);
     b.items = items;
     b.n = n;
+    b.res = res;
     geom_of(page, &b.g);
     b.wpt = page->width_mm / LC_PT_TO_MM;
     b.hpt = page->height_mm / LC_PT_TO_MM;

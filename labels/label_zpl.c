@@ -46,7 +46,18 @@ typedef struct {
     lc_text_t lc;      /* graphic: the shared pango text boxes, monochrome */
     unsigned char *row_bits; /* graphic: scratch for one block's bitmap, owned */
     size_t row_bits_cap;
+    int cut;                 /* zpl-font: blocks cut since the start */
+    const char *first_cut;   /* zpl-font: field of the first block cut in this label */
 } zpl_t;
+
+/* Printed text is never smaller than this: an em of 7 pt is about 20 dots
+ * at 203 dpi, what a postman still reads at arm's length. A text block's
+ * size is the height of its ^A0 cell; DejaVu's em is about 0.8 of it. */
+#define ZPL_MIN_CELL_PT 8.75
+#define ZPL_EM_PER_CELL 0.8
+/* A bitmap block line is a bit taller than the cell: DejaVu's line box
+ * (1.164 em) plus the stacked marks of capitals above it (0.14 em). */
+#define ZPL_LINE_PER_CELL 1.06
 
 static int
 dots(const zpl_t *z, double mm)
@@ -115,7 +126,8 @@ static void
 text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char just, int reverse, const char *s,
             const char *field)
 {
-    int box_w = dots(z, w), line_h = dots(z, pt * 25.4 / 72.0), box_h = line_h * lines;
+    int box_w = dots(z, w), line_h = dots(z, pt * ZPL_LINE_PER_CELL * 25.4 / 72.0), box_h = line_h * lines;
+    double em_max = pt * ZPL_EM_PER_CELL, em_min = pt * 0.55;
     /* the bitmap is the box plus the text boxes' clip slack on every side:
      * hinting to the dot grid may move an outline by a dot past the ink
      * extents the text was fitted to. Tests (lc_clip_text = 0) ask for a
@@ -146,8 +158,9 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
     cairo_translate(cr, pad, pad);
     cairo_scale(cr, z->d, z->d); /* mm, like the PDF */
     lc_text_use(&z->lc, cr);
-    /* ^A0's height is the whole cell; DejaVu's em is about 0.8 of its line */
-    lc_text_box(&z->lc, s, 0, 0, w, box_h / z->d, pt * 0.8, pt * 0.55, flags, field);
+    if (em_min < ZPL_MIN_CELL_PT * ZPL_EM_PER_CELL)
+        em_min = ZPL_MIN_CELL_PT * ZPL_EM_PER_CELL;
+    lc_text_box(&z->lc, s, 0, 0, w, box_h / z->d, em_max, em_min, flags, field);
     cairo_surface_flush(surf);
     data = cairo_image_surface_get_data(surf);
     stride = cairo_image_surface_get_stride(surf);
@@ -195,6 +208,8 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
 
     if (!s || !*s)
         return;
+    if (pt < ZPL_MIN_CELL_PT)
+        pt = ZPL_MIN_CELL_PT;
     if (z->graphic) {
         text_bitmap(z, x, y, w, pt, lines, just, reverse, s, field);
         return;
@@ -211,6 +226,9 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
         put_escaped(z, s, cap - 3);
         if (buf_append(z->b, "...", 3) != BUF_OK)
             z->rc = -1;
+        z->cut++;
+        if (!z->first_cut)
+            z->first_cut = field;
         log_warn("label: field %s too long for its ZPL block, cut with \"...\"", field);
     } else {
         put_escaped(z, s, (size_t)-1);
@@ -266,10 +284,12 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, 3), dots(z, 3), dots(z, inner), dots(z, 9 * sy),
                     dots(z, 9 * sy)) != BUF_OK)
         z->rc = -1;
-    text(z, 3, 3 + 2.2 * sy, inner, 11, 1, 'C', 1, "BƯU CHÍNH CÔNG ÍCH — HÀNH CHÍNH CÔNG", "banner");
-    text(z, 3, 13 * sy, inner - 39, 7.5, 1, 'L', 0, d->carrier_service, "carrier_service");
+    /* Positions in mm on a 150 mm label (scaled by sy); a block is
+     * lines * size * ZPL_LINE_PER_CELL tall, sizes not below ZPL_MIN_CELL_PT */
+    text(z, 3, 3 + 2.4 * sy, inner, 11, 1, 'C', 1, "BƯU CHÍNH CÔNG ÍCH — HÀNH CHÍNH CÔNG", "banner");
+    text(z, 3, 13.3 * sy, inner - 34, 8.75, 1, 'L', 0, d->carrier_service, "carrier_service");
     snprintf(line, sizeof line, "Ngày gửi: %s", d->date);
-    text(z, W - 41, 13 * sy, 38, 8, 1, 'R', 0, line, "date");
+    text(z, W - 35, 13.3 * sy, 32, 8.75, 1, 'R', 0, line, "date");
     hline(z, 18.7 * sy, inner, 0.3);
 
     /* Code 128, centred; the printer prints the interpretation line (Y).
@@ -287,29 +307,29 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     text(z, 3, 37.3 * sy, inner, 15, 1, 'C', 0, grouped, "waybill");
     hline(z, 44.3 * sy, inner, 0.3);
 
-    text(z, 3, 45 * sy, 40, 7, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
-    text(z, 3, 49.5 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
+    text(z, 3, 44.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
+    text(z, 3, 48.6 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
     snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     text(z, 3, 56.5 * sy, inner, 11, 1, 'L', 0, line, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
     text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
     hline(z, 89.3 * sy, inner, 0.6);
 
-    text(z, 3, 90.2 * sy, 40, 6.5, 1, 'L', 0, "NGƯỜI GỬI", "caption");
-    text(z, 3, 93.8 * sy, inner, 8.5, 1, 'L', 0, d->sender.name, "sender.name");
+    text(z, 3, 89.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI GỬI", "caption");
+    text(z, 3, 93.4 * sy, inner, 8.75, 1, 'L', 0, d->sender.name, "sender.name");
     label_join_address(&d->sender, addr, sizeof addr);
-    text(z, 3, 98.2 * sy, inner, 7, 3, 'L', 0, addr, "sender.address");
+    text(z, 3, 97.0 * sy, inner, 8.75, 3, 'L', 0, addr, "sender.address");
     snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
-    text(z, 3, 108 * sy, inner, 7, 1, 'L', 0, line, "sender.phone");
+    text(z, 3, 107.4 * sy, inner, 8.75, 1, 'L', 0, line, "sender.phone");
     hline(z, 112.6 * sy, inner, 0.3);
 
-    text(z, 3, 113.4 * sy, lw, 6, 1, 'L', 0, "MÃ HỒ SƠ", "caption");
+    text(z, 3, 113.0 * sy, lw, 8.75, 1, 'L', 0, "MÃ HỒ SƠ", "caption");
     text(z, 3, 116.4 * sy, lw, 9.5, 1, 'L', 0, d->dossier_code, "dossier_code");
-    text(z, 3, 121.4 * sy, lw, 6, 1, 'L', 0, "NỘI DUNG", "caption");
-    text(z, 3, 124.4 * sy, lw, 7.5, 3, 'L', 0, d->result_summary, "result_summary");
-    text(z, 3, 132.4 * sy, lw, 6, 1, 'L', 0, "TIỀN THU HỘ (COD)", "caption");
+    text(z, 3, 120.2 * sy, lw, 8.75, 1, 'L', 0, "NỘI DUNG", "caption");
+    text(z, 3, 123.6 * sy, lw, 8.75, 3, 'L', 0, d->result_summary, "result_summary");
+    text(z, 3, 133.5 * sy, lw, 8.75, 1, 'L', 0, "TIỀN THU HỘ (COD)", "caption");
     label_format_cod(d->cod_amount, cod, sizeof cod);
-    text(z, 3, 135.5 * sy, lw, 13, 1, 'L', 0, cod, "cod_amount");
+    text(z, 3, 136.9 * sy, lw, 11, 1, 'L', 0, cod, "cod_amount");
 
     /* QR: model 2, ECC M, automatic input (^FDMA,). ^BY is sticky: the
      * Code 128's module width and 12 mm height would carry over to the QR
@@ -325,7 +345,7 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, 3), dots(z, 141.5 * sy), dots(z, inner),
                     dots(z, H - 3 - 141.5 * sy), dots(z, H - 3 - 141.5 * sy)) != BUF_OK)
         z->rc = -1;
-    text(z, 3, 142.6 * sy, inner, 8.5, 1, 'C', 1, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "caption");
+    text(z, 3, 142.6 * sy, inner, 8.75, 1, 'C', 1, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "caption");
     if (buf_append(z->b, "^XZ\n", 4) != BUF_OK)
         z->rc = -1;
     if (z->rc != 0) {
@@ -337,7 +357,7 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
 
 static int
 render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_page_t *page, buf_t *out,
-                char *err, size_t errlen)
+                label_result_t *res, char *err, size_t errlen)
 {
     zpl_t z;
     size_t i;
@@ -361,15 +381,22 @@ render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_pa
         }
     }
     for (i = 0; i < n; i++) {
-        if (render_one(&z, page, &items[i], err, errlen) != 0) {
-            if (z.rc == 0) {
-                char e[256];
-                snprintf(e, sizeof e, "label %zu: %s", i + 1, err);
-                snprintf(err, errlen, "%s", e);
-            }
-            rc = -1;
-            break;
+        int cut_before = graphic ? z.lc.cut : z.cut;
+
+        z.first_cut = NULL;
+        z.lc.first_cut = NULL;
+        if (render_one(&z, page, &items[i], err, errlen) == 0) {
+            label_result_add(res, (size_t)((graphic ? z.lc.cut : z.cut) - cut_before),
+                             graphic ? z.lc.first_cut : z.first_cut);
+            continue;
         }
+        if (z.rc == 0) {
+            char e[256];
+            snprintf(e, sizeof e, "label %zu: %s", i + 1, err);
+            snprintf(err, errlen, "%s", e);
+        }
+        rc = -1;
+        break;
     }
     if (graphic)
         lc_text_cleanup(&z.lc);
@@ -378,16 +405,17 @@ render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_pa
 }
 
 static int
-render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+           char *err, size_t errlen)
 {
-    return render_zpl_with(1, items, n, page, out, err, errlen);
+    return render_zpl_with(1, items, n, page, out, res, err, errlen);
 }
 
 static int
-render_zpl_font(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err,
-                size_t errlen)
+render_zpl_font(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+                char *err, size_t errlen)
 {
-    return render_zpl_with(0, items, n, page, out, err, errlen);
+    return render_zpl_with(0, items, n, page, out, res, err, errlen);
 }
 
 const label_format_ops_t label_format_zpl = {

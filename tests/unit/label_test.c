@@ -1074,6 +1074,103 @@ test_no_ink_cut_zpl(void **state)
     }
 }
 
+/* ---- text that does not fit: shrink, wrap, then an ellipsis the caller hears of ---- */
+
+static label_result_t
+render_result(const label_data_t *items, size_t n, const char *fmt, const char *size, int dpi, const char *file)
+{
+    label_options_t o = { fmt, size, dpi };
+    label_result_t res;
+    char err[256], path[512];
+    buf_t b;
+
+    buf_init(&b, 0);
+    memset(&res, 0xA5, sizeof res); /* label_render must set every field */
+    if (label_render(items, n, &o, &b, &res, err, sizeof err) != 0)
+        fail_msg("render %s: got error \"%s\", want success", fmt, err);
+    if (file) {
+        path_of(path, sizeof path, file);
+        write_file(path, b.data, b.len);
+    }
+    buf_free(&b);
+    return res;
+}
+
+static void
+test_shortened_reported(void **state)
+{
+    static const char *const formats[] = { "pdf", "png", "svg", "zpl", "zpl-font" };
+    /* 75 characters: too long for one line at any readable size, so it wraps */
+    static const char *const LONG_NAME =
+        "Tôn Nữ Huyền Trân Công Chúa Nguyễn Phúc Lệ Minh Thị Thanh Nhàn Hoàng Yến CUỐITÊN";
+    label_data_t d[3];
+    label_result_t res;
+    char huge[1200];
+    size_t i, len = 0;
+    char *txt;
+
+    (void)state;
+    d[0] = sample();
+    for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        res = render_result(d, 1, formats[i], NULL, 0, NULL);
+        if (res.shortened != 0 || res.labels_shortened != 0 || res.first_field != NULL)
+            fail_msg("%s, sample label: got %zu boxes cut (first %s), want none", formats[i], res.shortened,
+                     res.first_field ? res.first_field : "-");
+    }
+
+    /* a long name is shrunk and wrapped, its end is printed, nothing is cut */
+    d[0].recipient.name = LONG_NAME;
+    res = render_result(d, 1, "pdf", NULL, 0, "longname.pdf");
+    assert_int_equal(res.shortened, 0);
+    txt = pdftext("longname.pdf", "");
+    assert_contains(txt, "CUỐITÊN", "75-character name");
+    free(txt);
+
+    /* past that, an ellipsis and the caller is told which field */
+    while (len < 600)
+        len += (size_t)snprintf(huge + len, sizeof huge - len, "Nguyễn Thị Ánh Tuyết ");
+    d[0] = sample();
+    d[1] = sample();
+    d[1].recipient.name = huge;
+    d[2] = sample();
+    for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        int batch = strcmp(formats[i], "png") != 0 && strcmp(formats[i], "svg") != 0;
+        res = render_result(batch ? d : d + 1, batch ? 3 : 1, formats[i], NULL, 0, NULL);
+        if (res.shortened < 1 || res.labels_shortened != 1 || !res.first_field ||
+            strcmp(res.first_field, "recipient.name") != 0)
+            fail_msg("%s, a 600-character name: got %zu boxes cut on %zu labels (first %s), want the name cut on 1",
+                     formats[i], res.shortened, res.labels_shortened, res.first_field ? res.first_field : "-");
+    }
+    /* the old entry point still works and says nothing */
+    render_to(d, 3, "pdf", NULL, 0, "huge.pdf");
+    txt = pdftext("huge.pdf", "");
+    assert_contains(txt, "…", "600-character name");
+    free(txt);
+}
+
+/* ZPL text is never below a readable size: ^A0 cells of at least 25 dots
+ * (8.75 pt, an em of 7 pt) at 203 dpi */
+static void
+test_zpl_readable_size(void **state)
+{
+    label_data_t d = stress(1);
+    const char *p;
+    buf_t b;
+    int fields = 0;
+
+    (void)state;
+    render_buf(&d, 1, "zpl-font", NULL, 203, &b);
+    for (p = strstr(b.data, "^A0N,"); p; p = strstr(p + 1, "^A0N,")) {
+        int h = 0;
+        assert_int_equal(sscanf(p, "^A0N,%d", &h), 1);
+        if (h < 24)
+            fail_msg("zpl-font: got a %d-dot font (%.1f pt), want at least 24 dots", h, h * 72.0 / 203);
+        fields++;
+    }
+    assert_true(fields >= 15);
+    buf_free(&b);
+}
+
 /* ---- errors and helpers ---- */
 
 static void
@@ -1357,6 +1454,8 @@ main(void)
         cmocka_unit_test(test_no_ink_cut_cairo),
         cmocka_unit_test(test_no_ink_cut_manifest),
         cmocka_unit_test(test_no_ink_cut_zpl),
+        cmocka_unit_test(test_shortened_reported),
+        cmocka_unit_test(test_zpl_readable_size),
     };
     if (samples && *samples)
         return write_samples(samples);
