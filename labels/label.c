@@ -19,6 +19,7 @@
 
 static const label_format_ops_t *const formats[] = {
     &label_format_pdf,
+    &label_format_pdf_a4,
     &label_format_png,
     &label_format_svg,
     &label_format_zpl,
@@ -306,14 +307,20 @@ label_render(const label_data_t *items, size_t n, const label_options_t *opt, bu
         snprintf(err, errlen, "unknown label format \"%.32s\"; valid formats: " LABEL_VALID_FORMATS, fmt);
         return -1;
     }
-    if (label_page_resolve(opt ? opt->size : NULL, opt ? opt->dpi : 0, &page, err, errlen) != 0)
+    if ((ops->caps & LABEL_A6_ONLY) && opt && opt->size && *opt->size && strcasecmp(opt->size, "a6") != 0) {
+        snprintf(err, errlen, "format %s prints A6 labels; leave size out or send a6", ops->name);
+        return -1;
+    }
+    if (label_page_resolve((ops->caps & LABEL_A6_ONLY) ? "a6" : opt ? opt->size : NULL, opt ? opt->dpi : 0, &page,
+                           err, errlen) != 0)
         return -1;
     if (n == 0) {
         snprintf(err, errlen, "no labels to render; send at least one");
         return -1;
     }
     if (!(ops->caps & LABEL_CAN_BATCH) && n != 1) {
-        snprintf(err, errlen, "format %s holds one label, got %zu; use pdf, zpl or zpl-font for batches", ops->name, n);
+        snprintf(err, errlen, "format %s holds one label, got %zu; use pdf, pdf-a4, zpl or zpl-font for batches", ops->name,
+                 n);
         return -1;
     }
     if (n > LABEL_MAX_BATCH) {

@@ -5,6 +5,8 @@
  * const label_format_ops_t with named slots, like curl's vtls backends:
  *   label_format_pdf, label_format_png, label_format_svg  (label_cairo.c,
  *       cairo + pango, DejaVu Sans, one shared layout routine)
+ *   label_format_pdf_a4  (label_cairo.c) the same A6 labels four to an A4
+ *       page with cut marks, for offices without a thermal printer
  *   label_format_zpl, label_format_zpl_font               (label_zpl.c)
  * The front looks the format up by name, parses the page size and dpi,
  * normalises every input string to Unicode NFC (utf8proc) and hands the
@@ -46,8 +48,8 @@ typedef struct {
 } label_data_t;
 
 typedef struct {
-    const char *format; /* "pdf" (default when NULL), "png", "svg", "zpl", "zpl-font" */
-    const char *size;   /* "100x150" (default when NULL), "a6" */
+    const char *format; /* "pdf" (default when NULL), "pdf-a4", "png", "svg", "zpl", "zpl-font" */
+    const char *size;   /* "100x150" (default when NULL), "a6"; pdf-a4: NULL or "a6" */
     int dpi;            /* 203 (default when 0) or 300; raster formats and ZPL */
 } label_options_t;
 
@@ -58,7 +60,10 @@ typedef struct {
     int dpi;
 } label_page_t;
 
-enum { LABEL_CAN_BATCH = 1 << 0 /* many labels in one output */ };
+enum {
+    LABEL_CAN_BATCH = 1 << 0, /* many labels in one output */
+    LABEL_A6_ONLY = 1 << 1,   /* the format's cells are A6: no size, or "a6" */
+};
 
 /* What a render had to shorten. Text that does not fit its box is first
  * shrunk (down to a readable minimum), then wrapped, and only then cut
@@ -83,19 +88,20 @@ typedef struct label_format_ops {
 } label_format_ops_t;
 
 extern const label_format_ops_t label_format_pdf;
+extern const label_format_ops_t label_format_pdf_a4;   /* A4 sheets of four A6 labels, cut marks */
 extern const label_format_ops_t label_format_png;
 extern const label_format_ops_t label_format_svg;
 extern const label_format_ops_t label_format_zpl;      /* text as bitmaps: any ZPL II printer */
 extern const label_format_ops_t label_format_zpl_font; /* text in the printer's font 0 */
 
 #define LABEL_MAX_BATCH 10000
-#define LABEL_VALID_FORMATS "pdf, png, svg, zpl, zpl-font"
+#define LABEL_VALID_FORMATS "pdf, png, svg, zpl, zpl-font, pdf-a4"
 #define LABEL_VALID_SIZES "100x150, a6"
 #define LABEL_VALID_DPI "203, 300"
 
 /* label_render_batch - render n labels into out (caller-owned buf_t).
- * PNG and SVG take exactly one label; PDF (one page per label) and ZPL (one
- * ^XA…^XZ per label) take up to LABEL_MAX_BATCH. Returns 0, or -1 with err
+ * PNG and SVG take exactly one label; PDF (one page per label), PDF-A4 (four
+ * per page) and ZPL (one ^XA…^XZ per label) take up to LABEL_MAX_BATCH. Returns 0, or -1 with err
  * saying what was wrong (unknown format/size/dpi lists the valid values;
  * a string that is not UTF-8 names the field). */
 int label_render_batch(const label_data_t *items, size_t n, const label_options_t *opt, buf_t *out, char *err,

@@ -641,11 +641,46 @@ ncores(void)
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
+/* How labels sit on the PDF's pages: one per page (pdf), or a grid of
+ * cols x rows cells from (x0, y0) mm on a bigger sheet (pdf-a4). */
+typedef struct {
+    double w_mm, h_mm; /* the PDF page */
+    int cols, rows;
+    double x0, y0;     /* top left of the first cell, mm */
+    int cut_marks;
+} sheet_t;
+
+/* draw_cut_marks - dashed grey lines along the inner cell edges, through
+ * the labels' white borders (outside their frames), to cut along */
+static void
+draw_cut_marks(cairo_t *cr, const sheet_t *sh, const label_page_t *page)
+{
+    static const double dash[] = { 2.0, 1.5 };
+    int k;
+
+    cairo_save(cr);
+    cairo_scale(cr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
+    cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(cr, 0.15);
+    cairo_set_dash(cr, dash, 2, 0);
+    for (k = 1; k < sh->cols; k++) {
+        cairo_move_to(cr, sh->x0 + k * page->width_mm, 0);
+        cairo_line_to(cr, sh->x0 + k * page->width_mm, sh->h_mm);
+    }
+    for (k = 1; k < sh->rows; k++) {
+        cairo_move_to(cr, 0, sh->y0 + k * page->height_mm);
+        cairo_line_to(cr, sh->w_mm, sh->y0 + k * page->height_mm);
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
+}
+
 static int
-render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
-           size_t errlen)
+render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page, const sheet_t *sh, buf_t *out,
+                  label_result_t *res, char *err, size_t errlen)
 {
     batch_t b;
+    size_t per_sheet = (size_t)(sh->cols * sh->rows);
     pthread_t th[8];
     int nth = 0, want, k, rc = -1;
     cairo_surface_t *pdf = NULL, *stat = NULL;
@@ -669,7 +704,7 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
 
-    pdf = cairo_pdf_surface_create_for_stream(write_buf, out, b.wpt, b.hpt);
+    pdf = cairo_pdf_surface_create_for_stream(write_buf, out, sh->w_mm / LC_PT_TO_MM, sh->h_mm / LC_PT_TO_MM);
     cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_TITLE, "Phiếu gửi bưu chính công ích");
     cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_CREATOR, "bcci-gateway");
     cr = cairo_create(pdf);
@@ -719,11 +754,20 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
             if (!pg)
                 break;
         }
-        cairo_set_source_surface(cr, stat, 0, 0);
-        cairo_paint(cr);
-        cairo_set_source_surface(cr, pg, 0, 0);
-        cairo_paint(cr);
-        cairo_show_page(cr);
+        {
+            size_t cell = i % per_sheet;
+            double ox = (sh->x0 + (double)(cell % (size_t)sh->cols) * page->width_mm) / LC_PT_TO_MM;
+            double oy = (sh->y0 + (double)(cell / (size_t)sh->cols) * page->height_mm) / LC_PT_TO_MM;
+
+            if (cell == 0 && sh->cut_marks)
+                draw_cut_marks(cr, sh, page);
+            cairo_set_source_surface(cr, stat, ox, oy);
+            cairo_paint(cr);
+            cairo_set_source_surface(cr, pg, ox, oy);
+            cairo_paint(cr);
+            if (cell == per_sheet - 1 || i == n - 1)
+                cairo_show_page(cr);
+        }
         cairo_surface_destroy(pg);
         pthread_mutex_lock(&b.mu);
         b.written = i + 1;
@@ -773,6 +817,40 @@ out:
     pthread_mutex_destroy(&b.mu);
     return rc;
 }
+
+static int
+render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
+{
+    sheet_t one = { page->width_mm, page->height_mm, 1, 1, 0, 0, 0 };
+
+    return render_pdf_sheets(items, n, page, &one, out, res, err, errlen);
+}
+
+/* render_pdf_a4 - four A6 labels (2 x 2, 105 x 148 mm each) per A4 page,
+ * true to size, centred vertically in the 1 mm the sheet has to spare,
+ * with cut marks along the inner edges; the last page may hold fewer */
+static int
+render_pdf_a4(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+              char *err, size_t errlen)
+{
+    sheet_t a4 = { 210.0, 297.0, 2, 2, 0, 0, 1 };
+
+    a4.x0 = (a4.w_mm - a4.cols * page->width_mm) / 2;
+    a4.y0 = (a4.h_mm - a4.rows * page->height_mm) / 2;
+    if (a4.x0 < 0 || a4.y0 < 0) {
+        snprintf(err, errlen, "format pdf-a4 holds A6 labels; a %s label does not fit four to a page", page->size_name);
+        return -1;
+    }
+    return render_pdf_sheets(items, n, page, &a4, out, res, err, errlen);
+}
+
+const label_format_ops_t label_format_pdf_a4 = {
+    .name = "pdf-a4",
+    .content_type = "application/pdf",
+    .caps = LABEL_CAN_BATCH | LABEL_A6_ONLY,
+    .render = render_pdf_a4,
+};
 
 const label_format_ops_t label_format_pdf = {
     .name = "pdf",

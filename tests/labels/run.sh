@@ -7,6 +7,7 @@
 #   zpl, zpl-font   rendered by zpl-renderer-js (zebrash, WebAssembly, offline)
 #                   at 203 and 300 dpi; zbarimg must read the QR and the
 #                   Code 128, and the Code 128 must be centred
+#   pdf, pdf-a4     qpdf --check; the A4 sheet's page size and its QR
 #   svg             rsvg-convert at 203 and 300 dpi: the PNG has the label's
 #                   size in pixels and zbarimg reads it
 # Prints each check and "N passed, N failed"; exits non-zero on a failure.
@@ -101,6 +102,20 @@ for spec in "label-100x150 203 800x1199" "label-100x150 300 1182x1772" "label-a6
     else bad "$1.svg at $2 dpi: got $size px, want $3"; fi
     decodes "$png" "$1.svg at $2 dpi"
 done
+
+# PDF: qpdf checks the structure of every PDF kind
+for name in label-100x150 label-a6 sheet-a4; do
+    if qpdf --check "$work/$name.pdf" >"$work/qpdf.log" 2>&1; then ok "$name.pdf: qpdf --check"
+    else bad "$name.pdf: qpdf --check: $(tail -n 3 "$work/qpdf.log")"; fi
+done
+# the A4 sheet: 210 x 297 mm and its one label (of four cells) decodes
+if pdftotext -bbox "$work/sheet-a4.pdf" - 2>/dev/null | grep -q '<page width="595.2[0-9]*" height="841.8'; then
+    ok "sheet-a4.pdf: A4 page (595.28 x 841.89 pt)"
+else
+    bad "sheet-a4.pdf: page is not 210 x 297 mm"
+fi
+pdftoppm -r 203 -png -singlefile -f 1 -l 1 "$work/sheet-a4.pdf" "$work/sheet-a4" 2>/dev/null
+decodes "$work/sheet-a4.png" "sheet-a4.pdf page 1"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1171,6 +1171,68 @@ test_zpl_readable_size(void **state)
     buf_free(&b);
 }
 
+/* ---- A4 sheets of four A6 labels ---- */
+
+static void
+test_pdf_a4_sheets(void **state)
+{
+    enum { N = 9 };
+    static char waybills[N][16], urls[N][96];
+    label_data_t d[N];
+    char *txt, *info;
+    size_t i;
+    int page;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        d[i] = sample();
+        assert_int_equal(s10_format("RR", 40000000UL + i * 31, "VN", waybills[i], sizeof waybills[i]), 0);
+        snprintf(urls[i], sizeof urls[i], "https://hcc.example.gov.vn/t/%s?k=sheet%zu", waybills[i], i);
+        d[i].waybill = waybills[i];
+        d[i].tracking_url = urls[i];
+    }
+    render_to(d, N, "pdf-a4", NULL, 0, "sheets.pdf");
+    txt = pdftext("sheets.pdf", "");
+    if (count(txt, "\f") != 3)
+        fail_msg("pdf-a4 of %d labels: got %zu pages, want 3", N, count(txt, "\f"));
+    free(txt);
+    info = pdftext("sheets.pdf", "-bbox");
+    /* 210 x 297 mm = 595.28 x 841.89 pt */
+    assert_contains(info, "<page width=\"595.2", "A4 sheet");
+    assert_contains(info, "height=\"841.8", "A4 sheet");
+    free(info);
+    assert_inside_page("sheets.pdf");
+    for (page = 1; page <= 3; page++) {
+        size_t first = (size_t)(page - 1) * 4, last = first + 4 > N ? N : first + 4, k;
+        char *got;
+
+        pdf_page_png("sheets.pdf", page, 203, "sheet");
+        got = zbar("sheet.png");
+        for (k = first; k < last; k++) {
+            char want[128];
+            snprintf(want, sizeof want, "%s\n", urls[k]);
+            if (!strstr(got, want))
+                fail_msg("pdf-a4 page %d: zbarimg got \"%s\", want the QR of label %zu", page, got, k + 1);
+            snprintf(want, sizeof want, "%s\n", waybills[k]);
+            if (!strstr(got, want))
+                fail_msg("pdf-a4 page %d: zbarimg got \"%s\", want the Code 128 of label %zu", page, got, k + 1);
+        }
+        if (count(got, "\n") != 2 * (last - first))
+            fail_msg("pdf-a4 page %d: got %zu symbols, want %zu", page, count(got, "\n"), 2 * (last - first));
+        free(got);
+    }
+    {
+        label_options_t o = { "pdf-a4", "100x150", 0 };
+        char err[256] = "";
+        buf_t b;
+        buf_init(&b, 0);
+        assert_int_equal(label_render_batch(d, 1, &o, &b, err, sizeof err), -1);
+        assert_contains(err, "format pdf-a4 prints A6 labels", "pdf-a4 with a 100x150 size");
+        buf_free(&b);
+    }
+    assert_string_equal(label_content_type("pdf-a4"), "application/pdf");
+}
+
 /* ---- errors and helpers ---- */
 
 static void
@@ -1185,8 +1247,8 @@ test_errors(void **state)
         { "gif", NULL, 0, 1, "valid formats: pdf, png, svg, zpl" },
         { "pdf", "a4", 0, 1, "valid sizes: 100x150, a6" },
         { "png", NULL, 150, 1, "valid values: 203, 300" },
-        { "png", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
-        { "svg", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
+        { "png", NULL, 0, 2, "use pdf, pdf-a4, zpl or zpl-font for batches" },
+        { "svg", NULL, 0, 2, "use pdf, pdf-a4, zpl or zpl-font for batches" },
         { "zpl", NULL, 0, 0, "at least one" },
     };
     label_data_t d[2];
@@ -1400,7 +1462,7 @@ write_samples(const char *dir)
     } kinds[] = {
         { "pdf", NULL, 0, "label-100x150.pdf" },  { "pdf", "a6", 0, "label-a6.pdf" },
         { "png", NULL, 203, "label-100x150.png" }, { "svg", NULL, 0, "label-100x150.svg" },
-        { "svg", "a6", 0, "label-a6.svg" },
+        { "svg", "a6", 0, "label-a6.svg" },       { "pdf-a4", NULL, 0, "sheet-a4.pdf" },
         { "zpl", NULL, 203, "label-100x150-203.zpl" }, { "zpl-font", NULL, 203, "label-100x150-203-font.zpl" },
         { "zpl", "a6", 300, "label-a6-300.zpl" },    { "zpl-font", "a6", 300, "label-a6-300-font.zpl" },
     };
@@ -1455,6 +1517,7 @@ main(void)
         cmocka_unit_test(test_no_ink_cut_manifest),
         cmocka_unit_test(test_no_ink_cut_zpl),
         cmocka_unit_test(test_shortened_reported),
+        cmocka_unit_test(test_pdf_a4_sheets),
         cmocka_unit_test(test_zpl_readable_size),
     };
     if (samples && *samples)
