@@ -1396,8 +1396,13 @@ test_manifest(void **state)
         items[i].recipient_name = i % 2 ? NAME : "Trần Đức Thắng";
         items[i].commune = COMMUNE;
         items[i].cod_amount = i % 2 ? 50000 : 0;
+        items[i].documents = (unsigned)(i % 3 + 1);
     }
     memset(&m, 0, sizeof m);
+    m.handover_time = "14:30";
+    m.handover_place = "Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên";
+    m.agency_staff = "Nguyễn Văn Giao";
+    m.carrier_staff = "Lê Thị Nhận";
     m.manifest_id = "BBGN-2025-000123";
     m.agency_name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
     m.carrier_name = "Bưu điện tỉnh Thái Nguyên";
@@ -1429,7 +1434,46 @@ test_manifest(void **state)
     assert_contains(txt, "ĐẠI DIỆN CƠ QUAN GIAO", "manifest signatures");
     assert_contains(txt, "NHÂN VIÊN BƯU CHÍNH NHẬN", "manifest signatures");
     assert_contains(txt, "(Ký, ghi rõ họ tên)", "manifest signatures");
+    /* parties, handover time and place, counts, page totals, who signs */
+    assert_contains(txt, "Bên giao: Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên", "manifest parties");
+    assert_contains(txt, "Bên nhận: Bưu điện tỉnh Thái Nguyên", "manifest parties");
+    assert_contains(txt, "Thời gian giao: 14:30, ngày 24/11/2025", "manifest handover time");
+    assert_contains(txt, "Địa điểm giao: Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên",
+                    "manifest handover place");
+    assert_contains(txt, "Số tài", "manifest documents column"); /* the title wraps in its column */
+    assert_contains(txt, "Cộng trang 1: 28 bưu gửi, 55 tài liệu, thu hộ 700.000 đ", "manifest page totals");
+    assert_contains(txt, "Cộng trang 3: 14 bưu gửi", "manifest page totals");
+    assert_contains(txt, "Tổng số tài liệu: 139", "manifest totals");
+    assert_contains(txt, "Hai bên đã kiểm đếm, giao nhận đủ số bưu gửi nêu trên", "manifest statement");
+    assert_contains(txt, "Nguyễn Văn Giao", "manifest signatures");
+    assert_contains(txt, "Lê Thị Nhận", "manifest signatures");
     free(txt);
+
+    /* without counts or the optional fields: no documents column, dotted lines to fill in */
+    for (i = 0; i < N; i++)
+        items[i].documents = 0;
+    m.handover_time = NULL;
+    m.handover_place = NULL;
+    m.agency_staff = NULL;
+    m.carrier_staff = NULL;
+    m.n = 5;
+    buf_init(&b, 0);
+    if (manifest_render_pdf(&m, &b, err, sizeof err) != 0)
+        fail_msg("manifest: got error \"%s\", want success", err);
+    path_of(path, sizeof path, "manifest5.pdf");
+    write_file(path, b.data, b.len);
+    buf_free(&b);
+    txt = pdftext("manifest5.pdf", "");
+    squash(txt);
+    if (strstr(txt, "Số tài") || strstr(txt, "tài liệu,"))
+        fail_msg("manifest without document counts: got a documents column or total");
+    assert_contains(txt, "Thời gian giao: …… giờ ……, ngày 24/11/2025", "manifest without a time");
+    assert_contains(txt, "Địa điểm giao: ……", "manifest without a place");
+    assert_contains(txt, "Cộng trang 1: 5 bưu gửi, thu hộ 100.000 đ", "manifest page totals");
+    assert_contains(txt, "Trang 1/1", "manifest of 5");
+    free(txt);
+    path_of(path, sizeof path, "manifest.pdf");
+    m.n = N;
 
     path_of(prefix, sizeof prefix, "manifest");
     snprintf(cmd, sizeof cmd, "pdftoppm -r 150 -png -singlefile -f 1 -l 1 '%s' '%s' 2>/dev/null", path, prefix);
