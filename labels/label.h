@@ -33,18 +33,47 @@ typedef struct {
     const char *address;  /* street part or full address */
     const char *commune;  /* may be NULL or "" */
     const char *province; /* may be NULL or "" */
+    const char *email;    /* NULL or "": not printed */
+    const char *postcode; /* the commune's mã bưu chính, "24108"; NULL or "": not printed */
 } label_party_t;
+
+/* One document in the parcel, as TT 17 Điều 9 asks it listed. */
+typedef struct {
+    const char *name; /* "Giấy chứng nhận quyền sử dụng đất" */
+    int original;     /* 1: bản chính (original), 0: bản sao (copy) */
+} label_document_t;
 
 typedef struct {
     const char *waybill;         /* S10, e.g. RR000000014VN (printable ASCII, <= 40 chars) */
     const char *dossier_code;    /* 000.00.31.H23-231124-0001 */
     const char *tracking_url;    /* QR content: {public_base_url}/t/{waybill}?k={token} */
-    const char *carrier_service; /* "VNPost — Chuyển phát thường (CTN001)" */
+    const char *carrier_service; /* "VNPost — Chuyển phát thường (CTN001)"; see carrier_name */
     const char *result_summary;  /* what the parcel holds, e.g. "Giấy chứng nhận …" */
-    const char *date;            /* dd/MM/yyyy */
+    const char *date;            /* dd/MM/yyyy: the print date. Not printed as "Ngày nhận gửi",
+                                  * which is accepted_date */
     label_party_t sender;
     label_party_t recipient;
     long long cod_amount;        /* đồng; 0 = nothing to collect */
+
+    /* The rest of a phiếu gửi's content under TT 17 Điều 9; NULL, 0 or ""
+     * = not printed, unless said otherwise. */
+    const char *carrier_name;    /* display name, "Bưu điện Việt Nam"; with service_name it is
+                                  * printed instead of carrier_service */
+    const char *service_name;    /* display name, "Chuyển phát nhanh" */
+    const char *accepted_date;   /* dd/MM/yyyy once the carrier accepted the item; NULL or "" prints
+                                  * an empty "Ngày nhận gửi: ……" line to fill in */
+    const char *procedure_name;  /* the administrative procedure */
+    const label_document_t *documents; /* ndocuments entries, borrowed */
+    size_t ndocuments;
+    unsigned weight_grams;
+    const char *postage_payer;   /* who pays the postage: "Người gửi trả", "Cơ quan trả", …;
+                                  * NULL = no postage line */
+    long long postage;           /* đồng; printed with postage_payer */
+    const char *authorised_name; /* the person authorised to receive (người được ủy quyền) */
+    const char *authorised_relation; /* their relation to the recipient, "con" */
+    const char *note;            /* ghi chú */
+    const char *take_back;       /* documents the postman takes back (giấy tờ thu lại) */
+    int receiver_signature;      /* 1: a box for the receiver's signature */
 } label_data_t;
 
 typedef struct {
@@ -132,9 +161,24 @@ int label_page_resolve(const char *size, int dpi, label_page_t *page, char *err,
 void label_format_cod(long long amount, char *out, size_t outlen);
 
 /* label_join_address - "address, commune, province" into out, skipping empty
- * parts and parts the address already spells out in any letter case; used by
- * every backend so that all formats print the same address */
+ * parts and parts the address already spells out in any letter case, then
+ * " — mã bưu chính 24108" when the postcode is known; used by every backend
+ * so that all formats print the same address */
 void label_join_address(const label_party_t *p, char *out, size_t outlen);
+
+/* label_service_text - what the label says of carrier and service:
+ * "carrier_name — service_name" when the caller named them, else
+ * carrier_service */
+void label_service_text(const label_data_t *d, char *out, size_t outlen);
+
+/* label_accepted_text - "Ngày nhận gửi: 24/11/2025", or with "……" to fill
+ * in when the acceptance date is not known yet */
+void label_accepted_text(const label_data_t *d, char *out, size_t outlen);
+
+/* label_tt17_text - the TT 17 lines the caller gave (procedure, documents
+ * with bản chính/bản sao, weight and postage, authorised person, note,
+ * documents to take back), one per line ('\n'), into out; "" when none */
+void label_tt17_text(const label_data_t *d, char *out, size_t outlen);
 
 /* label_nfc - a NFC copy of s (caller frees), or NULL when s is not valid
  * UTF-8 or memory ran out. NULL s gives an empty string. */

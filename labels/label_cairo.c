@@ -336,15 +336,18 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     cairo_t *cr = t->cr;
     double inner = g->W - 2 * MARGIN;
     double lx = MARGIN, lw = inner - QR_SIZE - 2;
-    char grouped[64], line[256], cod[48], addr[4096];
+    char grouped[64], line[512], cod[48], addr[4096], tt17[4096];
+    int sign = d->receiver_signature;
+    double sender_w = sign ? inner - 36 : inner;
     code128_t bc;
     qr_t q = { 0, NULL };
     double module, bw, snap = t->raster;
 
-    /* service line */
-    lc_text_box(t, d->carrier_service, MARGIN, Y(g, 12.6), inner - 33, Y(g, 5.6), 8.5, 5.5, LC_BOLD, "carrier_service");
-    snprintf(line, sizeof line, "Ngày gửi: %s", d->date);
-    lc_text_box(t, line, g->W - MARGIN - 32, Y(g, 12.6), 32, Y(g, 5.6), 8, 5.5, LC_RIGHT | LC_ONELINE, "date");
+    /* service line; the acceptance date, not the print date */
+    label_service_text(d, line, sizeof line);
+    lc_text_box(t, line, MARGIN, Y(g, 12.6), inner - 41, Y(g, 5.6), 8.5, 5.5, LC_BOLD, "carrier_service");
+    label_accepted_text(d, line, sizeof line);
+    lc_text_box(t, line, g->W - MARGIN - 40, Y(g, 12.6), 40, Y(g, 5.6), 8, 6, LC_RIGHT | LC_ONELINE, "accepted_date");
 
     /* waybill: Code 128 centred with 10-module quiet zones, groups below */
     if (code128_encode(d->waybill, &bc, err, errlen) != 0)
@@ -360,17 +363,47 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     /* recipient */
     /* a long name goes down to 8 pt on one line, then onto two lines */
     lc_text_box(t, d->recipient.name, MARGIN, Y(g, 48.6), inner, Y(g, 7.6), 15, 8, LC_BOLD | LC_ONELINE, "recipient.name");
-    snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
+    if (d->recipient.email && *d->recipient.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->recipient.phone, d->recipient.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     lc_text_box(t, line, MARGIN, Y(g, 56.3), inner, Y(g, 5.6), 12, 8, LC_BOLD | LC_ONELINE, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
-    lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 26.5), 12.5, 7, 0, "recipient.address");
+    label_tt17_text(d, tt17, sizeof tt17);
+    if (*tt17) {
+        /* the TT 17 lines take the lower half of the address box, which a
+         * usual address leaves empty */
+        lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 10.5), 11, 7, 0, "recipient.address");
+        lc_text_box(t, tt17, MARGIN, Y(g, 72.8), inner, Y(g, 16.1), 8, 6, 0, "tt17");
+    } else {
+        lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 26.5), 12.5, 7, 0, "recipient.address");
+    }
 
-    /* sender */
-    lc_text_box(t, d->sender.name, MARGIN, Y(g, 93.6), inner, Y(g, 4.4), 9, 6, LC_BOLD | LC_ONELINE, "sender.name");
-    label_join_address(&d->sender, addr, sizeof addr);
-    lc_text_box(t, addr, MARGIN, Y(g, 98), inner, Y(g, 9.6), 8, 5.5, 0, "sender.address");
-    snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
-    lc_text_box(t, line, MARGIN, Y(g, 107.8), inner, Y(g, 4.2), 8, 6, LC_ONELINE, "sender.phone");
+    /* sender, with the receiver's signature box on the right when asked for */
+    {
+        /* beside the box, an agency's name may need a second line */
+        double name_h = sign ? 6.6 : 4.4, addr_y = 93.6 + name_h;
+        lc_text_box(t, d->sender.name, MARGIN, Y(g, 93.6), sender_w, Y(g, name_h), 9, 6, LC_BOLD | LC_ONELINE,
+                    "sender.name");
+        label_join_address(&d->sender, addr, sizeof addr);
+        lc_text_box(t, addr, MARGIN, Y(g, addr_y), sender_w, Y(g, 107.6 - addr_y), 8, 5.5, 0, "sender.address");
+    }
+    if (d->sender.email && *d->sender.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->sender.phone, d->sender.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
+    lc_text_box(t, line, MARGIN, Y(g, 107.8), sender_w, Y(g, 4.2), 8, 6, LC_ONELINE, "sender.phone");
+    if (sign) {
+        double bx = g->W - MARGIN - 34;
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, 0.3);
+        cairo_rectangle(cr, bx, Y(g, 90.6), 34, Y(g, 21.2));
+        cairo_stroke(cr);
+        lc_text_box(t, "NGƯỜI NHẬN KÝ", bx + 1, Y(g, 91), 32, Y(g, 3.2), 6.5, 5.5, LC_BOLD | LC_CENTER | LC_ONELINE,
+                    "caption");
+        lc_text_box(t, "(ghi rõ họ tên, ngày nhận)", bx + 1, Y(g, 94), 32, Y(g, 3), 5.5, 5, LC_CENTER | LC_ONELINE,
+                    "caption");
+    }
 
     /* bottom: dossier, content, COD on the left; QR on the right */
     lc_text_box(t, d->dossier_code, lx, Y(g, 116.3), lw, Y(g, 4.8), 10, 6, LC_BOLD | LC_ONELINE, "dossier_code");

@@ -271,7 +271,8 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
 {
     double W = page->width_mm, H = page->height_mm, sy = H / 150.0;
     double inner = W - 6, lw = inner - 27;
-    char line[256], grouped[64], cod[48], addr[4096];
+    char line[512], grouped[64], cod[48], addr[4096], tt17[4096];
+    double sender_w = d->receiver_signature ? inner - 36 : inner;
     code128_t bc;
     int module = z->d >= 12 ? 4 : 3;
     int qrmag = z->d >= 12 ? 7 : 5;
@@ -287,9 +288,11 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     /* Positions in mm on a 150 mm label (scaled by sy); a block is
      * lines * size * ZPL_LINE_PER_CELL tall, sizes not below ZPL_MIN_CELL_PT */
     text(z, 3, 3 + 2.4 * sy, inner, 11, 1, 'C', 1, "BƯU CHÍNH CÔNG ÍCH — HÀNH CHÍNH CÔNG", "banner");
-    text(z, 3, 13.3 * sy, inner - 34, 8.75, 1, 'L', 0, d->carrier_service, "carrier_service");
-    snprintf(line, sizeof line, "Ngày gửi: %s", d->date);
-    text(z, W - 35, 13.3 * sy, 32, 8.75, 1, 'R', 0, line, "date");
+    /* the service gets the whole line: at a readable size it and the
+     * acceptance date do not both fit, so the date goes beside the
+     * recipient's caption below */
+    label_service_text(d, line, sizeof line);
+    text(z, 3, 13.3 * sy, inner, 8.75, 1, 'L', 0, line, "carrier_service");
     hline(z, 18.7 * sy, inner, 0.3);
 
     /* Code 128, centred; the printer prints the interpretation line (Y).
@@ -307,20 +310,42 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     text(z, 3, 37.3 * sy, inner, 15, 1, 'C', 0, grouped, "waybill");
     hline(z, 44.3 * sy, inner, 0.3);
 
-    text(z, 3, 44.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
+    text(z, 3, 44.9 * sy, 40, 8.75, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
+    label_accepted_text(d, line, sizeof line);
+    text(z, W - 53, 44.9 * sy, 50, 8.75, 1, 'R', 0, line, "accepted_date");
     text(z, 3, 48.6 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
-    snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
+    if (d->recipient.email && *d->recipient.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->recipient.phone, d->recipient.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     text(z, 3, 56.5 * sy, inner, 11, 1, 'L', 0, line, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
-    text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
+    label_tt17_text(d, tt17, sizeof tt17);
+    if (*tt17) {
+        /* the TT 17 lines take the lower half of the address block */
+        text(z, 3, 62.5 * sy, inner, 10.5, 2, 'L', 0, addr, "recipient.address");
+        text(z, 3, 70.6 * sy, inner, 8.75, 5, 'L', 0, tt17, "tt17");
+    } else {
+        text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
+    }
     hline(z, 89.3 * sy, inner, 0.6);
 
     text(z, 3, 89.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI GỬI", "caption");
-    text(z, 3, 93.4 * sy, inner, 8.75, 1, 'L', 0, d->sender.name, "sender.name");
+    text(z, 3, 93.4 * sy, sender_w, 8.75, 1, 'L', 0, d->sender.name, "sender.name");
     label_join_address(&d->sender, addr, sizeof addr);
-    text(z, 3, 97.0 * sy, inner, 8.75, 3, 'L', 0, addr, "sender.address");
-    snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
-    text(z, 3, 107.4 * sy, inner, 8.75, 1, 'L', 0, line, "sender.phone");
+    text(z, 3, 97.0 * sy, sender_w, 8.75, 3, 'L', 0, addr, "sender.address");
+    if (d->sender.email && *d->sender.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->sender.phone, d->sender.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
+    text(z, 3, 107.4 * sy, sender_w, 8.75, 1, 'L', 0, line, "sender.phone");
+    if (d->receiver_signature) {
+        /* the receiver's signature box, right of the sender */
+        if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, W - 37), dots(z, 90.6 * sy), dots(z, 34),
+                        dots(z, 21.2 * sy), dots(z, 0.3) < 2 ? 2 : dots(z, 0.3)) != BUF_OK)
+            z->rc = -1;
+        text(z, W - 36, 91.2 * sy, 32, 8.75, 1, 'C', 0, "NGƯỜI NHẬN KÝ", "caption");
+    }
     hline(z, 112.6 * sy, inner, 0.3);
 
     text(z, 3, 113.0 * sy, lw, 8.75, 1, 'L', 0, "MÃ HỒ SƠ", "caption");

@@ -47,7 +47,8 @@ sample(void)
     d.tracking_url = URL;
     d.carrier_service = "VNPost — Chuyển phát thường (CTN001)";
     d.result_summary = "Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất";
-    d.date = "24/11/2025";
+    d.date = "25/11/2025"; /* printed on; the label shows the acceptance date */
+    d.accepted_date = "24/11/2025";
     d.sender.name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
     d.sender.phone = "0208 3855 666";
     d.sender.address = "Số 1 đường Hoàng Văn Thụ";
@@ -59,6 +60,33 @@ sample(void)
     d.recipient.commune = COMMUNE;
     d.recipient.province = PROVINCE;
     d.cod_amount = 50000;
+    return d;
+}
+
+static const label_document_t DOCS[] = {
+    { "Giấy chứng nhận quyền sử dụng đất", 1 },
+    { "Tờ khai đăng ký biến động đất đai", 0 },
+};
+
+/* with_tt17 - d with every TT 17 Điều 9 field of a phiếu gửi filled in */
+static label_data_t
+with_tt17(label_data_t d)
+{
+    d.carrier_name = "Bưu điện Việt Nam";
+    d.service_name = "Chuyển phát nhanh hành chính công";
+    d.procedure_name = "Đăng ký biến động quyền sử dụng đất";
+    d.documents = DOCS;
+    d.ndocuments = 2;
+    d.weight_grams = 250;
+    d.postage = 25000;
+    d.postage_payer = "Người nhận trả";
+    d.recipient.email = "tuyet.nguyen@example.vn";
+    d.recipient.postcode = "11108";
+    d.authorised_name = "Trần Văn Ủy";
+    d.authorised_relation = "con";
+    d.note = "Gọi trước khi phát";
+    d.take_back = "Giấy biên nhận hồ sơ (bản chính)";
+    d.receiver_signature = 1;
     return d;
 }
 
@@ -307,7 +335,9 @@ test_pdf_text_nfc(void **state)
     assert_contains(txt, "RR 0000 0001 4 VN", "pdftotext of the label");
     assert_contains(txt, "50.000 đ", "pdftotext of the label");
     assert_contains(txt, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "pdftotext of the label");
-    assert_contains(txt, "24/11/2025", "pdftotext of the label");
+    assert_contains(txt, "Ngày nhận gửi: 24/11/2025", "pdftotext of the label");
+    if (strstr(txt, "25/11/2025"))
+        fail_msg("pdftotext of the label: got the print date, want only the acceptance date");
     assert_contains(txt, "000.00.31.H23-231124-0001", "pdftotext of the label");
     free(txt);
 }
@@ -817,6 +847,11 @@ stress(int longer)
     d.sender.commune = "PHƯỜNG ẤP ỄỶỸ";
     d.sender.province = "TỈNH ẶỰỠ";
     d.date = "24/11/2025";
+    if (longer) {
+        d = with_tt17(d);
+        d.procedure_name = "ĐĂNG KÝ BIẾN ĐỘNG QUYỀN SỬ DỤNG ĐẤT ẤP ỄỶỸ ẶỰỠ";
+        d.note = "ỦY QUYỀN ẤP ỄỶỸ ẶỰỠ — GỌI TRƯỚC KHI PHÁT";
+    }
     return d;
 }
 
@@ -1233,6 +1268,72 @@ test_pdf_a4_sheets(void **state)
     assert_string_equal(label_content_type("pdf-a4"), "application/pdf");
 }
 
+/* ---- TT 17 Điều 9 content ---- */
+
+static void
+test_tt17_content(void **state)
+{
+    static const char *const want[] = {
+        "Bưu điện Việt Nam — Chuyển phát nhanh hành chính công",
+        "Thủ tục: Đăng ký biến động quyền sử dụng đất",
+        "Giấy tờ: Giấy chứng nhận quyền sử dụng đất (bản chính); Tờ khai đăng ký biến động đất đai (bản sao)",
+        "Khối lượng: 250 g · Cước: 25.000 đ (Người nhận trả)",
+        "tuyet.nguyen@example.vn",
+        "mã bưu chính 11108",
+        "Người được ủy quyền: Trần Văn Ủy (con)",
+        "Giấy tờ thu lại: Giấy biên nhận hồ sơ (bản chính)",
+        "Ghi chú: Gọi trước khi phát",
+        "NGƯỜI NHẬN KÝ",
+        "Ngày nhận gửi: 24/11/2025",
+    };
+    label_data_t d = with_tt17(sample());
+    label_result_t res;
+    char *txt;
+    size_t i;
+    buf_t b;
+
+    (void)state;
+    res = render_result(&d, 1, "pdf", NULL, 0, "tt17.pdf");
+    assert_int_equal(res.shortened, 0);
+    txt = pdftext("tt17.pdf", "");
+    squash(txt);
+    for (i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_contains(txt, want[i], "TT 17 label");
+    if (strstr(txt, "CTN001"))
+        fail_msg("TT 17 label: got the raw carrier_service, want the carrier and service names");
+    free(txt);
+    assert_inside_page("tt17.pdf");
+    render_to(&d, 1, "png", NULL, 0, "tt17.png");
+    assert_decodes("tt17.png", URL, "RR000000014VN");
+    render_to(&d, 1, "png", "a6", 300, "tt17a6.png");
+    assert_decodes("tt17a6.png", URL, "RR000000014VN");
+
+    /* zpl-font carries the same text */
+    render_buf(&d, 1, "zpl-font", NULL, 0, &b);
+    assert_contains(b.data, "Thủ tục: Đăng ký biến động quyền sử dụng đất", "TT 17 zpl-font");
+    assert_contains(b.data, "Ngày nhận gửi: 24/11/2025", "TT 17 zpl-font");
+    buf_free(&b);
+
+    /* not accepted yet: a line to fill in, never the print date */
+    d.accepted_date = NULL;
+    render_to(&d, 1, "pdf", NULL, 0, "tt17b.pdf");
+    txt = pdftext("tt17b.pdf", "");
+    squash(txt);
+    assert_contains(txt, "Ngày nhận gửi: ……/……/………", "label before acceptance");
+    if (strstr(txt, "25/11/2025"))
+        fail_msg("label before acceptance: got the print date, want an empty line");
+    free(txt);
+
+    /* none of it given: none of it printed */
+    d = sample();
+    render_to(&d, 1, "pdf", NULL, 0, "plain.pdf");
+    txt = pdftext("plain.pdf", "");
+    if (strstr(txt, "Thủ tục") || strstr(txt, "Khối lượng") || strstr(txt, "NGƯỜI NHẬN KÝ") ||
+        strstr(txt, "mã bưu chính"))
+        fail_msg("label without TT 17 fields: got TT 17 lines");
+    free(txt);
+}
+
 /* ---- errors and helpers ---- */
 
 static void
@@ -1562,6 +1663,7 @@ main(void)
         cmocka_unit_test(test_no_ink_cut_zpl),
         cmocka_unit_test(test_shortened_reported),
         cmocka_unit_test(test_pdf_a4_sheets),
+        cmocka_unit_test(test_tt17_content),
         cmocka_unit_test(test_zpl_readable_size),
     };
     if (samples && *samples)
