@@ -49,7 +49,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser test-labels fuzz-smoke bench clean install valgrind fuzz test-faults format
+.PHONY: all deps run test test-unit test-integration test-browser test-labels label-pictures fuzz-smoke bench clean install valgrind fuzz test-faults format
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -130,6 +130,10 @@ test-browser:
 # rsvg-convert, qpdf, pdftoppm; needs $(BUILD)/tests/label_test (build-units)
 test-labels:
 	@BCCI_BUILD=$(CURDIR)/$(BUILD) sh tests/labels/run.sh
+
+# PNG pictures of every label kind under docs/labels/ (tests/labels/pictures.sh)
+label-pictures: $(BUILD)/tests/label_test
+	@BCCI_BUILD=$(CURDIR)/$(BUILD) sh tests/labels/pictures.sh
 
 test-unit:
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \

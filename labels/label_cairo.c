@@ -676,9 +676,11 @@ ncores(void)
 
 /* How labels sit on the PDF's pages: one per page (pdf), or a grid of
  * cols x rows cells from (x0, y0) mm on a bigger sheet (pdf-a4). */
+#define SHEET_MAX_CELLS 4
+
 typedef struct {
     double w_mm, h_mm; /* the PDF page */
-    int cols, rows;
+    int cols, rows;    /* cols * rows <= SHEET_MAX_CELLS */
     double x0, y0;     /* top left of the first cell, mm */
     int cut_marks;
 } sheet_t;
@@ -716,8 +718,12 @@ render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page,
     size_t per_sheet = (size_t)(sh->cols * sh->rows);
     pthread_t th[8];
     int nth = 0, want, k, rc = -1;
-    cairo_surface_t *pdf = NULL, *stat = NULL;
+    /* the shared part, one copy per cell of a sheet: cairo writes a form
+     * used twice on one page with a duplicate key in the page's resources
+     * (qpdf warns), so each cell paints a copy of its own */
+    cairo_surface_t *pdf = NULL, *stat[SHEET_MAX_CELLS] = { NULL };
     cairo_t *cr = NULL, *scr = NULL;
+    cairo_status_t st_status;
     cairo_rectangle_t ext;
     lc_text_t st;
     size_t i;
@@ -747,15 +753,27 @@ render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page,
     ext.y = 0;
     ext.width = b.wpt;
     ext.height = b.hpt;
-    stat = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
-    scr = cairo_create(stat);
+    stat[0] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
+    scr = cairo_create(stat[0]);
     cairo_scale(scr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
     if (lc_text_init(&st, scr, 0) != 0) {
         snprintf(err, errlen, "cannot set up text layout (pango)");
         goto out;
     }
     label_draw_static(&st, &b.g);
-    if (cairo_failed(cairo_status(scr), "drawing the label frame", err, errlen) != 0) {
+    st_status = cairo_status(scr);
+    for (k = 1; k < (int)per_sheet && st_status == CAIRO_STATUS_SUCCESS; k++) {
+        cairo_t *c2;
+        stat[k] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
+        c2 = cairo_create(stat[k]);
+        cairo_scale(c2, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
+        lc_text_use(&st, c2);
+        label_draw_static(&st, &b.g);
+        st_status = cairo_status(c2);
+        cairo_destroy(c2);
+    }
+    lc_text_use(&st, scr);
+    if (cairo_failed(st_status, "drawing the label frame", err, errlen) != 0) {
         lc_text_cleanup(&st);
         goto out;
     }
@@ -794,7 +812,7 @@ render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page,
 
             if (cell == 0 && sh->cut_marks)
                 draw_cut_marks(cr, sh, page);
-            cairo_set_source_surface(cr, stat, ox, oy);
+            cairo_set_source_surface(cr, stat[cell], ox, oy);
             cairo_paint(cr);
             cairo_set_source_surface(cr, pg, ox, oy);
             cairo_paint(cr);
@@ -840,8 +858,9 @@ out:
     free(b.pages);
     if (scr)
         cairo_destroy(scr);
-    if (stat)
-        cairo_surface_destroy(stat);
+    for (k = 0; k < SHEET_MAX_CELLS; k++)
+        if (stat[k])
+            cairo_surface_destroy(stat[k]);
     if (cr)
         cairo_destroy(cr);
     if (pdf)

@@ -331,9 +331,11 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     hline(z, 89.3 * sy, inner, 0.6);
 
     text(z, 3, 89.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI GỬI", "caption");
-    text(z, 3, 93.4 * sy, sender_w, 8.75, 1, 'L', 0, d->sender.name, "sender.name");
+    /* beside the signature box, an agency's name may need a second line */
+    text(z, 3, 93.4 * sy, sender_w, 8.75, d->receiver_signature ? 2 : 1, 'L', 0, d->sender.name, "sender.name");
     label_join_address(&d->sender, addr, sizeof addr);
-    text(z, 3, 97.0 * sy, sender_w, 8.75, 3, 'L', 0, addr, "sender.address");
+    text(z, 3, (d->receiver_signature ? 100.2 : 97.0) * sy, sender_w, 8.75, d->receiver_signature ? 2 : 3, 'L', 0,
+         addr, "sender.address");
     if (d->sender.email && *d->sender.email)
         snprintf(line, sizeof line, "ĐT: %s · %s", d->sender.phone, d->sender.email);
     else

@@ -1237,6 +1237,18 @@ test_pdf_a4_sheets(void **state)
     assert_contains(info, "height=\"841.8", "A4 sheet");
     free(info);
     assert_inside_page("sheets.pdf");
+    {
+        /* cairo repeats a resource key when one form is painted twice on a page; qpdf notices */
+        char cmd[700], path[512];
+        int st = -1;
+        char *log;
+        path_of(path, sizeof path, "sheets.pdf");
+        snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1", path);
+        log = run(cmd, &st);
+        if (st != 0)
+            fail_msg("qpdf --check of the pdf-a4 sheets: got status %d (%s), want 0", st, log);
+        free(log);
+    }
     for (page = 1; page <= 3; page++) {
         size_t first = (size_t)(page - 1) * 4, last = first + 4 > N ? N : first + 4, k;
         char *got;
@@ -1608,20 +1620,37 @@ write_samples(const char *dir)
         { "pdf", NULL, 0, "label-100x150.pdf" },  { "pdf", "a6", 0, "label-a6.pdf" },
         { "png", NULL, 203, "label-100x150.png" }, { "svg", NULL, 0, "label-100x150.svg" },
         { "svg", "a6", 0, "label-a6.svg" },       { "pdf-a4", NULL, 0, "sheet-a4.pdf" },
+        { "pdf", NULL, 0, "label-tt17.pdf" },     { "zpl", NULL, 203, "label-tt17-203.zpl" },
         { "zpl", NULL, 203, "label-100x150-203.zpl" }, { "zpl-font", NULL, 203, "label-100x150-203-font.zpl" },
         { "zpl", "a6", 300, "label-a6-300.zpl" },    { "zpl-font", "a6", 300, "label-a6-300-font.zpl" },
     };
-    label_data_t d = sample();
+    label_data_t d = sample(), sheet[4];
+    static manifest_item_t items[12];
+    static char waybills[12][16];
+    manifest_data_t m;
     char err[256], path[600];
     size_t i;
+    buf_t mb;
 
+    static char sheet_ids[4][16], sheet_urls[4][96];
+
+    /* four different labels: zbarimg reports a repeated symbol once */
+    for (i = 0; i < 4; i++) {
+        sheet[i] = i % 2 ? with_tt17(sample()) : sample();
+        s10_format("RR", 1 + 10 * (unsigned long)i, "VN", sheet_ids[i], sizeof sheet_ids[i]);
+        snprintf(sheet_urls[i], sizeof sheet_urls[i], "https://hcc.example.gov.vn/t/%s?k=sheet", sheet_ids[i]);
+        sheet[i].waybill = sheet_ids[i];
+        sheet[i].tracking_url = sheet_urls[i];
+    }
     for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         label_options_t o = { kinds[i].format, kinds[i].size, kinds[i].dpi };
+        label_data_t one = strstr(kinds[i].file, "tt17") ? with_tt17(sample()) : d;
+        int is_sheet = strcmp(kinds[i].format, "pdf-a4") == 0;
         buf_t b;
         FILE *f;
 
         buf_init(&b, 0);
-        if (label_render_batch(&d, 1, &o, &b, err, sizeof err) != 0) {
+        if (label_render_batch(is_sheet ? sheet : &one, is_sheet ? 4 : 1, &o, &b, err, sizeof err) != 0) {
             fprintf(stderr, "label_test: %s: %s\n", kinds[i].file, err);
             buf_free(&b);
             return 1;
@@ -1634,6 +1663,45 @@ write_samples(const char *dir)
             return 1;
         }
         buf_free(&b);
+    }
+
+    /* the manifest: 12 items, every optional field */
+    for (i = 0; i < 12; i++) {
+        s10_format("RR", 20000000UL + i, "VN", waybills[i], sizeof waybills[i]);
+        items[i].waybill = waybills[i];
+        items[i].dossier_code = "000.00.31.H23-231124-0001";
+        items[i].recipient_name = i % 2 ? NAME : "Trần Đức Thắng";
+        items[i].commune = COMMUNE;
+        items[i].cod_amount = i % 2 ? 50000 : 0;
+        items[i].documents = (unsigned)(i % 3 + 1);
+    }
+    memset(&m, 0, sizeof m);
+    m.manifest_id = "BB-20251124-ABCDEFGH";
+    m.agency_name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
+    m.carrier_name = "Bưu điện tỉnh Thái Nguyên";
+    m.date = "24/11/2025";
+    m.handover_time = "14:30";
+    m.handover_place = "Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên";
+    m.qr_text = "BB-20251124-ABCDEFGH.12.sig-Ab3dEfGh1jKlMn0p";
+    m.items = items;
+    m.n = 12;
+    buf_init(&mb, 0);
+    snprintf(path, sizeof path, "%s/manifest.pdf", dir);
+    if (manifest_render_pdf(&m, &mb, err, sizeof err) != 0) {
+        fprintf(stderr, "label_test: manifest.pdf: %s\n", err);
+        buf_free(&mb);
+        return 1;
+    }
+    {
+        FILE *f = fopen(path, "wb");
+        int ok = f && fwrite(mb.data, 1, mb.len, f) == mb.len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        buf_free(&mb);
+        if (!ok) {
+            fprintf(stderr, "label_test: cannot write %s\n", path);
+            return 1;
+        }
     }
     return 0;
 }
