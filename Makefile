@@ -33,7 +33,7 @@ ALL_LDFLAGS = $(SAN_FLAGS) -pthread
 LIBS    = $(PKG_LIBS) -lm
 
 # Library code: every .c under these folders except program mains (*_main.c).
-LIB_SRC := $(filter-out %_main.c,$(wildcard common/*.c labels/*.c carriers/*.c queues/*.c gateway/*.c))
+LIB_SRC := $(filter-out %_main.c,$(wildcard common/*.c domain/*.c labels/*.c carriers/*.c queues/*.c gateway/*.c))
 SIM_SRC := $(filter-out %_main.c,$(wildcard carriers/sim/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/%.o)
@@ -77,6 +77,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The built-in administrative units (domain/admin_units.c): a C table generated from the data file,
+# rebuilt when the file or its generator changes.
+ADMIN_TABLE := $(BUILD)/gen/admin_units_table.h
+$(ADMIN_TABLE): data/vn-admin-units.tsv domain/gen_admin_units.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	@python3 domain/gen_admin_units.py data/vn-admin-units.tsv $@
+$(BUILD)/domain/admin_units.o: $(ADMIN_TABLE)
+$(BUILD)/domain/admin_units.o: INCS += -I$(BUILD)/gen
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
