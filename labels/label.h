@@ -19,6 +19,12 @@
  *
  * COD: an amount of 0 is printed "Không thu hộ" (no collection), which a
  * postman cannot misread as "collect 0 đ"; other amounts as "50.000 đ".
+ *
+ * Text that does not fit its box shrinks, then wraps, then ends with an
+ * ellipsis; label_render() says how many boxes were cut (label_result_t)
+ * so that nothing is shortened without the caller knowing. The TT 17
+ * Điều 9 fields of label_data_t are optional: what is not given is not
+ * printed.
  */
 #ifndef BCCI_LABEL_H
 #define BCCI_LABEL_H

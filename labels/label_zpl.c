@@ -3,8 +3,10 @@
  *
  * One ^XA … ^XZ per label: ^CI28 (UTF-8), ^PW/^LL from the page at 8 dots
  * per mm (203 dpi: ^PW800 ^LL1200 for 100×150 mm) or 12 dots per mm
- * (300 dpi), the same layout as the PDF. Code 128 (^BC) and the QR (^BQ)
- * are always the printer's own, so they stay sharp and scannable.
+ * (300 dpi), the PDF's layout re-spaced so that no text is smaller than an
+ * em of 7 pt (ZPL_MIN_CELL_PT). Code 128 (^BC, centred) and the QR (^BQ,
+ * after ^BY is reset) are always the printer's own, so they stay sharp and
+ * scannable.
  *
  * Text differs:
  *   label_format_zpl       draws every text block itself, with pango and
@@ -24,7 +26,7 @@
  * or start a command. URLs in the QR field get ^ and ~ percent-encoded
  * instead. ^FB prints overflowing text over its last line, so text is cut to
  * an estimate of what the block holds, with "...", and the cut is logged
- * (field name only).
+ * (field name only) and counted in the caller's label_result_t.
  */
 #include <stdint.h>
 #include <stdio.h>
