@@ -56,7 +56,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-unit test-integration test-browser fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects format format-check
+.PHONY: all deps run test test-unit test-integration test-browser test-labels label-pictures fuzz-smoke bench clean install valgrind fuzz test-faults check-layers clean-objects format format-check
 
 all: $(PROGS)
 	@mkdir -p bin && cp -f $(PROGS) bin/
@@ -69,7 +69,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqr
             libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
             clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema \
-            python3-aiosmtpd
+            python3-aiosmtpd \
+            librsvg2-bin qpdf
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -100,6 +101,16 @@ $(GEN_SRC): $(PAGE_ASSETS) gateway/pages/embed.py
 $(BUILD)/gen/pages_clerk.o: $(GEN_SRC) $(FLAGS_FILE)
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The built-in administrative units (domain/admin_units.c): a C table generated from the data file,
+# rebuilt when the file or its generator changes.
+ADMIN_TABLE := $(BUILD)/gen/admin_units_table.h
+$(ADMIN_TABLE): data/vn-admin-units.tsv domain/gen_admin_units.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	@python3 domain/gen_admin_units.py data/vn-admin-units.tsv $@
+$(BUILD)/domain/admin_units.o: $(ADMIN_TABLE)
+$(BUILD)/domain/admin_units.o: INCS += -I$(BUILD)/gen
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -157,7 +168,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory check-layers check-alerts
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
-	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser
+	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser test-labels
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 # check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
@@ -203,6 +214,15 @@ format-check:
 
 test-browser:
 	@BCCI_BIN=$(CURDIR)/$(BINDIR) tests/browser/run.sh
+
+# label outputs through tools that are not ours: zpl-renderer-js (pinned in tests/labels/), zbarimg,
+# rsvg-convert, qpdf, pdftoppm; needs $(BUILD)/tests/label_test (build-units)
+test-labels:
+	@BCCI_BUILD=$(CURDIR)/$(BUILD) sh tests/labels/run.sh
+
+# PNG pictures of every label kind under docs/labels/ (tests/labels/pictures.sh)
+label-pictures: $(BUILD)/tests/label_test
+	@BCCI_BUILD=$(CURDIR)/$(BUILD) sh tests/labels/pictures.sh
 
 test-unit:
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \

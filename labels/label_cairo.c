@@ -89,11 +89,43 @@ lc_text_cleanup(lc_text_t *t)
     memset(t, 0, sizeof *t);
 }
 
-static int
-lc_fits(PangoLayout *l, double h, unsigned flags, PangoRectangle *logical)
+/* ink_span - the part of the layout that must stay inside its box: the
+ * union of the logical rectangle (line spacing) and the ink rectangle.
+ * Stacked Vietnamese marks on capitals (Ả, Ấ, Ễ) reach well above the
+ * font's ascent line, which bounds the logical rectangle, so a box sized by
+ * the logical rectangle alone would cut them. Pango units. */
+static void
+ink_span(PangoLayout *l, PangoRectangle *span)
 {
-    pango_layout_get_extents(l, NULL, logical);
-    if ((double)logical->height / PANGO_SCALE > h)
+    PangoRectangle ink, logical;
+    int x0, y0, x1, y1;
+
+    pango_layout_get_extents(l, &ink, &logical);
+    x0 = logical.x;
+    y0 = logical.y;
+    x1 = logical.x + logical.width;
+    y1 = logical.y + logical.height;
+    if (ink.width > 0 && ink.height > 0) {
+        if (ink.x < x0)
+            x0 = ink.x;
+        if (ink.y < y0)
+            y0 = ink.y;
+        if (ink.x + ink.width > x1)
+            x1 = ink.x + ink.width;
+        if (ink.y + ink.height > y1)
+            y1 = ink.y + ink.height;
+    }
+    span->x = x0;
+    span->y = y0;
+    span->width = x1 - x0;
+    span->height = y1 - y0;
+}
+
+static int
+lc_fits(PangoLayout *l, double w, double h, unsigned flags, PangoRectangle *span)
+{
+    ink_span(l, span);
+    if ((double)span->height / PANGO_SCALE > h || (double)span->width / PANGO_SCALE > w)
         return 0;
     if ((flags & LC_ONELINE) && pango_layout_get_line_count(l) > 1)
         return 0;
@@ -104,7 +136,7 @@ lc_fits(PangoLayout *l, double h, unsigned flags, PangoRectangle *logical)
  * The text itself is cut (not pango's ellipsizing), so the PDF text layer
  * holds what is printed and nothing hidden. */
 static void
-lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangle *logical)
+lc_cut(PangoLayout *l, const char *text, double w, double h, unsigned flags, PangoRectangle *span)
 {
     static const char ell[] = "…";
     size_t len = strlen(text);
@@ -115,7 +147,7 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         /* no memory for the copy: let pango cut it */
         pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
         pango_layout_set_height(l, (flags & LC_ONELINE) ? -1 : (int)(h * PANGO_SCALE));
-        pango_layout_get_extents(l, NULL, logical);
+        ink_span(l, span);
         return;
     }
     while (lo < hi) { /* largest prefix length in [lo, hi] that fits */
@@ -124,7 +156,7 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         memcpy(tmp, text, nb);
         memcpy(tmp + nb, ell, sizeof ell);
         pango_layout_set_text(l, tmp, -1);
-        if (lc_fits(l, h, flags, logical))
+        if (lc_fits(l, w, h, flags, span))
             lo = mid;
         else
             hi = mid - 1;
@@ -136,14 +168,24 @@ lc_cut(PangoLayout *l, const char *text, double h, unsigned flags, PangoRectangl
         memcpy(tmp, text, nb);
         memcpy(tmp + nb, ell, sizeof ell);
         pango_layout_set_text(l, tmp, -1);
-        if (!lc_fits(l, h, flags, logical)) {
+        if (!lc_fits(l, w, h, flags, span)) {
             /* not even the ellipsis fits: let pango cut what is left */
             pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
             pango_layout_set_height(l, (flags & LC_ONELINE) ? -1 : (int)(h * PANGO_SCALE));
-            pango_layout_get_extents(l, NULL, logical);
+            ink_span(l, span);
         }
     }
     free(tmp);
+}
+
+int lc_clip_text = 1;
+
+/* set_size - the layout at size points */
+static void
+set_size(lc_text_t *t, double size)
+{
+    pango_font_description_set_absolute_size(t->fd, size * LC_PT_TO_MM * PANGO_SCALE);
+    pango_layout_set_font_description(t->layout, t->fd);
 }
 
 double
@@ -151,8 +193,8 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
             double size_min, unsigned flags, const char *field)
 {
     PangoLayout *l = t->layout;
-    PangoRectangle logical;
-    double size = size_max, voff = 0, th;
+    PangoRectangle span;
+    double size = size_max, voff = 0, hoff = 0, th, left, right;
     PangoAlignment align = PANGO_ALIGN_LEFT;
 
     if (!text || !*text)
@@ -168,15 +210,21 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
     pango_layout_set_height(l, -1);
     pango_layout_set_width(l, (int)(w * PANGO_SCALE));
     pango_layout_set_text(l, text, -1);
+    /* in this order, so that the end of a name is never lost while a
+     * smaller size or a second line would still show it: shrink (on one
+     * line for LC_ONELINE boxes), then wrap at the smallest size, then cut
+     * with an ellipsis and count the cut */
     for (;;) {
-        pango_font_description_set_absolute_size(t->fd, size * LC_PT_TO_MM * PANGO_SCALE);
-        pango_layout_set_font_description(l, t->fd);
-        if (lc_fits(l, h, flags, &logical))
+        set_size(t, size);
+        if (lc_fits(l, w, h, flags, &span))
             break;
         if (size <= size_min) {
-            /* smallest size still too big: cut with an ellipsis */
-            lc_cut(l, text, h, flags, &logical);
+            if ((flags & LC_ONELINE) && lc_fits(l, w, h, flags & ~(unsigned)LC_ONELINE, &span))
+                break;
+            lc_cut(l, text, w, h, flags & ~(unsigned)LC_ONELINE, &span);
             t->cut++;
+            if (!t->first_cut)
+                t->first_cut = field;
             log_warn("label: field %s too long for its box, cut with an ellipsis", field);
             break;
         }
@@ -184,17 +232,31 @@ lc_text_box(lc_text_t *t, const char *text, double x, double y, double w, double
         if (size < size_min)
             size = size_min;
     }
-    th = (double)logical.height / PANGO_SCALE;
+    th = (double)span.height / PANGO_SCALE;
     if ((flags & LC_VCENTER) && th < h)
         voff = (h - th) / 2;
+    /* ink that overhangs the layout's sides (a glyph's side bearing) is
+     * moved back into the box */
+    left = (double)span.x / PANGO_SCALE;
+    right = left + (double)span.width / PANGO_SCALE;
+    if (left < 0)
+        hoff = -left;
+    else if (right > w)
+        hoff = w - right;
     cairo_save(t->cr);
-    cairo_rectangle(t->cr, x, y, w, h);
-    cairo_clip(t->cr);
+    if (lc_clip_text) {
+        /* the text was fitted to the box; the clip only guards against what
+         * fitting cannot prevent (a box smaller than "…"). The slack lets
+         * antialiasing and hinting move an outline by a dot without a cut. */
+        cairo_rectangle(t->cr, x - LC_CLIP_SLACK, y - LC_CLIP_SLACK, w + 2 * LC_CLIP_SLACK,
+                        h + 2 * LC_CLIP_SLACK);
+        cairo_clip(t->cr);
+    }
     if (flags & LC_WHITE)
         cairo_set_source_rgb(t->cr, 1, 1, 1);
     else
         cairo_set_source_rgb(t->cr, 0, 0, 0);
-    cairo_move_to(t->cr, x, y + voff - (double)logical.y / PANGO_SCALE);
+    cairo_move_to(t->cr, x + hoff, y + voff - (double)span.y / PANGO_SCALE);
     pango_cairo_show_layout(t->cr, l);
     cairo_restore(t->cr);
     return th < h ? th : h;
@@ -274,15 +336,18 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     cairo_t *cr = t->cr;
     double inner = g->W - 2 * MARGIN;
     double lx = MARGIN, lw = inner - QR_SIZE - 2;
-    char grouped[64], line[256], cod[48], addr[4096];
+    char grouped[64], line[512], cod[48], addr[4096], tt17[4096];
+    int sign = d->receiver_signature;
+    double sender_w = sign ? inner - 36 : inner;
     code128_t bc;
     qr_t q = { 0, NULL };
     double module, bw, snap = t->raster;
 
-    /* service line */
-    lc_text_box(t, d->carrier_service, MARGIN, Y(g, 12.6), inner - 33, Y(g, 5.6), 8.5, 5.5, LC_BOLD, "carrier_service");
-    snprintf(line, sizeof line, "Ngày gửi: %s", d->date);
-    lc_text_box(t, line, g->W - MARGIN - 32, Y(g, 12.6), 32, Y(g, 5.6), 8, 5.5, LC_RIGHT | LC_ONELINE, "date");
+    /* service line; the acceptance date, not the print date */
+    label_service_text(d, line, sizeof line);
+    lc_text_box(t, line, MARGIN, Y(g, 12.6), inner - 41, Y(g, 5.6), 8.5, 5.5, LC_BOLD, "carrier_service");
+    label_accepted_text(d, line, sizeof line);
+    lc_text_box(t, line, g->W - MARGIN - 40, Y(g, 12.6), 40, Y(g, 5.6), 8, 6, LC_RIGHT | LC_ONELINE, "accepted_date");
 
     /* waybill: Code 128 centred with 10-module quiet zones, groups below */
     if (code128_encode(d->waybill, &bc, err, errlen) != 0)
@@ -296,18 +361,49 @@ label_draw_variable(lc_text_t *t, const geom_t *g, const label_data_t *d, char *
     lc_text_box(t, grouped, MARGIN, Y(g, 36.2), inner, Y(g, 7.5), 17, 9, LC_BOLD | LC_CENTER | LC_ONELINE, "waybill");
 
     /* recipient */
-    lc_text_box(t, d->recipient.name, MARGIN, Y(g, 49), inner, Y(g, 7.2), 15, 9, LC_BOLD | LC_ONELINE, "recipient.name");
-    snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
+    /* a long name goes down to 8 pt on one line, then onto two lines */
+    lc_text_box(t, d->recipient.name, MARGIN, Y(g, 48.6), inner, Y(g, 7.6), 15, 8, LC_BOLD | LC_ONELINE, "recipient.name");
+    if (d->recipient.email && *d->recipient.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->recipient.phone, d->recipient.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     lc_text_box(t, line, MARGIN, Y(g, 56.3), inner, Y(g, 5.6), 12, 8, LC_BOLD | LC_ONELINE, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
-    lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 26.5), 12.5, 7, 0, "recipient.address");
+    label_tt17_text(d, tt17, sizeof tt17);
+    if (*tt17) {
+        /* the TT 17 lines take the lower half of the address box, which a
+         * usual address leaves empty */
+        lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 10.5), 11, 7, 0, "recipient.address");
+        lc_text_box(t, tt17, MARGIN, Y(g, 72.8), inner, Y(g, 16.1), 8, 6, 0, "tt17");
+    } else {
+        lc_text_box(t, addr, MARGIN, Y(g, 62.2), inner, Y(g, 26.5), 12.5, 7, 0, "recipient.address");
+    }
 
-    /* sender */
-    lc_text_box(t, d->sender.name, MARGIN, Y(g, 93.6), inner, Y(g, 4.4), 9, 6, LC_BOLD | LC_ONELINE, "sender.name");
-    label_join_address(&d->sender, addr, sizeof addr);
-    lc_text_box(t, addr, MARGIN, Y(g, 98), inner, Y(g, 9.6), 8, 5.5, 0, "sender.address");
-    snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
-    lc_text_box(t, line, MARGIN, Y(g, 107.8), inner, Y(g, 4.2), 8, 6, LC_ONELINE, "sender.phone");
+    /* sender, with the receiver's signature box on the right when asked for */
+    {
+        /* beside the box, an agency's name may need a second line */
+        double name_h = sign ? 6.6 : 4.4, addr_y = 93.6 + name_h;
+        lc_text_box(t, d->sender.name, MARGIN, Y(g, 93.6), sender_w, Y(g, name_h), 9, 6, LC_BOLD | LC_ONELINE,
+                    "sender.name");
+        label_join_address(&d->sender, addr, sizeof addr);
+        lc_text_box(t, addr, MARGIN, Y(g, addr_y), sender_w, Y(g, 107.6 - addr_y), 8, 5.5, 0, "sender.address");
+    }
+    if (d->sender.email && *d->sender.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->sender.phone, d->sender.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
+    lc_text_box(t, line, MARGIN, Y(g, 107.8), sender_w, Y(g, 4.2), 8, 6, LC_ONELINE, "sender.phone");
+    if (sign) {
+        double bx = g->W - MARGIN - 34;
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, 0.3);
+        cairo_rectangle(cr, bx, Y(g, 90.6), 34, Y(g, 21.2));
+        cairo_stroke(cr);
+        lc_text_box(t, "NGƯỜI NHẬN KÝ", bx + 1, Y(g, 91), 32, Y(g, 3.2), 6.5, 5.5, LC_BOLD | LC_CENTER | LC_ONELINE,
+                    "caption");
+        lc_text_box(t, "(ghi rõ họ tên, ngày nhận)", bx + 1, Y(g, 94), 32, Y(g, 3), 5.5, 5, LC_CENTER | LC_ONELINE,
+                    "caption");
+    }
 
     /* bottom: dossier, content, COD on the left; QR on the right */
     lc_text_box(t, d->dossier_code, lx, Y(g, 116.3), lw, Y(g, 4.8), 10, 6, LC_BOLD | LC_ONELINE, "dossier_code");
@@ -351,7 +447,7 @@ cairo_failed(cairo_status_t st, const char *what, char *err, size_t errlen)
 /* render_single - one label drawn straight onto surface (PNG, SVG) */
 static int
 render_single(cairo_surface_t *surface, double scale, int raster, const label_page_t *page, const label_data_t *d,
-              char *err, size_t errlen)
+              label_result_t *res, char *err, size_t errlen)
 {
     cairo_t *cr = cairo_create(surface);
     lc_text_t t;
@@ -370,6 +466,7 @@ render_single(cairo_surface_t *surface, double scale, int raster, const label_pa
     }
     label_draw_static(&t, &g);
     rc = label_draw_variable(&t, &g, d, err, errlen);
+    label_result_add(res, (size_t)t.cut, t.first_cut);
     lc_text_cleanup(&t);
     if (rc == 0)
         rc = cairo_failed(cairo_status(cr), "drawing the label", err, errlen);
@@ -379,7 +476,8 @@ out:
 }
 
 static int
-render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
 {
     int wpx = (int)lround(page->width_mm / 25.4 * page->dpi);
     int hpx = (int)lround(page->height_mm / 25.4 * page->dpi);
@@ -387,27 +485,86 @@ render_png(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     int rc;
 
     (void)n;
-    rc = render_single(s, lc_mm_scale(page->dpi), 1, page, &items[0], err, errlen);
+    rc = render_single(s, lc_mm_scale(page->dpi), 1, page, &items[0], res, err, errlen);
     if (rc == 0)
         rc = cairo_failed(cairo_surface_write_to_png_stream(s, write_buf, out), "writing the PNG", err, errlen);
     cairo_surface_destroy(s);
     return rc;
 }
 
-static int
-render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+/* svg_attr - the value of attribute name (e.g. " width=\"") inside the
+ * root element [tag, end): its first character and its length, or NULL */
+static const char *
+svg_attr(const char *tag, const char *end, const char *name, size_t *len)
 {
-    cairo_surface_t *s = cairo_svg_surface_create_for_stream(write_buf, out, page->width_mm / LC_PT_TO_MM,
-                                                             page->height_mm / LC_PT_TO_MM);
+    size_t nl = strlen(name);
+    const char *p, *q;
+
+    for (p = tag; p + nl < end; p++) {
+        if (memcmp(p, name, nl) != 0)
+            continue;
+        p += nl;
+        q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        *len = (size_t)(q - p);
+        return p;
+    }
+    return NULL;
+}
+
+/* svg_in_mm - copy the SVG from cairo into out with the root element's
+ * width and height in true millimetres. User space stays in points (the
+ * viewBox), which is how the layout draws; cairo can only write the same
+ * numbers for both, so with its unit set to mm it would declare a
+ * 100 x 150 mm label as 283.46 x 425.20 mm. */
+static int
+svg_in_mm(const buf_t *svg, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+{
+    const char *data = svg->data, *tag, *end, *wv, *hv;
+    size_t wl = 0, hl = 0;
+    char wmm[32], hmm[32];
+
+    tag = svg->len ? strstr(data, "<svg ") : NULL;
+    end = tag ? strchr(tag, '>') : NULL;
+    wv = end ? svg_attr(tag, end, " width=\"", &wl) : NULL;
+    hv = end ? svg_attr(tag, end, " height=\"", &hl) : NULL;
+    if (!wv || !hv || hv < wv) {
+        snprintf(err, errlen, "writing the SVG failed: cairo wrote no width and height");
+        return -1;
+    }
+    snprintf(wmm, sizeof wmm, "%gmm", page->width_mm);
+    snprintf(hmm, sizeof hmm, "%gmm", page->height_mm);
+    if (buf_append(out, data, (size_t)(wv - data)) != BUF_OK || buf_append(out, wmm, strlen(wmm)) != BUF_OK ||
+        buf_append(out, wv + wl, (size_t)(hv - (wv + wl))) != BUF_OK || buf_append(out, hmm, strlen(hmm)) != BUF_OK ||
+        buf_append(out, hv + hl, svg->len - (size_t)(hv + hl - data)) != BUF_OK) {
+        snprintf(err, errlen, "writing the SVG failed: output too big");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+render_svg(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
+{
+    buf_t svg;
+    cairo_surface_t *s;
     int rc;
 
     (void)n;
-    cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_MM);
-    rc = render_single(s, 1 / LC_PT_TO_MM, 0, page, &items[0], err, errlen);
+    buf_init(&svg, 0);
+    s = cairo_svg_surface_create_for_stream(write_buf, &svg, page->width_mm / LC_PT_TO_MM,
+                                            page->height_mm / LC_PT_TO_MM);
+    cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_PT);
+    rc = render_single(s, 1 / LC_PT_TO_MM, 0, page, &items[0], res, err, errlen);
     cairo_surface_finish(s);
     if (rc == 0)
         rc = cairo_failed(cairo_surface_status(s), "writing the SVG", err, errlen);
     cairo_surface_destroy(s);
+    if (rc == 0)
+        rc = svg_in_mm(&svg, page, out, err, errlen); /* buf_t data is NUL-terminated */
+    buf_free(&svg);
     return rc;
 }
 
@@ -427,6 +584,7 @@ typedef struct {
     cairo_surface_t **pages;  /* per label, NULL until drawn */
     int failed;
     char err[320];
+    label_result_t *res;      /* under mu */
 } batch_t;
 
 /* draw_page - the variable part of label i into a new recording surface */
@@ -436,9 +594,11 @@ draw_page(batch_t *b, lc_text_t *t, size_t i, char *err, size_t errlen)
     cairo_rectangle_t ext = { 0, 0, b->wpt, b->hpt };
     cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
     cairo_t *cr = cairo_create(rec);
+    int cut_before = t->cut;
 
     cairo_scale(cr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
     lc_text_use(t, cr);
+    t->first_cut = NULL;
     if (label_draw_variable(t, &b->g, &b->items[i], err, errlen) != 0 ||
         cairo_failed(cairo_status(cr), "drawing a label", err, errlen) != 0) {
         cairo_destroy(cr);
@@ -446,6 +606,9 @@ draw_page(batch_t *b, lc_text_t *t, size_t i, char *err, size_t errlen)
         return NULL;
     }
     cairo_destroy(cr);
+    pthread_mutex_lock(&b->mu);
+    label_result_add(b->res, (size_t)(t->cut - cut_before), t->first_cut);
+    pthread_mutex_unlock(&b->mu);
     return rec;
 }
 
@@ -511,14 +674,56 @@ ncores(void)
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
+/* How labels sit on the PDF's pages: one per page (pdf), or a grid of
+ * cols x rows cells from (x0, y0) mm on a bigger sheet (pdf-a4). */
+#define SHEET_MAX_CELLS 4
+
+typedef struct {
+    double w_mm, h_mm; /* the PDF page */
+    int cols, rows;    /* cols * rows <= SHEET_MAX_CELLS */
+    double x0, y0;     /* top left of the first cell, mm */
+    int cut_marks;
+} sheet_t;
+
+/* draw_cut_marks - dashed grey lines along the inner cell edges, through
+ * the labels' white borders (outside their frames), to cut along */
+static void
+draw_cut_marks(cairo_t *cr, const sheet_t *sh, const label_page_t *page)
+{
+    static const double dash[] = { 2.0, 1.5 };
+    int k;
+
+    cairo_save(cr);
+    cairo_scale(cr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
+    cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(cr, 0.15);
+    cairo_set_dash(cr, dash, 2, 0);
+    for (k = 1; k < sh->cols; k++) {
+        cairo_move_to(cr, sh->x0 + k * page->width_mm, 0);
+        cairo_line_to(cr, sh->x0 + k * page->width_mm, sh->h_mm);
+    }
+    for (k = 1; k < sh->rows; k++) {
+        cairo_move_to(cr, 0, sh->y0 + k * page->height_mm);
+        cairo_line_to(cr, sh->w_mm, sh->y0 + k * page->height_mm);
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
+}
+
 static int
-render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page, const sheet_t *sh, buf_t *out,
+                  label_result_t *res, char *err, size_t errlen)
 {
     batch_t b;
+    size_t per_sheet = (size_t)(sh->cols * sh->rows);
     pthread_t th[8];
     int nth = 0, want, k, rc = -1;
-    cairo_surface_t *pdf = NULL, *stat = NULL;
+    /* the shared part, one copy per cell of a sheet: cairo writes a form
+     * used twice on one page with a duplicate key in the page's resources
+     * (qpdf warns), so each cell paints a copy of its own */
+    cairo_surface_t *pdf = NULL, *stat[SHEET_MAX_CELLS] = { NULL };
     cairo_t *cr = NULL, *scr = NULL;
+    cairo_status_t st_status;
     cairo_rectangle_t ext;
     lc_text_t st;
     size_t i;
@@ -526,6 +731,7 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     memset(&b, 0, sizeof b);
     b.items = items;
     b.n = n;
+    b.res = res;
     geom_of(page, &b.g);
     b.wpt = page->width_mm / LC_PT_TO_MM;
     b.hpt = page->height_mm / LC_PT_TO_MM;
@@ -537,7 +743,7 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
 
-    pdf = cairo_pdf_surface_create_for_stream(write_buf, out, b.wpt, b.hpt);
+    pdf = cairo_pdf_surface_create_for_stream(write_buf, out, sh->w_mm / LC_PT_TO_MM, sh->h_mm / LC_PT_TO_MM);
     cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_TITLE, "Phiếu gửi bưu chính công ích");
     cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_CREATOR, "bcci-gateway");
     cr = cairo_create(pdf);
@@ -547,15 +753,27 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
     ext.y = 0;
     ext.width = b.wpt;
     ext.height = b.hpt;
-    stat = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
-    scr = cairo_create(stat);
+    stat[0] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
+    scr = cairo_create(stat[0]);
     cairo_scale(scr, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
     if (lc_text_init(&st, scr, 0) != 0) {
         snprintf(err, errlen, "cannot set up text layout (pango)");
         goto out;
     }
     label_draw_static(&st, &b.g);
-    if (cairo_failed(cairo_status(scr), "drawing the label frame", err, errlen) != 0) {
+    st_status = cairo_status(scr);
+    for (k = 1; k < (int)per_sheet && st_status == CAIRO_STATUS_SUCCESS; k++) {
+        cairo_t *c2;
+        stat[k] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
+        c2 = cairo_create(stat[k]);
+        cairo_scale(c2, 1 / LC_PT_TO_MM, 1 / LC_PT_TO_MM);
+        lc_text_use(&st, c2);
+        label_draw_static(&st, &b.g);
+        st_status = cairo_status(c2);
+        cairo_destroy(c2);
+    }
+    lc_text_use(&st, scr);
+    if (cairo_failed(st_status, "drawing the label frame", err, errlen) != 0) {
         lc_text_cleanup(&st);
         goto out;
     }
@@ -587,11 +805,20 @@ render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t 
             if (!pg)
                 break;
         }
-        cairo_set_source_surface(cr, stat, 0, 0);
-        cairo_paint(cr);
-        cairo_set_source_surface(cr, pg, 0, 0);
-        cairo_paint(cr);
-        cairo_show_page(cr);
+        {
+            size_t cell = i % per_sheet;
+            double ox = (sh->x0 + (double)(cell % (size_t)sh->cols) * page->width_mm) / LC_PT_TO_MM;
+            double oy = (sh->y0 + (double)(cell / (size_t)sh->cols) * page->height_mm) / LC_PT_TO_MM;
+
+            if (cell == 0 && sh->cut_marks)
+                draw_cut_marks(cr, sh, page);
+            cairo_set_source_surface(cr, stat[cell], ox, oy);
+            cairo_paint(cr);
+            cairo_set_source_surface(cr, pg, ox, oy);
+            cairo_paint(cr);
+            if (cell == per_sheet - 1 || i == n - 1)
+                cairo_show_page(cr);
+        }
         cairo_surface_destroy(pg);
         pthread_mutex_lock(&b.mu);
         b.written = i + 1;
@@ -631,8 +858,9 @@ out:
     free(b.pages);
     if (scr)
         cairo_destroy(scr);
-    if (stat)
-        cairo_surface_destroy(stat);
+    for (k = 0; k < SHEET_MAX_CELLS; k++)
+        if (stat[k])
+            cairo_surface_destroy(stat[k]);
     if (cr)
         cairo_destroy(cr);
     if (pdf)
@@ -641,6 +869,40 @@ out:
     pthread_mutex_destroy(&b.mu);
     return rc;
 }
+
+static int
+render_pdf(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res, char *err,
+           size_t errlen)
+{
+    sheet_t one = { page->width_mm, page->height_mm, 1, 1, 0, 0, 0 };
+
+    return render_pdf_sheets(items, n, page, &one, out, res, err, errlen);
+}
+
+/* render_pdf_a4 - four A6 labels (2 x 2, 105 x 148 mm each) per A4 page,
+ * true to size, centred vertically in the 1 mm the sheet has to spare,
+ * with cut marks along the inner edges; the last page may hold fewer */
+static int
+render_pdf_a4(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+              char *err, size_t errlen)
+{
+    sheet_t a4 = { 210.0, 297.0, 2, 2, 0, 0, 1 };
+
+    a4.x0 = (a4.w_mm - a4.cols * page->width_mm) / 2;
+    a4.y0 = (a4.h_mm - a4.rows * page->height_mm) / 2;
+    if (a4.x0 < 0 || a4.y0 < 0) {
+        snprintf(err, errlen, "format pdf-a4 holds A6 labels; a %s label does not fit four to a page", page->size_name);
+        return -1;
+    }
+    return render_pdf_sheets(items, n, page, &a4, out, res, err, errlen);
+}
+
+const label_format_ops_t label_format_pdf_a4 = {
+    .name = "pdf-a4",
+    .content_type = "application/pdf",
+    .caps = LABEL_CAN_BATCH | LABEL_A6_ONLY,
+    .render = render_pdf_a4,
+};
 
 const label_format_ops_t label_format_pdf = {
     .name = "pdf",

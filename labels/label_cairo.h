@@ -3,11 +3,14 @@
  * (label_cairo.c for waybill labels, manifest.c for handover manifests)
  *
  * Internal to labels/. User space is millimetres; fonts are DejaVu Sans,
- * sizes given in points. A text box wraps the text at word (then character)
- * boundaries, shrinks it from its largest to its smallest size until it
- * fits, and past that cuts it with an ellipsis and logs which field was cut
- * (never its value). Everything is clipped to its box, so nothing is drawn
- * outside the page.
+ * sizes given in points. A text box fits the text's ink (not only its line
+ * box: stacked marks on capitals such as Ễ reach far above the ascent), so
+ * no glyph is cut at an edge. It shrinks the text from its largest to its
+ * smallest size (on one line for LC_ONELINE boxes), then wraps it at word
+ * (then character) boundaries, and past that cuts it with an ellipsis,
+ * counts the cut and logs which field was cut (never its value). The clip
+ * to the box (plus LC_CLIP_SLACK) only guards against a box smaller than
+ * the ellipsis, so nothing is drawn outside the page.
  */
 #ifndef BCCI_LABEL_CAIRO_H
 #define BCCI_LABEL_CAIRO_H
@@ -17,6 +20,13 @@
 
 #define LC_FONT "DejaVu Sans"
 #define LC_PT_TO_MM (25.4 / 72.0)
+#define LC_CLIP_SLACK 0.3 /* mm: about two dots at 203 dpi */
+
+/* lc_clip_text - 1 (default): text boxes are clipped as described above;
+ * 0: not clipped at all. For tests only, which compare the two renders
+ * pixel by pixel: any difference is ink cut at a box edge. Set it before
+ * rendering, never while a render runs. */
+extern int lc_clip_text;
 
 enum {
     LC_LEFT = 0,
@@ -25,7 +35,7 @@ enum {
     LC_BOLD = 1 << 2,
     LC_VCENTER = 1 << 3,
     LC_WHITE = 1 << 4,
-    LC_ONELINE = 1 << 5, /* never wrap: shrink, then ellipsize at the end */
+    LC_ONELINE = 1 << 5, /* shrink on one line first; wrap only at the smallest size */
 };
 
 /* how glyphs are rasterised */
@@ -42,6 +52,7 @@ typedef struct {
     PangoFontDescription *fd; /* owned */
     int raster;
     int cut;                  /* number of boxes cut since init */
+    const char *first_cut;    /* field name of the first box cut, static; NULL when none */
 } lc_text_t;
 
 /* lc_text_init - text state bound to cr; raster is LC_VECTOR, LC_GRAY or

@@ -3,8 +3,10 @@
  *
  * One ^XA … ^XZ per label: ^CI28 (UTF-8), ^PW/^LL from the page at 8 dots
  * per mm (203 dpi: ^PW800 ^LL1200 for 100×150 mm) or 12 dots per mm
- * (300 dpi), the same layout as the PDF. Code 128 (^BC) and the QR (^BQ)
- * are always the printer's own, so they stay sharp and scannable.
+ * (300 dpi), the PDF's layout re-spaced so that no text is smaller than an
+ * em of 7 pt (ZPL_MIN_CELL_PT). Code 128 (^BC, centred) and the QR (^BQ,
+ * after ^BY is reset) are always the printer's own, so they stay sharp and
+ * scannable.
  *
  * Text differs:
  *   label_format_zpl       draws every text block itself, with pango and
@@ -24,7 +26,7 @@
  * or start a command. URLs in the QR field get ^ and ~ percent-encoded
  * instead. ^FB prints overflowing text over its last line, so text is cut to
  * an estimate of what the block holds, with "...", and the cut is logged
- * (field name only).
+ * (field name only) and counted in the caller's label_result_t.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +48,18 @@ typedef struct {
     lc_text_t lc;      /* graphic: the shared pango text boxes, monochrome */
     unsigned char *row_bits; /* graphic: scratch for one block's bitmap, owned */
     size_t row_bits_cap;
+    int cut;                 /* zpl-font: blocks cut since the start */
+    const char *first_cut;   /* zpl-font: field of the first block cut in this label */
 } zpl_t;
+
+/* Printed text is never smaller than this: an em of 7 pt is about 20 dots
+ * at 203 dpi, what a postman still reads at arm's length. A text block's
+ * size is the height of its ^A0 cell; DejaVu's em is about 0.8 of it. */
+#define ZPL_MIN_CELL_PT 8.75
+#define ZPL_EM_PER_CELL 0.8
+/* A bitmap block line is a bit taller than the cell: DejaVu's line box
+ * (1.164 em) plus the stacked marks of capitals above it (0.14 em). */
+#define ZPL_LINE_PER_CELL 1.06
 
 static int
 dots(const zpl_t *z, double mm)
@@ -115,7 +128,14 @@ static void
 text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char just, int reverse, const char *s,
             const char *field)
 {
-    int wd = dots(z, w), line_h = dots(z, pt * 25.4 / 72.0), hd = line_h * lines;
+    int box_w = dots(z, w), line_h = dots(z, pt * ZPL_LINE_PER_CELL * 25.4 / 72.0), box_h = line_h * lines;
+    double em_max = pt * ZPL_EM_PER_CELL, em_min = pt * 0.55;
+    /* the bitmap is the box plus the text boxes' clip slack on every side:
+     * hinting to the dot grid may move an outline by a dot past the ink
+     * extents the text was fitted to. Tests (lc_clip_text = 0) ask for a
+     * wide margin instead, to see any ink the box would have cut. */
+    int pad = lc_clip_text ? (int)(LC_CLIP_SLACK * z->d + 0.99) : (int)(10 * z->d);
+    int wd = box_w + 2 * pad, hd = box_h + 2 * pad;
     size_t bpr = (size_t)(wd + 7) / 8, rows = 0, r, b;
     static const uint16_t probe = 1;
     int little = *(const unsigned char *)&probe == 1;
@@ -125,7 +145,7 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
     const unsigned char *data;
     int stride;
 
-    if (wd <= 0 || hd <= 0)
+    if (box_w <= 0 || box_h <= 0)
         return;
     if (just == 'C')
         flags |= LC_CENTER;
@@ -137,10 +157,12 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
         z->rc = -1;
         goto done;
     }
+    cairo_translate(cr, pad, pad);
     cairo_scale(cr, z->d, z->d); /* mm, like the PDF */
     lc_text_use(&z->lc, cr);
-    /* ^A0's height is the whole cell; DejaVu's em is about 0.8 of its line */
-    lc_text_box(&z->lc, s, 0, 0, w, hd / z->d, pt * 0.8, pt * 0.55, flags, field);
+    if (em_min < ZPL_MIN_CELL_PT * ZPL_EM_PER_CELL)
+        em_min = ZPL_MIN_CELL_PT * ZPL_EM_PER_CELL;
+    lc_text_box(&z->lc, s, 0, 0, w, box_h / z->d, em_max, em_min, flags, field);
     cairo_surface_flush(surf);
     data = cairo_image_surface_get_data(surf);
     stride = cairo_image_surface_get_stride(surf);
@@ -169,7 +191,7 @@ text_bitmap(zpl_t *z, double x, double y, double w, double pt, int lines, char j
     }
     if (rows == 0)
         goto done;
-    if (buf_appendf(z->b, "^FO%d,%d%s", dots(z, x), dots(z, y), reverse ? "^FR" : "") != BUF_OK ||
+    if (buf_appendf(z->b, "^FO%d,%d%s", dots(z, x) - pad, dots(z, y) - pad, reverse ? "^FR" : "") != BUF_OK ||
         zpl_gf_append(z->b, z->row_bits, bpr, rows) != BUF_OK || buf_append(z->b, "^FS\n", 4) != BUF_OK)
         z->rc = -1;
 done:
@@ -188,6 +210,8 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
 
     if (!s || !*s)
         return;
+    if (pt < ZPL_MIN_CELL_PT)
+        pt = ZPL_MIN_CELL_PT;
     if (z->graphic) {
         text_bitmap(z, x, y, w, pt, lines, just, reverse, s, field);
         return;
@@ -204,6 +228,9 @@ text(zpl_t *z, double x, double y, double w, double pt, int lines, char just, in
         put_escaped(z, s, cap - 3);
         if (buf_append(z->b, "...", 3) != BUF_OK)
             z->rc = -1;
+        z->cut++;
+        if (!z->first_cut)
+            z->first_cut = field;
         log_warn("label: field %s too long for its ZPL block, cut with \"...\"", field);
     } else {
         put_escaped(z, s, (size_t)-1);
@@ -246,7 +273,8 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
 {
     double W = page->width_mm, H = page->height_mm, sy = H / 150.0;
     double inner = W - 6, lw = inner - 27;
-    char line[256], grouped[64], cod[48], addr[4096];
+    char line[512], grouped[64], cod[48], addr[4096], tt17[4096];
+    double sender_w = d->receiver_signature ? inner - 36 : inner;
     code128_t bc;
     int module = z->d >= 12 ? 4 : 3;
     int qrmag = z->d >= 12 ? 7 : 5;
@@ -259,14 +287,22 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, 3), dots(z, 3), dots(z, inner), dots(z, 9 * sy),
                     dots(z, 9 * sy)) != BUF_OK)
         z->rc = -1;
-    text(z, 3, 3 + 2.2 * sy, inner, 11, 1, 'C', 1, "BƯU CHÍNH CÔNG ÍCH — HÀNH CHÍNH CÔNG", "banner");
-    text(z, 3, 13 * sy, inner - 39, 7.5, 1, 'L', 0, d->carrier_service, "carrier_service");
-    snprintf(line, sizeof line, "Ngày gửi: %s", d->date);
-    text(z, W - 41, 13 * sy, 38, 8, 1, 'R', 0, line, "date");
+    /* Positions in mm on a 150 mm label (scaled by sy); a block is
+     * lines * size * ZPL_LINE_PER_CELL tall, sizes not below ZPL_MIN_CELL_PT */
+    text(z, 3, 3 + 2.4 * sy, inner, 11, 1, 'C', 1, "BƯU CHÍNH CÔNG ÍCH — HÀNH CHÍNH CÔNG", "banner");
+    /* the service gets the whole line: at a readable size it and the
+     * acceptance date do not both fit, so the date goes beside the
+     * recipient's caption below */
+    label_service_text(d, line, sizeof line);
+    text(z, 3, 13.3 * sy, inner, 8.75, 1, 'L', 0, line, "carrier_service");
     hline(z, 18.7 * sy, inner, 0.3);
 
-    /* Code 128, centred; the printer prints the interpretation line (Y) */
-    if (buf_appendf(z->b, "^FO%d,%d^BY%d,3,%d^BCN,%d,Y,N,N^FH_^FD", (dots(z, W) - bc.modules * module) / 2,
+    /* Code 128, centred; the printer prints the interpretation line (Y).
+     * Mode A lets the printer pick the code sets (set C for digit runs) the
+     * way code128_encode does, so the width it draws is the width computed
+     * here and the symbol is centred; mode N would stay in set B and come
+     * out wider, shifted to the right. */
+    if (buf_appendf(z->b, "^FO%d,%d^BY%d,3,%d^BCN,%d,Y,N,N,A^FH_^FD", (dots(z, W) - bc.modules * module) / 2,
                     dots(z, 19.5 * sy), module, dots(z, 12.5 * sy), dots(z, 12.5 * sy)) != BUF_OK)
         z->rc = -1;
     put_escaped(z, d->waybill, (size_t)-1);
@@ -276,32 +312,60 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     text(z, 3, 37.3 * sy, inner, 15, 1, 'C', 0, grouped, "waybill");
     hline(z, 44.3 * sy, inner, 0.3);
 
-    text(z, 3, 45 * sy, 40, 7, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
-    text(z, 3, 49.5 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
-    snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
+    text(z, 3, 44.9 * sy, 40, 8.75, 1, 'L', 0, "NGƯỜI NHẬN", "caption");
+    label_accepted_text(d, line, sizeof line);
+    text(z, W - 53, 44.9 * sy, 50, 8.75, 1, 'R', 0, line, "accepted_date");
+    text(z, 3, 48.6 * sy, inner, 14, 1, 'L', 0, d->recipient.name, "recipient.name");
+    if (d->recipient.email && *d->recipient.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->recipient.phone, d->recipient.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->recipient.phone);
     text(z, 3, 56.5 * sy, inner, 11, 1, 'L', 0, line, "recipient.phone");
     label_join_address(&d->recipient, addr, sizeof addr);
-    text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
+    label_tt17_text(d, tt17, sizeof tt17);
+    if (*tt17) {
+        /* the TT 17 lines take the lower half of the address block */
+        text(z, 3, 62.5 * sy, inner, 10.5, 2, 'L', 0, addr, "recipient.address");
+        text(z, 3, 70.6 * sy, inner, 8.75, 5, 'L', 0, tt17, "tt17");
+    } else {
+        text(z, 3, 62.5 * sy, inner, 10.5, 6, 'L', 0, addr, "recipient.address");
+    }
     hline(z, 89.3 * sy, inner, 0.6);
 
-    text(z, 3, 90.2 * sy, 40, 6.5, 1, 'L', 0, "NGƯỜI GỬI", "caption");
-    text(z, 3, 93.8 * sy, inner, 8.5, 1, 'L', 0, d->sender.name, "sender.name");
+    text(z, 3, 89.9 * sy, 60, 8.75, 1, 'L', 0, "NGƯỜI GỬI", "caption");
+    /* beside the signature box, an agency's name may need a second line */
+    text(z, 3, 93.4 * sy, sender_w, 8.75, d->receiver_signature ? 2 : 1, 'L', 0, d->sender.name, "sender.name");
     label_join_address(&d->sender, addr, sizeof addr);
-    text(z, 3, 98.2 * sy, inner, 7, 3, 'L', 0, addr, "sender.address");
-    snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
-    text(z, 3, 108 * sy, inner, 7, 1, 'L', 0, line, "sender.phone");
+    text(z, 3, (d->receiver_signature ? 100.2 : 97.0) * sy, sender_w, 8.75, d->receiver_signature ? 2 : 3, 'L', 0,
+         addr, "sender.address");
+    if (d->sender.email && *d->sender.email)
+        snprintf(line, sizeof line, "ĐT: %s · %s", d->sender.phone, d->sender.email);
+    else
+        snprintf(line, sizeof line, "ĐT: %s", d->sender.phone);
+    text(z, 3, 107.4 * sy, sender_w, 8.75, 1, 'L', 0, line, "sender.phone");
+    if (d->receiver_signature) {
+        /* the receiver's signature box, right of the sender */
+        if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, W - 37), dots(z, 90.6 * sy), dots(z, 34),
+                        dots(z, 21.2 * sy), dots(z, 0.3) < 2 ? 2 : dots(z, 0.3)) != BUF_OK)
+            z->rc = -1;
+        text(z, W - 36, 91.2 * sy, 32, 8.75, 1, 'C', 0, "NGƯỜI NHẬN KÝ", "caption");
+    }
     hline(z, 112.6 * sy, inner, 0.3);
 
-    text(z, 3, 113.4 * sy, lw, 6, 1, 'L', 0, "MÃ HỒ SƠ", "caption");
+    text(z, 3, 113.0 * sy, lw, 8.75, 1, 'L', 0, "MÃ HỒ SƠ", "caption");
     text(z, 3, 116.4 * sy, lw, 9.5, 1, 'L', 0, d->dossier_code, "dossier_code");
-    text(z, 3, 121.4 * sy, lw, 6, 1, 'L', 0, "NỘI DUNG", "caption");
-    text(z, 3, 124.4 * sy, lw, 7.5, 3, 'L', 0, d->result_summary, "result_summary");
-    text(z, 3, 132.4 * sy, lw, 6, 1, 'L', 0, "TIỀN THU HỘ (COD)", "caption");
+    text(z, 3, 120.2 * sy, lw, 8.75, 1, 'L', 0, "NỘI DUNG", "caption");
+    text(z, 3, 123.6 * sy, lw, 8.75, 3, 'L', 0, d->result_summary, "result_summary");
+    text(z, 3, 133.5 * sy, lw, 8.75, 1, 'L', 0, "TIỀN THU HỘ (COD)", "caption");
     label_format_cod(d->cod_amount, cod, sizeof cod);
-    text(z, 3, 135.5 * sy, lw, 13, 1, 'L', 0, cod, "cod_amount");
+    text(z, 3, 136.9 * sy, lw, 11, 1, 'L', 0, cod, "cod_amount");
 
-    /* QR: model 2, ECC M, automatic input (^FDMA,) */
-    if (buf_appendf(z->b, "^FO%d,%d^BQN,2,%d^FDMA,", dots(z, W - 28), dots(z, 112.8 * sy), qrmag) != BUF_OK)
+    /* QR: model 2, ECC M, automatic input (^FDMA,). ^BY is sticky: the
+     * Code 128's module width and 12 mm height would carry over to the QR
+     * and move it down under the black bar below, so the defaults are set
+     * again first (Zebra firmware and independent renderers agree on this). */
+    if (buf_appendf(z->b, "^BY2,3,10\n^FO%d,%d^BQN,2,%d^FDMA,", dots(z, W - 28), dots(z, 112.8 * sy), qrmag) !=
+        BUF_OK)
         z->rc = -1;
     put_url(z, d->tracking_url);
     if (buf_append(z->b, "^FS\n", 4) != BUF_OK)
@@ -310,7 +374,7 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
     if (buf_appendf(z->b, "^FO%d,%d^GB%d,%d,%d^FS\n", dots(z, 3), dots(z, 141.5 * sy), dots(z, inner),
                     dots(z, H - 3 - 141.5 * sy), dots(z, H - 3 - 141.5 * sy)) != BUF_OK)
         z->rc = -1;
-    text(z, 3, 142.6 * sy, inner, 8.5, 1, 'C', 1, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "caption");
+    text(z, 3, 142.6 * sy, inner, 8.75, 1, 'C', 1, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "caption");
     if (buf_append(z->b, "^XZ\n", 4) != BUF_OK)
         z->rc = -1;
     if (z->rc != 0) {
@@ -322,7 +386,7 @@ render_one(zpl_t *z, const label_page_t *page, const label_data_t *d, char *err,
 
 static int
 render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_page_t *page, buf_t *out,
-                char *err, size_t errlen)
+                label_result_t *res, char *err, size_t errlen)
 {
     zpl_t z;
     size_t i;
@@ -346,15 +410,22 @@ render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_pa
         }
     }
     for (i = 0; i < n; i++) {
-        if (render_one(&z, page, &items[i], err, errlen) != 0) {
-            if (z.rc == 0) {
-                char e[256];
-                snprintf(e, sizeof e, "label %zu: %s", i + 1, err);
-                snprintf(err, errlen, "%s", e);
-            }
-            rc = -1;
-            break;
+        int cut_before = graphic ? z.lc.cut : z.cut;
+
+        z.first_cut = NULL;
+        z.lc.first_cut = NULL;
+        if (render_one(&z, page, &items[i], err, errlen) == 0) {
+            label_result_add(res, (size_t)((graphic ? z.lc.cut : z.cut) - cut_before),
+                             graphic ? z.lc.first_cut : z.first_cut);
+            continue;
         }
+        if (z.rc == 0) {
+            char e[256];
+            snprintf(e, sizeof e, "label %zu: %s", i + 1, err);
+            snprintf(err, errlen, "%s", e);
+        }
+        rc = -1;
+        break;
     }
     if (graphic)
         lc_text_cleanup(&z.lc);
@@ -363,16 +434,17 @@ render_zpl_with(int graphic, const label_data_t *items, size_t n, const label_pa
 }
 
 static int
-render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err, size_t errlen)
+render_zpl(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+           char *err, size_t errlen)
 {
-    return render_zpl_with(1, items, n, page, out, err, errlen);
+    return render_zpl_with(1, items, n, page, out, res, err, errlen);
 }
 
 static int
-render_zpl_font(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, char *err,
-                size_t errlen)
+render_zpl_font(const label_data_t *items, size_t n, const label_page_t *page, buf_t *out, label_result_t *res,
+                char *err, size_t errlen)
 {
-    return render_zpl_with(0, items, n, page, out, err, errlen);
+    return render_zpl_with(0, items, n, page, out, res, err, errlen);
 }
 
 const label_format_ops_t label_format_zpl = {

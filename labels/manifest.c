@@ -22,25 +22,37 @@
 #define PAGE_W 210.0
 #define PAGE_H 297.0
 #define M 15.0
-#define TABLE_Y 62.0
+#define TABLE_Y 64.0
 #define HEAD_H 9.0
 #define ROW_H 7.0
 #define BOTTOM (PAGE_H - 15.0)
-#define SIGN_H 62.0 /* totals + signature blocks */
+#define PAGE_TOTAL_H 7.0 /* the page's own totals, under its rows */
+#define SIGN_H 92.0      /* grand totals, statement, signature blocks */
+#define NCOLS 7
+#define COL_DOCS 5
 
+/* Column widths in mm without and with the documents column; both add up
+ * to the table's width, PAGE_W - 2 M = 180 mm. */
 static const struct {
     const char *title;
     const char *field; /* for the log: English, no personal data */
-    double w;
+    double w, w_docs;
     unsigned align;
-} cols[6] = {
-    { "STT", "row number", 10, LC_CENTER },
-    { "Số hiệu bưu gửi", "waybill", 32, LC_LEFT },
-    { "Mã hồ sơ", "dossier_code", 44, LC_LEFT },
-    { "Người nhận", "recipient_name", 45, LC_LEFT },
-    { "Xã/phường", "commune", 31, LC_LEFT },
-    { "Tiền thu hộ (đ)", "cod_amount", 18, LC_RIGHT },
+} cols[NCOLS] = {
+    { "STT", "row number", 10, 10, LC_CENTER },
+    { "Số hiệu bưu gửi", "waybill", 32, 32, LC_LEFT },
+    { "Mã hồ sơ", "dossier_code", 44, 40, LC_LEFT },
+    { "Người nhận", "recipient_name", 45, 40, LC_LEFT },
+    { "Xã/phường", "commune", 31, 28, LC_LEFT },
+    { "Số tài liệu", "documents", 0, 12, LC_CENTER },
+    { "Tiền thu hộ (đ)", "cod_amount", 18, 18, LC_RIGHT },
 };
+
+static double
+col_w(int c, int docs)
+{
+    return docs ? cols[c].w_docs : cols[c].w;
+}
 
 /* group_dong - 1234567 -> "1.234.567" */
 static void
@@ -106,7 +118,7 @@ norm_init(norm_t *nm, const manifest_data_t *m, char *err, size_t errlen)
     memset(nm, 0, sizeof *nm);
     nm->m = *m;
     nm->items = calloc(m->n, sizeof *nm->items);
-    nm->owned = calloc(5 + 4 * m->n, sizeof *nm->owned);
+    nm->owned = calloc(9 + 4 * m->n, sizeof *nm->owned);
     if (!nm->items || !nm->owned) {
         snprintf(err, errlen, "out of memory for %zu manifest rows", m->n);
         return -1;
@@ -115,7 +127,11 @@ norm_init(norm_t *nm, const manifest_data_t *m, char *err, size_t errlen)
         nfc_into(nm, &nm->m.agency_name, "agency_name", 0, err, errlen) ||
         nfc_into(nm, &nm->m.carrier_name, "carrier_name", 0, err, errlen) ||
         nfc_into(nm, &nm->m.date, "date", 0, err, errlen) ||
-        nfc_into(nm, &nm->m.qr_text, "qr_text", 0, err, errlen))
+        nfc_into(nm, &nm->m.qr_text, "qr_text", 0, err, errlen) ||
+        nfc_into(nm, &nm->m.handover_time, "handover_time", 0, err, errlen) ||
+        nfc_into(nm, &nm->m.handover_place, "handover_place", 0, err, errlen) ||
+        nfc_into(nm, &nm->m.agency_staff, "agency_staff", 0, err, errlen) ||
+        nfc_into(nm, &nm->m.carrier_staff, "carrier_staff", 0, err, errlen))
         return -1;
     for (i = 0; i < m->n; i++) {
         manifest_item_t *it = &nm->items[i];
@@ -130,31 +146,35 @@ norm_init(norm_t *nm, const manifest_data_t *m, char *err, size_t errlen)
     return 0;
 }
 
+/* The dotted line a person fills in by hand where a value is not known. */
+static const char DOTS[] = "……………………………………";
+
 static void
-draw_header(lc_text_t *t, const manifest_data_t *m, const qr_t *q, int page, int pages)
+draw_header(lc_text_t *t, const manifest_data_t *m, const qr_t *q, int page, int pages, int docs)
 {
     cairo_t *cr = t->cr;
-    char line[512];
+    char line[1024];
     double x, tw = PAGE_W - 2 * M - 32;
     int c;
 
     lc_text_box(t, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", M, M, tw, 5, 10, 7, LC_BOLD | LC_CENTER | LC_ONELINE,
                 "header");
     lc_text_box(t, "Độc lập — Tự do — Hạnh phúc", M, M + 5, tw, 5, 10, 7, LC_CENTER | LC_ONELINE, "header");
-    lc_text_box(t, "BIÊN BẢN GIAO NHẬN BƯU GỬI HÀNH CHÍNH CÔNG", M, M + 13, tw, 7, 14, 9,
+    lc_text_box(t, "BIÊN BẢN GIAO NHẬN BƯU GỬI HÀNH CHÍNH CÔNG", M, M + 12.5, tw, 7, 14, 9,
                 LC_BOLD | LC_CENTER | LC_ONELINE, "title");
     snprintf(line, sizeof line, "Số: %s", m->manifest_id);
-    lc_text_box(t, line, M, M + 21, tw, 5, 10, 7, LC_CENTER | LC_ONELINE, "manifest_id");
-    snprintf(line, sizeof line, "Cơ quan giao: %s", m->agency_name);
-    lc_text_box(t, line, M, M + 28, tw, 5, 10, 7, LC_ONELINE, "agency_name");
-    if (*m->carrier_name) {
-        snprintf(line, sizeof line, "Đơn vị bưu chính nhận: %s", m->carrier_name);
-        lc_text_box(t, line, M, M + 33, tw, 5, 10, 7, LC_ONELINE, "carrier_name");
-    }
-    snprintf(line, sizeof line, "Ngày giao: %s", m->date);
-    lc_text_box(t, line, M, M + 38, tw / 2, 5, 10, 7, LC_ONELINE, "date");
+    lc_text_box(t, line, M, M + 20, tw, 5, 10, 7, LC_CENTER | LC_ONELINE, "manifest_id");
+    snprintf(line, sizeof line, "Bên giao: %s", m->agency_name);
+    lc_text_box(t, line, M, M + 27, tw, 5, 10, 7, LC_ONELINE, "agency_name");
+    snprintf(line, sizeof line, "Bên nhận: %s", *m->carrier_name ? m->carrier_name : DOTS);
+    lc_text_box(t, line, M, M + 32, tw, 5, 10, 7, LC_ONELINE, "carrier_name");
+    snprintf(line, sizeof line, "Thời gian giao: %s, ngày %s", *m->handover_time ? m->handover_time : "…… giờ ……",
+             m->date);
+    lc_text_box(t, line, M, M + 37, tw * 0.7, 5, 10, 7, LC_ONELINE, "handover_time");
     snprintf(line, sizeof line, "Trang %d/%d", page, pages);
-    lc_text_box(t, line, M + tw / 2, M + 38, tw / 2, 5, 10, 7, LC_RIGHT | LC_ONELINE, "page");
+    lc_text_box(t, line, M + tw * 0.7, M + 37, PAGE_W - 2 * M - tw * 0.7, 5, 10, 7, LC_RIGHT | LC_ONELINE, "page");
+    snprintf(line, sizeof line, "Địa điểm giao: %s", *m->handover_place ? m->handover_place : DOTS);
+    lc_text_box(t, line, M, M + 42, PAGE_W - 2 * M, 6.5, 10, 7, LC_ONELINE, "handover_place");
     qr_draw(cr, q, PAGE_W - M - 30, M - 2, 30, 0);
 
     /* column titles */
@@ -162,15 +182,17 @@ draw_header(lc_text_t *t, const manifest_data_t *m, const qr_t *q, int page, int
     cairo_rectangle(cr, M, TABLE_Y, PAGE_W - 2 * M, HEAD_H);
     cairo_fill(cr);
     x = M;
-    for (c = 0; c < 6; c++) {
-        lc_text_box(t, cols[c].title, x + 1, TABLE_Y + 0.5, cols[c].w - 2, HEAD_H - 1, 9, 6,
+    for (c = 0; c < NCOLS; c++) {
+        if (col_w(c, docs) <= 0)
+            continue;
+        lc_text_box(t, cols[c].title, x + 1, TABLE_Y + 0.5, col_w(c, docs) - 2, HEAD_H - 1, 9, 6,
                     LC_BOLD | LC_VCENTER | LC_CENTER, "column");
-        x += cols[c].w;
+        x += col_w(c, docs);
     }
 }
 
 static void
-grid(cairo_t *cr, double y0, double y1)
+grid(cairo_t *cr, double y0, double y1, int docs)
 {
     double x = M;
     int c;
@@ -178,8 +200,10 @@ grid(cairo_t *cr, double y0, double y1)
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_line_width(cr, 0.25);
     cairo_rectangle(cr, M, y0, PAGE_W - 2 * M, y1 - y0);
-    for (c = 0; c < 5; c++) {
-        x += cols[c].w;
+    for (c = 0; c < NCOLS - 1; c++) {
+        if (col_w(c, docs) <= 0)
+            continue;
+        x += col_w(c, docs);
         cairo_move_to(cr, x, y0);
         cairo_line_to(cr, x, y1);
     }
@@ -187,25 +211,32 @@ grid(cairo_t *cr, double y0, double y1)
 }
 
 static void
-draw_row(lc_text_t *t, const manifest_item_t *it, size_t idx, double y)
+draw_row(lc_text_t *t, const manifest_item_t *it, size_t idx, double y, int docs)
 {
-    char stt[24], cod[40];
-    const char *cells[6];
+    char stt[24], cod[40], ndocs[16];
+    const char *cells[NCOLS];
     double x = M;
     int c;
 
     snprintf(stt, sizeof stt, "%zu", idx + 1);
     group_dong(it->cod_amount, cod, sizeof cod);
+    if (it->documents)
+        snprintf(ndocs, sizeof ndocs, "%u", it->documents);
+    else
+        snprintf(ndocs, sizeof ndocs, "—");
     cells[0] = stt;
     cells[1] = it->waybill;
     cells[2] = it->dossier_code;
     cells[3] = it->recipient_name;
     cells[4] = it->commune;
-    cells[5] = cod;
-    for (c = 0; c < 6; c++) {
-        lc_text_box(t, cells[c], x + 1.2, y + 0.4, cols[c].w - 2.4, ROW_H - 0.8, 9, 6,
+    cells[COL_DOCS] = ndocs;
+    cells[6] = cod;
+    for (c = 0; c < NCOLS; c++) {
+        if (col_w(c, docs) <= 0)
+            continue;
+        lc_text_box(t, cells[c], x + 1.2, y + 0.4, col_w(c, docs) - 2.4, ROW_H - 0.8, 9, 6,
                     cols[c].align | LC_VCENTER | LC_ONELINE, cols[c].field);
-        x += cols[c].w;
+        x += col_w(c, docs);
     }
     cairo_set_source_rgb(t->cr, 0, 0, 0);
     cairo_set_line_width(t->cr, 0.15);
@@ -214,23 +245,73 @@ draw_row(lc_text_t *t, const manifest_item_t *it, size_t idx, double y)
     cairo_stroke(t->cr);
 }
 
+/* What a set of rows adds up to: a page's, or the whole manifest's. */
+typedef struct {
+    size_t items;
+    unsigned long long documents;
+    long long cod;
+} totals_t;
+
+/* totals_line - "28 bưu gửi, 56 tài liệu, thu hộ 1.400.000 đ" */
 static void
-draw_totals(lc_text_t *t, const manifest_data_t *m, long long total, double y)
+totals_line(const totals_t *tot, int docs, char *out, size_t outlen)
 {
-    char line[128], money[48];
+    char money[48];
+
+    group_dong(tot->cod, money, sizeof money);
+    if (docs)
+        snprintf(out, outlen, "%zu bưu gửi, %llu tài liệu, thu hộ %s đ", tot->items, tot->documents, money);
+    else
+        snprintf(out, outlen, "%zu bưu gửi, thu hộ %s đ", tot->items, money);
+}
+
+static void
+draw_page_totals(lc_text_t *t, const totals_t *tot, int page, int docs, double y)
+{
+    char sum[160], line[200];
+
+    totals_line(tot, docs, sum, sizeof sum);
+    snprintf(line, sizeof line, "Cộng trang %d: %s", page, sum);
+    lc_text_box(t, line, M, y + 1, PAGE_W - 2 * M, PAGE_TOTAL_H - 1.5, 9.5, 7, LC_RIGHT | LC_ONELINE, "page_totals");
+}
+
+/* sign_block - one side's signature: who, their organisation, the hint,
+ * room to sign, then the signer's name or a dotted line */
+static void
+sign_block(lc_text_t *t, double x, double w, double y, const char *side, const char *org, const char *staff)
+{
+    lc_text_box(t, side, x, y, w, 6, 11, 8, LC_BOLD | LC_CENTER | LC_ONELINE, "sign");
+    lc_text_box(t, *org ? org : DOTS, x + 2, y + 6, w - 4, 9, 9.5, 7, LC_CENTER, "sign_org");
+    lc_text_box(t, "(Ký, ghi rõ họ tên)", x, y + 15.5, w, 5, 9, 7, LC_CENTER | LC_ONELINE, "sign");
+    lc_text_box(t, *staff ? staff : DOTS, x + 2, y + 45, w - 4, 6, 10.5, 8, LC_BOLD | LC_CENTER | LC_ONELINE,
+                "sign_staff");
+}
+
+static void
+draw_totals(lc_text_t *t, const manifest_data_t *m, const totals_t *tot, int docs, double y)
+{
+    char line[200], money[48];
     double half = (PAGE_W - 2 * M) / 2;
 
-    snprintf(line, sizeof line, "Tổng số bưu gửi: %zu", m->n);
+    snprintf(line, sizeof line, "Tổng số bưu gửi: %zu", tot->items);
     lc_text_box(t, line, M, y, PAGE_W - 2 * M, 6, 11, 8, LC_BOLD | LC_ONELINE, "totals");
-    group_dong(total, money, sizeof money);
+    y += 6;
+    if (docs) {
+        snprintf(line, sizeof line, "Tổng số tài liệu: %llu", tot->documents);
+        lc_text_box(t, line, M, y, PAGE_W - 2 * M, 6, 11, 8, LC_BOLD | LC_ONELINE, "totals");
+        y += 6;
+    }
+    group_dong(tot->cod, money, sizeof money);
     snprintf(line, sizeof line, "Tổng tiền thu hộ: %s đ", money);
-    lc_text_box(t, line, M, y + 6, PAGE_W - 2 * M, 6, 11, 8, LC_BOLD | LC_ONELINE, "totals");
-    y += 17;
-    lc_text_box(t, "ĐẠI DIỆN CƠ QUAN GIAO", M, y, half, 6, 11, 8, LC_BOLD | LC_CENTER | LC_ONELINE, "sign");
-    lc_text_box(t, "NHÂN VIÊN BƯU CHÍNH NHẬN", M + half, y, half, 6, 11, 8, LC_BOLD | LC_CENTER | LC_ONELINE,
-                "sign");
-    lc_text_box(t, "(Ký, ghi rõ họ tên)", M, y + 6, half, 5, 9, 7, LC_CENTER | LC_ONELINE, "sign");
-    lc_text_box(t, "(Ký, ghi rõ họ tên)", M + half, y + 6, half, 5, 9, 7, LC_CENTER | LC_ONELINE, "sign");
+    lc_text_box(t, line, M, y, PAGE_W - 2 * M, 6, 11, 8, LC_BOLD | LC_ONELINE, "totals");
+    y += 8;
+    lc_text_box(t,
+                "Hai bên đã kiểm đếm, giao nhận đủ số bưu gửi nêu trên, bao bì nguyên vẹn. Biên bản lập thành "
+                "02 bản có giá trị như nhau, mỗi bên giữ 01 bản.",
+                M, y, PAGE_W - 2 * M, 10, 10, 8, 0, "statement");
+    y += 12;
+    sign_block(t, M, half, y, "ĐẠI DIỆN CƠ QUAN GIAO", m->agency_name, m->agency_staff);
+    sign_block(t, M + half, half, y, "NHÂN VIÊN BƯU CHÍNH NHẬN", m->carrier_name, m->carrier_staff);
 }
 
 static cairo_status_t
@@ -249,7 +330,8 @@ manifest_render_pdf(const manifest_data_t *in, buf_t *out, char *err, size_t err
     lc_text_t t;
     int have_text = 0, rc = -1, pages, page;
     size_t per_page, i = 0, rows_last;
-    long long total = 0;
+    totals_t total = { 0, 0, 0 };
+    int docs = 0; /* any item counts its documents: the column and totals are printed */
     cairo_status_t st;
 
     memset(&t, 0, sizeof t);
@@ -266,10 +348,14 @@ manifest_render_pdf(const manifest_data_t *in, buf_t *out, char *err, size_t err
     if (qr_encode(nm.m.qr_text, &q, err, errlen) != 0)
         goto out;
 
-    per_page = (size_t)((BOTTOM - TABLE_Y - HEAD_H) / ROW_H);
+    for (i = 0; i < nm.m.n; i++)
+        if (nm.m.items[i].documents)
+            docs = 1;
+    i = 0;
+    per_page = (size_t)((BOTTOM - PAGE_TOTAL_H - TABLE_Y - HEAD_H) / ROW_H);
     pages = (int)((nm.m.n + per_page - 1) / per_page);
     rows_last = nm.m.n - (size_t)(pages - 1) * per_page;
-    if (TABLE_Y + HEAD_H + rows_last * ROW_H + SIGN_H > BOTTOM)
+    if (TABLE_Y + HEAD_H + rows_last * ROW_H + PAGE_TOTAL_H + SIGN_H > BOTTOM)
         pages++; /* totals and signatures on a page of their own */
 
     pdf = cairo_pdf_surface_create_for_stream(write_buf, out, PAGE_W / LC_PT_TO_MM, PAGE_H / LC_PT_TO_MM);
@@ -284,17 +370,27 @@ manifest_render_pdf(const manifest_data_t *in, buf_t *out, char *err, size_t err
     have_text = 1;
     for (page = 1; page <= pages; page++) {
         double y = TABLE_Y + HEAD_H;
+        totals_t this_page = { 0, 0, 0 };
         size_t k;
 
-        draw_header(&t, &nm.m, &q, page, pages);
+        draw_header(&t, &nm.m, &q, page, pages, docs);
         for (k = 0; k < per_page && i < nm.m.n; k++, i++) {
-            draw_row(&t, &nm.m.items[i], i, y);
-            total += nm.m.items[i].cod_amount;
+            const manifest_item_t *it = &nm.m.items[i];
+            draw_row(&t, it, i, y, docs);
+            this_page.items++;
+            this_page.documents += it->documents;
+            this_page.cod += it->cod_amount;
             y += ROW_H;
         }
-        grid(cr, TABLE_Y, y);
+        grid(cr, TABLE_Y, y, docs);
+        if (this_page.items) {
+            draw_page_totals(&t, &this_page, page, docs, y);
+            total.items += this_page.items;
+            total.documents += this_page.documents;
+            total.cod += this_page.cod;
+        }
         if (page == pages)
-            draw_totals(&t, &nm.m, total, y + 6);
+            draw_totals(&t, &nm.m, &total, docs, y + PAGE_TOTAL_H + 3);
         cairo_show_page(cr);
     }
     st = cairo_status(cr);

@@ -1,10 +1,12 @@
 /*
  * manifest - the handover manifest (biên bản giao nhận) as an A4 PDF
  *
- * One row per item (STT, waybill, dossier code, recipient, commune, COD),
- * paginated with the header and column titles repeated on every page,
- * totals and the two signature blocks on the last page, and a QR holding
- * the signed manifest code the caller provides. Strings are borrowed for
+ * One row per item (STT, waybill, dossier code, recipient, commune, the
+ * number of documents when counted, COD), paginated with the header
+ * (parties, handover time and place) and column titles repeated on every
+ * page, the page's own totals under its rows, the grand totals, the
+ * statement both sides sign and the two signature blocks on the last page,
+ * and a QR holding the signed manifest code the caller provides. Strings are borrowed for
  * the call and normalised to NFC; the PDF is appended to a caller-owned
  * buf_t.
  */
@@ -21,16 +23,24 @@ typedef struct {
     const char *recipient_name;
     const char *commune; /* commune name or code */
     long long cod_amount; /* đồng */
+    unsigned documents;   /* documents (giấy tờ) in the item; 0 = not counted. When any item has a
+                           * count, the manifest gets a "Số tài liệu" column and a total */
 } manifest_item_t;
 
 typedef struct {
     const char *manifest_id;  /* printed and usually part of qr_text */
     const char *agency_name;  /* the handing-over agency */
-    const char *carrier_name; /* e.g. "Bưu điện tỉnh Thái Nguyên"; may be NULL */
+    const char *carrier_name; /* the receiving carrier's display name as printed, e.g. "Bưu điện tỉnh
+                               * Thái Nguyên" (never a code such as "vnpost"); may be NULL */
     const char *date;         /* dd/MM/yyyy */
     const char *qr_text;      /* signed manifest code for the QR */
     const manifest_item_t *items;
     size_t n;                 /* 1 .. MANIFEST_MAX_ITEMS */
+    /* Optional; NULL or "" leaves a dotted line to fill in by hand. */
+    const char *handover_time;  /* "14:30"; printed with date */
+    const char *handover_place; /* where the items change hands, e.g. the agency's address */
+    const char *agency_staff;   /* who hands over, printed under the agency's signature */
+    const char *carrier_staff;  /* the postal staff who receives, under the carrier's signature */
 } manifest_data_t;
 
 #define MANIFEST_MAX_ITEMS 5000

@@ -7,6 +7,8 @@
  * tests/data/zpl/ (BCCI_UPDATE_GOLDEN=1 rewrites them). Files go to a
  * mkdtemp directory under $TMPDIR. BCCI_UPDATE_DOCS=1 also writes
  * docs/label-example.png. Run from the repository root (or set BCCI_SRCDIR).
+ * BCCI_LABEL_SAMPLES=DIR runs no test: it writes one label of every kind
+ * into DIR for tests/labels/run.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <utf8proc.h>
 
 #include "labels/label.h"
+#include "labels/label_cairo.h"
 #include "labels/manifest.h"
 #include "domain/s10.h"
 #include "labels/zpl_gf.h"
@@ -44,7 +47,8 @@ sample(void)
     d.tracking_url = URL;
     d.carrier_service = "VNPost — Chuyển phát thường (CTN001)";
     d.result_summary = "Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất";
-    d.date = "24/11/2025";
+    d.date = "25/11/2025"; /* printed on; the label shows the acceptance date */
+    d.accepted_date = "24/11/2025";
     d.sender.name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
     d.sender.phone = "0208 3855 666";
     d.sender.address = "Số 1 đường Hoàng Văn Thụ";
@@ -56,6 +60,33 @@ sample(void)
     d.recipient.commune = COMMUNE;
     d.recipient.province = PROVINCE;
     d.cod_amount = 50000;
+    return d;
+}
+
+static const label_document_t DOCS[] = {
+    { "Giấy chứng nhận quyền sử dụng đất", 1 },
+    { "Tờ khai đăng ký biến động đất đai", 0 },
+};
+
+/* with_tt17 - d with every TT 17 Điều 9 field of a phiếu gửi filled in */
+static label_data_t
+with_tt17(label_data_t d)
+{
+    d.carrier_name = "Bưu điện Việt Nam";
+    d.service_name = "Chuyển phát nhanh hành chính công";
+    d.procedure_name = "Đăng ký biến động quyền sử dụng đất";
+    d.documents = DOCS;
+    d.ndocuments = 2;
+    d.weight_grams = 250;
+    d.postage = 25000;
+    d.postage_payer = "Người nhận trả";
+    d.recipient.email = "tuyet.nguyen@example.vn";
+    d.recipient.postcode = "11108";
+    d.authorised_name = "Trần Văn Ủy";
+    d.authorised_relation = "con";
+    d.note = "Gọi trước khi phát";
+    d.take_back = "Giấy biên nhận hồ sơ (bản chính)";
+    d.receiver_signature = 1;
     return d;
 }
 
@@ -113,6 +144,8 @@ render_to(const label_data_t *items, size_t n, const char *format, const char *s
     write_file(path, b.data, b.len);
     buf_free(&b);
 }
+
+static void render_buf(const label_data_t *items, size_t n, const char *fmt, const char *size, int dpi, buf_t *b);
 
 /* zbar - decoded symbols of an image, one per line */
 static char *
@@ -302,7 +335,9 @@ test_pdf_text_nfc(void **state)
     assert_contains(txt, "RR 0000 0001 4 VN", "pdftotext of the label");
     assert_contains(txt, "50.000 đ", "pdftotext of the label");
     assert_contains(txt, "Phát tận tay — kiểm tra CCCD/giấy ủy quyền", "pdftotext of the label");
-    assert_contains(txt, "24/11/2025", "pdftotext of the label");
+    assert_contains(txt, "Ngày nhận gửi: 24/11/2025", "pdftotext of the label");
+    if (strstr(txt, "25/11/2025"))
+        fail_msg("pdftotext of the label: got the print date, want only the acceptance date");
     assert_contains(txt, "000.00.31.H23-231124-0001", "pdftotext of the label");
     free(txt);
 }
@@ -414,6 +449,16 @@ test_svg_valid(void **state)
     free(run(cmd, &st));
     if (st != 0)
         fail_msg("xmllint --noout on the SVG: got status %d, want 0", st);
+    {
+        /* true millimetres outside, points inside (the layout's user space) */
+        buf_t b;
+        render_buf(&d, 1, "svg", NULL, 0, &b);
+        assert_contains(b.data, " width=\"100mm\" height=\"150mm\" viewBox=\"0 0 283.46", "SVG 100x150");
+        buf_free(&b);
+        render_buf(&d, 1, "svg", "a6", 0, &b);
+        assert_contains(b.data, " width=\"105mm\" height=\"148mm\" viewBox=\"0 0 297.63", "SVG A6");
+        buf_free(&b);
+    }
 }
 
 /* ---- ZPL ---- */
@@ -541,8 +586,8 @@ test_zpl_golden(void **state)
     render_buf(d, 3, "zpl-font", NULL, 0, &b);
     assert_zpl_shape(b.data, 3);
     assert_contains(b.data, "^PW800\n^LL1200\n", "ZPL at 203 dpi");
-    assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
-    assert_contains(b.data, "^BCN,100,Y,N,N^FH_^FDRR000000014VN^FS", "ZPL Code 128");
+    assert_contains(b.data, "^BY2,3,10\n^FO576,902^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
+    assert_contains(b.data, "^BCN,100,Y,N,N,A^FH_^FDRR000000014VN^FS", "ZPL Code 128");
     assert_contains(b.data, "Lê Văn Tám _5EXZ_7EJA_5Fx", "ZPL escaping");
     assert_contains(b.data, "?k=ab%5Ec%7Ed^FS", "ZPL URL escaping");
     assert_contains(b.data, "Không thu hộ", "ZPL COD 0");
@@ -737,8 +782,8 @@ test_zpl_text_as_bitmaps(void **state)
     assert_null(strstr(b.data, "^A0N"));
     assert_null(strstr(c.data, "_5EXZ"));
     /* barcode and QR stay the printer's own, sharp and scannable */
-    assert_contains(b.data, "^BCN,100,Y,N,N^FH_^FDRR000000014VN^FS", "ZPL Code 128");
-    assert_contains(b.data, "^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
+    assert_contains(b.data, "^BCN,100,Y,N,N,A^FH_^FDRR000000014VN^FS", "ZPL Code 128");
+    assert_contains(b.data, "^BY2,3,10\n^FO576,902^BQN,2,5^FDMA,https://hcc.example.gov.vn/t/RR000000014VN?k=", "ZPL QR");
 
     na = zpl_graphics(b.data, a, 64, 800, 1200);
     nb = zpl_graphics(c.data, b2, 64, 800, 1200);
@@ -770,6 +815,537 @@ test_zpl_text_as_bitmaps(void **state)
     buf_free(&b);
 }
 
+/* ---- no ink cut at a box edge, nothing off the label ---- */
+
+/* Upper-case Vietnamese with stacked marks reaches far above the font's
+ * ascent (Ễ by 287 of DejaVu's 2048 units), which is where a box sized by
+ * line height alone would cut it. */
+static const char *const STACKED = "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ";
+
+static label_data_t
+stress(int longer)
+{
+    label_data_t d = sample();
+
+    d.carrier_service = "BƯU ĐIỆN VIỆT NAM — CHUYỂN PHÁT ỦY QUYỀN ẤP ỄỶỸ";
+    d.result_summary = longer ? "GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT, QUYỀN SỞ HỮU NHÀ Ở VÀ TÀI SẢN KHÁC GẮN LIỀN "
+                                "VỚI ĐẤT — BẢN CHÍNH ẤP ỄỶỸ ẶỰỠ, BẢN SAO CHỨNG THỰC ỦY QUYỀN ĐÃ KÝ"
+                              : "QUYẾT ĐỊNH ỦY QUYỀN ẤP ỄỶỸ ẶỰỠ";
+    d.recipient.name = longer ? "NGUYỄN THỊ ẤN ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ TÔN NỮ HUYỀN TRÂN CÔNG CHÚA ĐỜI THỨ BẢY"
+                              : "NGUYỄN THỊ ẤN";
+    d.recipient.address = longer ? "SỐ 12 NGÕ 34 PHỐ HOÀNG HOA THÁM, TỔ DÂN PHỐ SỐ 7, KHU TẬP THỂ NHÀ MÁY CƠ KHÍ, "
+                                   "GẦN CHỢ ĐỒNG XUÂN, RẼ TRÁI Ở NGÃ BA THỨ HAI, ĐI THẲNG 200 MÉT, NHÀ CÓ CỔNG SẮT "
+                                   "MÀU XANH, ĐỐI DIỆN TRƯỜNG TIỂU HỌC, HỎI BÀ NGUYỄN THỊ HOA ẤP ỄỶỸ ẶỰỠ"
+                                 : STACKED;
+    d.recipient.commune = "XÃ ỄỶỸ ẶỰỠ";
+    d.recipient.province = "TỈNH ẤP ỦY";
+    d.sender.name = longer ? "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ — TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG TỈNH THỪA THIÊN HUẾ CŨ"
+                           : STACKED;
+    d.sender.address = longer ? "SỐ 1 ĐƯỜNG HOÀNG VĂN THỤ, TỔ 5, ẤP ỄỶỸ ẶỰỠ, CẠNH ỦY BAN NHÂN DÂN, ĐỐI DIỆN BƯU ĐIỆN "
+                                "TRUNG TÂM, TẦNG HAI, PHÒNG TIẾP NHẬN VÀ TRẢ KẾT QUẢ SỐ MỘT"
+                              : STACKED;
+    d.sender.commune = "PHƯỜNG ẤP ỄỶỸ";
+    d.sender.province = "TỈNH ẶỰỠ";
+    d.date = "24/11/2025";
+    if (longer) {
+        d = with_tt17(d);
+        d.procedure_name = "ĐĂNG KÝ BIẾN ĐỘNG QUYỀN SỬ DỤNG ĐẤT ẤP ỄỶỸ ẶỰỠ";
+        d.note = "ỦY QUYỀN ẤP ỄỶỸ ẶỰỠ — GỌI TRƯỚC KHI PHÁT";
+    }
+    return d;
+}
+
+/* load_png - a file of tmpdir as an RGB24 image surface (caller destroys) */
+static cairo_surface_t *
+load_png(const char *file)
+{
+    char path[512];
+    cairo_surface_t *s;
+
+    path_of(path, sizeof path, file);
+    s = cairo_image_surface_create_from_png(path);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
+        fail_msg("cannot read %s: %s", path, cairo_status_to_string(cairo_surface_status(s)));
+    return s;
+}
+
+static int
+is_white(const unsigned char *px)
+{
+    return px[0] > 0xF0 && px[1] > 0xF0 && px[2] > 0xF0;
+}
+
+/* assert_same_ink - the clipped render a equals the unclipped b, pixel for
+ * pixel: a difference is ink that a box cut; and b has nothing in the outer
+ * band of band pixels (outside the label's frame) */
+static void
+assert_same_ink(const char *fa, const char *fb, int band)
+{
+    cairo_surface_t *a = load_png(fa), *b = load_png(fb);
+    int w = cairo_image_surface_get_width(a), h = cairo_image_surface_get_height(a);
+    int sa = cairo_image_surface_get_stride(a), sb = cairo_image_surface_get_stride(b);
+    const unsigned char *da, *db;
+    int x, y, x0 = w, y0 = h, x1 = -1, y1 = -1, nd = 0;
+
+    assert_int_equal(w, cairo_image_surface_get_width(b));
+    assert_int_equal(h, cairo_image_surface_get_height(b));
+    cairo_surface_flush(a);
+    cairo_surface_flush(b);
+    da = cairo_image_surface_get_data(a);
+    db = cairo_image_surface_get_data(b);
+    for (y = 0; y < h; y++) {
+        for (x = 0; x < w; x++) {
+            const unsigned char *pa = da + (size_t)y * (size_t)sa + 4 * (size_t)x;
+            const unsigned char *pb = db + (size_t)y * (size_t)sb + 4 * (size_t)x;
+            if (memcmp(pa, pb, 3) != 0) {
+                nd++;
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x > x1 ? x : x1;
+                y1 = y > y1 ? y : y1;
+            }
+            if ((x < band || y < band || x >= w - band || y >= h - band) && !is_white(pb))
+                fail_msg("%s: ink at pixel %d,%d, outside the label's frame (%d px band)", fb, x, y, band);
+        }
+    }
+    cairo_surface_destroy(a);
+    cairo_surface_destroy(b);
+    if (nd)
+        fail_msg("%s vs %s: got %d pixels cut by a text box (within x %d-%d, y %d-%d), want none", fa, fb, nd, x0,
+                 x1, y0, y1);
+}
+
+/* render_both - the same labels with text boxes clipped (name) and not (name_u) */
+static void
+render_both(const label_data_t *d, size_t n, const char *fmt, const char *size, int dpi, const char *name,
+            const char *name_u)
+{
+    render_to(d, n, fmt, size, dpi, name);
+    lc_clip_text = 0;
+    render_to(d, n, fmt, size, dpi, name_u);
+    lc_clip_text = 1;
+}
+
+static void
+pdf_page_png(const char *pdf, int page, int dpi, const char *png_prefix)
+{
+    char cmd[1200], in[512], out[512];
+    int st;
+
+    path_of(in, sizeof in, pdf);
+    path_of(out, sizeof out, png_prefix);
+    snprintf(cmd, sizeof cmd, "pdftoppm -r %d -png -singlefile -f %d -l %d '%s' '%s' 2>/dev/null", dpi, page, page,
+             in, out);
+    free(run(cmd, &st));
+    if (st != 0)
+        fail_msg("pdftoppm page %d of %s: got status %d, want 0", page, pdf, st);
+}
+
+static void
+test_no_ink_cut_cairo(void **state)
+{
+    static const struct {
+        const char *size;
+        int dpi;
+    } pages[] = { { "100x150", 203 }, { "100x150", 300 }, { "a6", 203 } };
+    size_t i;
+    int longer;
+
+    (void)state;
+    for (longer = 0; longer < 2; longer++) {
+        label_data_t d = stress(longer);
+        for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+            /* 1 mm at the page edge: the frame is 1.5 mm in */
+            int band = pages[i].dpi * 10 / 254;
+            render_both(&d, 1, "png", pages[i].size, pages[i].dpi, "ink.png", "ink_u.png");
+            assert_same_ink("ink.png", "ink_u.png", band);
+            assert_decodes("ink.png", URL, "RR000000014VN");
+        }
+        /* the PDF's vector text, rasterised by poppler */
+        render_both(&d, 1, "pdf", NULL, 0, "ink.pdf", "ink_u.pdf");
+        pdf_page_png("ink.pdf", 1, 203, "inkpdf");
+        pdf_page_png("ink_u.pdf", 1, 203, "inkpdf_u");
+        assert_same_ink("inkpdf.png", "inkpdf_u.png", 8);
+        assert_inside_page("ink.pdf");
+    }
+}
+
+static void
+test_no_ink_cut_manifest(void **state)
+{
+    enum { N = 45 };
+    static manifest_item_t items[N];
+    static char waybills[N][16];
+    const char *files[2] = { "inkm.pdf", "inkm_u.pdf" };
+    manifest_data_t m;
+    char err[256], path[512];
+    size_t i;
+    int k, page;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        assert_int_equal(s10_format("RR", 30000000UL + i, "VN", waybills[i], sizeof waybills[i]), 0);
+        items[i].waybill = waybills[i];
+        items[i].dossier_code = "000.00.31.H23-231124-0001";
+        items[i].recipient_name = i % 3 == 0   ? "NGUYỄN THỊ ẤN"
+                                  : i % 3 == 1 ? "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ TÔN NỮ HUYỀN TRÂN CÔNG CHÚA ĐỜI BẢY"
+                                               : STACKED;
+        items[i].commune = i % 2 ? "XÃ ỄỶỸ ẶỰỠ ẤP ỦY BAN" : "PHƯỜNG ẤP";
+        items[i].cod_amount = (long long)i * 1000;
+    }
+    memset(&m, 0, sizeof m);
+    m.manifest_id = "BBGN-2025-000124";
+    m.agency_name = "ỦY BAN NHÂN DÂN ẤP ỄỶỸ ẶỰỠ";
+    m.carrier_name = "BƯU ĐIỆN TỈNH ẤP ỦY";
+    m.date = "24/11/2025";
+    m.qr_text = "BBGN-2025-000124.45.sig";
+    m.items = items;
+    m.n = N;
+    for (k = 0; k < 2; k++) {
+        buf_t b;
+        buf_init(&b, 0);
+        lc_clip_text = k == 0;
+        if (manifest_render_pdf(&m, &b, err, sizeof err) != 0)
+            fail_msg("manifest: got error \"%s\", want success", err);
+        lc_clip_text = 1;
+        path_of(path, sizeof path, files[k]);
+        write_file(path, b.data, b.len);
+        buf_free(&b);
+    }
+    for (page = 1; page <= 2; page++) {
+        pdf_page_png("inkm.pdf", page, 150, "inkm");
+        pdf_page_png("inkm_u.pdf", page, 150, "inkm_u");
+        assert_same_ink("inkm.png", "inkm_u.png", 8);
+    }
+    assert_inside_page("inkm.pdf");
+}
+
+/* zpl_raster - every ^GFA of one ZPL label OR-ed into a 1-bit page of
+ * (pw + 2 margin) x (ll + 2 margin) dots, one byte per dot (caller frees) */
+static unsigned char *
+zpl_raster(const char *z, int pw, int ll, int margin)
+{
+    int cw = pw + 2 * margin, ch = ll + 2 * margin;
+    unsigned char *page = calloc((size_t)cw * (size_t)ch, 1);
+    const char *p;
+
+    assert_non_null(page);
+    for (p = strstr(z, "^GFA,"); p; p = strstr(p + 1, "^GFA,")) {
+        size_t total, total2, bpr, rows, r, c;
+        int used = 0, fx, fy;
+        const char *fo = p, *end = strstr(p, "^FS");
+        unsigned char *bits;
+
+        assert_int_equal(sscanf(p, "^GFA,%zu,%zu,%zu,%n", &total, &total2, &bpr, &used), 3);
+        while (fo > z && strncmp(fo, "^FO", 3) != 0)
+            fo--;
+        assert_int_equal(sscanf(fo, "^FO%d,%d", &fx, &fy), 2);
+        assert_non_null(end);
+        rows = total / bpr;
+        bits = malloc(total);
+        assert_non_null(bits);
+        if (gf_decode(p + used, (size_t)(end - p - used), bpr, rows, bits) != (long)(end - p - used))
+            fail_msg("graphic at %d,%d does not decode", fx, fy);
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < bpr * 8; c++) {
+                int X = fx + (int)c + margin, Yd = fy + (int)r + margin;
+                if (!(bits[r * bpr + c / 8] & (0x80 >> (c % 8))))
+                    continue;
+                if (X < 0 || Yd < 0 || X >= cw || Yd >= ch)
+                    fail_msg("graphic at %d,%d: ink at dot %d,%d, far off the page", fx, fy, X - margin,
+                             Yd - margin);
+                page[(size_t)Yd * (size_t)cw + (size_t)X] = 1;
+            }
+        free(bits);
+    }
+    return page;
+}
+
+static void
+test_no_ink_cut_zpl(void **state)
+{
+    static const struct {
+        const char *size;
+        int dpi, pw, ll;
+    } pages[] = { { "100x150", 203, 800, 1200 }, { "a6", 300, 1260, 1776 } };
+    enum { MARGIN = 200 };
+    size_t i;
+    int longer;
+
+    (void)state;
+    for (longer = 0; longer < 2; longer++) {
+        label_data_t d = stress(longer);
+        for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+            int cw = pages[i].pw + 2 * MARGIN, ch = pages[i].ll + 2 * MARGIN, x, y, nd = 0, fx = 0, fy = 0;
+            unsigned char *a, *b;
+            buf_t za, zb;
+
+            render_buf(&d, 1, "zpl", pages[i].size, pages[i].dpi, &za);
+            lc_clip_text = 0;
+            render_buf(&d, 1, "zpl", pages[i].size, pages[i].dpi, &zb);
+            lc_clip_text = 1;
+            a = zpl_raster(za.data, pages[i].pw, pages[i].ll, MARGIN);
+            b = zpl_raster(zb.data, pages[i].pw, pages[i].ll, MARGIN);
+            for (y = 0; y < ch; y++)
+                for (x = 0; x < cw; x++) {
+                    size_t k = (size_t)y * (size_t)cw + (size_t)x;
+                    int off = x < MARGIN || y < MARGIN || x >= MARGIN + pages[i].pw || y >= MARGIN + pages[i].ll;
+                    if (b[k] && off)
+                        fail_msg("zpl %s %d dpi: ink at dot %d,%d, off the label", pages[i].size, pages[i].dpi,
+                                 x - MARGIN, y - MARGIN);
+                    if (a[k] != b[k] && nd++ == 0) {
+                        fx = x - MARGIN;
+                        fy = y - MARGIN;
+                    }
+                }
+            if (nd)
+                fail_msg("zpl %s %d dpi (%s): got %d dots cut by a text bitmap, first at %d,%d; want none",
+                         pages[i].size, pages[i].dpi, longer ? "long text" : "stacked marks", nd, fx, fy);
+            free(a);
+            free(b);
+            buf_free(&za);
+            buf_free(&zb);
+        }
+    }
+}
+
+/* ---- text that does not fit: shrink, wrap, then an ellipsis the caller hears of ---- */
+
+static label_result_t
+render_result(const label_data_t *items, size_t n, const char *fmt, const char *size, int dpi, const char *file)
+{
+    label_options_t o = { fmt, size, dpi };
+    label_result_t res;
+    char err[256], path[512];
+    buf_t b;
+
+    buf_init(&b, 0);
+    memset(&res, 0xA5, sizeof res); /* label_render must set every field */
+    if (label_render(items, n, &o, &b, &res, err, sizeof err) != 0)
+        fail_msg("render %s: got error \"%s\", want success", fmt, err);
+    if (file) {
+        path_of(path, sizeof path, file);
+        write_file(path, b.data, b.len);
+    }
+    buf_free(&b);
+    return res;
+}
+
+static void
+test_shortened_reported(void **state)
+{
+    static const char *const formats[] = { "pdf", "png", "svg", "zpl", "zpl-font" };
+    /* 75 characters: too long for one line at any readable size, so it wraps */
+    static const char *const LONG_NAME =
+        "Tôn Nữ Huyền Trân Công Chúa Nguyễn Phúc Lệ Minh Thị Thanh Nhàn Hoàng Yến CUỐITÊN";
+    label_data_t d[3];
+    label_result_t res;
+    char huge[1200];
+    size_t i, len = 0;
+    char *txt;
+
+    (void)state;
+    d[0] = sample();
+    for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        res = render_result(d, 1, formats[i], NULL, 0, NULL);
+        if (res.shortened != 0 || res.labels_shortened != 0 || res.first_field != NULL)
+            fail_msg("%s, sample label: got %zu boxes cut (first %s), want none", formats[i], res.shortened,
+                     res.first_field ? res.first_field : "-");
+    }
+
+    /* a long name is shrunk and wrapped, its end is printed, nothing is cut */
+    d[0].recipient.name = LONG_NAME;
+    res = render_result(d, 1, "pdf", NULL, 0, "longname.pdf");
+    assert_int_equal(res.shortened, 0);
+    txt = pdftext("longname.pdf", "");
+    assert_contains(txt, "CUỐITÊN", "75-character name");
+    free(txt);
+
+    /* past that, an ellipsis and the caller is told which field */
+    while (len < 600)
+        len += (size_t)snprintf(huge + len, sizeof huge - len, "Nguyễn Thị Ánh Tuyết ");
+    d[0] = sample();
+    d[1] = sample();
+    d[1].recipient.name = huge;
+    d[2] = sample();
+    for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        int batch = strcmp(formats[i], "png") != 0 && strcmp(formats[i], "svg") != 0;
+        res = render_result(batch ? d : d + 1, batch ? 3 : 1, formats[i], NULL, 0, NULL);
+        if (res.shortened < 1 || res.labels_shortened != 1 || !res.first_field ||
+            strcmp(res.first_field, "recipient.name") != 0)
+            fail_msg("%s, a 600-character name: got %zu boxes cut on %zu labels (first %s), want the name cut on 1",
+                     formats[i], res.shortened, res.labels_shortened, res.first_field ? res.first_field : "-");
+    }
+    /* the old entry point still works and says nothing */
+    render_to(d, 3, "pdf", NULL, 0, "huge.pdf");
+    txt = pdftext("huge.pdf", "");
+    assert_contains(txt, "…", "600-character name");
+    free(txt);
+}
+
+/* ZPL text is never below a readable size: ^A0 cells of at least 25 dots
+ * (8.75 pt, an em of 7 pt) at 203 dpi */
+static void
+test_zpl_readable_size(void **state)
+{
+    label_data_t d = stress(1);
+    const char *p;
+    buf_t b;
+    int fields = 0;
+
+    (void)state;
+    render_buf(&d, 1, "zpl-font", NULL, 203, &b);
+    for (p = strstr(b.data, "^A0N,"); p; p = strstr(p + 1, "^A0N,")) {
+        int h = 0;
+        assert_int_equal(sscanf(p, "^A0N,%d", &h), 1);
+        if (h < 24)
+            fail_msg("zpl-font: got a %d-dot font (%.1f pt), want at least 24 dots", h, h * 72.0 / 203);
+        fields++;
+    }
+    assert_true(fields >= 15);
+    buf_free(&b);
+}
+
+/* ---- A4 sheets of four A6 labels ---- */
+
+static void
+test_pdf_a4_sheets(void **state)
+{
+    enum { N = 9 };
+    static char waybills[N][16], urls[N][96];
+    label_data_t d[N];
+    char *txt, *info;
+    size_t i;
+    int page;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        d[i] = sample();
+        assert_int_equal(s10_format("RR", 40000000UL + i * 31, "VN", waybills[i], sizeof waybills[i]), 0);
+        snprintf(urls[i], sizeof urls[i], "https://hcc.example.gov.vn/t/%s?k=sheet%zu", waybills[i], i);
+        d[i].waybill = waybills[i];
+        d[i].tracking_url = urls[i];
+    }
+    render_to(d, N, "pdf-a4", NULL, 0, "sheets.pdf");
+    txt = pdftext("sheets.pdf", "");
+    if (count(txt, "\f") != 3)
+        fail_msg("pdf-a4 of %d labels: got %zu pages, want 3", N, count(txt, "\f"));
+    free(txt);
+    info = pdftext("sheets.pdf", "-bbox");
+    /* 210 x 297 mm = 595.28 x 841.89 pt */
+    assert_contains(info, "<page width=\"595.2", "A4 sheet");
+    assert_contains(info, "height=\"841.8", "A4 sheet");
+    free(info);
+    assert_inside_page("sheets.pdf");
+    {
+        /* cairo repeats a resource key when one form is painted twice on a page; qpdf notices */
+        char cmd[700], path[512];
+        int st = -1;
+        char *log;
+        path_of(path, sizeof path, "sheets.pdf");
+        snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1", path);
+        log = run(cmd, &st);
+        if (st != 0)
+            fail_msg("qpdf --check of the pdf-a4 sheets: got status %d (%s), want 0", st, log);
+        free(log);
+    }
+    for (page = 1; page <= 3; page++) {
+        size_t first = (size_t)(page - 1) * 4, last = first + 4 > N ? N : first + 4, k;
+        char *got;
+
+        pdf_page_png("sheets.pdf", page, 203, "sheet");
+        got = zbar("sheet.png");
+        for (k = first; k < last; k++) {
+            char want[128];
+            snprintf(want, sizeof want, "%s\n", urls[k]);
+            if (!strstr(got, want))
+                fail_msg("pdf-a4 page %d: zbarimg got \"%s\", want the QR of label %zu", page, got, k + 1);
+            snprintf(want, sizeof want, "%s\n", waybills[k]);
+            if (!strstr(got, want))
+                fail_msg("pdf-a4 page %d: zbarimg got \"%s\", want the Code 128 of label %zu", page, got, k + 1);
+        }
+        if (count(got, "\n") != 2 * (last - first))
+            fail_msg("pdf-a4 page %d: got %zu symbols, want %zu", page, count(got, "\n"), 2 * (last - first));
+        free(got);
+    }
+    {
+        label_options_t o = { "pdf-a4", "100x150", 0 };
+        char err[256] = "";
+        buf_t b;
+        buf_init(&b, 0);
+        assert_int_equal(label_render_batch(d, 1, &o, &b, err, sizeof err), -1);
+        assert_contains(err, "format pdf-a4 prints A6 labels", "pdf-a4 with a 100x150 size");
+        buf_free(&b);
+    }
+    assert_string_equal(label_content_type("pdf-a4"), "application/pdf");
+}
+
+/* ---- TT 17 Điều 9 content ---- */
+
+static void
+test_tt17_content(void **state)
+{
+    static const char *const want[] = {
+        "Bưu điện Việt Nam — Chuyển phát nhanh hành chính công",
+        "Thủ tục: Đăng ký biến động quyền sử dụng đất",
+        "Giấy tờ: Giấy chứng nhận quyền sử dụng đất (bản chính); Tờ khai đăng ký biến động đất đai (bản sao)",
+        "Khối lượng: 250 g · Cước: 25.000 đ (Người nhận trả)",
+        "tuyet.nguyen@example.vn",
+        "mã bưu chính 11108",
+        "Người được ủy quyền: Trần Văn Ủy (con)",
+        "Giấy tờ thu lại: Giấy biên nhận hồ sơ (bản chính)",
+        "Ghi chú: Gọi trước khi phát",
+        "NGƯỜI NHẬN KÝ",
+        "Ngày nhận gửi: 24/11/2025",
+    };
+    label_data_t d = with_tt17(sample());
+    label_result_t res;
+    char *txt;
+    size_t i;
+    buf_t b;
+
+    (void)state;
+    res = render_result(&d, 1, "pdf", NULL, 0, "tt17.pdf");
+    assert_int_equal(res.shortened, 0);
+    txt = pdftext("tt17.pdf", "");
+    squash(txt);
+    for (i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_contains(txt, want[i], "TT 17 label");
+    if (strstr(txt, "CTN001"))
+        fail_msg("TT 17 label: got the raw carrier_service, want the carrier and service names");
+    free(txt);
+    assert_inside_page("tt17.pdf");
+    render_to(&d, 1, "png", NULL, 0, "tt17.png");
+    assert_decodes("tt17.png", URL, "RR000000014VN");
+    render_to(&d, 1, "png", "a6", 300, "tt17a6.png");
+    assert_decodes("tt17a6.png", URL, "RR000000014VN");
+
+    /* zpl-font carries the same text */
+    render_buf(&d, 1, "zpl-font", NULL, 0, &b);
+    assert_contains(b.data, "Thủ tục: Đăng ký biến động quyền sử dụng đất", "TT 17 zpl-font");
+    assert_contains(b.data, "Ngày nhận gửi: 24/11/2025", "TT 17 zpl-font");
+    buf_free(&b);
+
+    /* not accepted yet: a line to fill in, never the print date */
+    d.accepted_date = NULL;
+    render_to(&d, 1, "pdf", NULL, 0, "tt17b.pdf");
+    txt = pdftext("tt17b.pdf", "");
+    squash(txt);
+    assert_contains(txt, "Ngày nhận gửi: ……/……/………", "label before acceptance");
+    if (strstr(txt, "25/11/2025"))
+        fail_msg("label before acceptance: got the print date, want an empty line");
+    free(txt);
+
+    /* none of it given: none of it printed */
+    d = sample();
+    render_to(&d, 1, "pdf", NULL, 0, "plain.pdf");
+    txt = pdftext("plain.pdf", "");
+    if (strstr(txt, "Thủ tục") || strstr(txt, "Khối lượng") || strstr(txt, "NGƯỜI NHẬN KÝ") ||
+        strstr(txt, "mã bưu chính"))
+        fail_msg("label without TT 17 fields: got TT 17 lines");
+    free(txt);
+}
+
 /* ---- errors and helpers ---- */
 
 static void
@@ -784,8 +1360,8 @@ test_errors(void **state)
         { "gif", NULL, 0, 1, "valid formats: pdf, png, svg, zpl" },
         { "pdf", "a4", 0, 1, "valid sizes: 100x150, a6" },
         { "png", NULL, 150, 1, "valid values: 203, 300" },
-        { "png", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
-        { "svg", NULL, 0, 2, "use pdf, zpl or zpl-font for batches" },
+        { "png", NULL, 0, 2, "use pdf, pdf-a4, zpl or zpl-font for batches" },
+        { "svg", NULL, 0, 2, "use pdf, pdf-a4, zpl or zpl-font for batches" },
         { "zpl", NULL, 0, 0, "at least one" },
     };
     label_data_t d[2];
@@ -933,8 +1509,13 @@ test_manifest(void **state)
         items[i].recipient_name = i % 2 ? NAME : "Trần Đức Thắng";
         items[i].commune = COMMUNE;
         items[i].cod_amount = i % 2 ? 50000 : 0;
+        items[i].documents = (unsigned)(i % 3 + 1);
     }
     memset(&m, 0, sizeof m);
+    m.handover_time = "14:30";
+    m.handover_place = "Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên";
+    m.agency_staff = "Nguyễn Văn Giao";
+    m.carrier_staff = "Lê Thị Nhận";
     m.manifest_id = "BBGN-2025-000123";
     m.agency_name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
     m.carrier_name = "Bưu điện tỉnh Thái Nguyên";
@@ -966,7 +1547,46 @@ test_manifest(void **state)
     assert_contains(txt, "ĐẠI DIỆN CƠ QUAN GIAO", "manifest signatures");
     assert_contains(txt, "NHÂN VIÊN BƯU CHÍNH NHẬN", "manifest signatures");
     assert_contains(txt, "(Ký, ghi rõ họ tên)", "manifest signatures");
+    /* parties, handover time and place, counts, page totals, who signs */
+    assert_contains(txt, "Bên giao: Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên", "manifest parties");
+    assert_contains(txt, "Bên nhận: Bưu điện tỉnh Thái Nguyên", "manifest parties");
+    assert_contains(txt, "Thời gian giao: 14:30, ngày 24/11/2025", "manifest handover time");
+    assert_contains(txt, "Địa điểm giao: Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên",
+                    "manifest handover place");
+    assert_contains(txt, "Số tài", "manifest documents column"); /* the title wraps in its column */
+    assert_contains(txt, "Cộng trang 1: 28 bưu gửi, 55 tài liệu, thu hộ 700.000 đ", "manifest page totals");
+    assert_contains(txt, "Cộng trang 3: 14 bưu gửi", "manifest page totals");
+    assert_contains(txt, "Tổng số tài liệu: 139", "manifest totals");
+    assert_contains(txt, "Hai bên đã kiểm đếm, giao nhận đủ số bưu gửi nêu trên", "manifest statement");
+    assert_contains(txt, "Nguyễn Văn Giao", "manifest signatures");
+    assert_contains(txt, "Lê Thị Nhận", "manifest signatures");
     free(txt);
+
+    /* without counts or the optional fields: no documents column, dotted lines to fill in */
+    for (i = 0; i < N; i++)
+        items[i].documents = 0;
+    m.handover_time = NULL;
+    m.handover_place = NULL;
+    m.agency_staff = NULL;
+    m.carrier_staff = NULL;
+    m.n = 5;
+    buf_init(&b, 0);
+    if (manifest_render_pdf(&m, &b, err, sizeof err) != 0)
+        fail_msg("manifest: got error \"%s\", want success", err);
+    path_of(path, sizeof path, "manifest5.pdf");
+    write_file(path, b.data, b.len);
+    buf_free(&b);
+    txt = pdftext("manifest5.pdf", "");
+    squash(txt);
+    if (strstr(txt, "Số tài") || strstr(txt, "tài liệu,"))
+        fail_msg("manifest without document counts: got a documents column or total");
+    assert_contains(txt, "Thời gian giao: …… giờ ……, ngày 24/11/2025", "manifest without a time");
+    assert_contains(txt, "Địa điểm giao: ……", "manifest without a place");
+    assert_contains(txt, "Cộng trang 1: 5 bưu gửi, thu hộ 100.000 đ", "manifest page totals");
+    assert_contains(txt, "Trang 1/1", "manifest of 5");
+    free(txt);
+    path_of(path, sizeof path, "manifest.pdf");
+    m.n = N;
 
     path_of(prefix, sizeof prefix, "manifest");
     snprintf(cmd, sizeof cmd, "pdftoppm -r 150 -png -singlefile -f 1 -l 1 '%s' '%s' 2>/dev/null", path, prefix);
@@ -984,9 +1604,113 @@ test_manifest(void **state)
     buf_free(&b);
 }
 
+/* ---- samples for tests/labels/run.sh and the pictures under docs/labels/ ---- */
+
+/* write_samples - every label kind for the sample data into dir (which
+ * exists): what tests/labels/run.sh hands to decoders and renderers that
+ * are not C libraries (zpl-renderer-js, rsvg-convert, qpdf) */
+static int
+write_samples(const char *dir)
+{
+    static const struct {
+        const char *format, *size;
+        int dpi;
+        const char *file;
+    } kinds[] = {
+        { "pdf", NULL, 0, "label-100x150.pdf" },  { "pdf", "a6", 0, "label-a6.pdf" },
+        { "png", NULL, 203, "label-100x150.png" }, { "svg", NULL, 0, "label-100x150.svg" },
+        { "svg", "a6", 0, "label-a6.svg" },       { "pdf-a4", NULL, 0, "sheet-a4.pdf" },
+        { "pdf", NULL, 0, "label-tt17.pdf" },     { "zpl", NULL, 203, "label-tt17-203.zpl" },
+        { "zpl", NULL, 203, "label-100x150-203.zpl" }, { "zpl-font", NULL, 203, "label-100x150-203-font.zpl" },
+        { "zpl", "a6", 300, "label-a6-300.zpl" },    { "zpl-font", "a6", 300, "label-a6-300-font.zpl" },
+    };
+    label_data_t d = sample(), sheet[4];
+    static manifest_item_t items[12];
+    static char waybills[12][16];
+    manifest_data_t m;
+    char err[256], path[600];
+    size_t i;
+    buf_t mb;
+
+    static char sheet_ids[4][16], sheet_urls[4][96];
+
+    /* four different labels: zbarimg reports a repeated symbol once */
+    for (i = 0; i < 4; i++) {
+        sheet[i] = i % 2 ? with_tt17(sample()) : sample();
+        s10_format("RR", 1 + 10 * (unsigned long)i, "VN", sheet_ids[i], sizeof sheet_ids[i]);
+        snprintf(sheet_urls[i], sizeof sheet_urls[i], "https://hcc.example.gov.vn/t/%s?k=sheet", sheet_ids[i]);
+        sheet[i].waybill = sheet_ids[i];
+        sheet[i].tracking_url = sheet_urls[i];
+    }
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        label_options_t o = { kinds[i].format, kinds[i].size, kinds[i].dpi };
+        label_data_t one = strstr(kinds[i].file, "tt17") ? with_tt17(sample()) : d;
+        int is_sheet = strcmp(kinds[i].format, "pdf-a4") == 0;
+        buf_t b;
+        FILE *f;
+
+        buf_init(&b, 0);
+        if (label_render_batch(is_sheet ? sheet : &one, is_sheet ? 4 : 1, &o, &b, err, sizeof err) != 0) {
+            fprintf(stderr, "label_test: %s: %s\n", kinds[i].file, err);
+            buf_free(&b);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, kinds[i].file);
+        f = fopen(path, "wb");
+        if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
+            fprintf(stderr, "label_test: cannot write %s\n", path);
+            buf_free(&b);
+            return 1;
+        }
+        buf_free(&b);
+    }
+
+    /* the manifest: 12 items, every optional field */
+    for (i = 0; i < 12; i++) {
+        s10_format("RR", 20000000UL + i, "VN", waybills[i], sizeof waybills[i]);
+        items[i].waybill = waybills[i];
+        items[i].dossier_code = "000.00.31.H23-231124-0001";
+        items[i].recipient_name = i % 2 ? NAME : "Trần Đức Thắng";
+        items[i].commune = COMMUNE;
+        items[i].cod_amount = i % 2 ? 50000 : 0;
+        items[i].documents = (unsigned)(i % 3 + 1);
+    }
+    memset(&m, 0, sizeof m);
+    m.manifest_id = "BB-20251124-ABCDEFGH";
+    m.agency_name = "Trung tâm Phục vụ hành chính công tỉnh Thái Nguyên";
+    m.carrier_name = "Bưu điện tỉnh Thái Nguyên";
+    m.date = "24/11/2025";
+    m.handover_time = "14:30";
+    m.handover_place = "Số 1 đường Hoàng Văn Thụ, Phường Phan Đình Phùng, Tỉnh Thái Nguyên";
+    m.qr_text = "BB-20251124-ABCDEFGH.12.sig-Ab3dEfGh1jKlMn0p";
+    m.items = items;
+    m.n = 12;
+    buf_init(&mb, 0);
+    snprintf(path, sizeof path, "%s/manifest.pdf", dir);
+    if (manifest_render_pdf(&m, &mb, err, sizeof err) != 0) {
+        fprintf(stderr, "label_test: manifest.pdf: %s\n", err);
+        buf_free(&mb);
+        return 1;
+    }
+    {
+        FILE *f = fopen(path, "wb");
+        int ok = f && fwrite(mb.data, 1, mb.len, f) == mb.len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        buf_free(&mb);
+        if (!ok) {
+            fprintf(stderr, "label_test: cannot write %s\n", path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 main(void)
 {
+    const char *samples = getenv("BCCI_LABEL_SAMPLES");
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cod_format),
         cmocka_unit_test(test_tracking_url),
@@ -1002,6 +1726,15 @@ main(void)
         cmocka_unit_test(test_zpl_text_as_bitmaps),
         cmocka_unit_test(test_pdf_batch_500),
         cmocka_unit_test(test_manifest),
+        cmocka_unit_test(test_no_ink_cut_cairo),
+        cmocka_unit_test(test_no_ink_cut_manifest),
+        cmocka_unit_test(test_no_ink_cut_zpl),
+        cmocka_unit_test(test_shortened_reported),
+        cmocka_unit_test(test_pdf_a4_sheets),
+        cmocka_unit_test(test_tt17_content),
+        cmocka_unit_test(test_zpl_readable_size),
     };
+    if (samples && *samples)
+        return write_samples(samples);
     return cmocka_run_group_tests(tests, setup, teardown);
 }
