@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "domain/admin_units.h"
 #include "domain/ident.h"
 
 #define AREAS_NAME_MAX_CHARS 100
@@ -22,35 +23,12 @@ struct areas {
     size_t n, cap;
 };
 
-/* QĐ 19/2025/QĐ-TTg: the 34 province-level units from 1 July 2025 */
-static const struct {
-    const char *code, *name;
-} provinces[] = {
-    { "01", "Thành phố Hà Nội" },      { "04", "Tỉnh Cao Bằng" },     { "08", "Tỉnh Tuyên Quang" },
-    { "11", "Tỉnh Điện Biên" },        { "12", "Tỉnh Lai Châu" },     { "14", "Tỉnh Sơn La" },
-    { "15", "Tỉnh Lào Cai" },          { "19", "Tỉnh Thái Nguyên" },  { "20", "Tỉnh Lạng Sơn" },
-    { "22", "Tỉnh Quảng Ninh" },       { "24", "Tỉnh Bắc Ninh" },     { "25", "Tỉnh Phú Thọ" },
-    { "31", "Thành phố Hải Phòng" },   { "33", "Tỉnh Hưng Yên" },     { "37", "Tỉnh Ninh Bình" },
-    { "38", "Tỉnh Thanh Hóa" },        { "40", "Tỉnh Nghệ An" },      { "42", "Tỉnh Hà Tĩnh" },
-    { "44", "Tỉnh Quảng Trị" },        { "46", "Thành phố Huế" },     { "48", "Thành phố Đà Nẵng" },
-    { "51", "Tỉnh Quảng Ngãi" },       { "52", "Tỉnh Gia Lai" },      { "56", "Tỉnh Khánh Hòa" },
-    { "66", "Tỉnh Đắk Lắk" },          { "68", "Tỉnh Lâm Đồng" },     { "75", "Tỉnh Đồng Nai" },
-    { "79", "Thành phố Hồ Chí Minh" }, { "80", "Tỉnh Tây Ninh" },     { "82", "Tỉnh Đồng Tháp" },
-    { "86", "Tỉnh Vĩnh Long" },        { "91", "Tỉnh An Giang" },     { "92", "Thành phố Cần Thơ" },
-    { "96", "Tỉnh Cà Mau" },
-};
-
 const char *
 areas_province_name(const char *code)
 {
-    size_t i;
+    const admin_province_t *p = admin_units_province(code);
 
-    if (!code)
-        return NULL;
-    for (i = 0; i < sizeof provinces / sizeof provinces[0]; i++)
-        if (strcmp(provinces[i].code, code) == 0)
-            return provinces[i].name;
-    return NULL;
+    return p ? p->full_name : NULL;
 }
 
 static int
@@ -153,13 +131,27 @@ const char *
 areas_commune_name(const areas_t *self, const char *code)
 {
     commune_t key;
-    const commune_t *hit;
+    const commune_t *hit = NULL;
+    const admin_commune_t *c;
 
-    if (!self || self->n == 0 || !code || strlen(code) != 5)
+    if (!code || strlen(code) != 5)
         return NULL;
-    memcpy(key.code, code, 6);
-    hit = bsearch(&key, self->communes, self->n, sizeof *self->communes, by_code);
-    return hit ? hit->name : NULL;
+    if (self && self->n > 0) {
+        memcpy(key.code, code, 6);
+        hit = bsearch(&key, self->communes, self->n, sizeof *self->communes, by_code);
+    }
+    if (hit)
+        return hit->name; /* the operator's file overrides the built-in name */
+    c = admin_units_commune(code);
+    return c ? c->full_name : NULL;
+}
+
+const char *
+areas_commune_postcode(const char *code)
+{
+    const admin_commune_t *c = admin_units_commune(code);
+
+    return c && c->postcode[0] ? c->postcode : NULL;
 }
 
 /* name_or_code - the name, else "<what> mã CODE"; "" for no code */

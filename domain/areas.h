@@ -3,11 +3,11 @@
  *
  * Dossiers carry the codes of QĐ 19/2025/QĐ-TTg: 2-digit province, 5-digit
  * commune. Labels, handover manifests and the tracking page print names
- * instead. The 34 provinces are built in. The 3,321 communes come from a file
- * the operator keeps (bccid's communes_file; one "CODE = Name" per line, '#'
- * comments), because the official list is amended by decree and each gateway
- * serves one province. A code without a name prints as "xã/phường mã CODE", so
- * a missing entry never stops a label.
+ * instead. The 34 provinces and 3,321 communes are built in (domain/admin_units,
+ * from data/vn-admin-units.tsv). The operator may override commune names with a
+ * file (bccid's communes_file; one "CODE = Name" per line, '#' comments), for an
+ * amendment by decree before the next release. A code without a name prints as
+ * "xã/phường mã CODE", so a missing entry never stops a label.
  *
  * Ownership: areas_load returns a table the caller owns (areas_destroy). It is
  * read-only once loaded, so any thread may look names up. Returned names are
@@ -29,9 +29,11 @@ size_t areas_commune_count(const areas_t *self);
 
 /* areas_province_name - "Thành phố Hà Nội" for "01"; NULL when unknown */
 const char *areas_province_name(const char *code);
-/* areas_commune_name - the operator's name for a 5-digit code; NULL when
- * unknown (or self is NULL) */
+/* areas_commune_name - the operator's name for a 5-digit code, else the
+ * official one; NULL when unknown. self may be NULL (no operator file). */
 const char *areas_commune_name(const areas_t *self, const char *code);
+/* areas_commune_postcode - the commune's postcode (mã bưu chính), NULL when not known */
+const char *areas_commune_postcode(const char *code);
 
 /* areas_commune_text, areas_province_text - the name where known, else
  * "xã/phường mã 11311" / "tỉnh/thành phố mã 31"; "" for an empty or NULL

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/admin_units.h"
 #include "domain/ident.h"
 #include "utf8.h"
 
@@ -371,6 +372,49 @@ book_payload(const json_t *canon)
 
 /* check_service - return needs recipient + result; send needs sender (the citizen the
  * postman collects from); both needs sender and recipient */
+/* check_places - every party's commune is an official one and lies in the province given
+ * (QĐ 19/2025): a label must name a place the carrier can route to */
+static int
+check_places(json_t *canon, api_error_t *err)
+{
+    static const char *const parties[] = { "agency", "recipient", "sender" };
+    size_t i;
+
+    for (i = 0; i < sizeof parties / sizeof parties[0]; i++) {
+        json_t *p = json_object_get(canon, parties[i]);
+        const char *prov = json_string_value(json_object_get(p, "province_code"));
+        const char *comm = json_string_value(json_object_get(p, "commune_code"));
+        const admin_province_t *pv;
+        const admin_commune_t *cm;
+        char path[48];
+
+        if (!p)
+            continue;
+        pv = admin_units_province(prov);
+        if (!pv) {
+            snprintf(path, sizeof path, "%s.province_code", parties[i]);
+            api_error_set(err, 422, "invalid_field", path,
+                          "%s '%s' is not one of the 34 provinces of QĐ 19/2025/QĐ-TTg", path, prov ? prov : "");
+            return -1;
+        }
+        cm = admin_units_commune(comm);
+        snprintf(path, sizeof path, "%s.commune_code", parties[i]);
+        if (!cm) {
+            api_error_set(err, 422, "invalid_field", path,
+                          "%s '%s' is not a commune of QĐ 19/2025/QĐ-TTg (3,321 xã, phường and đặc khu)", path,
+                          comm ? comm : "");
+            return -1;
+        }
+        if (strcmp(cm->province_code, pv->code) != 0) {
+            api_error_set(err, 422, "invalid_field", path, "%s %s (%s) lies in %s, not in %s (%s.province_code %s)",
+                          path, comm, cm->full_name, admin_units_province(cm->province_code)->full_name,
+                          pv->full_name, parties[i], prov);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 check_service(json_t *canon, api_error_t *err)
 {
@@ -460,7 +504,8 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
         goto out;
     }
     canon = json_object();
-    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0)
+    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0 ||
+        check_places(canon, err) != 0)
         goto out;
     protect_id(json_object_get(canon, "recipient"));
     protect_id(json_object_get(canon, "sender"));

@@ -52,6 +52,11 @@ class BadInputTest(unittest.TestCase):
             (lambda d: d["recipient"].__setitem__("phone", "0123"), "invalid_field", "recipient.phone"),
             (lambda d: d["recipient"].__setitem__("province_code", "27"), "invalid_field", "recipient.province_code"),
             (lambda d: d["recipient"].__setitem__("commune_code", "1234"), "invalid_field", "recipient.commune_code"),
+            # an official code only, and in the province given (QĐ 19/2025)
+            (lambda d: d["recipient"].__setitem__("commune_code", "99999"), "invalid_field", "recipient.commune_code"),
+            (lambda d: d["recipient"].update(province_code="01", commune_code="26929"), "invalid_field",
+             "recipient.commune_code"),
+            (lambda d: d["agency"].__setitem__("commune_code", "00009"), "invalid_field", "agency.commune_code"),
             (lambda d: d.__setitem__("cod_amount", -1), "invalid_field", "cod_amount"),
             (lambda d: d.__setitem__("cod_amount", 1.5), "invalid_field", "cod_amount"),
             (lambda d: d.__setitem__("cod_amount", "50000"), "invalid_field", "cod_amount"),

@@ -361,7 +361,7 @@ class PlaceNamesTest(unittest.TestCase):
             d["recipient"]["address"] = "Số 12 ngõ 34 phố Văn Cao"
             other = harness.make_dossier(2)
             other["recipient"]["address"] = "Số 5 phố Đội Cấn"
-            other["recipient"]["commune_code"] = "00025"  # not in the file
+            other["recipient"]["commune_code"] = "00025"  # not in the file: the official name
             wbs = []
             for dossier in (d, other):
                 st, doc, _ = sys.request("POST", "/v1/dossiers", dossier)
@@ -381,7 +381,7 @@ class PlaceNamesTest(unittest.TestCase):
             self.assertEqual(st, 200, pdf)
             p = subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
             text = " ".join(p.stdout.decode("utf-8").split())
-            self.assertIn("Số 5 phố Đội Cấn, xã/phường mã 00025, Thành phố Hà Nội", text)
+            self.assertIn("Số 5 phố Đội Cấn, Phường Giảng Võ, Thành phố Hà Nội", text)
 
             st, m, _ = sys.request("POST", "/v1/manifests", {"waybills": wbs})
             self.assertEqual(st, 201, m)
@@ -390,7 +390,7 @@ class PlaceNamesTest(unittest.TestCase):
             p = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, stdout=subprocess.PIPE, timeout=60)
             text = p.stdout.decode("utf-8")
             self.assertIn("Phường Ngọc Hà", text)
-            self.assertIn("00025", text)
+            self.assertIn("Phường Giảng Võ", text)
 
             st, html, _ = sys.request("GET", test_public_pages.tracking_path(sys, wbs[0]), token=False)
             self.assertEqual(st, 200, html)

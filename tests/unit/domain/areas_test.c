@@ -69,21 +69,25 @@ test_commune_file(void **state)
     assert_string_equal(areas_commune_name(a, "00004"), "Phường Ba Đình");
     assert_string_equal(areas_commune_name(a, "00008"), "Phường Ngọc Hà");
     assert_string_equal(areas_commune_name(a, "00025"), "Phường Giảng Võ");
-    assert_null(areas_commune_name(a, "00009"));
+    assert_null(areas_commune_name(a, "00009"));   /* no such commune */
     assert_null(areas_commune_name(a, "0000"));
-    assert_null(areas_commune_name(NULL, "00004"));
+    /* without the operator's file, the official names */
+    assert_string_equal(areas_commune_name(NULL, "00004"), "Phường Ba Đình");
+    assert_string_equal(areas_commune_name(a, "11311"), areas_commune_name(NULL, "11311"));
     assert_string_equal(areas_commune_text(a, "00008", out, sizeof out), "Phường Ngọc Hà");
-    assert_string_equal(areas_commune_text(a, "11311", out, sizeof out), "xã/phường mã 11311");
+    assert_string_equal(areas_commune_text(a, "99999", out, sizeof out), "xã/phường mã 99999");
     assert_string_equal(areas_commune_text(a, NULL, out, sizeof out), "");
     areas_destroy(&a);
     assert_null(a);
 
-    /* no file: provinces only, every commune by its code */
+    /* no file: the official names (an empty table is searched safely) */
     a = areas_load(NULL, err, sizeof err);
     assert_non_null(a);
     assert_int_equal(areas_commune_count(a), 0);
-    assert_null(areas_commune_name(a, "00004")); /* an empty table is searched safely */
-    assert_string_equal(areas_commune_text(a, "00004", out, sizeof out), "xã/phường mã 00004");
+    assert_string_equal(areas_commune_name(a, "00004"), "Phường Ba Đình");
+    assert_string_equal(areas_commune_text(a, "00004", out, sizeof out), "Phường Ba Đình");
+    assert_string_equal(areas_commune_postcode("00025"), "11110");
+    assert_null(areas_commune_postcode("99999"));
     areas_destroy(&a);
 }
 
