@@ -100,7 +100,9 @@ typedef struct {
 } carrier_limits_t;
 
 typedef struct carrier_ops {
-    const char *name;          /* "vnpost" */
+    const char *name;          /* "vnpost": configuration keys and the API */
+    const char *display_name;  /* what people read on labels and manifests: "Bưu điện Việt Nam (VNPost)" */
+    const char *service_name;  /* the service the gateway books, as printed: "Chuyển phát thường (CTN001)" */
     unsigned caps;
     size_t ctx_size;           /* private state, zeroed and owned by carrier.c */
     const carrier_limits_t *limits; /* what the dialect accepts; never NULL for a listed carrier */

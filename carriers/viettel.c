@@ -607,6 +607,8 @@ static const carrier_limits_t viettel_limits = {
 
 const carrier_ops_t carrier_viettel = {
     .name = "viettel",
+    .display_name = "Tổng công ty Cổ phần Bưu chính Viettel (Viettel Post)",
+    .service_name = "Chuyển phát nhanh (VCN)",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct viettel),
     .limits = &viettel_limits,

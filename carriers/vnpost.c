@@ -603,6 +603,8 @@ static const carrier_limits_t vnpost_limits = {
 
 const carrier_ops_t carrier_vnpost = {
     .name = "vnpost",
+    .display_name = "Bưu điện Việt Nam (VNPost)",
+    .service_name = "Chuyển phát thường (CTN001)",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct vnpost),
     .limits = &vnpost_limits,

@@ -356,7 +356,7 @@ book_payload(const json_t *canon)
                   "s:{s:O, s:O, s:O, s:O, s:O}}",
                   "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
                   json_object_get(canon, "dossier_code"), "service", collect ? "send" : "return", "content_note",
-                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", 200, "pickup", collect,
+                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
                   "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
                   json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),
                   "commune_code", json_object_get(from, "commune_code"), "receiver", "name",

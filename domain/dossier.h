@@ -19,6 +19,10 @@
 #include "crypto.h"
 #include "api_error.h"
 
+/* the weight booked for a dossier or result envelope (no scale at the desk yet): the carrier
+ * order and the label say the same */
+#define DOSSIER_WEIGHT_GRAMS 200
+
 #define DOSSIER_MAX_BODY (256 * 1024)
 #define DOSSIER_MAX_DEPTH 8
 #define DOSSIER_MAX_COD 100000000LL /* 100 million đồng */

@@ -29,7 +29,9 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "carriers/carrier.h"
 #include "domain/areas.h"
+#include "domain/dossier.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/store/store_labels.h"
 #include "gateway/http/http_json.h"
@@ -101,20 +103,22 @@ vn_date(int64_t ms, char out[11], char *ymd)
         snprintf(ymd, 9, "%.8s", d);
 }
 
-static const char *
-carrier_service(const char *carrier)
-{
-    if (strcmp(carrier, "vnpost") == 0)
-        return "VNPost — Chuyển phát thường (CTN001)";
-    return carrier;
-}
-
+/* carrier_org, carrier_service_name - what people read about a carrier: its ops table's
+ * display names; the configuration name only for a carrier this build does not know */
 static const char *
 carrier_org(const char *carrier)
 {
-    if (strcmp(carrier, "vnpost") == 0)
-        return "Bưu điện Việt Nam (VNPost)";
-    return carrier;
+    const carrier_ops_t *ops = carrier_find(carrier);
+
+    return ops && ops->display_name ? ops->display_name : carrier;
+}
+
+static const char *
+carrier_service_name(const char *carrier)
+{
+    const carrier_ops_t *ops = carrier_find(carrier);
+
+    return ops && ops->service_name ? ops->service_name : "";
 }
 
 static const char *
@@ -349,8 +353,11 @@ write_print(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *e
     return 200;
 }
 
+#define LABEL_MAX_DOCUMENTS 50 /* as intake allows */
+
 typedef struct {
     char url[512];
+    label_document_t docs[LABEL_MAX_DOCUMENTS];
     char commune[320]; /* up to 100 characters of name, 3 bytes each at most */
     char province[64];
     char agency_commune[320];
@@ -369,7 +376,8 @@ finish_labels(http_ctx_t *c)
     label_extra_t *extra = NULL;
     json_t **bodies = NULL;
     label_options_t opt;
-    char date[11], err[256], disp[160], *data;
+    char date[11], err[256], disp[160], shortened[96], *data;
+    label_result_t cut;
     buf_t out;
     size_t len;
     int rc;
@@ -398,7 +406,9 @@ finish_labels(http_ctx_t *c)
         body = bodies[i];
         d->waybill = it->waybill;
         d->dossier_code = it->dossier_code;
-        d->carrier_service = carrier_service(it->carrier);
+        d->carrier_name = carrier_org(it->carrier);
+        d->service_name = carrier_service_name(it->carrier);
+        d->carrier_service = d->carrier_name;
         d->result_summary = jstr(body, "result", "summary");
         d->date = date;
         d->cod_amount = it->cod_amount;
@@ -419,6 +429,31 @@ finish_labels(http_ctx_t *c)
         d->recipient.address = jstr(body, "recipient", "address");
         d->recipient.commune = extra[i].commune;
         d->recipient.province = extra[i].province;
+        d->recipient.email = jstr(body, "recipient", "email");
+        d->recipient.postcode = areas_commune_postcode(jstr(body, "recipient", "commune_code"));
+        d->sender.postcode = areas_commune_postcode(jstr(body, "agency", "commune_code"));
+        /* TT 17 Điều 9: what a phiếu gửi says besides the addresses */
+        d->procedure_name = jstr(body, "procedure", "name");
+        d->authorised_name = jstr(body, "authorised_person", "name");
+        d->authorised_relation = jstr(body, "authorised_person", "relation");
+        d->note = json_string_value(json_object_get(body, "note"));
+        d->weight_grams = DOSSIER_WEIGHT_GRAMS;
+        d->receiver_signature = 1;
+        {
+            const json_t *docs = json_object_get(json_object_get(body, "result"), "documents");
+            size_t k;
+
+            for (k = 0; k < json_array_size(docs) && k < LABEL_MAX_DOCUMENTS; k++) {
+                const json_t *doc = json_array_get(docs, k);
+
+                extra[i].docs[k].name = json_string_value(json_object_get(doc, "name"));
+                extra[i].docs[k].original = json_is_true(json_object_get(doc, "original"));
+                if (!extra[i].docs[k].name)
+                    break;
+            }
+            d->documents = extra[i].docs;
+            d->ndocuments = k;
+        }
         label_tracking_url(cfg->public_base_url ? cfg->public_base_url : "", d->waybill, cfg->secret, cfg->secretlen,
                            extra[i].url, sizeof extra[i].url);
         d->tracking_url = extra[i].url;
@@ -428,7 +463,7 @@ finish_labels(http_ctx_t *c)
     opt.size = r->size[0] ? r->size : NULL;
     opt.dpi = r->dpi;
     buf_init(&out, n > 1 ? LABEL_BATCH_LIMIT : LABEL_ONE_LIMIT);
-    rc = label_render_batch(items, n, &opt, &out, err, sizeof err);
+    rc = label_render(items, n, &opt, &out, &cut, err, sizeof err);
     if (n == 1)
         snprintf(disp, sizeof disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
     else
@@ -445,7 +480,13 @@ finish_labels(http_ctx_t *c)
                          err);
     }
     http_add_header(c, "Content-Disposition", disp);
-    log_info("printed %zu label(s) as %s", n, r->format);
+    /* the clerk is told when text had to be cut: which field first, on how many labels */
+    if (cut.shortened > 0) {
+        snprintf(shortened, sizeof shortened, "%zu; labels=%zu; first=%s", cut.shortened, cut.labels_shortened,
+                 cut.first_field ? cut.first_field : "");
+        http_add_header(c, "X-BCCI-Label-Shortened", shortened);
+    }
+    log_info("printed %zu label(s) as %s%s", n, r->format, cut.shortened ? " (some text shortened)" : "");
     data = buf_steal(&out, &len);
     if (!data)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");

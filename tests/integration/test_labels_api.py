@@ -374,7 +374,7 @@ class PlaceNamesTest(unittest.TestCase):
             text = " ".join(p.stdout.decode("utf-8").split())
             self.assertIn("Số 12 ngõ 34 phố Văn Cao, Phường Ngọc Hà, Thành phố Hà Nội", text)
             # the agency's address spells out its commune in lower case: not repeated
-            self.assertIn("Số 10 phố Đội Cấn, phường Ba Đình, Thành phố Hà Nội ĐT:", text)
+            self.assertIn("Số 10 phố Đội Cấn, phường Ba Đình, Thành phố Hà Nội — mã bưu chính 11120 ĐT:", text)
             self.assertNotIn("mã xã", text)
 
             st, pdf, _ = sys.request("GET", LABEL % wbs[1] + "?format=pdf")
@@ -416,6 +416,39 @@ class PlaceNamesTest(unittest.TestCase):
                 for sub in os.listdir(path):
                     os.unlink(os.path.join(path, sub))
                 os.rmdir(path)
+
+class PhieuGuiContentTest(unittest.TestCase):
+    """What TT 17 Điều 9 asks of a phiếu gửi reaches the label, and a cut is reported."""
+
+    def test_display_names_tt17_lines_and_the_shortened_header(self):
+        sys_ = harness.System(workers=0, with_sim=False)
+        try:
+            sys_.import_codes(count=10)
+            d = harness.make_dossier(1)
+            st, doc, _ = sys_.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            st, pdf, hdrs = sys_.request("GET", LABEL % doc["shipments"][0]["waybill"] + "?format=pdf")
+            self.assertEqual(st, 200)
+            self.assertNotIn("X-BCCI-Label-Shortened", hdrs, "nothing was cut on an ordinary label")
+            text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE,
+                                           timeout=60).stdout.decode("utf-8").split())
+            self.assertIn("Bưu điện Việt Nam (VNPost) — Chuyển phát thường (CTN001)", text)
+            self.assertIn("Thủ tục: " + d["procedure"]["name"], text)
+            self.assertIn("Khối lượng: 200 g", text)
+            self.assertIn("NGƯỜI NHẬN KÝ", text)
+            self.assertIn("Ngày nhận gửi: ……", text, "the acceptance date is filled in by the postman, not the print date")
+
+            long_one = harness.make_dossier(2)
+            long_one["recipient"]["address"] = ("Số 12 ngõ 34 phố Văn Cao, tổ dân phố số 5, khu tập thể Bộ Xây dựng " * 4)[:300]
+            st, doc, _ = sys_.request("POST", "/v1/dossiers", long_one)
+            self.assertEqual(st, 201, doc)
+            st, pdf, hdrs = sys_.request("GET", LABEL % doc["shipments"][0]["waybill"] + "?format=pdf")
+            self.assertEqual(st, 200)
+            self.assertIn("first=recipient.address", hdrs.get("X-BCCI-Label-Shortened", ""), hdrs)
+        finally:
+            findings = sys_.stop()
+        self.assertEqual(findings, [])
+
 
 if __name__ == "__main__":
     unittest.main()
