@@ -29,7 +29,7 @@ iso(int64_t ms, char out[40])
 }
 
 static json_t *
-shipment_json(const store_shipment_t *s)
+shipment_json(const store_shipment_view_t *s)
 {
     const status_info_t *info = status_lookup(s->status);
     char t1[40], t2[40], t3[40];

@@ -22,6 +22,7 @@
 #include "gateway/store/store_timeline.h"
 #include "log.h"
 #include "gateway/rules/citizen.h"
+#include "gateway/store/store_dossiers.h"
 #include "gateway/store/store_jobs.h"
 
 /* queue_job - STORE_OK queued, STORE_EXISTS already queued (same shipment, kind, purpose) */
@@ -354,6 +355,36 @@ apply_refused(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const
     return r == STORE_CONFLICT ? STORE_OK : r;
 }
 
+/* reissue_waybill - the carrier knows the shipment's number for another dossier's order (a
+ * restore handed it out again): the shipment takes a fresh number from the pool, the timeline
+ * says why, an alert is logged, and the booking runs again at once with the new number.
+ * STORE_EMPTY when the pool is exhausted (the caller then refuses the booking). */
+static store_rc_t
+reissue_waybill(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, int64_t now)
+{
+    store_shipment_t s;
+    char fresh[STORE_WAYBILL_MAX], *text;
+    store_rc_t r = store_shipments_get(tx, job->shipment_id, &s);
+
+    if (r != STORE_OK)
+        return r;
+    r = store_dossiers_reassign_waybill(tx, s.id, now, fresh);
+    if (r != STORE_OK)
+        return r;
+    log_error("ALERT dossier %s: waybill %s was already used at %s for another order; shipment %" PRId64
+              " takes %s and is booked again",
+              s.dossier_code, s.waybill, job->carrier, s.id, fresh);
+    text = textf("Số hiệu bưu gửi %s đã được bưu điện dùng cho đơn khác (%s); cấp số mới %s và gửi lại yêu cầu",
+                 s.waybill, m->message, fresh);
+    if (!text)
+        return oom(tx, "recording a new waybill");
+    r = append(tx, &s, now, now, "gateway", NULL, NULL, NULL, text, NULL, NULL);
+    free(text);
+    if (r != STORE_OK)
+        return r;
+    return store_jobs_retry(tx, job->id, 0, m->message, 1 << 30, now, NULL);
+}
+
 /* copy_str - the string member key of obj into dst ("" when absent) */
 static void
 copy_str(char *dst, size_t size, const json_t *obj, const char *key)
@@ -462,6 +493,11 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
         return r;
     }
     case WIRE_FAIL:
+        if (strcmp(job.kind, "book") == 0 && strncmp(m->message, "waybill_taken", 13) == 0) {
+            r = reissue_waybill(tx, &job, m, now);
+            if (r != STORE_EMPTY)
+                return r;
+        }
         log_warn("job %" PRId64 " (%s) failed permanently: %s", m->job_id, job.kind, m->message);
         r = apply_refused(tx, &job, m, policy, now);
         if (r != STORE_OK)

@@ -111,7 +111,7 @@ typedef struct {
     long long fee;              /* -1 unknown */
     int64_t created_at, updated_at;
     char linked_waybill[STORE_WAYBILL_MAX]; /* the return leg's send leg, or "" */
-} store_shipment_t;
+} store_shipment_view_t;
 
 typedef struct {
     int64_t id;
@@ -120,7 +120,7 @@ typedef struct {
     int64_t created_at;
     store_submission_t *submissions; /* owned, in submission order */
     size_t nsubmissions;
-    store_shipment_t *shipments;     /* owned, in creation order */
+    store_shipment_view_t *shipments;     /* owned, in creation order */
     size_t nshipments;
     char status[STORE_STATUS_MAX];   /* current: the status of the newest shipment, "created" when none */
 } store_dossier_view_t;

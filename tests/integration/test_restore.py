@@ -83,7 +83,7 @@ class ReissuedWaybillTest(unittest.TestCase):
             time.sleep(0.2)
         self.fail("dossier %s was not booked within %ds" % (code, timeout))
 
-    def test_already_exists_for_another_dossier_is_a_failure(self):
+    def test_already_exists_for_another_dossier_takes_a_fresh_number(self):
         code1, _ = self.submit(11)
         self.wait_booked(code1)
         db = os.path.join(self.sys.state, "bcci.db")
@@ -104,28 +104,21 @@ class ReissuedWaybillTest(unittest.TestCase):
 
         code3, w3 = self.submit(13)
         self.assertEqual(w3, w2, "this test needs the number issued twice (got %s, first issued %s)" % (w3, w2))
-        # the booking fails for good, saying why; the shipment never takes dossier 2's order.
-        # (Its status is not checked: the carrier's webhooks for dossier 2's order still name
-        # the same waybill until the sink gives the shipment a new number.)
-        st3 = self.sys.dossier(code3)[1]["shipments"][0]
-        job = None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            jobs = self.sys.request("GET", "/v1/jobs")[1]["jobs"]
-            job = next((j for j in jobs if j["kind"] == "book" and j["state"] == "dead"), None)
-            if job:
-                break
-            time.sleep(0.3)
-        self.assertIsNotNone(job, "want the booking of dossier 3 dead (%s)" % st3)
-        self.assertTrue(job["last_error"].startswith("waybill_taken"), job["last_error"])
-        self.assertIn(code2, job["last_error"], "the error names the dossier that holds the number")
+        # the carrier says the number is dossier 2's: dossier 3 never takes that order; it takes
+        # a fresh number from the pool, the timeline says why, and it is booked with the new one
+        self.wait_booked(code3)
         st, doc, _ = self.sys.dossier(code3)
-        self.assertNotIn("carrier_ref", doc["shipments"][0], "dossier 3 must not take dossier 2's order")
+        w3_new = doc["shipments"][0]["waybill"]
+        self.assertNotEqual(w3_new, w2, "dossier 3 kept the number the carrier holds for dossier 2")
         st, tl, _ = self.sys.timeline(code3)
-        self.assertTrue(any("waybill_taken" in e["text"] for e in tl["events"]),
+        self.assertTrue(any("waybill_taken" in e["text"] and w3_new in e["text"] for e in tl["events"]),
                         "the timeline must say why: %s" % [e["text"] for e in tl["events"]])
+        self.assertTrue(tl["chain_valid"])
         sale = self.sys.sim_stats().get("by_sale_order", {}).get(code3, {})
-        self.assertEqual(sale.get("orders", 0), 0, "the carrier holds no order for dossier 3")
+        self.assertEqual(sale.get("orders", 0), 1, "the carrier holds one order for dossier 3: %s" % sale)
+        self.assertIn(w3_new, sale.get("item_codes", []), sale)
+        sale2 = self.sys.sim_stats()["by_sale_order"][code2]
+        self.assertEqual(sale2["orders"], 1, "dossier 2's order is untouched: %s" % sale2)
 
 
 if __name__ == "__main__":

@@ -452,7 +452,7 @@ read_shipments(store_tx_t *tx, store_dossier_view_t *out)
         return sqlite_fail(tx, SQLITE_ERROR, "reading the shipments");
     sqlite3_bind_int64(st, 1, out->id);
     while ((rc = db_step(st)) == SQLITE_ROW) {
-        store_shipment_t *s;
+        store_shipment_view_t *s;
 
         if (grow(&out->shipments, &cap, out->nshipments, sizeof *out->shipments) != 0)
             break;
