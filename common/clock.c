@@ -33,24 +33,68 @@ vn_tm(int64_t ms, struct tm *tm)
     gmtime_r(&t, tm);
 }
 
+char *
+clock_format(int64_t ms, clock_format_t format, char *out, size_t outlen)
+{
+    struct tm tm;
+    int frac = (int)(((ms % 1000) + 1000) % 1000);
+
+    if (!outlen)
+        return out;
+    if (format == CLOCK_UTC_ISO8601) {
+        time_t t = (time_t)(ms / 1000);
+
+        gmtime_r(&t, &tm);
+    } else {
+        vn_tm(ms, &tm);
+    }
+    switch (format) {
+    case CLOCK_ISO8601:
+    case CLOCK_UTC_ISO8601:
+        snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, frac, format == CLOCK_ISO8601 ? "+07:00" : "Z");
+        break;
+    case CLOCK_DVC:
+        snprintf(out, outlen, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
+        break;
+    case CLOCK_YMD:
+        snprintf(out, outlen, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        break;
+    case CLOCK_VN_DATE:
+        snprintf(out, outlen, "%02d/%02d/%04d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
+        break;
+    case CLOCK_VN_DATETIME:
+        snprintf(out, outlen, "%02d/%02d/%04d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        break;
+    case CLOCK_VN_MINUTE:
+        snprintf(out, outlen, "%02d/%02d/%04d %02d:%02d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour,
+                 tm.tm_min);
+        break;
+    }
+    return out;
+}
+
+int
+clock_weekday(int64_t ms)
+{
+    struct tm tm;
+
+    vn_tm(ms, &tm);
+    return tm.tm_wday;
+}
+
 void
 clock_iso8601(int64_t ms, char *out, size_t outlen)
 {
-    struct tm tm;
-    char base[24];
-
-    vn_tm(ms, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03d+07:00", base, (int)(ms % 1000));
+    clock_format(ms, CLOCK_ISO8601, out, outlen);
 }
 
 void
 clock_dvc(int64_t ms, char *out, size_t outlen)
 {
-    struct tm tm;
-
-    vn_tm(ms, &tm);
-    strftime(out, outlen, "%Y%m%d%H%M%S", &tm);
+    clock_format(ms, CLOCK_DVC, out, outlen);
 }
 
 static int

@@ -6,6 +6,8 @@
  */
 #include "log.h"
 
+#include "clock.h"
+
 #include "utf8.h"
 
 #include <stdarg.h>
@@ -97,7 +99,6 @@ log_msg(log_level_t level, const char *fmt, ...)
     static const char *names[] = { "debug", "info", "warn", "error" };
     char msg[2048], line[4600], ts[40];
     struct timespec now;
-    struct tm tm;
     va_list ap;
     size_t len;
 
@@ -108,10 +109,9 @@ log_msg(log_level_t level, const char *fmt, ...)
     va_end(ap);
 
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"prog\":\"%s\"",
-                           ts, now.tv_nsec / 1000000, names[level], log_prog);
+    clock_format((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, CLOCK_UTC_ISO8601, ts, sizeof ts);
+    len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\"", ts,
+                           names[level], log_prog);
     if (log_rid[0]) {
         len += (size_t)snprintf(line + len, sizeof line - len, ",\"rid\":\"");
         len = json_escape_into(line, len, sizeof line, log_rid);

@@ -498,11 +498,7 @@ sim_expire_tokens(sim_t *s)
 void
 sim_format_vn(int64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)((ms + VN_UTC_OFFSET_MS) / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%d/%m/%Y %H:%M:%S", &tm);
+    clock_format(ms, CLOCK_VN_DATETIME, out, cap);
 }
 
 static const char *

@@ -95,12 +95,9 @@ lreq_new(http_ctx_t *c)
 static void
 vn_date(int64_t ms, char out[11], char *ymd)
 {
-    char d[16];
-
-    clock_dvc(ms, d, sizeof d);
-    snprintf(out, 11, "%.2s/%.2s/%.4s", d + 6, d + 4, d);
+    clock_format(ms, CLOCK_VN_DATE, out, 11);
     if (ymd)
-        snprintf(ymd, 9, "%.8s", d);
+        clock_format(ms, CLOCK_YMD, ymd, 9);
 }
 
 /* carrier_org, carrier_service_name - what people read about a carrier: its ops table's

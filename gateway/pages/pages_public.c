@@ -131,32 +131,19 @@ page_html_escape(buf_t *b, const char *s)
     return buf_append(b, run, (size_t)(s - run));
 }
 
-static void
-vn_tm(int64_t ms, struct tm *tm)
-{
-    time_t t = (time_t)((ms + VN_UTC_OFFSET_MS) / 1000);
-
-    gmtime_r(&t, tm);
-}
-
 void
 page_format_time(int64_t ms, char *out, size_t outlen)
 {
-    struct tm tm;
-
-    vn_tm(ms, &tm);
-    snprintf(out, outlen, "%02d/%02d/%04d %02d:%02d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour,
-             tm.tm_min);
+    clock_format(ms, CLOCK_VN_MINUTE, out, outlen);
 }
 
 void
 page_format_date(int64_t ms, char *out, size_t outlen)
 {
     static const char *const days[] = { "Chủ nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy" };
-    struct tm tm;
+    char date[16];
 
-    vn_tm(ms, &tm);
-    snprintf(out, outlen, "%s, %02d/%02d/%04d", days[tm.tm_wday], tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
+    snprintf(out, outlen, "%s, %s", days[clock_weekday(ms)], clock_format(ms, CLOCK_VN_DATE, date, sizeof date));
 }
 
 /* ------------------------------------------------------------ the pages */
@@ -249,11 +236,7 @@ status_is_problem(const char *status)
 static void
 iso_time(int64_t ms, char *out, size_t outlen)
 {
-    struct tm tm;
-
-    vn_tm(ms, &tm);
-    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d+07:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min);
+    clock_format(ms, CLOCK_ISO8601, out, outlen);
 }
 
 char *

@@ -140,7 +140,7 @@ test_tracking_page(void **state)
     };
     static const char *const want[] = {
         "<html lang=\"vi\">", "name=\"viewport\"", "Bưu tá đang giao kết quả đến bạn", "RR000000014VN",
-        "Nguyễn T. &lt;b&gt;", "Xã/phường mã 00008, Thành phố Hà Nội", "Thứ Sáu, 28/11/2025", "24/11/2025 11:15",
+        "Nguyễn T. &lt;b&gt;", "Phường Ngọc Hà, Thành phố Hà Nội", "Thứ Sáu, 28/11/2025", "24/11/2025 11:15",
         "24/11/2025 10:15", "1900 54 54 81",
     };
     static const char *const never[] = { "<script", "http://", "https://", "<b>" };
