@@ -70,6 +70,10 @@ static const config_spec_t bccid_options[] = {
     { "poll_min_ms", "1800000", "ask the carrier for news after this long without any" },
     { "poll_cap", "100", "tracking polls queued per carrier at most" },
     { "invitation_gap_ms", "0", "wait between delivery invitations (0 = two working days, TT 17 Điều 5.2)" },
+    { "citizen_sms", "no", "yes: tell citizens by SMS (out for delivery, failed attempts, back at the desk); "
+                           "the workers need sms.url" },
+    { "citizen_email", "no", "yes: tell citizens by e-mail when the dossier has an address; the workers need "
+                             "smtp.url" },
     { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
     { NULL, NULL, NULL },
 };
@@ -94,6 +98,8 @@ static const config_rule_t bccid_rules[] = {
     { "poll_min_ms", CHECK_INT, 0, 1, 30LL * 86400 * 1000, NULL },
     { "poll_cap", CHECK_INT, 0, 0, 1000000, NULL },
     { "invitation_gap_ms", CHECK_INT, 0, 0, 30LL * 86400 * 1000, NULL },
+    { "citizen_sms", CHECK_BOOL, 0, 0, 0, NULL },
+    { "citizen_email", CHECK_BOOL, 0, 0, 0, NULL },
     { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
@@ -548,6 +554,8 @@ main(int argc, char **argv)
     ecfg.policy.notify_max_age_ms = config_get_int(cfg, "notify_max_age_s", 24 * 3600) * 1000;
     ecfg.policy.calendar = calendar;
     ecfg.policy.poll_min_ms = config_get_int(cfg, "poll_min_ms", 1800000);
+    ecfg.policy.citizen_sms = config_bool(cfg, "citizen_sms");
+    ecfg.policy.citizen_email = config_bool(cfg, "citizen_email");
     ecfg.scheduler.poll_cap = (int)config_get_int(cfg, "poll_cap", 100);
     ecfg.scheduler.invitation_gap_ms = config_get_int(cfg, "invitation_gap_ms", 0);
     ecfg.scheduler_interval_ms = config_get_int(cfg, "scheduler_interval_ms", 1000);

@@ -65,7 +65,7 @@ is_mobile(const char *p)
 
 store_rc_t
 citizen_inform(store_tx_t *tx, const store_shipment_t *s, const char *status, const char *reason, int attempt,
-               int64_t event_time, const calendar_t *calendar, int64_t now)
+               int64_t event_time, const calendar_t *calendar, int sms_on, int email_on, int64_t now)
 {
     message_input_t in;
     store_contact_t c;
@@ -74,7 +74,7 @@ citizen_inform(store_tx_t *tx, const store_shipment_t *s, const char *status, co
     store_rc_t r;
 
     memset(&in, 0, sizeof in);
-    if (strcmp(s->leg, "return") != 0 || kind_for(status, &in.kind) != 0)
+    if ((!sms_on && !email_on) || strcmp(s->leg, "return") != 0 || kind_for(status, &in.kind) != 0)
         return STORE_OK;
     r = store_shipments_contact(tx, s->id, &c);
     if (r != STORE_OK)
@@ -97,7 +97,7 @@ citizen_inform(store_tx_t *tx, const store_shipment_t *s, const char *status, co
     buf_init(&sms, 4096);
     buf_init(&subject, 1024);
     buf_init(&body, 16384);
-    if (c.recipient_phone[0] && is_mobile(c.recipient_phone)) {
+    if (sms_on && c.recipient_phone[0] && is_mobile(c.recipient_phone)) {
         if (message_sms_text(&in, &sms, err, sizeof err) != 0) {
             log_warn("dossier %s: no SMS for %s: %s", s->dossier_code, status, err);
         } else {
@@ -111,7 +111,7 @@ citizen_inform(store_tx_t *tx, const store_shipment_t *s, const char *status, co
             json_decref(p);
         }
     }
-    if (r == STORE_OK && c.recipient_email[0]) {
+    if (r == STORE_OK && email_on && c.recipient_email[0]) {
         if (message_email(&in, &subject, &body, err, sizeof err) != 0) {
             log_warn("dossier %s: no e-mail for %s: %s", s->dossier_code, status, err);
         } else {

@@ -21,9 +21,12 @@
 #include "gateway/store/store_shipments.h"
 
 /* citizen_inform - queue the messages status calls for (none for other statuses or the send
- * leg); reason may be NULL; attempt is the failed attempt's number (delivery_failed). */
+ * leg), by SMS when sms and by e-mail when email (bccid's citizen_sms / citizen_email: a
+ * gateway whose workers have no SMS provider or mail server sends nothing rather than
+ * piling up dead jobs); reason may be NULL; attempt is the failed attempt's number. */
 store_rc_t citizen_inform(store_tx_t *tx, const store_shipment_t *s, const char *status, const char *reason,
-                          int attempt, int64_t event_time, const calendar_t *calendar, int64_t now);
+                          int attempt, int64_t event_time, const calendar_t *calendar, int sms, int email,
+                          int64_t now);
 
 /* citizen_request_return - queue the carrier's return request for s (a booked shipment) */
 store_rc_t citizen_request_return(store_tx_t *tx, const store_shipment_t *s, const char *reason, int64_t now);

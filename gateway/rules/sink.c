@@ -690,7 +690,8 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
         /* the citizen hears of it: out for delivery, a failed attempt, back at the desk */
         if (r == STORE_OK)
             r = citizen_inform(tx, &s, info->name, e->reason, s.attempts + 1, e->carrier_time_ms,
-                               policy ? policy->calendar : NULL, now);
+                               policy ? policy->calendar : NULL, policy && policy->citizen_sms,
+                               policy && policy->citizen_email, now);
         if (r == STORE_OK && delivered)
             r = proof_text(tx, s.id, &extra);
         if (r == STORE_OK)

@@ -45,6 +45,8 @@ typedef struct {
     int64_t notify_max_age_ms;    /* notify jobs retry this long, then they are dead */
     const calendar_t *calendar;   /* working days for due dates; NULL = weekends only */
     int64_t poll_min_ms;          /* first tracking poll this long after the last news */
+    int citizen_sms;              /* 1: sms jobs to the citizen (gateway/rules/citizen.h) */
+    int citizen_email;            /* 1: email jobs to the citizen */
 } sink_policy_t;
 
 /* sink_job_result - apply a RESULT (a late or duplicate one is ignored: STORE_OK) */

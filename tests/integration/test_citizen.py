@@ -54,7 +54,8 @@ class CitizenMessagesTest(unittest.TestCase):
                                         "--api-key", "test-key"])
         self.smtp, self.smtp_url = start([sys.executable, os.path.join(SIMS, "smtp_sink.py"), "--dir", self.mail_dir,
                                           "--port", "0"])
-        self.sys = harness.System(workers=1, bccid_args=["--invitation_gap_ms", "800", "--scheduler_interval_ms", "200"],
+        self.sys = harness.System(workers=1, bccid_args=["--invitation_gap_ms", "800", "--scheduler_interval_ms", "200",
+                                              "--citizen_sms", "yes", "--citizen_email", "yes"],
                                   worker_args=["--sms.url", self.sms_url + "/api/v1/sms/send",
                                                "--sms.api_key_file", key, "--smtp.url", self.smtp_url,
                                                "--smtp.from", "no-reply@buudien.example.vn"])
@@ -118,10 +119,11 @@ class CitizenMessagesTest(unittest.TestCase):
             subjects.append(str(msg["Subject"]))
             self.assertIn(code, msg.get_content())
         self.assertTrue(all(code in s or "hồ sơ" in s.lower() for s in subjects), subjects)
-        # the timeline: two invitations, then returning, then returned
+        # the timeline: two failed attempts (the carrier's own count), then returning, then returned
         st, tl, _ = self.sys.timeline(code)
         texts = [e["text"] for e in tl["events"]]
-        self.assertEqual(sum("giấy mời lần" in x for x in texts), 1, texts)  # the 2nd attempt was the carrier's
+        self.assertEqual(sum("Phát không thành công" in x for x in texts), 2, texts)
+        self.assertTrue(any("Đã mời người nhận hai lần không thành công" in x for x in texts), texts)
         statuses = [e.get("status") for e in tl["events"] if e.get("status")]
         self.assertLess(statuses.index("returning"), statuses.index("returned"), statuses)
         self.assertTrue(tl["chain_valid"])

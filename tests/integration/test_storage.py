@@ -40,7 +40,7 @@ class StorageTest(unittest.TestCase):
     def outside_sql(self, sql):
         """Run sql with the sqlite3 shell when there is one, else with Python's sqlite3 module."""
         try:
-            subprocess.run(["sqlite3", self.db, sql], check=True, capture_output=True, timeout=20)
+            subprocess.run(["sqlite3", "-cmd", ".timeout 10000", self.db, sql], check=True, capture_output=True, timeout=20)
         except FileNotFoundError:
             con = sqlite3.connect(self.db, timeout=20)
             con.execute(sql)
