@@ -409,26 +409,35 @@ finish_labels(http_ctx_t *c)
         d->result_summary = jstr(body, "result", "summary");
         d->date = date;
         d->cod_amount = it->cod_amount;
-        d->sender.name = jstr(body, "agency", "name");
-        d->sender.phone = jstr(body, "agency", "phone");
-        d->sender.address = jstr(body, "agency", "address");
-        areas_commune_text(cfg->areas, jstr(body, "recipient", "commune_code"), extra[i].commune,
-                           sizeof extra[i].commune);
-        areas_province_text(jstr(body, "recipient", "province_code"), extra[i].province, sizeof extra[i].province);
-        areas_commune_text(cfg->areas, jstr(body, "agency", "commune_code"), extra[i].agency_commune,
-                           sizeof extra[i].agency_commune);
-        areas_province_text(jstr(body, "agency", "province_code"), extra[i].agency_province,
-                            sizeof extra[i].agency_province);
-        d->sender.commune = extra[i].agency_commune;
-        d->sender.province = extra[i].agency_province;
-        d->recipient.name = jstr(body, "recipient", "name");
-        d->recipient.phone = jstr(body, "recipient", "phone");
-        d->recipient.address = jstr(body, "recipient", "address");
-        d->recipient.commune = extra[i].commune;
-        d->recipient.province = extra[i].province;
-        d->recipient.email = jstr(body, "recipient", "email");
-        d->recipient.postcode = areas_commune_postcode(jstr(body, "recipient", "commune_code"));
-        d->sender.postcode = areas_commune_postcode(jstr(body, "agency", "commune_code"));
+        /* the return leg carries the result from the agency to the citizen; the send leg
+         * (QĐ 45 Điều 5) collects the dossier from the citizen, the sender, for the agency */
+        {
+            int send = strcmp(it->leg, "send") == 0;
+            const char *citizen = send ? "sender" : "recipient";
+            label_party_t *agency = send ? &d->recipient : &d->sender;
+            label_party_t *person = send ? &d->sender : &d->recipient;
+
+            agency->name = jstr(body, "agency", "name");
+            agency->phone = jstr(body, "agency", "phone");
+            agency->address = jstr(body, "agency", "address");
+            areas_commune_text(cfg->areas, jstr(body, "agency", "commune_code"), extra[i].agency_commune,
+                               sizeof extra[i].agency_commune);
+            areas_province_text(jstr(body, "agency", "province_code"), extra[i].agency_province,
+                                sizeof extra[i].agency_province);
+            agency->commune = extra[i].agency_commune;
+            agency->province = extra[i].agency_province;
+            agency->postcode = areas_commune_postcode(jstr(body, "agency", "commune_code"));
+            person->name = jstr(body, citizen, "name");
+            person->phone = jstr(body, citizen, "phone");
+            person->address = jstr(body, citizen, "address");
+            person->email = jstr(body, citizen, "email");
+            areas_commune_text(cfg->areas, jstr(body, citizen, "commune_code"), extra[i].commune,
+                               sizeof extra[i].commune);
+            areas_province_text(jstr(body, citizen, "province_code"), extra[i].province, sizeof extra[i].province);
+            person->commune = extra[i].commune;
+            person->province = extra[i].province;
+            person->postcode = areas_commune_postcode(jstr(body, citizen, "commune_code"));
+        }
         /* TT 17 Điều 9: what a phiếu gửi says besides the addresses */
         d->procedure_name = jstr(body, "procedure", "name");
         d->authorised_name = jstr(body, "authorised_person", "name");
@@ -440,6 +449,8 @@ finish_labels(http_ctx_t *c)
             const json_t *docs = json_object_get(json_object_get(body, "result"), "documents");
             size_t k;
 
+            if (strcmp(it->leg, "send") == 0)
+                docs = json_object_get(body, "documents");
             for (k = 0; k < json_array_size(docs) && k < LABEL_MAX_DOCUMENTS; k++) {
                 const json_t *doc = json_array_get(docs, k);
 

@@ -63,6 +63,7 @@ typedef struct {
     char agency_code[STORE_LABELS_CODE_MAX];
     char carrier[32];
     char status[32];
+    char leg[8];          /* "return" (agency to citizen) or "send" (citizen to agency) */
     long long cod_amount; /* đồng */
     long long prints;     /* labels printed so far, this one included */
     char *body;           /* owned: the submission as stored (JSON text) */

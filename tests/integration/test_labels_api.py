@@ -445,6 +445,19 @@ class PhieuGuiContentTest(unittest.TestCase):
             st, pdf, hdrs = sys_.request("GET", LABEL % doc["shipments"][0]["waybill"] + "?format=pdf")
             self.assertEqual(st, 200)
             self.assertIn("first=recipient.address", hdrs.get("X-BCCI-Label-Shortened", ""), hdrs)
+
+            # the send leg (QĐ 45 Điều 5): the citizen sends, the agency receives
+            import test_lifecycle
+            send = test_lifecycle.send_dossier(3)
+            st, doc, _ = sys_.request("POST", "/v1/dossiers", send)
+            self.assertEqual(st, 201, doc)
+            st, pdf, _ = sys_.request("GET", LABEL % doc["shipments"][0]["waybill"] + "?format=pdf")
+            self.assertEqual(st, 200)
+            text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE,
+                                           timeout=60).stdout.decode("utf-8").split())
+            self.assertIn("NGƯỜI NHẬN " + send["agency"]["name"], text)
+            self.assertIn("NGƯỜI GỬI " + send["sender"]["name"], text)
+            self.assertIn("Tờ khai đăng ký khai sinh (bản chính)", text)
         finally:
             findings = sys_.stop()
         self.assertEqual(findings, [])
