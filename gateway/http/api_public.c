@@ -203,7 +203,14 @@ track_load(store_t *store, const char *waybill, track_t *t)
         snprintf(t->ev_status[k], sizeof t->ev_status[k], "%s", rec.events[i].status);
         t->events[k].time = rec.events[i].time;
         t->events[k].status = t->ev_status[k];
+        /* status_time is the carrier's clock and stays 0 until the carrier reports; a status the
+         * gateway set itself (booked) is shown at the time of its event, never as 01/01/1970 */
+        if (rec.status_time == 0 && strcmp(rec.events[i].status, rec.status) == 0 &&
+            rec.events[i].time > t->page.status_time)
+            t->page.status_time = rec.events[i].time;
     }
+    if (t->page.status_time == 0)
+        t->page.status_time = rec.created_at;
     store_tracking_free(&rec);
     t->page.status = t->status;
     t->page.recipient = t->name;
@@ -305,7 +312,8 @@ clerk_row(const store_clerk_row_t *r)
     const status_info_t *si = status_lookup(r->status);
     char status_time[40], created[40];
 
-    clock_iso8601(r->status_time, status_time, sizeof status_time);
+    /* 0 until the carrier reports: then the status is the gateway's own, set at intake or booking */
+    clock_iso8601(r->status_time ? r->status_time : r->created_at, status_time, sizeof status_time);
     clock_iso8601(r->created_at, created, sizeof created);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "waybill",
                      r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",

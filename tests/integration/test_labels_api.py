@@ -2,6 +2,7 @@
 
 bccid runs without workers and without the carrier simulator, so every
 shipment stays "created" unless a test moves it (cancel, scan)."""
+import json
 import os
 import re
 import subprocess
@@ -437,6 +438,16 @@ class PhieuGuiContentTest(unittest.TestCase):
             self.assertIn("Khối lượng: 200 g", text)
             self.assertIn("NGƯỜI NHẬN KÝ", text)
             self.assertIn("Ngày nhận gửi: ……", text, "the acceptance date is filled in by the postman, not the print date")
+            # not booked yet (no carrier time): its status is dated by the gateway, never 01/01/1970
+            import test_public_pages
+            st, html, _ = sys_.request("GET", test_public_pages.tracking_path(sys_, doc["shipments"][0]["waybill"]),
+                                       token=False)
+            self.assertEqual(st, 200)
+            html = html.decode("utf-8") if isinstance(html, bytes) else html
+            self.assertNotIn("1970", html)
+            st, lists, _ = sys_.request("GET", "/v1/clerk/shipments")
+            self.assertEqual(st, 200, lists)
+            self.assertNotIn("1970", json.dumps(lists))
 
             long_one = harness.make_dossier(2)
             long_one["recipient"]["address"] = ("Số 12 ngõ 34 phố Văn Cao, tổ dân phố số 5, khu tập thể Bộ Xây dựng " * 4)[:300]
