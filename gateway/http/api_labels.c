@@ -354,6 +354,7 @@ write_print(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *e
 
 typedef struct {
     char url[512];
+    char accepted[11];
     label_document_t docs[LABEL_MAX_DOCUMENTS];
     char commune[320]; /* up to 100 characters of name, 3 bytes each at most */
     char province[64];
@@ -409,6 +410,12 @@ finish_labels(http_ctx_t *c)
         d->result_summary = jstr(body, "result", "summary");
         d->date = date;
         d->cod_amount = it->cod_amount;
+        /* TT 17 Điều 9: the acceptance date once the post office has the item (a reprint after
+         * the handover shows it); before that the line is left for the postman to fill in */
+        if (it->accepted_at > 0) {
+            vn_date(it->accepted_at, extra[i].accepted, NULL);
+            d->accepted_date = extra[i].accepted;
+        }
         /* the return leg carries the result from the agency to the citizen; the send leg
          * (QĐ 45 Điều 5) collects the dossier from the citizen, the sender, for the agency */
         {

@@ -64,6 +64,7 @@ typedef struct {
     char carrier[32];
     char status[32];
     char leg[8];          /* "return" (agency to citizen) or "send" (citizen to agency) */
+    int64_t accepted_at;  /* when the postal service took it (its first "accepted" event); 0 before */
     long long cod_amount; /* đồng */
     long long prints;     /* labels printed so far, this one included */
     char *body;           /* owned: the submission as stored (JSON text) */

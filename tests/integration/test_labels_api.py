@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -448,6 +449,16 @@ class PhieuGuiContentTest(unittest.TestCase):
             st, lists, _ = sys_.request("GET", "/v1/clerk/shipments")
             self.assertEqual(st, 200, lists)
             self.assertNotIn("1970", json.dumps(lists))
+            # once the post office has it, a reprint carries the acceptance date
+            wb = doc["shipments"][0]["waybill"]
+            st, rep, _ = sys_.request("POST", "/v1/scans", {"code": wb, "event": "accepted"},
+                                      token=sys_.token("buu-cuc-1", "post_office"))
+            self.assertEqual(st, 200, rep)
+            st, pdf, _ = sys_.request("GET", LABEL % wb + "?format=pdf")
+            text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE,
+                                           timeout=60).stdout.decode("utf-8").split())
+            today = time.strftime("%d/%m/%Y", time.gmtime(time.time() + 7 * 3600))
+            self.assertIn("Ngày nhận gửi: " + today, text)
 
             long_one = harness.make_dossier(2)
             long_one["recipient"]["address"] = ("Số 12 ngõ 34 phố Văn Cao, tổ dân phố số 5, khu tập thể Bộ Xây dựng " * 4)[:300]

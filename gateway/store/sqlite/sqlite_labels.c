@@ -21,7 +21,9 @@
 
 static const char SQL_SHIPMENT[] =
     "SELECT s.id, s.dossier_id, s.status, s.status_time, s.cod_amount, s.label_prints, s.carrier, d.code,"
-    " d.agency_code, sub.body, s.leg FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    " d.agency_code, sub.body, s.leg,"
+    " (SELECT MIN(t.event_time) FROM timeline t WHERE t.shipment_id = s.id AND t.status = 'accepted')"
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
     " JOIN submissions sub ON sub.id = s.submission_id WHERE s.waybill = ?1";
 static const char SQL_READY[] =
     "SELECT s.waybill FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
@@ -40,7 +42,8 @@ static const char SQL_INSERT_ITEM[] =
 static const char SQL_MANIFEST[] =
     "SELECT id, code, state, agency_code, created_at FROM manifests WHERE public_id = ?1";
 static const char SQL_MANIFEST_ITEMS[] =
-    "SELECT s.waybill, d.code, d.agency_code, s.carrier, s.status, s.cod_amount, s.label_prints, sub.body, s.leg"
+    "SELECT s.waybill, d.code, d.agency_code, s.carrier, s.status, s.cod_amount, s.label_prints, sub.body, s.leg,"
+    " (SELECT MIN(t.event_time) FROM timeline t WHERE t.shipment_id = s.id AND t.status = 'accepted')"
     " FROM manifest_items mi JOIN shipments s ON s.id = mi.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
     " JOIN submissions sub ON sub.id = s.submission_id WHERE mi.manifest_id = ?1 ORDER BY mi.position";
 static const char SQL_MANIFEST_ACCEPT[] =
@@ -122,6 +125,7 @@ ship_get(store_tx_t *tx, const char *waybill, const char *agency, ship_row_t *ro
     snprintf(row->item.waybill, sizeof row->item.waybill, "%s", waybill);
     row->item.body = dup_text(st, 9);
     snprintf(row->item.leg, sizeof row->item.leg, "%s", db_col_text(st, 10));
+    row->item.accepted_at = sqlite3_column_int64(st, 11);
     sqlite3_reset(st);
     if (!row->item.body)
         return sqlite_fail(tx, SQLITE_NOMEM, "reading the shipment");
@@ -527,6 +531,7 @@ manifest_items(store_tx_t *tx, int64_t id, store_manifest_t *out)
             break;
         }
         snprintf(it->leg, sizeof it->leg, "%s", db_col_text(st, 8));
+        it->accepted_at = sqlite3_column_int64(st, 9);
         out->n++;
     }
     sqlite3_reset(st);
