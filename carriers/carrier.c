@@ -260,6 +260,13 @@ carrier_shipment_from_json(const json_t *obj, carrier_shipment_t *s, char *err, 
         s->carrier_ref = NULL;
     if (s->service_code && !*s->service_code)
         s->service_code = NULL;
+    v = json_object_get(obj, "delivery");
+    if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "economy") != 0 &&
+                                     strcmp(json_string_value(v), "express") != 0))) {
+        snprintf(err, errlen, "delivery must be \"economy\" or \"express\"");
+        return -1;
+    }
+    s->express = v && strcmp(json_string_value(v), "express") == 0;
     if (get_party(obj, "sender", 0, &s->sender, err, errlen) != 0 ||
         get_party(obj, "receiver", 1, &s->receiver, err, errlen) != 0)
         return -1;

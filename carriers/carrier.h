@@ -47,7 +47,8 @@ typedef struct {
     const char *service;       /* "return", "send" */
     const char *carrier_ref;   /* carrier's own order id once booked (originalId), else NULL */
     const char *content_note;  /* what is inside, no personal data */
-    const char *service_code;  /* carrier product code, NULL = adapter default */
+    const char *service_code;  /* carrier product code, NULL = the adapter's code for the level */
+    int express;               /* the citizen chose express delivery (else economy) */
     carrier_party_t sender, receiver;
     long long cod_amount;      /* VND, 0 = none */
     int weight_g;
@@ -102,7 +103,8 @@ typedef struct {
 typedef struct carrier_ops {
     const char *name;          /* "vnpost": configuration keys and the API */
     const char *display_name;  /* what people read on labels and manifests: "Bưu điện Việt Nam (VNPost)" */
-    const char *service_name;  /* the service the gateway books, as printed: "Chuyển phát thường (CTN001)" */
+    const char *service_name;  /* the economy service the gateway books, as printed: "Chuyển phát thường (CTN001)" */
+    const char *express_service_name; /* the express one: "Chuyển phát nhanh (ETN011)" */
     unsigned caps;
     size_t ctx_size;           /* private state, zeroed and owned by carrier.c */
     const carrier_limits_t *limits; /* what the dialect accepts; never NULL for a listed carrier */

@@ -49,7 +49,8 @@
 #include "clock.h"
 
 #define VIETTEL_MAX_WEBHOOK_EVENTS 1000
-#define VIETTEL_DEFAULT_SERVICE "VCN" /* chuyển phát nhanh */
+#define VIETTEL_ECONOMY_SERVICE "VTK" /* tiết kiệm */
+#define VIETTEL_EXPRESS_SERVICE "VCN" /* chuyển phát nhanh */
 #define VIETTEL_DEMO_TOKEN "demo-viettel-token"
 #define VIETTEL_ORDER_NOTE "Bưu chính công ích – hành chính công. Phát tận tay, kiểm tra CCCD/giấy ủy quyền."
 
@@ -361,7 +362,7 @@ build_order(const carrier_shipment_t *s, const char *number)
                      s->content_note && *s->content_note ? s->content_note : "Hồ sơ, kết quả TTHC", "PRODUCT_TYPE",
                      "HH", "PRODUCT_QUANTITY", 1, "PRODUCT_WEIGHT", s->weight_g, "MONEY_COLLECTION",
                      (json_int_t)s->cod_amount, "ORDER_SERVICE", s->service_code ? s->service_code
-                                                                                 : VIETTEL_DEFAULT_SERVICE,
+                                                                                 : s->express ? VIETTEL_EXPRESS_SERVICE : VIETTEL_ECONOMY_SERVICE,
                      "ORDER_SERVICE_ADD", "", "ORDER_NOTE", VIETTEL_ORDER_NOTE, "ORDER_PAYMENT",
                      s->cod_amount > 0 ? 3 : 1);
 #undef S
@@ -608,7 +609,8 @@ static const carrier_limits_t viettel_limits = {
 const carrier_ops_t carrier_viettel = {
     .name = "viettel",
     .display_name = "Tổng công ty Cổ phần Bưu chính Viettel (Viettel Post)",
-    .service_name = "Chuyển phát nhanh (VCN)",
+    .service_name = "Chuyển phát tiết kiệm (VTK)",
+    .express_service_name = "Chuyển phát nhanh (VCN)",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct viettel),
     .limits = &viettel_limits,

@@ -29,7 +29,8 @@
 #include "log.h"
 
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
-#define VNPOST_DEFAULT_SERVICE "CTN001"
+#define VNPOST_ECONOMY_SERVICE "CTN001" /* chuyển phát thường */
+#define VNPOST_EXPRESS_SERVICE "ETN011" /* chuyển phát nhanh */
 
 struct vnpost {
     carrier_http_t *http;
@@ -350,7 +351,8 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
                      S(s->sender.commune_code), "receiverName", S(s->receiver.name), "receiverPhone",
                      S(s->receiver.phone), "receiverAddress", S(s->receiver.address), "receiverProvinceCode",
                      S(s->receiver.province_code), "receiverCommuneCode", S(s->receiver.commune_code),
-                     "serviceCode", s->service_code ? s->service_code : VNPOST_DEFAULT_SERVICE, "addonService",
+                     "serviceCode",
+                     s->service_code ? s->service_code : s->express ? VNPOST_EXPRESS_SERVICE : VNPOST_ECONOMY_SERVICE, "addonService",
                      addons, "saleOrderCode", s->dossier_code, "contentNote", S(s->content_note), "weight",
                      s->weight_g, "itemCode", s->waybill);
 #undef S
@@ -605,6 +607,7 @@ const carrier_ops_t carrier_vnpost = {
     .name = "vnpost",
     .display_name = "Bưu điện Việt Nam (VNPost)",
     .service_name = "Chuyển phát thường (CTN001)",
+    .express_service_name = "Chuyển phát nhanh (ETN011)",
     .caps = CARRIER_CAN_BOOK | CARRIER_CAN_CANCEL | CARRIER_CAN_TRACK | CARRIER_CAN_PICKUP | CARRIER_CAN_RETURN,
     .ctx_size = sizeof(struct vnpost),
     .limits = &vnpost_limits,

@@ -66,6 +66,13 @@ dossier_set_id_key(const void *key, size_t len)
     memcpy(id_key, key, id_keylen);
 }
 
+/* the service level the citizen chose; the carrier adapter maps it to its own product code */
+static int
+ident_delivery(const char *s)
+{
+    return strcmp(s, "economy") == 0 || strcmp(s, "express") == 0;
+}
+
 static int
 ident_any_code(const char *s)
 {
@@ -141,6 +148,7 @@ static const field_rule_t dossier_rules[] = {
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
     { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
+    { "delivery", F_CODE, 0, 0, 0, ident_delivery, "economy or express (default economy)", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -352,10 +360,13 @@ book_payload(const json_t *canon)
     json_t *p;
     char *text;
 
-    p = json_pack("{s:O, s:O, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
+    p = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
                   "s:{s:O, s:O, s:O, s:O, s:O}}",
                   "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
-                  json_object_get(canon, "dossier_code"), "service", collect ? "send" : "return", "content_note",
+                  json_object_get(canon, "dossier_code"), "service", collect ? "send" : "return", "delivery",
+                  json_string_value(json_object_get(canon, "delivery")) ? json_string_value(json_object_get(canon, "delivery"))
+                                                                         : "economy",
+                  "content_note",
                   note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
                   "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
                   json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),

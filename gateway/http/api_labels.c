@@ -111,11 +111,12 @@ carrier_org(const char *carrier)
 }
 
 static const char *
-carrier_service_name(const char *carrier)
+carrier_service_name(const char *carrier, int express)
 {
     const carrier_ops_t *ops = carrier_find(carrier);
+    const char *name = ops ? (express ? ops->express_service_name : ops->service_name) : NULL;
 
-    return ops && ops->service_name ? ops->service_name : "";
+    return name ? name : "";
 }
 
 static const char *
@@ -405,7 +406,9 @@ finish_labels(http_ctx_t *c)
         d->waybill = it->waybill;
         d->dossier_code = it->dossier_code;
         d->carrier_name = carrier_org(it->carrier);
-        d->service_name = carrier_service_name(it->carrier);
+        d->service_name = carrier_service_name(
+            it->carrier, json_string_value(json_object_get(body, "delivery")) &&
+                             strcmp(json_string_value(json_object_get(body, "delivery")), "express") == 0);
         d->carrier_service = d->carrier_name;
         d->result_summary = jstr(body, "result", "summary");
         d->date = date;

@@ -468,6 +468,20 @@ class PhieuGuiContentTest(unittest.TestCase):
             self.assertEqual(st, 200)
             self.assertIn("first=recipient.address", hdrs.get("X-BCCI-Label-Shortened", ""), hdrs)
 
+            # the service the citizen chose is the one on the label
+            fast = harness.make_dossier(4)
+            fast["delivery"] = "express"
+            st, doc_fast, _ = sys_.request("POST", "/v1/dossiers", fast)
+            self.assertEqual(st, 201, doc_fast)
+            st, pdf, _ = sys_.request("GET", LABEL % doc_fast["shipments"][0]["waybill"] + "?format=pdf")
+            text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, stdout=subprocess.PIPE,
+                                           timeout=60).stdout.decode("utf-8").split())
+            self.assertIn("Bưu điện Việt Nam (VNPost) — Chuyển phát nhanh (ETN011)", text)
+            bad = harness.make_dossier(5)
+            bad["delivery"] = "teleport"
+            st, err, _ = sys_.request("POST", "/v1/dossiers", bad)
+            self.assertEqual((st, err["error"]["field"]), (422, "delivery"), err)
+
             # the send leg (QĐ 45 Điều 5): the citizen sends, the agency receives
             import test_lifecycle
             send = test_lifecycle.send_dossier(3)

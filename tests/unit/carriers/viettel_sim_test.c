@@ -47,7 +47,7 @@ check_create_request(const sim_proc_t *p)
         "\"SENDER_PHONE\":\"02433123456\",\"RECEIVER_FULLNAME\":\"Nguyễn Thị Hoa\","
         "\"RECEIVER_ADDRESS\":\"Số 2 ngõ 3 phố Huế\",\"RECEIVER_PHONE\":\"0912345678\","
         "\"PRODUCT_NAME\":\"Kết quả giải quyết TTHC\",\"PRODUCT_TYPE\":\"HH\",\"PRODUCT_QUANTITY\":1,"
-        "\"PRODUCT_WEIGHT\":200,\"MONEY_COLLECTION\":50000,\"ORDER_SERVICE\":\"VCN\",\"ORDER_SERVICE_ADD\":\"\","
+        "\"PRODUCT_WEIGHT\":200,\"MONEY_COLLECTION\":50000,\"ORDER_SERVICE\":\"VTK\",\"ORDER_SERVICE_ADD\":\"\","
         "\"ORDER_NOTE\":\"Bưu chính công ích – hành chính công. Phát tận tay, kiểm tra CCCD/giấy ủy quyền.\","
         "\"ORDER_PAYMENT\":3}";
     sim_check_last_request(p, "POST", "/v2/order/createOrder", "createOrder", want_body);
