@@ -226,7 +226,9 @@ engine_publish_stats(engine_t *self, const batch_t *b)
     int i;
 
     pthread_mutex_lock(&self->stats_lock);
-    self->stats.commits += b->committed;
+    /* a group commit is one that carried HTTP operations; maintenance and worker messages
+     * commit too, but counting those would pull the mean batch size below 1 */
+    self->stats.commits += b->committed && b->nops > 0;
     self->stats.commit_failures += b->tried && !b->committed;
     self->stats.workers = self->peers.n;
     self->stats.breaker_open = breakers_open(&self->breakers);
