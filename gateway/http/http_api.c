@@ -877,11 +877,13 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        (uint16_t)port, NULL, NULL, access_handler, self,
+        /* the logger first: an option before it would make libmicrohttpd warn on every start */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 15u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
         free(self->stats);
