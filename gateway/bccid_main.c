@@ -75,6 +75,9 @@ static const config_spec_t bccid_options[] = {
     { "citizen_email", "no", "yes: tell citizens by e-mail when the dossier has an address; the workers need "
                              "smtp.url" },
     { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
+    { "purge_after_days", "0", "remove personal data of dossiers finished this many days ago, on a schedule "
+                               "(0 = off: only POST /v1/purge or bcci purge)" },
+    { "purge_interval_s", "86400", "how often the scheduled purge runs (with purge_after_days)" },
     { NULL, NULL, NULL },
 };
 
@@ -101,6 +104,8 @@ static const config_rule_t bccid_rules[] = {
     { "citizen_sms", CHECK_BOOL, 0, 0, 0, NULL },
     { "citizen_email", CHECK_BOOL, 0, 0, 0, NULL },
     { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
+    { "purge_after_days", CHECK_INT, 0, 0, 36500, NULL },
+    { "purge_interval_s", CHECK_INT, 0, 1, 365LL * 86400, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -559,6 +564,8 @@ main(int argc, char **argv)
     ecfg.scheduler.poll_cap = (int)config_get_int(cfg, "poll_cap", 100);
     ecfg.scheduler.invitation_gap_ms = config_get_int(cfg, "invitation_gap_ms", 0);
     ecfg.scheduler_interval_ms = config_get_int(cfg, "scheduler_interval_ms", 1000);
+    ecfg.scheduler.purge_after_days = config_get_int(cfg, "purge_after_days", 0);
+    ecfg.scheduler.purge_interval_ms = config_get_int(cfg, "purge_interval_s", 86400) * 1000;
     engine = engine_new(store, &ecfg, err, sizeof err);
     if (!engine) {
         log_error("%s", err);

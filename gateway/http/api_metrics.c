@@ -82,6 +82,8 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"applied\"} %lld\n", st->events_applied);
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"duplicate\"} %lld\n", st->events_duplicate);
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"unknown_code\"} %lld\n", st->events_unknown_code);
+    one(b, "bcci_purged_dossiers_total", "counter",
+        "Dossiers whose personal fields the scheduled retention purge removed (purge_after_days).", st->purged);
     one(b, "bcci_workers_connected", "gauge", "Workers connected to the dispatcher (heard from in the last 3 s).",
         st->workers);
     one(b, "bcci_circuit_breakers_open", "gauge", "Carriers whose circuit breaker is open.", st->breaker_open);

@@ -107,5 +107,51 @@ class HealthTest(unittest.TestCase):
         self.assertIn("dead_jobs", err)
 
 
+class ScheduledPurgeTest(unittest.TestCase):
+    """purge_after_days runs the retention purge from the scheduler, every purge_interval_s; off by default."""
+
+    def test_old_finished_dossier_is_purged_on_schedule(self):
+        sys = harness.System(workers=0, with_sim=False)
+        try:
+            sys.import_codes("RR", 10000000, 100)
+            old, recent = harness.make_dossier(1), harness.make_dossier(2)
+            old["recipient"]["name"] = "Phạm Thị Cần Xóa"
+            for d in (old, recent):
+                self.assertEqual(sys.request("POST", "/v1/dossiers", d)[0], 201)
+            sys.bccid.stop()
+            now_ms = int(time.time() * 1000)
+            con = sqlite3.connect(os.path.join(sys.state, "bcci.db"), timeout=10)
+            with con:
+                for d, at in ((old, now_ms - 400 * 86400000), (recent, now_ms)):
+                    n = con.execute("UPDATE shipments SET status = 'delivered', updated_at = ? WHERE dossier_id ="
+                                    " (SELECT id FROM dossiers WHERE code = ?)", (at, d["dossier_code"])).rowcount
+                    self.assertGreater(n, 0)
+            con.close()
+
+            def purged(d):
+                return sys.db_query("SELECT purged_at FROM dossiers WHERE code = ?", (d["dossier_code"],))[0][0]
+
+            # off by default: a restart without the keys purges nothing
+            sys.restart_bccid()
+            time.sleep(2)
+            self.assertIsNone(purged(old), "purge_after_days defaults to off")
+            # on: the scheduler purges the old finished dossier, never the recent one
+            sys.bccid_args += ["--purge_after_days", "30", "--purge_interval_s", "1"]
+            sys.restart_bccid()
+            deadline = time.time() + 15
+            while purged(old) is None and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertIsNotNone(purged(old), "the scheduled purge did not run")
+            self.assertIsNone(purged(recent), "a dossier finished today is kept")
+            st, got, _ = sys.dossier(old["dossier_code"])
+            self.assertNotIn("Phạm Thị Cần Xóa", json.dumps(got, ensure_ascii=False))
+            st, body, _ = sys.request("GET", "/metrics", token=None)
+            text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+            self.assertIn("bcci_purged_dossiers_total 1\n", text)
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+
+
 if __name__ == "__main__":
     unittest.main()
