@@ -93,12 +93,53 @@ json_escape_into(char *out, size_t len, size_t cap, const char *s)
     return len;
 }
 
+/* line_head - {"ts":…,"level":…,"prog":…[,"rid":…] into line; returns the length */
+static size_t
+line_head(char *line, size_t cap, log_level_t level)
+{
+    static const char *names[] = { "debug", "info", "warn", "error" };
+    struct timespec now;
+    char ts[40];
+    size_t len;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    clock_format((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, CLOCK_UTC_ISO8601, ts, sizeof ts);
+    len = (size_t)snprintf(line, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\"", ts, names[level],
+                           log_prog);
+    if (log_rid[0]) {
+        len += (size_t)snprintf(line + len, cap - len, ",\"rid\":\"");
+        len = json_escape_into(line, len, cap, log_rid);
+        line[len++] = '"';
+    }
+    return len;
+}
+
+/* field - ,"key":"value" appended to line (value escaped); room for the closing "}\n" is kept */
+static size_t
+field(char *line, size_t len, size_t cap, const char *key, const char *value)
+{
+    if (len + strlen(key) + 8 >= cap)
+        return len;
+    len += (size_t)snprintf(line + len, cap - len, ",\"");
+    len = json_escape_into(line, len, cap - 4, key);
+    len += (size_t)snprintf(line + len, cap - len, "\":\"");
+    len = json_escape_into(line, len, cap - 4, value);
+    line[len++] = '"';
+    return len;
+}
+
+static void
+write_line(int fd, const char *line, size_t len)
+{
+    if (write(fd, line, len) < 0) {
+        /* nothing sensible to do when the stream is gone */
+    }
+}
+
 void
 log_msg(log_level_t level, const char *fmt, ...)
 {
-    static const char *names[] = { "debug", "info", "warn", "error" };
-    char msg[2048], line[4600], ts[40];
-    struct timespec now;
+    char msg[2048], line[4600];
     va_list ap;
     size_t len;
 
@@ -107,22 +148,31 @@ log_msg(log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    clock_format((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, CLOCK_UTC_ISO8601, ts, sizeof ts);
-    len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\"", ts,
-                           names[level], log_prog);
-    if (log_rid[0]) {
-        len += (size_t)snprintf(line + len, sizeof line - len, ",\"rid\":\"");
-        len = json_escape_into(line, len, sizeof line, log_rid);
-        line[len++] = '"';
-    }
-    len += (size_t)snprintf(line + len, sizeof line - len, ",\"msg\":\"");
-    len = json_escape_into(line, len, sizeof line - 4, msg);
-    line[len++] = '"';
+    len = line_head(line, sizeof line, level);
+    len = field(line, len, sizeof line, "msg", msg);
     line[len++] = '}';
     line[len++] = '\n';
-    if (write(STDERR_FILENO, line, len) < 0) {
-        /* nothing sensible to do when stderr is gone */
+    write_line(STDERR_FILENO, line, len);
+}
+
+void
+log_fields(int fd, log_level_t level, const char *msg, ...)
+{
+    char line[4600];
+    const char *key;
+    va_list ap;
+    size_t len;
+
+    len = line_head(line, sizeof line, level);
+    len = field(line, len, sizeof line, "msg", msg);
+    va_start(ap, msg);
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+
+        len = field(line, len, sizeof line, key, value ? value : "");
     }
+    va_end(ap);
+    line[len++] = '}';
+    line[len++] = '\n';
+    write_line(fd, line, len);
 }

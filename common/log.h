@@ -24,6 +24,10 @@ int log_level_parse(const char *s, log_level_t *out);
 /* log_set_request_id - copy rid (or clear with NULL) for the calling thread */
 void log_set_request_id(const char *rid);
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_fields - one line of the same shape with msg and more string fields (key, value pairs,
+ * ended by NULL) on fd, whatever the level filter says: for lines other programs read, such as
+ * bccid's {"msg":"listening","http":…,"jobs":…} on stdout */
+void log_fields(int fd, log_level_t level, const char *msg, ...) __attribute__((sentinel));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

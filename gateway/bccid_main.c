@@ -75,6 +75,9 @@ static const config_spec_t bccid_options[] = {
     { "citizen_email", "no", "yes: tell citizens by e-mail when the dossier has an address; the workers need "
                              "smtp.url" },
     { "scheduler_interval_ms", "1000", "how often polls, invitations and SLA checks run" },
+    { "purge_after_days", "0", "remove personal data of dossiers finished this many days ago, on a schedule "
+                               "(0 = off: only POST /v1/purge or bcci purge)" },
+    { "purge_interval_s", "86400", "how often the scheduled purge runs (with purge_after_days)" },
     { NULL, NULL, NULL },
 };
 
@@ -101,6 +104,8 @@ static const config_rule_t bccid_rules[] = {
     { "citizen_sms", CHECK_BOOL, 0, 0, 0, NULL },
     { "citizen_email", CHECK_BOOL, 0, 0, 0, NULL },
     { "scheduler_interval_ms", CHECK_INT, 0, 10, 3600000, NULL },
+    { "purge_after_days", CHECK_INT, 0, 0, 36500, NULL },
+    { "purge_interval_s", CHECK_INT, 0, 1, 365LL * 86400, NULL },
     { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -345,8 +350,8 @@ new_admin_token(store_t *store, const char *dir, char *err, size_t errlen)
     snprintf(name, sizeof name, "admin-recovered-%s", day);
     if (create_admin_token(store, dir, name, err, errlen) != 0)
         return -1;
-    fprintf(stderr, "bccid: a new admin token '%s' was written to %s/admin.token (mode 0600); start bccid and "
-                    "revoke the admin tokens that were lost\n", name, dir);
+    log_warn("a new admin token '%s' was written to %s/admin.token (mode 0600); start bccid and revoke the admin "
+             "tokens that were lost", name, dir);
     return 0;
 }
 
@@ -462,13 +467,13 @@ main(int argc, char **argv)
         return 0;
     }
     if (rc != CONFIG_OK) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         webhook_auth_destroy(&webhooks);
         config_destroy(&cfg);
         return 2;
     }
     if (check_options(cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         webhook_auth_destroy(&webhooks);
         config_destroy(&cfg);
         webhook_auth_destroy(&webhooks);
@@ -484,7 +489,7 @@ main(int argc, char **argv)
 
     state_dir = config_get(cfg, "state_dir");
     if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "bccid: cannot create state_dir %s: %s\n", state_dir, strerror(errno));
+        log_error("cannot create state_dir %s: %s", state_dir, strerror(errno));
         goto out;
     }
     /* the ipc socket, database and secrets live here: only this user may enter */
@@ -492,7 +497,7 @@ main(int argc, char **argv)
         log_warn("cannot restrict %s to mode 0700: %s", state_dir, strerror(errno));
     lock_fd = lock_state_dir(state_dir, err, sizeof err);
     if (lock_fd < 0) {
-        fprintf(stderr, "bccid: %s%s\n", err, recover_admin ? "; stop it first, then run bccid --new-admin-token" : "");
+        log_error("%s%s", err, recover_admin ? "; stop it first, then run bccid --new-admin-token" : "");
         goto out;
     }
     if (*config_get(cfg, "store"))
@@ -501,40 +506,40 @@ main(int argc, char **argv)
         snprintf(db_path, sizeof db_path, "sqlite:%s/bcci.db", state_dir);
     store = store_open(db_path, err, sizeof err);
     if (!store) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
 
     if (recover_admin) {
         status = new_admin_token(store, state_dir, err, sizeof err) == 0 ? 0 : 1;
         if (status != 0)
-            fprintf(stderr, "bccid: %s\n", err);
+            log_error("%s", err);
         goto out;
     }
     if (load_secret(state_dir, secret, sizeof secret, err, sizeof err) != 0 ||
         bootstrap_admin(store, state_dir, err, sizeof err) != 0) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
     dossier_set_id_key(secret, sizeof secret);
     if (seal_timelines(store, secret, sizeof secret, err, sizeof err) != 0) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
 
     /* every configured secret is read before anything starts: a bad one stops bccid here */
     if (load_webhook_auth(cfg, webhooks, err, sizeof err) != 0) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
     calendar = calendar_load(config_get(cfg, "calendar_file"), err, sizeof err);
     if (!calendar) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
     areas = areas_load(config_get(cfg, "communes_file"), err, sizeof err);
     if (!areas) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
 
@@ -559,13 +564,15 @@ main(int argc, char **argv)
     ecfg.scheduler.poll_cap = (int)config_get_int(cfg, "poll_cap", 100);
     ecfg.scheduler.invitation_gap_ms = config_get_int(cfg, "invitation_gap_ms", 0);
     ecfg.scheduler_interval_ms = config_get_int(cfg, "scheduler_interval_ms", 1000);
+    ecfg.scheduler.purge_after_days = config_get_int(cfg, "purge_after_days", 0);
+    ecfg.scheduler.purge_interval_ms = config_get_int(cfg, "purge_interval_s", 86400) * 1000;
     engine = engine_new(store, &ecfg, err, sizeof err);
     if (!engine) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
     if (engine_start(engine) != 0) {
-        fprintf(stderr, "bccid: cannot start the engine thread\n");
+        log_error("cannot start the engine thread");
         goto out;
     }
 
@@ -585,11 +592,19 @@ main(int argc, char **argv)
     hcfg.secretlen = sizeof secret;
     api = http_api_start(engine, store, &hcfg, err, sizeof err);
     if (!api) {
-        fprintf(stderr, "bccid: %s\n", err);
+        log_error("%s", err);
         goto out;
     }
-    printf("bccid listening on http://127.0.0.1:%d jobs %s\n", http_api_port(api), endpoint);
-    fflush(stdout);
+    {
+        /* the one line on stdout, JSON like the log: tests and tools read the address from it */
+        const char *colon = strrchr(hcfg.listen, ':');
+        char url[128];
+
+        snprintf(url, sizeof url, "http://%.*s:%d", colon ? (int)(colon - hcfg.listen) : 9, colon ? hcfg.listen : "127.0.0.1",
+                 http_api_port(api));
+        fflush(stdout);
+        log_fields(STDOUT_FILENO, LOG_INFO, "listening", "http", url, "jobs", endpoint, (const char *)NULL);
+    }
     log_info("bccid %s started: http port %d, jobs %s, store %s", BCCI_VERSION, http_api_port(api), endpoint,
              db_path);
 

@@ -1434,8 +1434,19 @@ cmd_health(app_t *app, args_t *a)
                jint(doc, "workers") ? "" : "  (none connected: nothing is booked or notified)");
         printf("  breakers open   %lld\n", jint(doc, "breakers_open"));
     }
+    /* scripts and monitoring: anything but "ok" is a non-zero exit */
+    rc = strcmp(jstr(doc, "status"), "ok") == 0 ? EXIT_OK : EXIT_REFUSED;
+    if (rc != EXIT_OK && !app->json) {
+        json_t *r;
+        size_t i;
+
+        fprintf(stderr, "bcci: the gateway is %s:", jstr(doc, "status"));
+        json_array_foreach(json_object_get(doc, "reasons"), i, r)
+            fprintf(stderr, " %s", json_string_value(r));
+        fprintf(stderr, "\n");
+    }
     json_decref(doc);
-    return EXIT_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------ whoami, watch, completion */

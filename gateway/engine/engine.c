@@ -63,6 +63,8 @@ engine_new(store_t *store, const engine_config_t *cfg, char *err, size_t errlen)
         self->cfg.scheduler_interval_ms = 1000;
     if (self->cfg.scheduler.batch <= 0)
         self->cfg.scheduler.batch = 200;
+    if (self->cfg.scheduler.purge_interval_ms <= 0)
+        self->cfg.scheduler.purge_interval_ms = 86400000;
     if (self->cfg.scheduler.poll_cap <= 0)
         self->cfg.scheduler.poll_cap = 100;
     self->cfg.scheduler.policy = &self->cfg.policy;

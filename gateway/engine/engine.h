@@ -94,7 +94,7 @@ typedef struct {
     long long results_ok, results_retry, results_fail, results_late;
     long long events_applied, events_duplicate, events_unknown_code;
     int workers, breaker_open;
-    long long polls, invitations, returns, sla_breaches;
+    long long polls, invitations, returns, sla_breaches, purged;
     /* per carrier, for /metrics: breaker state and jobs in flight */
     struct {
         char name[32];

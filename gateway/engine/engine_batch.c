@@ -132,6 +132,28 @@ run_scheduler(engine_t *self, int64_t now)
     self->next_schedule = now + self->cfg.scheduler_interval_ms;
 }
 
+/* run_purge - the scheduled retention purge under its own savepoint: a failure waits for the next interval */
+static void
+run_purge(engine_t *self, int64_t now)
+{
+    long long n = 0;
+    int kept = 1;
+
+    self->next_purge = now + self->cfg.scheduler.purge_interval_ms;
+    if (store_tx_savepoint(self->tx) != STORE_OK)
+        return;
+    if (scheduler_purge(self->tx, &self->cfg.scheduler, now, &n) != STORE_OK) {
+        log_error("scheduled purge: %s; it runs again in %" PRId64 " s", store_tx_message(self->tx),
+                  self->cfg.scheduler.purge_interval_ms / 1000);
+        kept = 0;
+        n = 0;
+    }
+    store_tx_release(self->tx, kept);
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.purged += n;
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
 /* maintenance - every ENGINE_MAINTENANCE_MS: expired leases, silent workers, in-flight
  * counts, and the scheduler at its own interval */
 static void
@@ -151,6 +173,8 @@ maintenance(engine_t *self, int64_t now)
     recount_inflight(self);
     if (now >= self->next_schedule && !self->stopping)
         run_scheduler(self, now);
+    if (self->cfg.scheduler.purge_after_days > 0 && now >= self->next_purge && !self->stopping)
+        run_purge(self, now);
     /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
     self->next_due = now;
 }
@@ -226,7 +250,9 @@ engine_publish_stats(engine_t *self, const batch_t *b)
     int i;
 
     pthread_mutex_lock(&self->stats_lock);
-    self->stats.commits += b->committed;
+    /* a group commit is one that carried HTTP operations; maintenance and worker messages
+     * commit too, but counting those would pull the mean batch size below 1 */
+    self->stats.commits += b->committed && b->nops > 0;
     self->stats.commit_failures += b->tried && !b->committed;
     self->stats.workers = self->peers.n;
     self->stats.breaker_open = breakers_open(&self->breakers);

@@ -68,6 +68,7 @@ struct engine {
     breakers_t breakers;
     int64_t next_maintenance;
     int64_t next_schedule;
+    int64_t next_purge;        /* the scheduled retention purge, when purge_after_days is set */
     int64_t next_due;          /* earliest ready job, INT64_MAX when none known */
     int64_t storage_retry_at;  /* while the database refuses: no transaction before this */
     int64_t storage_backoff_ms;

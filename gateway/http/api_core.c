@@ -17,8 +17,10 @@
 #include "log.h"
 #include "gateway/store/store_jobs.h"
 
-/* h_healthz - 200 while the gateway can read and write its database; 503 with the reason
- * while the writer's transactions fail (another process holds the lock, disk full, …) */
+/* h_healthz - 200 while the gateway can read and write its database: "ok", or "degraded" with
+ * reasons (no_workers: nothing is booked or notified; dead_jobs: jobs gave up and wait for an
+ * operator); 503 "failing" with the reason while the writer's transactions fail (another process
+ * holds the lock, disk full, …) */
 static enum MHD_Result
 h_healthz(http_ctx_t *c)
 {
@@ -28,7 +30,7 @@ h_healthz(http_ctx_t *c)
     engine_stats_t st;
     const char *why = NULL;
     store_rc_t rc, health;
-    json_t *doc;
+    json_t *doc, *reasons;
     int failing;
 
     health = store_health(store, &why);
@@ -51,7 +53,15 @@ h_healthz(http_ctx_t *c)
         json_object_set_new(doc, "codes_left", json_integer(g.codes_left));
     }
     engine_get_stats(http_engine(c), &st);
-    json_object_set_new(doc, "status", json_string(failing ? "failing" : "ok"));
+    /* degraded: answers and takes dossiers, but something an operator must fix holds work back */
+    reasons = json_array();
+    if (st.workers == 0)
+        json_array_append_new(reasons, json_string("no_workers"));
+    if (rc == STORE_OK && g.jobs_dead > 0)
+        json_array_append_new(reasons, json_string("dead_jobs"));
+    json_object_set_new(doc, "status",
+                        json_string(failing ? "failing" : json_array_size(reasons) ? "degraded" : "ok"));
+    json_object_set_new(doc, "reasons", reasons);
     json_object_set_new(doc, "storage", json_string(failing ? "failing" : "ok"));
     if (failing)
         json_object_set_new(doc, "storage_reason", json_string(why));

@@ -65,7 +65,7 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     head(b, "bcci_dossiers_total", "counter", "Dossier submissions since bccid started, by outcome.");
     buf_appendf(b, "bcci_dossiers_total{outcome=\"accepted\"} %lld\n", st->dossiers_accepted);
     buf_appendf(b, "bcci_dossiers_total{outcome=\"replayed\"} %lld\n", st->dossiers_replayed);
-    one(b, "bcci_commits_total", "counter", "Group commits of the single writer.", st->commits);
+    one(b, "bcci_commits_total", "counter", "Group commits of the single writer that carried HTTP operations (maintenance-only transactions are not counted).", st->commits);
     one(b, "bcci_commit_failures_total", "counter", "Group commits that failed and were rolled back.",
         st->commit_failures);
     one(b, "bcci_ops_committed_total", "counter",
@@ -82,6 +82,8 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"applied\"} %lld\n", st->events_applied);
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"duplicate\"} %lld\n", st->events_duplicate);
     buf_appendf(b, "bcci_carrier_events_total{outcome=\"unknown_code\"} %lld\n", st->events_unknown_code);
+    one(b, "bcci_purged_dossiers_total", "counter",
+        "Dossiers whose personal fields the scheduled retention purge removed (purge_after_days).", st->purged);
     one(b, "bcci_workers_connected", "gauge", "Workers connected to the dispatcher (heard from in the last 3 s).",
         st->workers);
     one(b, "bcci_circuit_breakers_open", "gauge", "Carriers whose circuit breaker is open.", st->breaker_open);
@@ -151,6 +153,7 @@ h_metrics(http_ctx_t *c)
         "1 while the database refuses the gateway's writes (locked by another process, disk full, read-only).",
         store_health(store, NULL) != STORE_OK);
     engine_metrics(&b, &st);
+    http_render_request_metrics(c, &b);
     rc = store_tx_begin(store, STORE_READ, &tx);
     if (rc == STORE_OK)
         rc = store_metrics(&b, tx);

@@ -33,6 +33,21 @@
 #define KEEP_MAX 4
 #define HEADERS_MAX 4
 
+/* request metrics: counted by route pattern (never the raw path, so the label sets stay
+ * bounded), with relaxed atomics on the pool threads; slot ROUTES_MAX is "no route" */
+#define ROUTES_MAX 128
+#define CODE_MIN 100
+#define CODE_SLOTS 500 /* 100..599 */
+#define LAT_BUCKETS 6  /* the last is +Inf */
+static const double lat_bounds[LAT_BUCKETS - 1] = { 0.005, 0.025, 0.1, 0.5, 2.5 };
+
+typedef struct {
+    uint64_t codes[CODE_SLOTS];
+    uint64_t buckets[LAT_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t sum_us;
+    uint64_t count;
+} route_stats_t;
+
 struct http_api {
     struct MHD_Daemon *daemon;
     int active;                   /* requests between their first call and completion (atomic) */
@@ -40,6 +55,7 @@ struct http_api {
     store_t *store;
     http_api_config_t cfg;
     int port;
+    route_stats_t *stats;         /* ROUTES_MAX + 1 slots */
 };
 
 typedef struct {
@@ -54,6 +70,9 @@ typedef struct {
     http_handler_fn finish;
     struct MHD_Connection *conn;
     const http_route_t *route;
+    int route_index;              /* into api->stats; ROUTES_MAX when no route matched */
+    int status;                   /* the answer's status, for the metrics */
+    struct timespec started;
     unsigned role;
     char client[72];
     char agency[AUTH_AGENCY_LEN];
@@ -300,6 +319,8 @@ send_buffer(http_ctx_t *c, int status, const char *content_type, char *data, siz
     }
     ret = MHD_queue_response(c->conn, (unsigned)status, r);
     MHD_destroy_response(r);
+    if (ret == MHD_YES)
+        req->status = status;
     return ret;
 }
 
@@ -524,23 +545,28 @@ match(const char *pattern, const char *path, char *buf, size_t buflen, const cha
     return *p == '\0' && *q == '\0';
 }
 
+/* find_route - the route of c's method and path; *index its place in the tables (ROUTES_MAX when none) */
 static const http_route_t *
-find_route(http_ctx_t *c, char *buf, size_t buflen, int *path_known)
+find_route(http_ctx_t *c, char *buf, size_t buflen, int *path_known, int *index)
 {
     size_t t;
     const http_route_t *r;
+    int i = 0;
 
     *path_known = 0;
     for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
-        for (r = route_tables[t]; r->method; r++) {
+        for (r = route_tables[t]; r->method; r++, i++) {
             if (!match(r->pattern, c->path, buf, buflen, c->args, &c->nargs))
                 continue;
             *path_known = 1;
-            if (strcmp(r->method, c->method) == 0)
+            if (strcmp(r->method, c->method) == 0) {
+                *index = i < ROUTES_MAX ? i : ROUTES_MAX;
                 return r;
+            }
         }
     }
     c->nargs = 0;
+    *index = ROUTES_MAX;
     return NULL;
 }
 
@@ -594,7 +620,7 @@ dispatch(http_ctx_t *c)
     int path_known;
     enum MHD_Result ret;
 
-    req->route = find_route(c, argbuf, sizeof argbuf, &path_known);
+    req->route = find_route(c, argbuf, sizeof argbuf, &path_known, &req->route_index);
     if (!req->route) {
         if (path_known)
             return http_fail(c, 405, "method_not_allowed", NULL, "%s is not allowed on %s", c->method, c->path);
@@ -640,6 +666,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         if (!req)
             return MHD_NO;
         __atomic_add_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
+        clock_gettime(CLOCK_MONOTONIC, &req->started);
+        req->route_index = ROUTES_MAX;
         buf_init(&req->body, api->cfg.max_body);
         if (rid && ident_safe_rid(rid)) {
             snprintf(req->rid, sizeof req->rid, "%s", rid);
@@ -674,8 +702,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         /* resumed after the engine committed (or refused) the write; the route's '*'
          * arguments are matched again so the finish function sees them too */
         char argbuf[600];
-        int known;
-        find_route(&c, argbuf, sizeof argbuf, &known);
+        int known, index;
+        find_route(&c, argbuf, sizeof argbuf, &known, &index);
         ret = req->op.done ? req->finish(&c) : MHD_YES;
     } else if (req->bad_length) {
         ret = http_fail(&c, 400, "bad_request", NULL, "the request has two different Content-Length headers");
@@ -693,6 +721,88 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     return ret;
 }
 
+/* count_request - the request's route, status and time into the metrics (lock-free) */
+static void
+count_request(struct http_api *api, const request_t *req)
+{
+    route_stats_t *st = &api->stats[req->route_index];
+    struct timespec now;
+    int64_t us;
+    int b;
+
+    if (req->status < CODE_MIN || req->status >= CODE_MIN + CODE_SLOTS)
+        return; /* never answered (the client went away) */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    us = (int64_t)(now.tv_sec - req->started.tv_sec) * 1000000 + (now.tv_nsec - req->started.tv_nsec) / 1000;
+    if (us < 0)
+        us = 0;
+    for (b = 0; b < LAT_BUCKETS - 1 && (double)us / 1e6 > lat_bounds[b]; b++)
+        ;
+    __atomic_add_fetch(&st->codes[req->status - CODE_MIN], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->buckets[b], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->sum_us, (uint64_t)us, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->count, 1, __ATOMIC_RELAXED);
+}
+
+/* histogram - one route's latency histogram, when it served anything */
+static void
+histogram(buf_t *b, const route_stats_t *st, const char *route, const char *method)
+{
+    uint64_t cum = 0;
+    int k;
+
+    if (!__atomic_load_n(&st->count, __ATOMIC_RELAXED))
+        return;
+    for (k = 0; k < LAT_BUCKETS; k++) {
+        char le[16];
+
+        cum += __atomic_load_n(&st->buckets[k], __ATOMIC_RELAXED);
+        if (k < LAT_BUCKETS - 1)
+            snprintf(le, sizeof le, "%g", lat_bounds[k]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        buf_appendf(b, "bcci_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%s\"} %" PRIu64 "\n",
+                    route, method, le, cum);
+    }
+    buf_appendf(b, "bcci_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", route, method,
+                (double)__atomic_load_n(&st->sum_us, __ATOMIC_RELAXED) / 1e6);
+    buf_appendf(b, "bcci_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %" PRIu64 "\n", route,
+                method, cum);
+}
+
+void
+http_render_request_metrics(http_ctx_t *c, buf_t *b)
+{
+    const route_stats_t *all = c->api->stats;
+    const http_route_t *r;
+    size_t t;
+    int i = 0, k;
+
+    buf_appendf(b, "# HELP bcci_http_requests_total HTTP requests answered since bccid started, by route pattern, "
+                   "method and status code.\n# TYPE bcci_http_requests_total counter\n");
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++)
+        for (r = route_tables[t]; r->method && i < ROUTES_MAX; r++, i++)
+            for (k = 0; k < CODE_SLOTS; k++) {
+                uint64_t n = __atomic_load_n(&all[i].codes[k], __ATOMIC_RELAXED);
+                if (n)
+                    buf_appendf(b, "bcci_http_requests_total{route=\"%s\",method=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                                r->pattern, r->method, k + CODE_MIN, n);
+            }
+    for (k = 0; k < CODE_SLOTS; k++) {
+        uint64_t n = __atomic_load_n(&all[ROUTES_MAX].codes[k], __ATOMIC_RELAXED);
+        if (n)
+            buf_appendf(b, "bcci_http_requests_total{route=\"unmatched\",method=\"any\",code=\"%d\"} %" PRIu64 "\n",
+                        k + CODE_MIN, n);
+    }
+    buf_appendf(b, "# HELP bcci_http_request_duration_seconds Time from a request's headers to its completion, "
+                   "by route pattern.\n# TYPE bcci_http_request_duration_seconds histogram\n");
+    i = 0;
+    for (t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++)
+        for (r = route_tables[t]; r->method && i < ROUTES_MAX; r++, i++)
+            histogram(b, &all[i], r->pattern, r->method);
+    histogram(b, &all[ROUTES_MAX], "unmatched", "any");
+}
+
 static void
 request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -704,6 +814,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
     (void)toe;
     if (!req)
         return;
+    count_request(api, req);
     buf_free(&req->body);
     json_decref(req->op.result);
     for (i = req->nkeep - 1; i >= 0; i--)
@@ -741,8 +852,15 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     self->engine = engine;
     self->store = store;
     self->cfg = *cfg;
+    self->stats = calloc(ROUTES_MAX + 1, sizeof *self->stats);
+    if (!self->stats) {
+        snprintf(err, errlen, "out of memory");
+        free(self);
+        return NULL;
+    }
     if (!colon || colon == cfg->listen || (size_t)(colon - cfg->listen) >= sizeof host) {
         snprintf(err, errlen, "http_listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got '%s')", cfg->listen);
+        free(self->stats);
         free(self);
         return NULL;
     }
@@ -753,18 +871,22 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     addr.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         snprintf(err, errlen, "http_listen host '%s' is not an IPv4 address", host);
+        free(self->stats);
         free(self);
         return NULL;
     }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, access_handler, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        (uint16_t)port, NULL, NULL, access_handler, self,
+        /* the logger first: an option before it would make libmicrohttpd warn on every start */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 15u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
+        free(self->stats);
         free(self);
         return NULL;
     }
@@ -800,6 +922,7 @@ http_api_stop(http_api_t **selfp)
         if (lsock != MHD_INVALID_SOCKET)
             close(lsock);
     }
+    free(self->stats);
     free(self);
     *selfp = NULL;
 }

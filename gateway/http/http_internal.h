@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "api_error.h"
+#include "buf.h"
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
 #include "gateway/store/store.h"
@@ -129,6 +130,10 @@ enum MHD_Result http_finish_default(http_ctx_t *c);
  * not_found, STORE_CONFLICT 409 conflict, STORE_EMPTY 503, STORE_BUSY 503 storage_unavailable
  * (Retry-After 2), STORE_ERROR 500 internal. message (may be NULL) says what went wrong. */
 void http_store_error(api_error_t *err, store_rc_t rc, const char *message);
+
+/* http_render_request_metrics - bcci_http_requests_total and bcci_http_request_duration_seconds
+ * (by route pattern, method and status code) in the Prometheus text format, appended to b */
+void http_render_request_metrics(http_ctx_t *c, buf_t *b);
 
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */
 int http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret);

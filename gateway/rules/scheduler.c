@@ -12,6 +12,7 @@
 #include "gateway/store/store_timeline.h"
 #include "log.h"
 #include "gateway/rules/citizen.h"
+#include "gateway/store/store_admin.h"
 #include "gateway/store/store_jobs.h"
 
 #define DAY_MS 86400000LL
@@ -189,6 +190,23 @@ sla(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report
         }
     }
     store_shipment_list_free(&rows);
+    return r;
+}
+
+/* ----------------------------------------------------------------- purge */
+
+store_rc_t
+scheduler_purge(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, long long *purged)
+{
+    store_rc_t r;
+
+    *purged = 0;
+    if (cfg->purge_after_days <= 0)
+        return STORE_OK;
+    r = store_admin_purge(tx, now - cfg->purge_after_days * 86400000LL, 0, now, purged);
+    if (r == STORE_OK && *purged > 0)
+        log_info("scheduled purge: %lld finished dossiers older than %" PRId64 " days had their personal fields "
+                 "removed", *purged, cfg->purge_after_days);
     return r;
 }
 

@@ -27,6 +27,8 @@ typedef struct {
     int poll_cap;                  /* track jobs queued per carrier at most */
     int64_t invitation_gap_ms;     /* 0: two working days (the rule); tests shorten it */
     int batch;                     /* rows per duty per tick */
+    int64_t purge_after_days;      /* retention purge of finished dossiers; 0 = off (by hand only) */
+    int64_t purge_interval_ms;     /* between scheduled purges (the engine keeps the time) */
 } scheduler_config_t;
 
 typedef struct {
@@ -36,5 +38,10 @@ typedef struct {
 /* scheduler_tick - STORE_OK, or STORE_BUSY/STORE_ERROR with store_tx_message(tx) saying why
  * (the engine rolls the tick back: it runs under a savepoint) */
 store_rc_t scheduler_tick(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report_t *report);
+
+/* scheduler_purge - the retention purge (TT 17 Điều 14.3) of dossiers finished more than
+ * cfg->purge_after_days ago: the same store_admin_purge as POST /v1/purge, in the engine's
+ * transaction; *purged how many. STORE_OK (nothing done when the purge is off), or why not. */
+store_rc_t scheduler_purge(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, long long *purged);
 
 #endif

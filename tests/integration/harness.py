@@ -153,10 +153,14 @@ class System:
             args += ["--jobs_endpoint", self.jobs_endpoint] + self.plaintext_opt_out(self.bccid_args)
         p = Proc("bccid", args + self.bccid_args, self.dir)
         line = p.read_first_line()
-        # "bccid listening on http://127.0.0.1:PORT jobs ENDPOINT"
-        parts = line.split()
-        self.url = parts[3]
-        self.jobs_endpoint = parts[5]
+        # {"ts":…,"level":"info","prog":"bccid","msg":"listening","http":"http://127.0.0.1:PORT","jobs":ENDPOINT}
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            raise RuntimeError("bccid's first line is not JSON: %r" % line)
+        assert doc.get("msg") == "listening", doc
+        self.url = doc["http"]
+        self.jobs_endpoint = doc["jobs"]
         self.bccid = p
         self.procs.append(p)
         self.wait_http(self.url + "/healthz")

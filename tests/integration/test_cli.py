@@ -317,9 +317,12 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         got = {(r["method"], r["path"]) for r in json.loads(out)["routes"]}
         self.assertIn(("GET", "/v1/routes"), got)
+        # no worker is connected to this gateway: degraded, and a non-zero exit
         rc, out, err = self.bcci("--json", "health")
-        self.assertEqual(rc, 0, err)
-        self.assertEqual(json.loads(out)["status"], "ok")
+        self.assertEqual(rc, 1, err)
+        doc = json.loads(out)
+        self.assertEqual(doc["status"], "degraded")
+        self.assertIn("no_workers", doc["reasons"])
 
     def test_label_and_manifest(self):
         self.need_route("GET", "/v1/shipments/*/label")
@@ -417,12 +420,12 @@ class CliTest(unittest.TestCase):
     def test_environment_flags_and_file(self):
         dead = "http://127.0.0.1:9"
         # the environment is used
-        rc, out, err = self.bcci("health")
+        rc, out, err = self.bcci("routes")
         self.assertEqual(rc, 0, err)
         # a flag overrides the environment, both ways
-        rc, out, err = self.bcci("--url", self.sys.url, "health", env=self.env(BCCI_URL=dead))
+        rc, out, err = self.bcci("--url", self.sys.url, "routes", env=self.env(BCCI_URL=dead))
         self.assertEqual(rc, 0, "--url must override BCCI_URL: %s" % err)
-        rc, out, err = self.bcci("--url", dead, "health")
+        rc, out, err = self.bcci("--url", dead, "routes")
         self.assertEqual(rc, 3, "got exit %d, want 3 (unreachable)" % rc)
         self.assertIn("cannot reach http://127.0.0.1:9", err)
         rc, out, err = self.bcci("--token", "bcci_wrong", "codes", "status")
@@ -439,7 +442,7 @@ class CliTest(unittest.TestCase):
         os.chmod(cfg, 0o600)
         rc, out, err = self.bcci("--config", cfg, "codes", "status", env=self.env(BCCI_URL=None, BCCI_TOKEN=None))
         self.assertEqual(rc, 0, err)
-        rc, out, err = self.bcci("--config", cfg, "health", env=self.env(BCCI_URL=dead))
+        rc, out, err = self.bcci("--config", cfg, "routes", env=self.env(BCCI_URL=dead))
         self.assertEqual(rc, 3, "BCCI_URL must override the file")
         # the default file under HOME
         os.makedirs(os.path.join(self.home, ".config", "bcci"), exist_ok=True)
@@ -455,10 +458,10 @@ class CliTest(unittest.TestCase):
         # a bad file is a usage error naming the key
         with open(cfg, "w") as f:
             f.write("uri = x\n")
-        rc, out, err = self.bcci("--config", cfg, "health")
+        rc, out, err = self.bcci("--config", cfg, "routes")
         self.assertEqual(rc, 2)
         self.assertIn("unknown key 'uri'", err)
-        rc, out, err = self.bcci("--config", os.path.join(self.sys.dir, "absent.conf"), "health")
+        rc, out, err = self.bcci("--config", os.path.join(self.sys.dir, "absent.conf"), "routes")
         self.assertEqual(rc, 2)
         self.assertIn("cannot read the configuration file", err)
 
@@ -565,8 +568,9 @@ complete_words bcci label RR1 --fo
 
     def test_human_text_and_json(self):
         rc, out, err = self.bcci("health")
-        self.assertEqual(rc, 0, err)
-        self.assertRegex(out, r"^bccid at http://127\.0\.0\.1:\d+: ok\n")
+        self.assertEqual(rc, 1, "no worker connected: want exit 1; %s" % err)
+        self.assertRegex(out, r"^bccid at http://127\.0\.0\.1:\d+: degraded\n")
+        self.assertIn("degraded: no_workers", err)
         self.assertIn("S10 numbers", out)
         self.assertNotIn("{", out)
         code, waybill = self.submitted()

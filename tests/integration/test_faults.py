@@ -653,7 +653,7 @@ class StorageFaultTest(FaultTest):
             p = subprocess.run(args, cwd=self.sys.dir, capture_output=True, text=True, timeout=30)
             self.assertNotEqual(p.returncode, 0, "bccid started on a read-only database")
             self.assertNotIn(p.returncode, (-6, -11, 134, 139), "bccid crashed: %s" % p.stderr[-2000:])
-            reason = [ln for ln in p.stderr.splitlines() if ln.startswith("bccid:")]
+            reason = [ln for ln in p.stderr.splitlines() if ln.startswith("{") and '"level":"error"' in ln]
             self.assertTrue(reason, "a one-line reason on stderr, got: %s" % p.stderr[-500:])
             for m in harness.SANITIZER_MARKERS:
                 self.assertNotIn(m, p.stderr)

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import unittest
+import urllib.parse
 
 import harness
 
@@ -111,6 +112,64 @@ class MetricsTest(unittest.TestCase):
     def test_bad_token_is_refused_even_on_a_public_route(self):
         st, doc, _ = self.sys.request("GET", "/metrics", token="bcci_not_a_token")
         self.assertEqual(st, 401, "got %s, want 401 for a wrong token" % st)
+
+
+class RequestMetricsTest(unittest.TestCase):
+    """HTTP request counters by route pattern and the group-commit batch size, on a gateway of their own."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sys = harness.System(workers=1, with_sim=False)
+        cls.sys.import_codes("RR", 10000000, 5000)
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.sys.stop()
+        if findings:
+            raise AssertionError("sanitizer findings:\n" + "\n".join(findings))
+
+    scrape = MetricsTest.scrape
+
+    def test_http_requests_are_counted_by_route_pattern(self):
+        before, _ = parse(self.scrape())
+        dossiers = [harness.make_dossier(i) for i in range(101, 104)]
+        self.assertEqual([r[0] for r in self.sys.submit_many(dossiers, concurrency=3)], [201] * 3)
+        self.assertEqual(self.sys.request("POST", "/v1/dossiers", dossiers[0])[0], 200)
+        for d in dossiers[:2]:
+            self.assertEqual(self.sys.request("GET", "/v1/dossiers/%s" % urllib.parse.quote(d["dossier_code"]))[0], 200)
+        self.assertEqual(self.sys.request("GET", "/v1/no/such/route")[0], 404)
+        after, types = parse(self.scrape())
+
+        def delta(name, labels):
+            return after.get((name, labels), 0) - before.get((name, labels), 0)
+
+        post = '{route="/v1/dossiers",method="POST",code="%s"}'
+        self.assertEqual(delta("bcci_http_requests_total", post % "201"), 3)
+        self.assertEqual(delta("bcci_http_requests_total", post % "200"), 1)
+        self.assertEqual(delta("bcci_http_requests_total", '{route="/v1/dossiers/*",method="GET",code="200"}'), 2)
+        self.assertEqual(delta("bcci_http_requests_total", '{route="unmatched",method="any",code="404"}'), 1)
+        # the raw path never becomes a label
+        for (name, labels) in after:
+            if name.startswith("bcci_http_"):
+                self.assertNotIn(dossiers[0]["dossier_code"], labels)
+                self.assertNotIn("/v1/no/such", labels)
+        self.assertEqual(types.get("bcci_http_request_duration_seconds"), "histogram")
+        lab = '{route="/v1/dossiers",method="POST"}'
+        self.assertEqual(delta("bcci_http_request_duration_seconds_count", lab), 4)
+        self.assertEqual(delta("bcci_http_request_duration_seconds_bucket",
+                               '{route="/v1/dossiers",method="POST",le="+Inf"}'), 4)
+        self.assertGreater(after[("bcci_http_request_duration_seconds_sum", lab)], 0)
+
+    def test_batch_size_mean_counts_group_commits(self):
+        dossiers = [harness.make_dossier(i) for i in range(201, 241)]
+        self.assertEqual([r[0] for r in self.sys.submit_many(dossiers, concurrency=16)], [201] * 40)
+        time.sleep(3)  # maintenance-only transactions meanwhile must not pull the mean down
+        samples, _ = parse(self.scrape())
+        mean = samples[("bcci_group_commit_batch_size_mean", "")]
+        self.assertGreaterEqual(mean, 1.0, "batch size mean %s below 1: commits without operations counted" % mean)
+        self.assertLessEqual(mean, 2000)
+        ops, commits = samples[("bcci_ops_committed_total", "")], samples[("bcci_commits_total", "")]
+        self.assertAlmostEqual(mean, ops / commits, places=2)
 
 
 if __name__ == "__main__":
