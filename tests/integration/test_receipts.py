@@ -64,6 +64,23 @@ class ReceiptTest(unittest.TestCase):
         self.assertEqual(st, 200, again)
         self.assertEqual(again, rec)
 
+        # the CLI: the same items again print the same receipt; its PDF downloads
+        env = dict(os.environ, BCCI_URL=self.sys.url, BCCI_TOKEN=clerk)
+        bcci = os.path.join(harness.BIN, "bcci")
+        p = subprocess.run([bcci, "receipt", waybill, "--officer", OFFICER], env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("receipt %s (1 items" % rec["id"], p.stdout)
+        p = subprocess.run([bcci, "receipt", waybill], env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--officer", p.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.pdf")
+            p = subprocess.run([bcci, "receipt", "pdf", rec["id"], "-o", out], env=env, capture_output=True,
+                               text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(5), b"%PDF-")
+
         st, tl, _ = self.sys.timeline(code)
         legal = [e for e in tl["events"] if "thời điểm nộp hồ sơ hợp lệ" in e.get("text", "")]
         self.assertEqual(len(legal), 1, tl)
