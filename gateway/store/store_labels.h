@@ -1,6 +1,6 @@
 /*
- * store_labels - label prints, handover manifests (biên bản giao nhận) and
- * acceptance scans (design §7, §9)
+ * store_labels - label prints, handover manifests (biên bản giao nhận),
+ * acceptance scans and the agency's receipts of send-leg items (design §7, §9)
  *
  * Rules kept here, inside the caller's write transaction:
  *   - every print adds 1 to the shipment's print count and appends a
