@@ -48,6 +48,7 @@
 #include "labels/manifest.h"
 #include "domain/s10.h"
 #include "log.h"
+#include "utf8.h"
 
 #define LABELS_MANIFEST_PREFIX "BCCI-MF:"
 #define LABELS_MANIFEST_ID_LEN 20 /* "BB-20251124-ABCDEFGH" */
@@ -994,6 +995,8 @@ h_receipt_create(http_ctx_t *c)
     enum MHD_Result ret;
     api_error_t e;
     const char *officer;
+    char *nfc;
+    int32_t cp;
     lreq_t *r;
     size_t n = 0;
 
@@ -1012,7 +1015,14 @@ h_receipt_create(http_ctx_t *c)
     if (!officer || !*officer || strlen(officer) >= 200)
         return http_fail(c, 422, "invalid_field", "officer",
                          "officer must be the receiving officer's full name (1 to 199 bytes of text)");
-    snprintf(r->officer, sizeof r->officer, "%s", officer);
+    if (utf8_find_forbidden(officer, strlen(officer), 0, &cp) >= 0)
+        return http_fail(c, 422, "invalid_field", "officer", "officer contains %s; send the name as plain text",
+                         utf8_forbidden_what(cp));
+    nfc = utf8_nfc(officer); /* the name printed on the biên bản and told to the case system */
+    if (!nfc)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    snprintf(r->officer, sizeof r->officer, "%s", nfc);
+    free(nfc);
     if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0)
         return ret;
     if (scoped_agency(c, r, &ret) != 0)
@@ -1073,9 +1083,13 @@ h_receipt_pdf(http_ctx_t *c)
     }
     store_tx_abort(&tx);
     n = rec.n;
-    rows = calloc(n ? n : 1, sizeof *rows);
-    bodies = calloc(n ? n : 1, sizeof *bodies);
-    if (!rows || !bodies || n == 0) {
+    if (n == 0) {
+        store_receipt_free(&rec);
+        return http_fail(c, 404, "not_found", NULL, "receipt %s lists no item on this gateway", id);
+    }
+    rows = calloc(n, sizeof *rows);
+    bodies = calloc(n, sizeof *bodies);
+    if (!rows || !bodies) {
         free(rows);
         free(bodies);
         store_receipt_free(&rec);

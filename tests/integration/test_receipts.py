@@ -5,6 +5,7 @@ import re
 import subprocess
 import tempfile
 import time
+import unicodedata
 import unittest
 
 import casesys
@@ -52,7 +53,7 @@ class ReceiptTest(unittest.TestCase):
         self.assertEqual(st, 404, err)
         clerk = self.sys.request("POST", "/v1/tokens", {"name": "desk", "role": "clerk",
                                                         "agency_code": d["agency"]["code"]})[1]["token"]
-        st, rec, _ = self.post([waybill], token=clerk)
+        st, rec, _ = self.post([waybill], officer=unicodedata.normalize("NFD", OFFICER), token=clerk)
         self.assertEqual(st, 201, rec)
         self.assertRegex(rec["id"], r"^TN-\d{8}-[A-Z2-7]{8}$")
         self.assertEqual(rec["officer"], OFFICER)
@@ -140,6 +141,10 @@ class ReceiptTest(unittest.TestCase):
         self.assertEqual((st, err["error"]["field"]), (400, "x"), err)
         st, err, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [send_wb]})
         self.assertEqual((st, err["error"]["code"]), (422, "missing_field"), err)
+        st, err, _ = self.post([send_wb], officer="Nguyễn\u202eVăn A")
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "invalid_field", "officer"), err)
+        st, err, _ = self.post([send_wb], officer="")
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "invalid_field", "officer"), err)
 
         st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % send_wb, {})
         self.assertIn(st, (200, 202), doc)
