@@ -164,10 +164,13 @@ draw_header(lc_text_t *t, const manifest_data_t *m, const qr_t *q, int page, int
                 LC_BOLD | LC_CENTER | LC_ONELINE, "title");
     snprintf(line, sizeof line, "Số: %s", m->manifest_id);
     lc_text_box(t, line, M, M + 20, tw, 5, 10, 7, LC_CENTER | LC_ONELINE, "manifest_id");
-    snprintf(line, sizeof line, "Bên giao: %s", m->agency_name);
-    lc_text_box(t, line, M, M + 27, tw, 5, 10, 7, LC_ONELINE, "agency_name");
-    snprintf(line, sizeof line, "Bên nhận: %s", *m->carrier_name ? m->carrier_name : DOTS);
-    lc_text_box(t, line, M, M + 32, tw, 5, 10, 7, LC_ONELINE, "carrier_name");
+    /* a receipt (send leg): the postal staff hands over, the agency receives */
+    snprintf(line, sizeof line, "Bên giao: %s",
+             m->receiving ? (*m->carrier_name ? m->carrier_name : DOTS) : m->agency_name);
+    lc_text_box(t, line, M, M + 27, tw, 5, 10, 7, LC_ONELINE, m->receiving ? "carrier_name" : "agency_name");
+    snprintf(line, sizeof line, "Bên nhận: %s",
+             m->receiving ? m->agency_name : (*m->carrier_name ? m->carrier_name : DOTS));
+    lc_text_box(t, line, M, M + 32, tw, 5, 10, 7, LC_ONELINE, m->receiving ? "agency_name" : "carrier_name");
     snprintf(line, sizeof line, "Thời gian giao: %s, ngày %s", *m->handover_time ? m->handover_time : "…… giờ ……",
              m->date);
     lc_text_box(t, line, M, M + 37, tw * 0.7, 5, 10, 7, LC_ONELINE, "handover_time");
@@ -185,7 +188,7 @@ draw_header(lc_text_t *t, const manifest_data_t *m, const qr_t *q, int page, int
     for (c = 0; c < NCOLS; c++) {
         if (col_w(c, docs) <= 0)
             continue;
-        lc_text_box(t, cols[c].title, x + 1, TABLE_Y + 0.5, col_w(c, docs) - 2, HEAD_H - 1, 9, 6,
+        lc_text_box(t, m->receiving && strcmp(cols[c].field, "recipient_name") == 0 ? "Người gửi" : cols[c].title, x + 1, TABLE_Y + 0.5, col_w(c, docs) - 2, HEAD_H - 1, 9, 6,
                     LC_BOLD | LC_VCENTER | LC_CENTER, "column");
         x += col_w(c, docs);
     }
@@ -310,6 +313,11 @@ draw_totals(lc_text_t *t, const manifest_data_t *m, const totals_t *tot, int doc
                 "02 bản có giá trị như nhau, mỗi bên giữ 01 bản.",
                 M, y, PAGE_W - 2 * M, 10, 10, 8, 0, "statement");
     y += 12;
+    if (m->receiving) {
+        sign_block(t, M, half, y, "NHÂN VIÊN BƯU CHÍNH GIAO", m->carrier_name, m->carrier_staff);
+        sign_block(t, M + half, half, y, "CÁN BỘ TIẾP NHẬN", m->agency_name, m->agency_staff);
+        return;
+    }
     sign_block(t, M, half, y, "ĐẠI DIỆN CƠ QUAN GIAO", m->agency_name, m->agency_staff);
     sign_block(t, M + half, half, y, "NHÂN VIÊN BƯU CHÍNH NHẬN", m->carrier_name, m->carrier_staff);
 }

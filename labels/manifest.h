@@ -41,6 +41,9 @@ typedef struct {
     const char *handover_place; /* where the items change hands, e.g. the agency's address */
     const char *agency_staff;   /* who hands over, printed under the agency's signature */
     const char *carrier_staff;  /* the postal staff who receives, under the carrier's signature */
+    int receiving;              /* 1: a receipt at the agency (send leg): the postal staff hands over
+                                 * (Bên giao, signs first), the agency receives (Bên nhận, its
+                                 * receiving officer = agency_staff); the name column is the sender */
 } manifest_data_t;
 
 #define MANIFEST_MAX_ITEMS 5000

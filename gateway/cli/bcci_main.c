@@ -794,6 +794,61 @@ cmd_manifest_pdf(app_t *app, args_t *a)
     return call_file(app, "GET", path, NULL, out);
 }
 
+/* receipt - the agency's officer receives send-leg items at the desk (POST /v1/receipts) */
+static int
+cmd_receipt(app_t *app, args_t *a)
+{
+    const char *officer = NULL;
+    json_t *body, *doc, *w;
+    int rc, i;
+
+    if (take_opt(a, "--officer", NULL, &officer) < 0)
+        return usage_error(a, "--officer needs a value: the receiving officer's full name");
+    if ((rc = rest(a, 1, -1)) != 0)
+        return rc;
+    if (!officer || !*officer)
+        return usage_error(a, "--officer NAME is required: the officer receiving the items at the desk");
+    w = json_array();
+    for (i = 0; w && i < a->n; i++)
+        json_array_append_new(w, json_string(a->v[i]));
+    body = w ? json_pack("{s:o, s:s}", "waybills", w, "officer", officer) : NULL;
+    if (!body) {
+        fprintf(stderr, "bcci %s: out of memory\n", a->cmd);
+        return EXIT_IO;
+    }
+    rc = call_json(app, "POST", "/v1/receipts", body, &doc);
+    json_decref(body);
+    if (rc == EXIT_OK) {
+        if (app->json)
+            print_json(doc);
+        else
+            printf("receipt %s (%lld items, received at %s); bcci receipt pdf %s -o FILE prints it\n", jstr(doc, "id"),
+                   (long long)json_integer_value(json_object_get(doc, "items")), jstr(doc, "received_at"),
+                   jstr(doc, "id"));
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int
+cmd_receipt_pdf(app_t *app, args_t *a)
+{
+    const char *out = NULL;
+    char path[1200], def[128];
+    int rc;
+
+    if (take_opt(a, "--output", "-o", &out) < 0)
+        return usage_error(a, "-o needs a value");
+    if ((rc = rest(a, 1, 1)) != 0)
+        return rc;
+    if (!out) {
+        snprintf(def, sizeof def, "receipt-%.60s.pdf", a->v[0]);
+        out = def;
+    }
+    snprintf(path, sizeof path, "/v1/receipts/%s.pdf", seg(a->v[0]));
+    return call_file(app, "GET", path, NULL, out);
+}
+
 /* the events POST /v1/scans takes (gateway/http/api_labels.c); later ones come from the carrier */
 #define SCAN_EVENTS "accepted"
 
@@ -1673,6 +1728,12 @@ static const command_t commands[] = {
       "the agency ready for handover (POST /v1/manifests). Prints the manifest id." },
     { "manifest pdf", cmd_manifest_pdf, 0, "manifest pdf ID [-o FILE]",
       "Download the manifest as an A4 PDF (GET /v1/manifests/{id}.pdf)." },
+    { "receipt pdf", cmd_receipt_pdf, 0, "receipt pdf ID [-o FILE]",
+      "Download the agency's receipt (biên bản giao nhận) as an A4 PDF (GET /v1/receipts/{id}.pdf)." },
+    { "receipt", cmd_receipt, 0, "receipt WAYBILL... --officer NAME",
+      "Send leg: the agency's officer receives the items the postman brought to the desk (POST\n"
+      "/v1/receipts); that moment is the legal submission time (QĐ 45 Điều 7.4) and is told to the case\n"
+      "system. Prints the receipt id; asking again for the same items prints the same receipt." },
     { "scan", cmd_scan, 0, "scan CODE [--event accepted]",
       "Record a scanned waybill or manifest QR (POST /v1/scans). The post office scans when it takes the\n"
       "items: `accepted` is the one event bccid takes from a scan (the default); the carrier reports the rest." },

@@ -7,6 +7,14 @@
  *   POST /v1/manifests  {"waybills": […]} | {"agency_code": …, "all_ready": true}
  *   GET  /v1/manifests/{id}.pdf
  *   POST /v1/scans      {"code": <manifest QR or waybill>, "event": "accepted"}
+ *   POST /v1/receipts   {"waybills": […], "officer": "Nguyễn Văn A"}   send leg, at the agency
+ *   GET  /v1/receipts/{id}.pdf
+ *
+ * A receipt is the receiving officer's acceptance of send-leg items at the desk: the legal
+ * submission time (QĐ 45 Điều 7.4). Items must be out_for_delivery or delivered (the postman
+ * is at the desk or the carrier already said delivered); earlier ones are 409 not_arrived.
+ * The store records the receipt and its rules (store_labels.h); the sink (sink_receive) puts
+ * the moment on the timeline and tells the case system (DVC 2, NgayTiepNhan).
  *
  * A print is a write: the engine counts it and appends the label_printed
  * event (store_labels.h), and only after the commit does the finish
@@ -35,10 +43,12 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/store/store_labels.h"
 #include "gateway/http/http_json.h"
+#include "gateway/rules/sink.h"
 #include "labels/label.h"
 #include "labels/manifest.h"
 #include "domain/s10.h"
 #include "log.h"
+#include "utf8.h"
 
 #define LABELS_MANIFEST_PREFIX "BCCI-MF:"
 #define LABELS_MANIFEST_ID_LEN 20 /* "BB-20251124-ABCDEFGH" */
@@ -64,6 +74,9 @@ typedef struct {
     store_label_print_t pr;
     store_manifest_new_t mr;
     store_label_list_t labels; /* what the print returned */
+    char officer[256];
+    store_receipt_new_t rr;
+    const sink_policy_t *policy;
 } lreq_t;
 
 static void
@@ -162,6 +175,15 @@ refusal_error(api_error_t *err, store_rc_t rc, const store_labels_refusal_t *why
     case STORE_LABELS_TOO_MANY:
         api_error_set(err, 422, "too_many", "agency_code", "%s", message);
         break;
+    case STORE_LABELS_NOT_SEND_LEG:
+        api_error_set(err, 422, "not_send_leg", field, "%s", message);
+        break;
+    case STORE_LABELS_NOT_ARRIVED:
+        api_error_set(err, 409, "not_arrived", field, "%s", message);
+        break;
+    case STORE_LABELS_ALREADY_RECEIVED:
+        api_error_set(err, 409, "already_received", field, "%s", message);
+        break;
     case STORE_LABELS_DUPLICATE:
         api_error_set(err, 422, "duplicate_waybill", field, "%s", message);
         break;
@@ -214,7 +236,7 @@ manifest_verify(http_ctx_t *c, const char *code, char *public_id, size_t len)
 
 /* new_manifest_id - "BB-yyyymmdd-" + 8 base32 characters of 40 random bits; -1 when the RNG failed */
 static int
-new_manifest_id(int64_t now, char out[32])
+new_public_id(const char *prefix, int64_t now, char out[32])
 {
     static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     uint8_t rnd[5];
@@ -232,7 +254,7 @@ new_manifest_id(int64_t now, char out[32])
     }
     tail[8] = '\0';
     vn_date(now, day, ymd);
-    snprintf(out, 32, "BB-%s-%s", ymd, tail);
+    snprintf(out, 32, "%s-%s-%s", prefix, ymd, tail);
     return 0;
 }
 
@@ -728,7 +750,7 @@ h_manifest_create(http_ctx_t *c)
     if (scoped_agency(c, r, &ret) != 0)
         return ret;
     r->mr.agency_code = r->agency[0] ? r->agency : NULL;
-    if (new_manifest_id(clock_now_ms(), r->public_id) != 0)
+    if (new_public_id("BB", clock_now_ms(), r->public_id) != 0)
         return http_fail(c, 503, "unavailable", NULL, "the system random generator failed; retry");
     manifest_mac(c, r->public_id, strlen(r->public_id), mac);
     snprintf(r->code, sizeof r->code, "%s%s.%s", LABELS_MANIFEST_PREFIX, r->public_id, mac);
@@ -932,6 +954,204 @@ h_scan(http_ctx_t *c)
     return http_submit_call(c, write_scan_waybill, r, http_finish_default);
 }
 
+/* ------------------------------------------------------------ receipts */
+
+static int
+write_receipt(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    lreq_t *r = arg;
+    store_receipt_t rec;
+    store_labels_refusal_t why;
+    json_t *waybills;
+    char when[40];
+    store_rc_t rc = store_labels_receipt_create(tx, &r->rr, now, &rec, &why);
+    size_t i;
+
+    if (rc != STORE_OK) {
+        refusal_error(err, rc, &why, store_tx_message(tx), "waybills");
+        return -1;
+    }
+    for (i = 0; !rec.existing && i < rec.n; i++) {
+        rc = sink_receive(tx, rec.shipment_ids[i], rec.officer, rec.id, r->policy, now);
+        if (rc != STORE_OK) {
+            http_store_error(err, rc, store_tx_message(tx));
+            store_receipt_free(&rec);
+            return -1;
+        }
+    }
+    waybills = json_array();
+    for (i = 0; waybills && i < rec.n; i++)
+        if (json_array_append_new(waybills, json_string(rec.items[i].waybill)) != 0) {
+            json_decref(waybills);
+            waybills = NULL;
+        }
+    clock_format(rec.created_at, CLOCK_ISO8601, when, sizeof when);
+    *out = waybills ? json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", rec.id, "agency_code", rec.agency_code,
+                                "officer", rec.officer, "received_at", when, "items", (json_int_t)rec.n,
+                                "waybills", waybills)
+                    : NULL;
+    i = rec.existing;
+    store_receipt_free(&rec);
+    if (!*out) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
+        return -1;
+    }
+    return i ? 200 : 201;
+}
+
+static enum MHD_Result
+h_receipt_create(http_ctx_t *c)
+{
+    enum MHD_Result ret;
+    api_error_t e;
+    const char *officer;
+    char *nfc;
+    int32_t cp;
+    lreq_t *r;
+    size_t n = 0;
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL, "send JSON with Content-Type: application/json");
+    r = lreq_new(c);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->root = http_parse_only(c, (const char *const[]){ "waybills", "officer", NULL }, &e);
+    if (!r->root)
+        return http_send_error(c, &e);
+    officer = json_string_value(json_object_get(r->root, "officer"));
+    if (!json_object_get(r->root, "officer"))
+        return http_fail(c, 422, "missing_field", "officer",
+                         "officer is required: the full name of the officer receiving the items at the desk");
+    if (!officer || !*officer || strlen(officer) >= 200)
+        return http_fail(c, 422, "invalid_field", "officer",
+                         "officer must be the receiving officer's full name (1 to 199 bytes of text)");
+    if (utf8_find_forbidden(officer, strlen(officer), 0, &cp) >= 0)
+        return http_fail(c, 422, "invalid_field", "officer", "officer contains %s; send the name as plain text",
+                         utf8_forbidden_what(cp));
+    nfc = utf8_nfc(officer); /* the name printed on the biên bản and told to the case system */
+    if (!nfc)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    snprintf(r->officer, sizeof r->officer, "%s", nfc);
+    free(nfc);
+    if (parse_waybills(c, r, MANIFEST_MAX_ITEMS, &n, &ret) != 0)
+        return ret;
+    if (scoped_agency(c, r, &ret) != 0)
+        return ret;
+    if (new_public_id("TN", clock_now_ms(), r->public_id) != 0)
+        return http_fail(c, 503, "unavailable", NULL, "the system random generator failed; retry");
+    snprintf(r->client, sizeof r->client, "%s", c->client ? c->client : "");
+    r->rr.waybills = r->list;
+    r->rr.n = n;
+    r->rr.agency_code = r->agency[0] ? r->agency : NULL;
+    r->rr.public_id = r->public_id;
+    r->rr.officer = r->officer;
+    r->rr.created_by = r->client;
+    r->policy = engine_policy(http_engine(c));
+    http_set_request_id(c, r->public_id);
+    return http_submit_call(c, write_receipt, r, http_finish_default);
+}
+
+/* documents - how many documents the citizen handed in (the submission's "documents") */
+static unsigned
+documents_of(const json_t *body)
+{
+    const json_t *docs = json_object_get(body, "documents");
+
+    return json_is_array(docs) ? (unsigned)json_array_size(docs) : 0;
+}
+
+static enum MHD_Result
+h_receipt_pdf(http_ctx_t *c)
+{
+    const char *id = c->args[0];
+    store_receipt_t rec = { 0 };
+    store_tx_t *tx = NULL;
+    manifest_item_t *rows;
+    json_t **bodies;
+    manifest_data_t md;
+    api_error_t e;
+    char date[11], hm[20], err[256], disp[96], *data;
+    size_t n, i, len;
+    store_rc_t src;
+    buf_t out;
+    int rc;
+
+    if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "TN-", 3) != 0)
+        return http_fail(c, 404, "not_found", NULL, "no receipt %.40s on this gateway (ids look like TN-20251124-ABCDEFGH)",
+                         id);
+    src = store_tx_begin(http_store(c), STORE_READ, &tx);
+    if (src == STORE_OK)
+        src = store_labels_receipt_get(tx, id, &rec);
+    if (src == STORE_OK && c->agency && *c->agency && strcmp(rec.agency_code, c->agency) != 0) {
+        store_receipt_free(&rec);
+        src = store_tx_fail(tx, STORE_NOT_FOUND, "no receipt %s on this gateway", id);
+    }
+    if (src != STORE_OK) {
+        http_store_error(&e, src, tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
+        return http_send_error(c, &e);
+    }
+    store_tx_abort(&tx);
+    n = rec.n;
+    if (n == 0) {
+        store_receipt_free(&rec);
+        return http_fail(c, 404, "not_found", NULL, "receipt %s lists no item on this gateway", id);
+    }
+    rows = calloc(n, sizeof *rows);
+    bodies = calloc(n, sizeof *bodies);
+    if (!rows || !bodies) {
+        free(rows);
+        free(bodies);
+        store_receipt_free(&rec);
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    }
+    for (i = 0; i < n; i++) {
+        const store_label_item_t *it = &rec.items[i];
+
+        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
+        rows[i].waybill = it->waybill;
+        rows[i].dossier_code = it->dossier_code;
+        rows[i].recipient_name = jstr(bodies[i], "sender", "name");
+        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(bodies[i], "sender", "commune_code"));
+        if (!rows[i].commune)
+            rows[i].commune = jstr(bodies[i], "sender", "commune_code");
+        rows[i].cod_amount = it->cod_amount;
+        rows[i].documents = documents_of(bodies[i]);
+    }
+    vn_date(rec.created_at, date, NULL);
+    clock_format(rec.created_at, CLOCK_VN_MINUTE, hm, sizeof hm);
+    memset(&md, 0, sizeof md);
+    md.manifest_id = id;
+    md.agency_name = jstr(bodies[0], "agency", "name");
+    md.carrier_name = carrier_org(rec.items[0].carrier);
+    md.date = date;
+    md.qr_text = id;
+    md.items = rows;
+    md.n = n;
+    md.handover_time = hm + 11; /* "HH:mm" of "dd/MM/yyyy HH:mm" */
+    md.handover_place = jstr(bodies[0], "agency", "address");
+    md.agency_staff = rec.officer;
+    md.receiving = 1;
+    buf_init(&out, MANIFEST_PDF_LIMIT);
+    rc = manifest_render_pdf(&md, &out, err, sizeof err);
+    for (i = 0; i < n; i++)
+        json_decref(bodies[i]);
+    free(bodies);
+    free(rows);
+    store_receipt_free(&rec);
+    if (rc != 0) {
+        buf_free(&out);
+        log_error("receipt rendering failed: %s", err);
+        return http_fail(c, 500, "render_failed", NULL, "the receipt could not be drawn: %s", err);
+    }
+    snprintf(disp, sizeof disp, "inline; filename=\"%s.pdf\"", id);
+    http_add_header(c, "Content-Disposition", disp);
+    data = buf_steal(&out, &len);
+    if (!data)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_bytes(c, 200, "application/pdf", data, len);
+}
+
 const http_route_t api_label_routes[] = {
     { "GET", "/v1/shipments/*/label", h_label, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
       "one waybill label (?format=pdf|png|svg|zpl|zpl-font&size=100x150|a6&dpi=203|300)", HTTP_SCOPE_WAYBILL },
@@ -939,6 +1159,10 @@ const http_route_t api_label_routes[] = {
     { "POST", "/v1/manifests", h_manifest_create, ROLE_CLERK | ROLE_ADMIN, "create a handover manifest", HTTP_SCOPE_NONE },
     { "GET", "/v1/manifests/*.pdf", h_manifest_pdf, ROLE_CLERK | ROLE_ADMIN | ROLE_POST_OFFICE,
       "the handover manifest (biên bản giao nhận) as A4 PDF", HTTP_SCOPE_MANIFEST },
+    { "POST", "/v1/receipts", h_receipt_create, ROLE_CLERK | ROLE_ADMIN,
+      "send leg: items received at the agency's desk (the legal submission time)", HTTP_SCOPE_NONE },
+    { "GET", "/v1/receipts/*.pdf", h_receipt_pdf, ROLE_CLERK | ROLE_ADMIN,
+      "the agency's receipt (biên bản giao nhận) as A4 PDF", HTTP_SCOPE_NONE },
     { "POST", "/v1/scans", h_scan, ROLE_POST_OFFICE | ROLE_ADMIN, "a scanned manifest QR or waybill (accepted)", HTTP_SCOPE_NONE },
     { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

@@ -78,10 +78,15 @@ dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
         *text_prefix = "Chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn";
         return "9";
     }
-    if (strcmp(status, "delivered") == 0) {
-        *text_prefix = send ? "Bưu điện đã giao hồ sơ đến cơ quan (thời điểm nộp hồ sơ hợp lệ), mã vận đơn"
-                            : "Đã trả kết quả qua bưu chính công ích cho người nhận, mã vận đơn";
-        return send ? "2" : "10";
+    /* send leg: the carrier's "delivered" is not the submission time; the officer's receipt
+     * at the desk is (QĐ 45 Điều 7.4, sink_receive), and only that is told as DVC 2 */
+    if (strcmp(status, "received") == 0 && send) {
+        *text_prefix = "Cơ quan đã tiếp nhận hồ sơ (thời điểm nộp hồ sơ hợp lệ), mã vận đơn";
+        return "2";
+    }
+    if (strcmp(status, "delivered") == 0 && !send) {
+        *text_prefix = "Đã trả kết quả qua bưu chính công ích cho người nhận, mã vận đơn";
+        return "10";
     }
     if (strcmp(status, "delivery_failed") == 0) {
         *text_prefix = "Bưu điện phát không thành công, mã vận đơn";
@@ -136,6 +141,11 @@ notify_ship(store_tx_t *tx, const store_shipment_t *s, const char *status, const
                             s->dossier_code, "TrangThaiHoSo", dvc, "NoiDungXuLy", content, "ThoiDiemXuLy", when,
                             "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu", upu ? upu : "",
                             "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
+    if (payload && strcmp(status, "received") == 0 &&
+        json_object_set_new(json_object_get(payload, "body"), "NgayTiepNhan", json_string(when)) != 0) {
+        json_decref(payload);
+        payload = NULL;
+    }
     ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     r = ptext ? queue_job(tx, "notify", s->id, purpose, JOBS_CASE_SYSTEM, ptext, now)
               : oom(tx, "building a case-system notification");
@@ -721,4 +731,38 @@ sink_carrier_events(store_tx_t *tx, const carrier_ops_t *ops, const carrier_even
             return r;
     }
     return STORE_OK;
+}
+
+store_rc_t
+sink_receive(store_tx_t *tx, int64_t shipment_id, const char *officer, const char *receipt_id,
+             const sink_policy_t *policy, int64_t now)
+{
+    store_shipment_t s;
+    char *text;
+    json_t *details;
+    store_rc_t r = store_shipments_get(tx, shipment_id, &s);
+
+    if (r != STORE_OK)
+        return r;
+    text = textf("Cơ quan đã tiếp nhận hồ sơ (thời điểm nộp hồ sơ hợp lệ), cán bộ tiếp nhận: %s", officer);
+    details = json_pack("{s:s, s:s, s:b}", "receipt", receipt_id, "officer", officer, "legal_submission", 1);
+    if (!text || !details) {
+        free(text);
+        json_decref(details);
+        return oom(tx, "recording a receipt");
+    }
+    if (strcmp(s.status, "delivered") == 0)
+        r = append(tx, &s, now, now, "clerk", "delivered", "EMI", NULL, text, details, NULL);
+    else
+        r = sink_set_status(tx, shipment_id, "delivered", "EMI", now, "clerk", text, details, policy, now);
+    if (r == STORE_CONFLICT)
+        r = store_tx_fail(tx, STORE_CONFLICT, "shipment %s cannot move from %s to delivered; nothing was received",
+                          s.waybill, s.status);
+    free(text);
+    text = r == STORE_OK ? textf("Cán bộ tiếp nhận: %s", officer) : NULL;
+    if (r == STORE_OK)
+        r = text ? notify_ship(tx, &s, "received", NULL, now, text, policy, now) : oom(tx, "recording a receipt");
+    free(text);
+    json_decref(details);
+    return r;
 }

@@ -64,5 +64,11 @@ store_rc_t sink_set_status(store_tx_t *tx, int64_t shipment_id, const char *stat
  * the case system is told about it; STORE_OK queued or not needed */
 store_rc_t sink_notify(store_tx_t *tx, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
                        const char *text, const sink_policy_t *policy, int64_t now);
+/* sink_receive - the receiving officer accepted send-leg shipment_id at the agency's desk on
+ * receipt_id (QĐ 45 Điều 7.4): the legal submission time goes on the timeline (source clerk;
+ * the status stays or becomes delivered) and to the case system as DVC 2 with NgayTiepNhan.
+ * The caller checked the leg and the status (store_labels_receipt_create). */
+store_rc_t sink_receive(store_tx_t *tx, int64_t shipment_id, const char *officer, const char *receipt_id,
+                        const sink_policy_t *policy, int64_t now);
 
 #endif

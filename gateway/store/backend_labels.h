@@ -17,6 +17,9 @@ struct store_labels_ops {
     store_rc_t (*scan_manifest)(store_tx_t *tx, const char *public_id, int64_t now, store_scan_result_t *out);
     store_rc_t (*scan_waybill)(store_tx_t *tx, const char *waybill, int64_t now, store_scan_result_t *out,
                                store_labels_refusal_t *why);
+    store_rc_t (*receipt_create)(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, store_receipt_t *out,
+                                 store_labels_refusal_t *why);
+    store_rc_t (*receipt_get)(store_tx_t *tx, const char *public_id, store_receipt_t *out);
 };
 
 #endif

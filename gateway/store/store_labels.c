@@ -70,3 +70,26 @@ store_labels_scan_waybill(store_tx_t *tx, const char *waybill, int64_t now, stor
 {
     return tx->store->be->labels->scan_waybill(tx, waybill, now, out, why);
 }
+
+void
+store_receipt_free(store_receipt_t *r)
+{
+    if (!r)
+        return;
+    items_free(r->items, r->n);
+    free(r->shipment_ids);
+    memset(r, 0, sizeof *r);
+}
+
+store_rc_t
+store_labels_receipt_create(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, store_receipt_t *out,
+                            store_labels_refusal_t *why)
+{
+    return tx->store->be->labels->receipt_create(tx, req, now, out, why);
+}
+
+store_rc_t
+store_labels_receipt_get(store_tx_t *tx, const char *public_id, store_receipt_t *out)
+{
+    return tx->store->be->labels->receipt_get(tx, public_id, out);
+}

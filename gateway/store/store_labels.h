@@ -1,6 +1,6 @@
 /*
- * store_labels - label prints, handover manifests (biên bản giao nhận) and
- * acceptance scans (design §7, §9)
+ * store_labels - label prints, handover manifests (biên bản giao nhận),
+ * acceptance scans and the agency's receipts of send-leg items (design §7, §9)
  *
  * Rules kept here, inside the caller's write transaction:
  *   - every print adds 1 to the shipment's print count and appends a
@@ -47,6 +47,9 @@ typedef enum {
     STORE_LABELS_TOO_MANY,         /* all_ready found more than max */
     STORE_LABELS_DUPLICATE,        /* a waybill listed twice */
     STORE_LABELS_ID_TAKEN,         /* the new manifest's public id exists: pick another, retry */
+    STORE_LABELS_NOT_SEND_LEG,     /* receipts: not a send-leg shipment (status = its leg) */
+    STORE_LABELS_NOT_ARRIVED,      /* receipts: not yet out for delivery to the agency */
+    STORE_LABELS_ALREADY_RECEIVED, /* receipts: received on another receipt (other = its id) */
 } store_labels_reason_t;
 
 typedef struct {
@@ -132,5 +135,38 @@ store_rc_t store_labels_scan_manifest(store_tx_t *tx, const char *public_id, int
  * STORE_CONFLICT (STORE_LABELS_CANCELLED) when cancelled */
 store_rc_t store_labels_scan_waybill(store_tx_t *tx, const char *waybill, int64_t now, store_scan_result_t *out,
                                      store_labels_refusal_t *why);
+
+/* --- receipts at the agency (send leg, QĐ 45 Điều 7.4) ---
+ * The receiving officer accepts arrived send-leg items at the desk; that moment is the legal
+ * submission time. Rules kept here: every item is a send-leg shipment of the agency (when
+ * given), not cancelled, out_for_delivery or delivered, and on no receipt yet. When every
+ * listed item is already on one receipt, that receipt is returned (existing = 1): asking
+ * twice is harmless. The status change and the notification are the caller's (the sink). */
+typedef struct {
+    const char *const *waybills; /* validated, distinct */
+    size_t n;
+    const char *agency_code;     /* NULL = every agency; else another agency's item is unknown */
+    const char *public_id;       /* "TN-yyyymmdd-XXXXXXXX" */
+    const char *officer;         /* the receiving officer's name */
+    const char *created_by;      /* the token's name */
+} store_receipt_new_t;
+
+typedef struct {
+    char id[STORE_LABELS_ID_MAX];
+    char agency_code[STORE_LABELS_CODE_MAX];
+    char officer[256];
+    int64_t created_at;       /* UTC ms: the legal submission time */
+    int existing;             /* 1: the items were received before, nothing was written */
+    store_label_item_t *items; /* owned, in receipt order */
+    int64_t *shipment_ids;    /* owned, parallel to items */
+    size_t n;
+} store_receipt_t;
+void store_receipt_free(store_receipt_t *r);
+
+/* store_labels_receipt_create - a new receipt (or the existing one, see above) */
+store_rc_t store_labels_receipt_create(store_tx_t *tx, const store_receipt_new_t *req, int64_t now,
+                                       store_receipt_t *out, store_labels_refusal_t *why);
+/* store_labels_receipt_get - receipt public_id with its items; STORE_NOT_FOUND when unknown */
+store_rc_t store_labels_receipt_get(store_tx_t *tx, const char *public_id, store_receipt_t *out);
 
 #endif

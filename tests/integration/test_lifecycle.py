@@ -248,11 +248,15 @@ class LegsTest(unittest.TestCase):
         # the order went citizen -> agency, with the pick-up add-on
         by_order = self.sys.sim_stats()["by_sale_order"][code]
         self.assertEqual(by_order["orders"], 1)
+        # the carrier's delivery is not the submission: the officer's receipt at the desk is
+        st, rec, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [doc["shipments"][0]["waybill"]],
+                                                               "officer": "Nguyễn Văn A"})
+        self.assertEqual(st, 201, rec)
         deadline = time.time() + 30
         while time.time() < deadline and not self.receiver.by_dossier().get(code):
             time.sleep(0.2)
         notes = self.receiver.by_dossier().get(code, [])
-        self.assertEqual([n["TrangThaiHoSo"] for n in notes], ["2"], "delivered to the agency = legal submission")
+        self.assertEqual([n["TrangThaiHoSo"] for n in notes], ["2"], "received at the agency = legal submission")
         self.assertIn("thời điểm nộp hồ sơ", notes[0]["NoiDungXuLy"])
 
     def test_both_links_the_return_leg_to_the_collection_leg(self):
@@ -277,6 +281,9 @@ class LegsTest(unittest.TestCase):
         self.assertEqual(st, 201, doc)
         code = d["dossier_code"]
         self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        st, rec, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [doc["shipments"][0]["waybill"]],
+                                                               "officer": "Nguyễn Văn A"})
+        self.assertEqual(st, 201, rec)
         ret = harness.make_dossier(3)
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", ret)
         self.assertEqual(st, 201, doc)

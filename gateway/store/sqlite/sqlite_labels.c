@@ -687,10 +687,258 @@ sq_scan_waybill(store_tx_t *tx, const char *waybill, int64_t now, store_scan_res
     return STORE_OK;
 }
 
+/* ------------------------------------------------------------ receipts */
+
+static const char SQL_RECEIPT_OF[] =
+    "SELECT r.public_id FROM receipt_items ri JOIN receipts r ON r.id = ri.receipt_id WHERE ri.shipment_id = ?1";
+static const char SQL_INSERT_RECEIPT[] =
+    "INSERT INTO receipts (public_id, agency_code, officer, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_INSERT_RECEIPT_ITEM[] =
+    "INSERT INTO receipt_items (receipt_id, shipment_id, position) VALUES (?1, ?2, ?3)";
+static const char SQL_RECEIPT[] =
+    "SELECT id, agency_code, officer, created_at FROM receipts WHERE public_id = ?1";
+static const char SQL_RECEIPT_ITEMS[] =
+    "SELECT s.waybill, d.code, d.agency_code, s.carrier, s.status, s.cod_amount, s.label_prints, sub.body, s.leg, s.id"
+    " FROM receipt_items ri JOIN shipments s ON s.id = ri.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
+    " JOIN submissions sub ON sub.id = s.submission_id WHERE ri.receipt_id = ?1 ORDER BY ri.position";
+
+/* receipt_of - the public id of the receipt shipment_id is on, "" when none */
+static store_rc_t
+receipt_of(store_tx_t *tx, int64_t shipment_id, char *public_id, size_t len)
+{
+    sqlite3_stmt *st;
+    store_rc_t r;
+    int rc;
+
+    public_id[0] = '\0';
+    if ((r = prepare(tx, SQL_RECEIPT_OF, "checking receipts", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, shipment_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(public_id, len, "%s", db_col_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "checking receipts");
+}
+
+static store_rc_t
+receipt_read(store_tx_t *tx, const char *public_id, store_receipt_t *out)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    size_t cap = 0;
+    store_rc_t r;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((r = prepare(tx, SQL_RECEIPT, "reading the receipt", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, public_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        snprintf(out->id, sizeof out->id, "%s", public_id);
+        snprintf(out->agency_code, sizeof out->agency_code, "%s", db_col_text(st, 1));
+        snprintf(out->officer, sizeof out->officer, "%s", db_col_text(st, 2));
+        out->created_at = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return store_tx_fail(tx, STORE_NOT_FOUND, "no receipt %s on this gateway", public_id);
+    if (rc != SQLITE_ROW)
+        return sqlite_fail(tx, rc, "reading the receipt");
+    if ((r = prepare(tx, SQL_RECEIPT_ITEMS, "reading the receipt items", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_label_item_t *it;
+
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            store_label_item_t *p = realloc(out->items, ncap * sizeof *p);
+            int64_t *q;
+
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out->items = p;
+            q = realloc(out->shipment_ids, ncap * sizeof *q);
+            if (!q) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out->shipment_ids = q;
+            cap = ncap;
+        }
+        it = &out->items[out->n];
+        memset(it, 0, sizeof *it);
+        snprintf(it->waybill, sizeof it->waybill, "%s", db_col_text(st, 0));
+        snprintf(it->dossier_code, sizeof it->dossier_code, "%s", db_col_text(st, 1));
+        snprintf(it->agency_code, sizeof it->agency_code, "%s", db_col_text(st, 2));
+        snprintf(it->carrier, sizeof it->carrier, "%s", db_col_text(st, 3));
+        snprintf(it->status, sizeof it->status, "%s", db_col_text(st, 4));
+        it->cod_amount = sqlite3_column_int64(st, 5);
+        it->prints = sqlite3_column_int64(st, 6);
+        it->body = dup_text(st, 7);
+        if (!it->body) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        snprintf(it->leg, sizeof it->leg, "%s", db_col_text(st, 8));
+        out->shipment_ids[out->n] = sqlite3_column_int64(st, 9);
+        out->n++;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "reading the receipt items");
+}
+
+static store_rc_t
+sq_receipt_get(store_tx_t *tx, const char *public_id, store_receipt_t *out)
+{
+    store_rc_t r = receipt_read(tx, public_id, out);
+
+    if (r != STORE_OK)
+        store_receipt_free(out);
+    return r;
+}
+
+static store_rc_t
+sq_receipt_create(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, store_receipt_t *out,
+                  store_labels_refusal_t *why)
+{
+    int64_t *ids = NULL, receipt_id;
+    char agency[STORE_LABELS_CODE_MAX] = "", prior[STORE_LABELS_ID_MAX] = "", on[STORE_LABELS_ID_MAX];
+    size_t i, n_prior = 0, n_new = 0;
+    sqlite3_stmt *st;
+    store_rc_t r = STORE_OK;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (why)
+        memset(why, 0, sizeof *why);
+    ids = calloc(req->n ? req->n : 1, sizeof *ids);
+    if (!ids)
+        return sqlite_fail(tx, SQLITE_NOMEM, "recording the receipt");
+    for (i = 0; i < req->n && r == STORE_OK; i++) {
+        const char *wb = req->waybills[i];
+        ship_row_t row;
+
+        r = ship_get(tx, wb, req->agency_code, &row);
+        if (r == STORE_NOT_FOUND) {
+            r = refuse(tx, why, r, STORE_LABELS_UNKNOWN, wb, NULL,
+                       "no shipment %s %s%s; nothing was received", wb, req->agency_code ? "for agency " : "on this gateway",
+                       req->agency_code ? req->agency_code : "");
+            break;
+        }
+        if (r != STORE_OK)
+            break;
+        free(row.item.body);
+        ids[i] = row.id;
+        if (strcmp(row.item.leg, "send") != 0) {
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_NOT_SEND_LEG, wb, NULL,
+                       "%s is a %s-leg shipment (agency to citizen); only send-leg items brought to the agency "
+                       "are received at the desk; nothing was received",
+                       wb, row.item.leg);
+            if (why)
+                snprintf(why->status, sizeof why->status, "%s", row.item.leg);
+            break;
+        }
+        if ((r = receipt_of(tx, row.id, on, sizeof on)) != STORE_OK)
+            break;
+        if (on[0]) {
+            if (n_prior == 0)
+                snprintf(prior, sizeof prior, "%s", on);
+            if (n_new > 0 || (n_prior > 0 && strcmp(prior, on) != 0)) {
+                r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_ALREADY_RECEIVED, wb, on,
+                           "%s was already received on receipt %s; list it alone to get that receipt", wb, on);
+                break;
+            }
+            n_prior++;
+            continue;
+        }
+        if (n_prior > 0) {
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_ALREADY_RECEIVED, req->waybills[0], prior,
+                       "%s was already received on receipt %s; receive the other items without it",
+                       req->waybills[0], prior);
+            break;
+        }
+        if (strcmp(row.item.status, "cancelled") == 0) {
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_CANCELLED, wb, NULL,
+                       "shipment %s is cancelled; it cannot be received (nothing was received)", wb);
+            if (why)
+                snprintf(why->status, sizeof why->status, "cancelled");
+            break;
+        }
+        if (strcmp(row.item.status, "out_for_delivery") != 0 && strcmp(row.item.status, "delivered") != 0) {
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_NOT_ARRIVED, wb, NULL,
+                       "shipment %s is %s, not yet brought to the agency (out_for_delivery or delivered); "
+                       "receive it when the postman hands it over (nothing was received)",
+                       wb, row.item.status);
+            if (why)
+                snprintf(why->status, sizeof why->status, "%s", row.item.status);
+            break;
+        }
+        if (!agency[0])
+            snprintf(agency, sizeof agency, "%s", row.item.agency_code);
+        else if (strcmp(agency, row.item.agency_code) != 0) {
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_MIXED_AGENCIES, wb, agency,
+                       "%s is for agency %s, the items before it for %s; one receipt covers one agency",
+                       wb, row.item.agency_code, agency);
+            break;
+        }
+        n_new++;
+    }
+    if (r == STORE_OK && n_prior > 0) {
+        /* every item was received before, on the same receipt */
+        free(ids);
+        r = receipt_read(tx, prior, out);
+        if (r != STORE_OK)
+            store_receipt_free(out);
+        else
+            out->existing = 1;
+        return r;
+    }
+    if (r == STORE_OK && (r = prepare(tx, SQL_INSERT_RECEIPT, "recording the receipt", &st)) == STORE_OK) {
+        db_bind_text(st, 1, req->public_id);
+        db_bind_text(st, 2, agency);
+        db_bind_text(st, 3, req->officer);
+        db_bind_text(st, 4, req->created_by ? req->created_by : "");
+        sqlite3_bind_int64(st, 5, now);
+        rc = db_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_CONSTRAINT)
+            r = refuse(tx, why, STORE_CONFLICT, STORE_LABELS_ID_TAKEN, NULL, req->public_id,
+                       "receipt id %s is taken; retry", req->public_id);
+        else if (rc != SQLITE_DONE)
+            r = sqlite_fail(tx, rc, "recording the receipt");
+    }
+    receipt_id = sqlite3_last_insert_rowid(db_handle(sqlite_tx_db(tx)));
+    for (i = 0; r == STORE_OK && i < req->n; i++) {
+        if ((r = prepare(tx, SQL_INSERT_RECEIPT_ITEM, "recording the receipt items", &st)) != STORE_OK)
+            break;
+        sqlite3_bind_int64(st, 1, receipt_id);
+        sqlite3_bind_int64(st, 2, ids[i]);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+        rc = db_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            r = sqlite_fail(tx, rc, "recording the receipt items");
+    }
+    free(ids);
+    if (r == STORE_OK)
+        r = receipt_read(tx, req->public_id, out);
+    if (r != STORE_OK)
+        store_receipt_free(out);
+    return r;
+}
+
 const struct store_labels_ops sqlite_labels_ops = {
     .print = sq_print,
     .manifest_create = sq_manifest_create,
     .manifest_get = sq_manifest_get,
     .scan_manifest = sq_scan_manifest,
     .scan_waybill = sq_scan_waybill,
+    .receipt_create = sq_receipt_create,
+    .receipt_get = sq_receipt_get,
 };

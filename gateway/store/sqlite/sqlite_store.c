@@ -98,6 +98,14 @@ static const char *const migrations[] = {
     "ALTER TABLE dossiers ADD COLUMN timeline_count INTEGER;"
     "ALTER TABLE dossiers ADD COLUMN timeline_head TEXT;"
     "ALTER TABLE dossiers ADD COLUMN timeline_seal TEXT;",
+    /* 10: receipts at the agency (send leg): the legal submission time, one receipt per item */
+    "CREATE TABLE receipts ("
+    "  id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE, agency_code TEXT NOT NULL,"
+    "  officer TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE receipt_items ("
+    "  receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
+    "  shipment_id INTEGER NOT NULL UNIQUE REFERENCES shipments(id), position INTEGER NOT NULL,"
+    "  PRIMARY KEY (receipt_id, shipment_id));",
 };
 
 struct sqlite_store {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "carriers/carrier.h"
+#include "clock.h"
 #include "domain/status.h"
 #include "gateway/rules/sink.h"
 #include "gateway/store/sqlite/db.h"
@@ -565,11 +566,73 @@ test_batch_failing_at_each_step_leaves_nothing(void **state)
     assert_chain_valid(f, s.dossier_id);
 }
 
+/* notify_body - the body of the nth (1-based, in id order) notify job; caller owns */
+static json_t *
+notify_body(store_fixture_t *f, int nth)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *payload, *body;
+    int i;
+
+    assert_int_equal(sqlite3_prepare_v2(db_handle(writer(f)), "SELECT payload FROM jobs WHERE kind = 'notify' ORDER BY id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    for (i = 0; i < nth; i++)
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    payload = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    sqlite3_finalize(st);
+    assert_non_null(payload);
+    body = json_incref(json_object_get(payload, "body"));
+    json_decref(payload);
+    return body;
+}
+
+/* send leg (QĐ 45 Điều 7.4): the carrier's delivered is not told to the case system; the officer's
+ * receipt at the desk is, as DVC 2 with NgayTiepNhan, and it is on the timeline (source clerk) */
+static void
+test_send_leg_receipt_is_the_submission(void **state)
+{
+    store_fixture_t *f = *state;
+    int64_t at_desk = add_shipment(f, 1, "send", "out_for_delivery"), done = add_shipment(f, 2, "send", "out_for_delivery");
+    carrier_event_t ev = event("RR10000002VN", "14", 4000, "d2");
+    sink_report_t rep;
+    store_tx_t *tx = NULL;
+    json_t *body, *details;
+    char status[32], when[16];
+
+    assert_int_equal(apply(f, &ev, 1, &rep), STORE_OK);
+    assert_string_equal(ship(f, done).status, "delivered");
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'"), 0);
+
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(sink_receive(tx, at_desk, "Nguyễn Văn An", "TN-20251124-AAAAAAAA", &policy, 6000), STORE_OK);
+    assert_int_equal(sink_receive(tx, done, "Nguyễn Văn An", "TN-20251124-AAAAAAAA", &policy, 6000), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    assert_string_equal(ship(f, at_desk).status, "delivered");
+    assert_string_equal(ship(f, done).status, "delivered");
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'"), 2);
+    clock_format(6000, CLOCK_DVC, when, sizeof when);
+    body = notify_body(f, 1);
+    assert_string_equal(json_string_value(json_object_get(body, "TrangThaiHoSo")), "2");
+    assert_string_equal(json_string_value(json_object_get(body, "NgayTiepNhan")), when);
+    assert_string_equal(json_string_value(json_object_get(body, "status")), "received");
+    assert_non_null(strstr(json_string_value(json_object_get(body, "NoiDungXuLy")), "Nguyễn Văn An"));
+    json_decref(body);
+    details = last_details(f, ship(f, done).dossier_id, status, sizeof status);
+    assert_string_equal(status, "delivered");
+    assert_string_equal(json_string_value(json_object_get(details, "receipt")), "TN-20251124-AAAAAAAA");
+    json_decref(details);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM timeline WHERE source = 'clerk'"), 2);
+    assert_chain_valid(f, ship(f, at_desk).dossier_id);
+    assert_chain_valid(f, ship(f, done).dossier_id);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_booked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_leg_receipt_is_the_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_booking_answered_after_carrier_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_normalized_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminal_never_moves_back, setup, teardown),

@@ -369,6 +369,96 @@ test_manifest_create_fails_cleanly_at_every_step(void **state)
     store_fixture_close(&f);
 }
 
+static store_rc_t
+create_receipt(store_fixture_t *f, const char *const *waybills, size_t n, const char *agency, const char *id,
+               store_receipt_t *r, store_labels_refusal_t *why)
+{
+    store_receipt_new_t req;
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    memset(&req, 0, sizeof req);
+    req.waybills = waybills;
+    req.n = n;
+    req.agency_code = agency;
+    req.public_id = id;
+    req.officer = "Nguyễn Văn An";
+    req.created_by = "desk";
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_labels_receipt_create(tx, &req, NOW, r, why);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+/* receipts (send leg at the agency): only send legs, arrived, not cancelled, of one agency, once */
+static void
+test_receipt_rules(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *waybills[3];
+        size_t n;
+        const char *agency;
+        store_rc_t want;
+        store_labels_reason_t reason;
+        int existing;
+    } cases[] = {
+        { "a return leg", { "RR100000003VN" }, 1, NULL, STORE_CONFLICT, STORE_LABELS_NOT_SEND_LEG, 0 },
+        { "not yet arrived", { "RR100000017VN" }, 1, NULL, STORE_CONFLICT, STORE_LABELS_NOT_ARRIVED, 0 },
+        { "cancelled", { "RR100000048VN" }, 1, NULL, STORE_CONFLICT, STORE_LABELS_CANCELLED, 0 },
+        { "another agency's, for an agency", { "RR100000034VN" }, 1, AGENCY_A, STORE_NOT_FOUND,
+          STORE_LABELS_UNKNOWN, 0 },
+        { "two agencies", { "RR100000025VN", "RR100000034VN" }, 2, NULL, STORE_CONFLICT,
+          STORE_LABELS_MIXED_AGENCIES, 0 },
+        { "delivered and out for delivery", { "RR100000025VN", "RR100000051VN" }, 2, AGENCY_A, STORE_OK,
+          STORE_LABELS_OK, 0 },
+        { "the same again", { "RR100000025VN", "RR100000051VN" }, 2, AGENCY_A, STORE_OK, STORE_LABELS_OK, 1 },
+        { "one of them again", { "RR100000051VN" }, 1, NULL, STORE_OK, STORE_LABELS_OK, 1 },
+        { "a new item beside a received one", { "RR100000034VN", "RR100000025VN" }, 2, NULL, STORE_CONFLICT,
+          STORE_LABELS_ALREADY_RECEIVED, 0 },
+        { "a received item beside a new one", { "RR100000025VN", "RR100000034VN" }, 2, NULL, STORE_CONFLICT,
+          STORE_LABELS_ALREADY_RECEIVED, 0 },
+    };
+    store_fixture_t f;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    assert_int_equal(db_exec(store_writer(f.store), "UPDATE shipments SET leg = 'send' WHERE id > 1;"
+                                                    "UPDATE shipments SET status = 'out_for_delivery' WHERE id IN (4, 6);"),
+                     SQLITE_OK);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_receipt_t r;
+        store_labels_refusal_t why;
+        char id[32];
+        store_rc_t got;
+
+        snprintf(id, sizeof id, "TN-20251124-AAAAAAA%zu", i);
+        got = create_receipt(&f, cases[i].waybills, cases[i].n, cases[i].agency, id, &r, &why);
+        if (got != cases[i].want || (got != STORE_OK && why.reason != cases[i].reason))
+            fail_msg("%s: got %s (reason %d), want %s (reason %d)", cases[i].name, store_rc_name(got), why.reason,
+                     store_rc_name(cases[i].want), cases[i].reason);
+        if (got == STORE_OK) {
+            if (r.existing != cases[i].existing || strcmp(r.id, "TN-20251124-AAAAAAA5") != 0 ||
+                strcmp(r.agency_code, AGENCY_A) != 0 || strcmp(r.officer, "Nguyễn Văn An") != 0 || r.n != 2 ||
+                strcmp(r.items[1].waybill, "RR100000051VN") != 0 || r.shipment_ids[1] != 6 || r.created_at != NOW)
+                fail_msg("%s: got receipt %s (existing %d) of %s with %zu items, want TN-20251124-AAAAAAA5 "
+                         "(existing %d) of %s with 2",
+                         cases[i].name, r.id, r.existing, r.agency_code, r.n, cases[i].existing, AGENCY_A);
+            store_receipt_free(&r);
+        } else if (r.n != 0 || r.items) {
+            fail_msg("%s: got a refused receipt with %zu items, want none", cases[i].name, r.n);
+        }
+    }
+    if (scalar(&f, "SELECT COUNT(*) FROM receipts") != 1 || scalar(&f, "SELECT COUNT(*) FROM receipt_items") != 2)
+        fail_msg("got %lld receipts with %lld items, want 1 with 2: refusals and repeats write nothing",
+                 scalar(&f, "SELECT COUNT(*) FROM receipts"), scalar(&f, "SELECT COUNT(*) FROM receipt_items"));
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -378,6 +468,7 @@ main(void)
         cmocka_unit_test(test_scans_follow_the_status_machine),
         cmocka_unit_test(test_manifest_scan_and_void),
         cmocka_unit_test(test_manifest_create_fails_cleanly_at_every_step),
+        cmocka_unit_test(test_receipt_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
