@@ -28,8 +28,8 @@ h_healthz(http_ctx_t *c)
     engine_stats_t st;
     const char *why = NULL;
     store_rc_t rc, health;
-    json_t *doc;
-    int failing;
+    json_t *doc, *paused;
+    int failing, i;
 
     health = store_health(store, &why);
     failing = health != STORE_OK;
@@ -51,7 +51,15 @@ h_healthz(http_ctx_t *c)
         json_object_set_new(doc, "codes_left", json_integer(g.codes_left));
     }
     engine_get_stats(http_engine(c), &st);
-    json_object_set_new(doc, "status", json_string(failing ? "failing" : "ok"));
+    /* a carrier that refuses the gateway's credentials: nothing of it goes out until an operator acts */
+    paused = json_array();
+    for (i = 0; i < st.ncarriers; i++)
+        if (st.carriers[i].paused)
+            json_array_append_new(paused, json_pack("{s:s, s:s}", "carrier", st.carriers[i].name, "reason",
+                                                    st.carriers[i].reason));
+    json_object_set_new(doc, "status",
+                        json_string(failing ? "failing" : json_array_size(paused) > 0 ? "degraded" : "ok"));
+    json_object_set_new(doc, "carriers_paused", paused);
     json_object_set_new(doc, "storage", json_string(failing ? "failing" : "ok"));
     if (failing)
         json_object_set_new(doc, "storage_reason", json_string(why));

@@ -477,10 +477,16 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
             return r;
         return store_jobs_complete(tx, m->job_id, now);
     case WIRE_RETRY: {
-        int64_t delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
-                                               backoff_random01());
+        int64_t delay;
         int max = policy->max_attempts_book;
 
+        if (m->pause) {
+            /* the carrier refused the gateway's own configuration: the job is not at fault and
+             * waits, uncounted, while the engine's breaker pauses the carrier */
+            return store_jobs_pause(tx, m->job_id, m->delay_ms, m->message, now);
+        }
+        delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
+                                               backoff_random01());
         if (m->delay_ms > delay)
             delay = m->delay_ms;
         /* the case system gets retries for a period of time rather than a count */
