@@ -355,6 +355,30 @@ apply_refused(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const
     return r == STORE_CONFLICT ? STORE_OK : r;
 }
 
+/* note_booking_dead - a booking that used up its attempts: the dossier's timeline says so (the
+ * clerk's problem list shows the shipment while its book job is dead); the status stays, so a
+ * replay (bcci jobs retry) books it as usual */
+static store_rc_t
+note_booking_dead(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, int64_t now)
+{
+    store_shipment_t s;
+    char *text;
+    store_rc_t r = store_shipments_get(tx, job->shipment_id, &s);
+
+    if (r == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (r != STORE_OK)
+        return r;
+    text = textf("Bưu điện chưa nhận đơn sau %d lần thử (%s); cán bộ một cửa cần kiểm tra, quản trị viên có thể "
+                 "gửi lại (bcci jobs retry)",
+                 job->attempts, m->message);
+    if (!text)
+        return oom(tx, "recording a dead booking");
+    r = append(tx, &s, now, now, "gateway", NULL, NULL, NULL, text, NULL, NULL);
+    free(text);
+    return r == STORE_CONFLICT ? STORE_OK : r;
+}
+
 /* reissue_waybill - the carrier knows the shipment's number for another dossier's order (a
  * restore handed it out again): the shipment takes a fresh number from the pool, the timeline
  * says why, an alert is logged, and the booking runs again at once with the new number.
@@ -493,9 +517,12 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
         if (strcmp(job.kind, "notify") == 0)
             max = now - job.created_at >= policy->notify_max_age_ms ? job.attempts : 1 << 30;
         r = store_jobs_retry(tx, m->job_id, delay, m->message, max, now, &dead);
-        if (r == STORE_OK && dead)
+        if (r == STORE_OK && dead) {
             log_warn("job %" PRId64 " (%s) is dead after %d attempts: %s", m->job_id, job.kind, job.attempts,
                      m->message);
+            if (strcmp(job.kind, "book") == 0)
+                r = note_booking_dead(tx, &job, m, now);
+        }
         return r;
     }
     case WIRE_FAIL:

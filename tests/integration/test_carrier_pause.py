@@ -90,5 +90,37 @@ class CarrierPauseTest(unittest.TestCase):
         self.assertEqual(stats["orders_total"], len(codes), "each booked once")
 
 
+class DeadBookingTest(unittest.TestCase):
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def test_booking_dead_after_its_attempts_is_on_the_timeline_and_the_problem_list(self):
+        # a carrier that answers 500 to everything and one attempt per booking: the booking dies
+        self.sys = harness.System(workers=1, sim_faults="http500=1", bccid_args=["--book_max_attempts", "1"])
+        self.sys.import_codes()
+        d = harness.make_dossier(1)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        code, waybill = d["dossier_code"], doc["shipments"][0]["waybill"]
+        deadline, dead = time.time() + 30, []
+        while time.time() < deadline and not dead:
+            time.sleep(0.3)
+            st, jobs, _ = self.sys.request("GET", "/v1/jobs?state=dead")
+            dead = [j for j in jobs["jobs"] if j["kind"] == "book"]
+        self.assertEqual(len(dead), 1, jobs)
+        st, tl, _ = self.sys.timeline(code)
+        texts = [e["text"] for e in tl["events"]]
+        self.assertTrue(any(t.startswith("Bưu điện chưa nhận đơn sau 1 lần thử") for t in texts), texts)
+        st, probs, _ = self.sys.request("GET", "/v1/clerk/shipments?state=problems")
+        self.assertEqual(st, 200, probs)
+        rows = [r for r in probs["shipments"] if r["waybill"] == waybill]
+        self.assertEqual(len(rows), 1, probs)
+        self.assertTrue(rows[0]["booking_refused"])
+        self.assertIn("Bưu điện chưa nhận đơn", rows[0]["status_text"])
+        st, ready, _ = self.sys.request("GET", "/v1/clerk/shipments?state=ready")
+        self.assertNotIn(waybill, [r["waybill"] for r in ready["shipments"]], "not a parcel to hand over")
+
+
 if __name__ == "__main__":
     unittest.main()
