@@ -332,6 +332,8 @@ carrier_status_name(carrier_status_t st)
         return "fail";
     case CARRIER_THROTTLE:
         return "throttle";
+    case CARRIER_CONFIG:
+        return "config";
     }
     return "unknown";
 }

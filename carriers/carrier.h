@@ -25,7 +25,10 @@ typedef enum {
     CARRIER_OK = 0,   /* done; for book, out->carrier_ref is set */
     CARRIER_RETRY,    /* transient: timeout, 5xx, connection refused; try later */
     CARRIER_FAIL,     /* permanent: the carrier refused the request as invalid */
-    CARRIER_THROTTLE  /* 429 or equivalent; out->retry_after_ms says when */
+    CARRIER_THROTTLE, /* 429 or equivalent; out->retry_after_ms says when */
+    CARRIER_CONFIG    /* the carrier refused the gateway's own credentials or account (401 after a
+                       * token refresh, unknown customer code): no job of this carrier can succeed
+                       * until an operator fixes the configuration; out->message says what to check */
 } carrier_status_t;
 
 enum {

@@ -3,7 +3,7 @@
  *
  * Wire facts that stay in this file:
  *  - every call sends the long-term partner token as header `Token: <token>`;
- *    a refused token (401/403, in the HTTP status or in the body) is a FAIL
+ *    a refused token (401/403, in the HTTP status or in the body) is CONFIG
  *    that names carrier.viettel.token_file (there is no token dance here);
  *  - answers are an envelope {"status": 200, "error": false, "message": …,
  *    "data": …}; Viettel reports business errors with HTTP 200 and
@@ -244,7 +244,7 @@ classify(const carrier_http_response_t *resp, const viettel_env_t *env, const ch
         snprintf(out->message, sizeof out->message,
                  "%s: Viettel Post refused the token (status %d): check carrier.viettel.token_file", what,
                  env->status);
-        return CARRIER_FAIL;
+        return CARRIER_CONFIG;
     }
     if (env->status < 0) {
         snprintf(out->message, sizeof out->message, "%s: HTTP %ld but the body is not the expected JSON envelope",

@@ -169,7 +169,7 @@ fetch_token(struct vnpost *self, const char *request_id, carrier_result_t *out)
                  "GetAccessToken: VNPost refused the credentials (HTTP %ld): check carrier.vnpost.username, "
                  "password_file and customer_code",
                  resp.status);
-        st = CARRIER_FAIL;
+        st = CARRIER_CONFIG;
         goto out;
     }
     st = carrier_http_result(&resp, "GetAccessToken", out);
@@ -219,9 +219,12 @@ vnpost_call(struct vnpost *self, const char *method, const char *path, const jso
         self->token[0] = '\0';
     }
     out->http_status = 401;
-    snprintf(out->message, sizeof out->message, "%s: VNPost refused a freshly issued token (HTTP 401 twice)", what);
+    snprintf(out->message, sizeof out->message,
+             "%s: VNPost refused a freshly issued token (HTTP 401 twice): check carrier.vnpost.username, "
+             "password_file and customer_code",
+             what);
     memset(resp, 0, sizeof *resp);
-    return CARRIER_FAIL;
+    return CARRIER_CONFIG;
 }
 
 /* ---- helpers --------------------------------------------------------------- */

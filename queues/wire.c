@@ -230,6 +230,7 @@ static int
 decode_result(const json_t *root, wire_msg_t *m, char *err, size_t errlen)
 {
     char outcome[8];
+    const json_t *pause;
     size_t i;
 
     if (get_int(root, "job_id", 1, 1, INT64_MAX, 0, &m->job_id, err, errlen) != 0 ||
@@ -248,6 +249,18 @@ decode_result(const json_t *root, wire_msg_t *m, char *err, size_t errlen)
         get_string(root, "message", 0, 0, m->message, sizeof m->message, err, errlen) != 0 ||
         get_object(root, "data", &m->data, err, errlen) != 0)
         return -1;
+    pause = json_object_get(root, "pause");
+    if (pause && !json_is_null(pause)) {
+        if (!json_is_boolean(pause)) {
+            snprintf(err, errlen, "field 'pause' must be a boolean");
+            return -1;
+        }
+        m->pause = json_is_true(pause);
+        if (m->pause && m->outcome != WIRE_RETRY) {
+            snprintf(err, errlen, "field 'pause' is true with outcome '%s': a pause travels as a retry", outcome);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -443,6 +456,10 @@ wire_encode(const wire_msg_t *m, const char **cmd, char **body, size_t *bodylen)
             set_new(root, "delay_ms", json_integer(m->delay_ms)) != 0 ||
             set_new(root, "message", wire_json_string(m->message)) != 0 ||
             set_new(root, "data", m->data ? json_incref(m->data) : json_object()) != 0)
+            goto out;
+        /* only when set: a RESULT without it reads as before, and a bccid that does not know
+         * the flag reads a pause as the retry it also is */
+        if (m->pause && set_new(root, "pause", json_true()) != 0)
             goto out;
         break;
     default: /* HEARTBEAT, BYE: {} */

@@ -6,7 +6,7 @@
  * Commands (worker -> bccid): READY {worker, carriers:[..], credit}
  *                             HEARTBEAT {}
  *                             RESULT {job_id, lease, outcome:"ok"|"retry"|"fail",
- *                                     delay_ms, message, data:{…}}
+ *                                     delay_ms, message, data:{…}, pause?}
  *                             BYE {}
  *          (bccid -> worker): JOB {job_id, lease, kind, carrier, attempt, payload:{…}}
  *                             HEARTBEAT {}
@@ -14,6 +14,11 @@
  * WIRE_HEARTBEAT_LIVENESS intervals is dead (Paranoid Pirate). `lease` is an
  * opaque token bccid gives each lease: a RESULT whose lease no longer matches
  * the job's current lease is late and is reconciled, never applied twice.
+ *
+ * pause (optional, RESULT with outcome retry only): the carrier refused the gateway's own
+ * credentials or account; message says what the operator must fix. bccid pauses the carrier
+ * (its breaker opens with that reason) and puts the job back without counting the attempt.
+ * Absent means false, so older RESULTs read as before and an older bccid reads it as a retry.
  *
  * Ownership: wire_msg_t owns its `data` (a Jansson reference); wire_msg_clear
  * drops it. wire_decode never keeps pointers into its input.
@@ -48,6 +53,7 @@ typedef struct {
     /* RESULT */
     wire_outcome_t outcome;
     int64_t delay_ms;      /* retry: wait at least this long (0 = backoff decides) */
+    int pause;             /* retry: the carrier refused the gateway's configuration (see above) */
     char message[256];
     json_t *data;          /* JOB: payload; RESULT: result data; may be NULL; owned */
 } wire_msg_t;

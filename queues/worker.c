@@ -213,6 +213,11 @@ result_from_carrier(carrier_status_t st, const carrier_result_t *cr, wire_msg_t 
         res->outcome = WIRE_RETRY;
         res->delay_ms = clamp_delay(cr->retry_after_ms);
         break;
+    case CARRIER_CONFIG:
+        /* the gateway's own credentials: no job is at fault, bccid pauses the carrier */
+        res->outcome = WIRE_RETRY;
+        res->pause = 1;
+        break;
     default:
         res->outcome = WIRE_FAIL;
         break;

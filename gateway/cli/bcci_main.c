@@ -1019,13 +1019,36 @@ cmd_jobs_retry(app_t *app, args_t *a)
 {
     long long id;
     char path[64];
-    int rc;
+    int rc, all;
     json_t *body;
+    const char *kind = NULL, *carrier = NULL, *since = NULL;
 
+    all = take_flag(a, "--all");
+    if (take_opt(a, "--kind", NULL, &kind) < 0 || take_opt(a, "--carrier", NULL, &carrier) < 0 ||
+        take_opt(a, "--since", NULL, &since) < 0)
+        return usage_error(a, "an option needs a value");
+    if (all) {
+        /* every dead job, or those of a kind, a carrier, dead since a time: the server counts them */
+        if ((rc = rest(a, 0, 0)) != 0)
+            return rc;
+        body = json_object();
+        if (!body || (kind && json_object_set_new(body, "kind", json_string(kind)) != 0) ||
+            (carrier && json_object_set_new(body, "carrier", json_string(carrier)) != 0) ||
+            (since && json_object_set_new(body, "since", json_string(since)) != 0)) {
+            json_decref(body);
+            fprintf(stderr, "bcci: out of memory\n");
+            return 1;
+        }
+        rc = call_print(app, "POST", "/v1/jobs/retry", body);
+        json_decref(body);
+        return rc;
+    }
+    if (kind || carrier || since)
+        return usage_error(a, "--kind, --carrier and --since go with --all (bcci jobs retry --all --kind notify)");
     if ((rc = rest(a, 1, 1)) != 0)
         return rc;
     if (!parse_ll(a->v[0], 1, (long long)1 << 62, &id))
-        return usage_error(a, "ID must be a positive job number (see bcci jobs dead)");
+        return usage_error(a, "ID must be a positive job number (see bcci jobs dead), or use --all");
     snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
     body = json_object();
     rc = call_print(app, "POST", path, body);
@@ -1745,7 +1768,8 @@ static const command_t commands[] = {
       "Numbers left in the code pool; warns on stderr when fewer than 1,000 are left." },
     { "jobs list", cmd_jobs_list, 0, "jobs list [--state ready|leased|done|dead]", "Jobs and counts by state." },
     { "jobs dead", cmd_jobs_dead, 0, "jobs dead", "Jobs given up after their retries; they need an operator." },
-    { "jobs retry", cmd_jobs_retry, 0, "jobs retry ID", "Put a dead job back to work." },
+    { "jobs retry", cmd_jobs_retry, 0, "jobs retry ID | --all [--kind K] [--carrier C] [--since TIME]",
+      "Put a dead job back to work; --all: every dead job (of a kind, a carrier, dead since TIME) at once." },
     { "token create", cmd_token_create, 0, "token create --name NAME --role ROLE [--agency CODE]",
       "Create an API token (roles: case_system, clerk, post_office, carrier, admin). The token is printed\n"
       "once on stdout; store it safely. --agency binds a case_system or clerk token to one agency\n"

@@ -87,9 +87,15 @@ breakers_record(breakers_t *self, const char *carrier, const char *kind, int64_t
         return;
     if (outcome != WIRE_RETRY) {
         /* any answer that is not a transport failure means the carrier is back */
-        if (b->open)
+        if (b->paused)
+            log_warn("carrier %s: no longer paused, the carrier accepts the gateway's credentials again; "
+                     "traffic resumes",
+                     carrier);
+        else if (b->open)
             log_info("carrier %s: circuit breaker closed, traffic resumes", carrier);
         b->open = 0;
+        b->paused = 0;
+        b->reason[0] = '\0';
         b->half_open_probe = 0;
         b->consecutive_failures = 0;
         b->cooldown_ms = self->cooldown_ms;
@@ -100,7 +106,9 @@ breakers_record(breakers_t *self, const char *carrier, const char *kind, int64_t
         /* failures of jobs leased before the breaker opened say nothing new; only the
          * half-open probe's failure keeps it open longer */
         if (b->half_open_probe && job_id == b->probe_job) {
-            b->cooldown_ms = b->cooldown_ms * 2 > BREAKER_COOLDOWN_MAX_MS ? BREAKER_COOLDOWN_MAX_MS : b->cooldown_ms * 2;
+            int64_t max = b->paused ? BREAKER_PAUSE_PROBE_MAX_MS : BREAKER_COOLDOWN_MAX_MS;
+
+            b->cooldown_ms = b->cooldown_ms * 2 > max ? max : b->cooldown_ms * 2;
             b->open_until = now + b->cooldown_ms;
             b->half_open_probe = 0;
         }
@@ -110,6 +118,35 @@ breakers_record(breakers_t *self, const char *carrier, const char *kind, int64_t
         log_warn("carrier %s: circuit breaker open after %d consecutive failures", carrier, b->consecutive_failures);
         b->open = 1;
         b->open_until = now + b->cooldown_ms;
+    }
+}
+
+void
+breakers_pause(breakers_t *self, const char *carrier, int64_t job_id, const char *reason, int64_t now)
+{
+    breaker_t *b = breakers_get(self, carrier);
+
+    if (b->inflight > 0)
+        b->inflight--;
+    if (!b->paused) {
+        /* the alert, once per pause: every job of the carrier would fail the same way */
+        log_error("ALERT carrier %s paused: it refuses the gateway's configuration (%s); its jobs wait, "
+                  "fix the worker's settings or restart the workers with the right ones",
+                  carrier, reason && *reason ? reason : "no reason given");
+        b->paused = 1;
+        snprintf(b->reason, sizeof b->reason, "%s", reason && *reason ? reason : "credentials refused");
+        b->open = 1;
+        b->half_open_probe = 0;
+        b->cooldown_ms = self->cooldown_ms;
+        b->open_until = now + b->cooldown_ms;
+        return;
+    }
+    if (b->half_open_probe && job_id == b->probe_job) {
+        b->cooldown_ms =
+            b->cooldown_ms * 2 > BREAKER_PAUSE_PROBE_MAX_MS ? BREAKER_PAUSE_PROBE_MAX_MS : b->cooldown_ms * 2;
+        b->open_until = now + b->cooldown_ms;
+        b->half_open_probe = 0;
+        snprintf(b->reason, sizeof b->reason, "%s", reason && *reason ? reason : "credentials refused");
     }
 }
 

@@ -91,7 +91,7 @@ void engine_submit_async(engine_t *self, engine_op_t *op, void (*on_done)(engine
 
 typedef struct {
     long long dossiers_accepted, dossiers_replayed, commits, ops_committed, commit_failures;
-    long long results_ok, results_retry, results_fail, results_late;
+    long long results_ok, results_retry, results_fail, results_late, results_paused;
     long long events_applied, events_duplicate, events_unknown_code;
     int workers, breaker_open;
     long long polls, invitations, returns, sla_breaches, purged;
@@ -99,6 +99,8 @@ typedef struct {
     struct {
         char name[32];
         int open, inflight, consecutive_failures;
+        int paused;         /* the carrier refuses the gateway's configuration */
+        char reason[256];   /* why, when paused */
     } carriers[8];
     int ncarriers;
 } engine_stats_t;

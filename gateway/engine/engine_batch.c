@@ -265,6 +265,8 @@ engine_publish_stats(engine_t *self, const batch_t *b)
         self->stats.carriers[i].open = br->open;
         self->stats.carriers[i].inflight = br->inflight;
         self->stats.carriers[i].consecutive_failures = br->consecutive_failures;
+        self->stats.carriers[i].paused = br->paused;
+        memcpy(self->stats.carriers[i].reason, br->reason, sizeof self->stats.carriers[i].reason);
         self->stats.ncarriers = i + 1;
     }
     pthread_mutex_unlock(&self->stats_lock);

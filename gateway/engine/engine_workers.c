@@ -95,7 +95,9 @@ apply_result(engine_t *self, const wire_msg_t *m, int64_t now)
 
     if (store_jobs_get(self->tx, m->job_id, &job) == STORE_OK) {
         late = job.lease != m->lease;
-        if (!late)
+        if (!late && m->pause)
+            breakers_pause(&self->breakers, job.carrier, m->job_id, m->message, now);
+        else if (!late)
             breakers_record(&self->breakers, job.carrier, job.kind, m->job_id, m->outcome, now);
     }
     /* under a savepoint: a result applied half-way is not applied at all (the lease expires) */
@@ -110,6 +112,8 @@ apply_result(engine_t *self, const wire_msg_t *m, int64_t now)
     pthread_mutex_lock(&self->stats_lock);
     if (late)
         self->stats.results_late++;
+    else if (m->pause)
+        self->stats.results_paused++;
     else if (m->outcome == WIRE_OK)
         self->stats.results_ok++;
     else if (m->outcome == WIRE_RETRY)

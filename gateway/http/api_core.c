@@ -30,8 +30,8 @@ h_healthz(http_ctx_t *c)
     engine_stats_t st;
     const char *why = NULL;
     store_rc_t rc, health;
-    json_t *doc, *reasons;
-    int failing;
+    json_t *doc, *reasons, *paused;
+    int failing, i;
 
     health = store_health(store, &why);
     failing = health != STORE_OK;
@@ -53,15 +53,24 @@ h_healthz(http_ctx_t *c)
         json_object_set_new(doc, "codes_left", json_integer(g.codes_left));
     }
     engine_get_stats(http_engine(c), &st);
-    /* degraded: answers and takes dossiers, but something an operator must fix holds work back */
+    /* degraded: answers and takes dossiers, but something an operator must fix holds work back;
+     * a carrier that refuses the gateway's credentials sends nothing until an operator acts */
     reasons = json_array();
+    paused = json_array();
     if (st.workers == 0)
         json_array_append_new(reasons, json_string("no_workers"));
     if (rc == STORE_OK && g.jobs_dead > 0)
         json_array_append_new(reasons, json_string("dead_jobs"));
+    for (i = 0; i < st.ncarriers; i++)
+        if (st.carriers[i].paused)
+            json_array_append_new(paused, json_pack("{s:s, s:s}", "carrier", st.carriers[i].name, "reason",
+                                                    st.carriers[i].reason));
+    if (json_array_size(paused) > 0)
+        json_array_append_new(reasons, json_string("carrier_paused"));
     json_object_set_new(doc, "status",
                         json_string(failing ? "failing" : json_array_size(reasons) ? "degraded" : "ok"));
     json_object_set_new(doc, "reasons", reasons);
+    json_object_set_new(doc, "carriers_paused", paused);
     json_object_set_new(doc, "storage", json_string(failing ? "failing" : "ok"));
     if (failing)
         json_object_set_new(doc, "storage_reason", json_string(why));
@@ -379,6 +388,81 @@ h_job_retry(http_ctx_t *c)
     return http_submit_call(c, write_job_revive, arg, http_finish_default);
 }
 
+/* jobs_retry_req_t - POST /v1/jobs/retry: dead jobs to replay in bulk ("" = any) */
+typedef struct {
+    char kind[16], carrier[32];
+    int64_t since;
+} jobs_retry_req_t;
+
+static int
+write_jobs_revive_all(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
+{
+    jobs_retry_req_t *r = arg;
+    int n = 0;
+    store_rc_t rc = store_jobs_revive_all(tx, r->kind, r->carrier, r->since, now, &n);
+
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
+        return -1;
+    }
+    if (n > 0)
+        log_info("%d dead jobs back to ready (kind %s, carrier %s)", n, r->kind[0] ? r->kind : "any",
+                 r->carrier[0] ? r->carrier : "any");
+    *out = json_pack("{s:i}", "revived", n);
+    return 200;
+}
+
+static enum MHD_Result
+h_jobs_retry_all(http_ctx_t *c)
+{
+    api_error_t e;
+    json_t *root;
+    const json_t *jk, *jc, *js;
+    jobs_retry_req_t *r;
+    store_job_kind_t kind;
+    size_t len, i;
+    const char *body = http_body(c, &len);
+
+    /* no body, or {}: every dead job */
+    for (i = 0; i < len && body[i] && strchr(" \t\r\n", body[i]); i++) {
+    }
+    root = i == len ? json_object() : http_parse_only(c, (const char *const[]){ "kind", "carrier", "since", NULL }, &e);
+    if (!root)
+        return http_send_error(c, &e);
+    http_keep(c, root, free_json);
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    http_keep(c, r, free);
+    jk = json_object_get(root, "kind");
+    jc = json_object_get(root, "carrier");
+    js = json_object_get(root, "since");
+    if (jk && !json_is_null(jk)) {
+        if (!json_is_string(jk) || store_job_kind_parse(json_string_value(jk), &kind) != 0)
+            return http_fail(c, 422, "invalid_field", "kind",
+                             "kind must be book, cancel, track, notify, sms or email (or left out for every kind)");
+        snprintf(r->kind, sizeof r->kind, "%s", json_string_value(jk));
+    }
+    if (jc && !json_is_null(jc)) {
+        const char *name = json_string_value(jc);
+
+        /* the jobs' channel: a carrier (vnpost, viettel) or case_system for notify jobs */
+        if (!name || !*name || strlen(name) >= sizeof r->carrier ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+            return http_fail(c, 422, "invalid_field", "carrier",
+                             "carrier must be a channel name such as vnpost, viettel or case_system (the carrier "
+                             "column of bcci jobs list), or left out for every channel");
+        snprintf(r->carrier, sizeof r->carrier, "%s", json_string_value(jc));
+    }
+    if (js && !json_is_null(js)) {
+        if (!json_is_string(js) || clock_parse(json_string_value(js), &r->since) != 0)
+            return http_fail(c, 422, "invalid_field", "since",
+                             "since must be a time such as 2025-11-24T08:00:00+07:00 or 24/11/2025 08:00:00; only "
+                             "jobs that died at or after it come back");
+    }
+    return http_submit_call(c, write_jobs_revive_all, r, http_finish_default);
+}
+
 /* --------------------------------------------------------------- tokens */
 
 typedef struct {
@@ -533,6 +617,7 @@ const http_route_t api_core_routes[] = {
     { "POST", "/v1/carriers/*/events", h_carrier_events, ROLE_CARRIER | ROLE_ADMIN | ROLE_PUBLIC,
       "carrier webhooks (signed, or bearer token)", HTTP_SCOPE_NONE },
     { "GET", "/v1/jobs", h_jobs, ROLE_ADMIN | ROLE_CLERK, "jobs by state", HTTP_SCOPE_NONE },
+    { "POST", "/v1/jobs/retry", h_jobs_retry_all, ROLE_ADMIN, "replay dead jobs in bulk", HTTP_SCOPE_NONE },
     { "POST", "/v1/jobs/*/retry", h_job_retry, ROLE_ADMIN | ROLE_CLERK, "replay a dead job", HTTP_SCOPE_JOB },
     { "POST", "/v1/tokens", h_token_create, ROLE_ADMIN, "create an API token (shown once)", HTTP_SCOPE_NONE },
     { "GET", "/v1/tokens", h_token_list, ROLE_ADMIN, "list API tokens", HTTP_SCOPE_NONE },

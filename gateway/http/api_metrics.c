@@ -76,6 +76,7 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     head(b, "bcci_job_results_total", "counter", "Job results reported by workers, by result.");
     buf_appendf(b, "bcci_job_results_total{result=\"ok\"} %lld\n", st->results_ok);
     buf_appendf(b, "bcci_job_results_total{result=\"retry\"} %lld\n", st->results_retry);
+    buf_appendf(b, "bcci_job_results_total{result=\"paused\"} %lld\n", st->results_paused);
     buf_appendf(b, "bcci_job_results_total{result=\"fail\"} %lld\n", st->results_fail);
     buf_appendf(b, "bcci_job_results_total{result=\"late\"} %lld\n", st->results_late);
     head(b, "bcci_carrier_events_total", "counter", "Carrier events received by webhook or tracking, by outcome.");
@@ -91,6 +92,11 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     for (i = 0; i < st->ncarriers; i++)
         buf_appendf(b, "bcci_carrier_breaker_open{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),
             st->carriers[i].open);
+    head(b, "bcci_carrier_paused", "gauge",
+         "1 when the carrier refuses the gateway's credentials and its jobs wait (see /healthz), else 0.");
+    for (i = 0; i < st->ncarriers; i++)
+        buf_appendf(b, "bcci_carrier_paused{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),
+            st->carriers[i].paused);
     head(b, "bcci_carrier_consecutive_failures", "gauge", "Consecutive failed carrier calls (opens the breaker).");
     for (i = 0; i < st->ncarriers; i++)
         buf_appendf(b, "bcci_carrier_consecutive_failures{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),

@@ -365,6 +365,30 @@ apply_refused(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, const
     return r == STORE_CONFLICT ? STORE_OK : r;
 }
 
+/* note_booking_dead - a booking that used up its attempts: the dossier's timeline says so (the
+ * clerk's problem list shows the shipment while its book job is dead); the status stays, so a
+ * replay (bcci jobs retry) books it as usual */
+static store_rc_t
+note_booking_dead(store_tx_t *tx, const store_job_t *job, const wire_msg_t *m, int64_t now)
+{
+    store_shipment_t s;
+    char *text;
+    store_rc_t r = store_shipments_get(tx, job->shipment_id, &s);
+
+    if (r == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (r != STORE_OK)
+        return r;
+    text = textf("Bưu điện chưa nhận đơn sau %d lần thử (%s); cán bộ một cửa cần kiểm tra, quản trị viên có thể "
+                 "gửi lại (bcci jobs retry)",
+                 job->attempts, m->message);
+    if (!text)
+        return oom(tx, "recording a dead booking");
+    r = append(tx, &s, now, now, "gateway", NULL, NULL, NULL, text, NULL, NULL);
+    free(text);
+    return r == STORE_CONFLICT ? STORE_OK : r;
+}
+
 /* reissue_waybill - the carrier knows the shipment's number for another dossier's order (a
  * restore handed it out again): the shipment takes a fresh number from the pool, the timeline
  * says why, an alert is logged, and the booking runs again at once with the new number.
@@ -487,19 +511,28 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
             return r;
         return store_jobs_complete(tx, m->job_id, now);
     case WIRE_RETRY: {
-        int64_t delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
-                                               backoff_random01());
+        int64_t delay;
         int max = policy->max_attempts_book;
 
+        if (m->pause) {
+            /* the carrier refused the gateway's own configuration: the job is not at fault and
+             * waits, uncounted, while the engine's breaker pauses the carrier */
+            return store_jobs_pause(tx, m->job_id, m->delay_ms, m->message, now);
+        }
+        delay = backoff_full_jitter_ms(job.attempts, policy->backoff_base_ms, policy->backoff_cap_ms,
+                                               backoff_random01());
         if (m->delay_ms > delay)
             delay = m->delay_ms;
         /* the case system gets retries for a period of time rather than a count */
         if (strcmp(job.kind, "notify") == 0)
             max = now - job.created_at >= policy->notify_max_age_ms ? job.attempts : 1 << 30;
         r = store_jobs_retry(tx, m->job_id, delay, m->message, max, now, &dead);
-        if (r == STORE_OK && dead)
+        if (r == STORE_OK && dead) {
             log_warn("job %" PRId64 " (%s) is dead after %d attempts: %s", m->job_id, job.kind, job.attempts,
                      m->message);
+            if (strcmp(job.kind, "book") == 0)
+                r = note_booking_dead(tx, &job, m, now);
+        }
         return r;
     }
     case WIRE_FAIL:

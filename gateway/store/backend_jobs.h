@@ -23,6 +23,9 @@ struct store_jobs_ops {
                         int64_t now, int *dead);
     store_rc_t (*kill)(store_tx_t *tx, int64_t id, const char *message, int64_t now);
     store_rc_t (*revive)(store_tx_t *tx, int64_t id, int64_t now);
+    store_rc_t (*pause)(store_tx_t *tx, int64_t id, int64_t delay_ms, const char *message, int64_t now);
+    store_rc_t (*revive_all)(store_tx_t *tx, const char *kind, const char *carrier, int64_t since, int64_t now,
+                             int *count);
     store_rc_t (*counts)(store_tx_t *tx, store_job_counts_t *out);
     store_rc_t (*list)(store_tx_t *tx, const store_job_filter_t *filter, store_job_list_t *out);
     store_rc_t (*book_payload)(store_tx_t *tx, int64_t shipment_id, char **payload);

@@ -188,7 +188,7 @@ void store_tracking_free(store_tracking_t *self);
 
 typedef enum {
     STORE_CLERK_READY,    /* created or booked and on no open handover manifest, oldest first */
-    STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, newest first */
+    STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, dead bookings, newest first */
 } store_clerk_state_t;
 
 typedef struct {
@@ -203,6 +203,7 @@ typedef struct {
     char *recipient_name;       /* owned */
     char province_code[8], commune_code[8];
     char *last_event;           /* owned: the text of the shipment's newest timeline event, or "" */
+    int booking_dead;           /* its book job is dead: the carrier never took the order */
 } store_clerk_row_t;
 
 typedef struct {

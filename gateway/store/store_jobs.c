@@ -130,6 +130,18 @@ store_jobs_revive(store_tx_t *tx, int64_t id, int64_t now)
 }
 
 store_rc_t
+store_jobs_pause(store_tx_t *tx, int64_t id, int64_t delay_ms, const char *message, int64_t now)
+{
+    return tx->store->be->jobs->pause(tx, id, delay_ms, message, now);
+}
+
+store_rc_t
+store_jobs_revive_all(store_tx_t *tx, const char *kind, const char *carrier, int64_t since, int64_t now, int *count)
+{
+    return tx->store->be->jobs->revive_all(tx, kind, carrier, since, now, count);
+}
+
+store_rc_t
 store_jobs_counts(store_tx_t *tx, store_job_counts_t *out)
 {
     return tx->store->be->jobs->counts(tx, out);

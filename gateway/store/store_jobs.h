@@ -151,6 +151,14 @@ store_rc_t store_jobs_kill(store_tx_t *tx, int64_t id, const char *message, int6
 /* store_jobs_revive - a dead job back to ready now, attempts reset; STORE_NOT_FOUND when
  * there is no dead job id */
 store_rc_t store_jobs_revive(store_tx_t *tx, int64_t id, int64_t now);
+/* store_jobs_pause - the job's carrier refused the gateway's configuration: back to ready after
+ * delay_ms with message as its last error, the attempt its lease counted given back (never dead);
+ * STORE_NOT_FOUND for an unknown job */
+store_rc_t store_jobs_pause(store_tx_t *tx, int64_t id, int64_t delay_ms, const char *message, int64_t now);
+/* store_jobs_revive_all - every dead job of kind and carrier (NULL or "" = any) that died at or
+ * after since (0 = ever) back to ready now, attempts reset; *count (may be NULL) how many */
+store_rc_t store_jobs_revive_all(store_tx_t *tx, const char *kind, const char *carrier, int64_t since, int64_t now,
+                                 int *count);
 /* store_jobs_counts - every job counted by kind and state */
 store_rc_t store_jobs_counts(store_tx_t *tx, store_job_counts_t *out);
 /* store_jobs_list - jobs matching filter, newest first; *out is caller-owned (store_job_list_free),

@@ -12,6 +12,7 @@ import re
 import sqlite3
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -251,6 +252,55 @@ class CliTest(unittest.TestCase):
         rc, out, err = self.bcci("jobs", "retry", "999999999")
         self.assertEqual(rc, 1)
         self.assertRegex(err, r"^bcci: 404 ")
+
+    def test_jobs_retry_all_by_kind(self):
+        # a case system that never answers and a 1 s retry period: the notifications die
+        other = harness.System(workers=0, clock_speed=1, step_seconds=3600,
+                               bccid_args=["--case_system_url", "http://127.0.0.1:9/dvc", "--notify_max_age_s", "1"])
+        try:
+            secret = os.path.join(other.dir, "case_system.secret")
+            with open(secret, "wb") as f:
+                f.write(b"0123456789abcdef0123456789abcdef")
+            os.chmod(secret, 0o600)
+            other.start_worker(["--case_system.secret_file", secret])
+            other.import_codes(count=100)
+            env = self.env(BCCI_URL=other.url, BCCI_TOKEN=other.admin_token)
+            codes = []
+            for i in (1, 2):
+                d = harness.make_dossier(900 + i)
+                st, doc, _ = other.request("POST", "/v1/dossiers", d)
+                self.assertEqual(st, 201, doc)
+                codes.append(d["dossier_code"])
+            deadline, dead = time.time() + 60, []
+            while time.time() < deadline and len(dead) < 2:
+                time.sleep(0.3)
+                st, doc, _ = other.request("GET", "/v1/jobs?state=dead")
+                dead = [j for j in doc["jobs"] if j["kind"] == "notify"]
+            self.assertEqual(len(dead), 2, "the notifications did not die: %s" % doc)
+            other.workers[0].stop()  # nothing dies again behind the test's back
+            rc, out, err = self.bcci("--json", "jobs", "retry", "--all", "--kind", "book", env=env)
+            self.assertEqual((rc, json.loads(out)), (0, {"revived": 0}), err)
+            rc, out, err = self.bcci("--json", "jobs", "retry", "--all", "--kind", "notify", "--since",
+                                     "2999-01-01T00:00:00+07:00", env=env)
+            self.assertEqual((rc, json.loads(out)), (0, {"revived": 0}), err)
+            rc, out, err = self.bcci("--json", "jobs", "retry", "--all", "--kind", "notify", "--carrier", "vnpost",
+                                     env=env)
+            self.assertEqual((rc, json.loads(out)), (0, {"revived": 0}), "notify jobs go to the case system")
+            rc, out, err = self.bcci("--json", "jobs", "retry", "--all", "--kind", "notify", env=env)
+            self.assertEqual((rc, json.loads(out)), (0, {"revived": 2}), err)
+            st, doc, _ = other.request("GET", "/v1/jobs")
+            for j in doc["jobs"]:
+                if j["id"] in {d["id"] for d in dead}:
+                    self.assertEqual((j["state"], j["attempts"]), ("ready", 0), j)
+            rc, out, err = self.bcci("jobs", "retry", "--all", "--kind", "nope", env=env)
+            self.assertEqual(rc, 1)
+            self.assertRegex(err, r"^bcci: 422 ")
+            rc, out, err = self.bcci("jobs", "retry", "--kind", "notify", env=env)
+            self.assertIn(rc, (1, 2))
+            self.assertIn("--all", err)
+        finally:
+            findings = other.stop()
+            self.assertEqual(findings, [])
 
     # ---------------------------------------------------------------- tokens
     def test_token_create_list_revoke(self):

@@ -47,6 +47,14 @@ static const char SQL_SET[] =
 static const char SQL_REVIVE[] =
     "UPDATE jobs SET state = 'ready', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1"
     " AND state = 'dead'";
+/* a paused carrier's job: back to ready, the lease's attempt given back (the job was not at fault) */
+static const char SQL_PAUSE[] =
+    "UPDATE jobs SET state = 'ready', lease = NULL, leased_to = NULL, lease_expires_at = NULL, next_attempt_at = ?2,"
+    " attempts = MAX(attempts - 1, 0), last_error = ?3, updated_at = ?4 WHERE id = ?1";
+/* every dead job of a kind and carrier ('' = any) that died at or after ?4 */
+static const char SQL_REVIVE_ALL[] =
+    "UPDATE jobs SET state = 'ready', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE state = 'dead'"
+    " AND (?2 = '' OR kind = ?2) AND (?3 = '' OR carrier = ?3) AND updated_at >= ?4";
 static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 
@@ -252,6 +260,34 @@ jobs_revive_rc(db_t *db, int64_t id, int64_t now, int *changed)
     if (st) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, now);
+    }
+    return run_update(db, st, changed);
+}
+
+int
+jobs_pause_rc(db_t *db, int64_t id, int64_t next_attempt_at, const char *message, int64_t now, int *changed)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_PAUSE);
+
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, next_attempt_at);
+        db_bind_text(st, 3, message);
+        sqlite3_bind_int64(st, 4, now);
+    }
+    return run_update(db, st, changed);
+}
+
+int
+jobs_revive_all_rc(db_t *db, const char *kind, const char *carrier, int64_t since, int64_t now, int *changed)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_REVIVE_ALL);
+
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        db_bind_text(st, 2, kind ? kind : "");
+        db_bind_text(st, 3, carrier ? carrier : "");
+        sqlite3_bind_int64(st, 4, since);
     }
     return run_update(db, st, changed);
 }

@@ -54,6 +54,11 @@ int jobs_set_rc(db_t *db, int64_t id, const char *state, int64_t next_attempt_at
 int jobs_complete_rc(db_t *db, int64_t id, int64_t now, int *changed);
 /* jobs_revive_rc - *changed 0 when id is not a dead job */
 int jobs_revive_rc(db_t *db, int64_t id, int64_t now, int *changed);
+/* jobs_pause_rc - job id back to ready at next_attempt_at with its lease's attempt given back */
+int jobs_pause_rc(db_t *db, int64_t id, int64_t next_attempt_at, const char *message, int64_t now, int *changed);
+/* jobs_revive_all_rc - dead jobs of kind and carrier (NULL or "" = any) dead since `since` back to
+ * ready now, attempts reset; *changed how many */
+int jobs_revive_all_rc(db_t *db, const char *kind, const char *carrier, int64_t since, int64_t now, int *changed);
 /* jobs_book_payload_rc - *payload caller-owned, NULL when there is no book job */
 int jobs_book_payload_rc(db_t *db, int64_t shipment_id, char **payload);
 /* jobs_next_due_rc - *at INT64_MAX when no job is ready */

@@ -143,6 +143,28 @@ sq_revive(store_tx_t *tx, int64_t id, int64_t now)
 }
 
 static store_rc_t
+sq_pause(store_tx_t *tx, int64_t id, int64_t delay_ms, const char *message, int64_t now)
+{
+    int changed = 0, rc = jobs_pause_rc(sqlite_tx_db(tx), id, now + delay_ms, message, now, &changed);
+
+    if (rc != SQLITE_OK)
+        return sqlite_fail(tx, rc, "putting a paused carrier's job back");
+    return changed ? STORE_OK : store_tx_fail(tx, STORE_NOT_FOUND, "no job %lld", (long long)id);
+}
+
+static store_rc_t
+sq_revive_all(store_tx_t *tx, const char *kind, const char *carrier, int64_t since, int64_t now, int *count)
+{
+    int changed = 0, rc = jobs_revive_all_rc(sqlite_tx_db(tx), kind, carrier, since, now, &changed);
+
+    if (rc != SQLITE_OK)
+        return sqlite_fail(tx, rc, "reviving dead jobs");
+    if (count)
+        *count = changed;
+    return STORE_OK;
+}
+
+static store_rc_t
 sq_counts(store_tx_t *tx, store_job_counts_t *out)
 {
     sqlite3_stmt *st = db_stmt(sqlite_tx_db(tx), SQL_COUNTS);
@@ -290,6 +312,8 @@ const struct store_jobs_ops sqlite_jobs_ops = {
     .retry = sq_retry,
     .kill = sq_kill,
     .revive = sq_revive,
+    .pause = sq_pause,
+    .revive_all = sq_revive_all,
     .counts = sq_counts,
     .list = sq_list,
     .book_payload = sq_book_payload,

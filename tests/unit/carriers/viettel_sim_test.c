@@ -253,7 +253,7 @@ test_wrong_token(void **state)
     sim_proc_start(&f->sim, tok);
     sim_fixture_open(f, cfg_spec, "viettel", NULL);
     sim_shipment(&s, "000.00.31.H23-231124-0008", "RR000000093VN", NULL);
-    sim_expect_status("book with a wrong token", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("book with a wrong token", carrier_book(f->c, &s, &r), CARRIER_CONFIG, &r);
     if (!strstr(r.message, "carrier.viettel.token_file"))
         fail_msg("message '%s' does not name carrier.viettel.token_file", r.message);
 }

@@ -290,7 +290,7 @@ test_wrong_password(void **state)
     sim_proc_start(&f->sim, creds);
     sim_fixture_open(f, cfg_spec, "vnpost", NULL);
     sim_shipment(&s, "000.00.31.H23-231124-0008", "RR000000093VN", NULL);
-    sim_expect_status("book with wrong credentials", carrier_book(f->c, &s, &r), CARRIER_FAIL, &r);
+    sim_expect_status("book with wrong credentials", carrier_book(f->c, &s, &r), CARRIER_CONFIG, &r);
     if (!strstr(r.message, "credentials"))
         fail_msg("message '%s' does not mention the credentials", r.message);
 }

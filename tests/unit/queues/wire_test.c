@@ -333,6 +333,57 @@ test_null_and_unknown_fields(void **state)
     wire_msg_clear(&m);
 }
 
+/* a pause is a retry with a flag: it round-trips, an old RESULT reads as no pause, an old
+ * reader (which ignores unknown fields) sees a retry; the flag on ok/fail is refused */
+static void
+test_pause_flag(void **state)
+{
+    wire_msg_t m, back;
+    const char *cmd;
+    char *body = NULL;
+    size_t len = 0;
+    char err[256] = "";
+
+    (void)state;
+    wire_msg_init(&m);
+    m.cmd = WIRE_RESULT;
+    m.job_id = 7;
+    m.lease = 8;
+    m.outcome = WIRE_RETRY;
+    m.pause = 1;
+    snprintf(m.message, sizeof m.message, "check carrier.vnpost.password_file");
+    assert_int_equal(wire_encode(&m, &cmd, &body, &len), 0);
+    assert_non_null(strstr(body, "\"pause\":true"));
+    assert_non_null(strstr(body, "\"outcome\":\"retry\""));
+    wire_msg_init(&back);
+    if (wire_decode(cmd, strlen(cmd), body, len, &back, err, sizeof err) != 0)
+        fail_msg("pause round trip: %s", err);
+    assert_int_equal(back.outcome, WIRE_RETRY);
+    assert_int_equal(back.pause, 1);
+    assert_string_equal(back.message, "check carrier.vnpost.password_file");
+    wire_msg_clear(&back);
+    free(body);
+    m.pause = 0;
+    assert_int_equal(wire_encode(&m, &cmd, &body, &len), 0);
+    assert_null(strstr(body, "pause"));
+    free(body);
+    {
+        const char *old = "{\"job_id\":1,\"lease\":2,\"outcome\":\"retry\",\"delay_ms\":0,\"message\":\"x\"}";
+        const char *bad = "{\"job_id\":1,\"lease\":2,\"outcome\":\"fail\",\"pause\":true}";
+        const char *notbool = "{\"job_id\":1,\"lease\":2,\"outcome\":\"retry\",\"pause\":1}";
+
+        wire_msg_init(&back);
+        assert_int_equal(wire_decode("RESULT", 6, old, strlen(old), &back, err, sizeof err), 0);
+        assert_int_equal(back.pause, 0);
+        wire_msg_clear(&back);
+        assert_int_equal(wire_decode("RESULT", 6, bad, strlen(bad), &back, err, sizeof err), -1);
+        assert_non_null(strstr(err, "pause"));
+        assert_int_equal(wire_decode("RESULT", 6, notbool, strlen(notbool), &back, err, sizeof err), -1);
+        assert_non_null(strstr(err, "boolean"));
+    }
+    wire_msg_clear(&m);
+}
+
 /* ---- real sockets ------------------------------------------------------ */
 
 typedef struct {
@@ -531,6 +582,7 @@ main(void)
         cmocka_unit_test(test_too_long_message_rejected),
         cmocka_unit_test(test_oversized_and_deep),
         cmocka_unit_test(test_null_and_unknown_fields),
+        cmocka_unit_test(test_pause_flag),
         cmocka_unit_test_setup_teardown(test_router_dealer, pair_setup, pair_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_then_good, pair_setup, pair_teardown),
     };

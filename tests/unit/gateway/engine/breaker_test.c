@@ -109,6 +109,57 @@ test_lost_probe_does_not_block_forever(void **state)
     assert_int_equal(b.n, BREAKERS_MAX);
 }
 
+/* a pause opens at once with its reason, the probe keeps trying with periods capped at
+ * BREAKER_PAUSE_PROBE_MAX_MS, and the probe's success ends the pause */
+static void
+test_pause_opens_at_once_and_probes(void **state)
+{
+    breakers_t b;
+    breaker_t *br;
+    int64_t now = 0, period;
+    int i;
+
+    (void)state;
+    breakers_init(&b, 5, 2000, 10);
+    breakers_leased(&b, "vnpost", 3, 1);
+    breakers_pause(&b, "vnpost", 1, "check carrier.vnpost.password_file", now);
+    br = breakers_get(&b, "vnpost");
+    assert_int_equal(br->open, 1);
+    assert_int_equal(br->paused, 1);
+    assert_string_equal(br->reason, "check carrier.vnpost.password_file");
+    assert_int_equal(breakers_open(&b), 1);
+    check_allowance(&b, "vnpost", now, 0, "paused");
+    /* the other jobs out at the time say the same: nothing changes */
+    breakers_pause(&b, "vnpost", 2, "again", now + 1);
+    breakers_pause(&b, "vnpost", 3, "again", now + 2);
+    assert_string_equal(br->reason, "check carrier.vnpost.password_file");
+    assert_int_equal(br->open_until, 2000);
+    check_allowance(&b, "viettel", now, 10, "another carrier is not paused");
+    /* probes: each refused probe waits longer, never more than the cap */
+    for (i = 0; i < 10; i++) {
+        now = br->open_until;
+        check_allowance(&b, "vnpost", now, 1, "half-open");
+        breakers_leased(&b, "vnpost", 1, 100 + i);
+        check_allowance(&b, "vnpost", now, 0, "probe out");
+        breakers_pause(&b, "vnpost", 100 + i, "still refused", now + 5);
+        period = br->open_until - (now + 5);
+        if (period > BREAKER_PAUSE_PROBE_MAX_MS || period < 2000)
+            fail_msg("probe %d: next probe in %lld ms", i, (long long)period);
+        assert_int_equal(br->paused, 1);
+    }
+    assert_int_equal(period, BREAKER_PAUSE_PROBE_MAX_MS);
+    assert_string_equal(br->reason, "still refused");
+    /* the credentials are fixed: the probe books */
+    now = br->open_until;
+    check_allowance(&b, "vnpost", now, 1, "half-open after the fix");
+    breakers_leased(&b, "vnpost", 1, 200);
+    breakers_record(&b, "vnpost", "book", 200, WIRE_OK, now + 5);
+    assert_int_equal(br->open, 0);
+    assert_int_equal(br->paused, 0);
+    assert_string_equal(br->reason, "");
+    check_allowance(&b, "vnpost", now + 5, 10, "resumed");
+}
+
 int
 main(void)
 {
@@ -116,6 +167,7 @@ main(void)
         cmocka_unit_test(test_closed_limits_in_flight),
         cmocka_unit_test(test_opens_probes_and_closes),
         cmocka_unit_test(test_lost_probe_does_not_block_forever),
+        cmocka_unit_test(test_pause_opens_at_once_and_probes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

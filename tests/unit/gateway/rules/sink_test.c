@@ -257,6 +257,55 @@ test_booked(void **state)
     assert_chain_valid(f, s.dossier_id);
 }
 
+/* retry_result - a retry (pause: the carrier refused the gateway's credentials) of ship_id's
+ * booking, its job on its last allowed attempt */
+static store_rc_t
+retry_result(store_fixture_t *f, int64_t ship_id, int pause)
+{
+    wire_msg_t m;
+    store_tx_t *tx = NULL;
+    char sql[160];
+    store_rc_t r;
+
+    wire_msg_init(&m);
+    m.cmd = WIRE_RESULT;
+    snprintf(sql, sizeof sql, "SELECT id FROM jobs WHERE kind = 'book' AND shipment_id = %lld", (long long)ship_id);
+    m.job_id = sql_int(f, sql);
+    snprintf(sql, sizeof sql, "UPDATE jobs SET state = 'leased', attempts = %d WHERE id = %lld",
+             policy.max_attempts_book, (long long)m.job_id);
+    assert_int_equal(db_exec(writer(f), sql), SQLITE_OK);
+    m.outcome = WIRE_RETRY;
+    m.pause = pause;
+    snprintf(m.message, sizeof m.message, "%s", pause ? "check carrier.vnpost.password_file" : "HTTP 503");
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    r = sink_job_result(tx, &m, &policy, 2000);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    wire_msg_clear(&m);
+    return r;
+}
+
+/* a pause never kills the job nor counts its attempt; a retry past the limit kills it and says so
+ * on the timeline, the status unchanged */
+static void
+test_pause_and_dead_booking(void **state)
+{
+    store_fixture_t *f = *state;
+    int64_t a = add_shipment(f, 1, "return", "created"), b = add_shipment(f, 2, "return", "created");
+
+    assert_int_equal(retry_result(f, a, 1), STORE_OK);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE shipment_id = 1 AND state = 'ready'"), 1);
+    assert_int_equal(sql_int(f, "SELECT attempts FROM jobs WHERE shipment_id = 1"), policy.max_attempts_book - 1);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM timeline WHERE shipment_id = 1"), 0);
+    assert_string_equal(ship(f, a).status, "created");
+
+    assert_int_equal(retry_result(f, b, 0), STORE_OK);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE shipment_id = 2 AND state = 'dead'"), 1);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM timeline WHERE shipment_id = 2 AND text LIKE "
+                                "'Bưu điện chưa nhận đơn sau 25 lần thử (HTTP 503)%'"),
+                     1);
+    assert_string_equal(ship(f, b).status, "created");
+}
+
 static void
 test_booking_answered_after_carrier_events(void **state)
 {
@@ -633,6 +682,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_booked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_leg_receipt_is_the_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_and_dead_booking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_booking_answered_after_carrier_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_normalized_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminal_never_moves_back, setup, teardown),

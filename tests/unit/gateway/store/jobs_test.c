@@ -243,6 +243,49 @@ test_settle_retry_dead_revive(void **state)
     check_state(f, 2, "dead");
 }
 
+/* a paused carrier's job goes back to ready with its attempt given back; dead jobs come back in
+ * bulk by kind, carrier and the time they died */
+static void
+test_pause_and_revive_all(void **state)
+{
+    store_fixture_t *f = *state;
+    store_job_lease_t leases[4];
+    store_tx_t *tx;
+    store_job_t job;
+    int n = 0, count = -1;
+
+    enqueue(f, STORE_JOB_BOOK, 1, "", "vnpost", NOW);
+    enqueue(f, STORE_JOB_NOTIFY, 1, "a", "vnpost", NOW);
+    enqueue(f, STORE_JOB_NOTIFY, 1, "b", "viettel", NOW);
+    enqueue(f, STORE_JOB_TRACK, 1, "", "vnpost", NOW);
+    tx = begin(f, STORE_WRITE);
+    check_rc(store_jobs_lease_due(tx, "vnpost", "w1", NOW, 1, leases, &n), STORE_OK, "lease");
+    assert_int_equal(n, 1);
+    store_job_lease_free(&leases[0]);
+    check_rc(store_jobs_pause(tx, 1, 0, "check carrier.vnpost.password_file", NOW + 5), STORE_OK, "pause");
+    check_rc(store_jobs_get(tx, 1, &job), STORE_OK, "get");
+    if (strcmp(job.state, "ready") || job.attempts != 0 || job.next_attempt_at != NOW + 5 ||
+        strcmp(job.last_error, "check carrier.vnpost.password_file"))
+        fail_msg("after pause: got %s with %d attempts at %lld '%s', want ready with 0 at now", job.state,
+                 job.attempts, (long long)job.next_attempt_at, job.last_error);
+    check_rc(store_jobs_pause(tx, 99, 0, "x", NOW), STORE_NOT_FOUND, "pause of an unknown job");
+    check_rc(store_jobs_kill(tx, 2, "case system refused", NOW + 100), STORE_OK, "kill 2");
+    check_rc(store_jobs_kill(tx, 3, "case system refused", NOW + 100), STORE_OK, "kill 3");
+    check_rc(store_jobs_kill(tx, 4, "unknown order", NOW + 100), STORE_OK, "kill 4");
+    check_rc(store_jobs_revive_all(tx, "notify", "vnpost", 0, NOW + 200, &count), STORE_OK, "by kind and carrier");
+    assert_int_equal(count, 1);
+    check_rc(store_jobs_revive_all(tx, "notify", NULL, NOW + 101, NOW + 200, &count), STORE_OK, "since later");
+    assert_int_equal(count, 0);
+    check_rc(store_jobs_revive_all(tx, NULL, "", NOW + 100, NOW + 200, &count), STORE_OK, "every kind");
+    assert_int_equal(count, 2);
+    check_rc(store_jobs_revive_all(tx, NULL, NULL, 0, NOW + 300, &count), STORE_OK, "nothing left");
+    assert_int_equal(count, 0);
+    commit(&tx);
+    check_state(f, 2, "ready");
+    check_state(f, 3, "ready");
+    check_state(f, 4, "ready");
+}
+
 static void
 test_requeue_on_lease_expiry_and_worker_loss(void **state)
 {
@@ -520,6 +563,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_enqueue_is_unique_per_shipment_kind_purpose, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_due_oldest_first_per_carrier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settle_retry_dead_revive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_and_revive_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requeue_on_lease_expiry_and_worker_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_under_failure_injection, setup, teardown),
