@@ -763,6 +763,39 @@ h_manifest_create(http_ctx_t *c)
     return http_submit_call(c, write_manifest, r, finish_manifest);
 }
 
+/* documents - how many documents the citizen handed in (the submission's "documents") */
+static unsigned
+documents_of(const json_t *body)
+{
+    const json_t *docs = json_object_get(body, "documents");
+
+    return json_is_array(docs) ? (unsigned)json_array_size(docs) : 0;
+}
+
+/* handover_rows - one handover-list row per item, naming the citizen of each (the recipient on
+ * the return leg, the sender on the send leg) and the documents a send leg carries. The rows
+ * borrow from bodies[i] (parsed here; the caller json_decrefs each) and from items. */
+static void
+handover_rows(http_ctx_t *c, const store_label_item_t *items, size_t n, manifest_item_t *rows, json_t **bodies)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const store_label_item_t *it = &items[i];
+        const char *citizen = strcmp(it->leg, "send") == 0 ? "sender" : "recipient";
+
+        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
+        rows[i].waybill = it->waybill;
+        rows[i].dossier_code = it->dossier_code;
+        rows[i].recipient_name = jstr(bodies[i], citizen, "name");
+        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(bodies[i], citizen, "commune_code"));
+        if (!rows[i].commune)
+            rows[i].commune = jstr(bodies[i], citizen, "commune_code");
+        rows[i].cod_amount = it->cod_amount;
+        rows[i].documents = documents_of(bodies[i]);
+    }
+}
+
 static enum MHD_Result
 h_manifest_pdf(http_ctx_t *c)
 {
@@ -808,18 +841,7 @@ h_manifest_pdf(http_ctx_t *c)
         store_manifest_free(&m);
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     }
-    for (i = 0; i < n; i++) {
-        const store_label_item_t *it = &m.items[i];
-
-        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
-        rows[i].waybill = it->waybill;
-        rows[i].dossier_code = it->dossier_code;
-        rows[i].recipient_name = jstr(bodies[i], "recipient", "name");
-        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(bodies[i], "recipient", "commune_code"));
-        if (!rows[i].commune)
-            rows[i].commune = jstr(bodies[i], "recipient", "commune_code");
-        rows[i].cod_amount = it->cod_amount;
-    }
+    handover_rows(c, m.items, n, rows, bodies);
     vn_date(m.created_at, date, NULL);
     memset(&md, 0, sizeof md);
     md.manifest_id = id;
@@ -1051,15 +1073,6 @@ h_receipt_create(http_ctx_t *c)
     return http_submit_call(c, write_receipt, r, http_finish_default);
 }
 
-/* documents - how many documents the citizen handed in (the submission's "documents") */
-static unsigned
-documents_of(const json_t *body)
-{
-    const json_t *docs = json_object_get(body, "documents");
-
-    return json_is_array(docs) ? (unsigned)json_array_size(docs) : 0;
-}
-
 static enum MHD_Result
 h_receipt_pdf(http_ctx_t *c)
 {
@@ -1105,19 +1118,7 @@ h_receipt_pdf(http_ctx_t *c)
         store_receipt_free(&rec);
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     }
-    for (i = 0; i < n; i++) {
-        const store_label_item_t *it = &rec.items[i];
-
-        bodies[i] = json_loads(it->body ? it->body : "{}", 0, NULL);
-        rows[i].waybill = it->waybill;
-        rows[i].dossier_code = it->dossier_code;
-        rows[i].recipient_name = jstr(bodies[i], "sender", "name");
-        rows[i].commune = areas_commune_name(http_config(c)->areas, jstr(bodies[i], "sender", "commune_code"));
-        if (!rows[i].commune)
-            rows[i].commune = jstr(bodies[i], "sender", "commune_code");
-        rows[i].cod_amount = it->cod_amount;
-        rows[i].documents = documents_of(bodies[i]);
-    }
+    handover_rows(c, rec.items, n, rows, bodies);
     vn_date(rec.created_at, date, NULL);
     clock_format(rec.created_at, CLOCK_VN_MINUTE, hm, sizeof hm);
     memset(&md, 0, sizeof md);

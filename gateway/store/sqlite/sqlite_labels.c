@@ -51,6 +51,30 @@ static const char SQL_MANIFEST_ACCEPT[] =
 static const char SQL_SET_STATUS[] =
     "UPDATE shipments SET status = ?2, status_time = ?3, updated_at = ?3 WHERE id = ?1";
 
+/* the columns of a handover-list item, in the order SQL_MANIFEST_ITEMS and SQL_RECEIPT_ITEMS
+ * select them: waybill, dossier code, agency, carrier, status, COD, prints, body, leg, accepted at */
+#define ITEM_COLUMNS 10
+
+static char *dup_text(sqlite3_stmt *st, int col);
+
+/* item_from_row - fill it from the current row; SQLITE_OK or SQLITE_NOMEM (it->body owned) */
+static int
+item_from_row(sqlite3_stmt *st, store_label_item_t *it)
+{
+    memset(it, 0, sizeof *it);
+    snprintf(it->waybill, sizeof it->waybill, "%s", db_col_text(st, 0));
+    snprintf(it->dossier_code, sizeof it->dossier_code, "%s", db_col_text(st, 1));
+    snprintf(it->agency_code, sizeof it->agency_code, "%s", db_col_text(st, 2));
+    snprintf(it->carrier, sizeof it->carrier, "%s", db_col_text(st, 3));
+    snprintf(it->status, sizeof it->status, "%s", db_col_text(st, 4));
+    it->cod_amount = sqlite3_column_int64(st, 5);
+    it->prints = sqlite3_column_int64(st, 6);
+    snprintf(it->leg, sizeof it->leg, "%s", db_col_text(st, 8));
+    it->accepted_at = sqlite3_column_int64(st, 9);
+    it->body = dup_text(st, 7);
+    return it->body ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* a shipment as the rules need it: its ids and status time beside what callers see */
 typedef struct {
     int64_t id, dossier_id, status_time;
@@ -517,21 +541,8 @@ manifest_items(store_tx_t *tx, int64_t id, store_manifest_t *out)
             cap = ncap;
         }
         it = &out->items[out->n];
-        memset(it, 0, sizeof *it);
-        snprintf(it->waybill, sizeof it->waybill, "%s", db_col_text(st, 0));
-        snprintf(it->dossier_code, sizeof it->dossier_code, "%s", db_col_text(st, 1));
-        snprintf(it->agency_code, sizeof it->agency_code, "%s", db_col_text(st, 2));
-        snprintf(it->carrier, sizeof it->carrier, "%s", db_col_text(st, 3));
-        snprintf(it->status, sizeof it->status, "%s", db_col_text(st, 4));
-        it->cod_amount = sqlite3_column_int64(st, 5);
-        it->prints = sqlite3_column_int64(st, 6);
-        it->body = dup_text(st, 7);
-        if (!it->body) {
-            rc = SQLITE_NOMEM;
+        if ((rc = item_from_row(st, it)) != SQLITE_OK)
             break;
-        }
-        snprintf(it->leg, sizeof it->leg, "%s", db_col_text(st, 8));
-        it->accepted_at = sqlite3_column_int64(st, 9);
         out->n++;
     }
     sqlite3_reset(st);
@@ -698,7 +709,8 @@ static const char SQL_INSERT_RECEIPT_ITEM[] =
 static const char SQL_RECEIPT[] =
     "SELECT id, agency_code, officer, created_at FROM receipts WHERE public_id = ?1";
 static const char SQL_RECEIPT_ITEMS[] =
-    "SELECT s.waybill, d.code, d.agency_code, s.carrier, s.status, s.cod_amount, s.label_prints, sub.body, s.leg, s.id"
+    "SELECT s.waybill, d.code, d.agency_code, s.carrier, s.status, s.cod_amount, s.label_prints, sub.body, s.leg,"
+    " (SELECT MIN(t.event_time) FROM timeline t WHERE t.shipment_id = s.id AND t.status = 'accepted'), s.id"
     " FROM receipt_items ri JOIN shipments s ON s.id = ri.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
     " JOIN submissions sub ON sub.id = s.submission_id WHERE ri.receipt_id = ?1 ORDER BY ri.position";
 
@@ -772,21 +784,9 @@ receipt_read(store_tx_t *tx, const char *public_id, store_receipt_t *out)
             cap = ncap;
         }
         it = &out->items[out->n];
-        memset(it, 0, sizeof *it);
-        snprintf(it->waybill, sizeof it->waybill, "%s", db_col_text(st, 0));
-        snprintf(it->dossier_code, sizeof it->dossier_code, "%s", db_col_text(st, 1));
-        snprintf(it->agency_code, sizeof it->agency_code, "%s", db_col_text(st, 2));
-        snprintf(it->carrier, sizeof it->carrier, "%s", db_col_text(st, 3));
-        snprintf(it->status, sizeof it->status, "%s", db_col_text(st, 4));
-        it->cod_amount = sqlite3_column_int64(st, 5);
-        it->prints = sqlite3_column_int64(st, 6);
-        it->body = dup_text(st, 7);
-        if (!it->body) {
-            rc = SQLITE_NOMEM;
+        if ((rc = item_from_row(st, it)) != SQLITE_OK)
             break;
-        }
-        snprintf(it->leg, sizeof it->leg, "%s", db_col_text(st, 8));
-        out->shipment_ids[out->n] = sqlite3_column_int64(st, 9);
+        out->shipment_ids[out->n] = sqlite3_column_int64(st, ITEM_COLUMNS);
         out->n++;
     }
     sqlite3_reset(st);
