@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import os
+import sqlite3
 import sys
 import time
 import unittest
@@ -57,14 +58,25 @@ def vn_time(offset_s):
 
 
 def make_dead_job(system, seq):
-    """One more dossier whose book job dies: a worker with wrong carrier credentials
-    (a permanent failure) takes it; then a good worker is back. Returns its waybill."""
+    """One more dossier whose book job is dead, as after a booking the carrier kept refusing.
+    (Wrong credentials no longer kill jobs: they pause the carrier.) With no worker connected
+    the job waits ready; the test marks it dead in the database, as the sink would after its
+    last attempt, then a worker is back. Returns its waybill."""
     for w in system.workers:
         w.stop()
-    bad = system.start_worker(["--carrier.vnpost.username", "wrong-user"])
     d = harness.make_dossier(seq, harness.load_examples()[0])
     st, doc, _ = system.request("POST", "/v1/dossiers", d)
     assert st == 201, (st, doc)
+    con = sqlite3.connect(os.path.join(system.state, "bcci.db"), timeout=30)
+    try:
+        with con:
+            n = con.execute("UPDATE jobs SET state = 'dead', attempts = 25, last_error = ?"
+                            " WHERE kind = 'book' AND state = 'ready' AND shipment_id ="
+                            " (SELECT s.id FROM shipments s JOIN dossiers x ON x.id = s.dossier_id WHERE x.code = ?)",
+                            ("Bưu điện từ chối đơn (HTTP 400): thiếu thông tin người nhận", d["dossier_code"])).rowcount
+    finally:
+        con.close()
+    assert n == 1, "want the booking of %s ready to mark dead, found %d" % (d["dossier_code"], n)
     deadline = time.time() + 30
     while time.time() < deadline:
         st, doc, _ = system.request("GET", "/v1/jobs?state=dead")
@@ -73,7 +85,6 @@ def make_dead_job(system, seq):
         time.sleep(0.2)
     else:
         raise AssertionError("no dead job within 30 s")
-    bad.stop()
     system.start_worker()
     return doc_waybill(system, d["dossier_code"])
 
