@@ -51,7 +51,8 @@ class Bccid:
             self.stop()
             raise RuntimeError("bccid did not start; see %s" % self.err.name)
         threading.Thread(target=lambda: [None for _ in self.p.stdout], daemon=True).start()
-        self.url = line["l"].split()[3]
+        # bccid's first stdout line is JSON: {"msg": "listening", "http": "http://HOST:PORT", …}
+        self.url = json.loads(line["l"])["http"]
         u = urllib.parse.urlparse(self.url)
         self.host, self.port = u.hostname, u.port
         deadline = time.time() + 20
