@@ -772,6 +772,37 @@ documents_of(const json_t *body)
     return json_is_array(docs) ? (unsigned)json_array_size(docs) : 0;
 }
 
+/* send_handover_pdf - render a handover list (manifest or receipt, what) and answer it as
+ * ID.pdf; frees rows and bodies (the caller still owns the record they borrow from) */
+static enum MHD_Result
+send_handover_pdf(http_ctx_t *c, const manifest_data_t *md, manifest_item_t *rows, json_t **bodies, size_t n,
+                  const char *what, const char *id)
+{
+    char err[256], disp[96], *data;
+    size_t i, len;
+    buf_t out;
+    int rc;
+
+    buf_init(&out, MANIFEST_PDF_LIMIT);
+    rc = manifest_render_pdf(md, &out, err, sizeof err);
+    for (i = 0; i < n; i++)
+        json_decref(bodies[i]);
+    free(bodies);
+    free(rows);
+    if (rc != 0) {
+        buf_free(&out);
+        log_error("%s rendering failed: %s", what, err);
+        return http_fail(c, 500, "render_failed", NULL, "the %s could not be drawn: %s; retry, and report it if it "
+                         "happens again", what, err);
+    }
+    snprintf(disp, sizeof disp, "inline; filename=\"%s.pdf\"", id);
+    http_add_header(c, "Content-Disposition", disp);
+    data = buf_steal(&out, &len);
+    if (!data)
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    return http_send_bytes(c, 200, "application/pdf", data, len);
+}
+
 /* handover_rows - one handover-list row per item, naming the citizen of each (the recipient on
  * the return leg, the sender on the send leg) and the documents a send leg carries. The rows
  * borrow from bodies[i] (parsed here; the caller json_decrefs each) and from items. */
@@ -806,11 +837,10 @@ h_manifest_pdf(http_ctx_t *c)
     json_t **bodies;
     manifest_data_t md;
     api_error_t e;
-    char date[11], err[256], disp[96], *data;
-    size_t n, i, len;
+    char date[11];
+    enum MHD_Result ret;
+    size_t n;
     store_rc_t src;
-    buf_t out;
-    int rc;
 
     if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "BB-", 3) != 0)
         return http_fail(c, 404, "not_found", NULL, "no manifest %.40s on this gateway (ids look like BB-20251124-ABCDEFGH)",
@@ -851,24 +881,9 @@ h_manifest_pdf(http_ctx_t *c)
     md.qr_text = m.code;
     md.items = rows;
     md.n = n;
-    buf_init(&out, MANIFEST_PDF_LIMIT);
-    rc = manifest_render_pdf(&md, &out, err, sizeof err);
-    for (i = 0; i < n; i++)
-        json_decref(bodies[i]);
-    free(bodies);
-    free(rows);
+    ret = send_handover_pdf(c, &md, rows, bodies, n, "manifest", id);
     store_manifest_free(&m);
-    if (rc != 0) {
-        buf_free(&out);
-        log_error("manifest rendering failed: %s", err);
-        return http_fail(c, 500, "render_failed", NULL, "the manifest could not be drawn: %s", err);
-    }
-    snprintf(disp, sizeof disp, "inline; filename=\"%s.pdf\"", id);
-    http_add_header(c, "Content-Disposition", disp);
-    data = buf_steal(&out, &len);
-    if (!data)
-        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    return http_send_bytes(c, 200, "application/pdf", data, len);
+    return ret;
 }
 
 /* --------------------------------------------------------------- scans */
@@ -1083,11 +1098,10 @@ h_receipt_pdf(http_ctx_t *c)
     json_t **bodies;
     manifest_data_t md;
     api_error_t e;
-    char date[11], hm[20], err[256], disp[96], *data;
-    size_t n, i, len;
+    char date[11], hm[20];
+    enum MHD_Result ret;
+    size_t n;
     store_rc_t src;
-    buf_t out;
-    int rc;
 
     if (strlen(id) != LABELS_MANIFEST_ID_LEN || strncmp(id, "TN-", 3) != 0)
         return http_fail(c, 404, "not_found", NULL, "no receipt %.40s on this gateway (ids look like TN-20251124-ABCDEFGH)",
@@ -1133,24 +1147,9 @@ h_receipt_pdf(http_ctx_t *c)
     md.handover_place = jstr(bodies[0], "agency", "address");
     md.agency_staff = rec.officer;
     md.receiving = 1;
-    buf_init(&out, MANIFEST_PDF_LIMIT);
-    rc = manifest_render_pdf(&md, &out, err, sizeof err);
-    for (i = 0; i < n; i++)
-        json_decref(bodies[i]);
-    free(bodies);
-    free(rows);
+    ret = send_handover_pdf(c, &md, rows, bodies, n, "receipt", id);
     store_receipt_free(&rec);
-    if (rc != 0) {
-        buf_free(&out);
-        log_error("receipt rendering failed: %s", err);
-        return http_fail(c, 500, "render_failed", NULL, "the receipt could not be drawn: %s", err);
-    }
-    snprintf(disp, sizeof disp, "inline; filename=\"%s.pdf\"", id);
-    http_add_header(c, "Content-Disposition", disp);
-    data = buf_steal(&out, &len);
-    if (!data)
-        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    return http_send_bytes(c, 200, "application/pdf", data, len);
+    return ret;
 }
 
 const http_route_t api_label_routes[] = {
