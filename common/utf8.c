@@ -40,10 +40,48 @@ utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+/* nfc_stable - 1 when s is valid UTF-8 made only of code points that NFC leaves alone whatever
+ * surrounds them: U+0001..U+02FF (ASCII, Latin-1, Latin Extended-A/B, IPA, spacing modifiers)
+ * and U+1E00..U+1EFF (Latin Extended Additional: every precomposed Vietnamese letter). None of
+ * them decomposes or combines with a neighbour (no combining marks, no composition exclusions;
+ * tests/unit/common/utf8_test.c checks every pair), so such a text is its own NFC form. Almost
+ * every name and address a clerk types is one, and utf8proc's decompose-and-recompose costs
+ * some ten thousand instructions per field; *valid says whether s is valid UTF-8 at all. */
+static int
+nfc_stable(const char *s, int *valid)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int stable = 1;
+
+    *valid = 1;
+    while (*p) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n;
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        n = utf8proc_iterate(p, 4, &cp);
+        if (n <= 0 || cp < 0) {
+            *valid = 0;
+            return 0;
+        }
+        if (!(cp < 0x300 || (cp >= 0x1E00 && cp < 0x1F00)))
+            stable = 0;
+        p += n;
+    }
+    return stable;
+}
+
 char *
 utf8_nfc(const char *s)
 {
-    if (!utf8_valid(s, strlen(s)))
+    int valid;
+
+    if (nfc_stable(s, &valid))
+        return strdup(s);
+    if (!valid)
         return NULL;
     return (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
 }

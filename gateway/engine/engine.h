@@ -64,6 +64,7 @@ typedef struct engine_op {
 typedef struct {
     const char *jobs_endpoint;     /* ipc://… or tcp://… */
     int max_batch;                 /* operations per commit */
+    int commit_delay_us;           /* under load, wait this long for more operations before a commit */
     int breaker_threshold;         /* consecutive carrier failures that open the breaker */
     int64_t breaker_cooldown_ms;   /* first open period; doubles up to 60 s */
     int carrier_max_inflight;      /* per carrier, across all workers */

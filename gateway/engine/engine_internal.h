@@ -50,6 +50,7 @@ typedef struct {
 
 struct engine {
     store_t *store;
+    int last_batch_ops;        /* operations the previous batch carried: a sign of load */
     store_tx_t *tx;            /* the batch's write transaction, on the engine thread */
     engine_config_t cfg;
     void *zctx, *router;

@@ -146,6 +146,22 @@ db_exec(db_t *self, const char *sql)
     return rc;
 }
 
+int
+db_run(db_t *self, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(self, sql);
+    int rc;
+
+    if (!st)
+        return SQLITE_ERROR;
+    rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return SQLITE_OK;
+    log_warn("SQL failed: %s", sqlite3_errstr(rc));
+    return rc;
+}
+
 const char *
 db_errmsg(db_t *self)
 {

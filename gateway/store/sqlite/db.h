@@ -34,6 +34,10 @@ int db_step(sqlite3_stmt *st);
 void db_fail_at(long nth);
 /* db_exec - run SQL without results; SQLite result code */
 int db_exec(db_t *self, const char *sql);
+/* db_run - run one cached statement without results, e.g. transaction control, which the
+ * engine issues several times per batch: prepared once instead of parsed by every db_exec;
+ * sql is a static string as for db_stmt. SQLite result code (SQLITE_OK when it ran). */
+int db_run(db_t *self, const char *sql);
 const char *db_errmsg(db_t *self);
 /* db_transient - 1 when rc means "try again later" (busy, locked, full, I/O, read-only) */
 int db_transient(int rc);

@@ -349,6 +349,15 @@ store_reader_put(store_t *base, db_t *reader)
     db_close(&reader);
 }
 
+/* transaction control, prepared once per connection (db_run) */
+static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT op";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO op";
+static const char SQL_RELEASE[] = "RELEASE op";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_COMMIT[] = "COMMIT";
+
 static store_rc_t
 sq_tx_begin(store_t *base, store_mode_t mode, store_tx_t **out)
 {
@@ -363,7 +372,7 @@ sq_tx_begin(store_t *base, store_mode_t mode, store_tx_t **out)
     if (mode == STORE_WRITE) {
         tx->db = self->writer;
         db_reset_all(tx->db); /* no read snapshot left over from the last transaction */
-        rc = db_exec(tx->db, "BEGIN IMMEDIATE");
+        rc = db_run(tx->db, SQL_BEGIN_WRITE);
         if (rc != SQLITE_OK) {
             store_rc_t r = sqlite_fail(&tx->base, rc, "starting a write transaction");
 
@@ -377,7 +386,7 @@ sq_tx_begin(store_t *base, store_mode_t mode, store_tx_t **out)
             free(tx);
             return STORE_BUSY;
         }
-        rc = db_exec(tx->db, "BEGIN");
+        rc = db_run(tx->db, SQL_BEGIN_READ);
         if (rc != SQLITE_OK) {
             store_reader_put(base, tx->db);
             free(tx);
@@ -392,7 +401,7 @@ static store_rc_t
 sq_tx_savepoint(store_tx_t *base)
 {
     struct sqlite_tx *tx = (struct sqlite_tx *)base;
-    int rc = db_exec(tx->db, "SAVEPOINT op");
+    int rc = db_run(tx->db, SQL_SAVEPOINT);
 
     if (rc != SQLITE_OK)
         return sqlite_fail(base, rc, "starting an operation");
@@ -409,9 +418,9 @@ sq_tx_release(store_tx_t *base, int keep)
     if (tx->depth == 0)
         return store_tx_fail(base, STORE_ERROR, "release without a savepoint");
     if (!keep)
-        rc = db_exec(tx->db, "ROLLBACK TO op");
+        rc = db_run(tx->db, SQL_ROLLBACK_TO);
     if (rc == SQLITE_OK)
-        rc = db_exec(tx->db, "RELEASE op");
+        rc = db_run(tx->db, SQL_RELEASE);
     tx->depth--;
     return rc == SQLITE_OK ? STORE_OK : sqlite_fail(base, rc, "ending an operation");
 }
@@ -421,7 +430,7 @@ sq_tx_end(struct sqlite_tx *tx)
 {
     db_reset_all(tx->db); /* a statement left on a row would keep this transaction's snapshot */
     if (!sqlite3_get_autocommit(db_handle(tx->db)))
-        db_exec(tx->db, "ROLLBACK");
+        db_run(tx->db, SQL_ROLLBACK);
     if (tx->base.mode == STORE_READ)
         store_reader_put(tx->base.store, tx->db);
     free(tx);
@@ -431,7 +440,7 @@ static store_rc_t
 sq_tx_commit(store_tx_t *base)
 {
     struct sqlite_tx *tx = (struct sqlite_tx *)base;
-    int rc = db_exec(tx->db, "COMMIT");
+    int rc = db_run(tx->db, SQL_COMMIT);
     store_rc_t r = STORE_OK;
 
     if (rc != SQLITE_OK) {

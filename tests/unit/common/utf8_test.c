@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "utf8.h"
 
@@ -65,12 +66,65 @@ test_nfc_and_counts(void **state)
     assert_int_equal(utf8_seq_len((const unsigned char *)"\xe1\xba", 2), 0);
 }
 
+static int
+fast_path_range(int32_t cp)
+{
+    return (cp >= 1 && cp < 0x300) || (cp >= 0x1E00 && cp < 0x1F00);
+}
+
+/* utf8_nfc copies texts made only of the fast path's code points without asking utf8proc:
+ * every such pair (and so, by induction on neighbours, every such text) must be its own NFC
+ * form, or the fast path would store unnormalised text */
+static void
+test_nfc_fast_path_pairs(void **state)
+{
+    unsigned char text[16];
+    long pairs = 0;
+    int32_t a, b;
+
+    (void)state;
+    for (a = 1; a < 0x1F00; a++) {
+        if (!fast_path_range(a))
+            continue;
+        for (b = 1; b < 0x1F00; b++) {
+            utf8proc_ssize_t n;
+            char *nfc;
+
+            if (!fast_path_range(b))
+                continue;
+            n = utf8proc_encode_char(a, text);
+            n += utf8proc_encode_char(b, text + n);
+            text[n] = 0;
+            nfc = (char *)utf8proc_NFC(text);
+            assert_non_null(nfc);
+            if (strcmp(nfc, (const char *)text) != 0)
+                fail_msg("U+%04X U+%04X changes under NFC: the fast path must not take them", (unsigned)a,
+                         (unsigned)b);
+            free(nfc);
+            pairs++;
+        }
+    }
+    assert_true(pairs > 900000);
+    /* outside the range the slow path still normalises: combining marks, singletons */
+    {
+        char *ohm = utf8_nfc("\xe2\x84\xa6"); /* U+2126 OHM SIGN -> U+03A9 */
+        char *viet = utf8_nfc("Vie\xcc\xa3\xcc\x82t"); /* e + dot below + circumflex -> U+1EC7 */
+
+        assert_string_equal(ohm, "\xce\xa9");
+        assert_string_equal(viet, "Vi\xe1\xbb\x87t");
+        free(ohm);
+        free(viet);
+    }
+    assert_null(utf8_nfc("Nguy\xe1\xbb")); /* truncated inside the fast path's scan */
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forbidden),
         cmocka_unit_test(test_nfc_and_counts),
+        cmocka_unit_test(test_nfc_fast_path_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
