@@ -374,6 +374,7 @@ BAD_VALUES = [
     ("bccid", "jobs_endpoint", "udp://127.0.0.1:7000"),
     ("bccid", "case_system_url", "ftp://dvc.example/notify"),
     ("bccid", "max_batch", "0"),
+    ("bccid", "commit_delay_us", "-1"),
     ("bccid", "scheduler_interval_ms", "1e3"),
     ("bccid", "insecure_plaintext_jobs", "maybe"),
     ("bccid", "http_timeout", "0"),
