@@ -13,8 +13,11 @@ Figures, all taken on this machine in this run:
   5. labels           label_bench, when it was built
   6. events           carrier webhook events applied/s (batches of 100), notifications delivered/s
   7. label latency    single PDF/PNG labels over HTTP, p50/p99
+  8. PostgreSQL       bench/pg_bench.py: intake on one and on two bccid instances sharing one
+                      database, end to end on one, on a throw-away server (tests/pg/pg_server.py)
 then the ratios of intake to the ceilings, and the goal: intake at least 0.7 x the storage
-ceiling of 100 dossiers per transaction with p99 <= 20 ms at 32 connections (never below 0.37 x).
+ceiling of 100 dossiers per transaction with p99 <= 20 ms at 32 connections (never below 0.37 x),
+and two instances on PostgreSQL at least 0.5 x the SQLite intake.
 
 Everything runs in a fresh temporary directory; every process started here
 runs in its own process group and is stopped at the end; every wait is bounded.
@@ -44,6 +47,7 @@ TEMPLATE_SOURCE = os.path.join(ROOT, "examples", "04-hai-phong-ho-kinh-doanh.jso
 TARGET_INTAKE_P99_MS = 20.0
 GOAL_INTAKE_VS_SQLITE100 = 0.7   # intake / SQLite with 100 dossiers per transaction
 FLOOR_INTAKE_VS_SQLITE100 = 0.37  # where it stood before the store was rebuilt
+GOAL_PG_TWO_VS_SQLITE = 0.5       # two bccid instances on PostgreSQL vs one on SQLite, same run
 TARGET_E2E_RPS = 3000.0
 
 LISTEN_RE = re.compile(r"listening on (https?://[0-9A-Za-z.\-\[\]:]+)")
@@ -368,6 +372,24 @@ def main():
             except subprocess.TimeoutExpired:
                 print(f"   {script} did not finish within 600 s")
 
+        # 8. PostgreSQL: one and two instances, end to end (bench/pg_bench.py)
+        print("\n8. PostgreSQL (a throw-away server on this machine; bccid, workers, wrk and the database "
+              "share its cores)")
+        try:
+            env = dict(os.environ, BCCI_BIN=bin_dir, BCCI_BENCH=bench_dir)
+            r = subprocess.run([sys.executable, os.path.join(HERE, "pg_bench.py"), "--clients", str(args.clients),
+                                "--seconds", str(args.intake_seconds), "--workers", str(args.workers)],
+                               capture_output=True, text=True, timeout=900, env=env, start_new_session=True)
+            for out_line in r.stdout.strip().splitlines():
+                if out_line.startswith("summary "):
+                    res["pg"] = json.loads(out_line[len("summary "):])
+                else:
+                    print("   " + out_line)
+            if r.returncode != 0:
+                print(f"   (pg_bench.py exited with status {r.returncode}: {r.stderr.strip()[-600:]})")
+        except subprocess.TimeoutExpired:
+            print("   pg_bench.py did not finish within 900 s")
+
         report(res, notes)
     finally:
         procs.stop_all()
@@ -538,6 +560,17 @@ def report(res, notes):
     print(f"   [{verdict(ok_floor)}] intake not below {FLOOR_INTAKE_VS_SQLITE100:.2f} x SQLite (100 per txn)")
     print(f"   [{verdict(None if e2e is None else (e2e >= TARGET_E2E_RPS and res['e2e']['complete']))}] "
           f"end to end >= {TARGET_E2E_RPS:,.0f} dossiers/s: {fmt_rate(e2e)}")
+    pg = res.get("pg", {})
+    pg_one = (pg.get("pg_intake_one") or {}).get("ok_rps")
+    pg_two = (pg.get("pg_intake_two") or {}).get("ok_rps")
+    print(f"   PostgreSQL intake, one instance / SQLite intake   {ratio(pg_one, in_rps):>6}   "
+          f"({fmt_rate(pg_one)} vs {fmt_rate(in_rps)})")
+    print(f"   PostgreSQL intake, two instances / SQLite intake  {ratio(pg_two, in_rps):>6}   "
+          f"({fmt_rate(pg_two)} vs {fmt_rate(in_rps)})")
+    print(f"   PostgreSQL end to end, one instance               {fmt_rate((pg.get('pg_e2e') or {}).get('rps'))}")
+    ok_pg = None if not pg_two or not in_rps else pg_two / in_rps >= GOAL_PG_TWO_VS_SQLITE
+    print(f"   [{verdict(ok_pg)}] two instances on PostgreSQL >= {GOAL_PG_TWO_VS_SQLITE:.1f} x the SQLite intake: "
+          f"{ratio(pg_two, in_rps)} x")
     for n in notes:
         print("   note: " + n)
     summary = {k: v for k, v in res.items() if k != "labels"}
