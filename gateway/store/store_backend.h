@@ -50,6 +50,8 @@ struct store_backend {
     store_rc_t (*tx_release)(store_tx_t *tx, int keep);
     store_rc_t (*tx_commit)(store_tx_t *tx); /* frees tx whatever the outcome */
     void (*tx_abort)(store_tx_t *tx);        /* frees tx */
+    /* leader_try - store_leader_try; NULL: the backend's store has one process, always the leader */
+    store_rc_t (*leader_try)(store_t *self, const char *role, int *held);
 
     const struct store_dossiers_ops *dossiers;
     const struct store_jobs_ops *jobs;
