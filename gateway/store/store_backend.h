@@ -38,6 +38,7 @@ struct store_timeline_ops;
 struct store_shipments_ops;
 struct store_labels_ops;
 struct store_admin_ops;
+struct store_copy_ops;
 
 struct store_backend {
     const char *scheme; /* "sqlite": matches "sqlite:..." */
@@ -59,6 +60,7 @@ struct store_backend {
     const struct store_shipments_ops *shipments;
     const struct store_labels_ops *labels;
     const struct store_admin_ops *admin;
+    const struct store_copy_ops *copy; /* NULL: bcci store copy cannot read or fill this backend */
 };
 
 

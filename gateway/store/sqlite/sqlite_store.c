@@ -478,4 +478,5 @@ const store_backend_t store_backend_sqlite = {
     .timeline = &sqlite_timeline_ops,
     .dossiers = &sqlite_dossiers_ops,
     .jobs = &sqlite_jobs_ops,
+    .copy = &sqlite_copy_ops,
 };
