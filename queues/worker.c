@@ -495,29 +495,36 @@ slot_main(void *arg)
 
 /* ---- setup ------------------------------------------------------------- */
 
+/* next_item - the next item of a comma-separated list at *p, spaces around it dropped: 1 with
+ * *start and *n set and *p moved past it, 0 at the end of the list */
+static int
+next_item(const char **p, const char **start, size_t *n)
+{
+    const char *end;
+
+    while (**p == ' ' || **p == ',')
+        (*p)++;
+    if (!**p)
+        return 0;
+    *start = *p;
+    while (**p && **p != ',')
+        (*p)++;
+    end = *p;
+    while (end > *start && end[-1] == ' ')
+        end--;
+    *n = (size_t)(end - *start);
+    return 1;
+}
+
 static int
 parse_carriers(struct worker *w, const char *list, char *err, size_t errlen)
 {
-    const char *p = list ? list : "";
-    size_t len = 0;
+    const char *p = list ? list : "", *start;
+    size_t len = 0, n;
 
     w->ncarriers = 0;
     w->carriers[0] = '\0';
-    while (*p) {
-        const char *start, *end;
-        size_t n;
-
-        while (*p == ' ' || *p == ',')
-            p++;
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        n = (size_t)(end - start);
-        if (n == 0)
-            continue;
+    while (next_item(&p, &start, &n)) {
         if (n >= sizeof w->carrier_name[0]) {
             snprintf(err, errlen, "carriers: name '%.*s' is too long", (int)n, start);
             return -1;
@@ -745,25 +752,12 @@ int
 worker_endpoints_parse(const char *list, char out[][WORKER_ENDPOINT_MAX], int *n, char *err, size_t errlen)
 {
     static const config_rule_t rule = { "connect", CHECK_ENDPOINT, 0, 0, 0, NULL };
-    const char *p = list ? list : "";
+    const char *p = list ? list : "", *start;
+    size_t len;
     int i;
 
     *n = 0;
-    while (*p) {
-        const char *start, *end;
-        size_t len;
-
-        while (*p == ' ' || *p == ',')
-            p++;
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        len = (size_t)(end - start);
-        if (len == 0)
-            continue;
+    while (next_item(&p, &start, &len)) {
         if (*n == WORKER_MAX_LINKS) {
             snprintf(err, errlen, "connect: at most %d bccid endpoints", WORKER_MAX_LINKS);
             return -1;
