@@ -477,10 +477,10 @@ slot_main(void *arg)
         if (r) {
             r->link = j->link;
             run_job(slot, &j->msg, &r->msg);
-        }
-        else
+        } else {
             log_error("job %lld: out of memory, no result sent (the lease will expire)",
                       (long long)j->msg.job_id);
+        }
         job_free(j);
 
         pthread_mutex_lock(&w->mu);

@@ -37,8 +37,8 @@ read_server_secret(const char *path, unsigned char key[CLI_SERVER_SECRET_LEN], c
     n = read(fd, key, CLI_SERVER_SECRET_LEN);
     close(fd);
     if (n != CLI_SERVER_SECRET_LEN) {
-        snprintf(err, errlen, "%s is not a server secret (%d bytes); give the source gateway's STATE_DIR/secret",
-                 path, CLI_SERVER_SECRET_LEN);
+        snprintf(err, errlen, "%s is not a server secret (%d bytes); give the source gateway's STATE_DIR/secret", path,
+                 CLI_SERVER_SECRET_LEN);
         return -1;
     }
     return 0;
@@ -69,8 +69,9 @@ cli_store_copy(const char *from_uri, const char *to_uri, const char *secret_path
         }
     }
     if (!secret_path) {
-        snprintf(err, errlen, "give the source gateway's server secret with --secret STATE_DIR/secret (the "
-                              "timeline chains are verified with it)");
+        snprintf(err, errlen,
+                 "give the source gateway's server secret with --secret STATE_DIR/secret (the "
+                 "timeline chains are verified with it)");
         return -1;
     }
     if (read_server_secret(secret_path, key, err, errlen) != 0)

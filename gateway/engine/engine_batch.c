@@ -235,6 +235,9 @@ storage_failed(engine_t *self, int64_t now, const char *what)
     if (self->storage_backoff_ms > ENGINE_STORAGE_BACKOFF_MAX_MS)
         self->storage_backoff_ms = ENGINE_STORAGE_BACKOFF_MAX_MS;
     self->storage_retry_at = now + self->storage_backoff_ms;
+    /* a session lost with the database may have taken the scheduler role with it: ask again
+     * before the next tick schedules anything */
+    self->next_leader_check = 0;
     log_error("%s failed (%s); the batch is answered 503, next try in %" PRId64 " ms", what,
               why ? why : "no reason given", self->storage_backoff_ms);
 }

@@ -16,7 +16,7 @@
  * backend has and this list lacks stops the copy: a new table must be added here (and to the
  * other backends) before its rows can be lost by a copy. */
 static const char *const copy_tables[] = {
-    "dossiers", "submissions", "shipments", "code_ranges", "timeline", "jobs",
+    "dossiers", "submissions", "shipments", "code_ranges",    "timeline", "jobs",
     "metrics",  "tokens",      "manifests", "manifest_items", "receipts", "receipt_items",
 };
 #define NTABLES (int)(sizeof copy_tables / sizeof copy_tables[0])
@@ -25,8 +25,8 @@ typedef struct {
     store_tx_t *to;
     const char *table;
     long long rows;
-    int write_failed;   /* the target refused a row (its message is on the target's tx) */
-    int64_t *ids;       /* collect_ids: the dossiers' ids */
+    int write_failed; /* the target refused a row (its message is on the target's tx) */
+    int64_t *ids;     /* collect_ids: the dossiers' ids */
     size_t nids, cap;
 } copy_state_t;
 
@@ -178,8 +178,10 @@ verify_counts(store_tx_t *from, store_tx_t *to, const store_copy_report_t *repor
             (rc = count(to, copy_tables[k], &b, err, errlen)) != STORE_OK)
             return rc;
         if (a != b || b != report->tables[k].rows) {
-            snprintf(err, errlen, "table %s: %lld row(s) in the source, %lld in the target, %lld copied; nothing was "
-                     "committed", copy_tables[k], a, b, report->tables[k].rows);
+            snprintf(err, errlen,
+                     "table %s: %lld row(s) in the source, %lld in the target, %lld copied; nothing was "
+                     "committed",
+                     copy_tables[k], a, b, report->tables[k].rows);
             return STORE_CONFLICT;
         }
     }
@@ -259,7 +261,7 @@ store_copy(store_t *from, store_t *to, store_copy_report_t *report, char *err, s
     }
     rc = store_tx_commit(&wr);
     if (rc != STORE_OK)
-        snprintf(err, errlen, "the copy into %s did not commit (%s); the target is left empty",
-                 store_uri(to), store_rc_name(rc));
+        snprintf(err, errlen, "the copy into %s did not commit (%s); the target is left empty", store_uri(to),
+                 store_rc_name(rc));
     return rc;
 }

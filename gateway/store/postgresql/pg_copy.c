@@ -186,8 +186,7 @@ insert_sql(store_tx_t *tx, const char *table, int ncols, const char *const *name
 }
 
 static store_rc_t
-pg_copy_write_row(store_tx_t *tx, const char *table, int ncols, const char *const *names,
-                  const char *const *values)
+pg_copy_write_row(store_tx_t *tx, const char *table, int ncols, const char *const *names, const char *const *values)
 {
     table_sql_t *t = table_sql(tx, table);
     char sql[sizeof t->insert];

@@ -134,8 +134,8 @@ sq_write_row(store_tx_t *tx, const char *table, int ncols, const char *const *na
     rc = db_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return store_tx_fail(tx, db_transient(rc) ? STORE_BUSY : STORE_ERROR, "cannot write a row into %s: %s",
-                             table, db_errmsg(sqlite_tx_db(tx)));
+        return store_tx_fail(tx, db_transient(rc) ? STORE_BUSY : STORE_ERROR, "cannot write a row into %s: %s", table,
+                             db_errmsg(sqlite_tx_db(tx)));
     return STORE_OK;
 }
 
