@@ -17,6 +17,8 @@ typedef store_rc_t (*store_copy_row_fn)(void *cls, int ncols, const char *const 
 struct store_copy_ops {
     /* tables - the backend's data tables (not its schema bookkeeping) into names[0..*n) */
     store_rc_t (*tables)(store_tx_t *tx, char names[][STORE_COPY_NAME_MAX], int max, int *n);
+    /* columns - the columns of table into names[0..*n) */
+    store_rc_t (*columns)(store_tx_t *tx, const char *table, char names[][STORE_COPY_NAME_MAX], int max, int *n);
     /* read_rows - every row of table, in id order (the order they were written), to fn */
     store_rc_t (*read_rows)(store_tx_t *tx, const char *table, store_copy_row_fn fn, void *cls);
     /* write_row - insert one row as given (ids included); foreign keys may be checked at commit */

@@ -5,7 +5,9 @@
  * consistent snapshot) and writes the rows, ids included, into `to` in one
  * write transaction, so the target ends up either a complete copy or
  * untouched. The target must be empty: a table holding any row refuses the
- * copy before anything is written. Before committing, the copy counts every
+ * copy before anything is written. The backends' schemas may differ only in
+ * what the front knows to be one backend's own bookkeeping (the PostgreSQL
+ * backend's per-instance S10 blocks and lease owners), which is not copied. Before committing, the copy counts every
  * table on both sides and verifies every dossier's timeline hash chain in the
  * target against its sealed head (the chain key must be set on `to` first:
  * store_set_chain_key with the gateway's server secret); a mismatch aborts
@@ -24,6 +26,7 @@
 #include "gateway/store/store.h"
 
 #define STORE_COPY_MAX_TABLES 32
+#define STORE_COPY_MAX_COLUMNS 64
 #define STORE_COPY_NAME_MAX 64
 
 typedef struct {

@@ -18,6 +18,7 @@
 
 static const char SQL_TABLES[] = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
                                  " AND name <> 'schema_version' ORDER BY name";
+static const char SQL_COLUMNS[] = "SELECT name FROM pragma_table_info(?1) ORDER BY cid";
 
 /* ident - "name" with inner quotes doubled, appended to b; nonzero when out of memory */
 static int
@@ -48,24 +49,40 @@ prepare_dynamic(store_tx_t *tx, buf_t *b, int bad, const char *what, sqlite3_stm
     return rc == SQLITE_OK ? STORE_OK : sqlite_fail(tx, rc, what);
 }
 
+/* names_of - the first column of every row of sql (bound to arg when not NULL) into names */
 static store_rc_t
-sq_tables(store_tx_t *tx, char names[][STORE_COPY_NAME_MAX], int max, int *n)
+names_of(store_tx_t *tx, const char *sql, const char *arg, const char *what, char names[][STORE_COPY_NAME_MAX], int max,
+         int *n)
 {
-    sqlite3_stmt *st = db_stmt(sqlite_tx_db(tx), SQL_TABLES);
+    sqlite3_stmt *st = db_stmt(sqlite_tx_db(tx), sql);
     int rc;
 
     *n = 0;
     if (!st)
-        return sqlite_fail(tx, SQLITE_ERROR, "listing the tables");
+        return sqlite_fail(tx, SQLITE_ERROR, what);
+    if (arg)
+        db_bind_text(st, 1, arg);
     while ((rc = db_step(st)) == SQLITE_ROW) {
         if (*n == max) {
             sqlite3_reset(st);
-            return store_tx_fail(tx, STORE_ERROR, "more than %d tables", max);
+            return store_tx_fail(tx, STORE_ERROR, "more than %d names while %s", max, what);
         }
         snprintf(names[(*n)++], STORE_COPY_NAME_MAX, "%s", db_col_text(st, 0));
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "listing the tables");
+    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, what);
+}
+
+static store_rc_t
+sq_tables(store_tx_t *tx, char names[][STORE_COPY_NAME_MAX], int max, int *n)
+{
+    return names_of(tx, SQL_TABLES, NULL, "listing the tables", names, max, n);
+}
+
+static store_rc_t
+sq_columns(store_tx_t *tx, const char *table, char names[][STORE_COPY_NAME_MAX], int max, int *n)
+{
+    return names_of(tx, SQL_COLUMNS, table, "listing the columns of a table", names, max, n);
 }
 
 static store_rc_t
@@ -171,6 +188,7 @@ sq_reset_sequences(store_tx_t *tx)
 
 const struct store_copy_ops sqlite_copy_ops = {
     .tables = sq_tables,
+    .columns = sq_columns,
     .read_rows = sq_read_rows,
     .write_row = sq_write_row,
     .count = sq_count,

@@ -156,12 +156,56 @@ test_failed_checks_leave_the_target_empty(void **state)
     store_fixture_close(&a);
 }
 
+/* the other backend's own bookkeeping (PostgreSQL's S10 blocks and lease owners) is known and
+ * left behind; any other difference of schema stops the copy */
+static void
+test_backend_bookkeeping_is_left_behind(void **state)
+{
+    store_fixture_t a, b;
+    store_copy_report_t rep;
+    char err[512], v[64];
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&a), 0);
+    assert_int_equal(store_fixture_open(&b), 0);
+    assert_int_equal(store_set_chain_key(a.store, KEY, strlen(KEY)), STORE_OK);
+    seed(&a);
+    sql(&a, "CREATE TABLE code_blocks (id INTEGER PRIMARY KEY, range_id INTEGER, instance TEXT)");
+    sql(&a, "INSERT INTO code_blocks (range_id, instance) VALUES (3, 'a1')");
+    sql(&a, "ALTER TABLE jobs ADD COLUMN lease_instance TEXT");
+    sql(&a, "INSERT INTO jobs (id, kind, carrier, state, next_attempt_at, payload, created_at, updated_at,"
+            " lease_instance) VALUES (5, 'book', 'vnpost', 'leased', 1, '{}', 1, 1, 'a1')");
+    assert_int_equal(store_copy(a.store, b.store, &rep, err, sizeof err), STORE_OK);
+    assert_int_equal(table_rows(&rep, "jobs"), 1);
+    sql_text(&b, "SELECT state || ':' || kind FROM jobs WHERE id = 5", v, sizeof v);
+    assert_string_equal(v, "leased:book");
+    sql_text(&b, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'code_blocks'", v, sizeof v);
+    assert_string_equal(v, "0");
+    store_fixture_close(&b);
+
+    /* a column the target lacks and the copy does not know to be droppable: nothing is copied */
+    assert_int_equal(store_fixture_open(&b), 0);
+    sql(&a, "ALTER TABLE tokens ADD COLUMN note TEXT");
+    assert_int_equal(store_copy(a.store, b.store, &rep, err, sizeof err), STORE_ERROR);
+    assert_non_null(strstr(err, "the target's table tokens has no column note"));
+    sql_text(&b, "SELECT COUNT(*) FROM dossiers", v, sizeof v);
+    assert_string_equal(v, "0");
+    /* a target holding the other backend's bookkeeping is not empty either */
+    sql(&b, "CREATE TABLE code_blocks (id INTEGER PRIMARY KEY, range_id INTEGER, instance TEXT)");
+    sql(&b, "INSERT INTO code_blocks (range_id, instance) VALUES (3, 'b1')");
+    assert_int_equal(store_copy(a.store, b.store, &rep, err, sizeof err), STORE_CONFLICT);
+    assert_non_null(strstr(err, "table code_blocks has 1 row(s)"));
+    store_fixture_close(&b);
+    store_fixture_close(&a);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_then_refuse_a_non_empty_target),
         cmocka_unit_test(test_failed_checks_leave_the_target_empty),
+        cmocka_unit_test(test_backend_bookkeeping_is_left_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
