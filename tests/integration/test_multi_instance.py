@@ -3,10 +3,19 @@ the scheduler's leadership metric, and token revocation seen at the next request
 import json
 import os
 import shutil
+import signal
+import sys
 import time
 import unittest
 
 import harness
+
+# the throw-away PostgreSQL server of the PostgreSQL backend's tests (tests/pg/), when this tree has it
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "pg"))
+try:
+    from pg_server import PgServer
+except ImportError:
+    PgServer = None
 
 
 def wait_booked(sim_sys, codes, timeout=90):
@@ -146,6 +155,86 @@ class RevocationAcrossInstancesTest(unittest.TestCase):
         self.assertEqual(st, 200, doc)
         self.assertEqual(self.on_b(token), 401)
         self.assertEqual(self.on_b(self.a.admin_token), 200)
+
+
+def leader_metric(sys_, base):
+    st, body, _ = sys_.request("GET", "/metrics", base=base)
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    for line in text.splitlines():
+        if line.startswith("bcci_scheduler_leader "):
+            return int(line.split()[1])
+    return None
+
+
+@unittest.skipUnless(PgServer, "needs the PostgreSQL test server (tests/pg/pg_server.py)")
+class PostgresTwoInstancesTest(unittest.TestCase):
+    """Two bccid instances on one PostgreSQL database: exactly one holds the scheduler role and
+    the other takes it over once the holder is SIGKILLed; a token revoked through one is refused
+    by the other at its next request."""
+
+    def setUp(self):
+        self.pg = PgServer.from_env() if os.environ.get("BCCI_TEST_PG_URI") else PgServer()
+        if self.pg.owned:
+            self.pg.start()
+        self.uri = self.pg.create_db("multi_%d" % os.getpid())
+        self.sys = harness.System(workers=0, with_sim=False)  # a helper for requests and process cleanup
+        self.inst = {}
+        for name in ("a", "b"):
+            state = os.path.join(self.sys.dir, name)
+            os.makedirs(state, mode=0o700)
+            if name == "b":  # the same server secret on every instance
+                shutil.copy2(os.path.join(self.sys.dir, "a", "secret"), os.path.join(state, "secret"))
+            p = harness.Proc("bccid-" + name, [os.path.join(harness.BIN, "bccid"), "--http_listen", "127.0.0.1:0",
+                                               "--state_dir", state, "--store", self.uri,
+                                               "--store_password_file", self.pg.password_file], self.sys.dir)
+            self.sys.procs.append(p)
+            url = json.loads(p.read_first_line())["http"]
+            self.sys.wait_http(url + "/healthz")
+            self.inst[name] = (p, url)
+        with open(os.path.join(self.sys.dir, "a", "admin.token")) as f:
+            self.sys.admin_token = f.read().strip()
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        if self.pg.owned:
+            self.pg.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def leaders(self, timeout=15):
+        """{name: bcci_scheduler_leader} once every live instance has said 0 or 1"""
+        deadline = time.time() + timeout
+        while True:
+            got = {n: leader_metric(self.sys, url) for n, (p, url) in self.inst.items() if p.alive()}
+            if all(v is not None for v in got.values()) and sum(got.values()) == 1 or time.time() > deadline:
+                return got
+            time.sleep(0.2)
+
+    def test_one_scheduler_and_a_takeover(self):
+        got = self.leaders()
+        self.assertEqual(sorted(got.values()), [0, 1], got)
+        holder = [n for n, v in got.items() if v == 1][0]
+        other = "b" if holder == "a" else "a"
+        self.inst[holder][0].kill()
+        deadline, now = time.time() + 20, None
+        while time.time() < deadline:
+            now = leader_metric(self.sys, self.inst[other][1])
+            if now == 1:
+                break
+            time.sleep(0.2)
+        self.assertEqual(now, 1, "the surviving instance did not take the scheduler role")
+        self.assertIn("took the scheduler role", self.inst[other][0].stderr_text())
+
+    def test_revocation_through_one_is_refused_by_the_other(self):
+        base_a, base_b = self.inst["a"][1], self.inst["b"][1]
+        st, doc, _ = self.sys.request("POST", "/v1/tokens", {"name": "desk", "role": "admin"}, base=base_a,
+                                      headers={"Authorization": "Bearer " + self.sys.admin_token})
+        self.assertEqual(st, 201, doc)
+        token = {"Authorization": "Bearer " + doc["token"]}
+        self.assertEqual(self.sys.request("GET", "/v1/codes", base=base_b, headers=token)[0], 200)
+        st, doc, _ = self.sys.request("POST", "/v1/tokens/desk/revoke", {}, base=base_a,
+                                      headers={"Authorization": "Bearer " + self.sys.admin_token})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(self.sys.request("GET", "/v1/codes", base=base_b, headers=token)[0], 401)
 
 
 if __name__ == "__main__":

@@ -3,18 +3,27 @@ bccid on the copy serves the same tracking pages; a non-empty target is refused.
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
+import sys
 import unittest
 
 import harness
 from test_public_pages import tracking_path
 
+# the throw-away PostgreSQL server of the PostgreSQL backend's tests (tests/pg/), when this tree has it
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "pg"))
+try:
+    from pg_server import PgServer
+except ImportError:
+    PgServer = None
+
 BCCI = os.path.join(harness.BIN, "bcci")
 
 
-def bcci(*args):
+def bcci(*args, env=None):
     p = subprocess.run([BCCI] + list(args), capture_output=True, timeout=120,
-                       env=dict(os.environ, HOME="/nonexistent"))
+                       env=dict(os.environ, HOME="/nonexistent", **(env or {})))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
@@ -97,6 +106,54 @@ class StoreCopyTest(unittest.TestCase):
                             "sqlite:" + dst_path)
         self.assertEqual(rc, 0, err)  # the failed attempt left the target empty
         self.assertEqual(json.loads(out)["tables"]["dossiers"], 1)
+
+
+@unittest.skipUnless(PgServer, "needs the PostgreSQL test server (tests/pg/pg_server.py)")
+class StoreCopyPostgresTest(unittest.TestCase):
+    """SQLite -> PostgreSQL -> SQLite: every row of every table comes back as it was."""
+
+    def setUp(self):
+        self.pg = PgServer.from_env() if os.environ.get("BCCI_TEST_PG_URI") else PgServer()
+        if self.pg.owned:
+            self.pg.start()
+        self.sys = harness.System(workers=1)
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        if self.pg.owned:
+            self.pg.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def test_round_trip_through_postgresql(self):
+        s = self.sys
+        s.import_codes(count=100)
+        dossiers = [harness.make_dossier(i) for i in range(1, 5)]
+        self.assertEqual([r[0] for r in s.submit_many(dossiers)], [201] * 4)
+        self.assertEqual(s.wait_all_status([d["dossier_code"] for d in dossiers], "delivered", timeout=120), set())
+        s.bccid.stop()
+        src_path = os.path.join(s.state, "bcci.db")
+        back_path = os.path.join(s.dir, "back.db")
+        uri = self.pg.create_db("copy_%d" % os.getpid())
+        with open(self.pg.password_file) as f:
+            env = {"PGPASSWORD": f.read().strip()}
+        rc, out, err = bcci("--json", "store", "copy", "sqlite:" + src_path, uri, env=env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["chains_verified"], 4)
+        rc, out, err = bcci("store", "copy", "sqlite:" + src_path, uri, env=env)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("is not empty: table dossiers has 4 row(s)", err)
+        rc, out, err = bcci("--json", "store", "copy", "--secret", os.path.join(s.state, "secret"), uri,
+                            "sqlite:" + back_path, env=env)
+        self.assertEqual(rc, 0, err)
+        tables = json.loads(out)["tables"]
+        a, b = sqlite3.connect(src_path), sqlite3.connect(back_path)
+        try:
+            for table in tables:
+                q = 'SELECT * FROM "%s" ORDER BY rowid' % table
+                self.assertEqual(a.execute(q).fetchall(), b.execute(q).fetchall(), table)
+        finally:
+            a.close()
+            b.close()
 
 
 if __name__ == "__main__":
