@@ -1,12 +1,14 @@
 /*
  * worker - bcci-worker's job runner (see worker.h)
  *
- * Threads: the main thread alone touches the ZeroMQ socket. Job threads take
- * JOBs from `todo` and put RESULTs on `done` (both under `mu`), then poke the
- * eventfd; the main thread polls that fd beside the socket, moves `done` into
- * its private outbox and sends from there (a send that meets a full pipe stays
- * in the outbox for the next turn). worker_request_stop only sets a flag and
- * writes the eventfd, both async-signal-safe.
+ * Threads: the main thread alone touches the ZeroMQ sockets, one DEALER per
+ * bccid instance (a link). Job threads take JOBs from `todo` and put RESULTs
+ * on `done` (both under `mu`), then poke the eventfd; the main thread polls
+ * that fd beside the sockets, moves each RESULT of `done` into the outbox of
+ * the link its JOB came from and sends from there (a send that meets a full
+ * pipe stays in that link's outbox for the next turn, without holding back the
+ * other links). worker_request_stop only sets a flag and writes the eventfd,
+ * both async-signal-safe.
  */
 #include "queues/worker.h"
 
@@ -22,6 +24,7 @@
 
 #include "carriers/carrier.h"
 #include "clock.h"
+#include "config_check.h"
 #include "log.h"
 #include "queues/email.h"
 #include "queues/notify.h"
@@ -34,7 +37,8 @@
 #define WORKER_MAX_DELAY_MS 86400000LL
 
 const config_spec_t worker_config_spec[] = {
-    { "connect", "ipc://./var/jobs.sock", "bccid's jobs endpoint (ipc://PATH or tcp://HOST:PORT)" },
+    { "connect", "ipc://./var/jobs.sock", "bccid's jobs endpoint (ipc://PATH or tcp://HOST:PORT); several bccid "
+                                          "instances as a comma-separated list (tcp://a:7000,tcp://b:7000)" },
     { "carriers", "vnpost", "comma-separated carriers this worker serves" },
     { "concurrency", "8", "jobs run at once (threads), 1..256" },
     { "name", NULL, "worker name announced to bccid (default: HOSTNAME-PID)" },
@@ -72,6 +76,7 @@ const config_spec_t worker_config_spec[] = {
 
 typedef struct job {
     wire_msg_t msg;
+    int link; /* the bccid instance the JOB came from, where its RESULT goes */
     int64_t started_ms;
     struct job *next;
 } job_t;
@@ -92,10 +97,21 @@ typedef struct {
     email_t *email; /* NULL: smtp.url not configured */
 } slot_t;
 
+/* one bccid instance: its socket and its own Paranoid Pirate liveness (main thread only) */
+typedef struct {
+    char endpoint[WORKER_ENDPOINT_MAX];
+    void *sock;
+    int64_t last_heard, next_hb;
+    int heard;      /* something arrived on the current socket */
+    int printed;    /* "connected" was printed once for this link */
+    jobq_t outbox;  /* RESULTs for this instance not yet accepted by its socket */
+} link_t;
+
 struct worker {
     const config_t *cfg;
     char name[64];
-    char endpoint[512];
+    link_t links[WORKER_MAX_LINKS];
+    int nlinks;
     char curve_server[41];                    /* Z85 public key of bccid, "" = no CURVE */
     char curve_public[41], curve_secret[41];
     char carriers[256];                       /* comma-separated, as announced */
@@ -112,10 +128,9 @@ struct worker {
     int running;    /* jobs being run (mu) */
     int quit;       /* threads exit once idle (mu) */
 
-    jobq_t outbox;  /* main thread only: RESULTs not yet accepted by the socket */
     int efd;
     volatile sig_atomic_t stop_requested;
-    void *zctx, *sock;
+    void *zctx;
 };
 
 /* ---- small queues ------------------------------------------------------ */
@@ -459,11 +474,13 @@ slot_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         r = calloc(1, sizeof *r);
-        if (r)
+        if (r) {
+            r->link = j->link;
             run_job(slot, &j->msg, &r->msg);
-        else
+        } else {
             log_error("job %lld: out of memory, no result sent (the lease will expire)",
                       (long long)j->msg.job_id);
+        }
         job_free(j);
 
         pthread_mutex_lock(&w->mu);
@@ -478,29 +495,36 @@ slot_main(void *arg)
 
 /* ---- setup ------------------------------------------------------------- */
 
+/* next_item - the next item of a comma-separated list at *p, spaces around it dropped: 1 with
+ * *start and *n set and *p moved past it, 0 at the end of the list */
+static int
+next_item(const char **p, const char **start, size_t *n)
+{
+    const char *end;
+
+    while (**p == ' ' || **p == ',')
+        (*p)++;
+    if (!**p)
+        return 0;
+    *start = *p;
+    while (**p && **p != ',')
+        (*p)++;
+    end = *p;
+    while (end > *start && end[-1] == ' ')
+        end--;
+    *n = (size_t)(end - *start);
+    return 1;
+}
+
 static int
 parse_carriers(struct worker *w, const char *list, char *err, size_t errlen)
 {
-    const char *p = list ? list : "";
-    size_t len = 0;
+    const char *p = list ? list : "", *start;
+    size_t len = 0, n;
 
     w->ncarriers = 0;
     w->carriers[0] = '\0';
-    while (*p) {
-        const char *start, *end;
-        size_t n;
-
-        while (*p == ' ' || *p == ',')
-            p++;
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        n = (size_t)(end - start);
-        if (n == 0)
-            continue;
+    while (next_item(&p, &start, &n)) {
         if (n >= sizeof w->carrier_name[0]) {
             snprintf(err, errlen, "carriers: name '%.*s' is too long", (int)n, start);
             return -1;
@@ -588,17 +612,14 @@ worker_new(const config_t *cfg, char *err, size_t errlen)
         }
         snprintf(w->curve_server, sizeof w->curve_server, "%s", server);
     }
-    if (!endpoint || (strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "tcp://", 6) != 0 &&
-                      strncmp(endpoint, "inproc://", 9) != 0)) {
-        snprintf(err, errlen, "connect: '%s' is not an ipc://PATH or tcp://HOST:PORT endpoint",
-                 endpoint ? endpoint : "");
-        goto fail;
+    {
+        char list[WORKER_MAX_LINKS][WORKER_ENDPOINT_MAX];
+
+        if (worker_endpoints_parse(endpoint, list, &w->nlinks, err, errlen) != 0)
+            goto fail;
+        for (i = 0; i < w->nlinks; i++)
+            snprintf(w->links[i].endpoint, sizeof w->links[i].endpoint, "%s", list[i]);
     }
-    if (strlen(endpoint) >= sizeof w->endpoint) {
-        snprintf(err, errlen, "connect: endpoint is too long");
-        goto fail;
-    }
-    snprintf(w->endpoint, sizeof w->endpoint, "%s", endpoint);
     if (conc < 1 || conc > WORKER_MAX_CONCURRENCY) {
         snprintf(err, errlen, "concurrency: '%s' must be an integer 1..%d", config_get(cfg, "concurrency"),
                  WORKER_MAX_CONCURRENCY);
@@ -697,9 +718,11 @@ worker_destroy(worker_t **selfp)
     free(w->slots);
     jobq_free(&w->todo);
     jobq_free(&w->done);
-    jobq_free(&w->outbox);
-    if (w->sock)
-        zmq_close(w->sock);
+    for (i = 0; i < w->nlinks; i++) {
+        jobq_free(&w->links[i].outbox);
+        if (w->links[i].sock)
+            zmq_close(w->links[i].sock);
+    }
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     if (w->efd >= 0)
@@ -723,42 +746,81 @@ worker_request_stop(worker_t *self)
     poke(self);
 }
 
+/* ---- the endpoints ----------------------------------------------------- */
+
+int
+worker_endpoints_parse(const char *list, char out[][WORKER_ENDPOINT_MAX], int *n, char *err, size_t errlen)
+{
+    static const config_rule_t rule = { "connect", CHECK_ENDPOINT, 0, 0, 0, NULL };
+    const char *p = list ? list : "", *start;
+    size_t len;
+    int i;
+
+    *n = 0;
+    while (next_item(&p, &start, &len)) {
+        if (*n == WORKER_MAX_LINKS) {
+            snprintf(err, errlen, "connect: at most %d bccid endpoints", WORKER_MAX_LINKS);
+            return -1;
+        }
+        if (len >= WORKER_ENDPOINT_MAX) {
+            snprintf(err, errlen, "connect: endpoint '%.60s…' is too long (at most %d bytes)", start,
+                     WORKER_ENDPOINT_MAX - 1);
+            return -1;
+        }
+        memcpy(out[*n], start, len);
+        out[*n][len] = '\0';
+        if (config_check_value(&rule, out[*n], err, errlen) != 0)
+            return -1;
+        for (i = 0; i < *n; i++)
+            if (strcmp(out[i], out[*n]) == 0) {
+                snprintf(err, errlen, "connect: '%.200s' is listed twice", out[*n]);
+                return -1;
+            }
+        (*n)++;
+    }
+    if (*n == 0) {
+        snprintf(err, errlen, "connect: name at least one bccid endpoint (ipc://PATH or tcp://HOST:PORT)");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the main loop ----------------------------------------------------- */
 
 static int
-socket_open(struct worker *w, char *err, size_t errlen)
+link_open(struct worker *w, link_t *l, char *err, size_t errlen)
 {
     int linger = 0, maxmsg_ok;
     int64_t maxmsg = WIRE_MAX_BODY + 4096;
 
-    w->sock = zmq_socket(w->zctx, ZMQ_DEALER);
-    if (!w->sock) {
+    l->sock = zmq_socket(w->zctx, ZMQ_DEALER);
+    if (!l->sock) {
         snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
         return -1;
     }
-    zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
-    maxmsg_ok = zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(l->sock, ZMQ_LINGER, &linger, sizeof linger);
+    maxmsg_ok = zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     (void)maxmsg_ok;
     if (w->curve_server[0] &&
-        (zmq_setsockopt(w->sock, ZMQ_CURVE_SERVERKEY, w->curve_server, 40) != 0 ||
-         zmq_setsockopt(w->sock, ZMQ_CURVE_PUBLICKEY, w->curve_public, 40) != 0 ||
-         zmq_setsockopt(w->sock, ZMQ_CURVE_SECRETKEY, w->curve_secret, 40) != 0)) {
+        (zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, w->curve_server, 40) != 0 ||
+         zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, w->curve_public, 40) != 0 ||
+         zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, w->curve_secret, 40) != 0)) {
         snprintf(err, errlen, "cannot set the CURVE keys: %s (is libzmq built with CURVE?)", zmq_strerror(errno));
-        zmq_close(w->sock);
-        w->sock = NULL;
+        zmq_close(l->sock);
+        l->sock = NULL;
         return -1;
     }
-    if (zmq_connect(w->sock, w->endpoint) != 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", w->endpoint, zmq_strerror(errno));
-        zmq_close(w->sock);
-        w->sock = NULL;
+    if (zmq_connect(l->sock, l->endpoint) != 0) {
+        snprintf(err, errlen, "cannot connect to %s: %s", l->endpoint, zmq_strerror(errno));
+        zmq_close(l->sock);
+        l->sock = NULL;
         return -1;
     }
     return 0;
 }
 
 static void
-send_simple(struct worker *w, wire_cmd_t cmd)
+send_simple(struct worker *w, link_t *l, wire_cmd_t cmd)
 {
     wire_msg_t m;
 
@@ -769,38 +831,58 @@ send_simple(struct worker *w, wire_cmd_t cmd)
         snprintf(m.carriers, sizeof m.carriers, "%s", w->carriers);
         m.credit = w->concurrency;
     }
-    if (wire_send(w->sock, NULL, 0, &m) != 0 && errno != EAGAIN)
-        log_warn("cannot send %s to %s: %s", wire_cmd_name(cmd), w->endpoint, zmq_strerror(errno));
+    if (wire_send(l->sock, NULL, 0, &m) != 0 && errno != EAGAIN)
+        log_warn("cannot send %s to %s: %s", wire_cmd_name(cmd), l->endpoint, zmq_strerror(errno));
     wire_msg_clear(&m);
 }
 
-/* flush_outbox - send queued RESULTs until the socket pushes back */
+/* flush_outbox - hand each finished RESULT to its link, then send on every link until its
+ * socket pushes back */
 static void
 flush_outbox(struct worker *w)
 {
+    jobq_t done = { 0 };
     job_t *r;
+    int i;
 
     pthread_mutex_lock(&w->mu);
-    jobq_take_all(&w->outbox, &w->done);
+    jobq_take_all(&done, &w->done);
     pthread_mutex_unlock(&w->mu);
-    while ((r = jobq_pop(&w->outbox))) {
-        if (wire_send(w->sock, NULL, 0, &r->msg) != 0) {
-            if (errno == EAGAIN) {
-                jobq_push_front(&w->outbox, r);
-                return;
+    while ((r = jobq_pop(&done)))
+        jobq_push(&w->links[r->link].outbox, r);
+    for (i = 0; i < w->nlinks; i++) {
+        link_t *l = &w->links[i];
+
+        while ((r = jobq_pop(&l->outbox))) {
+            if (wire_send(l->sock, NULL, 0, &r->msg) != 0) {
+                if (errno == EAGAIN) {
+                    jobq_push_front(&l->outbox, r);
+                    break;
+                }
+                log_error("job %lld: cannot send RESULT to %s: %s (the lease will expire and the job run again)",
+                          (long long)r->msg.job_id, l->endpoint, zmq_strerror(errno));
             }
-            log_error("job %lld: cannot send RESULT: %s (the lease will expire and the job run again)",
-                      (long long)r->msg.job_id, zmq_strerror(errno));
+            job_free(r);
         }
-        job_free(r);
     }
+}
+
+static int
+outbox_pending(const struct worker *w)
+{
+    int i;
+
+    for (i = 0; i < w->nlinks; i++)
+        if (w->links[i].outbox.head)
+            return 1;
+    return 0;
 }
 
 /* refuse_job - answer a job we will not run (shutting down) with retry now */
 static void
 refuse_job(struct worker *w, job_t *j)
 {
-    job_t *r = j; /* reuse the node: turn the JOB into its RESULT */
+    job_t *r = j; /* reuse the node: turn the JOB into its RESULT, for the same link */
     int64_t id = j->msg.job_id, lease = j->msg.lease;
 
     wire_msg_clear(&r->msg);
@@ -809,7 +891,7 @@ refuse_job(struct worker *w, job_t *j)
     r->msg.lease = lease;
     r->msg.outcome = WIRE_RETRY;
     snprintf(r->msg.message, sizeof r->msg.message, "worker %s is shutting down; not started", w->name);
-    jobq_push(&w->outbox, r);
+    jobq_push(&w->links[r->link].outbox, r);
 }
 
 static void
@@ -817,9 +899,10 @@ begin_stop(struct worker *w)
 {
     jobq_t pending = { 0 };
     job_t *j;
-    int running;
+    int running, i;
 
-    send_simple(w, WIRE_BYE);
+    for (i = 0; i < w->nlinks; i++)
+        send_simple(w, &w->links[i], WIRE_BYE);
     pthread_mutex_lock(&w->mu);
     running = w->running;
     jobq_take_all(&pending, &w->todo);
@@ -833,14 +916,15 @@ begin_stop(struct worker *w)
 }
 
 static void
-handle_message(struct worker *w, wire_msg_t *m, int stopping)
+handle_message(struct worker *w, int link, wire_msg_t *m, int stopping)
 {
     job_t *j;
 
     if (m->cmd == WIRE_HEARTBEAT)
         return;
     if (m->cmd != WIRE_JOB) {
-        log_warn("ignoring %s from bccid (a worker only takes JOB and HEARTBEAT)", wire_cmd_name(m->cmd));
+        log_warn("ignoring %s from bccid at %s (a worker only takes JOB and HEARTBEAT)", wire_cmd_name(m->cmd),
+                 w->links[link].endpoint);
         return;
     }
     j = calloc(1, sizeof *j);
@@ -849,32 +933,91 @@ handle_message(struct worker *w, wire_msg_t *m, int stopping)
         return;
     }
     j->msg = *m; /* takes m's data reference */
+    j->link = link;
     wire_msg_init(m);
     if (stopping) {
         refuse_job(w, j);
         return;
     }
-    log_debug("job %lld %s %s received", (long long)j->msg.job_id, j->msg.kind, j->msg.carrier);
+    log_debug("job %lld %s %s received from %s", (long long)j->msg.job_id, j->msg.kind, j->msg.carrier,
+              w->links[link].endpoint);
     pthread_mutex_lock(&w->mu);
     jobq_push(&w->todo, j);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
+/* link_receive - every message waiting on one link */
+static void
+link_receive(struct worker *w, int link, int stopping)
+{
+    link_t *l = &w->links[link];
+
+    for (;;) {
+        wire_msg_t m;
+        char werr[256];
+        int r;
+
+        wire_msg_init(&m);
+        r = wire_recv(l->sock, 0, NULL, NULL, &m, werr, sizeof werr);
+        if (r == 1)
+            break;
+        l->last_heard = clock_mono_ms();
+        l->heard = 1;
+        if (!l->printed) {
+            printf("worker %s connected to %s\n", w->name, l->endpoint);
+            fflush(stdout);
+            l->printed = 1;
+        }
+        if (r < 0)
+            log_warn("dropped a malformed message from bccid at %s: %s", l->endpoint, werr);
+        else
+            handle_message(w, link, &m, stopping);
+        wire_msg_clear(&m);
+    }
+}
+
+/* link_keepalive - heartbeat one link, and reopen it when its bccid has fallen silent (Paranoid
+ * Pirate, per link: one dead instance never stops the others). -1 when a socket cannot be made. */
+static int
+link_keepalive(struct worker *w, link_t *l, int64_t now, char *err, size_t errlen)
+{
+    const int64_t dead_after = (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS;
+
+    if (now >= l->next_hb) {
+        send_simple(w, l, WIRE_HEARTBEAT);
+        l->next_hb = now + WIRE_HEARTBEAT_MS;
+    }
+    if (now - l->last_heard > dead_after) {
+        log_warn("bccid silent for %lld ms: reconnecting to %s", (long long)(now - l->last_heard), l->endpoint);
+        zmq_close(l->sock);
+        l->sock = NULL;
+        if (link_open(w, l, err, errlen) != 0)
+            return -1;
+        send_simple(w, l, WIRE_READY);
+        l->last_heard = now;
+        l->next_hb = now + WIRE_HEARTBEAT_MS;
+        l->heard = 0;
+    }
+    return 0;
+}
+
 int
 worker_run(worker_t *w, char *err, size_t errlen)
 {
-    int64_t now, last_heard, next_hb, deadline = 0;
-    int stopping = 0, printed = 0, rc = -1, i, heard = 0;
+    int64_t now, deadline = 0;
+    int stopping = 0, rc = -1, i;
     const int64_t dead_after = (int64_t)WIRE_HEARTBEAT_MS * WIRE_HEARTBEAT_LIVENESS;
+    zmq_pollitem_t items[WORKER_MAX_LINKS + 1];
 
     w->zctx = zmq_ctx_new();
     if (!w->zctx) {
         snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
         return -1;
     }
-    if (socket_open(w, err, errlen) != 0)
-        goto out;
+    for (i = 0; i < w->nlinks; i++)
+        if (link_open(w, &w->links[i], err, errlen) != 0)
+            goto out;
     for (i = 0; i < w->concurrency; i++) {
         int e = pthread_create(&w->slots[i].tid, NULL, slot_main, &w->slots[i]);
 
@@ -884,15 +1027,16 @@ worker_run(worker_t *w, char *err, size_t errlen)
         }
         w->slots[i].started = 1;
     }
-    send_simple(w, WIRE_READY);
-    log_info("worker %s connecting to %s (carriers %s, concurrency %d)", w->name, w->endpoint, w->carriers,
-             w->concurrency);
     now = clock_mono_ms();
-    last_heard = now;
-    next_hb = now + WIRE_HEARTBEAT_MS;
+    for (i = 0; i < w->nlinks; i++) {
+        send_simple(w, &w->links[i], WIRE_READY);
+        log_info("worker %s connecting to %s (carriers %s, concurrency %d)", w->name, w->links[i].endpoint,
+                 w->carriers, w->concurrency);
+        w->links[i].last_heard = now;
+        w->links[i].next_hb = now + WIRE_HEARTBEAT_MS;
+    }
 
     for (;;) {
-        zmq_pollitem_t items[2] = { { w->sock, 0, ZMQ_POLLIN, 0 }, { NULL, w->efd, ZMQ_POLLIN, 0 } };
         int64_t timeout;
         int n, idle, running;
 
@@ -907,7 +1051,7 @@ worker_run(worker_t *w, char *err, size_t errlen)
             running = w->running;
             idle = running == 0 && !w->todo.head && !w->done.head;
             pthread_mutex_unlock(&w->mu);
-            if (idle && !w->outbox.head)
+            if (idle && !outbox_pending(w))
                 break;
             if (clock_mono_ms() >= deadline) {
                 log_warn("shutdown grace of %lld ms is over with %d job(s) running: their results are "
@@ -918,74 +1062,46 @@ worker_run(worker_t *w, char *err, size_t errlen)
         }
 
         now = clock_mono_ms();
-        timeout = stopping ? deadline - now : next_hb - now;
-        if (!stopping && last_heard + dead_after - now < timeout)
-            timeout = last_heard + dead_after - now;
-        if (w->outbox.head && timeout > 50)
-            timeout = 50; /* the socket pushed back: try again soon */
+        timeout = stopping ? deadline - now : 1000;
+        for (i = 0; !stopping && i < w->nlinks; i++) {
+            const link_t *l = &w->links[i];
+
+            if (l->next_hb - now < timeout)
+                timeout = l->next_hb - now;
+            if (l->last_heard + dead_after - now < timeout)
+                timeout = l->last_heard + dead_after - now;
+        }
+        if (outbox_pending(w) && timeout > 50)
+            timeout = 50; /* a socket pushed back: try again soon */
         if (timeout < 0)
             timeout = 0;
         if (timeout > 1000)
             timeout = 1000;
-        n = zmq_poll(items, 2, (long)timeout);
+        for (i = 0; i < w->nlinks; i++)
+            items[i] = (zmq_pollitem_t){ w->links[i].sock, 0, ZMQ_POLLIN, 0 };
+        items[w->nlinks] = (zmq_pollitem_t){ NULL, w->efd, ZMQ_POLLIN, 0 };
+        n = zmq_poll(items, w->nlinks + 1, (long)timeout);
         if (n < 0 && errno != EINTR) {
             snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(errno));
             goto out;
         }
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
+        if (n > 0 && (items[w->nlinks].revents & ZMQ_POLLIN)) {
             uint64_t v;
 
             if (read(w->efd, &v, sizeof v) < 0) {
                 /* EAGAIN: another wake-up already consumed it */
             }
         }
-        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            for (;;) {
-                wire_msg_t m;
-                char werr[256];
-                int r;
+        for (i = 0; n > 0 && i < w->nlinks; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                link_receive(w, i, stopping);
 
-                wire_msg_init(&m);
-                r = wire_recv(w->sock, 0, NULL, NULL, &m, werr, sizeof werr);
-                if (r == 1)
-                    break;
-                last_heard = clock_mono_ms();
-                heard = 1;
-                if (!printed) {
-                    printf("worker %s connected to %s\n", w->name, w->endpoint);
-                    fflush(stdout);
-                    printed = 1;
-                }
-                if (r < 0)
-                    log_warn("dropped a malformed message from bccid: %s", werr);
-                else
-                    handle_message(w, &m, stopping);
-                wire_msg_clear(&m);
-            }
-        }
-
-        now = clock_mono_ms();
         if (stopping)
             continue;
-        if (now >= next_hb) {
-            send_simple(w, WIRE_HEARTBEAT);
-            next_hb = now + WIRE_HEARTBEAT_MS;
-        }
-        if (now - last_heard > dead_after) {
-            char serr[256];
-
-            log_warn("bccid silent for %lld ms: reconnecting to %s", (long long)(now - last_heard), w->endpoint);
-            zmq_close(w->sock);
-            w->sock = NULL;
-            if (socket_open(w, serr, sizeof serr) != 0) {
-                snprintf(err, errlen, "%s", serr);
+        now = clock_mono_ms();
+        for (i = 0; i < w->nlinks; i++)
+            if (link_keepalive(w, &w->links[i], now, err, errlen) != 0)
                 goto out;
-            }
-            send_simple(w, WIRE_READY);
-            last_heard = now;
-            next_hb = now + WIRE_HEARTBEAT_MS;
-            heard = 0;
-        }
     }
     rc = 0;
 out:
@@ -998,13 +1114,17 @@ out:
             pthread_join(w->slots[i].tid, NULL);
             w->slots[i].started = 0;
         }
-    if (w->sock) {
-        /* give the last RESULTs and BYE a moment to leave, if anyone listens */
-        int linger = heard ? 1000 : 0;
+    for (i = 0; i < w->nlinks; i++) {
+        link_t *l = &w->links[i];
 
-        zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close(w->sock);
-        w->sock = NULL;
+        if (l->sock) {
+            /* give the last RESULTs and BYE a moment to leave, if anyone listens */
+            int linger = l->heard ? 1000 : 0;
+
+            zmq_setsockopt(l->sock, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close(l->sock);
+            l->sock = NULL;
+        }
     }
     zmq_ctx_term(w->zctx);
     w->zctx = NULL;

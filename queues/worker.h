@@ -1,12 +1,17 @@
 /*
  * worker - the logic of bcci-worker: a stateless job runner for bccid
  *
- * The main thread owns the ZeroMQ DEALER socket: it connects to bccid,
- * announces READY {worker, carriers, credit}, sends HEARTBEAT every second,
- * receives JOBs and sends RESULTs. When bccid has been silent for
- * WIRE_HEARTBEAT_LIVENESS heartbeats it closes the socket, opens a new one and
- * announces READY again (Paranoid Pirate); jobs already running keep running
- * and their results go out on the new socket (bccid reconciles them by lease).
+ * The main thread owns one ZeroMQ DEALER socket per bccid instance named in
+ * `connect` (a comma-separated list: several bccid instances on one database
+ * each hand out their own jobs). On each link it announces READY {worker,
+ * carriers, credit}, sends HEARTBEAT every second, receives JOBs and sends
+ * each RESULT back on the link its JOB came from. When one bccid has been
+ * silent for WIRE_HEARTBEAT_LIVENESS heartbeats the worker closes that link's
+ * socket, opens a new one and announces READY again (Paranoid Pirate, per
+ * link: the other instances keep being served); jobs already running keep
+ * running and their results go out on the new socket (bccid reconciles them
+ * by lease). Each link announces the full credit: jobs beyond the threads
+ * wait in the local queue.
  *
  * Jobs run on `concurrency` threads. Each thread owns its own carrier_t for
  * every configured carrier, its own notify_t, and an sms_t / email_t when
@@ -31,6 +36,14 @@
 #include "config.h"
 
 typedef struct worker worker_t;
+
+#define WORKER_MAX_LINKS 16     /* bccid instances one worker connects to */
+#define WORKER_ENDPOINT_MAX 512 /* bytes of one endpoint, with its NUL */
+
+/* worker_endpoints_parse - split `connect` (comma-separated) into out[0..*n), each checked as
+ * an ipc://PATH or tcp://HOST:PORT endpoint; 0, or -1 with err naming the endpoint at fault
+ * (malformed, listed twice, too many or none) */
+int worker_endpoints_parse(const char *list, char out[][WORKER_ENDPOINT_MAX], int *n, char *err, size_t errlen);
 
 /* worker_config_spec - every option bcci-worker accepts (static table) */
 extern const config_spec_t worker_config_spec[];

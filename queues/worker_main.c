@@ -2,10 +2,10 @@
  * bcci-worker - runs bccid's jobs (book, cancel, track, return, notify, sms, email)
  *
  * SYNOPSIS
- *   bcci-worker [-c FILE] [--connect ENDPOINT] [--carriers vnpost] [--concurrency 8] [--KEY VALUE]...
+ *   bcci-worker [-c FILE] [--connect ENDPOINT[,ENDPOINT]...] [--carriers vnpost] [--concurrency 8] [--KEY VALUE]...
  *
  * DESCRIPTION
- *   Connects to bccid's jobs endpoint, announces itself and runs jobs until
+ *   Connects to the jobs endpoint of each bccid instance listed, announces itself and runs jobs until
  *   SIGTERM or SIGINT; then it sends BYE, lets running jobs finish (at most
  *   shutdown_grace_ms), sends their results and exits 0. See queues/worker.h.
  *
@@ -31,7 +31,6 @@ static worker_t *the_worker;
 
 /* every value the worker reads, with what it may hold: checked before anything starts */
 static const config_rule_t worker_rules[] = {
-    { "connect", CHECK_ENDPOINT, 0, 0, 0, NULL },
     { "concurrency", CHECK_INT, 0, 1, 256, NULL }, /* WORKER_MAX_CONCURRENCY in worker.c */
     { "shutdown_grace_ms", CHECK_INT, 0, 0, 3600000, NULL },
     { "carrier.vnpost.url", CHECK_URL, 0, 0, 0, NULL },
@@ -49,13 +48,19 @@ static const config_rule_t worker_rules[] = {
 static int
 check_options(const config_t *cfg, char *err, size_t errlen)
 {
-    const char *endpoint = config_get(cfg, "connect");
     const char *server_key = config_get(cfg, "curve_server_key");
     const char *secret = config_get(cfg, "case_system.secret_file");
+    char endpoints[WORKER_MAX_LINKS][WORKER_ENDPOINT_MAX];
+    int n, i;
 
-    if (config_check(cfg, worker_rules, err, errlen) != 0)
+    if (config_check(cfg, worker_rules, err, errlen) != 0 ||
+        worker_endpoints_parse(config_get(cfg, "connect"), endpoints, &n, err, errlen) != 0)
         return -1;
-    if (strncmp(endpoint, "ipc://", 6) != 0 && !(server_key && *server_key)) {
+    for (i = 0; i < n; i++) {
+        const char *endpoint = endpoints[i];
+
+        if (strncmp(endpoint, "ipc://", 6) == 0 || (server_key && *server_key))
+            continue;
         if (!config_bool(cfg, "insecure_plaintext_jobs")) {
             snprintf(err, errlen,
                      "connect: '%.100s' crosses the network but the link is not encrypted: set curve_server_key "

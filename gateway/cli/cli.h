@@ -1,6 +1,7 @@
 /*
  * cli - the plumbing of the bcci command-line client: configuration, HTTP
- * calls to bccid, and the local online backup of a live database
+ * calls to bccid, the local online backup of a live database, and the
+ * copy of a whole gateway into another store
  *
  * Nothing here knows the server's state or runs inside bccid; these files
  * are in the library only because every gateway C file but the mains is
@@ -18,6 +19,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "gateway/store/store_copy.h"
 
 #define CLI_DEFAULT_URL "http://127.0.0.1:8080"
 
@@ -59,5 +61,12 @@ char *cli_escape(const char *s);
 /* cli_backup - copy the live SQLite database at dbpath to dest with the online backup API
  * (readers and the writer keep working). dest must not exist. Returns 0, or -1 with err. */
 int cli_backup(const char *dbpath, const char *dest, long long *pages, char *err, size_t errlen);
+
+/* cli_store_copy - copy every row of the store at from_uri into the empty store at to_uri and
+ * verify counts and chains (store_copy.h). secret_path: the source's server secret (NULL: the
+ * file "secret" beside a sqlite: source). 0 copied; 1 refused (the target is not empty, or a
+ * check failed), -1 any other failure; err says why. Nothing is committed unless 0. */
+int cli_store_copy(const char *from_uri, const char *to_uri, const char *secret_path, store_copy_report_t *report,
+                   char *err, size_t errlen);
 
 #endif

@@ -96,6 +96,7 @@ typedef struct {
     long long events_applied, events_duplicate, events_unknown_code;
     int workers, breaker_open;
     long long polls, invitations, returns, sla_breaches, purged;
+    int scheduler_leader;      /* 1 while this instance holds the scheduler role (store_leader_try) */
     /* per carrier, for /metrics: breaker state and jobs in flight */
     struct {
         char name[32];

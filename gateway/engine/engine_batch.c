@@ -154,8 +154,42 @@ run_purge(engine_t *self, int64_t now)
     pthread_mutex_unlock(&self->stats_lock);
 }
 
+/* check_leader - every ENGINE_LEADER_RETRY_MS, ask the store for the scheduler role: with
+ * several instances on one database exactly one schedules, and when its holder dies the role
+ * moves to whoever asks next. A store that cannot answer counts as not held: two schedulers
+ * would queue every poll twice, none for a few seconds only delays them. */
+static void
+check_leader(engine_t *self, int64_t now)
+{
+    int held = 0;
+    store_rc_t rc;
+
+    if (now < self->next_leader_check)
+        return;
+    self->next_leader_check = now + ENGINE_LEADER_RETRY_MS;
+    rc = store_leader_try(self->store, ENGINE_LEADER_ROLE, &held);
+    if (rc != STORE_OK) {
+        held = 0;
+        if (self->leader)
+            log_warn("scheduler: cannot confirm this instance still holds the scheduler role (%s); scheduling "
+                     "stops here until it does",
+                     store_rc_name(rc));
+    }
+    if (held && !self->leader) {
+        log_info("scheduler: this instance took the scheduler role; polls, invitations, SLA checks and purges run "
+                 "here");
+        self->next_schedule = now; /* whatever the previous holder left undone is due now */
+    } else if (!held && self->leader && rc == STORE_OK) {
+        log_warn("scheduler: this instance lost the scheduler role to another instance; it stops scheduling");
+    }
+    self->leader = held;
+    pthread_mutex_lock(&self->stats_lock);
+    self->stats.scheduler_leader = held;
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
 /* maintenance - every ENGINE_MAINTENANCE_MS: expired leases, silent workers, in-flight
- * counts, and the scheduler at its own interval */
+ * counts, and the scheduler at its own interval while this instance holds its role */
 static void
 maintenance(engine_t *self, int64_t now)
 {
@@ -171,9 +205,10 @@ maintenance(engine_t *self, int64_t now)
         engine_remove_worker(self, i, now, "no heartbeat for 3 s");
     self->next_maintenance = now + ENGINE_MAINTENANCE_MS;
     recount_inflight(self);
-    if (now >= self->next_schedule && !self->stopping)
+    check_leader(self, now);
+    if (self->leader && now >= self->next_schedule && !self->stopping)
         run_scheduler(self, now);
-    if (self->cfg.scheduler.purge_after_days > 0 && now >= self->next_purge && !self->stopping)
+    if (self->leader && self->cfg.scheduler.purge_after_days > 0 && now >= self->next_purge && !self->stopping)
         run_purge(self, now);
     /* a safety net: whatever queued a job without saying so is seen within 0.5 s */
     self->next_due = now;
@@ -200,6 +235,9 @@ storage_failed(engine_t *self, int64_t now, const char *what)
     if (self->storage_backoff_ms > ENGINE_STORAGE_BACKOFF_MAX_MS)
         self->storage_backoff_ms = ENGINE_STORAGE_BACKOFF_MAX_MS;
     self->storage_retry_at = now + self->storage_backoff_ms;
+    /* a session lost with the database may have taken the scheduler role with it: ask again
+     * before the next tick schedules anything */
+    self->next_leader_check = 0;
     log_error("%s failed (%s); the batch is answered 503, next try in %" PRId64 " ms", what,
               why ? why : "no reason given", self->storage_backoff_ms);
 }

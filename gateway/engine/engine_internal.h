@@ -26,6 +26,10 @@
 #define ENGINE_STORAGE_BACKOFF_MIN_MS 100
 #define ENGINE_STORAGE_BACKOFF_MAX_MS 2000
 #define ENGINE_STORAGE_RETRY_AFTER_S 2
+/* how often an instance asks for the scheduler role (and a holder confirms it still has it):
+ * a dead holder's role is taken over within this long once the store frees it */
+#define ENGINE_LEADER_RETRY_MS 2000
+#define ENGINE_LEADER_ROLE "scheduler"
 
 typedef struct {
     unsigned char id[256];
@@ -70,6 +74,8 @@ struct engine {
     int64_t next_maintenance;
     int64_t next_schedule;
     int64_t next_purge;        /* the scheduled retention purge, when purge_after_days is set */
+    int64_t next_leader_check; /* the next store_leader_try of the scheduler role */
+    int leader;                /* this instance holds the scheduler role: it alone schedules */
     int64_t next_due;          /* earliest ready job, INT64_MAX when none known */
     int64_t storage_retry_at;  /* while the database refuses: no transaction before this */
     int64_t storage_backoff_ms;

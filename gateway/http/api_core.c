@@ -76,6 +76,7 @@ h_healthz(http_ctx_t *c)
         json_object_set_new(doc, "storage_reason", json_string(why));
     json_object_set_new(doc, "workers", json_integer(st.workers));
     json_object_set_new(doc, "breakers_open", json_integer(st.breaker_open));
+    json_object_set_new(doc, "scheduler_leader", json_boolean(st.scheduler_leader));
     store_tx_abort(&tx);
     if (failing)
         http_add_header(c, "Retry-After", "2");
@@ -503,19 +504,6 @@ write_token_revoke(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_err
     return 200;
 }
 
-/* finish_token_revoke - runs after the commit, before the answer: from here on no cached
- * lookup made before the revocation is trusted, so every request that starts after this
- * 200 is refused */
-static enum MHD_Result
-finish_token_revoke(http_ctx_t *c)
-{
-    engine_op_t *op = http_op(c);
-
-    if (op->status == 200)
-        auth_token_revoked();
-    return http_finish_default(c);
-}
-
 static enum MHD_Result
 h_token_create(http_ctx_t *c)
 {
@@ -561,7 +549,7 @@ h_token_revoke(http_ctx_t *c)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     http_keep(c, t, free);
     snprintf(t->name, sizeof t->name, "%s", c->args[0]);
-    return http_submit_call(c, write_token_revoke, t, finish_token_revoke);
+    return http_submit_call(c, write_token_revoke, t, http_finish_default);
 }
 
 static enum MHD_Result

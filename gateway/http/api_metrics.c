@@ -88,6 +88,10 @@ engine_metrics(buf_t *b, const engine_stats_t *st)
     one(b, "bcci_workers_connected", "gauge", "Workers connected to the dispatcher (heard from in the last 3 s).",
         st->workers);
     one(b, "bcci_circuit_breakers_open", "gauge", "Carriers whose circuit breaker is open.", st->breaker_open);
+    one(b, "bcci_scheduler_leader", "gauge",
+        "1 while this instance holds the scheduler role (polls, invitations, SLA, purge), else 0; "
+        "across instances on one database exactly one reads 1.",
+        st->scheduler_leader);
     head(b, "bcci_carrier_breaker_open", "gauge", "1 when the carrier's circuit breaker is open, else 0.");
     for (i = 0; i < st->ncarriers; i++)
         buf_appendf(b, "bcci_carrier_breaker_open{carrier=\"%s\"} %d\n", label(st->carriers[i].name, l, sizeof l),

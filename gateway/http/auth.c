@@ -3,7 +3,6 @@
  */
 #include "gateway/http/auth.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,81 +128,17 @@ auth_token_revoke(store_tx_t *tx, const char *name, int64_t now, api_error_t *er
     return -1;
 }
 
-/* ---------------------------------------------------------------- cache */
-
-#define AUTH_CACHE_SLOTS 64
-
-/* The cache keys on the token's hash, never on the token itself. Each entry carries the
- * revocation generation current when its row was READ (taken before the read began): a
- * revocation bumps the generation after its commit, so an entry read before that commit
- * (perhaps showing the token still live) no longer matches and is never trusted again. */
-static struct {
-    uint8_t hash[SHA256_LEN];
-    auth_client_t who;
-    int64_t expires;
-    unsigned long generation;
-} cache[AUTH_CACHE_SLOTS];
-static unsigned long generation = 1;
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void
-auth_token_revoked(void)
-{
-    pthread_mutex_lock(&cache_lock);
-    generation++;
-    memset(cache, 0, sizeof cache);
-    pthread_mutex_unlock(&cache_lock);
-}
-
-/* cache_get - 0 hit (fills *who), 1 miss; *gen = the generation to tag a fresh read with */
-static int
-cache_get(const uint8_t hash[SHA256_LEN], int64_t now, auth_client_t *who, unsigned long *gen)
-{
-    unsigned slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
-    int hit = 0;
-
-    pthread_mutex_lock(&cache_lock);
-    *gen = generation;
-    if (cache[slot].generation == generation && cache[slot].expires > now &&
-        ct_equal(cache[slot].hash, hash, SHA256_LEN)) {
-        *who = cache[slot].who;
-        hit = 1;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    return hit ? 0 : 1;
-}
-
-static void
-cache_put(const uint8_t hash[SHA256_LEN], const auth_client_t *who, int64_t now, unsigned long gen)
-{
-    unsigned slot = (unsigned)hash[0] % AUTH_CACHE_SLOTS;
-
-    pthread_mutex_lock(&cache_lock);
-    /* a revocation committed while we read: what we read may be stale, do not keep it */
-    if (gen == generation) {
-        memcpy(cache[slot].hash, hash, SHA256_LEN);
-        cache[slot].who = *who;
-        cache[slot].expires = now + AUTH_CACHE_MS;
-        cache[slot].generation = gen;
-    }
-    pthread_mutex_unlock(&cache_lock);
-}
+/* ---------------------------------------------------------------- lookup */
 
 int
-auth_check(store_t *store, const char *token, int64_t now, auth_client_t *who)
+auth_check(store_t *store, const char *token, auth_client_t *who)
 {
-    uint8_t hash[SHA256_LEN];
     char hex[SHA256_HEX_LEN];
     store_token_t row;
     store_tx_t *tx = NULL;
-    unsigned long gen;
     store_rc_t rc;
 
     memset(who, 0, sizeof *who);
-    sha256(token, strlen(token), hash);
-    if (cache_get(hash, now, who, &gen) == 0)
-        return 0;
-    /* the generation was taken before the read transaction begins: see cache_put */
     if (store_tx_begin(store, STORE_READ, &tx) != STORE_OK)
         return -1;
     sha256_hex(token, strlen(token), hex);
@@ -216,6 +151,5 @@ auth_check(store_t *store, const char *token, int64_t now, auth_client_t *who)
     who->role = auth_role_bit(row.role);
     snprintf(who->name, sizeof who->name, "%s", row.name);
     snprintf(who->agency, sizeof who->agency, "%s", row.agency_code);
-    cache_put(hash, who, now, gen);
     return 0;
 }

@@ -9,6 +9,12 @@
  * Writes run in a write transaction (the engine's, or bccid's own at start-up
  * before the engine exists); lookups open a read transaction of their own.
  * The table itself is the store's (store_admin.h).
+ *
+ * No lookup is cached: several bccid instances may share one database, and a
+ * token revoked through any of them must be refused by all at the next
+ * request. A cache that stayed correct would have to read a revocation
+ * counter from the store at every request, which costs one indexed read in a
+ * read transaction: what the lookup itself costs.
  */
 #ifndef BCCI_AUTH_H
 #define BCCI_AUTH_H
@@ -42,19 +48,12 @@ int auth_token_create(store_tx_t *tx, const char *name, const char *role, const 
                       char token_out[AUTH_TOKEN_LEN], api_error_t *err);
 /* auth_token_revoke - revoke the live token name in tx. 0, or -1 with err: 404 no live token
  * of that name, 409 last_admin_token (the last live admin token is never revoked), 503.
- * The revocation takes effect for lookups once the transaction committed and the caller
- * called auth_token_revoked. */
+ * The revocation takes effect for every lookup (on every instance) once the transaction committed. */
 int auth_token_revoke(store_tx_t *tx, const char *name, int64_t now, api_error_t *err);
 
 /* auth_check - who calls with this clear token: 0 and *who for a live token, 1 unknown or
- * revoked, -1 when the store cannot be read. Recent answers come from a small in-process
- * cache (AUTH_CACHE_MS) keyed by the token's hash and tagged with the revocation generation
- * they were read under: an entry read before the latest auth_token_revoked is never
- * trusted, so a request that starts after a revocation was answered is refused. */
-#define AUTH_CACHE_MS 30000
-int auth_check(store_t *store, const char *token, int64_t now, auth_client_t *who);
-/* auth_token_revoked - call after a revocation committed (before answering it): bumps the
- * generation and empties the cache */
-void auth_token_revoked(void);
+ * revoked, -1 when the store cannot be read. Read from the store at every call (see above),
+ * so a request that starts after a revocation committed on any instance is refused. */
+int auth_check(store_t *store, const char *token, auth_client_t *who);
 
 #endif

@@ -588,7 +588,7 @@ authorise(http_ctx_t *c, const http_route_t *route, enum MHD_Result *ret)
                          "(bcci token create)");
         return -1;
     }
-    rc = auth_check(c->api->store, auth + 7, clock_now_ms(), &who);
+    rc = auth_check(c->api->store, auth + 7, &who);
     if (rc < 0) {
         *ret = http_fail(c, 503, "storage_unavailable", NULL, "cannot check the token now; retry later");
         return -1;

@@ -82,6 +82,17 @@ store_health(store_t *self, const char **why)
 }
 
 store_rc_t
+store_leader_try(store_t *self, const char *role, int *held)
+{
+    *held = 0;
+    if (!self->be->leader_try) {
+        *held = 1;
+        return STORE_OK;
+    }
+    return self->be->leader_try(self, role, held);
+}
+
+store_rc_t
 store_tx_begin(store_t *self, store_mode_t mode, store_tx_t **out)
 {
     *out = NULL;

@@ -57,6 +57,13 @@ const char *store_backend_name(const store_t *self);
  * was tried), STORE_BUSY while writes fail; *why (borrowed, may be NULL) says why */
 store_rc_t store_health(store_t *self, const char **why);
 
+/* store_leader_try - try, without waiting, to hold the named role among every process on this
+ * store (several bccid instances on one database: exactly one runs the scheduler). *held = 1
+ * while this process holds it; call it again every few seconds: a holder that died (its
+ * session gone) frees the role for the next caller. One process owns a SQLite file, so there it
+ * is always held. STORE_BUSY (with *held = 0) when the database cannot say right now. */
+store_rc_t store_leader_try(store_t *self, const char *role, int *held);
+
 /* store_tx_begin - start a transaction; *out is owned by the caller until
  * store_tx_commit or store_tx_abort, which free it and NULL the pointer */
 store_rc_t store_tx_begin(store_t *self, store_mode_t mode, store_tx_t **out);

@@ -38,6 +38,7 @@ struct store_timeline_ops;
 struct store_shipments_ops;
 struct store_labels_ops;
 struct store_admin_ops;
+struct store_copy_ops;
 
 struct store_backend {
     const char *scheme; /* "sqlite": matches "sqlite:..." */
@@ -50,6 +51,8 @@ struct store_backend {
     store_rc_t (*tx_release)(store_tx_t *tx, int keep);
     store_rc_t (*tx_commit)(store_tx_t *tx); /* frees tx whatever the outcome */
     void (*tx_abort)(store_tx_t *tx);        /* frees tx */
+    /* leader_try - store_leader_try; NULL: the backend's store has one process, always the leader */
+    store_rc_t (*leader_try)(store_t *self, const char *role, int *held);
 
     const struct store_dossiers_ops *dossiers;
     const struct store_jobs_ops *jobs;
@@ -57,6 +60,7 @@ struct store_backend {
     const struct store_shipments_ops *shipments;
     const struct store_labels_ops *labels;
     const struct store_admin_ops *admin;
+    const struct store_copy_ops *copy; /* NULL: bcci store copy cannot read or fill this backend */
 };
 
 

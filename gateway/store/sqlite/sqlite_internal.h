@@ -23,6 +23,7 @@ extern const struct store_shipments_ops sqlite_shipments_ops;
 extern const struct store_timeline_ops sqlite_timeline_ops;
 extern const struct store_dossiers_ops sqlite_dossiers_ops;
 extern const struct store_jobs_ops sqlite_jobs_ops;
+extern const struct store_copy_ops sqlite_copy_ops;
 
 /* sqlite_pool_reserve - the serial to hand out from the code range (prefix, country, first..last)
  * whose database says *serial is next: *serial moves past every number a restored-away

@@ -225,6 +225,17 @@ sq_health(store_t *base, const char **why)
     return rc;
 }
 
+/* sq_leader_try - every role is held: one bccid owns a SQLite file (its state directory's lock
+ * keeps a second one out), so there is nobody to share the scheduler with */
+static store_rc_t
+sq_leader_try(store_t *base, const char *role, int *held)
+{
+    (void)base;
+    (void)role;
+    *held = 1;
+    return STORE_OK;
+}
+
 static void sq_close(store_t *base);
 
 static store_t *
@@ -469,10 +480,12 @@ const store_backend_t store_backend_sqlite = {
     .tx_release = sq_tx_release,
     .tx_commit = sq_tx_commit,
     .tx_abort = sq_tx_abort,
+    .leader_try = sq_leader_try,
     .labels = &sqlite_labels_ops,
     .admin = &sqlite_admin_ops,
     .shipments = &sqlite_shipments_ops,
     .timeline = &sqlite_timeline_ops,
     .dossiers = &sqlite_dossiers_ops,
     .jobs = &sqlite_jobs_ops,
+    .copy = &sqlite_copy_ops,
 };

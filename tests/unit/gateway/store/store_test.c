@@ -49,12 +49,39 @@ test_transactions_and_savepoints(void **state)
     store_fixture_close(&f);
 }
 
+/* one process owns a SQLite file: it holds every role, at every call, inside a write
+ * transaction or outside one (the engine asks from its maintenance, mid-transaction) */
+static void
+test_sqlite_always_holds_the_leader_role(void **state)
+{
+    store_fixture_t f;
+    store_tx_t *tx = NULL;
+    int held = -1, i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    for (i = 0; i < 3; i++) {
+        held = -1;
+        assert_int_equal(store_leader_try(f.store, "scheduler", &held), STORE_OK);
+        assert_int_equal(held, 1);
+    }
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    held = 0;
+    assert_int_equal(store_leader_try(f.store, "scheduler", &held), STORE_OK);
+    assert_int_equal(held, 1);
+    assert_int_equal(store_leader_try(f.store, "another-role", &held), STORE_OK);
+    assert_int_equal(held, 1);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_by_scheme),
         cmocka_unit_test(test_transactions_and_savepoints),
+        cmocka_unit_test(test_sqlite_always_holds_the_leader_role),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
