@@ -265,10 +265,13 @@ engine_run_batch(engine_t *self, batch_t *b, int64_t now)
         storage_failed(self, now, "beginning a transaction");
         return 0;
     }
-    for (op = b->ops; op; op = op->next)
-        run_op(self, op, now);
+    /* workers' results first: a carrier answers the booking before it reports anything of the
+     * item, so when its webhook and the worker's RESULT land in one batch, the booking is the
+     * earlier fact and must reach the shipment first */
     for (i = 0; i < b->nmsg; i++)
         engine_apply_message(self, &self->in[i], now);
+    for (op = b->ops; op; op = op->next)
+        run_op(self, op, now);
     maintenance(self, now);
     b->nout = engine_lease_jobs(self, now);
     if (store_tx_commit(&self->tx) != STORE_OK) {
