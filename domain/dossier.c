@@ -486,41 +486,16 @@ dossier_destroy(dossier_t **selfp)
     *selfp = NULL;
 }
 
-int
-dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
+/* build - the dossier of a validated canonical tree (ownership of canon passes here): the
+ * agency check, defaults, canonical text and hash, the booking payload, the leg's transit
+ * limit. 0 and *out, or -1 with err. Both the submission and a result derived from a 'both'
+ * submission go through here, so the two are hashed and booked alike. */
+static int
+build(json_t *canon, dossier_t **out, api_error_t *err)
 {
-    json_error_t jerr;
-    json_t *root = NULL, *canon = NULL;
     dossier_t *d = NULL;
     const char *agency_code, *code;
     int rc = -1;
-
-    *out = NULL;
-    if (len > DOSSIER_MAX_BODY) {
-        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
-        goto out;
-    }
-    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
-        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
-        goto out;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
-                      jerr.column, jerr.text);
-        goto out;
-    }
-    if (!json_is_object(root)) {
-        api_error_set(err, 400, "invalid_json", NULL, "the body must be a JSON object");
-        goto out;
-    }
-    canon = json_object();
-    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0 ||
-        check_places(canon, err) != 0)
-        goto out;
-    protect_id(json_object_get(canon, "recipient"));
-    protect_id(json_object_get(canon, "sender"));
-    protect_id(json_object_get(canon, "authorised_person"));
 
     code = json_string_value(json_object_get(canon, "dossier_code"));
     agency_code = json_string_value(json_object_get(json_object_get(canon, "agency"), "code"));
@@ -531,9 +506,6 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     }
     if (!json_object_get(canon, "cod_amount"))
         json_object_set_new(canon, "cod_amount", json_integer(0));
-    /* whether that carrier exists and can take the dossier is gateway/rules/intake.c's call */
-    if (!json_object_get(canon, "carrier"))
-        json_object_set_new(canon, "carrier", json_string(default_carrier));
 
     d = calloc(1, sizeof *d);
     if (!d) {
@@ -579,6 +551,102 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
 out:
     dossier_destroy(&d);
     json_decref(canon);
+    return rc;
+}
+
+/* parse_object - body as a JSON object within the size and depth limits; NULL with err */
+static json_t *
+parse_object(const char *body, size_t len, api_error_t *err)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    if (len > DOSSIER_MAX_BODY) {
+        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
+        return NULL;
+    }
+    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
+        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
+        return NULL;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        api_error_set(err, 400, "invalid_json", NULL, "the body must be a JSON object");
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+int
+dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
+{
+    json_t *root, *canon = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    root = parse_object(body, len, err);
+    if (!root)
+        return -1;
+    canon = json_object();
+    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0 ||
+        check_places(canon, err) != 0)
+        goto out;
+    protect_id(json_object_get(canon, "recipient"));
+    protect_id(json_object_get(canon, "sender"));
+    protect_id(json_object_get(canon, "authorised_person"));
+    /* whether that carrier exists and can take the dossier is gateway/rules/intake.c's call */
+    if (!json_object_get(canon, "carrier"))
+        json_object_set_new(canon, "carrier", json_string(default_carrier));
+    rc = build(canon, out, err);
+    canon = NULL;
+out:
+    json_decref(canon);
+    json_decref(root);
+    return rc;
+}
+
+int
+dossier_result_of_both(const char *both_canonical, const char *body, size_t len, dossier_t **out, api_error_t *err)
+{
+    json_t *root, *both = NULL, *canon = NULL, *result = json_object();
+    const char *service;
+    int rc = -1;
+
+    *out = NULL;
+    root = parse_object(body, len, err);
+    if (!root)
+        goto out;
+    if (!result || validate_object(root, result_rules, "", result, err) != 0)
+        goto out;
+    both = json_loads(both_canonical, 0, NULL);
+    service = json_string_value(json_object_get(both, "service"));
+    if (!service || strcmp(service, "both") != 0 || !json_object_get(both, "recipient")) {
+        api_error_set(err, 500, "internal", NULL, "the stored 'both' submission cannot be read; report this");
+        goto out;
+    }
+    /* the return leg of the same dossier: agency -> the recipient the 'both' submission named,
+     * with the result the case system reports now; the collection leg's parts stay behind */
+    canon = json_deep_copy(both);
+    if (!canon) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
+    json_object_set_new(canon, "service", json_string("return"));
+    json_object_del(canon, "sender");
+    json_object_del(canon, "documents");
+    json_object_set(canon, "result", result);
+    rc = build(canon, out, err);
+    canon = NULL;
+out:
+    json_decref(canon);
+    json_decref(both);
+    json_decref(result);
     json_decref(root);
     return rc;
 }

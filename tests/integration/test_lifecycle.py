@@ -259,18 +259,107 @@ class LegsTest(unittest.TestCase):
         self.assertEqual([n["TrangThaiHoSo"] for n in notes], ["2"], "received at the agency = legal submission")
         self.assertIn("thời điểm nộp hồ sơ", notes[0]["NoiDungXuLy"])
 
-    def test_both_links_the_return_leg_to_the_collection_leg(self):
+    def receive(self, waybill):
+        st, rec, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [waybill], "officer": "Nguyễn Văn A"})
+        self.assertEqual(st, 201, rec)
+
+    def test_both_links_the_return_leg_to_the_collection_leg_after_its_receipt(self):
         d = send_dossier(2, service="both")
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
         self.assertEqual(st, 201, doc)
         send_waybill = doc["shipments"][0]["waybill"]
+        code = d["dossier_code"]
+        # the return submission itself waits for the receipt at the agency, like the result route
         ret = harness.make_dossier(2)
+        before = self.sys.db_counts()
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["code"]), (409, "send_leg_not_received"), err)
+        self.assertIn(send_waybill, err["error"]["message"])
+        self.assertEqual(self.sys.db_counts(), before, "a refused return leg writes nothing")
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        self.receive(send_waybill)
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", ret)
         self.assertEqual(st, 201, doc)
-        st, dossier, _ = self.sys.dossier(d["dossier_code"])
+        st, dossier, _ = self.sys.dossier(code)
         legs = {s["leg"]: s for s in dossier["shipments"]}
         self.assertEqual(set(legs), {"send", "return"})
         self.assertEqual(legs["return"]["linked_waybill"], send_waybill)
+
+    def test_both_result_ready_books_the_return_leg_after_the_receipt_in_order(self):
+        """POST /v1/dossiers/{code}/result: refused before the collection leg's receipt, then the
+        return leg is booked from the 'both' submission and the result, and the case system hears
+        2 (received, with NgayTiepNhan), 9 (booked), 10 (delivered) in that order."""
+        d = send_dossier(5, service="both")
+        d["result"] = {"summary": "Dự kiến: giấy khai sinh"}
+        code = d["dossier_code"]
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        send_waybill = doc["shipments"][0]["waybill"]
+        result = {"summary": "Giấy khai sinh bản chính và 02 bản sao",
+                  "documents": [{"name": "Giấy khai sinh", "original": True}]}
+        path = "/v1/dossiers/%s/result" % code
+        # validated: unknown fields and a missing summary are refused by name
+        st, err, _ = self.sys.request("POST", path, dict(result, signed_by="x"))
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "unknown_field", "signed_by"))
+        st, err, _ = self.sys.request("POST", path, {"documents": []})
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "missing_field", "summary"))
+        # before the receipt: held back with a clear reason, nothing written
+        before = self.sys.db_counts()
+        st, err, _ = self.sys.request("POST", path, result)
+        self.assertEqual((st, err["error"]["code"]), (409, "send_leg_not_received"), err)
+        self.assertIn("POST /v1/receipts", err["error"]["message"])
+        self.assertEqual(self.sys.db_counts(), before)
+        # agency scope, as for the other dossier routes: another agency's case system sees no such dossier
+        st, tok, _ = self.sys.request("POST", "/v1/tokens", {"name": "cs-other", "role": "case_system",
+                                                             "agency_code": "000.00.99.H99"})
+        self.assertEqual(st, 201, tok)
+        st, err, _ = self.sys.request("POST", path, result, token=tok["token"])
+        self.assertEqual(st, 404, err)
+        st, err, _ = self.sys.request("POST", path, result, token=self.sys.token("clerk-r", "clerk"))
+        self.assertEqual(st, 403, err)
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        self.receive(send_waybill)
+        st, made, _ = self.sys.request("POST", path, result)
+        self.assertEqual(st, 201, made)
+        self.assertEqual(made["shipments"][0]["leg"], "return")
+        ret_waybill = made["shipments"][0]["waybill"]
+        self.assertNotEqual(ret_waybill, send_waybill)
+        # the same result again is a replay; another one conflicts
+        st, again, _ = self.sys.request("POST", path, result)
+        self.assertEqual(st, 200, again)
+        st, err, _ = self.sys.request("POST", path, {"summary": "Kết quả khác"})
+        self.assertEqual((st, err["error"]["code"]), (409, "conflict"), err)
+        # the order went agency -> the recipient of the 'both' submission, with the result's summary
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st, dossier, _ = self.sys.dossier(code)
+            if {s["leg"]: s["status"] for s in dossier["shipments"]}.get("return") == "delivered":
+                break
+            time.sleep(0.3)
+        self.assertEqual({s["leg"]: s["status"] for s in dossier["shipments"]},
+                         {"send": "delivered", "return": "delivered"})
+        self.assertEqual(dossier["submissions"]["return"]["result"], result)
+        self.assertNotIn("sender", dossier["submissions"]["return"])
+        self.assertEqual(dossier["submissions"]["return"]["recipient"]["phone"], d["recipient"]["phone"])
+        self.assertEqual(self.sys.sim_stats()["by_sale_order"][code]["orders"], 2)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(self.receiver.by_dossier().get(code, [])) < 3:
+            time.sleep(0.3)
+        notes = self.receiver.by_dossier().get(code, [])
+        self.assertEqual([(n["TrangThaiHoSo"], n["waybill"]) for n in notes],
+                         [("2", send_waybill), ("9", ret_waybill), ("10", ret_waybill)])
+        self.assertEqual(len(notes[0]["NgayTiepNhan"]), 14)
+        self.assertLessEqual(notes[0]["NgayTiepNhan"], notes[1]["ThoiDiemXuLy"])
+
+    def test_result_route_is_for_both_dossiers_only(self):
+        d = harness.make_dossier(6)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers/%s/result" % d["dossier_code"], {"summary": "x"})
+        self.assertEqual((st, err["error"]["code"]), (409, "not_both"), err)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers/%s/result" % harness.make_dossier(7)["dossier_code"],
+                                      {"summary": "x"})
+        self.assertEqual(st, 404, err)
 
     def test_both_legs_notify_in_timeline_order_after_an_outage(self):
         """The case system is down while the result is collected and returned; when it is back it
