@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "domain/admin_units.h"
+#include "domain/calendar.h"
 #include "domain/ident.h"
 #include "utf8.h"
 
@@ -541,9 +542,10 @@ build(json_t *canon, dossier_t **out, api_error_t *err)
         const char *cc = json_string_value(json_object_get(citizen, "commune_code"));
         int same_province = ap && cp && strcmp(ap, cp) == 0;
         int same_commune = same_province && ac && cc && strcmp(ac, cc) == 0;
+        int city = admin_units_province_is_city(ap) || admin_units_province_is_city(cp);
         int slip = json_is_true(json_object_get(d->canonical, "appointment_slip"));
 
-        d->transit_days = (same_commune ? 1 : same_province ? 2 : 4) * (slip ? 2 : 1);
+        d->transit_days = calendar_transit_days(same_commune, same_province, city, slip);
     }
     *out = d;
     d = NULL;

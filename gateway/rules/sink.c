@@ -73,6 +73,10 @@ static const char *
 dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
 {
     int send = strcmp(s->leg, "send") == 0;
+    /* a note changes nothing on the case system's side: it carries the dossier's state there,
+     * "1" (registered, not yet received) while its dossier travels to the agency, "9" (done,
+     * the result with the post) on the return leg */
+    const char *note = send ? "1" : "9";
 
     if (strcmp(status, "booked") == 0 && !send) {
         *text_prefix = "Chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn";
@@ -90,19 +94,23 @@ dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
     }
     if (strcmp(status, "delivery_failed") == 0) {
         *text_prefix = "Bưu điện phát không thành công, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "returned") == 0) {
         *text_prefix = "Kết quả đã được chuyển hoàn về Bộ phận một cửa, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "exception") == 0) {
         *text_prefix = "Bưu gửi gặp sự cố, cần cán bộ một cửa xử lý, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "cancelled") == 0) {
         *text_prefix = "Đã hủy yêu cầu gửi qua bưu chính công ích, mã vận đơn";
-        return "9";
+        return note;
+    }
+    if (strcmp(status, "sla_breached") == 0) {
+        *text_prefix = "Bưu gửi quá thời hạn chuyển phát theo quy định (TT 17/2017/TT-BTTTT Điều 7.2), mã vận đơn";
+        return note;
     }
     return NULL;
 }
@@ -202,6 +210,32 @@ append(store_tx_t *tx, const store_shipment_t *s, int64_t event_time, int64_t no
     return r;
 }
 
+/* start_transit - J, the day the postal service took the item (TT 17 Điều 7.2): the first of
+ * the handover scan of a manifest (or of the item) at the post office and the carrier's
+ * "accepted"; due = J + the leg's working days (its route, fixed at intake by
+ * calendar_transit_days). The store keeps the earliest due date it is given. */
+static store_rc_t
+start_transit(store_tx_t *tx, const store_shipment_t *s, int64_t taken_at, const sink_policy_t *policy)
+{
+    int days = s->transit_days > 0 ? s->transit_days : 4;
+    int64_t due = calendar_add_working_days(policy ? policy->calendar : NULL, taken_at, days);
+
+    return due < 0 ? STORE_OK : store_shipments_set_due(tx, s->id, due);
+}
+
+store_rc_t
+sink_handed_over(store_tx_t *tx, const char *carrier, const char *waybill, int64_t at, const sink_policy_t *policy)
+{
+    store_shipment_t s;
+    store_rc_t r = store_shipments_find_waybill(tx, carrier, waybill, &s);
+
+    if (r != STORE_OK)
+        return r;
+    if (status_is_terminal(s.status))
+        return STORE_OK; /* a scan of a finished item starts nothing */
+    return start_transit(tx, &s, at, policy);
+}
+
 /* milestones - what the scheduler needs to know about a status change: when the postal
  * service took the item (the SLA clock starts, TT 17 Điều 7.2), when it first tried to
  * deliver (the return leg's transit ends), each failed attempt (TT 17 Điều 5.2), and when
@@ -213,12 +247,8 @@ milestones(store_tx_t *tx, const store_shipment_t *s, const char *status, int64_
     store_rc_t r = STORE_OK;
     int64_t next_poll;
 
-    if (strcmp(status, "accepted") == 0) {
-        int days = s->transit_days > 0 ? s->transit_days : 4;
-        int64_t due = calendar_add_working_days(policy ? policy->calendar : NULL, event_time, days);
-
-        r = store_shipments_set_due(tx, s->id, due);
-    }
+    if (strcmp(status, "accepted") == 0)
+        r = start_transit(tx, s, event_time, policy);
     /* an attempt cannot have happened after we heard of it: a carrier clock running ahead of
      * ours must not hold back the invitations that count from it */
     if (r == STORE_OK && (strcmp(status, "delivery_failed") == 0 || strcmp(status, "delivered") == 0))
@@ -728,6 +758,11 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
         if (r != STORE_OK)
             goto out;
     }
+    /* the carrier took it before the handover scan said so: J is the first of the two */
+    if (!changes && info && strcmp(info->name, "accepted") == 0 && !status_is_terminal(s.status))
+        r = start_transit(tx, &s, e->carrier_time_ms, policy);
+    if (r != STORE_OK)
+        goto out;
     if (changes) {
         r = move(tx, &s, info->name, e->carrier_time_ms, e->carrier_time_ms, policy, now);
         /* the citizen hears of it: out for delivery, a failed attempt, back at the desk */

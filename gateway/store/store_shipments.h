@@ -88,7 +88,8 @@ store_rc_t store_shipments_set_booked(store_tx_t *tx, int64_t id, const char *ca
  * status_time is the carrier time that orders later events */
 store_rc_t store_shipments_set_status(store_tx_t *tx, int64_t id, const char *status, int64_t status_time,
                                       int64_t now);
-/* store_shipments_set_due - the SLA due date, only the first time (acceptance happens once) */
+/* store_shipments_set_due - the SLA due date; an earlier one than recorded replaces it, a later
+ * one changes nothing (J is the first of the handover scan and the carrier's acceptance) */
 store_rc_t store_shipments_set_due(store_tx_t *tx, int64_t id, int64_t due_at);
 /* store_shipments_record_attempt - a delivery attempt at `at`: the first one ends the return
  * leg's transit; failed = 1 also counts it and remembers it as the last attempt */

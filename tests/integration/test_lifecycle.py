@@ -1,4 +1,5 @@
 """The whole life of a shipment: case-system sync, cancel, duplicate and out-of-order events (issue 3/6)."""
+import json
 import os
 import time
 import unittest
@@ -479,6 +480,53 @@ class SchedulerTest(unittest.TestCase):
         time.sleep(1)
         st, tl, _ = self.sys.timeline(d["dossier_code"])
         self.assertEqual(sum(e.get("status") == "sla_breached" for e in tl["events"]), 1, "only once")
+
+
+    def test_handover_starts_the_due_date_and_a_breach_reaches_the_clerk_and_the_case_system(self):
+        """J (TT 17 Điều 7.2) is the first of the manifest's handover scan and the carrier's
+        "accepted"; a breach goes to the clerk's problem list, the case system and /metrics."""
+        self.sys = harness.System(workers=0, with_sim=False,
+                                  bccid_args=["--scheduler_interval_ms", "200",
+                                              "--case_system_url", "http://127.0.0.1:9/never-called"])
+        self.sys.import_codes()
+        carrier = self.sys.token("vnpost-test", "carrier")
+        clerk = self.sys.token("clerk-sla", "clerk")
+        post = self.sys.token("post-sla", "post_office")
+        d = harness.make_dossier(8)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        w = doc["shipments"][0]["waybill"]
+        due_of = lambda: self.sys.db_query("SELECT due_at, transit_days FROM shipments WHERE waybill = ?", (w,))[0]
+        self.assertIsNone(due_of()[0], "no J before the post office has the item")
+        st, m, _ = self.sys.request("POST", "/v1/manifests", {"waybills": [w]}, token=clerk)
+        self.assertEqual(st, 201, m)
+        scanned = time.time()
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": m["code"], "event": "accepted"}, token=post)
+        self.assertEqual(st, 200, doc)
+        due, days = due_of()
+        self.assertIsNotNone(due, "the handover scan is J")
+        # J + the route's working days: at least that many calendar days, fewer than a Tết break more
+        self.assertGreater(due / 1000.0, scanned + (days - 1) * 86400 - 7 * 3600 - 60)
+        self.assertLess(due / 1000.0, scanned + (days + 10) * 86400)
+        # the carrier says it accepted the item 20 days earlier: that is the first, so J moves back
+        self.sys.request("POST", "/v1/carriers/vnpost/events",
+                         [vnpost_event(w, 6, time.time() - 20 * 86400, "old", "Đã nhận hàng")], token=carrier)
+        self.assertLess(due_of()[0], due)
+        deadline = time.time() + 15
+        problems = []
+        while time.time() < deadline and not problems:
+            st, doc, _ = self.sys.request("GET", "/v1/clerk/shipments?state=problems", token=clerk)
+            problems = [r for r in doc["shipments"] if r["waybill"] == w]
+            time.sleep(0.2)
+        self.assertEqual(len(problems), 1, "the breach is on the clerk's problem list")
+        self.assertTrue(problems[0]["sla_breached"])
+        notes = [json.loads(p) for (p,) in self.sys.db_query("SELECT payload FROM jobs WHERE kind = 'notify'")]
+        breach = [n["body"] for n in notes if n["body"]["status"] == "sla_breached"]
+        self.assertEqual(len(breach), 1, notes)
+        self.assertEqual((breach[0]["TrangThaiHoSo"], breach[0]["waybill"]), ("9", w))
+        self.assertIn("quá thời hạn", breach[0]["NoiDungXuLy"])
+        st, metrics, _ = self.sys.request("GET", "/metrics")
+        text = metrics.decode() if isinstance(metrics, bytes) else str(metrics)
+        self.assertRegex(text, r"(?m)^bcci_sla_breaches 1$")
 
 
 class ViettelTest(unittest.TestCase):

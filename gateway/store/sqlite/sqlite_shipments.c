@@ -35,7 +35,8 @@ static const char SQL_PAST_DUE[] =
 static const char SQL_SET_BOOKED[] = "UPDATE shipments SET carrier_ref = ?2, fee = ?3, updated_at = ?4 WHERE id = ?1";
 static const char SQL_SET_STATUS[] =
     "UPDATE shipments SET status = ?2, status_time = ?3, updated_at = ?4 WHERE id = ?1";
-static const char SQL_SET_DUE[] = "UPDATE shipments SET due_at = ?2 WHERE id = ?1 AND due_at IS NULL";
+static const char SQL_SET_DUE[] =
+    "UPDATE shipments SET due_at = ?2 WHERE id = ?1 AND (due_at IS NULL OR due_at > ?2)";
 static const char SQL_ATTEMPT[] =
     "UPDATE shipments SET first_attempt_at = COALESCE(first_attempt_at, ?2),"
     " attempts = attempts + ?3, last_attempt_at = CASE WHEN ?3 > 0 THEN ?2 ELSE last_attempt_at END WHERE id = ?1";

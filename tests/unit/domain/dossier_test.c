@@ -101,6 +101,8 @@ test_dossier_parse_good(void **state)
     assert_string_equal(d->carrier, "vnpost");
     assert_int_equal(d->cod_amount, 50000);
     assert_int_equal(strlen(d->body_hash), 64);
+    /* Hải Phòng (a centrally-run, class-I city) to Hà Nội: between provinces J+3 (TT 17 Điều 7.2) */
+    assert_int_equal(d->transit_days, 3);
     dossier_destroy(&d);
     assert_null(d);
 }
