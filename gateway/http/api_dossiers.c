@@ -75,8 +75,26 @@ dossier_json(const store_dossier_view_t *v)
     return root;
 }
 
+/* event_dvc - the DVC code of a timeline event (sink_dvc) on the leg of its shipment in v;
+ * the officer's receipt of a send leg is its "received" (DVC 2); NULL when none applies */
+static const char *
+event_dvc(const store_dossier_view_t *v, const store_event_t *ev, const json_t *details)
+{
+    const char *prefix;
+    size_t i;
+
+    if (!*ev->status || !*ev->waybill)
+        return NULL;
+    for (i = 0; i < v->nshipments; i++)
+        if (strcmp(v->shipments[i].waybill, ev->waybill) == 0)
+            return sink_dvc(v->shipments[i].leg,
+                            json_is_true(json_object_get(details, "legal_submission")) ? "received" : ev->status,
+                            &prefix);
+    return NULL;
+}
+
 static json_t *
-timeline_json(const char *code, const store_timeline_t *t)
+timeline_json(const char *code, const store_timeline_t *t, const store_dossier_view_t *v)
 {
     json_t *events = json_array(), *root;
     size_t i;
@@ -104,6 +122,8 @@ timeline_json(const char *code, const store_timeline_t *t)
             json_object_set_new(e, "raw_code", json_string(ev->raw_code));
         if (*ev->waybill)
             json_object_set_new(e, "waybill", json_string(ev->waybill));
+        if (event_dvc(v, ev, details))
+            json_object_set_new(e, "dvc", json_string(event_dvc(v, ev, details)));
         json_object_set_new(e, "details", details ? details : json_object());
         json_array_append_new(events, e);
     }
@@ -346,12 +366,18 @@ static store_rc_t
 view_timeline(store_tx_t *tx, const char *code, json_t **out)
 {
     store_timeline_t t;
+    store_dossier_view_t v;
     store_rc_t rc = store_dossiers_timeline(tx, code, &t);
 
+    if (rc != STORE_OK)
+        return rc;
+    /* the legs of its shipments, for the DVC code of each event */
+    rc = store_dossiers_view(tx, code, &v);
     if (rc == STORE_OK) {
-        *out = timeline_json(code, &t);
-        store_timeline_free(&t);
+        *out = timeline_json(code, &t, &v);
+        store_dossier_view_free(&v);
     }
+    store_timeline_free(&t);
     return rc;
 }
 

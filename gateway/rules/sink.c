@@ -67,12 +67,12 @@ textf(const char *fmt, ...)
     return out;
 }
 
-/* dvc_for - what the case system is told about a status (design §4 last column):
+/* sink_dvc - what the case system is told about a status (design §4 last column):
  * the DVC status code and the Vietnamese text; NULL when it is not told */
-static const char *
-dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
+const char *
+sink_dvc(const char *leg, const char *status, const char **text_prefix)
 {
-    int send = strcmp(s->leg, "send") == 0;
+    int send = strcmp(leg, "send") == 0;
     /* a note changes nothing on the case system's side: it carries the dossier's state there,
      * "1" (registered, not yet received) while its dossier travels to the agency, "9" (done,
      * the result with the post) on the return leg */
@@ -115,6 +115,12 @@ dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
     return NULL;
 }
 
+static const char *
+dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
+{
+    return sink_dvc(s->leg, status, text_prefix);
+}
+
 /* notify_ship - the notify job for a status the case system is told about; it carries the
  * timeline's sealed head (design §5) so the case system can hold the gateway to it */
 static store_rc_t
@@ -144,11 +150,13 @@ notify_ship(store_tx_t *tx, const store_shipment_t *s, const char *status, const
     content = text && *text ? textf("%s %s. %s", prefix, s->waybill, text) : textf("%s %s.", prefix, s->waybill);
     purpose = textf("notify:%s:%" PRId64, status, event_time);
     if (content && purpose)
-        payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:I, s:s}}}", "url",
+        /* the channel is the public post (KenhThucHien 3) and so is the result's delivery
+         * (HinhThucTra "1"), design §1 */
+        payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:{s:I, s:s}}}", "url",
                             policy->case_system_url, "request_id", s->dossier_code, "body", "MaHoSo",
                             s->dossier_code, "TrangThaiHoSo", dvc, "NoiDungXuLy", content, "ThoiDiemXuLy", when,
-                            "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu", upu ? upu : "",
-                            "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
+                            "KenhThucHien", 3, "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu",
+                            upu ? upu : "", "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
     if (payload && strcmp(status, "received") == 0 &&
         json_object_set_new(json_object_get(payload, "body"), "NgayTiepNhan", json_string(when)) != 0) {
         json_decref(payload);

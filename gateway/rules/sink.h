@@ -49,6 +49,11 @@ typedef struct {
     int citizen_email;            /* 1: email jobs to the citizen */
 } sink_policy_t;
 
+/* sink_dvc - the DVC status code (design §1: "2", "9", "10", or "1" for a note about a send leg)
+ * the case system is told for a shipment of leg ("send" or "return") reaching status, with the
+ * Vietnamese text that begins the notification in *text_prefix; status "received" is the send
+ * leg's receipt at the agency. NULL when the case system is not told. Static strings. */
+const char *sink_dvc(const char *leg, const char *status, const char **text_prefix);
 /* sink_job_result - apply a RESULT (a late or duplicate one is ignored: STORE_OK) */
 store_rc_t sink_job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int64_t now);
 /* sink_carrier_events - apply events of carrier ops; report counts what happened */

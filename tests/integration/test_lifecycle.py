@@ -351,6 +351,13 @@ class LegsTest(unittest.TestCase):
                          [("2", send_waybill), ("9", ret_waybill), ("10", ret_waybill)])
         self.assertEqual(len(notes[0]["NgayTiepNhan"]), 14)
         self.assertLessEqual(notes[0]["NgayTiepNhan"], notes[1]["ThoiDiemXuLy"])
+        # the channel and the result's delivery by the public post, on every notification (design §1)
+        self.assertEqual({(n["KenhThucHien"], n["HinhThucTra"]) for n in notes}, {(3, "1")})
+        # every timeline event that the case system hears of carries its DVC code
+        st, tl, _ = self.sys.timeline(code)
+        dvc = [(e["waybill"], e["dvc"]) for e in tl["events"] if "dvc" in e]
+        self.assertEqual(dvc, [(send_waybill, "2"), (ret_waybill, "9"), (ret_waybill, "10")], tl["events"])
+        self.assertTrue(all("dvc" not in e for e in tl["events"] if e.get("status") in ("created", "in_transit")))
 
     def test_result_route_is_for_both_dossiers_only(self):
         d = harness.make_dossier(6)

@@ -245,6 +245,9 @@ test_booked(void **state)
     free(text);
     assert_non_null(payload);
     assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "body"), "TrangThaiHoSo")), "9");
+    /* the channel and the delivery of the result are the public post (design §1) */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(payload, "body"), "KenhThucHien")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "body"), "HinhThucTra")), "1");
     head = json_object_get(json_object_get(payload, "body"), "timeline_head");
     assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
     assert_int_equal(store_timeline_head(tx, s.dossier_id, &count, hash), STORE_OK);
