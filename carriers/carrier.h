@@ -56,6 +56,10 @@ typedef struct {
     long long cod_amount;      /* VND, 0 = none */
     int weight_g;
     int pickup;                /* non-zero: collect from the sender's address */
+    /* for the postman at the door (TT 17 Điều 9); NULL when the dossier gives none */
+    const char *note;          /* the dossier's note */
+    const char *authorised_name, *authorised_relation; /* who may receive it instead (return leg) */
+    const char *take_back;     /* documents to take back from the citizen, "A; B" */
 } carrier_shipment_t;
 
 typedef struct {

@@ -31,6 +31,7 @@
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
 #define VNPOST_ECONOMY_SERVICE "CTN001" /* chuyển phát thường */
 #define VNPOST_EXPRESS_SERVICE "ETN011" /* chuyển phát nhanh */
+#define VNPOST_INSTRUCTION_MAX 501      /* deliveryInstruction: 500 bytes, like contentNote */
 
 struct vnpost {
     carrier_http_t *http;
@@ -334,7 +335,7 @@ static json_t *
 build_order(const struct vnpost *self, const carrier_shipment_t *s)
 {
     json_t *info = NULL, *addons = NULL, *root = NULL;
-    char amount[32];
+    char amount[32], instruction[VNPOST_INSTRUCTION_MAX];
     (void)self;
 
     addons = json_array();
@@ -362,6 +363,12 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
     addons = NULL; /* "o" stole it, even on failure */
     if (!info)
         goto fail;
+    /* the authorised person, the documents to take back and the note, for the postman */
+    if (*carrier_instruction(s, instruction, sizeof instruction) &&
+        json_object_set_new(info, "deliveryInstruction", json_string(instruction)) != 0) {
+        json_decref(info);
+        goto fail;
+    }
     root = json_pack("{s:i, s:s, s:o}", "orderCreationStatus", 1, "type", "GUI", "informationOrder", info);
     return root;
 fail:

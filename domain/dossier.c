@@ -15,7 +15,7 @@
 #include "domain/ident.h"
 #include "utf8.h"
 
-typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS } field_kind_t;
+typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS, F_NAMES } field_kind_t;
 typedef int (*ident_fn)(const char *);
 
 typedef struct field_rule {
@@ -147,6 +147,8 @@ static const field_rule_t dossier_rules[] = {
     { "cod_amount", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "authorised_person", F_OBJECT, 0, 0, 0, NULL, NULL, authorised_rules },
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
+    /* documents the postman takes back from the citizen at the door (TT 17 Điều 9) */
+    { "take_back", F_NAMES, 0, 0, 0, NULL, NULL, NULL },
     { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
     { "delivery", F_CODE, 0, 0, 0, ident_delivery, "economy or express (default economy)", NULL },
@@ -258,6 +260,37 @@ validate_documents(json_t *value, const char *path, json_t **out, api_error_t *e
     return 0;
 }
 
+#define DOSSIER_MAX_TAKE_BACK 20
+
+/* validate_names - a list of {"name": text}: what the agency wants back at the door */
+static int
+validate_names(json_t *value, const char *path, json_t **out, api_error_t *err)
+{
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(value) || json_array_size(value) > DOSSIER_MAX_TAKE_BACK) {
+        api_error_set(err, 422, "invalid_field", path, "%s must be a list of at most %d documents", path,
+                      DOSSIER_MAX_TAKE_BACK);
+        return -1;
+    }
+    *out = json_array();
+    json_array_foreach(value, i, item) {
+        char sub[64];
+        json_t *name = json_object_get(item, "name"), *norm;
+
+        snprintf(sub, sizeof sub, "%s[%zu].name", path, i);
+        if (!json_is_object(item) || !json_is_string(name) || json_object_size(item) != 1) {
+            api_error_set(err, 422, "invalid_field", sub, "each document to take back is {\"name\": text}");
+            return -1;
+        }
+        if (check_text(json_string_value(name), sub, 1, 200, &norm, err) != 0)
+            return -1;
+        json_array_append_new(*out, json_pack("{s:o}", "name", norm));
+    }
+    return 0;
+}
+
 static int
 validate_field(json_t *value, const field_rule_t *r, const char *path, json_t **out, api_error_t *err)
 {
@@ -297,6 +330,8 @@ validate_field(json_t *value, const field_rule_t *r, const char *path, json_t **
         return validate_object(value, r->object, path, *out, err);
     case F_DOCS:
         return validate_documents(value, path, out, err);
+    case F_NAMES:
+        return validate_names(value, path, out, err);
     }
 wrong_type:
     api_error_set(err, 422, "invalid_field", path, "%s has the wrong type: expected %s", path,
@@ -344,6 +379,39 @@ validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_
     return 0;
 }
 
+/* authorised_payload - authorised_person {name, relation} and take_back as one "A; B" text
+ * into the booking payload p; 0, or -1 when out of memory */
+static int
+authorised_payload(const json_t *canon, json_t *p)
+{
+    const json_t *ap = json_object_get(canon, "authorised_person"), *tb = json_object_get(canon, "take_back"), *d;
+    size_t i, n = 0;
+    char *list;
+
+    if (ap && json_object_set_new(p, "authorised_person",
+                                  json_pack("{s:O, s:s}", "name", json_object_get(ap, "name"), "relation",
+                                            json_string_value(json_object_get(ap, "relation"))
+                                                ? json_string_value(json_object_get(ap, "relation"))
+                                                : "")) != 0)
+        return -1;
+    if (!json_array_size(tb))
+        return 0;
+    json_array_foreach(tb, i, d)
+        n += strlen(json_string_value(json_object_get(d, "name"))) + 2;
+    list = malloc(n + 1);
+    if (!list)
+        return -1;
+    list[0] = '\0';
+    json_array_foreach(tb, i, d) {
+        if (i)
+            strcat(list, "; ");
+        strcat(list, json_string_value(json_object_get(d, "name")));
+    }
+    i = (size_t)json_object_set_new(p, "take_back", json_string(list));
+    free(list);
+    return i ? -1 : 0;
+}
+
 /* book_payload - what the carrier adapter needs to book (carriers/carrier.h); built here,
  * on the HTTP thread, so the single writer only stores it */
 static char *
@@ -377,6 +445,15 @@ book_payload(const json_t *canon)
                   "commune_code", json_object_get(to, "commune_code"));
     if (!p)
         return NULL;
+    /* what the postman must know at the door: the dossier's note and, on the return leg, who
+     * may receive it instead of the citizen and what to take back (TT 17 Điều 9); the ID of the
+     * authorised person stays here (its last 4 digits are compared with the proof) */
+    if (json_object_get(canon, "note"))
+        json_object_set(p, "note", json_object_get(canon, "note"));
+    if (!collect && authorised_payload(canon, p) != 0) {
+        json_decref(p);
+        return NULL;
+    }
     text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     return text;

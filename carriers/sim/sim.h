@@ -49,6 +49,8 @@ typedef struct sim_order {
     char sale_order[64];  /* VNPost saleOrderCode / Viettel ORDER_NUMBER */
     int viettel;          /* 1: a Viettel Post order */
     long long cod, fee;
+    long long weight;     /* grams, as ordered */
+    char instruction[1024]; /* VNPost deliveryInstruction / Viettel ORDER_NOTE, as ordered */
     const short *path;    /* status codes this order walks through */
     int path_len, step;   /* path[step] is the current status, unless cancelled */
     int cancelled;

@@ -895,6 +895,14 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     snprintf(o->item_code, sizeof o->item_code, "%s", item);
     snprintf(o->sale_order, sizeof o->sale_order, "%s", sale_code);
     o->cod = cod;
+    o->weight = weight;
+    {
+        /* recorded so tests see what the postman would read */
+        const char *ins = json_string_value(
+            json_object_get(json_object_get(req, "informationOrder"), "deliveryInstruction"));
+
+        snprintf(o->instruction, sizeof o->instruction, "%s", ins ? ins : "");
+    }
     o->fee = 16500 + (weight > 500 ? (weight - 1) / 500 * 2500 : 0) + (cod > 0 ? 10000 : 0);
     if (draft) {
         o->path = path_draft;
@@ -1076,6 +1084,10 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
                   last && last->viettel ? "viettel" : "vnpost");
     if (o)
         json_object_set_new(o, "return_calls", json_integer(return_calls));
+    if (o && last) {
+        json_object_set_new(o, "weight", json_integer(last->weight));
+        json_object_set_new(o, "instruction", json_string(last->instruction));
+    }
     return o;
 }
 

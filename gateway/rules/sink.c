@@ -656,6 +656,57 @@ proof_text(store_tx_t *tx, int64_t id, char **out)
     return *out ? STORE_OK : oom(tx, "describing the proof of delivery");
 }
 
+/* proof_mismatch - why the proof of delivery of return-leg shipment s does not match whom the
+ * dossier allows to receive it (the citizen, or its authorised person: relation and the last 4
+ * digits of the ID, design §8), or NULL when it matches or cannot be judged */
+static const char *
+proof_mismatch(const store_contact_t *c, const carrier_event_t *e)
+{
+    int authorised = strcmp(e->receiver_relation, "authorised") == 0;
+    const char *want = authorised ? c->authorised_id_last4 : c->recipient_id_last4;
+
+    if (authorised && !c->authorised_name[0])
+        return "giao cho người được ủy quyền nhưng hồ sơ không có người được ủy quyền";
+    if (*want && four_digits(e->receiver_id_last4) && strcmp(want, e->receiver_id_last4) != 0)
+        return authorised ? "số cuối giấy tờ của người nhận khác người được ủy quyền trong hồ sơ"
+                          : "số cuối giấy tờ của người nhận khác người nhận trong hồ sơ";
+    return NULL;
+}
+
+/* check_proof - a delivered return leg whose proof does not match the dossier gets a note on
+ * the timeline (details kind proof_mismatch: the clerk's problem list shows it) */
+static store_rc_t
+check_proof(store_tx_t *tx, const store_shipment_t *s, const carrier_event_t *e, int64_t now)
+{
+    store_contact_t c;
+    const char *why;
+    char *text, *key;
+    json_t *details;
+    store_rc_t r;
+
+    if (strcmp(s->leg, "return") != 0 || !e->receiver_relation[0])
+        return STORE_OK;
+    r = store_shipments_contact(tx, s->id, &c);
+    if (r != STORE_OK)
+        return r == STORE_NOT_FOUND ? STORE_OK : r;
+    why = proof_mismatch(&c, e);
+    if (!why)
+        return STORE_OK;
+    text = textf("Người nhận không khớp với hồ sơ (%s); cán bộ một cửa cần kiểm tra việc trả kết quả, mã vận đơn %s",
+                 why, s->waybill);
+    key = textf("proof_mismatch:%" PRId64, s->id);
+    details = json_pack("{s:s, s:s, s:s}", "kind", "proof_mismatch", "relation",
+                        strcmp(e->receiver_relation, "authorised") == 0 ? "authorised" : "self", "id_last4",
+                        four_digits(e->receiver_id_last4) ? e->receiver_id_last4 : "");
+    r = text && key && details ? append(tx, s, e->carrier_time_ms, now, "gateway", NULL, NULL, NULL, text, details, key)
+                               : oom(tx, "recording a proof mismatch");
+    log_warn("shipment %s: the proof of delivery does not match the dossier", s->waybill);
+    json_decref(details);
+    free(key);
+    free(text);
+    return r == STORE_EXISTS ? STORE_OK : r;
+}
+
 static store_rc_t
 find_ship_for_event(store_tx_t *tx, const char *carrier, const carrier_event_t *e, store_shipment_t *s)
 {
@@ -763,6 +814,8 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
             snprintf(p.id_last4, sizeof p.id_last4, "%s", e->receiver_id_last4);
         p.cod_collected = e->amount > 0 ? e->amount : 0;
         r = store_shipments_record_delivery(tx, s.id, &p);
+        if (r == STORE_OK)
+            r = check_proof(tx, &s, e, now);
         if (r != STORE_OK)
             goto out;
     }

@@ -189,7 +189,8 @@ void store_tracking_free(store_tracking_t *self);
 typedef enum {
     STORE_CLERK_READY,    /* created or booked and on no open handover manifest, oldest first */
     STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, dead bookings, SLA breaches of
-                           * items not delivered or cancelled, newest first */
+                           * items not delivered or cancelled, deliveries with a timeline note of kind
+                           * proof_mismatch, newest first */
 } store_clerk_state_t;
 
 typedef struct {

@@ -69,6 +69,11 @@ typedef struct {
     char desk_name[512];      /* the agency (its one-stop desk) */
     char desk_address[512];
     char desk_phone[32];
+    /* what the proof of delivery is compared with (design §8: of an ID the last 4 digits only) */
+    char recipient_id_last4[5];
+    char authorised_name[256]; /* "" when the dossier names no authorised person */
+    char authorised_relation[64];
+    char authorised_id_last4[5];
 } store_contact_t;
 
 /* store_shipments_contact - the contact data of shipment id's dossier (return leg: the

@@ -115,6 +115,69 @@ class CancelTest(unittest.TestCase):
         self.assertEqual(self.sys.db_counts(), before)
 
 
+class OrderFieldsTest(unittest.TestCase):
+    """What the postman must know reaches the carrier order (weight, authorised person, note,
+    documents to take back), and a proof of delivery that does not match the dossier is flagged."""
+
+    def setUp(self):
+        # a slow carrier clock: the orders stay booked, the test delivers them itself
+        self.sys = harness.System(workers=1, clock_speed=1, step_seconds=3600)
+        self.sys.import_codes()
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def submit(self, seq):
+        d = harness.make_dossier(seq)
+        d["authorised_person"] = {"name": "Trần Văn Bình", "relation": "Chồng", "id_number": "001099001234"}
+        d["take_back"] = [{"name": "Giấy hẹn trả kết quả"}, {"name": "Biên lai thu phí"}]
+        d["note"] = "Gọi trước 30 phút"
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "booked", timeout=30), set())
+        return d["dossier_code"], doc["shipments"][0]["waybill"]
+
+    def deliver(self, waybill, relation, id_number, event="pod"):
+        ev = vnpost_event(waybill, 14, time.time(), event + waybill, "Phát thành công")
+        ev.update({"receiverName": "Trần Văn Bình", "receiverRelation": relation, "receiverIdType": "CCCD",
+                   "receiverIdNumber": id_number})
+        st, rep, _ = self.sys.request("POST", "/v1/carriers/vnpost/events", [ev], token=self.sys.carrier_token)
+        self.assertEqual((st, rep["applied"]), (200, 1), rep)
+
+    def problems(self):
+        st, doc, _ = self.sys.request("GET", "/v1/clerk/shipments?state=problems")
+        self.assertEqual(st, 200, doc)
+        return {r["waybill"]: r for r in doc["shipments"]}
+
+    def test_order_fields_and_proof_mismatch(self):
+        code, w = self.submit(21)
+        order = self.sys.sim_stats()["by_sale_order"][code]
+        self.assertEqual(order["weight"], 200)
+        self.assertIn("Người được ủy quyền nhận: Trần Văn Bình (Chồng)", order["instruction"])
+        self.assertIn("Thu hồi: Giấy hẹn trả kết quả; Biên lai thu phí", order["instruction"])
+        self.assertIn("Ghi chú: Gọi trước 30 phút", order["instruction"])
+        self.assertNotIn("001099001234", order["instruction"], "no ID number goes to the carrier")
+        # handed to "the authorised person" showing another ID: flagged on the timeline and the problem list
+        self.deliver(w, "authorised", "001099009999")
+        st, tl, _ = self.sys.timeline(code)
+        flagged = [e for e in tl["events"] if e["details"].get("kind") == "proof_mismatch"]
+        self.assertEqual(len(flagged), 1, tl["events"])
+        self.assertIn("Người nhận không khớp", flagged[0]["text"])
+        self.assertEqual(flagged[0]["details"]["id_last4"], "9999")
+        self.assertIn(w, self.problems())
+        # the carrier reports the same delivery again (another event): flagged once
+        self.deliver(w, "authorised", "001099009999", event="pod-again-")
+        st, tl, _ = self.sys.timeline(code)
+        self.assertEqual(sum(e["details"].get("kind") == "proof_mismatch" for e in tl["events"]), 1)
+        # the right authorised person: nothing to flag
+        code2, w2 = self.submit(22)
+        self.deliver(w2, "authorised", "001099001234")
+        st, tl, _ = self.sys.timeline(code2)
+        self.assertEqual([e for e in tl["events"] if e["details"].get("kind") == "proof_mismatch"], [])
+        self.assertNotIn(w2, self.problems())
+
+
 class CarrierEventsTest(unittest.TestCase):
     def setUp(self):
         self.sys = harness.System(workers=0, with_sim=False)

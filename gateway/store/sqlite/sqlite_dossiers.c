@@ -695,10 +695,12 @@ static const char SQL_CLERK_READY[] = CLERK_COLUMNS
     " ORDER BY s.created_at, s.id LIMIT ?1";
 
 /* problems: failed deliveries, returns, exceptions, bookings that died, items past their due date
- * still on the way; returned ones for 30 days */
+ * still on the way, deliveries whose proof does not match the dossier; returned ones for 30 days */
 static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     " WHERE (?3 = '' OR d.agency_code = ?3) AND (s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
     "   OR (s.sla_breached = 1 AND s.status NOT IN ('delivered', 'cancelled'))"
+    "   OR EXISTS (SELECT 1 FROM timeline pt WHERE pt.dossier_id = s.dossier_id AND pt.shipment_id = s.id"
+    "     AND json_extract(pt.details, '$.kind') = 'proof_mismatch')"
     "   OR (s.status = 'created'"
     "       AND EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead')))"
     "   AND (s.status <> 'returned' OR s.status_time >= ?2)"

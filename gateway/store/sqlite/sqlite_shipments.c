@@ -295,7 +295,11 @@ static const char SQL_CONTACT[] =
     " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.phone') ELSE json_extract(b.body, '$.recipient.phone') END,"
     " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.email') ELSE json_extract(b.body, '$.recipient.email') END,"
     " json_extract(b.body, '$.agency.name'), json_extract(b.body, '$.agency.address'),"
-    " json_extract(b.body, '$.agency.phone')"
+    " json_extract(b.body, '$.agency.phone'),"
+    " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.id_last4')"
+    "   ELSE json_extract(b.body, '$.recipient.id_last4') END,"
+    " json_extract(b.body, '$.authorised_person.name'), json_extract(b.body, '$.authorised_person.relation'),"
+    " json_extract(b.body, '$.authorised_person.id_last4')"
     " FROM shipments s JOIN submissions b ON b.id = s.submission_id WHERE s.id = ?1";
 
 static store_rc_t
@@ -317,6 +321,10 @@ sq_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
         copy_col(out->desk_name, sizeof out->desk_name, st, 3);
         copy_col(out->desk_address, sizeof out->desk_address, st, 4);
         copy_col(out->desk_phone, sizeof out->desk_phone, st, 5);
+        copy_col(out->recipient_id_last4, sizeof out->recipient_id_last4, st, 6);
+        copy_col(out->authorised_name, sizeof out->authorised_name, st, 7);
+        copy_col(out->authorised_relation, sizeof out->authorised_relation, st, 8);
+        copy_col(out->authorised_id_last4, sizeof out->authorised_id_last4, st, 9);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
