@@ -56,6 +56,7 @@ typedef struct {
     long long cod_amount;      /* VND, 0 = none */
     int weight_g;
     int pickup;                /* non-zero: collect from the sender's address */
+    const char *pickup_window; /* "YYYY-MM-DD HH:MM-HH:MM" the citizen chose, NULL = any time */
     /* for the postman at the door (TT 17 Điều 9); NULL when the dossier gives none */
     const char *note;          /* the dossier's note */
     const char *authorised_name, *authorised_relation; /* who may receive it instead (return leg) */

@@ -346,7 +346,11 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
         if (json_array_append_new(addons, json_pack("{s:s, s:s}", "code", "GTG021", "propValue", amount)) != 0)
             goto fail;
     }
-    if (s->pickup && json_array_append_new(addons, json_pack("{s:s}", "code", "GTG026")) != 0)
+    /* pick-up at the sender's address, in the window the citizen chose when there is one */
+    if (s->pickup && json_array_append_new(addons, s->pickup_window && *s->pickup_window
+                                                       ? json_pack("{s:s, s:s}", "code", "GTG026", "propValue",
+                                                                   s->pickup_window)
+                                                       : json_pack("{s:s}", "code", "GTG026")) != 0)
         goto fail;
 #define S(x) ((x) ? (x) : "")
     info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:s}",

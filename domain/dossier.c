@@ -88,6 +88,36 @@ ident_any_code(const char *s)
     return 1;
 }
 
+/* ident_date - a calendar date "YYYY-MM-DD" (the Vietnam date of a pick-up) */
+static int
+ident_date(const char *s)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, m, d, n = 0;
+
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    if (y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/* ident_hhmm - a time of day "HH:MM", 00:00 to 23:59 */
+static int
+ident_hhmm(const char *s)
+{
+    return strlen(s) == 5 && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' &&
+           s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && (s[0] < '2' || s[1] <= '3');
+}
+
+/* the citizen's pick-up window on the collection leg (VNPost add-on GTG026) */
+static const field_rule_t pickup_rules[] = {
+    { "date", F_CODE, 1, 0, 0, ident_date, "a date YYYY-MM-DD", NULL },
+    { "from", F_CODE, 1, 0, 0, ident_hhmm, "a time HH:MM, e.g. 08:00", NULL },
+    { "to", F_CODE, 1, 0, 0, ident_hhmm, "a time HH:MM after from, e.g. 11:30", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 static const field_rule_t procedure_rules[] = {
     { "code", F_CODE, 1, 0, 0, ident_any_code, "a procedure code like 1.001234.000.00.00.H23", NULL },
     { "name", F_TEXT, 1, 1, 300, NULL, NULL, NULL },
@@ -149,6 +179,7 @@ static const field_rule_t dossier_rules[] = {
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
     /* documents the postman takes back from the citizen at the door (TT 17 Điều 9) */
     { "take_back", F_NAMES, 0, 0, 0, NULL, NULL, NULL },
+    { "pickup", F_OBJECT, 0, 0, 0, NULL, NULL, pickup_rules },
     { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
     { "delivery", F_CODE, 0, 0, 0, ident_delivery, "economy or express (default economy)", NULL },
@@ -450,6 +481,14 @@ book_payload(const json_t *canon)
      * authorised person stays here (its last 4 digits are compared with the proof) */
     if (json_object_get(canon, "note"))
         json_object_set(p, "note", json_object_get(canon, "note"));
+    if (collect && json_object_get(canon, "pickup")) {
+        const json_t *w = json_object_get(canon, "pickup");
+        char window[32];
+
+        snprintf(window, sizeof window, "%s %s-%s", json_string_value(json_object_get(w, "date")),
+                 json_string_value(json_object_get(w, "from")), json_string_value(json_object_get(w, "to")));
+        json_object_set_new(p, "pickup_window", json_string(window));
+    }
     if (!collect && authorised_payload(canon, p) != 0) {
         json_decref(p);
         return NULL;
@@ -522,6 +561,17 @@ check_service(json_t *canon, api_error_t *err)
         api_error_set(err, 422, "missing_field", "sender",
                       "sender (the citizen the postman collects the dossier from) is required for service '%s'",
                       service);
+        return -1;
+    }
+    if (ret && json_object_get(canon, "pickup")) {
+        api_error_set(err, 422, "unknown_field", "pickup",
+                      "pickup is the collection leg's window; a 'return' submission has none");
+        return -1;
+    }
+    if (json_object_get(canon, "pickup") &&
+        strcmp(json_string_value(json_object_get(json_object_get(canon, "pickup"), "from")),
+               json_string_value(json_object_get(json_object_get(canon, "pickup"), "to"))) >= 0) {
+        api_error_set(err, 422, "invalid_field", "pickup.to", "pickup.to must be later than pickup.from");
         return -1;
     }
     if (ret && json_object_get(canon, "sender")) {
@@ -719,6 +769,7 @@ dossier_result_of_both(const char *both_canonical, const char *body, size_t len,
     json_object_set_new(canon, "service", json_string("return"));
     json_object_del(canon, "sender");
     json_object_del(canon, "documents");
+    json_object_del(canon, "pickup");
     json_object_set(canon, "result", result);
     rc = build(canon, out, err);
     canon = NULL;

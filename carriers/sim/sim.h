@@ -51,6 +51,7 @@ typedef struct sim_order {
     long long cod, fee;
     long long weight;     /* grams, as ordered */
     char instruction[1024]; /* VNPost deliveryInstruction / Viettel ORDER_NOTE, as ordered */
+    char pickup[40];      /* VNPost GTG026: "" none, "any" without a window, else its propValue */
     const short *path;    /* status codes this order walks through */
     int path_len, step;   /* path[step] is the current status, unless cancelled */
     int cancelled;

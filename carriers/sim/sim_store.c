@@ -850,6 +850,22 @@ sim_order_find_locked(const sim_t *s, const char *original_id, sim_order_t **out
     return 0;
 }
 
+/* record_pickup - the GTG026 add-on (pick-up at the sender's address) and its window */
+static void
+record_pickup(sim_order_t *o, const json_t *addons)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(addons); i++) {
+        const json_t *a = json_array_get(addons, i);
+        const char *code = json_string_value(json_object_get(a, "code"));
+        const char *pv = json_string_value(json_object_get(a, "propValue"));
+
+        if (code && strcmp(code, "GTG026") == 0)
+            snprintf(o->pickup, sizeof o->pickup, "%s", pv && *pv ? pv : "any");
+    }
+}
+
 int
 sim_create_order(sim_t *s, const json_t *req, json_t **body)
 {
@@ -902,6 +918,7 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
             json_object_get(json_object_get(req, "informationOrder"), "deliveryInstruction"));
 
         snprintf(o->instruction, sizeof o->instruction, "%s", ins ? ins : "");
+        record_pickup(o, json_object_get(json_object_get(req, "informationOrder"), "addonService"));
     }
     o->fee = 16500 + (weight > 500 ? (weight - 1) / 500 * 2500 : 0) + (cod > 0 ? 10000 : 0);
     if (draft) {
@@ -1087,6 +1104,7 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
     if (o && last) {
         json_object_set_new(o, "weight", json_integer(last->weight));
         json_object_set_new(o, "instruction", json_string(last->instruction));
+        json_object_set_new(o, "pickup", json_string(last->pickup));
     }
     return o;
 }

@@ -178,6 +178,25 @@ class OrderFieldsTest(unittest.TestCase):
         self.assertNotIn(w2, self.problems())
 
 
+    def test_pickup_window_goes_to_the_carrier(self):
+        d = send_dossier(23)
+        d["pickup"] = {"date": "2026-12-03", "from": "08:00", "to": "11:30"}
+        bad = dict(d, pickup={"date": "2026-12-03", "from": "11:30", "to": "08:00"})
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", bad)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup.to"), err)
+        bad = dict(d, pickup={"date": "2026-02-30", "from": "08:00", "to": "11:30"})
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", bad)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup.date"), err)
+        ret = dict(harness.make_dossier(24), pickup=d["pickup"])
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup"), err)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "pickup_pending", timeout=30), set())
+        order = self.sys.sim_stats()["by_sale_order"][d["dossier_code"]]
+        self.assertEqual(order["pickup"], "2026-12-03 08:00-11:30", "GTG026 carries the citizen's window")
+
+
 class CarrierEventsTest(unittest.TestCase):
     def setUp(self):
         self.sys = harness.System(workers=0, with_sim=False)
