@@ -367,6 +367,11 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
     addons = NULL; /* "o" stole it, even on failure */
     if (!info)
         goto fail;
+    /* the fee the postman collects from the citizen at pick-up (send leg), apart from COD */
+    if (s->pickup_fee > 0 && json_object_set_new(info, "pickupFee", json_integer(s->pickup_fee)) != 0) {
+        json_decref(info);
+        goto fail;
+    }
     /* the authorised person, the documents to take back and the note, for the postman */
     if (*carrier_instruction(s, instruction, sizeof instruction) &&
         json_object_set_new(info, "deliveryInstruction", json_string(instruction)) != 0) {

@@ -180,6 +180,9 @@ static const field_rule_t dossier_rules[] = {
     /* documents the postman takes back from the citizen at the door (TT 17 Điều 9) */
     { "take_back", F_NAMES, 0, 0, 0, NULL, NULL, NULL },
     { "pickup", F_OBJECT, 0, 0, 0, NULL, NULL, pickup_rules },
+    /* the fee the agency asks the citizen to pay when the postman collects the dossier (send
+     * leg); cod_amount is what the return leg collects on delivery */
+    { "pickup_fee", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
     { "delivery", F_CODE, 0, 0, 0, ident_delivery, "economy or express (default economy)", NULL },
@@ -457,7 +460,7 @@ book_payload(const json_t *canon)
     json_t *result = json_object_get(canon, "result");
     json_t *note = collect ? json_object_get(json_object_get(canon, "procedure"), "name")
                            : json_object_get(result, "summary");
-    json_t *p;
+    json_t *p, *zero = json_integer(0);
     char *text;
 
     p = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
@@ -467,15 +470,18 @@ book_payload(const json_t *canon)
                   json_string_value(json_object_get(canon, "delivery")) ? json_string_value(json_object_get(canon, "delivery"))
                                                                          : "economy",
                   "content_note",
-                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
+                  note, "cod_amount", collect ? zero : json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
                   "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
                   json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),
                   "commune_code", json_object_get(from, "commune_code"), "receiver", "name",
                   json_object_get(to, "name"), "phone", json_object_get(to, "phone"), "address",
                   json_object_get(to, "address"), "province_code", json_object_get(to, "province_code"),
                   "commune_code", json_object_get(to, "commune_code"));
+    json_decref(zero);
     if (!p)
         return NULL;
+    if (collect && json_integer_value(json_object_get(canon, "pickup_fee")) > 0)
+        json_object_set(p, "pickup_fee", json_object_get(canon, "pickup_fee"));
     /* what the postman must know at the door: the dossier's note and, on the return leg, who
      * may receive it instead of the citizen and what to take back (TT 17 Điều 9); the ID of the
      * authorised person stays here (its last 4 digits are compared with the proof) */
@@ -561,6 +567,11 @@ check_service(json_t *canon, api_error_t *err)
         api_error_set(err, 422, "missing_field", "sender",
                       "sender (the citizen the postman collects the dossier from) is required for service '%s'",
                       service);
+        return -1;
+    }
+    if (ret && json_object_get(canon, "pickup_fee")) {
+        api_error_set(err, 422, "unknown_field", "pickup_fee",
+                      "pickup_fee is collected on the collection leg; a 'return' submission has cod_amount");
         return -1;
     }
     if (ret && json_object_get(canon, "pickup")) {
@@ -657,7 +668,9 @@ build(json_t *canon, dossier_t **out, api_error_t *err)
     d->service = json_string_value(json_object_get(d->canonical, "service"));
     d->carrier = json_string_value(json_object_get(d->canonical, "carrier"));
     d->agency_code = json_string_value(json_object_get(json_object_get(d->canonical, "agency"), "code"));
-    d->cod_amount = json_integer_value(json_object_get(d->canonical, "cod_amount"));
+    /* what this leg collects: on delivery of the result, or from the citizen at pick-up */
+    d->cod_amount = json_integer_value(json_object_get(
+        d->canonical, strcmp(d->service, "return") == 0 ? "cod_amount" : "pickup_fee"));
     {
         /* the leg runs between the agency and the citizen's address (sender on the collection leg) */
         json_t *agency = json_object_get(d->canonical, "agency");
@@ -770,6 +783,7 @@ dossier_result_of_both(const char *both_canonical, const char *body, size_t len,
     json_object_del(canon, "sender");
     json_object_del(canon, "documents");
     json_object_del(canon, "pickup");
+    json_object_del(canon, "pickup_fee");
     json_object_set(canon, "result", result);
     rc = build(canon, out, err);
     canon = NULL;

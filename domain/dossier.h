@@ -34,7 +34,8 @@ typedef struct {
                                    * waybill, which the dispatcher adds when it leases the job */
     char body_hash[SHA256_HEX_LEN];
     const char *code, *service, *carrier, *agency_code;
-    long long cod_amount;
+    long long cod_amount;         /* what this leg collects: the return leg's COD on delivery, the
+                                   * collection leg's pickup_fee at pick-up */
     int transit_days;             /* TT 17 Điều 7.2 limit for this leg, in working days */
 } dossier_t;
 

@@ -50,6 +50,7 @@ typedef struct sim_order {
     int viettel;          /* 1: a Viettel Post order */
     long long cod, fee;
     long long weight;     /* grams, as ordered */
+    long long pickup_fee; /* VNPost pickupFee: collected at pick-up (status 6 carries it) */
     char instruction[1024]; /* VNPost deliveryInstruction / Viettel ORDER_NOTE, as ordered */
     char pickup[40];      /* VNPost GTG026: "" none, "any" without a window, else its propValue */
     const short *path;    /* status codes this order walks through */

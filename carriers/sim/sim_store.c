@@ -529,6 +529,8 @@ event_json(const sim_order_t *o, int i, int webhook)
     }
     if (h->code == 14 && o->cod > 0)
         json_object_set_new(e, "amount", json_integer(o->cod));
+    if (h->code == 6 && o->pickup_fee > 0)
+        json_object_set_new(e, "amount", json_integer(o->pickup_fee));
     if (h->code == 14) {
         /* the postman checked the recipient's CCCD at the door */
         char idno[16];
@@ -919,6 +921,7 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
 
         snprintf(o->instruction, sizeof o->instruction, "%s", ins ? ins : "");
         record_pickup(o, json_object_get(json_object_get(req, "informationOrder"), "addonService"));
+        o->pickup_fee = json_integer_value(json_object_get(json_object_get(req, "informationOrder"), "pickupFee"));
     }
     o->fee = 16500 + (weight > 500 ? (weight - 1) / 500 * 2500 : 0) + (cod > 0 ? 10000 : 0);
     if (draft) {
@@ -1105,6 +1108,7 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
         json_object_set_new(o, "weight", json_integer(last->weight));
         json_object_set_new(o, "instruction", json_string(last->instruction));
         json_object_set_new(o, "pickup", json_string(last->pickup));
+        json_object_set_new(o, "pickup_fee", json_integer(last->pickup_fee));
     }
     return o;
 }

@@ -819,6 +819,11 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
         if (r != STORE_OK)
             goto out;
     }
+    /* the fee collected from the citizen at pick-up (send leg): reported apart from COD */
+    if (!delivered && e->amount > 0 && strcmp(s.leg, "send") == 0 && info && strcmp(info->name, "accepted") == 0)
+        r = store_shipments_record_collected(tx, s.id, e->amount, e->carrier_time_ms);
+    if (r != STORE_OK)
+        goto out;
     /* the carrier took it before the handover scan said so: J is the first of the two */
     if (!changes && info && strcmp(info->name, "accepted") == 0 && !status_is_terminal(s.status))
         r = start_transit(tx, &s, e->carrier_time_ms, policy);

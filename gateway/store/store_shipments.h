@@ -108,6 +108,10 @@ store_rc_t store_shipments_mark_breached(store_tx_t *tx, int64_t id);
 /* store_shipments_record_delivery - who received it and what was collected; fields left
  * empty (or 0) keep what an earlier event recorded */
 store_rc_t store_shipments_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *proof);
+/* store_shipments_record_collected - money the carrier collected on this leg outside a delivery
+ * (the send leg's fee taken from the citizen at pick-up): amount (VND) at `at` (carrier time),
+ * kept where the COD report reads collected money (cod_collected, cod_collected_at) */
+store_rc_t store_shipments_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at);
 /* store_shipments_get_proof - the recorded proof (STORE_OK with relation "" when none) */
 store_rc_t store_shipments_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out);
 

@@ -346,6 +346,36 @@ class LegsTest(unittest.TestCase):
         st, rec, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [waybill], "officer": "Nguyễn Văn A"})
         self.assertEqual(st, 201, rec)
 
+    def test_pickup_fee_is_collected_on_the_send_leg_apart_from_cod(self):
+        d = send_dossier(9, service="both")
+        d["cod_amount"] = 25000   # the return leg's, collected on delivery of the result
+        d["pickup_fee"] = 10000   # collected from the citizen when the postman takes the dossier
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        code, w = d["dossier_code"], doc["shipments"][0]["waybill"]
+        self.assertEqual(doc["shipments"][0]["cod_amount"], 10000, "the send leg collects the pick-up fee")
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        order = self.sys.sim_stats()["by_sale_order"][code]
+        self.assertEqual(order["pickup_fee"], 10000)
+        ret = dict(harness.make_dossier(10), pickup_fee=5000)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup_fee"), err)
+        deadline = time.time() + 30
+        rows = []
+        while time.time() < deadline and not rows:
+            day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+            # the simulated carrier clock runs ahead: look at the next days too
+            for k in range(0, 40):
+                day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600 + k * 86400))
+                st, rep, _ = self.sys.request("GET", "/v1/reports/cod?date=" + day)
+                self.assertEqual(st, 200, rep)
+                rows = [r for r in rep["rows"] if r["waybill"] == w]
+                if rows:
+                    break
+            time.sleep(0.3)
+        self.assertEqual([(r["kind"], r["amount"]) for r in rows], [("pickup_fee", 10000)])
+        self.assertEqual((rep["pickup_fees_total"], rep["total"]), (10000, 0), "apart from COD")
+
     def test_both_links_the_return_leg_to_the_collection_leg_after_its_receipt(self):
         d = send_dossier(2, service="both")
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)

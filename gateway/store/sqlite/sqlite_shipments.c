@@ -54,6 +54,7 @@ static const char SQL_DELIVERY[] =
     "    FROM shipments s2 JOIN submissions b ON b.id = s2.submission_id WHERE s2.id = ?1) END),"
     " cod_collected = CASE WHEN ?7 > 0 THEN ?7 ELSE cod_collected END,"
     " cod_collected_at = CASE WHEN ?7 > 0 THEN ?2 ELSE cod_collected_at END WHERE id = ?1";
+static const char SQL_COLLECTED[] = "UPDATE shipments SET cod_collected = ?2, cod_collected_at = ?3 WHERE id = ?1";
 static const char SQL_PROOF[] =
     "SELECT COALESCE(delivered_at, 0), COALESCE(proof_name, ''), COALESCE(proof_relation, ''),"
     " COALESCE(proof_id_type, ''), COALESCE(proof_id_last4, ''), COALESCE(cod_collected, 0)"
@@ -264,6 +265,20 @@ sq_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *p)
 }
 
 static store_rc_t
+sq_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at)
+{
+    store_rc_t r;
+    sqlite3_stmt *st = prepare(tx, SQL_COLLECTED, &r, "recording money collected");
+
+    if (!st)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, amount);
+    sqlite3_bind_int64(st, 3, at);
+    return run(tx, st, "recording money collected");
+}
+
+static store_rc_t
 sq_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
 {
     store_rc_t r;
@@ -435,6 +450,7 @@ const struct store_shipments_ops sqlite_shipments_ops = {
     .set_next_poll = sq_set_next_poll,
     .mark_breached = sq_mark_breached,
     .record_delivery = sq_record_delivery,
+    .record_collected = sq_record_collected,
     .get_proof = sq_get_proof,
     .contact = sq_contact,
     .due_polls = sq_due_polls,
