@@ -701,7 +701,8 @@ sq_scan_waybill(store_tx_t *tx, const char *waybill, int64_t now, store_scan_res
 /* ------------------------------------------------------------ receipts */
 
 static const char SQL_RECEIPT_OF[] =
-    "SELECT r.public_id FROM receipt_items ri JOIN receipts r ON r.id = ri.receipt_id WHERE ri.shipment_id = ?1";
+    "SELECT r.public_id, r.created_at FROM receipt_items ri JOIN receipts r ON r.id = ri.receipt_id"
+    " WHERE ri.shipment_id = ?1";
 static const char SQL_INSERT_RECEIPT[] =
     "INSERT INTO receipts (public_id, agency_code, officer, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_INSERT_RECEIPT_ITEM[] =
@@ -714,9 +715,10 @@ static const char SQL_RECEIPT_ITEMS[] =
     " FROM receipt_items ri JOIN shipments s ON s.id = ri.shipment_id JOIN dossiers d ON d.id = s.dossier_id"
     " JOIN submissions sub ON sub.id = s.submission_id WHERE ri.receipt_id = ?1 ORDER BY ri.position";
 
-/* receipt_of - the public id of the receipt shipment_id is on, "" when none */
+/* receipt_of - the public id of the receipt shipment_id is on, "" when none; *at (may be NULL)
+ * its time */
 static store_rc_t
-receipt_of(store_tx_t *tx, int64_t shipment_id, char *public_id, size_t len)
+receipt_of(store_tx_t *tx, int64_t shipment_id, char *public_id, size_t len, int64_t *at)
 {
     sqlite3_stmt *st;
     store_rc_t r;
@@ -727,8 +729,11 @@ receipt_of(store_tx_t *tx, int64_t shipment_id, char *public_id, size_t len)
         return r;
     sqlite3_bind_int64(st, 1, shipment_id);
     rc = db_step(st);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         snprintf(public_id, len, "%s", db_col_text(st, 0));
+        if (at)
+            *at = sqlite3_column_int64(st, 1);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "checking receipts");
 }
@@ -844,7 +849,7 @@ sq_receipt_create(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, s
                 snprintf(why->status, sizeof why->status, "%s", row.item.leg);
             break;
         }
-        if ((r = receipt_of(tx, row.id, on, sizeof on)) != STORE_OK)
+        if ((r = receipt_of(tx, row.id, on, sizeof on, NULL)) != STORE_OK)
             break;
         if (on[0]) {
             if (n_prior == 0)
@@ -933,6 +938,16 @@ sq_receipt_create(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, s
     return r;
 }
 
+static store_rc_t
+sq_receipt_of(store_tx_t *tx, int64_t shipment_id, char id[STORE_LABELS_ID_MAX], int64_t *received_at)
+{
+    store_rc_t r;
+
+    *received_at = 0;
+    r = receipt_of(tx, shipment_id, id, STORE_LABELS_ID_MAX, received_at);
+    return r == STORE_OK && !id[0] ? STORE_NOT_FOUND : r;
+}
+
 const struct store_labels_ops sqlite_labels_ops = {
     .print = sq_print,
     .manifest_create = sq_manifest_create,
@@ -941,4 +956,5 @@ const struct store_labels_ops sqlite_labels_ops = {
     .scan_waybill = sq_scan_waybill,
     .receipt_create = sq_receipt_create,
     .receipt_get = sq_receipt_get,
+    .receipt_of = sq_receipt_of,
 };
