@@ -12,7 +12,7 @@ OPT       ?= -O2 -g
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-PKGS := libmicrohttpd libzmq jansson libcurl sqlite3 libqrencode cairo pangocairo libutf8proc openssl
+PKGS := libmicrohttpd libzmq jansson libcurl sqlite3 libpq libqrencode cairo pangocairo libutf8proc openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -66,7 +66,7 @@ all: $(PROGS)
 # clang's libFuzzer, promtool, Chromium for the browser tests; Node.js and npm only when the
 # machine has no node at all (the browser and OpenAPI tests pin their npm packages).
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
-            libsqlite3-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
+            libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
             clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema \
             python3-aiosmtpd \

@@ -53,6 +53,12 @@ PGconn *pg_tx_conn(store_tx_t *tx);
  * for leases and S10 blocks that must name who holds them */
 const char *pg_tx_instance(const store_tx_t *tx);
 
+/* pg_leader_try - whether this process holds the leadership of role (e.g. "scheduler"):
+ * a session-level pg_try_advisory_lock on a connection of its own, never blocking. *held
+ * stays 1 while that connection keeps the lock; when the connection is lost *held is 0
+ * (STORE_BUSY) and the next call reconnects and tries again. */
+store_rc_t pg_leader_try(store_t *self, const char *role, int *held);
+
 /* column readers: "" / 0 for SQL NULL */
 const char *pg_text(const PGresult *res, int row, int col);
 int64_t pg_int(const PGresult *res, int row, int col);
