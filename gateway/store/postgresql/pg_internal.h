@@ -75,6 +75,8 @@ char *pg_strdup_col(const PGresult *res, int row, int col);
  * holds locked answers STORE_BUSY instead of waiting for ever on a transaction that waits for
  * us. Failures are recorded on tx and mapped as by pg_query; *out as pg_query. */
 store_rc_t pg_own_query(store_tx_t *tx, const char *what, const char *sql, const pg_params_t *params, PGresult **out);
+/* (pg_own_query and pg_tx_s10 are implemented by the core, pg_store.c: no stand-in is needed,
+ * and a second definition would break the link) */
 /* the S10 blocks this instance holds (pg_dossiers.c), one per store: pg_store.c makes them at
  * open (after the migrations) and closes them at close while its connections still work;
  * the close gives back the unused tail of a block when nobody reserved after it (a clean
