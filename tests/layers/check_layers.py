@@ -2,9 +2,10 @@
 """check_layers - the tree's architecture, checked (make check-layers; part of make test)
 
 Fails when
-  - sqlite3.h, a sqlite3_ call or SQL text appears outside the store's SQLite backend
-    (gateway/store/sqlite/); the carrier simulator and the storage baseline of the bench
-    are programs of their own and keep their own files;
+  - SQL text appears outside the store's backends (gateway/store/sqlite/,
+    gateway/store/postgresql/); sqlite3.h or a sqlite3_ call outside the SQLite backend;
+    libpq-fe.h or a PQ call outside the PostgreSQL backend; the carrier simulator and the
+    storage baseline of the bench are programs of their own and keep their own files;
   - a folder includes a folder above it (the table ALLOWED below is the architecture);
   - anything outside gateway/store/ includes a backend's internals;
   - the worker (queues/) includes anything of the gateway.
@@ -26,6 +27,7 @@ ALLOWED = {
     "queues": {"domain", "carriers", "queues"},
     "gateway/store": {"domain", "gateway/store"},
     "gateway/store/sqlite": {"domain", "gateway/store", "gateway/store/sqlite"},
+    "gateway/store/postgresql": {"domain", "gateway/store", "gateway/store/postgresql"},
     "gateway/rules": {"domain", "carriers", "queues", "gateway/store", "gateway/rules"},
     "gateway/engine": {"domain", "carriers", "queues", "gateway/store", "gateway/rules", "gateway/engine"},
     "gateway/pages": {"domain", "labels", "gateway/store", "gateway/rules", "gateway/pages"},
@@ -36,8 +38,11 @@ ALLOWED = {
                 "gateway/pages", "gateway/http", "gateway"},
 }
 # backend internals: only the store's own folder may include these
-STORE_INTERNAL = re.compile(r"^gateway/store/(sqlite/|store_backend\.h|backend_)")
+STORE_INTERNAL = re.compile(r"^gateway/store/(sqlite/|postgresql/|store_backend\.h|backend_)")
 SQLITE_OK_DIRS = ("gateway/store/sqlite/", "carriers/sim/", "bench/")
+PG_OK_DIRS = ("gateway/store/postgresql/",)
+SQL_OK_DIRS = SQLITE_OK_DIRS + PG_OK_DIRS
+LIBPQ = re.compile(r"<libpq-fe\.h>|\bPQ[a-z]\w*\s*\(|\bPG(conn|result)\b")
 SQL_TEXT = re.compile(r'"[^"\n]*\b(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX|UNIQUE)|'
                       r'PRAGMA\s+\w|BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w)')
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -57,12 +62,15 @@ def violations(root=ROOT):
         folder = os.path.dirname(path)
         with open(os.path.join(root, path), encoding="utf-8") as fh:
             text = fh.read()
-        if not path.startswith(SQLITE_OK_DIRS):
-            if re.search(r"<sqlite3\.h>|\bsqlite3_\w+", text):
-                yield path, "sqlite", "uses SQLite directly; only gateway/store/sqlite/ may"
+        if not path.startswith(SQLITE_OK_DIRS) and re.search(r"<sqlite3\.h>|\bsqlite3_\w+", text):
+            yield path, "sqlite", "uses SQLite directly; only gateway/store/sqlite/ may"
+        if not path.startswith(PG_OK_DIRS) and LIBPQ.search(text):
+            yield path, "libpq", "uses libpq directly; only gateway/store/postgresql/ may"
+        if not path.startswith(SQL_OK_DIRS):
             m = SQL_TEXT.search(text)
             if m:
-                yield path, "sql", "holds SQL text (%s…); only gateway/store/sqlite/ may" % m.group(1)
+                yield path, "sql", ("holds SQL text (%s…); only the store's backends (gateway/store/sqlite/, "
+                                    "gateway/store/postgresql/) may" % m.group(1))
         allowed = ALLOWED.get(folder)
         for inc in INCLUDE.findall(text):
             target = os.path.dirname(inc)
