@@ -41,6 +41,8 @@ struct pg_tx {
 /* pg_rc_of - the store_rc_t for a failure with sqlstate (NULL or "": no SQLSTATE, e.g. a lost
  * connection) on conn, as pg_internal.h lists */
 store_rc_t pg_rc_of(const char *sqlstate, PGconn *conn);
+/* pg_reason - PostgreSQL's message for a failed res (NULL: the connection's) on one line */
+const char *pg_reason(const PGresult *res, const pg_conn_t *conn, char *buf, size_t len);
 /* pg_simple - run a statement without parameters or cache (BEGIN, SAVEPOINT, …) on tx */
 store_rc_t pg_simple(store_tx_t *tx, const char *what, const char *sql);
 /* pg_store_instance - the instance id of a store of this backend (pg_store.c) */

@@ -75,6 +75,14 @@ setup(pg_conn_t *self)
     return ok;
 }
 
+/* notices (e.g. "already exists, skipping") go to the debug log, not to stderr */
+static void
+notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 pg_conn_t *
 pg_conn_open(const char *conninfo, const char *password)
 {
@@ -93,6 +101,7 @@ pg_conn_open(const char *conninfo, const char *password)
         free(self);
         return NULL;
     }
+    PQsetNoticeProcessor(self->h, notice, NULL);
     setup(self);
     return self;
 }
@@ -149,6 +158,20 @@ pg_rc_of(const char *sqlstate, PGconn *conn)
     return STORE_ERROR;
 }
 
+const char *
+pg_reason(const PGresult *res, const pg_conn_t *conn, char *buf, size_t len)
+{
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+
+    if (primary)
+        snprintf(buf, len, "%s%s%s", primary, detail ? ": " : "", detail ? detail : "");
+    else
+        pg_conn_error(conn, buf, len);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
 /* fail - record on tx why "what" failed with res (may be NULL) and return the mapped rc */
 static store_rc_t
 fail(store_tx_t *base, const char *what, PGresult *res)
@@ -159,11 +182,7 @@ fail(store_tx_t *base, const char *what, PGresult *res)
     store_rc_t rc;
 
     snprintf(tx->sqlstate, sizeof tx->sqlstate, "%s", state ? state : "");
-    if (res && *PQresultErrorMessage(res))
-        snprintf(reason, sizeof reason, "%s", PQresultErrorMessage(res));
-    else
-        pg_conn_error(tx->conn, reason, sizeof reason);
-    reason[strcspn(reason, "\n")] = '\0';
+    pg_reason(res, tx->conn, reason, sizeof reason);
     rc = pg_rc_of(state, tx->conn->h);
     if (rc == STORE_BUSY)
         return store_tx_fail(base, STORE_BUSY, "the database cannot do this right now (%s: %s); retry later", what,

@@ -421,8 +421,10 @@ pg_tx_commit(store_tx_t *base)
 
     if (PQtransactionStatus(h) == PQTRANS_INERROR) {
         /* PostgreSQL would answer COMMIT with ROLLBACK: say so rather than pretend */
-        r = store_tx_fail(base, STORE_ERROR, "not committed: a statement of the transaction failed (%s)",
-                          base->message[0] ? base->message : "no message");
+        char earlier[STORE_MESSAGE_MAX];
+
+        snprintf(earlier, sizeof earlier, "%s", base->message[0] ? base->message : "no message");
+        r = store_tx_fail(base, STORE_ERROR, "not committed: a statement of the transaction failed (%s)", earlier);
     } else {
         PGresult *res = PQexec(h, "COMMIT");
 
@@ -435,9 +437,7 @@ pg_tx_commit(store_tx_t *base)
             r = pg_rc_of(state, h);
             store_tx_fail(base, r, "%s (%s)",
                           r == STORE_BUSY ? "the database could not commit; retry later" : "the commit failed",
-                          *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : pg_conn_error(tx->conn, why,
-                                                                                                    sizeof why));
-            base->message[strcspn(base->message, "\n")] = '\0';
+                          pg_reason(res, tx->conn, why, sizeof why));
         }
         PQclear(res);
     }
@@ -568,8 +568,10 @@ pg_leader_try(store_t *base, const char *role, int *held)
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
+        char why[256];
+
         rc = pg_rc_of(state, self->leader->h);
-        log_warn("store: cannot try the %s leadership: %s", role, PQresultErrorMessage(res));
+        log_warn("store: cannot try the %s leadership: %s", role, pg_reason(res, self->leader, why, sizeof why));
     } else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
         self->held[free_slot] = strdup(role);
         if (!self->held[free_slot]) {
