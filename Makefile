@@ -112,9 +112,6 @@ $(ADMIN_TABLE): data/vn-admin-units.tsv domain/gen_admin_units.py
 $(BUILD)/domain/admin_units.o: $(ADMIN_TABLE)
 $(BUILD)/domain/admin_units.o: INCS += -I$(BUILD)/gen
 
-# TEMPORARY, with gateway/store/postgresql/pg_areas_pending.c: rebuilt when an area's file appears
-$(BUILD)/gateway/store/postgresql/pg_areas_pending.o: $(wildcard gateway/store/postgresql/pg_*.c)
-
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@ && ar rcs $@ $^
