@@ -1,7 +1,8 @@
 /*
  * labels_test - the store's labels area: prints, manifests (one agency, no final
- * shipments, one open manifest per shipment), scans through the status machine; and
- * every step of a manifest creation failing on purpose
+ * shipments, one open manifest per shipment), scans through the status machine, receipts;
+ * and every step of a manifest creation failing on purpose (SQLite). Runs on the backend
+ * BCCI_TEST_STORE picks (store_fixture.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,6 @@
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store_labels.h"
-#include "gateway/store/sqlite/sqlite_access.h"
 #include "tests/unit/support/store_fixture.h"
 
 #define NOW 1764000000000LL
@@ -36,32 +36,22 @@ enum { CREATED, BOOKED, DELIVERED, OTHER_AGENCY, CANCELLED, IN_TRANSIT };
 static void
 seed(store_fixture_t *f)
 {
-    db_t *db = store_writer(f->store);
     size_t i;
 
     for (i = 0; i < sizeof ships / sizeof ships[0]; i++) {
-        sqlite3_stmt *st;
+        char sql[1200];
         int id = (int)i + 1;
 
-        st = db_stmt(db, "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES (?1, ?2, ?3, 0)");
-        sqlite3_bind_int(st, 1, id);
-        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT); /* any unique code */
-        sqlite3_bind_text(st, 3, ships[i].agency, -1, SQLITE_TRANSIENT);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
-        st = db_stmt(db, "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at)"
-                         " VALUES (?1, ?1, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\"}}', 'h', 0)");
-        sqlite3_bind_int(st, 1, id);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
-        st = db_stmt(db, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status,"
-                         " status_time, cod_amount, created_at, updated_at) VALUES (?1, ?1, ?1, 'return', 'vnpost',"
-                         " ?2, ?3, 1000, 15000, 0, 1000)");
-        sqlite3_bind_int(st, 1, id);
-        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, ships[i].status, -1, SQLITE_TRANSIENT);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
+        /* the waybill doubles as the dossier's code: any unique code */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES (%d, '%s', '%s', 0);"
+                 "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at)"
+                 " VALUES (%d, %d, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\"}}', 'h', 0);"
+                 "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status,"
+                 " status_time, cod_amount, created_at, updated_at) VALUES (%d, %d, %d, 'return', 'vnpost',"
+                 " '%s', '%s', 1000, 15000, 0, 1000)",
+                 id, ships[i].waybill, ships[i].agency, id, id, id, id, id, ships[i].waybill, ships[i].status);
+        assert_int_equal(store_fixture_exec(f, sql), 0);
     }
 }
 
@@ -69,24 +59,16 @@ seed(store_fixture_t *f)
 static long long
 scalar(store_fixture_t *f, const char *sql)
 {
-    sqlite3_stmt *st = db_stmt(store_writer(f->store), sql);
-    long long v = -1;
-
-    if (db_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return v;
+    return store_fixture_int(f, sql);
 }
 
 static const char *
 status_of(store_fixture_t *f, const char *waybill, char *out, size_t len)
 {
-    sqlite3_stmt *st = db_stmt(store_writer(f->store), "SELECT status FROM shipments WHERE waybill = ?1");
+    char sql[200];
 
-    sqlite3_bind_text(st, 1, waybill, -1, SQLITE_TRANSIENT);
-    snprintf(out, len, "%s", db_step(st) == SQLITE_ROW ? db_col_text(st, 0) : "(none)");
-    sqlite3_reset(st);
-    return out;
+    snprintf(sql, sizeof sql, "SELECT status FROM shipments WHERE waybill = '%s'", waybill);
+    return store_fixture_text(f, sql, out, len);
 }
 
 static store_rc_t
@@ -305,7 +287,7 @@ test_manifest_scan_and_void(void **state)
                                      &m, &why),
                      STORE_OK);
     store_manifest_free(&m);
-    assert_int_equal(db_exec(store_writer(f.store), "DELETE FROM manifest_items WHERE shipment_id = 4"), SQLITE_OK);
+    assert_int_equal(store_fixture_exec(&f, "DELETE FROM manifest_items WHERE shipment_id = 4"), 0);
     assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
     assert_int_equal(store_labels_manifest_get(tx, "BB-20251124-VOIDVOID", &m), STORE_OK);
     if (m.n != 0)
@@ -326,6 +308,7 @@ test_manifest_create_fails_cleanly_at_every_step(void **state)
     int succeeded = 0;
 
     (void)state;
+    STORE_FIXTURE_SQLITE_ONLY(); /* db_fail_at is SQLite's failure injection */
     assert_int_equal(store_fixture_open(&f), 0);
     seed(&f);
     for (nth = 1; nth < 80; nth++) {
@@ -427,9 +410,9 @@ test_receipt_rules(void **state)
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
     seed(&f);
-    assert_int_equal(db_exec(store_writer(f.store), "UPDATE shipments SET leg = 'send' WHERE id > 1;"
-                                                    "UPDATE shipments SET status = 'out_for_delivery' WHERE id IN (4, 6);"),
-                     SQLITE_OK);
+    assert_int_equal(store_fixture_exec(&f, "UPDATE shipments SET leg = 'send' WHERE id > 1;"
+                                            "UPDATE shipments SET status = 'out_for_delivery' WHERE id IN (4, 6);"),
+                     0);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         store_receipt_t r;
         store_labels_refusal_t why;
