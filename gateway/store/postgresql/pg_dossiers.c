@@ -109,7 +109,26 @@ static const char SQL_RESERVE[] =
 static const char SQL_TAKE_ONE[] =
     "WITH r AS (SELECT id FROM code_ranges WHERE next <= last ORDER BY id LIMIT 1 FOR NO KEY UPDATE)"
     " UPDATE code_ranges c SET next = c.next + 1 FROM r WHERE c.id = r.id RETURNING c.prefix, c.country, c.next - 1";
-static const char SQL_BLOCK_USED[] = "UPDATE code_blocks SET next = $2 WHERE id = $1 AND next < $2";
+/* USE_BLOCK - the statement that stores a waybill also records how far its block was used
+ * (code_blocks.next: as far as committed statements tell); a and b are its last two parameters,
+ * bound by param_block */
+#define USE_BLOCK(a, b) "WITH b AS (UPDATE code_blocks SET next = $" #b " WHERE id = $" #a " AND next < $" #b ") "
+
+/* taken_t - a waybill handed out, and the block it came from (block_id 0: none) */
+typedef struct {
+    char waybill[STORE_WAYBILL_MAX];
+    int64_t block_id, block_next;
+} taken_t;
+
+static void
+param_block(pg_params_t *p, const taken_t *t)
+{
+    if (t->block_id)
+        pg_param_int(p, t->block_id);
+    else
+        pg_param_null(p);
+    pg_param_int(p, t->block_next);
+}
 
 /* reserve - a new block into p (locked), durable before it returns; STORE_EMPTY when no range
  * the other connection sees has serials left */
@@ -171,36 +190,28 @@ take_one(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
 
 /* pool_take - the next S10 number for tx: never one handed out before, by any instance */
 static store_rc_t
-pool_take(store_tx_t *tx, int64_t now, char waybill[STORE_WAYBILL_MAX])
+pool_take(store_tx_t *tx, int64_t now, taken_t *out)
 {
     struct pg_s10 *p = pg_tx_s10(tx);
     char prefix[3], country[3];
-    int64_t serial, block_id;
-    pg_params_t prm;
+    int64_t serial;
     store_rc_t r = STORE_OK;
 
-    waybill[0] = '\0';
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&p->lock);
     if (!p->held || p->next > p->last)
         r = reserve(tx, p, now);
     if (r != STORE_OK) {
         pthread_mutex_unlock(&p->lock);
-        return r == STORE_EMPTY ? take_one(tx, waybill) : r;
+        return r == STORE_EMPTY ? take_one(tx, out->waybill) : r;
     }
     serial = p->next++;
-    block_id = p->block_id;
+    out->block_id = p->block_id;
+    out->block_next = serial + 1;
     memcpy(prefix, p->prefix, sizeof prefix);
     memcpy(country, p->country, sizeof country);
     pthread_mutex_unlock(&p->lock);
-
-    r = dossier_waybill(tx, prefix, serial, country, waybill);
-    if (r != STORE_OK)
-        return r;
-    /* the block's row says how far it was used, as far as committed intakes tell */
-    pg_params_init(&prm);
-    pg_param_int(&prm, block_id);
-    pg_param_int(&prm, serial + 1);
-    return pg_exec(tx, "allocating a waybill", SQL_BLOCK_USED, &prm, NULL);
+    return dossier_waybill(tx, prefix, serial, country, out->waybill);
 }
 
 static const char SQL_GIVE_BACK[] = "UPDATE code_ranges SET next = $2 WHERE id = $1 AND next = $3::bigint + 1";
@@ -261,18 +272,19 @@ pg_s10_close(store_t *store, struct pg_s10 **pp)
 
 /* ---------------------------------------------------------------- intake */
 
-static const char SQL_FIND_SUBMISSION[] =
-    "SELECT s.body_hash FROM submissions s JOIN dossiers d ON d.id = s.dossier_id"
-    " WHERE d.code = $1 AND s.service = $2";
-static const char SQL_INSERT_DOSSIER[] =
-    "INSERT INTO dossiers (code, agency_code, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING"
-    " RETURNING id";
+/* a new dossier and its submission in one statement; no row when the dossier was there (or was
+ * inserted meanwhile by another instance, whose commit the insert waited for) */
+static const char SQL_INSERT_NEW[] =
+    "WITH d AS (INSERT INTO dossiers (code, agency_code, created_at) VALUES ($1, $2, $5::bigint)"
+    "   ON CONFLICT (code) DO NOTHING RETURNING id)"
+    " INSERT INTO submissions (dossier_id, service, body, body_hash, created_at)"
+    " SELECT id, $3::text, $4::text, $6::text, $5::bigint FROM d RETURNING dossier_id, id";
 static const char SQL_LOCK_DOSSIER[] = "SELECT id FROM dossiers WHERE code = $1 FOR NO KEY UPDATE";
 static const char SQL_INSERT_SUBMISSION[] =
     "INSERT INTO submissions (dossier_id, service, body, body_hash, created_at) VALUES ($1, $2, $3, $4, $5)"
     " ON CONFLICT (dossier_id, service) DO NOTHING RETURNING id";
 static const char SQL_SUBMISSION_HASH[] = "SELECT body_hash FROM submissions WHERE dossier_id = $1 AND service = $2";
-static const char SQL_INSERT_SHIPMENT[] =
+static const char SQL_INSERT_SHIPMENT[] = USE_BLOCK(9, 10)
     "INSERT INTO shipments (dossier_id, submission_id, leg, carrier, waybill, status, status_time, cod_amount,"
     " created_at, updated_at, linked_shipment_id, transit_days) VALUES ($1, $2, $3, $4, $5, 'created', 0, $7, $6,"
     " $6, (SELECT id FROM shipments WHERE dossier_id = $1 AND leg = 'send' AND $3::text = 'return' ORDER BY id"
@@ -291,10 +303,11 @@ replay(store_tx_t *tx, PGresult *res, const store_intake_t *in)
                                 in->service);
 }
 
-/* dossier_id_for - the dossier of in, new or there before (then locked): a concurrent insert
- * of the same code by another instance is waited for, then seen */
+/* submission_for - the submission of in to a dossier that was there before, which is locked
+ * (intakes of one dossier one after the other): STORE_EXISTS / STORE_CONFLICT when this
+ * service was submitted before, by this instance or by another whose commit was waited for */
 static store_rc_t
-dossier_id_for(store_tx_t *tx, const store_intake_t *in, int64_t now, int64_t *id)
+submission_for(store_tx_t *tx, const store_intake_t *in, int64_t now, int64_t *dossier_id, int64_t *submission_id)
 {
     PGresult *res;
     pg_params_t p;
@@ -302,20 +315,33 @@ dossier_id_for(store_tx_t *tx, const store_intake_t *in, int64_t now, int64_t *i
 
     pg_params_init(&p);
     pg_param_text(&p, in->code);
-    pg_param_text(&p, in->agency_code);
+    r = one(tx, "looking up the dossier", SQL_LOCK_DOSSIER, &p, &res);
+    if (r == STORE_NOT_FOUND)
+        return store_tx_fail(tx, STORE_BUSY, "dossier %s was removed while it was submitted again; retry", in->code);
+    if (r != STORE_OK)
+        return r;
+    *dossier_id = pg_int(res, 0, 0);
+    PQclear(res);
+    pg_params_init(&p);
+    pg_param_int(&p, *dossier_id);
+    pg_param_text(&p, in->service);
+    pg_param_text(&p, in->canonical_body);
+    pg_param_text(&p, in->body_hash);
     pg_param_int(&p, now);
-    r = one(tx, "writing the dossier", SQL_INSERT_DOSSIER, &p, &res);
+    r = one(tx, "writing the submission", SQL_INSERT_SUBMISSION, &p, &res);
     if (r == STORE_NOT_FOUND) {
         pg_params_init(&p);
-        pg_param_text(&p, in->code);
-        r = one(tx, "looking up the dossier", SQL_LOCK_DOSSIER, &p, &res);
-        if (r == STORE_NOT_FOUND)
-            return store_tx_fail(tx, STORE_BUSY, "dossier %s was removed while it was submitted again; retry",
-                                 in->code);
+        pg_param_int(&p, *dossier_id);
+        pg_param_text(&p, in->service);
+        r = one(tx, "looking up the dossier", SQL_SUBMISSION_HASH, &p, &res);
+        if (r == STORE_OK)
+            return replay(tx, res, in);
+        return r == STORE_NOT_FOUND ? store_tx_fail(tx, STORE_BUSY, "dossier %s changed meanwhile; retry", in->code)
+                                    : r;
     }
     if (r != STORE_OK)
         return r;
-    *id = pg_int(res, 0, 0);
+    *submission_id = pg_int(res, 0, 0);
     PQclear(res);
     return STORE_OK;
 }
@@ -328,48 +354,33 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     char text[256];
     PGresult *res;
     pg_params_t p;
+    taken_t got;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
+    /* the usual case, a new dossier, in one statement; then a replay, or another service */
     pg_params_init(&p);
     pg_param_text(&p, in->code);
-    pg_param_text(&p, in->service);
-    r = one(tx, "looking up the dossier", SQL_FIND_SUBMISSION, &p, &res);
-    if (r == STORE_OK)
-        return replay(tx, res, in);
-    if (r != STORE_NOT_FOUND)
-        return r;
-
-    r = dossier_id_for(tx, in, now, &dossier_id);
-    if (r != STORE_OK)
-        return r;
-    pg_params_init(&p);
-    pg_param_int(&p, dossier_id);
+    pg_param_text(&p, in->agency_code);
     pg_param_text(&p, in->service);
     pg_param_text(&p, in->canonical_body);
-    pg_param_text(&p, in->body_hash);
     pg_param_int(&p, now);
-    r = one(tx, "writing the submission", SQL_INSERT_SUBMISSION, &p, &res);
-    if (r == STORE_NOT_FOUND) {
-        /* another instance's intake of the same dossier and service committed meanwhile */
-        pg_params_init(&p);
-        pg_param_int(&p, dossier_id);
-        pg_param_text(&p, in->service);
-        r = one(tx, "looking up the dossier", SQL_SUBMISSION_HASH, &p, &res);
-        if (r == STORE_OK)
-            return replay(tx, res, in);
-        return r == STORE_NOT_FOUND ? store_tx_fail(tx, STORE_BUSY, "dossier %s changed meanwhile; retry", in->code)
-                                    : r;
-    }
+    pg_param_text(&p, in->body_hash);
+    r = one(tx, "writing the dossier", SQL_INSERT_NEW, &p, &res);
+    if (r == STORE_OK) {
+        dossier_id = pg_int(res, 0, 0);
+        submission_id = pg_int(res, 0, 1);
+        PQclear(res);
+    } else if (r == STORE_NOT_FOUND)
+        r = submission_for(tx, in, now, &dossier_id, &submission_id);
     if (r != STORE_OK)
         return r;
-    submission_id = pg_int(res, 0, 0);
-    PQclear(res);
 
     /* a waybill from the pool, once the submission is known to be new */
-    r = pool_take(tx, now, out->waybill);
+    r = pool_take(tx, now, &got);
     if (r != STORE_OK)
         return r;
+    memcpy(out->waybill, got.waybill, sizeof out->waybill);
     snprintf(out->leg, sizeof out->leg, "%s", dossier_leg_of(in->service));
     pg_params_init(&p);
     pg_param_int(&p, dossier_id);
@@ -380,6 +391,7 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     pg_param_int(&p, now);
     pg_param_int(&p, in->cod_amount);
     pg_param_int(&p, in->transit_days);
+    param_block(&p, &got);
     r = one(tx, "writing the shipment", SQL_INSERT_SHIPMENT, &p, &res);
     if (r == STORE_NOT_FOUND)
         r = store_tx_fail(tx, STORE_ERROR, "writing the shipment returned no id");
@@ -489,13 +501,15 @@ pg_codes_status(store_tx_t *tx, store_codes_t *out)
 }
 
 static const char SQL_SHIP_WAYBILL[] = "SELECT waybill FROM shipments WHERE id = $1 FOR NO KEY UPDATE";
-static const char SQL_SET_WAYBILL[] = "UPDATE shipments SET waybill = $2, updated_at = $3 WHERE id = $1";
+static const char SQL_SET_WAYBILL[] =
+    USE_BLOCK(4, 5) "UPDATE shipments SET waybill = $2, updated_at = $3 WHERE id = $1";
 
 static store_rc_t
 pg_reassign_waybill(store_tx_t *tx, int64_t shipment_id, int64_t now, char waybill[STORE_WAYBILL_MAX])
 {
     PGresult *res;
     pg_params_t p;
+    taken_t got;
     store_rc_t r;
 
     waybill[0] = '\0';
@@ -507,14 +521,18 @@ pg_reassign_waybill(store_tx_t *tx, int64_t shipment_id, int64_t now, char waybi
     if (r != STORE_OK)
         return r;
     PQclear(res);
-    r = pool_take(tx, now, waybill);
+    r = pool_take(tx, now, &got);
     if (r != STORE_OK)
         return r;
     pg_params_init(&p);
     pg_param_int(&p, shipment_id);
-    pg_param_text(&p, waybill);
+    pg_param_text(&p, got.waybill);
     pg_param_int(&p, now);
-    return pg_exec(tx, "giving the shipment a new waybill", SQL_SET_WAYBILL, &p, NULL);
+    param_block(&p, &got);
+    r = pg_exec(tx, "giving the shipment a new waybill", SQL_SET_WAYBILL, &p, NULL);
+    if (r == STORE_OK)
+        memcpy(waybill, got.waybill, STORE_WAYBILL_MAX);
+    return r;
 }
 
 /* ----------------------------------------------------------------- views */
