@@ -18,7 +18,7 @@
 
 #include "gateway/store/admin_rules.h"
 #include "gateway/store/backend_admin.h"
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 
 /* ---------------------------------------------------------------- tokens */
 
@@ -50,9 +50,7 @@ pg_token_create(store_tx_t *tx, const char *name, const char *role, const char *
     store_rc_t r;
     int rows, added = 0;
 
-    pg_params_init(&p);
-    pg_param_text(&p, name);
-    if ((r = pg_query(tx, "checking the token name", SQL_TOKEN_EXISTS, &p, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "checking the token name", SQL_TOKEN_EXISTS, name, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
     PQclear(res);
@@ -86,13 +84,10 @@ static store_rc_t
 pg_token_lookup(store_tx_t *tx, const char *token_hash, store_token_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    pg_params_init(&p);
-    pg_param_text(&p, token_hash);
-    if ((r = pg_query(tx, "looking up the token", SQL_TOKEN_LOOKUP, &p, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "looking up the token", SQL_TOKEN_LOOKUP, token_hash, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) == 1)
         token_row(res, 0, out);
@@ -130,9 +125,7 @@ pg_token_revoke(store_tx_t *tx, const char *name, int64_t now)
     store_rc_t r;
     int rows, changed = 0;
 
-    pg_params_init(&p);
-    pg_param_text(&p, name);
-    if ((r = pg_query(tx, "reading the token", SQL_TOKEN_LIVE_ROLE, &p, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "reading the token", SQL_TOKEN_LIVE_ROLE, name, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
     if (rows == 1)
@@ -167,7 +160,7 @@ pg_token_list(store_tx_t *tx, store_token_list_t *out)
     rows = PQntuples(res);
     if (rows > 0 && !(out->items = calloc((size_t)rows, sizeof *out->items))) {
         PQclear(res);
-        return store_tx_fail(tx, STORE_BUSY, "out of memory listing tokens; retry later");
+        return pg_no_memory(tx, "listing tokens");
     }
     for (i = 0; i < rows; i++) {
         token_row(res, i, &out->items[i]);
@@ -273,7 +266,7 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
     rows = PQntuples(res);
     if (rows > 0 && !(out->rows = calloc((size_t)rows, sizeof *out->rows))) {
         PQclear(res);
-        return store_tx_fail(tx, STORE_BUSY, "out of memory reading the COD report; retry later");
+        return pg_no_memory(tx, "reading the COD report");
     }
     for (i = 0; i < rows; i++) {
         store_cod_row_t *row = &out->rows[out->n++];

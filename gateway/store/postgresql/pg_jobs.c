@@ -18,7 +18,7 @@
 
 #include "clock.h"
 #include "gateway/store/backend_jobs.h"
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 
 #define CLEAR_LEASE "lease = NULL, leased_to = NULL, lease_expires_at = NULL, lease_instance = NULL"
 
@@ -240,7 +240,7 @@ pg_lease_due(store_tx_t *tx, const char *carrier, const char *worker, int64_t no
             for (k = 0; k < i; k++)
                 store_job_lease_free(&out[k]);
             PQclear(res);
-            return store_tx_fail(tx, STORE_BUSY, "out of memory leasing jobs; retry later");
+            return pg_no_memory(tx, "leasing jobs");
         }
     }
     PQclear(res);
@@ -252,12 +252,9 @@ static store_rc_t
 pg_get(store_tx_t *tx, int64_t id, store_job_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    if ((r = pg_query(tx, "reading a job", SQL_GET, &p, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "reading a job", SQL_GET, id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) == 1)
         copy_job(res, 0, out);
@@ -423,18 +420,15 @@ static store_rc_t
 pg_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     *payload = NULL;
-    pg_params_init(&p);
-    pg_param_int(&p, shipment_id);
-    if ((r = pg_query(tx, "reading a booking's payload", SQL_BOOK_PAYLOAD, &p, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "reading a booking's payload", SQL_BOOK_PAYLOAD, shipment_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) == 0)
         r = store_tx_fail(tx, STORE_NOT_FOUND, "shipment %" PRId64 " has no book job", shipment_id);
     else if (!(*payload = pg_strdup_col(res, 0, 0)))
-        r = store_tx_fail(tx, STORE_BUSY, "out of memory reading a booking's payload; retry later");
+        r = pg_no_memory(tx, "reading a booking's payload");
     PQclear(res);
     return r;
 }

@@ -16,7 +16,7 @@
 
 #include "gateway/store/backend_labels.h"
 #include "gateway/store/labels_rules.h"
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 
 #define ACCEPTED_AT "(SELECT MIN(t.event_time) FROM timeline t WHERE t.shipment_id = s.id AND t.status = 'accepted')"
 /* the columns item_from_row reads, then the shipment id */
@@ -69,39 +69,12 @@ static const char SQL_RECEIPT_ITEMS[] =
     "SELECT " ITEM_COLUMNS " FROM receipt_items x" ITEM_JOINS " WHERE x.receipt_id = $1::bigint ORDER BY x.position";
 
 static store_rc_t
-out_of_memory(store_tx_t *tx, const char *what)
-{
-    return store_tx_fail(tx, STORE_BUSY, "out of memory %s; retry later", what);
-}
-
-/* by_text / by_id - run sql with one parameter; the result in *res (caller clears) */
-static store_rc_t
-by_text(store_tx_t *tx, const char *what, const char *sql, const char *value, PGresult **res)
-{
-    pg_params_t p;
-
-    pg_params_init(&p);
-    pg_param_text(&p, value);
-    return pg_query(tx, what, sql, &p, res);
-}
-
-static store_rc_t
-by_id(store_tx_t *tx, const char *what, const char *sql, int64_t id, PGresult **res)
-{
-    pg_params_t p;
-
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    return pg_query(tx, what, sql, &p, res);
-}
-
-static store_rc_t
 pg_ship(store_tx_t *tx, const char *waybill, labels_ship_t *row)
 {
     PGresult *res;
     store_rc_t r;
 
-    if ((r = by_text(tx, "reading the shipment", SQL_SHIPMENT, waybill, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "reading the shipment", SQL_SHIPMENT, waybill, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -121,7 +94,7 @@ pg_ship(store_tx_t *tx, const char *waybill, labels_ship_t *row)
     snprintf(row->item.leg, sizeof row->item.leg, "%s", pg_text(res, 0, 10));
     row->item.accepted_at = pg_int(res, 0, 11);
     PQclear(res);
-    return row->item.body ? STORE_OK : out_of_memory(tx, "reading the shipment");
+    return row->item.body ? STORE_OK : pg_no_memory(tx, "reading the shipment");
 }
 
 static store_rc_t
@@ -141,7 +114,7 @@ pg_ready(store_tx_t *tx, const char *agency_code, size_t max, labels_waybills_t 
     rows = PQntuples(res);
     if (rows > 0 && !(out->v = calloc((size_t)rows, sizeof *out->v))) {
         PQclear(res);
-        return out_of_memory(tx, "listing ready shipments");
+        return pg_no_memory(tx, "listing ready shipments");
     }
     for (i = 0; i < rows; i++)
         snprintf(out->v[out->n++], STORE_LABELS_WAYBILL_MAX, "%s", pg_text(res, i, 0));
@@ -167,7 +140,7 @@ first_text(store_tx_t *tx, const char *sql, const char *what, int64_t id, char *
     store_rc_t r;
 
     out[0] = '\0';
-    if ((r = by_id(tx, what, sql, id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, what, sql, id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) > 0)
         snprintf(out, len, "%s", pg_text(res, 0, 0));
@@ -243,7 +216,7 @@ pg_manifest(store_tx_t *tx, const char *public_id, int64_t *id, store_manifest_t
     PGresult *res;
     store_rc_t r;
 
-    if ((r = by_text(tx, "reading the manifest", SQL_MANIFEST, public_id, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "reading the manifest", SQL_MANIFEST, public_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -269,13 +242,13 @@ read_items(store_tx_t *tx, const char *sql, const char *what, int64_t id, store_
     store_rc_t r;
     int rows, i;
 
-    if ((r = by_id(tx, what, sql, id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, what, sql, id, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
     if (rows > 0 && (!(*items = calloc((size_t)rows, sizeof **items)) ||
                      (ids && !(*ids = calloc((size_t)rows, sizeof **ids))))) {
         PQclear(res);
-        return out_of_memory(tx, what);
+        return pg_no_memory(tx, what);
     }
     for (i = 0; i < rows; i++) {
         store_label_item_t *it = &(*items)[*n];
@@ -291,7 +264,7 @@ read_items(store_tx_t *tx, const char *sql, const char *what, int64_t id, store_
         it->accepted_at = pg_int(res, i, 9);
         if (!(it->body = pg_strdup_col(res, i, 7))) {
             PQclear(res);
-            return out_of_memory(tx, what);
+            return pg_no_memory(tx, what);
         }
         if (ids)
             (*ids)[*n] = pg_int(res, i, 10);
@@ -365,7 +338,7 @@ pg_receipt(store_tx_t *tx, const char *public_id, int64_t *id, store_receipt_t *
     PGresult *res;
     store_rc_t r;
 
-    if ((r = by_text(tx, "reading the receipt", SQL_RECEIPT, public_id, &res)) != STORE_OK)
+    if ((r = pg_query_text(tx, "reading the receipt", SQL_RECEIPT, public_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) != 1) {
         PQclear(res);

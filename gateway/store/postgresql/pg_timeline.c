@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "gateway/store/backend_timeline.h"
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 #include "gateway/store/postgresql/pg_schema.h"
 #include "gateway/store/timeline_chain.h"
 
@@ -67,17 +67,6 @@ param_opt_int(pg_params_t *p, int64_t v)
         pg_param_null(p);
 }
 
-/* query_id - run sql with one bigint parameter (a row id); the result in *res (caller clears) */
-static store_rc_t
-query_id(store_tx_t *tx, const char *what, const char *sql, int64_t id, PGresult **res)
-{
-    pg_params_t p;
-
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    return pg_query(tx, what, sql, &p, res);
-}
-
 static store_rc_t
 set_head(store_tx_t *tx, int64_t dossier_id, int64_t count, const char *hash)
 {
@@ -104,7 +93,7 @@ pg_append(store_tx_t *tx, const store_timeline_event_t *ev)
     store_rc_t r;
     int rows, added = 0;
 
-    if ((r = query_id(tx, "locking the dossier's timeline", SQL_LOCK_DOSSIER, ev->dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "locking the dossier's timeline", SQL_LOCK_DOSSIER, ev->dossier_id, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
     PQclear(res);
@@ -112,16 +101,15 @@ pg_append(store_tx_t *tx, const store_timeline_event_t *ev)
         return store_tx_fail(tx, STORE_ERROR, "no dossier %" PRId64 " to append a timeline event to",
                              ev->dossier_id);
     if (ev->dedup_key) {
-        pg_params_init(&p);
-        pg_param_text(&p, ev->dedup_key);
-        if ((r = pg_query(tx, "checking the timeline for a duplicate", SQL_DEDUP, &p, &res)) != STORE_OK)
+        if ((r = pg_query_text(tx, "checking the timeline for a duplicate", SQL_DEDUP, ev->dedup_key, &res)) !=
+            STORE_OK)
             return r;
         rows = PQntuples(res);
         PQclear(res);
         if (rows > 0)
             return STORE_EXISTS;
     }
-    if ((r = query_id(tx, "reading the timeline's last event", SQL_LAST, ev->dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "reading the timeline's last event", SQL_LAST, ev->dossier_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) == 1) {
         seq = pg_int(res, 0, 0) + 1;
@@ -164,12 +152,12 @@ pg_list(store_tx_t *tx, int64_t dossier_id, store_timeline_list_t *out)
 
     out->items = NULL;
     out->n = 0;
-    if ((r = query_id(tx, "reading the timeline", SQL_LIST, dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "reading the timeline", SQL_LIST, dossier_id, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
     if (rows > 0 && !(out->items = calloc((size_t)rows, sizeof *out->items))) {
         PQclear(res);
-        return store_tx_fail(tx, STORE_BUSY, "out of memory reading the timeline; retry later");
+        return pg_no_memory(tx, "reading the timeline");
     }
     for (i = 0; i < rows; i++) {
         store_timeline_row_t *row = &out->items[out->n++];
@@ -189,7 +177,7 @@ pg_list(store_tx_t *tx, int64_t dossier_id, store_timeline_list_t *out)
             !row->hash || !row->waybill) {
             PQclear(res);
             store_timeline_list_free(out);
-            return store_tx_fail(tx, STORE_BUSY, "out of memory reading the timeline; retry later");
+            return pg_no_memory(tx, "reading the timeline");
         }
     }
     PQclear(res);
@@ -204,7 +192,7 @@ pg_head(store_tx_t *tx, int64_t dossier_id, int64_t *count, char hash[STORE_HASH
 
     *count = 0;
     hash[0] = '\0';
-    if ((r = query_id(tx, "reading the timeline head", SQL_HEAD, dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "reading the timeline head", SQL_HEAD, dossier_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) != 1 || pg_isnull(res, 0, 1)) {
         PQclear(res);
@@ -241,7 +229,7 @@ pg_verify(store_tx_t *tx, int64_t dossier_id, char *why, size_t whylen)
     store_rc_t r;
     int broken, i;
 
-    if ((r = query_id(tx, "verifying the timeline", SQL_HEAD, dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "verifying the timeline", SQL_HEAD, dossier_id, &res)) != STORE_OK)
         return r;
     broken = PQntuples(res) == 1
                  ? chain_verify_head(&v, dossier_id, 1, pg_int(res, 0, 0),
@@ -251,7 +239,7 @@ pg_verify(store_tx_t *tx, int64_t dossier_id, char *why, size_t whylen)
     PQclear(res);
     if (broken)
         return store_tx_fail(tx, STORE_CONFLICT, "%s", why);
-    if ((r = query_id(tx, "verifying the timeline", SQL_ALL, dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "verifying the timeline", SQL_ALL, dossier_id, &res)) != STORE_OK)
         return r;
     for (i = 0; !broken && i < PQntuples(res); i++) {
         store_timeline_event_t ev;
@@ -276,7 +264,7 @@ reseal(store_tx_t *tx, int64_t dossier_id)
     int64_t count = 0;
     int i;
 
-    if ((r = query_id(tx, "sealing a timeline", SQL_ALL, dossier_id, &res)) != STORE_OK)
+    if ((r = pg_query_id(tx, "sealing a timeline", SQL_ALL, dossier_id, &res)) != STORE_OK)
         return r;
     snprintf(prev, sizeof prev, "%s", CHAIN_ZERO_HASH);
     for (i = 0; r == STORE_OK && i < PQntuples(res); i++) {
