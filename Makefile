@@ -164,12 +164,34 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/run_demo.py --bin bin --http-port $(or $(HTTP_PORT),8080) --sim-port $(or $(SIM_PORT),9090)
 
-# The test target builds the ASan+UBSan variant and runs unit then integration tests.
+# The test target builds the ASan+UBSan variant and runs unit then integration tests: everything
+# on SQLite, then the store's unit tests and the core integration modules again on a PostgreSQL
+# started for the run (tests/pg/pg_server.py). BCCI_TEST_STORE=sqlite skips the second part;
+# BCCI_TEST_STORE=postgresql runs only it.
+TEST_STORE := $(or $(BCCI_TEST_STORE),both)
 test: deps
 	@$(MAKE) --no-print-directory check-layers check-alerts
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
-	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser test-labels
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@if [ "$(TEST_STORE)" != postgresql ]; then \
+	  BCCI_TEST_STORE=sqlite $(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser \
+	    test-labels && $(MAKE) --no-print-directory fuzz-smoke; fi
+	@if [ "$(TEST_STORE)" != sqlite ]; then $(MAKE) --no-print-directory SANITIZER=address test-postgresql; fi
+
+# test-postgresql: the store's unit tests and the core integration modules on PostgreSQL, one
+# server for all of them (an already running one when BCCI_TEST_PG_URI names it)
+PG_UNIT_BINS := $(foreach t,$(filter tests/unit/gateway/store/%,$(UNIT_SRC)),$(BUILD)/tests/$(notdir $(t:.c=)))
+PG_INTEGRATION := test_return_flow.py test_faults.py test_security.py test_labels_api.py test_lifecycle.LegsTest
+.PHONY: test-postgresql test-unit-pg test-integration-pg
+test-postgresql:
+	@if [ -n "$$BCCI_TEST_PG_URI" ]; then $(MAKE) --no-print-directory test-unit-pg test-integration-pg; \
+	else python3 tests/pg/pg_server.py run -- $(MAKE) --no-print-directory test-unit-pg test-integration-pg; fi
+test-unit-pg:
+	@set -e; for t in $(PG_UNIT_BINS); do echo "== $$t (postgresql)"; BCCI_TEST_STORE=postgresql \
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$t; done
+test-integration-pg:
+	@BCCI_TEST_STORE=postgresql BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  python3 tests/integration/run_all.py $(PG_INTEGRATION)
 
 # check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
 .PHONY: check-alerts
