@@ -1,9 +1,11 @@
 /*
  * labels_test - the store's labels area: prints, manifests (one agency, no final
  * shipments, one open manifest per shipment), scans through the status machine, receipts;
- * and every step of a manifest creation failing on purpose (SQLite). Runs on the backend
+ * every step of a manifest creation failing on purpose (SQLite); two instances handing over
+ * one shipment at once (PostgreSQL: one open manifest gets it). Runs on the backend
  * BCCI_TEST_STORE picks (store_fixture.h).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store_labels.h"
@@ -442,6 +445,89 @@ test_receipt_rules(void **state)
     store_fixture_close(&f);
 }
 
+/* --------------------------------------------- two instances on one database */
+
+typedef struct {
+    store_t *store;
+    store_rc_t rc;
+    store_labels_refusal_t why;
+} manifester_t;
+
+/* manifester - the other instance puts RR100000017VN on a manifest of its own */
+static void *
+manifester(void *arg)
+{
+    static const char *const items[] = { "RR100000017VN" };
+    manifester_t *m = arg;
+    store_manifest_new_t req;
+    store_manifest_t out;
+    store_tx_t *tx = NULL;
+
+    memset(&req, 0, sizeof req);
+    req.waybills = items;
+    req.n = 1;
+    req.public_id = "BB-20251124-OTHERINS";
+    req.code = "BCCI-MF:other";
+    req.max = 100;
+    m->rc = store_tx_begin(m->store, STORE_WRITE, &tx);
+    if (m->rc == STORE_OK)
+        m->rc = store_labels_manifest_create(tx, &req, NOW, &out, &m->why);
+    if (m->rc == STORE_OK) {
+        store_manifest_free(&out);
+        m->rc = store_tx_commit(&tx);
+    } else {
+        store_tx_abort(&tx);
+    }
+    return NULL;
+}
+
+/* two instances handing over the same shipment at once: one manifest gets it, the other is refused */
+static void
+test_two_instances_one_open_manifest(void **state)
+{
+    static const char *const items[] = { "RR100000003VN", "RR100000017VN" };
+    store_fixture_t f;
+    store_manifest_new_t req;
+    store_manifest_t m;
+    store_labels_refusal_t why;
+    manifester_t other;
+    store_tx_t *tx = NULL;
+    pthread_t th;
+    char err[512];
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    memset(&other, 0, sizeof other);
+    other.store = store_open(f.uri, err, sizeof err);
+    if (!other.store)
+        fail_msg("second instance: %s", err);
+    /* this instance's manifest is written and not yet committed when the other asks */
+    memset(&req, 0, sizeof req);
+    req.waybills = items;
+    req.n = 2;
+    req.public_id = "BB-20251124-THISINST";
+    req.code = "BCCI-MF:this";
+    req.max = 100;
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_manifest_create(tx, &req, NOW, &m, &why), STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(pthread_create(&th, NULL, manifester, &other), 0);
+    usleep(300 * 1000); /* room for the other to reach the shipment's lock (it waits there) */
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    pthread_join(th, NULL);
+    store_close(&other.store);
+    if (other.rc != STORE_CONFLICT || other.why.reason != STORE_LABELS_ON_OPEN_MANIFEST ||
+        strcmp(other.why.other, "BB-20251124-THISINST") != 0)
+        fail_msg("the other instance: got %s (reason %d, %s), want conflict: on open manifest BB-20251124-THISINST",
+                 store_rc_name(other.rc), (int)other.why.reason, other.why.other);
+    assert_int_equal(scalar(&f, "SELECT COUNT(*) FROM manifests"), 1);
+    assert_int_equal(scalar(&f, "SELECT COUNT(*) FROM manifest_items"), 2);
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -452,6 +538,7 @@ main(void)
         cmocka_unit_test(test_manifest_scan_and_void),
         cmocka_unit_test(test_manifest_create_fails_cleanly_at_every_step),
         cmocka_unit_test(test_receipt_rules),
+        cmocka_unit_test(test_two_instances_one_open_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
