@@ -27,7 +27,7 @@
  * not yet committed (an import and intakes in one batch), the other connection cannot see the
  * range: then one serial is taken inside the caller's transaction, as the SQLite backend does.
  */
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -52,19 +52,11 @@ copy(char *dst, size_t len, const PGresult *res, int row, int col)
     snprintf(dst, len, "%s", pg_text(res, row, col));
 }
 
+/* first_row - r and *res of a query whose answer is its first row: STORE_OK with *res (caller
+ * clears), STORE_NOT_FOUND when it has none (nothing to clear, nothing recorded on tx), or r */
 static store_rc_t
-no_memory(store_tx_t *tx, const char *what)
+first_row(store_rc_t r, PGresult **res)
 {
-    return store_tx_fail(tx, STORE_BUSY, "out of memory while %s; retry later", what);
-}
-
-/* one - run a query whose answer is its first row: STORE_OK with *res (caller clears), or
- * STORE_NOT_FOUND when it has none (nothing to clear, nothing recorded on tx) */
-static store_rc_t
-one(store_tx_t *tx, const char *what, const char *sql, const pg_params_t *p, PGresult **res)
-{
-    store_rc_t r = pg_query(tx, what, sql, p, res);
-
     if (r != STORE_OK)
         return r;
     if (PQntuples(*res) == 0) {
@@ -173,7 +165,7 @@ static store_rc_t
 take_one(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
 {
     PGresult *res;
-    store_rc_t r = one(tx, "allocating a waybill", SQL_TAKE_ONE, NULL, &res);
+    store_rc_t r = first_row(pg_query(tx, "allocating a waybill", SQL_TAKE_ONE, NULL, &res), &res);
     char prefix[3], country[3];
     int64_t serial;
 
@@ -313,9 +305,7 @@ submission_for(store_tx_t *tx, const store_intake_t *in, int64_t now, int64_t *d
     pg_params_t p;
     store_rc_t r;
 
-    pg_params_init(&p);
-    pg_param_text(&p, in->code);
-    r = one(tx, "looking up the dossier", SQL_LOCK_DOSSIER, &p, &res);
+    r = first_row(pg_query_text(tx, "looking up the dossier", SQL_LOCK_DOSSIER, in->code, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_BUSY, "dossier %s was removed while it was submitted again; retry", in->code);
     if (r != STORE_OK)
@@ -328,12 +318,12 @@ submission_for(store_tx_t *tx, const store_intake_t *in, int64_t now, int64_t *d
     pg_param_text(&p, in->canonical_body);
     pg_param_text(&p, in->body_hash);
     pg_param_int(&p, now);
-    r = one(tx, "writing the submission", SQL_INSERT_SUBMISSION, &p, &res);
+    r = first_row(pg_query(tx, "writing the submission", SQL_INSERT_SUBMISSION, &p, &res), &res);
     if (r == STORE_NOT_FOUND) {
         pg_params_init(&p);
         pg_param_int(&p, *dossier_id);
         pg_param_text(&p, in->service);
-        r = one(tx, "looking up the dossier", SQL_SUBMISSION_HASH, &p, &res);
+        r = first_row(pg_query(tx, "looking up the dossier", SQL_SUBMISSION_HASH, &p, &res), &res);
         if (r == STORE_OK)
             return replay(tx, res, in);
         return r == STORE_NOT_FOUND ? store_tx_fail(tx, STORE_BUSY, "dossier %s changed meanwhile; retry", in->code)
@@ -366,7 +356,7 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     pg_param_text(&p, in->canonical_body);
     pg_param_int(&p, now);
     pg_param_text(&p, in->body_hash);
-    r = one(tx, "writing the dossier", SQL_INSERT_NEW, &p, &res);
+    r = first_row(pg_query(tx, "writing the dossier", SQL_INSERT_NEW, &p, &res), &res);
     if (r == STORE_OK) {
         dossier_id = pg_int(res, 0, 0);
         submission_id = pg_int(res, 0, 1);
@@ -392,7 +382,7 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     pg_param_int(&p, in->cod_amount);
     pg_param_int(&p, in->transit_days);
     param_block(&p, &got);
-    r = one(tx, "writing the shipment", SQL_INSERT_SHIPMENT, &p, &res);
+    r = first_row(pg_query(tx, "writing the shipment", SQL_INSERT_SHIPMENT, &p, &res), &res);
     if (r == STORE_NOT_FOUND)
         r = store_tx_fail(tx, STORE_ERROR, "writing the shipment returned no id");
     if (r != STORE_OK)
@@ -460,7 +450,7 @@ pg_import_codes(store_tx_t *tx, const char *prefix, const char *country, long lo
     pg_param_text(&p, country);
     pg_param_int(&p, from);
     pg_param_int(&p, last);
-    r = one(tx, "checking code ranges", SQL_OVERLAP, &p, &res);
+    r = first_row(pg_query(tx, "checking code ranges", SQL_OVERLAP, &p, &res), &res);
     if (r == STORE_OK) {
         if (overlap)
             range_row(res, 0, overlap);
@@ -489,7 +479,7 @@ pg_codes_status(store_tx_t *tx, store_codes_t *out)
     out->ranges = calloc(n ? (size_t)n : 1, sizeof *out->ranges);
     if (!out->ranges) {
         PQclear(res);
-        return no_memory(tx, "reading code ranges");
+        return pg_no_memory(tx, "reading code ranges");
     }
     for (i = 0; i < n; i++) {
         range_row(res, i, &out->ranges[i]);
@@ -513,9 +503,7 @@ pg_reassign_waybill(store_tx_t *tx, int64_t shipment_id, int64_t now, char waybi
     store_rc_t r;
 
     waybill[0] = '\0';
-    pg_params_init(&p);
-    pg_param_int(&p, shipment_id);
-    r = one(tx, "reading the shipment", SQL_SHIP_WAYBILL, &p, &res);
+    r = first_row(pg_query_id(tx, "reading the shipment", SQL_SHIP_WAYBILL, shipment_id, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %" PRId64, shipment_id);
     if (r != STORE_OK)
@@ -549,12 +537,9 @@ static store_rc_t
 dossier_row(store_tx_t *tx, const char *code, store_dossier_view_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
-    pg_params_init(&p);
-    pg_param_text(&p, code);
-    r = one(tx, "reading the dossier", SQL_DOSSIER, &p, &res);
+    r = first_row(pg_query_text(tx, "reading the dossier", SQL_DOSSIER, code, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no dossier %.64s on this gateway", code);
     if (r != STORE_OK)
@@ -571,12 +556,8 @@ dossier_row(store_tx_t *tx, const char *code, store_dossier_view_t *out)
 static store_rc_t
 rows_of(store_tx_t *tx, const char *what, const char *sql, int64_t id, PGresult **res, int *n)
 {
-    pg_params_t p;
-    store_rc_t r;
+    store_rc_t r = pg_query_id(tx, what, sql, id, res);
 
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    r = pg_query(tx, what, sql, &p, res);
     *n = r == STORE_OK ? PQntuples(*res) : 0;
     return r;
 }
@@ -602,7 +583,7 @@ read_submissions(store_tx_t *tx, store_dossier_view_t *out)
         out->nsubmissions++;
     }
     PQclear(res);
-    return out->submissions && (int)out->nsubmissions == n ? STORE_OK : no_memory(tx, "reading the submissions");
+    return out->submissions && (int)out->nsubmissions == n ? STORE_OK : pg_no_memory(tx, "reading the submissions");
 }
 
 static store_rc_t
@@ -636,7 +617,7 @@ read_shipments(store_tx_t *tx, store_dossier_view_t *out)
         out->nshipments++;
     }
     PQclear(res);
-    return out->shipments && (int)out->nshipments == n ? STORE_OK : no_memory(tx, "reading the shipments");
+    return out->shipments && (int)out->nshipments == n ? STORE_OK : pg_no_memory(tx, "reading the shipments");
 }
 
 static store_rc_t
@@ -665,13 +646,10 @@ static store_rc_t
 pg_code_of_waybill(store_tx_t *tx, const char *waybill, char code[STORE_CODE_MAX])
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     code[0] = '\0';
-    pg_params_init(&p);
-    pg_param_text(&p, waybill);
-    r = one(tx, "reading the shipment", SQL_SHIPMENT_DOSSIER, &p, &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", SQL_SHIPMENT_DOSSIER, waybill, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -716,9 +694,7 @@ pg_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     int i, n;
 
     memset(out, 0, sizeof *out);
-    pg_params_init(&p);
-    pg_param_text(&p, waybill);
-    r = one(tx, "reading the shipment", SQL_TRACK_SHIP, &p, &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", SQL_TRACK_SHIP, waybill, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -738,7 +714,7 @@ pg_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     out->events = calloc(STORE_TRACK_MAX_EVENTS, sizeof *out->events);
     if (!out->recipient_name || !out->agency_name || !out->events) {
         store_tracking_free(out);
-        return no_memory(tx, "reading the shipment");
+        return pg_no_memory(tx, "reading the shipment");
     }
 
     pg_params_init(&p);
@@ -842,7 +818,7 @@ pg_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
     PQclear(res);
     if (!out->rows || (int)out->nrows != n) {
         store_clerk_list_free(out);
-        return no_memory(tx, "reading the shipments");
+        return pg_no_memory(tx, "reading the shipments");
     }
     return STORE_OK;
 }
@@ -869,13 +845,10 @@ static store_rc_t
 pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    pg_params_init(&p);
-    pg_param_text(&p, waybill);
-    r = one(tx, "reading the shipment", SQL_CANCEL_SHIP, &p, &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", SQL_CANCEL_SHIP, waybill, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -886,9 +859,7 @@ pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out
     out->has_carrier_ref = *pg_text(res, 0, 3) != '\0';
     out->dossier_id = pg_int(res, 0, 4);
     PQclear(res);
-    pg_params_init(&p);
-    pg_param_int(&p, out->shipment_id);
-    r = one(tx, "reading the booking", SQL_CANCEL_BOOK, &p, &res);
+    r = first_row(pg_query_id(tx, "reading the booking", SQL_CANCEL_BOOK, out->shipment_id, &res), &res);
     if (r == STORE_NOT_FOUND)
         return STORE_OK; /* no booking job: book_state "" */
     if (r != STORE_OK)
@@ -908,9 +879,7 @@ pg_leave_manifest(store_tx_t *tx, const store_cancel_target_t *t, const char *so
     store_rc_t r;
 
     *left = 0;
-    pg_params_init(&p);
-    pg_param_int(&p, t->shipment_id);
-    r = one(tx, "reading the handover manifests", SQL_OPEN_MANIFEST_OF, &p, &res);
+    r = first_row(pg_query_id(tx, "reading the handover manifests", SQL_OPEN_MANIFEST_OF, t->shipment_id, &res), &res);
     if (r == STORE_NOT_FOUND)
         return STORE_OK;
     if (r != STORE_OK)
@@ -956,18 +925,14 @@ pg_agency_of(store_tx_t *tx, store_owned_t kind, const char *key, char agency[ST
     static const char *const sql[] = { SQL_AGENCY_OF_DOSSIER, SQL_AGENCY_OF_WAYBILL, SQL_AGENCY_OF_MANIFEST,
                                        SQL_AGENCY_OF_JOB };
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     agency[0] = '\0';
     if ((unsigned)kind >= sizeof sql / sizeof sql[0])
         return store_tx_fail(tx, STORE_ERROR, "unknown kind %d of owned thing", (int)kind);
-    pg_params_init(&p);
-    if (kind == STORE_OWNED_JOB)
-        pg_param_int(&p, strtoll(key, NULL, 10));
-    else
-        pg_param_text(&p, key);
-    r = one(tx, "reading the owner", sql[kind], &p, &res);
+    r = first_row(kind == STORE_OWNED_JOB ? pg_query_id(tx, "reading the owner", sql[kind], strtoll(key, NULL, 10), &res)
+                                          : pg_query_text(tx, "reading the owner", sql[kind], key, &res),
+                  &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no such thing: %.40s", key);
     if (r != STORE_OK)
@@ -991,7 +956,7 @@ pg_health_counts(store_tx_t *tx, store_health_counts_t *out)
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    r = one(tx, "counting", SQL_HEALTH, NULL, &res);
+    r = first_row(pg_query(tx, "counting", SQL_HEALTH, NULL, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_ERROR, "counting returned no row");
     if (r != STORE_OK)

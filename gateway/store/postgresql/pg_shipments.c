@@ -7,7 +7,7 @@
  * Submissions keep the canonical JSON text as submitted; the contact and the "self"
  * receiver's name are read from it with jsonb operators.
  */
-#include "gateway/store/postgresql/pg_internal.h"
+#include "gateway/store/postgresql/pg_area.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,13 +249,10 @@ static store_rc_t
 pg_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    r = pg_query(tx, "reading the proof of delivery", SQL_PROOF, &p, &res);
+    r = pg_query_id(tx, "reading the proof of delivery", SQL_PROOF, id, &res);
     if (r != STORE_OK)
         return r;
     if (PQntuples(res) == 0) {
@@ -276,13 +273,10 @@ static store_rc_t
 pg_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    pg_params_init(&p);
-    pg_param_int(&p, id);
-    r = pg_query(tx, "reading whom to tell", SQL_CONTACT, &p, &res);
+    r = pg_query_id(tx, "reading whom to tell", SQL_CONTACT, id, &res);
     if (r != STORE_OK)
         return r;
     if (PQntuples(res) == 0) {
@@ -319,7 +313,7 @@ many_rows(store_tx_t *tx, const char *what, const char *sql, const pg_params_t *
     out->items = calloc((size_t)max, sizeof *out->items);
     if (!out->items) {
         PQclear(res);
-        return store_tx_fail(tx, STORE_BUSY, "out of memory while %s; retry later", what);
+        return pg_no_memory(tx, what);
     }
     for (i = 0; i < n; i++)
         read_ship(res, i, &out->items[i]);
@@ -364,13 +358,10 @@ static store_rc_t
 pg_count_track_jobs(store_tx_t *tx, const char *carrier, int *n)
 {
     PGresult *res;
-    pg_params_t p;
     store_rc_t r;
 
     *n = 0;
-    pg_params_init(&p);
-    pg_param_text(&p, carrier);
-    r = pg_query(tx, "counting tracking jobs", SQL_TRACK_QUEUED, &p, &res);
+    r = pg_query_text(tx, "counting tracking jobs", SQL_TRACK_QUEUED, carrier, &res);
     if (r != STORE_OK)
         return r;
     if (PQntuples(res) > 0)
