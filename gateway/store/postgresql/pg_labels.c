@@ -10,6 +10,7 @@
  * may meet an existing row use ON CONFLICT DO NOTHING: a failed statement would spoil the
  * whole transaction on PostgreSQL.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,7 @@ pg_ready(store_tx_t *tx, const char *agency_code, size_t max, labels_waybills_t 
     memset(out, 0, sizeof *out);
     pg_params_init(&p);
     pg_param_text(&p, agency_code);
-    pg_param_int(&p, (int64_t)max);
+    pg_param_int(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max); /* no LIMIT -1 on PostgreSQL */
     if ((r = pg_query(tx, "listing ready shipments", SQL_READY, &p, &res)) != STORE_OK)
         return r;
     rows = PQntuples(res);
