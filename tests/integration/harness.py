@@ -185,7 +185,7 @@ class System:
     """bccid + simulator + workers in one temporary directory."""
 
     def __init__(self, workers=2, clock_speed=3600, step_seconds=600, sim_faults="", bccid_args=(),
-                 worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True):
+                 worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True, pg_database=None):
         self.dir = tempfile.mkdtemp(prefix="bcci-it-")
         self.state = os.path.join(self.dir, "var")
         self.procs = []
@@ -199,8 +199,9 @@ class System:
         self.store_args = []
         self.pg = self.pg_db = None
         try:
-            if STORE == "postgresql":
-                self.pg, self.pg_db = pg_new_database()
+            if pg_database or STORE == "postgresql":
+                # pg_database: (server, name) of a database the test made on a server of its own
+                self.pg, self.pg_db = pg_database or pg_new_database()
                 self.store_args = ["--store", self.pg.uri(self.pg_db), "--store_password_file", self.pg.password_file]
             self.start_bccid()
             if with_sim:
@@ -398,6 +399,18 @@ class System:
                 out[name] = con.execute('SELECT COUNT(*) FROM "%s"' % name).fetchone()[0]
             out["code_next"] = con.execute("SELECT COALESCE(SUM(next), 0) FROM code_ranges").fetchone()[0]
             return out
+        finally:
+            con.close()
+
+    def db_exec(self, sql, args=()):
+        """a write from outside bccid (an operator, or someone with access to the database)"""
+        if self.pg:
+            self.pg.psql(self.pg_db, _bind(sql, args))
+            return
+        con = sqlite3.connect(os.path.join(self.state, "bcci.db"), timeout=10)
+        try:
+            con.execute(sql, args)
+            con.commit()
         finally:
             con.close()
 
