@@ -23,9 +23,13 @@
  * left from it). The instance hands the serials of its block out from memory (struct pg_s10,
  * under a mutex): an intake that rolls back skips its serial, the rest of the block of an
  * instance that dies is skipped, and a clean close gives the unused tail back when nobody
- * reserved after it. No serial is handed out twice. Within a transaction that imported a range
- * not yet committed (an import and intakes in one batch), the other connection cannot see the
- * range: then one serial is taken inside the caller's transaction, as the SQLite backend does.
+ * reserved after it. No serial is handed out twice. What is "left" (codes status, health counts)
+ * is what no instance reserved yet, so it may read up to a block per live instance low. Within
+ * a transaction that imported a range not yet committed (an import and intakes in one batch),
+ * the other connection cannot see the range: then one serial is taken inside the caller's
+ * transaction, as the SQLite backend does. The statements are few (a new dossier and its
+ * submission in one, the block's use recorded by the statement that stores the waybill): each
+ * is a round trip to the server.
  */
 #include "gateway/store/postgresql/pg_area.h"
 
