@@ -424,8 +424,8 @@ class RevocationTest(unittest.TestCase):
         bccid = os.path.join(harness.BIN, "bccid")
         path = os.path.join(self.sys.state, "admin.token")
         # refused while the daemon runs: the state directory is locked
-        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"], capture_output=True,
-                           text=True, timeout=60)
+        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"] + self.sys.store_args,
+                           capture_output=True, text=True, timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("stop it first", p.stderr)
         self.assertIn("--new-admin-token", subprocess.run([bccid, "--help"], capture_output=True, text=True,
@@ -433,8 +433,8 @@ class RevocationTest(unittest.TestCase):
         old = self.sys.admin_token
         os.unlink(path)  # lost
         self.sys.bccid.stop()
-        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"], capture_output=True,
-                           text=True, timeout=60)
+        p = subprocess.run([bccid, "--state_dir", self.sys.state, "--new-admin-token"] + self.sys.store_args,
+                           capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         mode = stat.S_IMODE(os.stat(path).st_mode)
         self.assertEqual(mode, 0o600, "got mode %03o, want 600" % mode)
