@@ -243,6 +243,13 @@ leader_drop(pg_store_t *self)
 {
     int i;
 
+    if (self->leader && PQstatus(self->leader->h) == CONNECTION_OK) {
+        /* at once: the server would only release them once the closed session's process exits */
+        PGresult *res = PQexec(self->leader->h, "SELECT pg_advisory_unlock_all()");
+
+        PQclear(res);
+    }
+
     for (i = 0; i < LEADER_ROLES; i++) {
         free(self->held[i]);
         self->held[i] = NULL;
