@@ -418,8 +418,8 @@ class CarrierFaultTest(FaultTest):
         self.assert_delivered(codes, timeout=900 if FULL else 100)
         stats = self.assert_exactly_once_at_carrier(codes)
         self.assert_chains(codes)
-        dups = self.sys.db_query("SELECT COUNT(*) FROM (SELECT dossier_id, status FROM timeline WHERE source = "
-                                 "'carrier' AND status = 'delivered' GROUP BY dossier_id HAVING COUNT(*) > 1) AS twice")[0][0]
+        dups = self.sys.db_query("SELECT COUNT(*) FROM (SELECT dossier_id FROM timeline WHERE source = 'carrier'"
+                                 " AND status = 'delivered' GROUP BY dossier_id HAVING COUNT(*) > 1) AS twice")[0][0]
         self.assertEqual(dups, 0, "%d dossiers have a duplicated 'delivered' event on their timeline" % dups)
         say("carrier faults (%s, then %s): %d dossiers, %d faults injected, %d API requests, %d CreateOrder "
             "calls, %d webhooks sent, orders %d, duplicates 0, lost 0"
