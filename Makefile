@@ -180,11 +180,12 @@ test: deps
 # test-postgresql: the store's unit tests and the core integration modules on PostgreSQL, one
 # server for all of them (an already running one when BCCI_TEST_PG_URI names it)
 PG_UNIT_BINS := $(foreach t,$(filter tests/unit/gateway/store/%,$(UNIT_SRC)),$(BUILD)/tests/$(notdir $(t:.c=)))
-# test_faults: the durability classes (SIGKILL, SIGTERM, carrier faults); the SQLite file's own
-# faults are SQLite's, and the overload test is a throughput one (make bench measures PostgreSQL)
+# test_faults: what the store decides (SIGKILL, SIGTERM, exactly once under carrier faults); the
+# SQLite file's own faults are SQLite's, the breaker and the worker faults do not touch the store,
+# and the overload test is a throughput one (make bench measures PostgreSQL)
 PG_INTEGRATION := test_return_flow.py test_faults.GatewayKillTest test_faults.GracefulStopTest \
-                  test_faults.CarrierFaultTest test_security.py test_labels_api.py test_lifecycle.LegsTest \
-                  test_pg_outage.py
+                  test_faults.CarrierFaultTest.test_mixed_faults_deliver_exactly_once test_security.py \
+                  test_labels_api.py test_lifecycle.LegsTest test_pg_outage.py
 .PHONY: test-postgresql test-unit-pg test-integration-pg
 test-postgresql:
 	@if [ -n "$$BCCI_TEST_PG_URI" ]; then $(MAKE) --no-print-directory test-unit-pg test-integration-pg; \
