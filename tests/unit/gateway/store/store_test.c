@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,53 @@ test_newer_schema_refused(void **state)
     if (!strstr(err, "newer than this bccid"))
         fail_msg("got '%s', want a refusal naming the newer schema", err);
     store_fixture_exec(&f, "DELETE FROM schema_version WHERE version = 999");
+    store_fixture_close(&f);
+}
+
+typedef struct {
+    const char *uri;
+    store_t *store;
+    char err[512];
+} opener_t;
+
+static void *
+opener(void *arg)
+{
+    opener_t *o = arg;
+
+    o->store = store_open(o->uri, o->err, sizeof o->err);
+    return NULL;
+}
+
+/* PostgreSQL: instances starting at once on an empty database migrate it once between them
+ * (fails without the schema lock: "relation already exists" or a duplicate schema_version) */
+static void
+test_instances_migrate_at_once(void **state)
+{
+    store_fixture_t f;
+    opener_t o[4];
+    pthread_t th[4];
+    int i;
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip();
+    assert_int_equal(store_fixture_open(&f), 0);
+    store_close(&f.store);
+    assert_int_equal(store_fixture_exec(&f, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+    for (i = 0; i < 4; i++) {
+        memset(&o[i], 0, sizeof o[i]);
+        o[i].uri = f.uri;
+        assert_int_equal(pthread_create(&th[i], NULL, opener, &o[i]), 0);
+    }
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < 4; i++) {
+        if (!o[i].store)
+            fail_msg("instance %d: %s", i + 1, o[i].err);
+        store_close(&o[i].store);
+    }
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM schema_version"), 1);
     store_fixture_close(&f);
 }
 
@@ -156,6 +204,7 @@ main(void)
         cmocka_unit_test(test_open_by_scheme),
         cmocka_unit_test(test_transactions_and_savepoints),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_instances_migrate_at_once),
         cmocka_unit_test(test_leadership_is_exclusive),
         cmocka_unit_test(test_failed_statement_and_commit),
     };
