@@ -35,8 +35,14 @@ struct pg_tx {
     store_tx_t base;
     pg_conn_t *conn;
     int depth;        /* open savepoints */
+    int releases;     /* savepoints released but not told yet: sent ahead of the next statement */
     char sqlstate[6]; /* of the last failure */
 };
+
+/* PG_RELEASE - what a deferred release sends; pg_with_releases prefixes sql with tx's
+ * deferred releases (and forgets them) into buf, so they travel in the same round trip */
+#define PG_RELEASE "RELEASE SAVEPOINT op; "
+const char *pg_with_releases(struct pg_tx *tx, const char *sql, char *buf, size_t len);
 
 /* pg_rc_of - the store_rc_t for a failure with sqlstate (NULL or "": no SQLSTATE, e.g. a lost
  * connection) on conn, as pg_internal.h lists */

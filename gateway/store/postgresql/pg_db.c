@@ -242,6 +242,20 @@ prepared(pg_conn_t *c, const char *sql, int nparams, char name[16], PGresult **r
     return name;
 }
 
+const char *
+pg_with_releases(struct pg_tx *tx, const char *sql, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    if (!tx->releases)
+        return sql;
+    buf[0] = '\0';
+    for (; tx->releases > 0; tx->releases--)
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s", PG_RELEASE);
+    snprintf(buf + n, n < len ? len - n : 0, "%s", sql);
+    return buf;
+}
+
 store_rc_t
 pg_query(store_tx_t *base, const char *what, const char *sql, const pg_params_t *params, PGresult **out)
 {
@@ -257,6 +271,14 @@ pg_query(store_tx_t *base, const char *what, const char *sql, const pg_params_t 
     if (n < 0)
         return store_tx_fail(base, STORE_ERROR, "database error while %s: more than %d parameters", what,
                              PG_MAX_PARAMS);
+    if (tx->releases) {
+        /* a statement between operations: the releases go first, on their own */
+        char buf[256];
+        store_rc_t rc = pg_simple(base, "ending an operation", pg_with_releases(tx, "SELECT 1", buf, sizeof buf));
+
+        if (rc != STORE_OK)
+            return rc;
+    }
     name = prepared(tx->conn, sql, n, namebuf, &res);
     if (name)
         res = PQexecPrepared(tx->conn->h, name, n, values, NULL, NULL, 0);
@@ -297,7 +319,7 @@ pg_simple(store_tx_t *base, const char *what, const char *sql)
     PGresult *res = PQexec(tx->conn->h, sql);
     store_rc_t rc = STORE_OK;
 
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         rc = fail(base, what, res);
     PQclear(res);
     return rc;

@@ -384,7 +384,8 @@ static store_rc_t
 pg_tx_savepoint(store_tx_t *base)
 {
     struct pg_tx *tx = (struct pg_tx *)base;
-    store_rc_t rc = pg_simple(base, "starting an operation", "SAVEPOINT op");
+    char buf[256];
+    store_rc_t rc = pg_simple(base, "starting an operation", pg_with_releases(tx, "SAVEPOINT op", buf, sizeof buf));
 
     if (rc == STORE_OK)
         tx->depth++;
@@ -396,12 +397,22 @@ pg_tx_release(store_tx_t *base, int keep)
 {
     struct pg_tx *tx = (struct pg_tx *)base;
 
+    char buf[256];
+
     if (tx->depth == 0)
         return store_tx_fail(base, STORE_ERROR, "release without a savepoint");
     tx->depth--;
-    /* one round trip: the server runs both, or stops at the first that fails */
+    /* A kept operation's RELEASE cannot fail while the transaction is sound, so it waits and
+     * travels with the next SAVEPOINT, statement or COMMIT: one round trip less per operation
+     * of a group commit. A failed transaction hears it now, to say so. */
+    if (keep && PQtransactionStatus(tx->conn->h) == PQTRANS_INTRANS && tx->releases < 8) {
+        tx->releases++;
+        return STORE_OK;
+    }
+    /* one round trip: the server runs them all, or stops at the first that fails */
     return pg_simple(base, "ending an operation",
-                     keep ? "RELEASE SAVEPOINT op" : "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+                     pg_with_releases(tx, keep ? "RELEASE SAVEPOINT op" : "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op",
+                                      buf, sizeof buf));
 }
 
 static void
@@ -433,7 +444,8 @@ pg_tx_commit(store_tx_t *base)
         snprintf(earlier, sizeof earlier, "%s", base->message[0] ? base->message : "no message");
         r = store_tx_fail(base, STORE_ERROR, "not committed: a statement of the transaction failed (%s)", earlier);
     } else {
-        PGresult *res = PQexec(h, "COMMIT");
+        char buf[256];
+        PGresult *res = PQexec(h, pg_with_releases(tx, "COMMIT", buf, sizeof buf));
 
         if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
             struct pg_tx *t = tx;
