@@ -66,7 +66,7 @@ all: $(PROGS)
 # clang's libFuzzer, promtool, Chromium for the browser tests; Node.js and npm only when the
 # machine has no node at all (the browser and OpenAPI tests pin their npm packages).
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqrencode-dev libzmq3-dev \
-            libsqlite3-dev libpq-dev libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
+            libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libssl-dev libcmocka-dev libcairo2-dev libpango1.0-dev \
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
             clang libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema \
             python3-aiosmtpd \
@@ -164,12 +164,39 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@python3 tests/run_demo.py --bin bin --http-port $(or $(HTTP_PORT),8080) --sim-port $(or $(SIM_PORT),9090)
 
-# The test target builds the ASan+UBSan variant and runs unit then integration tests.
+# The test target builds the ASan+UBSan variant and runs unit then integration tests: everything
+# on SQLite, then the store's unit tests and the core integration modules again on a PostgreSQL
+# started for the run (tests/pg/pg_server.py). BCCI_TEST_STORE=sqlite skips the second part;
+# BCCI_TEST_STORE=postgresql runs only it.
+TEST_STORE := $(or $(BCCI_TEST_STORE),both)
 test: deps
 	@$(MAKE) --no-print-directory check-layers check-alerts
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs build-units
-	@$(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser test-labels
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@if [ "$(TEST_STORE)" != postgresql ]; then \
+	  BCCI_TEST_STORE=sqlite $(MAKE) --no-print-directory SANITIZER=address test-unit test-integration test-browser \
+	    test-labels && $(MAKE) --no-print-directory fuzz-smoke; fi
+	@if [ "$(TEST_STORE)" != sqlite ]; then $(MAKE) --no-print-directory SANITIZER=address test-postgresql; fi
+
+# test-postgresql: the store's unit tests and the core integration modules on PostgreSQL, one
+# server for all of them (an already running one when BCCI_TEST_PG_URI names it)
+PG_UNIT_BINS := $(foreach t,$(filter tests/unit/gateway/store/%,$(UNIT_SRC)),$(BUILD)/tests/$(notdir $(t:.c=)))
+# test_faults: what the store decides (SIGKILL, SIGTERM, exactly once under carrier faults); the
+# SQLite file's own faults are SQLite's, the breaker and the worker faults do not touch the store,
+# and the overload test is a throughput one (make bench measures PostgreSQL)
+PG_INTEGRATION := test_return_flow.py test_faults.GatewayKillTest test_faults.GracefulStopTest \
+                  test_faults.CarrierFaultTest.test_mixed_faults_deliver_exactly_once test_security.py \
+                  test_labels_api.py test_lifecycle.LegsTest test_pg_outage.py
+.PHONY: test-postgresql test-unit-pg test-integration-pg
+test-postgresql:
+	@if [ -n "$$BCCI_TEST_PG_URI" ]; then $(MAKE) --no-print-directory test-unit-pg test-integration-pg; \
+	else python3 tests/pg/pg_server.py run -- $(MAKE) --no-print-directory test-unit-pg test-integration-pg; fi
+test-unit-pg:
+	@set -e; for t in $(PG_UNIT_BINS); do echo "== $$t (postgresql)"; BCCI_TEST_STORE=postgresql \
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$t; done
+test-integration-pg:
+	@BCCI_TEST_STORE=postgresql BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  python3 tests/integration/run_all.py $(PG_INTEGRATION)
 
 # check-alerts: the shipped Prometheus alert rules parse and pass their unit tests
 .PHONY: check-alerts

@@ -120,6 +120,35 @@ endpoint_ok(const char *v)
     return 0;
 }
 
+/* store_ok - sqlite:PATH, or postgresql://[USER@]HOST[:PORT]/DBNAME[?PARAMS] without a
+ * password in it (passwords belong in a file: store_password_file) */
+static int
+store_ok(const char *v)
+{
+    const char *auth, *slash, *at, *db;
+    size_t i;
+
+    for (i = 0; v[i]; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return 0;
+    if (strncmp(v, "sqlite:", 7) == 0)
+        return v[7] != '\0';
+    if (strncmp(v, "postgresql://", 13) != 0)
+        return 0;
+    auth = v + 13;
+    slash = strchr(auth, '/');
+    if (!slash || strchr(auth, ' '))
+        return 0;
+    at = memchr(auth, '@', (size_t)(slash - auth));
+    if (at) {
+        if (at == auth || memchr(auth, ':', (size_t)(at - auth)))
+            return 0;
+        auth = at + 1;
+    }
+    db = slash + 1;
+    return hostport_ok(auth, (size_t)(slash - auth), 1) && *db && *db != '?';
+}
+
 static int
 number_in(const char *v, const config_rule_t *r, int integer)
 {
@@ -167,6 +196,9 @@ config_check_value(const config_rule_t *r, const char *v, char *err, size_t errl
     case CHECK_HOSTPORT:
         ok = hostport_ok(v, strlen(v), 0);
         break;
+    case CHECK_STORE:
+        ok = store_ok(v);
+        break;
     case CHECK_BOOL:
         ok = word_in(v, "yes,no,true,false,1,0");
         break;
@@ -197,6 +229,12 @@ config_check_value(const config_rule_t *r, const char *v, char *err, size_t errl
         break;
     case CHECK_HOSTPORT:
         snprintf(err, errlen, "%s: '%.80s' is not allowed: expected HOST:PORT, e.g. 127.0.0.1:8080", r->key, v);
+        break;
+    case CHECK_STORE:
+        snprintf(err, errlen,
+                 "%s: '%.80s' is not allowed: expected sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME "
+                 "(the password goes in store_password_file)",
+                 r->key, v);
         break;
     case CHECK_BOOL:
         snprintf(err, errlen, "%s: '%.80s' is not allowed: expected yes or no", r->key, v);

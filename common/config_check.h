@@ -23,6 +23,7 @@ typedef enum {
     CHECK_URL,       /* http://HOST[:PORT][/PATH] or https://… */
     CHECK_ENDPOINT,  /* ZeroMQ: ipc://PATH or tcp://HOST:PORT */
     CHECK_HOSTPORT,  /* HOST:PORT, port 0..65535 */
+    CHECK_STORE,     /* sqlite:PATH or postgresql://USER@HOST[:PORT]/DBNAME (no password in it) */
     CHECK_BOOL,      /* yes, no, true, false, 1, 0 */
     CHECK_LOG_LEVEL, /* what log_level_parse accepts */
 } config_check_kind_t;

@@ -7,6 +7,7 @@
  * still leased goes back to ready, so a clean restart finds nothing leased.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,7 +37,10 @@
 static const config_spec_t bccid_options[] = {
     { "http_listen", "127.0.0.1:8080", "HTTP API address (port 0 = any free port)" },
     { "state_dir", "./var", "database, sockets and keys" },
-    { "store", "", "where durable state lives: sqlite:PATH (default sqlite:STATE_DIR/bcci.db)" },
+    { "store", "", "where durable state lives: sqlite:PATH (default sqlite:STATE_DIR/bcci.db), or "
+                   "postgresql://USER@HOST:PORT/DBNAME (several bccid on one database)" },
+    { "store_password_file", "", "file (0600) holding the PostgreSQL password of a postgresql:// store "
+                                 "(empty: PGPASSFILE or ~/.pgpass)" },
     { "jobs_endpoint", NULL, "ZeroMQ endpoint for workers (default ipc://STATE_DIR/jobs.sock; tcp://HOST:PORT)" },
     { "public_base_url", "http://127.0.0.1:8080", "base of the tracking links printed in QR codes" },
     { "case_system_url", "", "where to POST case-system notifications (empty: off)" },
@@ -85,6 +89,7 @@ static const config_spec_t bccid_options[] = {
 /* every value bccid reads, with what it may hold (design §11): checked before anything starts */
 static const config_rule_t bccid_rules[] = {
     { "http_listen", CHECK_HOSTPORT, 0, 0, 0, NULL },
+    { "store", CHECK_STORE, 1, 0, 0, NULL },
     { "jobs_endpoint", CHECK_ENDPOINT, 1, 0, 0, NULL },
     { "public_base_url", CHECK_URL, 0, 0, 0, NULL },
     { "case_system_url", CHECK_URL, 1, 0, 0, NULL },
@@ -139,6 +144,60 @@ check_address_list(const char *key, const char *list, char *err, size_t errlen)
     return 0;
 }
 
+/* check_store_password - store_password_file only beside a postgresql:// store, private
+ * (0600) and readable now: a wrong one stops bccid at start, not at its first write */
+static int
+check_store_password(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *path = config_get(cfg, "store_password_file");
+    char buf[1024], why[256];
+    size_t len = 0;
+
+    if (!*path)
+        return 0;
+    if (strncmp(config_get(cfg, "store"), "postgresql:", 11) != 0) {
+        snprintf(err, errlen, "store_password_file: only a postgresql:// store takes a password; set store too");
+        return -1;
+    }
+    if (secret_file_read(path, buf, sizeof buf, &len, why, sizeof why) != 0) {
+        snprintf(err, errlen, "store_password_file: %s", why);
+        return -1;
+    }
+    memset(buf, 0, sizeof buf);
+    if (len == 0) {
+        snprintf(err, errlen, "store_password_file: %.200s is empty; write the PostgreSQL password in it", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_uri_of - the store URI bccid opens: the configured one (or the default file in
+ * state_dir), with a postgresql:// store's password_file (percent-encoded) added */
+static void
+store_uri_of(const config_t *cfg, const char *state_dir, char *out, size_t len)
+{
+    const char *store = config_get(cfg, "store"), *path = config_get(cfg, "store_password_file");
+    size_t n;
+
+    if (!*store) {
+        snprintf(out, len, "sqlite:%s/bcci.db", state_dir);
+        return;
+    }
+    n = (size_t)snprintf(out, len, "%s", store);
+    if (!*path || n >= len)
+        return;
+    n += (size_t)snprintf(out + n, len - n, "%cpassword_file=", strchr(store, '?') ? '&' : '?');
+    for (; *path && n + 4 < len; path++) {
+        unsigned char c = (unsigned char)*path;
+
+        if (isalnum(c) || strchr("/-._~", c))
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", c);
+    }
+    out[n] = '\0';
+}
+
 /* check_options - every value in range, the default carrier known, and the jobs link
  * across machines encrypted (design §8): a non-ipc endpoint needs CURVE unless the
  * operator opted out in so many words. Warnings are logged at every start. */
@@ -171,7 +230,8 @@ check_options(const config_t *cfg, char *err, size_t errlen)
                      "anyone who reaches the port can take jobs and forge results",
                      endpoint);
     }
-    if (check_address_list("trusted_proxies", config_get(cfg, "trusted_proxies"), err, errlen) != 0)
+    if (check_address_list("trusted_proxies", config_get(cfg, "trusted_proxies"), err, errlen) != 0 ||
+        check_store_password(cfg, err, errlen) != 0)
         return -1;
     if (config_url_is_loopback(base))
         log_warn("public_base_url %s is on loopback: QR codes on labels will not open on a citizen's phone; "
@@ -502,10 +562,7 @@ main(int argc, char **argv)
         log_error("%s%s", err, recover_admin ? "; stop it first, then run bccid --new-admin-token" : "");
         goto out;
     }
-    if (*config_get(cfg, "store"))
-        snprintf(db_path, sizeof db_path, "%s", config_get(cfg, "store"));
-    else
-        snprintf(db_path, sizeof db_path, "sqlite:%s/bcci.db", state_dir);
+    store_uri_of(cfg, state_dir, db_path, sizeof db_path);
     store = store_open(db_path, err, sizeof err);
     if (!store) {
         log_error("%s", err);

@@ -14,6 +14,7 @@
 
 static const store_backend_t *const backends[] = {
     &store_backend_sqlite,
+    &store_backend_postgresql,
 };
 
 store_t *
@@ -23,7 +24,8 @@ store_open(const char *uri, char *err, size_t errlen)
     size_t i;
 
     if (!colon || colon == uri) {
-        snprintf(err, errlen, "store '%s' names no backend; write it as sqlite:PATH", uri ? uri : "");
+        snprintf(err, errlen, "store '%s' names no backend; write it as sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME",
+                 uri ? uri : "");
         return NULL;
     }
     for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
@@ -44,7 +46,7 @@ store_open(const char *uri, char *err, size_t errlen)
             return self;
         }
     }
-    snprintf(err, errlen, "store '%s': unknown backend '%.*s' (this build knows: sqlite)", uri, (int)(colon - uri),
+    snprintf(err, errlen, "store '%s': unknown backend '%.*s' (this build knows: sqlite, postgresql)", uri, (int)(colon - uri),
              uri);
     return NULL;
 }

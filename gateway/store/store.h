@@ -7,6 +7,8 @@
  * (make check-layers enforces it). store_open() picks the backend by URI
  * scheme, the way Postfix's dict_open() and curl's vtls pick theirs:
  *   "sqlite:var/bcci.db"           the embedded default (gateway/store/sqlite/)
+ *   "postgresql://USER@HOST:PORT/DBNAME"  PostgreSQL, several bccid on one database
+ *                                  (gateway/store/postgresql/)
  * A second backend is a new folder beside sqlite/ and one line in store.c;
  * nothing above the store changes.
  *
@@ -51,7 +53,7 @@ store_t *store_open(const char *uri, char *err, size_t errlen);
 void store_close(store_t **self);
 /* store_uri - the URI it was opened with (borrowed) */
 const char *store_uri(const store_t *self);
-/* store_backend_name - "sqlite" */
+/* store_backend_name - "sqlite" or "postgresql" */
 const char *store_backend_name(const store_t *self);
 /* store_health - STORE_OK when the last write transaction committed (or none
  * was tried), STORE_BUSY while writes fail; *why (borrowed, may be NULL) says why */

@@ -66,5 +66,6 @@ struct store_backend {
 
 /* the backends */
 extern const store_backend_t store_backend_sqlite;
+extern const store_backend_t store_backend_postgresql;
 
 #endif

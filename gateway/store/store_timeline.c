@@ -1,9 +1,11 @@
 /*
- * store_timeline - the front of the timeline area: one-line dispatch to the backend
- * (see store_timeline.h)
+ * store_timeline - the front of the timeline area (see store_timeline.h): what an event
+ * must be before any backend keeps it forever, then one-line dispatch to the backend; the
+ * chain itself is timeline_chain.c
  */
 #include "gateway/store/store_timeline.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 
 #include "gateway/store/backend_timeline.h"
@@ -37,10 +39,33 @@ store_set_chain_key(store_t *store, const void *key, size_t len)
     return store->be->timeline->set_chain_key(store, key, len);
 }
 
+/* details_ok - the chain keeps what it is given forever: only a JSON object goes in */
+static int
+details_ok(const char *details)
+{
+    json_t *d;
+    int ok;
+
+    if (!details)
+        return 1;
+    d = json_loads(details, JSON_REJECT_DUPLICATES, NULL);
+    ok = json_is_object(d);
+    json_decref(d);
+    return ok;
+}
+
 store_rc_t
 store_timeline_append(store_tx_t *tx, const store_timeline_event_t *ev)
 {
-    return tx->store->be->timeline->append(tx, ev);
+    store_timeline_event_t e = *ev;
+
+    if (!details_ok(ev->details))
+        return store_tx_fail(tx, STORE_ERROR, "timeline event details must be a JSON object (got %.40s…)",
+                             ev->details);
+    /* an empty UPU code is none: stored as NULL by every backend */
+    if (e.upu && !*e.upu)
+        e.upu = NULL;
+    return tx->store->be->timeline->append(tx, &e);
 }
 
 store_rc_t

@@ -5,6 +5,12 @@ Every test gets a fresh temporary state directory, a bccid on a free loopback
 port, the carrier simulator speaking HTTP, and real bcci-worker processes on
 ZeroMQ. Every wait is bounded; stop() terminates everything it started and
 fails the test if a process reported a sanitizer error.
+
+BCCI_TEST_STORE=postgresql gives each System's bccid a fresh database on the
+test PostgreSQL (tests/pg/pg_server.py: the one named by BCCI_TEST_PG_URI, or
+one started for this process) instead of STATE_DIR/bcci.db; db_counts and
+db_query then read it through psql. Tests that open the SQLite file themselves
+are marked @sqlite_only.
 """
 import concurrent.futures
 import glob
@@ -16,14 +22,76 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STORE = os.environ.get("BCCI_TEST_STORE") or "sqlite"
 BIN = os.path.abspath(os.environ.get("BCCI_BIN") or os.path.join(ROOT, "build", "san", "bin"))
 EXAMPLES = os.path.join(ROOT, "examples")
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+
+def sqlite_only(test):
+    """for a test that opens the SQLite file itself (copies, locks, integrity checks)"""
+    return unittest.skipIf(STORE != "sqlite", "reads the SQLite file itself")(test)
+
+
+_pg = None
+_pg_count = 0
+_pg_lock = threading.Lock()
+
+
+def pg_server():
+    """the test PostgreSQL: the one the environment names, or one started now (stopped at exit)"""
+    global _pg
+    with _pg_lock:
+        if _pg is None:
+            import atexit
+            import sys
+            sys.path.insert(0, os.path.join(ROOT, "tests", "pg"))
+            import pg_server as pgs
+            _pg = pgs.PgServer.from_env()
+            if _pg is None:
+                _pg = pgs.PgServer().start()
+                atexit.register(_pg.stop)
+        return _pg
+
+
+def pg_new_database():
+    """(server, name) of a fresh database for one System"""
+    global _pg_count
+    pg = pg_server()
+    with _pg_lock:
+        _pg_count += 1
+        name = "it_%d_%d" % (os.getpid(), _pg_count)
+    pg.create_db(name)
+    return pg, name
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _bind(sql, args):
+    """sqlite's ? placeholders filled with quoted literals, for psql"""
+    if not args:
+        return sql
+    parts = sql.split("?")
+    if len(parts) != len(args) + 1:
+        raise ValueError("%d placeholders for %d arguments in %s" % (len(parts) - 1, len(args), sql))
+    out = parts[0]
+    for v, rest in zip(args, parts[1:]):
+        out += _sql_literal(v) + rest
+    return out
 
 
 def load_examples():
@@ -117,7 +185,7 @@ class System:
     """bccid + simulator + workers in one temporary directory."""
 
     def __init__(self, workers=2, clock_speed=3600, step_seconds=600, sim_faults="", bccid_args=(),
-                 worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True):
+                 worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True, pg_database=None):
         self.dir = tempfile.mkdtemp(prefix="bcci-it-")
         self.state = os.path.join(self.dir, "var")
         self.procs = []
@@ -128,7 +196,13 @@ class System:
         self.worker_args = list(worker_args)
         self.tcp = tcp
         self.jobs_endpoint = None
+        self.store_args = []
+        self.pg = self.pg_db = None
         try:
+            if pg_database or STORE == "postgresql":
+                # pg_database: (server, name) of a database the test made on a server of its own
+                self.pg, self.pg_db = pg_database or pg_new_database()
+                self.store_args = ["--store", self.pg.uri(self.pg_db), "--store_password_file", self.pg.password_file]
             self.start_bccid()
             if with_sim:
                 self.start_sim(clock_speed, step_seconds, sim_faults, sim_args, webhooks=sim_webhooks)
@@ -151,7 +225,7 @@ class System:
                 s.close()
                 self.jobs_endpoint = "tcp://127.0.0.1:%d" % port
             args += ["--jobs_endpoint", self.jobs_endpoint] + self.plaintext_opt_out(self.bccid_args)
-        p = Proc("bccid", args + self.bccid_args, self.dir)
+        p = Proc("bccid", args + self.store_args + self.bccid_args, self.dir)
         line = p.read_first_line()
         # {"ts":…,"level":"info","prog":"bccid","msg":"listening","http":"http://127.0.0.1:PORT","jobs":ENDPOINT}
         try:
@@ -217,7 +291,7 @@ class System:
         p = Proc("bccid", [os.path.join(BIN, "bccid"), "--http_listen", "127.0.0.1:" + port,
                            "--state_dir", self.state] +
                  (["--jobs_endpoint", self.jobs_endpoint] if self.tcp else []) +
-                 self.plaintext_opt_out(self.bccid_args) + self.bccid_args, self.dir)
+                 self.plaintext_opt_out(self.bccid_args) + self.store_args + self.bccid_args, self.dir)
         deadline = time.time() + 20
         p.read_first_line()
         self.bccid = p
@@ -311,6 +385,13 @@ class System:
     # ---------------------------------------------------------------- database
     def db_counts(self):
         """Row counts of every table and the code pool cursor, read-only."""
+        if self.pg:
+            tables = [r[0] for r in self.db_query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+            counts = " UNION ALL ".join("SELECT '%s', COUNT(*) FROM \"%s\"" % (t, t) for t in tables)
+            out = {name: n for name, n in self.db_query(counts)}
+            out["code_next"] = self.db_query("SELECT COALESCE(SUM(next), 0) FROM code_ranges")[0][0]
+            return out
         con = sqlite3.connect("file:%s/bcci.db?mode=ro" % self.state, uri=True, timeout=10)
         try:
             out = {}
@@ -321,7 +402,24 @@ class System:
         finally:
             con.close()
 
+    def db_exec(self, sql, args=()):
+        """a write from outside bccid (an operator, or someone with access to the database)"""
+        if self.pg:
+            self.pg.psql(self.pg_db, _bind(sql, args))
+            return
+        con = sqlite3.connect(os.path.join(self.state, "bcci.db"), timeout=10)
+        try:
+            con.execute(sql, args)
+            con.commit()
+        finally:
+            con.close()
+
     def db_query(self, sql, args=()):
+        if self.pg:
+            # one JSON document keeps the columns' types (numbers stay numbers, NULL is None)
+            doc = self.pg.psql(self.pg_db, "SELECT COALESCE(json_agg(row_to_json(q)), '[]') FROM (%s) q"
+                               % _bind(sql.rstrip().rstrip(";"), args))
+            return [tuple(v for _, v in row) for row in json.loads(doc, object_pairs_hook=list)]
         con = sqlite3.connect("file:%s/bcci.db?mode=ro" % self.state, uri=True, timeout=10)
         try:
             return con.execute(sql, args).fetchall()

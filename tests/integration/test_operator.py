@@ -7,7 +7,6 @@ no warning (libmicrohttpd's included).
 """
 import json
 import os
-import sqlite3
 import subprocess
 import time
 import unittest
@@ -90,10 +89,8 @@ class HealthTest(unittest.TestCase):
         # a dead job (written while bccid is stopped, as an operator's tool would find it)
         self.assertEqual(self.sys.request("POST", "/v1/dossiers", harness.make_dossier(1))[0], 201)
         self.sys.bccid.stop()
-        con = sqlite3.connect(os.path.join(self.sys.state, "bcci.db"), timeout=10)
-        with con:
-            n = con.execute("UPDATE jobs SET state = 'dead' WHERE kind = 'book'").rowcount
-        con.close()
+        self.sys.db_exec("UPDATE jobs SET state = 'dead' WHERE kind = 'book'")
+        n = self.sys.db_query("SELECT COUNT(*) FROM jobs WHERE kind = 'book' AND state = 'dead'")[0][0]
         self.assertEqual(n, 1)
         self.sys.restart_bccid()
         deadline = time.time() + 15
@@ -120,13 +117,13 @@ class ScheduledPurgeTest(unittest.TestCase):
                 self.assertEqual(sys.request("POST", "/v1/dossiers", d)[0], 201)
             sys.bccid.stop()
             now_ms = int(time.time() * 1000)
-            con = sqlite3.connect(os.path.join(sys.state, "bcci.db"), timeout=10)
-            with con:
-                for d, at in ((old, now_ms - 400 * 86400000), (recent, now_ms)):
-                    n = con.execute("UPDATE shipments SET status = 'delivered', updated_at = ? WHERE dossier_id ="
-                                    " (SELECT id FROM dossiers WHERE code = ?)", (at, d["dossier_code"])).rowcount
-                    self.assertGreater(n, 0)
-            con.close()
+            for d, at in ((old, now_ms - 400 * 86400000), (recent, now_ms)):
+                sys.db_exec("UPDATE shipments SET status = 'delivered', updated_at = ? WHERE dossier_id ="
+                            " (SELECT id FROM dossiers WHERE code = ?)", (at, d["dossier_code"]))
+                n = sys.db_query("SELECT COUNT(*) FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+                                 " WHERE d.code = ? AND s.status = 'delivered' AND s.updated_at = ?",
+                                 (d["dossier_code"], at))[0][0]
+                self.assertGreater(n, 0)
 
             def purged(d):
                 return sys.db_query("SELECT purged_at FROM dossiers WHERE code = ?", (d["dossier_code"],))[0][0]

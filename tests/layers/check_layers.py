@@ -2,10 +2,10 @@
 """check_layers - the tree's architecture, checked (make check-layers; part of make test)
 
 Fails when
-  - sqlite3.h or a sqlite3_ call appears outside the store's SQLite backend
-    (gateway/store/sqlite/), or SQL text outside the store's backends (gateway/store/sqlite/,
-    gateway/store/postgresql/); the carrier simulator and the storage baseline of the bench
-    are programs of their own and keep their own files;
+  - SQL text appears outside the store's backends (gateway/store/sqlite/,
+    gateway/store/postgresql/); sqlite3.h or a sqlite3_ call outside the SQLite backend;
+    libpq-fe.h or a PQ call outside the PostgreSQL backend; the carrier simulator and the
+    storage baseline of the bench are programs of their own and keep their own files;
   - a folder includes a folder above it (the table ALLOWED below is the architecture);
   - anything outside gateway/store/ includes a backend's internals;
   - the worker (queues/) includes anything of the gateway.
@@ -38,9 +38,11 @@ ALLOWED = {
                 "gateway/pages", "gateway/http", "gateway"},
 }
 # backend internals: only the store's own folder may include these
-STORE_INTERNAL = re.compile(r"^gateway/store/(sqlite/|store_backend\.h|backend_)")
+STORE_INTERNAL = re.compile(r"^gateway/store/(sqlite/|postgresql/|store_backend\.h|backend_)")
 SQLITE_OK_DIRS = ("gateway/store/sqlite/", "carriers/sim/", "bench/")
-SQL_OK_DIRS = SQLITE_OK_DIRS + ("gateway/store/postgresql/",)
+PG_OK_DIRS = ("gateway/store/postgresql/",)
+SQL_OK_DIRS = SQLITE_OK_DIRS + PG_OK_DIRS
+LIBPQ = re.compile(r"<libpq-fe\.h>|\bPQ[a-z]\w*\s*\(|\bPG(conn|result)\b")
 SQL_TEXT = re.compile(r'"[^"\n]*\b(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX|UNIQUE)|'
                       r'PRAGMA\s+\w|BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w)')
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -62,10 +64,13 @@ def violations(root=ROOT):
             text = fh.read()
         if not path.startswith(SQLITE_OK_DIRS) and re.search(r"<sqlite3\.h>|\bsqlite3_\w+", text):
             yield path, "sqlite", "uses SQLite directly; only gateway/store/sqlite/ may"
+        if not path.startswith(PG_OK_DIRS) and LIBPQ.search(text):
+            yield path, "libpq", "uses libpq directly; only gateway/store/postgresql/ may"
         if not path.startswith(SQL_OK_DIRS):
             m = SQL_TEXT.search(text)
             if m:
-                yield path, "sql", "holds SQL text (%s…); only the store's backends may" % m.group(1)
+                yield path, "sql", ("holds SQL text (%s…); only the store's backends (gateway/store/sqlite/, "
+                                    "gateway/store/postgresql/) may" % m.group(1))
         allowed = ALLOWED.get(folder)
         for inc in INCLUDE.findall(text):
             target = os.path.dirname(inc)

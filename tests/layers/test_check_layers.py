@@ -17,6 +17,12 @@ CASES = [
     ("queues/x.c", '#include "gateway/store/store.h"\n', "layer"),
     ("labels/x.c", '#include "carriers/carrier.h"\n', "layer"),
     ("gateway/engine/x.c", '#include "gateway/store/sqlite/db.h"\n', "store-internal"),
+    ("gateway/engine/x.c", '#include "gateway/store/postgresql/pg_internal.h"\n', "store-internal"),
+    ("gateway/http/x.c", '#include <libpq-fe.h>\n', "libpq"),
+    ("gateway/store/x.c", 'static void f(void *c) { PQfinish(c); }\n', "libpq"),
+    ("gateway/store/sqlite/x.c", '#include <libpq-fe.h>\n', "libpq"),
+    ("gateway/store/postgresql/x.c", '#include <sqlite3.h>\n', "sqlite"),
+    ("gateway/store/postgresql/x.c", '#include "gateway/store/sqlite/db.h"\n', "layer"),
     ("gateway/http/x.c", '#include "gateway/store/store_backend.h"\n', "store-internal"),
     ("gateway/newfolder/x.c", '#include "domain/s10.h"\n', "unknown-folder"),
 ]
@@ -41,6 +47,10 @@ class CheckLayersTest(unittest.TestCase):
     def test_a_clean_tree_passes(self):
         root = tree([
             ("gateway/store/sqlite/x.c", '#include <sqlite3.h>\nstatic const char q[] = "SELECT 1 FROM t";\n'),
+            ("gateway/store/postgresql/x.c",
+             '#include <libpq-fe.h>\n#include "gateway/store/store_backend.h"\n'
+             'static const char q[] = "SELECT 1 FROM t FOR UPDATE SKIP LOCKED";\n'
+             'static void f(PGconn *c) { PQfinish(c); }\n'),
             ("gateway/http/x.c", '#include "gateway/store/store.h"\n#include "domain/s10.h"\n#include "log.h"\n'),
             ("queues/x.c", '#include "carriers/carrier.h"\n'),
         ])

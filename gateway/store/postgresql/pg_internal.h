@@ -53,12 +53,38 @@ PGconn *pg_tx_conn(store_tx_t *tx);
  * for leases and S10 blocks that must name who holds them */
 const char *pg_tx_instance(const store_tx_t *tx);
 
+/* pg_leader_try - whether this process holds the leadership of role (e.g. "scheduler"):
+ * a session-level pg_try_advisory_lock on a connection of its own, never blocking. *held
+ * stays 1 while that connection keeps the lock; when the connection is lost *held is 0
+ * (STORE_BUSY) and the next call reconnects and tries again. */
+store_rc_t pg_leader_try(store_t *self, const char *role, int *held);
+
 /* column readers: "" / 0 for SQL NULL */
 const char *pg_text(const PGresult *res, int row, int col);
 int64_t pg_int(const PGresult *res, int row, int col);
 int pg_isnull(const PGresult *res, int row, int col);
 /* pg_strdup_col - a malloc'd copy of a column ("" for NULL); NULL when out of memory */
 char *pg_strdup_col(const PGresult *res, int row, int col);
+
+/* ---- requested by the dossiers area (pg_dossiers.c); pg_store.c / pg_db.c implement or call them ---- */
+/* pg_own_query - run sql with params in a transaction of its own on a connection other than
+ * tx's (one the store keeps for this, shared under a lock), committed before it returns: what
+ * it wrote is durable and stays whatever becomes of tx. The S10 blocks need it: a block must
+ * be taken for good before its first number is used, even when the intake that needed it
+ * rolls back. The connection runs with a lock_timeout of a few seconds: a row that tx itself
+ * holds locked answers STORE_BUSY instead of waiting for ever on a transaction that waits for
+ * us. Failures are recorded on tx and mapped as by pg_query; *out as pg_query. */
+store_rc_t pg_own_query(store_tx_t *tx, const char *what, const char *sql, const pg_params_t *params, PGresult **out);
+/* (pg_own_query and pg_tx_s10 are implemented by the core, pg_store.c: no stand-in is needed,
+ * and a second definition would break the link) */
+/* the S10 blocks this instance holds (pg_dossiers.c), one per store: pg_store.c makes them at
+ * open (after the migrations) and closes them at close while its connections still work;
+ * the close gives back the unused tail of a block when nobody reserved after it (a clean
+ * stop skips no number). pg_s10_new is NULL when out of memory; pg_tx_s10 is the store's. */
+struct pg_s10;
+struct pg_s10 *pg_s10_new(void);
+void pg_s10_close(store_t *store, struct pg_s10 **self);
+struct pg_s10 *pg_tx_s10(store_tx_t *tx);
 
 /* the data areas of this backend (pg_<area>.c) */
 extern const struct store_admin_ops pg_admin_ops;
@@ -67,5 +93,6 @@ extern const struct store_shipments_ops pg_shipments_ops;
 extern const struct store_timeline_ops pg_timeline_ops;
 extern const struct store_dossiers_ops pg_dossiers_ops;
 extern const struct store_jobs_ops pg_jobs_ops;
+extern const struct store_copy_ops pg_copy_ops; /* pg_copy.c: bcci store copy */
 
 #endif

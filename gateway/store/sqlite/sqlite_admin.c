@@ -6,6 +6,7 @@
  * (db_fail_at) reaches each of them; every read loop checks how it ended, so
  * a failing step is never returned as a short result.
  */
+#include "gateway/store/admin_rules.h"
 #include "gateway/store/backend_admin.h"
 #include "gateway/store/sqlite/sqlite_internal.h"
 #include "gateway/store/sqlite/sqlite_access.h"
@@ -143,14 +144,11 @@ sq_token_revoke(store_tx_t *tx, const char *name, int64_t now)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no live token named %s", name);
     if (rc != SQLITE_ROW)
         return sqlite_fail(tx, rc, "reading the token");
-    if (strcmp(role, "admin") == 0) {
+    if (admin_is_admin(role)) {
         if ((r = count_live(tx, "admin", &admins)) != STORE_OK)
             return r;
-        if (admins <= 1)
-            return store_tx_fail(tx, STORE_CONFLICT,
-                                 "%s is the last live admin token; create another admin token first "
-                                 "(bcci token create --name NAME --role admin), then revoke this one",
-                                 name);
+        if ((r = admin_may_revoke(tx, name, role, admins)) != STORE_OK)
+            return r;
     }
     if ((r = prepare(tx, SQL_TOKEN_REVOKE, "revoking the token", &st)) != STORE_OK)
         return r;

@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "domain/s10.h"
 #include "log.h"
 #include "gateway/store/backend_dossiers.h"
+#include "gateway/store/dossier_rules.h"
 #include "gateway/store/sqlite/jobs.h"
 #include "gateway/store/sqlite/timeline.h"
 
@@ -133,10 +133,7 @@ pool_take(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
         if (!st)
             return sqlite_fail(tx, SQLITE_ERROR, "allocating a waybill");
     }
-    if (s10_format(prefix, (unsigned long)serial, country, waybill, STORE_WAYBILL_MAX) != 0)
-        return store_tx_fail(tx, STORE_ERROR, "code range %s holds serial %" PRId64 ", which is not an S10 number",
-                             prefix, serial);
-    return STORE_OK;
+    return dossier_waybill(tx, prefix, serial, country, waybill);
 }
 
 /* ---------------------------------------------------------------- intake */
@@ -218,7 +215,7 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
         return sqlite_fail(tx, rc, "writing the submission");
     submission_id = sqlite3_last_insert_rowid(db_handle(db));
 
-    snprintf(out->leg, sizeof out->leg, "%s", strcmp(in->service, "return") == 0 ? "return" : "send");
+    snprintf(out->leg, sizeof out->leg, "%s", dossier_leg_of(in->service));
     st = db_stmt(db, SQL_INSERT_SHIPMENT);
     sqlite3_bind_int64(st, 1, dossier_id);
     sqlite3_bind_int64(st, 2, submission_id);
@@ -232,13 +229,7 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
         return sqlite_fail(tx, rc, "writing the shipment");
     out->shipment_id = sqlite3_last_insert_rowid(db_handle(db));
 
-    if (strcmp(in->service, "return") == 0)
-        snprintf(text, sizeof text,
-                 "Tiếp nhận yêu cầu trả kết quả qua dịch vụ bưu chính công ích; số hiệu bưu gửi %s", out->waybill);
-    else
-        snprintf(text, sizeof text,
-                 "Tiếp nhận yêu cầu thu gom hồ sơ tại nhà qua dịch vụ bưu chính công ích; số hiệu bưu gửi %s",
-                 out->waybill);
+    dossier_intake_text(in->service, out->waybill, text, sizeof text);
     memset(&ev, 0, sizeof ev);
     ev.dossier_id = dossier_id;
     ev.shipment_id = out->shipment_id;
@@ -328,7 +319,6 @@ sq_codes_status(store_tx_t *tx, store_codes_t *out)
         return r;
     while ((rc = db_step(st)) == SQLITE_ROW) {
         store_code_range_t *cr;
-        long long left;
 
         if (grow(&out->ranges, &cap, out->nranges, sizeof *out->ranges) != 0) {
             sqlite3_reset(st);
@@ -337,8 +327,7 @@ sq_codes_status(store_tx_t *tx, store_codes_t *out)
         }
         cr = &out->ranges[out->nranges++];
         range_row(st, cr);
-        left = cr->last - cr->next + 1;
-        out->left += left > 0 ? left : 0;
+        out->left += dossier_range_left(cr);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -495,8 +484,7 @@ sq_view(store_tx_t *tx, const char *code, store_dossier_view_t *out)
         store_dossier_view_free(out);
         return r;
     }
-    snprintf(out->status, sizeof out->status, "%s",
-             out->nshipments ? out->shipments[out->nshipments - 1].status : "created");
+    dossier_view_set_status(out);
     return STORE_OK;
 }
 
@@ -523,65 +511,6 @@ sq_code_of_waybill(store_tx_t *tx, const char *waybill, char code[STORE_CODE_MAX
     return rc == SQLITE_ROW ? STORE_OK : sqlite_fail(tx, rc, "reading the shipment");
 }
 
-static const char SQL_TIMELINE[] =
-    "SELECT t.seq, t.event_time, t.received_at, t.source, COALESCE(t.status, ''), COALESCE(t.upu, ''),"
-    " COALESCE(t.raw_code, ''), t.text, t.details, t.hash, COALESCE(s.waybill, '') FROM timeline t"
-    " LEFT JOIN shipments s ON s.id = t.shipment_id WHERE t.dossier_id = ?1 ORDER BY t.event_time, t.seq";
-
-static store_rc_t
-read_events(store_tx_t *tx, int64_t dossier_id, store_timeline_t *out)
-{
-    sqlite3_stmt *st = db_stmt(sqlite_tx_db(tx), SQL_TIMELINE);
-    size_t cap = 0;
-    int rc;
-
-    if (!st)
-        return sqlite_fail(tx, SQLITE_ERROR, "reading the timeline");
-    sqlite3_bind_int64(st, 1, dossier_id);
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        store_event_t *e;
-
-        if (grow(&out->events, &cap, out->nevents, sizeof *out->events) != 0)
-            break;
-        e = &out->events[out->nevents];
-        memset(e, 0, sizeof *e);
-        e->raw_code = col_dup(st, 6);
-        e->text = col_dup(st, 7);
-        e->details = col_dup(st, 8);
-        if (!e->raw_code || !e->text || !e->details) {
-            free(e->raw_code);
-            free(e->text);
-            free(e->details);
-            break;
-        }
-        e->seq = sqlite3_column_int64(st, 0);
-        e->event_time = sqlite3_column_int64(st, 1);
-        e->received_at = sqlite3_column_int64(st, 2);
-        copy(e->source, sizeof e->source, st, 3);
-        copy(e->status, sizeof e->status, st, 4);
-        copy(e->upu, sizeof e->upu, st, 5);
-        copy(e->hash, sizeof e->hash, st, 9);
-        copy(e->waybill, sizeof e->waybill, st, 10);
-        out->nevents++;
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return no_memory(tx, "reading the timeline");
-    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "reading the timeline");
-}
-
-/* verify_chain - check the hash chain. timeline_verify reports a failed read as a broken
- * chain whose reason starts "cannot read": that is a storage failure, not evidence of
- * tampering, and must not be answered as chain_valid = false. */
-static store_rc_t
-verify_chain(store_tx_t *tx, int64_t dossier_id, store_timeline_t *out)
-{
-    out->chain_valid = timeline_verify(sqlite_tx_db(tx), dossier_id, out->chain_error, sizeof out->chain_error) == 0;
-    if (!out->chain_valid && strncmp(out->chain_error, "cannot read", 11) == 0)
-        return sqlite_fail(tx, SQLITE_IOERR, "checking the timeline's hash chain");
-    return STORE_OK;
-}
-
 static store_rc_t
 sq_timeline(store_tx_t *tx, const char *code, store_timeline_t *out)
 {
@@ -591,13 +520,7 @@ sq_timeline(store_tx_t *tx, const char *code, store_timeline_t *out)
     memset(out, 0, sizeof *out);
     memset(&d, 0, sizeof d);
     r = dossier_row(tx, code, &d);
-    if (r == STORE_OK)
-        r = read_events(tx, d.id, out);
-    if (r == STORE_OK)
-        r = verify_chain(tx, d.id, out);
-    if (r != STORE_OK)
-        store_timeline_free(out);
-    return r;
+    return r == STORE_OK ? dossier_timeline_of(tx, d.id, out) : r;
 }
 
 /* ---------------------------------------------------------- tracking page */
@@ -801,24 +724,6 @@ sq_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out
 }
 
 static store_rc_t
-note(store_tx_t *tx, const store_cancel_target_t *t, const char *source, const char *text, int64_t now)
-{
-    timeline_event_t ev;
-    int rc = SQLITE_OK;
-
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = t->dossier_id;
-    ev.shipment_id = t->shipment_id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = source;
-    ev.text = text;
-    if (timeline_append(sqlite_tx_db(tx), &ev, &rc) == TIMELINE_ERROR)
-        return sqlite_fail(tx, rc, "writing the timeline");
-    return STORE_OK;
-}
-
-static store_rc_t
 sq_leave_manifest(store_tx_t *tx, const store_cancel_target_t *t, const char *source, int64_t now, int *left)
 {
     store_rc_t r = STORE_OK;
@@ -837,14 +742,14 @@ sq_leave_manifest(store_tx_t *tx, const store_cancel_target_t *t, const char *so
         return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "reading the handover manifests");
     }
     manifest_id = sqlite3_column_int64(st, 0);
-    snprintf(text, sizeof text, "Đã rút bưu gửi khỏi biên bản giao nhận %s do yêu cầu hủy", db_col_text(st, 1));
+    dossier_left_manifest_text(db_col_text(st, 1), text, sizeof text);
     sqlite3_reset(st);
     st = db_stmt(sqlite_tx_db(tx), SQL_LEAVE_MANIFEST);
     sqlite3_bind_int64(st, 1, manifest_id);
     sqlite3_bind_int64(st, 2, t->shipment_id);
     if ((rc = db_step(st)) != SQLITE_DONE)
         return sqlite_fail(tx, rc, "taking the shipment off its handover manifest");
-    r = note(tx, t, source, text, now);
+    r = dossier_note(tx, t, source, text, now);
     if (r == STORE_OK)
         *left = 1;
     return r;
@@ -864,23 +769,6 @@ sq_withdraw_booking(store_tx_t *tx, int64_t shipment_id, int64_t now)
     if ((rc = db_step(st)) != SQLITE_DONE)
         return sqlite_fail(tx, rc, "withdrawing the booking");
     return STORE_OK;
-}
-
-static store_rc_t
-sq_request_cancel(store_tx_t *tx, const store_cancel_target_t *t, const char *source, int64_t now)
-{
-    char *payload = jobs_book_payload(sqlite_tx_db(tx), t->shipment_id);
-    int queued, rc = SQLITE_OK;
-
-    /* the carrier adapter reads the same shipment payload as for booking (carrier.h) */
-    if (!payload)
-        return store_tx_fail(tx, STORE_BUSY, "cannot read the booking of shipment %" PRId64 "; retry later",
-                             t->shipment_id);
-    queued = jobs_enqueue(sqlite_tx_db(tx), "cancel", t->shipment_id, "", t->carrier, payload, now, now, &rc);
-    free(payload);
-    if (queued < 0)
-        return sqlite_fail(tx, rc, "queueing the cancel job");
-    return note(tx, t, source, "Đã gửi yêu cầu hủy bưu gửi sang bưu điện", now);
 }
 
 /* ---------------------------------------------------------- agency scope */
@@ -962,7 +850,7 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
     .cancel_target = sq_cancel_target,
     .leave_manifest = sq_leave_manifest,
     .withdraw_booking = sq_withdraw_booking,
-    .request_cancel = sq_request_cancel,
+    .request_cancel = dossier_request_cancel,
     .agency_of = sq_agency_of,
     .health_counts = sq_health_counts,
 };

@@ -4,12 +4,12 @@
  */
 #include "gateway/store/sqlite/sqlite_internal.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/store/backend_timeline.h"
 #include "gateway/store/sqlite/timeline.h"
+#include "gateway/store/timeline_chain.h"
 
 static const char SQL_LIST[] =
     "SELECT t.seq, t.event_time, t.received_at, t.source, COALESCE(t.status, ''), COALESCE(t.upu, ''),"
@@ -20,46 +20,15 @@ static store_rc_t
 sq_set_chain_key(store_t *store, const void *key, size_t len)
 {
     (void)store;
-    return timeline_set_key(key, len) == 0 ? STORE_OK : STORE_ERROR;
+    return chain_set_key(key, len) == 0 ? STORE_OK : STORE_ERROR;
 }
 
-/* details_ok - the chain keeps what it is given forever: only a JSON object goes in */
-static int
-details_ok(const char *details)
-{
-    json_t *d;
-    int ok;
-
-    if (!details)
-        return 1;
-    d = json_loads(details, JSON_REJECT_DUPLICATES, NULL);
-    ok = json_is_object(d);
-    json_decref(d);
-    return ok;
-}
-
+/* sq_append - the front (store_timeline.c) has checked the event */
 static store_rc_t
 sq_append(store_tx_t *tx, const store_timeline_event_t *ev)
 {
-    timeline_event_t e;
-    int rc, r;
+    int rc, r = timeline_append(sqlite_tx_db(tx), ev, &rc);
 
-    if (!details_ok(ev->details))
-        return store_tx_fail(tx, STORE_ERROR, "timeline event details must be a JSON object (got %.40s…)",
-                             ev->details);
-    memset(&e, 0, sizeof e);
-    e.dossier_id = ev->dossier_id;
-    e.shipment_id = ev->shipment_id;
-    e.event_time = ev->event_time;
-    e.received_at = ev->received_at;
-    e.source = ev->source;
-    e.status = ev->status;
-    e.upu = ev->upu && *ev->upu ? ev->upu : NULL;
-    e.raw_code = ev->raw_code;
-    e.text = ev->text;
-    e.details = ev->details;
-    e.dedup_key = ev->dedup_key;
-    r = timeline_append(sqlite_tx_db(tx), &e, &rc);
     if (r == TIMELINE_DUPLICATE)
         return STORE_EXISTS;
     if (r == TIMELINE_ERROR)

@@ -7,16 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "log.h"
-
-#define KEY_MAX 64
-
-static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
-
-static uint8_t chain_key[KEY_MAX];
-static size_t chain_key_len;
-static int chain_key_set, chain_key_warned;
+#include "gateway/store/timeline_chain.h"
 
 static const char SQL_LAST[] = "SELECT seq, hash FROM timeline WHERE dossier_id = ?1 ORDER BY seq DESC LIMIT 1";
 static const char SQL_DEDUP[] = "SELECT 1 FROM timeline WHERE dedup_key = ?1";
@@ -34,68 +25,21 @@ static const char SQL_SEALED_FLAG[] = "SELECT value FROM metrics WHERE name = 't
 static const char SQL_SET_SEALED_FLAG[] = "INSERT OR REPLACE INTO metrics (name, value) VALUES ('timeline_keyed', 1)";
 static const char SQL_DOSSIER_IDS[] = "SELECT id FROM dossiers WHERE id > ?1 ORDER BY id LIMIT 1";
 
-int
-timeline_set_key(const void *key, size_t len)
-{
-    if (len > KEY_MAX)
-        return -1;
-    memcpy(chain_key, key, len);
-    chain_key_len = len;
-    chain_key_set = 1;
-    return 0;
-}
-
+/* row_event - the event of the current SQL_ALL row (strings borrowed from the statement) */
 static void
-keyed_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
+row_event(sqlite3_stmt *st, int64_t dossier_id, timeline_event_t *ev)
 {
-    uint8_t mac[SHA256_LEN];
-
-    if (!chain_key_set && !chain_key_warned) {
-        chain_key_warned = 1;
-        log_warn("the timeline chain has no key yet; bccid sets its server secret before the first write");
-    }
-    hmac_sha256(chain_key, chain_key_len, data, len, mac);
-    hex_encode(mac, sizeof mac, out);
-}
-
-static void
-field(buf_t *b, const char *s)
-{
-    if (!s)
-        s = "";
-    buf_appendf(b, "%zu:%s|", strlen(s), s);
-}
-
-/* event_hash - length-prefixed fields so no two different events hash alike; the dossier
- * is part of it so an event cannot be moved to another dossier's chain */
-static void
-event_hash(const char *prev, int64_t dossier_id, int64_t seq, int64_t shipment_id, int64_t event_time,
-           int64_t received_at, const char *source, const char *status, const char *upu, const char *raw,
-           const char *text, const char *details, char out[SHA256_HEX_LEN])
-{
-    buf_t b;
-
-    buf_init(&b, 0);
-    buf_appendf(&b, "bcci-timeline-v2|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|", prev,
-                dossier_id, seq, shipment_id, event_time, received_at);
-    field(&b, source);
-    field(&b, status);
-    field(&b, upu);
-    field(&b, raw);
-    field(&b, text);
-    field(&b, details);
-    keyed_hex(b.data, b.len, out);
-    buf_free(&b);
-}
-
-/* head_seal - the MAC over the head itself, so the head cannot be pointed back without the key */
-static void
-head_seal(int64_t dossier_id, int64_t count, const char *hash, char out[SHA256_HEX_LEN])
-{
-    char data[160];
-    int n = snprintf(data, sizeof data, "bcci-timeline-head|%" PRId64 "|%" PRId64 "|%s", dossier_id, count, hash);
-
-    keyed_hex(data, (size_t)n, out);
+    memset(ev, 0, sizeof *ev);
+    ev->dossier_id = dossier_id;
+    ev->shipment_id = sqlite3_column_int64(st, 11);
+    ev->event_time = sqlite3_column_int64(st, 1);
+    ev->received_at = sqlite3_column_int64(st, 2);
+    ev->source = db_col_text(st, 3);
+    ev->status = db_col_text(st, 4);
+    ev->upu = db_col_text(st, 5);
+    ev->raw_code = db_col_text(st, 6);
+    ev->text = db_col_text(st, 7);
+    ev->details = db_col_text(st, 8);
 }
 
 static int
@@ -107,7 +51,7 @@ set_head(db_t *db, int64_t dossier_id, int64_t count, const char *hash)
 
     if (!st)
         return SQLITE_ERROR;
-    head_seal(dossier_id, count, hash, seal);
+    chain_head_seal(dossier_id, count, hash, seal);
     sqlite3_bind_int64(st, 1, dossier_id);
     sqlite3_bind_int64(st, 2, count);
     db_bind_text(st, 3, hash);
@@ -122,7 +66,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
 {
     sqlite3_stmt *st;
     char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
-    const char *details = ev->details ? ev->details : "{}";
+    timeline_event_t e = *ev;
     int64_t seq = 1;
     int rc;
 
@@ -150,15 +94,15 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
         seq = sqlite3_column_int64(st, 0) + 1;
         snprintf(prev, sizeof prev, "%s", db_col_text(st, 1));
     } else if (rc == SQLITE_DONE) {
-        snprintf(prev, sizeof prev, "%s", ZERO_HASH);
+        snprintf(prev, sizeof prev, "%s", CHAIN_ZERO_HASH);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         *sqlite_rc = rc;
         return TIMELINE_ERROR;
     }
-    event_hash(prev, ev->dossier_id, seq, ev->shipment_id, ev->event_time, ev->received_at, ev->source, ev->status,
-               ev->upu, ev->raw_code, ev->text, details, hash);
+    e.details = chain_details(ev);
+    chain_event_hash(prev, seq, &e, hash);
 
     st = db_stmt(db, SQL_INSERT);
     if (!st)
@@ -174,7 +118,7 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
     db_bind_text(st, 8, ev->upu);
     db_bind_text(st, 9, ev->raw_code);
     db_bind_text(st, 10, ev->text);
-    db_bind_text(st, 11, details);
+    db_bind_text(st, 11, e.details);
     db_bind_text(st, 12, ev->dedup_key);
     db_bind_text(st, 13, prev);
     db_bind_text(st, 14, hash);
@@ -229,16 +173,15 @@ int
 timeline_verify_rc(db_t *db, int64_t dossier_id, char *err, size_t errlen, int *sqlite_rc)
 {
     sqlite3_stmt *st;
-    char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN], head[SHA256_HEX_LEN], seal[SHA256_HEX_LEN],
-        stored_seal[SHA256_HEX_LEN];
-    int64_t expect_seq = 1, count = 0;
-    int rc, head_null;
+    chain_verify_t v;
+    int64_t count = 0;
+    char head[SHA256_HEX_LEN] = "", stored_seal[SHA256_HEX_LEN] = "";
+    int rc, head_null, broken;
     int dummy;
 
     if (!sqlite_rc)
         sqlite_rc = &dummy;
     *sqlite_rc = SQLITE_OK;
-    /* the head first: its seal says how long the chain must be and where it must end */
     st = db_stmt(db, SQL_HEAD);
     if (!st)
         goto unreadable;
@@ -255,64 +198,30 @@ timeline_verify_rc(db_t *db, int64_t dossier_id, char *err, size_t errlen, int *
         *sqlite_rc = rc;
         goto unreadable;
     }
-    if (rc == SQLITE_DONE) {
-        snprintf(err, errlen, "no dossier %" PRId64, dossier_id);
+    if (chain_verify_head(&v, dossier_id, rc == SQLITE_ROW, count, head_null ? NULL : head, stored_seal, err,
+                          errlen) != 0)
         return 1;
-    }
-    if (head_null) {
-        snprintf(err, errlen, "the timeline has no sealed head; bccid seals it at start");
-        return 1;
-    }
-    head_seal(dossier_id, count, head, seal);
-    if (!ct_equal(seal, stored_seal, SHA256_HEX_LEN - 1) || strlen(stored_seal) != SHA256_HEX_LEN - 1) {
-        snprintf(err, errlen, "the sealed head (%" PRId64 " events) was altered", count);
-        return 1;
-    }
 
     st = db_stmt(db, SQL_ALL);
     if (!st)
         goto unreadable;
-    snprintf(prev, sizeof prev, "%s", ZERO_HASH);
     sqlite3_bind_int64(st, 1, dossier_id);
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
+    broken = 0;
+    while (!broken && (rc = db_step(st)) == SQLITE_ROW) {
+        timeline_event_t ev;
 
-        if (seq != expect_seq) {
-            snprintf(err, errlen, "event %" PRId64 " is missing (found %" PRId64 ")", expect_seq, seq);
-            sqlite3_reset(st);
-            return 1;
-        }
-        if (strcmp(prev, db_col_text(st, 9)) != 0) {
-            snprintf(err, errlen, "event %" PRId64 " does not point at the hash of event %" PRId64, seq, seq - 1);
-            sqlite3_reset(st);
-            return 1;
-        }
-        event_hash(prev, dossier_id, seq, sqlite3_column_int64(st, 11), sqlite3_column_int64(st, 1),
-                   sqlite3_column_int64(st, 2), db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
-                   db_col_text(st, 6), db_col_text(st, 7), db_col_text(st, 8), hash);
-        if (strcmp(hash, db_col_text(st, 10)) != 0) {
-            snprintf(err, errlen, "event %" PRId64 " was altered after it was recorded", seq);
-            sqlite3_reset(st);
-            return 1;
-        }
-        snprintf(prev, sizeof prev, "%s", hash);
-        expect_seq++;
+        row_event(st, dossier_id, &ev);
+        broken = chain_verify_event(&v, sqlite3_column_int64(st, 0), db_col_text(st, 9), db_col_text(st, 10), &ev,
+                                    err, errlen);
     }
     sqlite3_reset(st);
+    if (broken)
+        return 1;
     if (rc != SQLITE_DONE) {
         *sqlite_rc = rc;
         goto unreadable;
     }
-    if (expect_seq - 1 != count) {
-        snprintf(err, errlen, "the sealed head counts %" PRId64 " events but %" PRId64 " are left%s", count,
-                 expect_seq - 1, expect_seq - 1 < count ? ": the last ones were deleted" : "");
-        return 1;
-    }
-    if (count > 0 && strcmp(prev, head) != 0) {
-        snprintf(err, errlen, "the last event is not the one the sealed head names");
-        return 1;
-    }
-    return 0;
+    return chain_verify_end(&v, err, errlen);
 unreadable:
     if (*sqlite_rc == SQLITE_OK)
         *sqlite_rc = SQLITE_ERROR;
@@ -337,7 +246,7 @@ reseal(db_t *db, int64_t dossier_id)
 
     if (!st)
         return SQLITE_ERROR;
-    snprintf(prev, sizeof prev, "%s", ZERO_HASH);
+    snprintf(prev, sizeof prev, "%s", CHAIN_ZERO_HASH);
     sqlite3_bind_int64(st, 1, dossier_id);
     /* rows are rewritten while the read walks them: the UPDATE changes no column the
      * SELECT orders or filters by, which SQLite allows on one connection */
@@ -346,9 +255,10 @@ reseal(db_t *db, int64_t dossier_id)
         int urc;
 
         count++;
-        event_hash(prev, dossier_id, count, sqlite3_column_int64(st, 11), sqlite3_column_int64(st, 1),
-                   sqlite3_column_int64(st, 2), db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
-                   db_col_text(st, 6), db_col_text(st, 7), db_col_text(st, 8), hash);
+        timeline_event_t ev;
+
+        row_event(st, dossier_id, &ev);
+        chain_event_hash(prev, count, &ev, hash);
         if (!up) {
             sqlite3_reset(st);
             return SQLITE_ERROR;

@@ -1,7 +1,12 @@
 /*
  * admin_test - the store's admin area: tokens (create, lookup, revoke, the last admin),
- * purge, COD report, backup; and every step of a revocation failing on purpose
+ * purge, COD report, backup; every step of a revocation failing on purpose (SQLite); and on
+ * PostgreSQL, two instances on one database: a revocation refused by the other at once, and
+ * the last admin token kept when both revoke one at the same time. Runs on the backend
+ * BCCI_TEST_STORE picks (store_fixture.h).
  */
+#include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +19,6 @@
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store_admin.h"
-#include "gateway/store/sqlite/sqlite_access.h"
 #include "tests/unit/support/store_fixture.h"
 
 #define NOW 1764000000000LL
@@ -22,10 +26,8 @@
 static void
 must_exec(store_fixture_t *f, const char *sql)
 {
-    int rc = db_exec(store_writer(f->store), sql);
-
-    if (rc != SQLITE_OK)
-        fail_msg("seeding: got %s for %s, want ok", db_errmsg(store_writer(f->store)), sql);
+    if (store_fixture_exec(f, sql) != 0)
+        fail_msg("seeding failed (the reason is above) for %s", sql);
 }
 
 /* create - one token in its own committed write transaction; the store's answer */
@@ -172,6 +174,7 @@ test_revoke_fails_cleanly_at_every_step(void **state)
     int succeeded = 0;
 
     (void)state;
+    STORE_FIXTURE_SQLITE_ONLY(); /* db_fail_at is SQLite's failure injection */
     assert_int_equal(store_fixture_open(&f), 0);
     assert_int_equal(create(&f, "admin", "admin", NULL, "h-admin"), STORE_OK);
     assert_int_equal(create(&f, "admin-2", "admin", NULL, "h-admin-2"), STORE_OK);
@@ -232,7 +235,8 @@ test_purge(void **state)
     store_fixture_t f;
     store_tx_t *tx = NULL;
     long long n = -1;
-    sqlite3_stmt *st;
+    char body[512];
+    json_t *j;
 
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
@@ -248,14 +252,18 @@ test_purge(void **state)
     assert_int_equal(store_tx_commit(&tx), STORE_OK);
     if (n != 1)
         fail_msg("purge: got %lld dossiers, want 1", n);
-    st = db_stmt(store_writer(f.store), "SELECT json_extract(body, '$.recipient.name'),"
-                                        " json_extract(body, '$.recipient.commune_code') FROM submissions ORDER BY id");
-    assert_int_equal(db_step(st), SQLITE_ROW);
-    assert_string_equal(db_col_text(st, 0), "[đã xóa]");
-    assert_string_equal(db_col_text(st, 1), "26734"); /* codes stay, for statistics */
-    assert_int_equal(db_step(st), SQLITE_ROW);
-    assert_string_equal(db_col_text(st, 0), "Trần Thị B");
-    sqlite3_reset(st);
+    j = json_loads(store_fixture_text(&f, "SELECT body FROM submissions WHERE id = 1", body, sizeof body), 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "name")), "[đã xóa]");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "phone")), "[đã xóa]");
+    /* codes stay, for statistics */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "commune_code")), "26734");
+    json_decref(j);
+    j = json_loads(store_fixture_text(&f, "SELECT body FROM submissions WHERE id = 2", body, sizeof body), 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "name")), "Trần Thị B");
+    json_decref(j);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM shipments WHERE proof_name IS NULL"), 2);
     /* purged once: a second purge finds nothing */
     assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
     assert_int_equal(store_admin_purge(tx, NOW - 86400000LL, 0, NOW, &n), STORE_OK);
@@ -300,6 +308,15 @@ test_backup_is_private_and_never_overwrites(void **state)
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
     seed_dossiers(&f);
+    if (!store_fixture_sqlite()) {
+        /* PostgreSQL's own tools copy a live database; the store says which instead of copying */
+        assert_int_equal(store_admin_backup(f.store, "unused.db", &pages, err, sizeof err), STORE_ERROR);
+        assert_non_null(strstr(err, "pg_dump"));
+        assert_int_equal(access("unused.db", F_OK), -1);
+        umask(old);
+        store_fixture_close(&f);
+        return;
+    }
     snprintf(dest, sizeof dest, "%s/backup.db", f.dir);
     if (store_admin_backup(f.store, dest, &pages, err, sizeof err) != STORE_OK)
         fail_msg("backup: got '%s', want ok", err);
@@ -314,6 +331,110 @@ test_backup_is_private_and_never_overwrites(void **state)
     store_fixture_close(&f);
 }
 
+/* --------------------------------------------- two instances on one database */
+
+static store_t *
+second_instance(store_fixture_t *f)
+{
+    char err[512];
+    store_t *s = store_open(f->uri, err, sizeof err);
+
+    if (!s)
+        fail_msg("second instance: %s", err);
+    return s;
+}
+
+static store_rc_t
+lookup_on(store_t *store, const char *hash)
+{
+    store_tx_t *tx = NULL;
+    store_token_t t;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(store, STORE_READ, &tx), STORE_OK);
+    rc = store_admin_token_lookup(tx, hash, &t);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+/* a token revoked through one instance is refused by the other at its next lookup */
+static void
+test_revocation_seen_by_every_instance(void **state)
+{
+    store_fixture_t f;
+    store_t *b;
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    b = second_instance(&f);
+    assert_int_equal(create(&f, "admin", "admin", NULL, "h-admin"), STORE_OK);
+    assert_int_equal(create(&f, "clerk", "clerk", "000.00.31.H23", "h-clerk"), STORE_OK);
+    assert_int_equal(lookup_on(b, "h-clerk"), STORE_OK);
+    assert_int_equal(revoke_token(&f, "clerk"), STORE_OK);
+    assert_int_equal(lookup_on(b, "h-clerk"), STORE_NOT_FOUND);
+    store_close(&b);
+    store_fixture_close(&f);
+}
+
+typedef struct {
+    store_t *store;
+    store_rc_t rc;
+    char message[512];
+} revoker_t;
+
+static void *
+revoker(void *arg)
+{
+    revoker_t *r = arg;
+    store_tx_t *tx = NULL;
+
+    r->rc = store_tx_begin(r->store, STORE_WRITE, &tx);
+    if (r->rc == STORE_OK)
+        r->rc = store_admin_token_revoke(tx, "admin-2", NOW);
+    if (tx)
+        snprintf(r->message, sizeof r->message, "%s", store_tx_message(tx));
+    if (r->rc == STORE_OK)
+        r->rc = store_tx_commit(&tx);
+    else
+        store_tx_abort(&tx);
+    return NULL;
+}
+
+/* two instances revoking the last two admin tokens at once: one of them is refused */
+static void
+test_two_instances_keep_the_last_admin(void **state)
+{
+    store_fixture_t f;
+    store_tx_t *tx = NULL;
+    revoker_t other;
+    pthread_t th;
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    assert_int_equal(create(&f, "admin-1", "admin", NULL, "h-admin-1"), STORE_OK);
+    assert_int_equal(create(&f, "admin-2", "admin", NULL, "h-admin-2"), STORE_OK);
+    memset(&other, 0, sizeof other);
+    other.store = second_instance(&f);
+    /* this instance revokes admin-1 and has not committed when the other revokes admin-2 */
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_revoke(tx, "admin-1", NOW), STORE_OK);
+    assert_int_equal(pthread_create(&th, NULL, revoker, &other), 0);
+    usleep(300 * 1000); /* room for the other to reach the admins' lock (it waits there) */
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    pthread_join(th, NULL);
+    store_close(&other.store);
+    if (other.rc != STORE_CONFLICT || !strstr(other.message, "last live admin"))
+        fail_msg("the other instance: got %s (%s), want conflict naming the last live admin token",
+                 store_rc_name(other.rc), other.message);
+    if (count(&f, "admin") != 1)
+        fail_msg("admins: got %lld live, want 1", count(&f, "admin"));
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -324,6 +445,8 @@ main(void)
         cmocka_unit_test(test_purge),
         cmocka_unit_test(test_cod_report),
         cmocka_unit_test(test_backup_is_private_and_never_overwrites),
+        cmocka_unit_test(test_revocation_seen_by_every_instance),
+        cmocka_unit_test(test_two_instances_keep_the_last_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,18 @@
 /*
  * dossiers_test - the dossiers area of the store: intake, the code pool, the views,
- * and failure injected at every step of intake and of the view reads
+ * and failure injected at every step of intake and of the view reads; on PostgreSQL, two
+ * instances (two stores on one database) taking the same dossier and S10 numbers at once
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "domain/s10.h"
 #include "gateway/store/sqlite/db.h"
@@ -368,6 +371,8 @@ test_intake_failure_injection(void **state)
     long n;
 
     (void)state;
+    /* injects SQLite's failures, and counts the pool number by number (PostgreSQL reserves blocks) */
+    STORE_FIXTURE_SQLITE_ONLY();
     assert_int_equal(store_fixture_open(&f), 0);
     want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
     for (n = 1; n < 200; n++) {
@@ -457,6 +462,7 @@ test_restore_never_reissues(void **state)
     store_fixture_t f;
 
     (void)state;
+    STORE_FIXTURE_SQLITE_ONLY(); /* restores a copy of the database file */
     assert_int_equal(store_fixture_open(&f), 0);
     snprintf(db, sizeof db, "%s/bcci.db", f.dir);
     snprintf(backup, sizeof backup, "%s/backup.db", f.dir);
@@ -568,6 +574,262 @@ test_reassign_waybill(void **state)
     store_fixture_close(&f);
 }
 
+
+/* an import and intakes in one write transaction (one batch of the engine): the intakes take
+ * their numbers from the range not committed yet */
+static void
+test_import_and_intake_in_one_transaction(void **state)
+{
+    store_intake_t a = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_result_t made;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_import_codes(tx, "RR", "VN", 100, 50, NOW, NULL), STORE_OK, "import");
+    want_rc(store_dossiers_intake(tx, &a, NOW, &made), STORE_OK, "intake in the importing transaction");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    if (serial_of(made.waybill) != 100)
+        fail_msg("intake beside the import: got serial %lu, want 100", serial_of(made.waybill));
+    want_rc(intake(f.store, &b, &made), STORE_OK, "intake after");
+    if (serial_of(made.waybill) != 101)
+        fail_msg("intake after the import: got serial %lu, want 101", serial_of(made.waybill));
+    store_fixture_close(&f);
+}
+
+/* ------------------------------------------- several instances on one database */
+
+static store_t *
+second_instance(const store_fixture_t *f)
+{
+    char err[512];
+    store_t *s = store_open(f->uri, err, sizeof err);
+
+    if (!s)
+        fail_msg("second instance: %s", err);
+    return s;
+}
+
+typedef struct {
+    store_t *store;
+    store_intake_t in;
+    store_intake_result_t out;
+    store_rc_t rc;
+} intake_call_t;
+
+static void *
+intake_thread(void *arg)
+{
+    intake_call_t *c = arg;
+
+    c->rc = intake(c->store, &c->in, &c->out);
+    return NULL;
+}
+
+/* wait_for_a_lock_wait - until a session on the test's database waits for a lock (bounded:
+ * an ordering aid, not a timed assertion) */
+static void
+wait_for_a_lock_wait(store_fixture_t *f)
+{
+    int i;
+
+    for (i = 0; i < 2000; i++) {
+        if (store_fixture_int(f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                 " AND wait_event_type = 'Lock'") > 0)
+            return;
+        usleep(5000);
+    }
+    fail_msg("the second instance never waited for the first one's uncommitted dossier");
+}
+
+/* the same dossier sent to two instances at once: the second waits for the first's
+ * uncommitted dossier, then answers as a replay (same body: the first's waybill) or a
+ * conflict (another body); one shipment either way */
+static void
+test_same_dossier_on_two_instances(void **state)
+{
+    static const struct {
+        const char *code, *second_hash;
+        store_rc_t want;
+    } cases[] = {
+        { "000.00.31.H23-241124-0001", "h1", STORE_EXISTS },
+        { "000.00.31.H23-241124-0002", "other", STORE_CONFLICT },
+    };
+    store_fixture_t f;
+    store_t *b;
+    size_t i;
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one process per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    b = second_instance(&f);
+    want_rc(import(f.store, "RR", 100, 1000, NULL), STORE_OK, "import");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_intake_t first = intake_of(cases[i].code, "return", "h1");
+        intake_call_t second = { .store = b, .in = intake_of(cases[i].code, "return", cases[i].second_hash) };
+        store_intake_result_t made;
+        store_dossier_view_t v;
+        store_tx_t *tx = NULL;
+        pthread_t th;
+
+        want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write on the first instance");
+        want_rc(store_dossiers_intake(tx, &first, NOW, &made), STORE_OK, "intake on the first instance");
+        assert_int_equal(pthread_create(&th, NULL, intake_thread, &second), 0);
+        wait_for_a_lock_wait(&f);
+        want_rc(store_tx_commit(&tx), STORE_OK, "commit on the first instance");
+        assert_int_equal(pthread_join(th, NULL), 0);
+        want_rc(second.rc, cases[i].want, "the same dossier on the second instance");
+
+        want_rc(store_tx_begin(b, STORE_READ, &tx), STORE_OK, "read on the second instance");
+        want_rc(store_dossiers_view(tx, cases[i].code, &v), STORE_OK, "view on the second instance");
+        store_tx_abort(&tx);
+        if (v.nshipments != 1 || strcmp(v.shipments[0].waybill, made.waybill) != 0)
+            fail_msg("case %zu: got %zu shipments (first %s), want 1 with %s", i, v.nshipments,
+                     v.nshipments ? v.shipments[0].waybill : "-", made.waybill);
+        store_dossier_view_free(&v);
+    }
+    assert_int_equal(counts(f.store).dossiers, 2);
+    assert_int_equal(counts(b).jobs_pending, 2);
+    store_close(&b);
+    store_fixture_close(&f);
+}
+
+#define BLOCK_INTAKES 80
+
+typedef struct {
+    store_t *store;
+    int who;
+    char codes[BLOCK_INTAKES][STORE_CODE_MAX];
+    char waybills[BLOCK_INTAKES][STORE_WAYBILL_MAX]; /* committed or rolled back */
+    store_rc_t failed;                                 /* the first result that was not STORE_OK */
+    int committed;
+} intakes_t;
+
+/* many_intakes - BLOCK_INTAKES intakes, each in its own transaction; every fifth rolls back */
+static void *
+many_intakes(void *arg)
+{
+    intakes_t *w = arg;
+    int i;
+
+    for (i = 0; i < BLOCK_INTAKES && w->failed == STORE_OK; i++) {
+        store_intake_t in;
+        store_intake_result_t out;
+        store_tx_t *tx = NULL;
+        store_rc_t rc;
+
+        snprintf(w->codes[i], sizeof w->codes[i], "000.00.31.H23-241124-%d%03d", w->who, i);
+        in = intake_of(w->codes[i], "return", w->codes[i]);
+        rc = store_tx_begin(w->store, STORE_WRITE, &tx);
+        if (rc == STORE_OK)
+            rc = store_dossiers_intake(tx, &in, NOW, &out);
+        if (rc == STORE_OK) {
+            snprintf(w->waybills[i], sizeof w->waybills[i], "%s", out.waybill);
+            if (i % 5 == 4) {
+                store_tx_abort(&tx);
+                continue;
+            }
+            rc = store_tx_commit(&tx);
+            w->committed += rc == STORE_OK;
+        }
+        store_tx_abort(&tx);
+        if (rc != STORE_OK)
+            w->failed = rc;
+    }
+    return NULL;
+}
+
+static int
+by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* S10 numbers in blocks per instance: a block outlives the rolled-back intake that took it,
+ * and two instances taking numbers at once (from small ranges, so blocks are taken often and
+ * ranges run out under them) never hand out one number twice */
+static void
+test_s10_blocks_on_two_instances(void **state)
+{
+    store_intake_t a1 = intake_of("000.00.31.H23-241124-0001", "return", "h1");
+    store_intake_t b1 = intake_of("000.00.31.H23-241124-0002", "return", "h2");
+    store_intake_t a2 = intake_of("000.00.31.H23-241124-0003", "return", "h3");
+    char all[2 * BLOCK_INTAKES][STORE_WAYBILL_MAX];
+    store_intake_result_t first, made;
+    static intakes_t w[2];
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    long long next_free;
+    size_t n = 0, i;
+    store_t *b;
+    pthread_t th[2];
+    int k;
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one process per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    b = second_instance(&f);
+    /* ranges of 10 and 30: blocks are taken often and ranges run out under the instances */
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    for (k = 0; k < 10; k++)
+        want_rc(import(f.store, "EE", 1000 + 100 * k, 30, NULL), STORE_OK, "import a small range");
+
+    /* the first instance's intake rolls back; its block (all of RR) stays its own */
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_intake(tx, &a1, NOW, &first), STORE_OK, "intake rolled back");
+    store_tx_abort(&tx);
+    want_rc(intake(b, &b1, &made), STORE_OK, "intake on the second instance");
+    if (strncmp(made.waybill, "RR", 2) == 0)
+        fail_msg("second instance: got %s, inside the first instance's block RR 100..109", made.waybill);
+    want_rc(intake(f.store, &a2, &made), STORE_OK, "intake on the first instance again");
+    if (serial_of(made.waybill) != serial_of(first.waybill) + 1)
+        fail_msg("first instance: got serial %lu, want %lu (its block, the rolled-back number skipped)",
+                 serial_of(made.waybill), serial_of(first.waybill) + 1);
+
+    /* both at once */
+    memset(w, 0, sizeof w);
+    for (k = 0; k < 2; k++) {
+        w[k].store = k ? b : f.store;
+        w[k].who = k + 1;
+        assert_int_equal(pthread_create(&th[k], NULL, many_intakes, &w[k]), 0);
+    }
+    for (k = 0; k < 2; k++)
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+    for (k = 0; k < 2; k++) {
+        if (w[k].failed != STORE_OK)
+            fail_msg("instance %d: an intake answered %s", k + 1, store_rc_name(w[k].failed));
+        for (i = 0; i < BLOCK_INTAKES; i++)
+            memcpy(all[n++], w[k].waybills[i], STORE_WAYBILL_MAX);
+    }
+    qsort(all, n, sizeof all[0], by_text);
+    for (i = 1; i < n; i++)
+        if (strcmp(all[i - 1], all[i]) == 0)
+            fail_msg("waybill %s was handed out twice", all[i]);
+    if (store_fixture_int(&f, "SELECT count(*) FROM shipments") != 2 + w[0].committed + w[1].committed)
+        fail_msg("got %lld shipments, want %d", store_fixture_int(&f, "SELECT count(*) FROM shipments"),
+                 2 + w[0].committed + w[1].committed);
+    /* code_ranges.next is the first serial nobody reserved: every number handed out is below it */
+    for (i = 0; i < n; i++) {
+        char sql[200];
+
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM code_ranges WHERE prefix = '%.2s' AND %lu BETWEEN first AND next - 1",
+                 all[i], serial_of(all[i]));
+        if (store_fixture_int(&f, sql) != 1)
+            fail_msg("waybill %s was handed out without being reserved in code_ranges", all[i]);
+    }
+    next_free = store_fixture_int(&f, "SELECT COALESCE(SUM(last - next + 1), 0) FROM code_ranges");
+    if (next_free < 0 || next_free > 310 - 3 - (long long)n)
+        fail_msg("codes left: got %lld, want at most %lld", next_free, 310 - 3 - (long long)n);
+    store_close(&b);
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -582,6 +844,9 @@ main(void)
         cmocka_unit_test(test_cancel_steps),
         cmocka_unit_test(test_clean_restart_skips_nothing),
         cmocka_unit_test(test_reassign_waybill),
+        cmocka_unit_test(test_import_and_intake_in_one_transaction),
+        cmocka_unit_test(test_same_dossier_on_two_instances),
+        cmocka_unit_test(test_s10_blocks_on_two_instances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

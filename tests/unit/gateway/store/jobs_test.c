@@ -1,13 +1,18 @@
 /*
- * jobs_test - the job table through the store's interface (store_jobs.h) on a temporary SQLite store
+ * jobs_test - the job table through the store's interface (store_jobs.h) on a temporary store of
+ * the backend BCCI_TEST_STORE picks (store_fixture.h)
  *
  * Enqueue is unique per (shipment, kind, purpose); leases, settling, retries
  * into dead, lease expiry and revival move jobs as store_jobs.h says;
  * listings and counts are typed. Failure injection fails the Nth SQLite step
  * of an operation (N = 1, 2, 3, … until it succeeds): each failure must be a
  * clean STORE_BUSY or STORE_ERROR, leave nothing half-written once the
- * transaction is aborted, and a read must never answer a partial result.
+ * transaction is aborted, and a read must never answer a partial result (SQLite).
+ * On PostgreSQL, two instances on one database: their dispatchers never lease one job
+ * twice (SKIP LOCKED), a starting instance puts back only its own leases, and a dead
+ * instance's leases come back when they expire.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/sqlite/sqlite_internal.h"
@@ -329,23 +335,20 @@ test_requeue_on_lease_expiry_and_worker_loss(void **state)
 static int64_t
 add_shipment(store_fixture_t *f, const char *code, const char *agency)
 {
-    store_tx_t *tx = begin(f, STORE_WRITE);
-    db_t *db = sqlite_tx_db(tx);
-    char sql[600];
-    int64_t id;
+    char sql[1200];
 
     snprintf(sql, sizeof sql,
              "INSERT INTO dossiers (code, agency_code, created_at) VALUES ('%s', '%s', 0);"
              "INSERT INTO submissions (dossier_id, service, body, body_hash, created_at)"
-             " VALUES (last_insert_rowid(), 'return', '{}', 'h', 0);"
+             " VALUES ((SELECT id FROM dossiers WHERE code = '%s'), 'return', '{}', 'h', 0);"
              "INSERT INTO shipments (dossier_id, submission_id, leg, carrier, waybill, status, status_time,"
-             " created_at, updated_at) VALUES ((SELECT id FROM dossiers WHERE code = '%s'), last_insert_rowid(),"
+             " created_at, updated_at) VALUES ((SELECT id FROM dossiers WHERE code = '%s'),"
+             " (SELECT s.id FROM submissions s JOIN dossiers d ON d.id = s.dossier_id WHERE d.code = '%s'),"
              " 'return', 'vnpost', 'W%s', 'created', 0, 0, 0)",
-             code, agency, code, code);
-    assert_int_equal(db_exec(db, sql), SQLITE_OK);
-    id = sqlite3_last_insert_rowid(db_handle(db));
-    commit(&tx);
-    return id;
+             code, agency, code, code, code, code);
+    assert_int_equal(store_fixture_exec(f, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT id FROM shipments WHERE waybill = 'W%s'", code);
+    return store_fixture_int(f, sql);
 }
 
 static void
@@ -407,6 +410,8 @@ test_enqueue_under_failure_injection(void **state)
     store_fixture_t *f = *state;
     long nth;
 
+    STORE_FIXTURE_SQLITE_ONLY(); /* SQLite's failure injection and files */
+
     for (nth = 1; nth < 50; nth++) {
         store_tx_t *tx = begin(f, STORE_WRITE);
         store_rc_t rc;
@@ -439,6 +444,8 @@ test_lease_under_failure_injection(void **state)
     store_job_lease_t leases[8];
     int i, n;
     long nth;
+
+    STORE_FIXTURE_SQLITE_ONLY(); /* SQLite's failure injection and files */
 
     for (i = 1; i <= 3; i++)
         enqueue(f, STORE_JOB_BOOK, i, "", "vnpost", NOW);
@@ -478,6 +485,8 @@ test_reads_never_answer_partial_results(void **state)
     store_job_filter_t filter = { 1, STORE_JOB_READY, NULL, 100 };
     int i, failures = 0;
     long nth;
+
+    STORE_FIXTURE_SQLITE_ONLY(); /* SQLite's failure injection and files */
 
     for (i = 1; i <= 5; i++)
         enqueue(f, (store_job_kind_t)(i % STORE_JOB_KINDS), i, "", "vnpost", NOW);
@@ -537,6 +546,8 @@ test_outside_write_does_not_wedge_the_writer(void **state)
     sqlite3 *outside = NULL;
     char path[600];
 
+    STORE_FIXTURE_SQLITE_ONLY(); /* SQLite's failure injection and files */
+
     enqueue(f, STORE_JOB_BOOK, 1, "", "vnpost", NOW);
     enqueue(f, STORE_JOB_BOOK, 2, "", "vnpost", NOW);
     tx = begin(f, STORE_WRITE);
@@ -556,6 +567,158 @@ test_outside_write_does_not_wedge_the_writer(void **state)
     assert_int_equal(total_jobs(f), 3);
 }
 
+/* --------------------------------------------- two instances on one database */
+
+#define SHARED_JOBS 60
+#define LEASE_BATCH 4
+
+typedef struct {
+    store_t *store;
+    const char *worker;
+    int64_t ids[SHARED_JOBS];
+    int n;
+    char failure[300];
+} dispatcher_t;
+
+/* dispatcher - lease batches of due jobs until a few rounds find none, as an instance's
+ * dispatcher does; each batch stays uncommitted a moment so the two overlap */
+static void *
+dispatcher(void *arg)
+{
+    dispatcher_t *d = arg;
+    int empty = 0;
+
+    while (empty < 3 && !d->failure[0]) {
+        store_job_lease_t leases[LEASE_BATCH];
+        store_tx_t *tx = NULL;
+        store_rc_t r = store_tx_begin(d->store, STORE_WRITE, &tx);
+        int n = 0, i;
+
+        if (r == STORE_OK)
+            r = store_jobs_lease_due(tx, "vnpost", d->worker, NOW, LEASE_BATCH, leases, &n);
+        if (r != STORE_OK) {
+            snprintf(d->failure, sizeof d->failure, "lease: %s (%s)", store_rc_name(r),
+                     tx ? store_tx_message(tx) : "");
+            store_tx_abort(&tx);
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            if (d->n < SHARED_JOBS)
+                d->ids[d->n] = leases[i].id;
+            d->n++;
+            store_job_lease_free(&leases[i]);
+        }
+        usleep(2000);
+        if ((r = store_tx_commit(&tx)) != STORE_OK) {
+            snprintf(d->failure, sizeof d->failure, "commit: %s", store_rc_name(r));
+            break;
+        }
+        empty = n ? 0 : empty + 1;
+    }
+    return NULL;
+}
+
+/* second_instance - another store on the fixture's database, as a second bccid */
+static store_t *
+second_instance(store_fixture_t *f)
+{
+    char err[512];
+    store_t *s = store_open(f->uri, err, sizeof err);
+
+    if (!s)
+        fail_msg("second instance: %s", err);
+    return s;
+}
+
+/* SKIP LOCKED: two dispatchers on one database lease every job exactly once between them */
+static void
+test_two_instances_never_lease_one_job(void **state)
+{
+    store_fixture_t *f = *state;
+    dispatcher_t d[2];
+    pthread_t th[2];
+    static char seen[SHARED_JOBS + 1];
+    int i, k;
+
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    for (i = 1; i <= SHARED_JOBS; i++)
+        enqueue(f, STORE_JOB_BOOK, i, "", "vnpost", NOW - SHARED_JOBS + i);
+    memset(d, 0, sizeof d);
+    memset(seen, 0, sizeof seen);
+    d[0].store = f->store;
+    d[0].worker = "w-a";
+    d[1].store = second_instance(f);
+    d[1].worker = "w-b";
+    for (i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, dispatcher, &d[i]), 0);
+    for (i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    store_close(&d[1].store);
+    for (i = 0; i < 2; i++) {
+        if (d[i].failure[0])
+            fail_msg("instance %d: %s", i + 1, d[i].failure);
+        for (k = 0; k < d[i].n && k < SHARED_JOBS; k++) {
+            if (d[i].ids[k] < 1 || d[i].ids[k] > SHARED_JOBS || seen[d[i].ids[k]]++)
+                fail_msg("job %lld leased twice (or unknown)", (long long)d[i].ids[k]);
+        }
+    }
+    if (d[0].n + d[1].n != SHARED_JOBS)
+        fail_msg("leased %d + %d jobs, want %d in all", d[0].n, d[1].n, SHARED_JOBS);
+    assert_int_equal(store_fixture_int(f, "SELECT COUNT(*) FROM jobs WHERE state = 'leased' AND attempts = 1"),
+                     SHARED_JOBS);
+    /* each lease names the instance that holds it */
+    assert_int_equal(store_fixture_int(f, "SELECT COUNT(*) FROM jobs WHERE lease_instance IS NULL"), 0);
+}
+
+/* a restarting instance puts back only its own leases; a dead instance's come back when they expire */
+static void
+test_dead_instance_leases_come_back_on_expiry(void **state)
+{
+    store_fixture_t *f = *state;
+    store_job_lease_t leases[8];
+    store_t *b;
+    store_tx_t *tx = NULL;
+    int n = 0, count = -1, i;
+
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    for (i = 1; i <= 3; i++)
+        enqueue(f, STORE_JOB_BOOK, i, "", "vnpost", NOW);
+    b = second_instance(f);
+    /* instance A leases everything, then dies (its store closes without settling anything) */
+    tx = begin(f, STORE_WRITE);
+    check_rc(store_jobs_lease_due(tx, "vnpost", "w-a", NOW, 8, leases, &n), STORE_OK, "A leases");
+    assert_int_equal(n, 3);
+    for (i = 0; i < n; i++)
+        store_job_lease_free(&leases[i]);
+    commit(&tx);
+    store_close(&f->store);
+    /* instance B starts: its restart recovery must leave a live neighbour's leases alone */
+    check_rc(store_tx_begin(b, STORE_WRITE, &tx), STORE_OK, "B begins");
+    check_rc(store_jobs_requeue_leased(tx, NULL, NOW + 1, &count), STORE_OK, "B requeues its own");
+    if (count != 0)
+        fail_msg("B's start put back %d of A's leases, want 0", count);
+    check_rc(store_jobs_lease_due(tx, "vnpost", "w-b", NOW + 1, 8, leases, &n), STORE_OK, "B leases");
+    if (n != 0)
+        fail_msg("B leased %d jobs A still holds, want 0", n);
+    check_rc(store_jobs_expire_leases(tx, NOW + JOBS_LEASE_MS - 1, &count), STORE_OK, "expire early");
+    assert_int_equal(count, 0);
+    /* A never renews: once its leases expire B's maintenance puts them back, and B runs them */
+    check_rc(store_jobs_expire_leases(tx, NOW + JOBS_LEASE_MS + 1, &count), STORE_OK, "expire");
+    if (count != 3)
+        fail_msg("expired %d of A's leases, want 3", count);
+    check_rc(store_jobs_lease_due(tx, "vnpost", "w-b", NOW + JOBS_LEASE_MS + 1, 8, leases, &n), STORE_OK,
+             "B leases A's jobs");
+    assert_int_equal(n, 3);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(leases[i].attempt, 2); /* A's lost attempt counts */
+        store_job_lease_free(&leases[i]);
+    }
+    check_rc(store_tx_commit(&tx), STORE_OK, "B commits");
+    store_close(&b);
+}
+
 int
 main(void)
 {
@@ -570,6 +733,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lease_under_failure_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_never_answer_partial_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outside_write_does_not_wedge_the_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_instances_never_lease_one_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_instance_leases_come_back_on_expiry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,11 @@
 /*
  * labels_test - the store's labels area: prints, manifests (one agency, no final
- * shipments, one open manifest per shipment), scans through the status machine; and
- * every step of a manifest creation failing on purpose
+ * shipments, one open manifest per shipment), scans through the status machine, receipts;
+ * every step of a manifest creation failing on purpose (SQLite); two instances handing over
+ * one shipment at once (PostgreSQL: one open manifest gets it). Runs on the backend
+ * BCCI_TEST_STORE picks (store_fixture.h).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +13,10 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store_labels.h"
-#include "gateway/store/sqlite/sqlite_access.h"
 #include "tests/unit/support/store_fixture.h"
 
 #define NOW 1764000000000LL
@@ -36,32 +39,22 @@ enum { CREATED, BOOKED, DELIVERED, OTHER_AGENCY, CANCELLED, IN_TRANSIT };
 static void
 seed(store_fixture_t *f)
 {
-    db_t *db = store_writer(f->store);
     size_t i;
 
     for (i = 0; i < sizeof ships / sizeof ships[0]; i++) {
-        sqlite3_stmt *st;
+        char sql[1200];
         int id = (int)i + 1;
 
-        st = db_stmt(db, "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES (?1, ?2, ?3, 0)");
-        sqlite3_bind_int(st, 1, id);
-        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT); /* any unique code */
-        sqlite3_bind_text(st, 3, ships[i].agency, -1, SQLITE_TRANSIENT);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
-        st = db_stmt(db, "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at)"
-                         " VALUES (?1, ?1, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\"}}', 'h', 0)");
-        sqlite3_bind_int(st, 1, id);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
-        st = db_stmt(db, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status,"
-                         " status_time, cod_amount, created_at, updated_at) VALUES (?1, ?1, ?1, 'return', 'vnpost',"
-                         " ?2, ?3, 1000, 15000, 0, 1000)");
-        sqlite3_bind_int(st, 1, id);
-        sqlite3_bind_text(st, 2, ships[i].waybill, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, ships[i].status, -1, SQLITE_TRANSIENT);
-        assert_int_equal(db_step(st), SQLITE_DONE);
-        sqlite3_reset(st);
+        /* the waybill doubles as the dossier's code: any unique code */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES (%d, '%s', '%s', 0);"
+                 "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at)"
+                 " VALUES (%d, %d, 'return', '{\"recipient\":{\"name\":\"Nguyễn Văn A\"}}', 'h', 0);"
+                 "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status,"
+                 " status_time, cod_amount, created_at, updated_at) VALUES (%d, %d, %d, 'return', 'vnpost',"
+                 " '%s', '%s', 1000, 15000, 0, 1000)",
+                 id, ships[i].waybill, ships[i].agency, id, id, id, id, id, ships[i].waybill, ships[i].status);
+        assert_int_equal(store_fixture_exec(f, sql), 0);
     }
 }
 
@@ -69,24 +62,16 @@ seed(store_fixture_t *f)
 static long long
 scalar(store_fixture_t *f, const char *sql)
 {
-    sqlite3_stmt *st = db_stmt(store_writer(f->store), sql);
-    long long v = -1;
-
-    if (db_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return v;
+    return store_fixture_int(f, sql);
 }
 
 static const char *
 status_of(store_fixture_t *f, const char *waybill, char *out, size_t len)
 {
-    sqlite3_stmt *st = db_stmt(store_writer(f->store), "SELECT status FROM shipments WHERE waybill = ?1");
+    char sql[200];
 
-    sqlite3_bind_text(st, 1, waybill, -1, SQLITE_TRANSIENT);
-    snprintf(out, len, "%s", db_step(st) == SQLITE_ROW ? db_col_text(st, 0) : "(none)");
-    sqlite3_reset(st);
-    return out;
+    snprintf(sql, sizeof sql, "SELECT status FROM shipments WHERE waybill = '%s'", waybill);
+    return store_fixture_text(f, sql, out, len);
 }
 
 static store_rc_t
@@ -305,7 +290,7 @@ test_manifest_scan_and_void(void **state)
                                      &m, &why),
                      STORE_OK);
     store_manifest_free(&m);
-    assert_int_equal(db_exec(store_writer(f.store), "DELETE FROM manifest_items WHERE shipment_id = 4"), SQLITE_OK);
+    assert_int_equal(store_fixture_exec(&f, "DELETE FROM manifest_items WHERE shipment_id = 4"), 0);
     assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
     assert_int_equal(store_labels_manifest_get(tx, "BB-20251124-VOIDVOID", &m), STORE_OK);
     if (m.n != 0)
@@ -326,6 +311,7 @@ test_manifest_create_fails_cleanly_at_every_step(void **state)
     int succeeded = 0;
 
     (void)state;
+    STORE_FIXTURE_SQLITE_ONLY(); /* db_fail_at is SQLite's failure injection */
     assert_int_equal(store_fixture_open(&f), 0);
     seed(&f);
     for (nth = 1; nth < 80; nth++) {
@@ -427,9 +413,9 @@ test_receipt_rules(void **state)
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
     seed(&f);
-    assert_int_equal(db_exec(store_writer(f.store), "UPDATE shipments SET leg = 'send' WHERE id > 1;"
-                                                    "UPDATE shipments SET status = 'out_for_delivery' WHERE id IN (4, 6);"),
-                     SQLITE_OK);
+    assert_int_equal(store_fixture_exec(&f, "UPDATE shipments SET leg = 'send' WHERE id > 1;"
+                                            "UPDATE shipments SET status = 'out_for_delivery' WHERE id IN (4, 6);"),
+                     0);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         store_receipt_t r;
         store_labels_refusal_t why;
@@ -459,6 +445,89 @@ test_receipt_rules(void **state)
     store_fixture_close(&f);
 }
 
+/* --------------------------------------------- two instances on one database */
+
+typedef struct {
+    store_t *store;
+    store_rc_t rc;
+    store_labels_refusal_t why;
+} manifester_t;
+
+/* manifester - the other instance puts RR100000017VN on a manifest of its own */
+static void *
+manifester(void *arg)
+{
+    static const char *const items[] = { "RR100000017VN" };
+    manifester_t *m = arg;
+    store_manifest_new_t req;
+    store_manifest_t out;
+    store_tx_t *tx = NULL;
+
+    memset(&req, 0, sizeof req);
+    req.waybills = items;
+    req.n = 1;
+    req.public_id = "BB-20251124-OTHERINS";
+    req.code = "BCCI-MF:other";
+    req.max = 100;
+    m->rc = store_tx_begin(m->store, STORE_WRITE, &tx);
+    if (m->rc == STORE_OK)
+        m->rc = store_labels_manifest_create(tx, &req, NOW, &out, &m->why);
+    if (m->rc == STORE_OK) {
+        store_manifest_free(&out);
+        m->rc = store_tx_commit(&tx);
+    } else {
+        store_tx_abort(&tx);
+    }
+    return NULL;
+}
+
+/* two instances handing over the same shipment at once: one manifest gets it, the other is refused */
+static void
+test_two_instances_one_open_manifest(void **state)
+{
+    static const char *const items[] = { "RR100000003VN", "RR100000017VN" };
+    store_fixture_t f;
+    store_manifest_new_t req;
+    store_manifest_t m;
+    store_labels_refusal_t why;
+    manifester_t other;
+    store_tx_t *tx = NULL;
+    pthread_t th;
+    char err[512];
+
+    (void)state;
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    memset(&other, 0, sizeof other);
+    other.store = store_open(f.uri, err, sizeof err);
+    if (!other.store)
+        fail_msg("second instance: %s", err);
+    /* this instance's manifest is written and not yet committed when the other asks */
+    memset(&req, 0, sizeof req);
+    req.waybills = items;
+    req.n = 2;
+    req.public_id = "BB-20251124-THISINST";
+    req.code = "BCCI-MF:this";
+    req.max = 100;
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_manifest_create(tx, &req, NOW, &m, &why), STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(pthread_create(&th, NULL, manifester, &other), 0);
+    usleep(300 * 1000); /* room for the other to reach the shipment's lock (it waits there) */
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    pthread_join(th, NULL);
+    store_close(&other.store);
+    if (other.rc != STORE_CONFLICT || other.why.reason != STORE_LABELS_ON_OPEN_MANIFEST ||
+        strcmp(other.why.other, "BB-20251124-THISINST") != 0)
+        fail_msg("the other instance: got %s (reason %d, %s), want conflict: on open manifest BB-20251124-THISINST",
+                 store_rc_name(other.rc), (int)other.why.reason, other.why.other);
+    assert_int_equal(scalar(&f, "SELECT COUNT(*) FROM manifests"), 1);
+    assert_int_equal(scalar(&f, "SELECT COUNT(*) FROM manifest_items"), 2);
+    store_fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -469,6 +538,7 @@ main(void)
         cmocka_unit_test(test_manifest_scan_and_void),
         cmocka_unit_test(test_manifest_create_fails_cleanly_at_every_step),
         cmocka_unit_test(test_receipt_rules),
+        cmocka_unit_test(test_two_instances_one_open_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

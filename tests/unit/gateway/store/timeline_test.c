@@ -1,8 +1,12 @@
 /*
  * timeline_test - the case timeline on a temporary store: append, dedup, order, the keyed
  * chain and its sealed head, tampering of every kind detected, the one-time re-seal of
- * an upgrade, and an append failed at its Nth step (clean STORE_BUSY, nothing written)
+ * an upgrade, an append failed at its Nth step (clean STORE_BUSY, nothing written; SQLite),
+ * and two instances appending to one dossier at once keeping its chain valid (PostgreSQL)
+ *
+ * Runs on the backend BCCI_TEST_STORE picks (store_fixture.h).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +17,6 @@
 #include <string.h>
 
 #include "gateway/store/sqlite/db.h"
-#include "gateway/store/sqlite/sqlite_access.h"
 #include "gateway/store/store_timeline.h"
 #include "tests/unit/support/store_fixture.h"
 
@@ -22,21 +25,14 @@ static const char KEY[] = "timeline-test-key";
 static int64_t
 sql_int(store_fixture_t *f, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_prepare_v2(db_handle(store_writer(f->store)), sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return store_fixture_int(f, sql);
 }
 
 static void
 sql(store_fixture_t *f, const char *text)
 {
-    if (db_exec(store_writer(f->store), text) != SQLITE_OK)
-        fail_msg("got '%s' from %s", db_errmsg(store_writer(f->store)), text);
+    if (store_fixture_exec(f, text) != 0)
+        fail_msg("%s failed (the reason is above)", text);
 }
 
 static store_rc_t
@@ -229,6 +225,7 @@ test_append_failing_at_each_step_writes_nothing(void **state)
     int64_t count, count_after;
     long n;
 
+    STORE_FIXTURE_SQLITE_ONLY(); /* db_fail_at is SQLite's failure injection */
     memset(&ev, 0, sizeof ev);
     ev.dossier_id = 1;
     ev.event_time = 600;
@@ -266,6 +263,91 @@ test_append_failing_at_each_step_writes_nothing(void **state)
     assert_int_equal(verify(f, why, sizeof why), STORE_OK);
 }
 
+/* --------------------------------------------- two instances on one database */
+
+#define CONCURRENT_APPENDS 40
+
+typedef struct {
+    store_t *store;
+    int instance;
+    int appended;
+    char failure[300];
+} appender_t;
+
+/* appender - CONCURRENT_APPENDS events on dossier 1, each in a write transaction of its own,
+ * retried when the database says busy (a deadlock or serialisation failure) */
+static void *
+appender(void *arg)
+{
+    appender_t *a = arg;
+    int i, tries;
+
+    for (i = 0; i < CONCURRENT_APPENDS && !a->failure[0]; i++) {
+        char text[64];
+        store_timeline_event_t ev;
+
+        snprintf(text, sizeof text, "instance %d event %d", a->instance, i);
+        memset(&ev, 0, sizeof ev);
+        ev.dossier_id = 1;
+        ev.event_time = 1000 + i;
+        ev.received_at = 1000 + i;
+        ev.source = "gateway";
+        ev.text = text;
+        for (tries = 0; tries < 20; tries++) {
+            store_tx_t *tx = NULL;
+            store_rc_t r = store_tx_begin(a->store, STORE_WRITE, &tx);
+
+            if (r == STORE_OK && (r = store_timeline_append(tx, &ev)) == STORE_OK) {
+                r = store_tx_commit(&tx);
+            } else if (tx) {
+                snprintf(a->failure, sizeof a->failure, "append %d: %s (%s)", i, store_rc_name(r),
+                         store_tx_message(tx));
+                store_tx_abort(&tx);
+            }
+            if (r == STORE_OK) {
+                a->failure[0] = '\0';
+                a->appended++;
+                break;
+            }
+            if (r != STORE_BUSY)
+                break;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_two_instances_append_at_once(void **state)
+{
+    store_fixture_t *f = *state;
+    appender_t a[2];
+    pthread_t th[2];
+    char err[512], why[200];
+    int i;
+
+    if (store_fixture_sqlite())
+        skip(); /* one bccid per SQLite file */
+    memset(a, 0, sizeof a);
+    a[0].store = f->store;
+    a[1].store = store_open(f->uri, err, sizeof err); /* a second instance on the same database */
+    if (!a[1].store)
+        fail_msg("second instance: %s", err);
+    for (i = 0; i < 2; i++) {
+        a[i].instance = i + 1;
+        assert_int_equal(pthread_create(&th[i], NULL, appender, &a[i]), 0);
+    }
+    for (i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    store_close(&a[1].store);
+    for (i = 0; i < 2; i++)
+        if (a[i].failure[0] || a[i].appended != CONCURRENT_APPENDS)
+            fail_msg("instance %d appended %d of %d: %s", i + 1, a[i].appended, CONCURRENT_APPENDS, a[i].failure);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM timeline WHERE dossier_id = 1"), 3 + 2 * CONCURRENT_APPENDS);
+    assert_int_equal(sql_int(f, "SELECT COUNT(DISTINCT prev_hash) FROM timeline WHERE dossier_id = 1"),
+                     3 + 2 * CONCURRENT_APPENDS);
+    assert_int_equal(verify(f, why, sizeof why), STORE_OK);
+}
+
 int
 main(void)
 {
@@ -276,6 +358,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_chain_recomputed_without_the_key_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reseal_once_at_the_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_failing_at_each_step_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_instances_append_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

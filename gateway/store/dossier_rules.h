@@ -1,0 +1,49 @@
+/*
+ * dossier_rules - what every store backend does alike in the dossiers area (internal to
+ * gateway/store/)
+ *
+ * A backend keeps its SQL; the rest of an operation lives here once: which leg a service
+ * books, the Vietnamese texts the store itself writes on the timeline, how much a code
+ * range has left, a dossier's current status, the S10 number made of a serial, and the
+ * steps built only of other areas' operations (the dossier timeline with its chain checked,
+ * a cancel's timeline note, the carrier cancel job).
+ *
+ * Ownership: inputs are borrowed; buffers are the caller's; records filled are those of
+ * store_dossiers.h, freed as that header says.
+ */
+#ifndef BCCI_DOSSIER_RULES_H
+#define BCCI_DOSSIER_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/store/store_dossiers.h"
+
+/* dossier_leg_of - the leg a submission for service books: "return" for return, else "send" */
+const char *dossier_leg_of(const char *service);
+/* dossier_intake_text - the timeline text of a new shipment with waybill, for service */
+void dossier_intake_text(const char *service, const char *waybill, char *buf, size_t len);
+/* dossier_left_manifest_text - the note of a shipment taken off manifest_public_id by a cancel */
+void dossier_left_manifest_text(const char *manifest_public_id, char *buf, size_t len);
+/* the note of a cancel sent to the carrier */
+extern const char DOSSIER_CANCEL_SENT_TEXT[];
+
+/* dossier_range_left - the serials of r not yet handed out (0 when used up) */
+long long dossier_range_left(const store_code_range_t *r);
+/* dossier_view_set_status - v->status from its newest shipment ("created" when none) */
+void dossier_view_set_status(store_dossier_view_t *v);
+/* dossier_waybill - the S10 number of serial in (prefix, country); STORE_ERROR on tx when the
+ * range holds a serial that is none */
+store_rc_t dossier_waybill(store_tx_t *tx, const char *prefix, int64_t serial, const char *country,
+                           char waybill[STORE_WAYBILL_MAX]);
+
+/* dossier_timeline_of - the events of dossier_id from the timeline area, with its chain checked
+ * (a broken chain is chain_valid 0, a failed read a failure); *out empty on failure */
+store_rc_t dossier_timeline_of(store_tx_t *tx, int64_t dossier_id, store_timeline_t *out);
+/* dossier_note - a timeline note by source on t's shipment */
+store_rc_t dossier_note(store_tx_t *tx, const store_cancel_target_t *t, const char *source, const char *text,
+                        int64_t now);
+/* dossier_request_cancel - the carrier cancel job (with the booking's payload) and its note */
+store_rc_t dossier_request_cancel(store_tx_t *tx, const store_cancel_target_t *t, const char *source, int64_t now);
+
+#endif
