@@ -344,7 +344,7 @@ static store_rc_t
 pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_result_t *out)
 {
     store_timeline_event_t ev;
-    int64_t dossier_id, submission_id;
+    int64_t dossier_id = 0, submission_id = 0;
     char text[256];
     PGresult *res;
     pg_params_t p;
