@@ -306,25 +306,6 @@ h_clerk_css(http_ctx_t *c)
 #define CLERK_LIST_MAX 500
 #define RETURNED_SHOWN_MS (30LL * 86400 * 1000)
 
-static json_t *
-clerk_row(const store_clerk_row_t *r)
-{
-    const status_info_t *si = status_lookup(r->status);
-    char status_time[40], created[40];
-
-    /* 0 until the carrier reports: then the status is the gateway's own, set at intake or booking */
-    clock_iso8601(r->status_time ? r->status_time : r->created_at, status_time, sizeof status_time);
-    clock_iso8601(r->created_at, created, sizeof created);
-    /* a booking the carrier never took reads as such, not as the "created" it still is */
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "waybill",
-                     r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
-                     r->booking_dead ? "Bưu điện chưa nhận đơn (đặt đơn thất bại)" : si ? si->text_vi : r->status, "status_time", status_time, "created_at", created, "cod_amount",
-                     (json_int_t)r->cod_amount, "label_prints", r->label_prints, "carrier", r->carrier,
-                     "recipient_name", r->recipient_name, "province_code", r->province_code, "commune_code",
-                     r->commune_code, "last_event", r->last_event, "agency_code", r->agency_code, "booking_refused",
-                     r->booking_dead);
-}
-
 static enum MHD_Result
 h_clerk_shipments(http_ctx_t *c)
 {
@@ -351,7 +332,7 @@ h_clerk_shipments(http_ctx_t *c)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
     list = json_array();
     for (i = 0; i < rows.nrows; i++)
-        json_array_append_new(list, clerk_row(&rows.rows[i]));
+        json_array_append_new(list, http_clerk_row_json(c, &rows.rows[i]));
     store_clerk_list_free(&rows);
     return http_send_json(c, 200,
                           json_pack("{s:s, s:I, s:b, s:o}", "state", state, "count", (json_int_t)json_array_size(list),
