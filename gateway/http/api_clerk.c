@@ -283,12 +283,12 @@ h_search(http_ctx_t *c)
 static enum MHD_Result
 h_whoami(http_ctx_t *c)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:s?}", "name", c->client ? c->client : "", "role", auth_role_name(c->role),
-                            "agency_code", c->agency && *c->agency ? c->agency : NULL);
+    json_t *doc = json_pack("{s:s, s:s}", "name", c->client ? c->client : "", "role", auth_role_name(c->role));
 
     if (!doc)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     if (c->agency && *c->agency) {
+        json_object_set_new(doc, "agency_code", json_string(c->agency));
         /* the agency's name as its newest dossier gives it: the gateway keeps no agency table */
         store_search_t q;
         store_clerk_list_t rows;
