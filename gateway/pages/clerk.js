@@ -200,7 +200,8 @@
     $('ask-date').max = vnDay(30);
     $('ask-reason-label').textContent = opts.reasonLabel || 'Lý do';
     $('ask-reason').value = '';
-    $('ask-reason').required = !!opts.required;
+    /* checked here, not by the browser's own bubble, so the message is ours and in Vietnamese */
+    $('ask-reason').setAttribute('aria-required', opts.required ? 'true' : 'false');
     $('ask-ok').textContent = opts.ok || 'Xác nhận';
     $('ask-error').textContent = '';
     return new Promise(function (resolve) {
