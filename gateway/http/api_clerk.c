@@ -427,15 +427,36 @@ write_return(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     return 200;
 }
 
+store_rc_t
+http_timeline_note(store_tx_t *tx, int64_t dossier_id, int64_t shipment_id, const char *source, const char *text,
+                   json_t *details, int64_t now)
+{
+    store_timeline_event_t ev;
+    char *dtext = details ? json_dumps(details, JSON_COMPACT) : NULL;
+    store_rc_t rc;
+
+    json_decref(details);
+    if (!dtext)
+        return store_tx_fail(tx, STORE_BUSY, "out of memory while writing the timeline; retry later");
+    memset(&ev, 0, sizeof ev);
+    ev.dossier_id = dossier_id;
+    ev.shipment_id = shipment_id;
+    ev.event_time = now;
+    ev.received_at = now;
+    ev.source = source;
+    ev.text = text;
+    ev.details = dtext;
+    rc = store_timeline_append(tx, &ev);
+    free(dtext);
+    return rc;
+}
+
 static int
 write_redeliver(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
     act_req_t *r = arg;
     store_shipment_t s;
-    store_timeline_event_t ev;
     char text[800], date[16];
-    char *details;
-    json_t *d;
     store_rc_t rc;
 
     if (failed_shipment(tx, r, &s, err) != 0)
@@ -443,23 +464,9 @@ write_redeliver(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_
     clock_format(r->day, CLOCK_VN_DATE, date, sizeof date);
     snprintf(text, sizeof text, "Hẹn phát lại ngày %s theo thỏa thuận với người nhận%s%s", date,
              r->reason[0] ? ": " : "", r->reason);
-    d = json_pack("{s:s, s:s, s:s}", "kind", "redelivery", "date", r->day_text, "note", r->reason);
-    details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-    json_decref(d);
-    if (!details) {
-        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry");
-        return -1;
-    }
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = s.dossier_id;
-    ev.shipment_id = s.id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = r->source;
-    ev.text = text;
-    ev.details = details;
-    rc = store_timeline_append(tx, &ev);
-    free(details);
+    rc = http_timeline_note(tx, s.dossier_id, s.id, r->source, text,
+                            json_pack("{s:s, s:s, s:s}", "kind", "redelivery", "date", r->day_text, "note", r->reason),
+                            now);
     if (rc != STORE_OK) {
         http_store_error(err, rc, store_tx_message(tx));
         return -1;

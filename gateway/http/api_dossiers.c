@@ -16,7 +16,6 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/rules/sink.h"
 #include "gateway/store/store_dossiers.h"
-#include "gateway/store/store_timeline.h"
 #include "gateway/rules/intake.h"
 #include "gateway/http/http_json.h"
 #include "log.h"
@@ -325,37 +324,6 @@ typedef struct {
     const sink_policy_t *policy;
 } cancel_req_t;
 
-/* note_cancel_reason - the reason given for the cancel, as a timeline note by r->source */
-static store_rc_t
-note_cancel_reason(store_tx_t *tx, const cancel_req_t *r, const store_cancel_target_t *t, int64_t now)
-{
-    store_timeline_event_t ev;
-    char text[700];
-    json_t *d;
-    char *details;
-    store_rc_t rc;
-
-    if (!r->reason[0])
-        return STORE_OK;
-    snprintf(text, sizeof text, "Lý do hủy: %s", r->reason);
-    d = json_pack("{s:s, s:s}", "kind", "cancel_reason", "reason", r->reason);
-    details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-    json_decref(d);
-    if (!details)
-        return store_tx_fail(tx, STORE_BUSY, "out of memory while writing the timeline; retry later");
-    memset(&ev, 0, sizeof ev);
-    ev.dossier_id = t->dossier_id;
-    ev.shipment_id = t->shipment_id;
-    ev.event_time = now;
-    ev.received_at = now;
-    ev.source = r->source;
-    ev.text = text;
-    ev.details = details;
-    rc = store_timeline_append(tx, &ev);
-    free(details);
-    return rc;
-}
-
 /* write_cancel - cancel before pick-up (design §7). Not yet booked: withdraw the booking job
  * and cancel at once. Booked: a cancel job asks the carrier (202). Picked up: 409. */
 static int
@@ -385,8 +353,13 @@ write_cancel(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     /* on a handover list the post office has not taken yet: the item leaves the list, so the
      * biên bản printed afterwards no longer names it */
     rc = store_dossiers_leave_manifest(tx, &t, r->source, now, &left);
-    if (rc == STORE_OK)
-        rc = note_cancel_reason(tx, r, &t, now);
+    if (rc == STORE_OK && r->reason[0]) {
+        char text[700];
+
+        snprintf(text, sizeof text, "Lý do hủy: %s", r->reason);
+        rc = http_timeline_note(tx, t.dossier_id, t.shipment_id, r->source, text,
+                                json_pack("{s:s, s:s}", "kind", "cancel_reason", "reason", r->reason), now);
+    }
     if (rc != STORE_OK)
         goto store_fail;
     if (!t.has_carrier_ref && strcmp(t.book_state, "leased") != 0) {

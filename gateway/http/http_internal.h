@@ -150,6 +150,10 @@ enum MHD_Result http_finish_linked(http_ctx_t *c);
  * (UTC ms): 0, or -1 when not such a date */
 json_t *http_clerk_row_json(http_ctx_t *c, const store_clerk_row_t *r);
 int http_parse_day(const char *s, int64_t *ms);
+/* http_timeline_note - a note (no status) on the shipment's timeline at now by source; takes
+ * details (a JSON object, may be NULL only when out of memory: then STORE_BUSY) */
+store_rc_t http_timeline_note(store_tx_t *tx, int64_t dossier_id, int64_t shipment_id, const char *source,
+                              const char *text, json_t *details, int64_t now);
 
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */
 int http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret);

@@ -265,6 +265,34 @@ iso_time(int64_t ms, char *out, size_t outlen)
     clock_format(ms, CLOCK_ISO8601, out, outlen);
 }
 
+/* page_desk - the desk that holds (or will hold) a result going back: where, and whom to call */
+static void
+page_desk(buf_t *bp, const page_tracking_t *t, int send)
+{
+    if (!send && t->desk_name && t->desk_name[0] && t->status &&
+        (strcmp(t->status, "returning") == 0 || strcmp(t->status, "returned") == 0)) {
+        buf_appendf(bp, "<section class=\"card\" aria-labelledby=\"desk\" data-field=\"desk\">\n"
+                        "<h2 id=\"desk\">%s</h2>\n<p><strong>",
+                    strcmp(t->status, "returned") == 0 ? "Nhận kết quả tại" : "Kết quả sẽ được giữ tại");
+        page_html_escape(bp, t->desk_name);
+        buf_appendf(bp, "</strong>");
+        if (t->desk_address && t->desk_address[0]) {
+            buf_appendf(bp, "<br>");
+            page_html_escape(bp, t->desk_address);
+        }
+        buf_appendf(bp, "</p>\n");
+        if (t->desk_phone && t->desk_phone[0]) {
+            buf_appendf(bp, "<p>Điện thoại: <a class=\"phone\" href=\"tel:");
+            page_html_escape(bp, t->desk_phone);
+            buf_appendf(bp, "\">");
+            page_html_escape(bp, t->desk_phone);
+            buf_appendf(bp, "</a></p>\n");
+        }
+        buf_appendf(bp, "<p class=\"note\">Vui lòng mang theo giấy hẹn trả kết quả và căn cước công dân.</p>\n"
+                        "</section>\n");
+    }
+}
+
 char *
 page_tracking_html(const page_tracking_t *t, size_t *len)
 {
@@ -307,6 +335,8 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
     }
     buf_appendf(&b, "</section>\n");
 
+    page_desk(&b, t, send);
+
     /* details */
     buf_appendf(&b, "<div class=\"grid\">\n<section class=\"card\" aria-labelledby=\"dt\">\n"
                     "<h2 id=\"dt\">Thông tin bưu gửi</h2>\n<dl>\n<dt>Số hiệu bưu gửi</dt>\n<dd class=\"mono\">");
@@ -341,30 +371,6 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
                     date);
     }
     buf_appendf(&b, "</dl>\n</section>\n");
-
-    /* a result on its way back waits at the desk: where, and whom to call */
-    if (!send && t->desk_name && t->desk_name[0] && t->status &&
-        (strcmp(t->status, "returning") == 0 || strcmp(t->status, "returned") == 0)) {
-        buf_appendf(&b, "<section class=\"card\" aria-labelledby=\"desk\" data-field=\"desk\">\n"
-                        "<h2 id=\"desk\">%s</h2>\n<p><strong>",
-                    strcmp(t->status, "returned") == 0 ? "Nhận kết quả tại" : "Kết quả sẽ được giữ tại");
-        page_html_escape(&b, t->desk_name);
-        buf_appendf(&b, "</strong>");
-        if (t->desk_address && t->desk_address[0]) {
-            buf_appendf(&b, "<br>");
-            page_html_escape(&b, t->desk_address);
-        }
-        buf_appendf(&b, "</p>\n");
-        if (t->desk_phone && t->desk_phone[0]) {
-            buf_appendf(&b, "<p>Điện thoại: <a class=\"phone\" href=\"tel:");
-            page_html_escape(&b, t->desk_phone);
-            buf_appendf(&b, "\">");
-            page_html_escape(&b, t->desk_phone);
-            buf_appendf(&b, "</a></p>\n");
-        }
-        buf_appendf(&b, "<p class=\"note\">Vui lòng mang theo giấy hẹn trả kết quả và căn cước công dân.</p>\n"
-                        "</section>\n");
-    }
 
     /* the journey, newest first */
     buf_appendf(&b, "<section class=\"card\" aria-labelledby=\"tl\">\n<h2 id=\"tl\">Hành trình bưu gửi</h2>\n"
