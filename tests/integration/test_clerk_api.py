@@ -5,6 +5,8 @@ Uses build_scene() of test_public_pages.py: [0] out for delivery, [1] delivery f
 ("Người nhận vắng nhà", another agency), the rest booked.
 """
 import datetime
+import os
+import sqlite3
 import urllib.parse
 import unittest
 
@@ -107,6 +109,23 @@ class ClerkApiTest(unittest.TestCase):
         st, doc, _ = self.sys.request("GET", "/v1/whoami")
         self.assertEqual((st, doc["role"]), (200, "admin"))
         self.assertNotIn("agency_code", doc)
+
+    def test_setup_error_page(self):
+        """A booking the gateway could not place is the desk's to fix: the citizen is not told
+        the parcel is lost, damaged or refused."""
+        wb = pages.make_dead_job(self.sys, 50)
+        for status in ("created", "exception"):
+            con = sqlite3.connect(os.path.join(self.sys.state, "bcci.db"), timeout=30)
+            try:
+                with con:
+                    con.execute("UPDATE shipments SET status = ? WHERE waybill = ?", (status, wb))
+            finally:
+                con.close()
+            st, html, _ = self.sys.request("GET", pages.tracking_path(self.sys, wb), token=None)
+            html = html.decode("utf-8")
+            self.assertEqual(st, 200)
+            self.assertIn("Bộ phận một cửa đang hoàn tất thủ tục gửi qua bưu điện", html, status)
+            self.assertNotIn("thất lạc", html, status)
 
     def test_tracking_url_on_shipment_answers(self):
         wb = self.waybills[0]
