@@ -102,6 +102,17 @@
     return td;
   }
 
+  /* labelCells - each cell of table gets its column's header as data-label: on a phone the
+   * rows become cards that name every value (clerk.css) */
+  function labelCells(table) {
+    var heads = Array.prototype.map.call($(table).querySelectorAll('thead th'), function (th) {
+      return th.textContent.trim();
+    });
+    $(table).querySelectorAll('tbody tr').forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) { td.dataset.label = heads[i] || ''; });
+    });
+  }
+
   function button(text, cls, onClick, label) {
     var b = document.createElement('button');
     b.type = 'button';
@@ -285,6 +296,7 @@
       cell(tr, s.label_prints, 'num');
       tb.appendChild(tr);
     });
+    labelCells('ready');
     $('ready-count').textContent = '(' + list.length + ')';
     $('ready-empty').hidden = list.length > 0;
     updateSelection();
@@ -439,6 +451,7 @@
       tr.appendChild(td);
       tb.appendChild(tr);
     });
+    labelCells('results');
     searchPages = doc.pages || 0;
     $('search-count').textContent = '(' + (doc.total || 0) + ')';
     $('results-empty').hidden = (doc.shipments || []).length > 0;
@@ -512,6 +525,7 @@
       tr.appendChild(td);
       tb.appendChild(tr);
     });
+    labelCells('failed');
     $('failed-count').textContent = '(' + list.length + ')';
     $('failed-empty').hidden = list.length > 0;
   }
@@ -533,6 +547,7 @@
       cell(tr, vnTime(s.status_time));
       tb.appendChild(tr);
     });
+    labelCells('problems');
     $('problems-count').textContent = '(' + list.length + ')';
     $('problems-empty').hidden = list.length > 0;
   }
@@ -554,6 +569,7 @@
       tr.appendChild(td);
       tb.appendChild(tr);
     });
+    labelCells('jobs');
     $('retry-all').disabled = list.length === 0;
     $('jobs-empty').hidden = list.length > 0;
     $('jobs-count').textContent = '(' + list.length + ')';
@@ -577,6 +593,7 @@
       tr.appendChild(td);
       tb.appendChild(tr);
     });
+    labelCells('manifests');
     $('manifests-count').textContent = '(' + (doc.total || 0) + ')';
     $('manifests-empty').hidden = (doc.manifests || []).length > 0;
   }
