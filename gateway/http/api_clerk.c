@@ -52,9 +52,11 @@ http_clerk_row_json(http_ctx_t *c, const store_clerk_row_t *r)
     clock_iso8601(r->status_time ? r->status_time : r->created_at, status_time, sizeof status_time);
     clock_iso8601(r->created_at, created, sizeof created);
     /* a booking the carrier never took reads as such, not as the "created" it still is */
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "waybill",
-                  r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
-                  r->booking_dead ? "Bưu điện chưa nhận đơn (đặt đơn thất bại)" : si ? si->text_vi : r->status,
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "waybill", r->waybill,
+                  "dossier_code", r->dossier_code, "status", r->status, "status_text",
+                  r->booking_dead ? "Bưu điện chưa nhận đơn (đặt đơn thất bại)"
+                  : si            ? si->text_vi
+                                  : r->status,
                   "status_time", status_time, "created_at", created, "cod_amount", (json_int_t)r->cod_amount,
                   "label_prints", r->label_prints, "carrier", r->carrier, "recipient_name", r->recipient_name,
                   "province_code", r->province_code, "commune_code", r->commune_code, "last_event", r->last_event,
@@ -135,7 +137,7 @@ http_parse_day(const char *s, int64_t *ms)
     return clock_parse(iso, ms);
 }
 
-static const char *const sort_names[STORE_SEARCH_SORTS] = { "newest", "oldest", "status_time",
+static const char *const sort_names[STORE_SEARCH_SORTS] = { "newest",  "oldest",  "status_time",
                                                             "waybill", "dossier", "agency" };
 
 /* ------------------------------------------------------------ GET /v1/shipments */
@@ -343,9 +345,8 @@ h_manifests(http_ctx_t *c)
         json_t *o;
 
         clock_iso8601(m->created_at, created, sizeof created);
-        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", m->id, "state", m->state, "agency_code",
-                      m->agency_code, "created_by", m->created_by, "created_at", created, "items",
-                      (json_int_t)m->items);
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", m->id, "state", m->state, "agency_code", m->agency_code,
+                      "created_by", m->created_by, "created_at", created, "items", (json_int_t)m->items);
         if (o && m->accepted_at > 0) {
             clock_iso8601(m->accepted_at, accepted, sizeof accepted);
             json_object_set_new(o, "accepted_at", json_string(accepted));
@@ -367,9 +368,9 @@ h_manifests(http_ctx_t *c)
 
 typedef struct {
     char waybill[STORE_WAYBILL_MAX];
-    char reason[600];   /* return: why; redeliver: the clerk's note ("" = none) */
-    int64_t day;        /* redeliver: the Vietnam midnight of the agreed day */
-    char day_text[16];  /* "2026-12-03" */
+    char reason[600];  /* return: why; redeliver: the clerk's note ("" = none) */
+    int64_t day;       /* redeliver: the Vietnam midnight of the agreed day */
+    char day_text[16]; /* "2026-12-03" */
     char source[16];
     const sink_policy_t *policy;
 } act_req_t;

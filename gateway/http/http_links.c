@@ -18,8 +18,8 @@ http_tracking_url(http_ctx_t *c, const char *waybill)
     char url[512];
 
     if (!waybill || !*waybill || !cfg->secret ||
-        label_tracking_url(cfg->public_base_url ? cfg->public_base_url : "", waybill, cfg->secret, cfg->secretlen,
-                           url, sizeof url) != 0)
+        label_tracking_url(cfg->public_base_url ? cfg->public_base_url : "", waybill, cfg->secret, cfg->secretlen, url,
+                           sizeof url) != 0)
         return NULL;
     return json_string(url);
 }
