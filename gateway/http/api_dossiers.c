@@ -157,7 +157,7 @@ finish_submit(http_ctx_t *c)
 
     if (op->status == 201)
         log_debug("dossier accepted");
-    return http_finish_default(c);
+    return http_finish_linked(c);
 }
 
 /* write_intake - the engine's intake write (design §3): 201 created, 200 replay with the stored
@@ -346,6 +346,7 @@ read_view(http_ctx_t *c, store_rc_t (*fn)(store_tx_t *tx, const char *key, json_
     store_tx_abort(&tx);
     if (!doc)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    http_link_shipments(c, doc); /* the case system texts the citizen the tracking link */
     return http_send_json(c, 200, doc);
 }
 
@@ -431,6 +432,7 @@ h_get_shipment(http_ctx_t *c)
 typedef struct {
     char waybill[16];
     char source[16];
+    char reason[600];           /* the clerk's reason, for the timeline; "" = none given */
     const sink_policy_t *policy;
 } cancel_req_t;
 
@@ -463,6 +465,13 @@ write_cancel(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     /* on a handover list the post office has not taken yet: the item leaves the list, so the
      * biên bản printed afterwards no longer names it */
     rc = store_dossiers_leave_manifest(tx, &t, r->source, now, &left);
+    if (rc == STORE_OK && r->reason[0]) {
+        char text[700];
+
+        snprintf(text, sizeof text, "Lý do hủy: %s", r->reason);
+        rc = http_timeline_note(tx, t.dossier_id, t.shipment_id, r->source, text,
+                                json_pack("{s:s, s:s}", "kind", "cancel_reason", "reason", r->reason), now);
+    }
     if (rc != STORE_OK)
         goto store_fail;
     if (!t.has_carrier_ref && strcmp(t.book_state, "leased") != 0) {
@@ -504,10 +513,25 @@ h_cancel(http_ctx_t *c)
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
     http_keep(c, r, free);
+    {
+        size_t len;
+        const char *body = http_body(c, &len);
+        json_t *root = len ? json_loadb(body, len, 0, NULL) : NULL;
+        const json_t *jr = json_object_get(root, "reason");
+
+        if (jr && !json_is_null(jr) && (!json_is_string(jr) || json_string_length(jr) >= sizeof r->reason)) {
+            json_decref(root);
+            return http_fail(c, 422, "invalid_field", "reason", "reason must be a text of at most %zu bytes",
+                             sizeof r->reason - 1);
+        }
+        if (json_is_string(jr))
+            snprintf(r->reason, sizeof r->reason, "%s", json_string_value(jr));
+        json_decref(root);
+    }
     snprintf(r->waybill, sizeof r->waybill, "%s", c->args[0]);
     snprintf(r->source, sizeof r->source, "%s", c->role == ROLE_CLERK ? "clerk" : "case_system");
     r->policy = engine_policy(http_engine(c));
-    return http_submit_call(c, write_cancel, r, http_finish_default);
+    return http_submit_call(c, write_cancel, r, http_finish_linked);
 }
 
 const http_route_t api_dossier_routes[] = {

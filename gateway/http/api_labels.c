@@ -1031,7 +1031,7 @@ h_scan(http_ctx_t *c)
     if (http_check_waybill(c, r->waybill, "code", &ret) != 0)
         return ret;
     http_set_request_id(c, r->waybill);
-    return http_submit_call(c, write_scan_waybill, r, http_finish_default);
+    return http_submit_call(c, write_scan_waybill, r, http_finish_linked);
 }
 
 /* ------------------------------------------------------------ receipts */

@@ -30,6 +30,8 @@
 #include "gateway/http/http_internal.h"
 #include "gateway/pages/pages_public.h"
 #include "gateway/store/store_dossiers.h"
+#include "gateway/store/store_shipments.h"
+#include "gateway/store/store_timeline.h"
 #include "labels/label.h"
 #include "domain/s10.h"
 #include "log.h"
@@ -169,11 +171,96 @@ typedef struct {
     char province[8];
     char commune[8];
     int64_t due_at; /* ms; 0 until the carrier has the item */
+    char leg[8];
+    char fail_reason[300];
+    char received_by[256];
+    store_contact_t contact; /* the desk's name, address and phone (the citizen's are not used) */
 } track_t;
+
+/* track_extra - what the page adds for a failed delivery (the carrier's reason, the next
+ * attempt: the day agreed with the desk, else two working days after the attempt, as the
+ * invitation rule counts), a result going back (the desk), a delivered one (who signed,
+ * masked) and a booking the gateway could not place (its own setup, not the parcel) */
+static store_rc_t
+track_extra(store_tx_t *tx, const http_api_config_t *cfg, const char *waybill, track_t *t)
+{
+    store_cancel_target_t ct;
+    store_shipment_t s;
+    store_rc_t rc = store_dossiers_cancel_target(tx, waybill, &ct);
+    int failed = strcmp(t->status, "delivery_failed") == 0;
+
+    if (rc == STORE_OK)
+        rc = store_shipments_get(tx, ct.shipment_id, &s);
+    if (rc != STORE_OK)
+        return rc;
+    t->page.setup_error = (strcmp(t->status, "exception") == 0 && !ct.has_carrier_ref) ||
+                          strcmp(ct.book_state, "dead") == 0;
+    if (failed && s.last_attempt_at > 0)
+        t->page.next_attempt = calendar_add_working_days(cfg->calendar, s.last_attempt_at, 2);
+    if (strcmp(t->status, "returning") == 0 || strcmp(t->status, "returned") == 0) {
+        rc = store_shipments_contact(tx, s.id, &t->contact);
+        if (rc != STORE_OK)
+            return rc;
+        t->page.desk_name = t->contact.desk_name;
+        t->page.desk_address = t->contact.desk_address;
+        t->page.desk_phone = t->contact.desk_phone;
+    }
+    if (strcmp(t->status, "delivered") == 0) {
+        store_proof_t p;
+
+        rc = store_shipments_get_proof(tx, s.id, &p);
+        if (rc != STORE_OK)
+            return rc;
+        if (p.name[0] && page_mask_name(p.name, t->received_by, sizeof t->received_by) == 0)
+            t->page.received_by = t->received_by;
+    }
+    if (failed) {
+        /* the newest failure's reason and an appointment made after it, from the timeline */
+        char code[STORE_CODE_MAX];
+        store_timeline_t tl;
+        int64_t fail_seen = 0, agreed_seen = 0, agreed_day = 0;
+        size_t i;
+
+        rc = store_dossiers_code_of_waybill(tx, waybill, code);
+        if (rc == STORE_OK)
+            rc = store_dossiers_timeline(tx, code, &tl);
+        if (rc != STORE_OK)
+            return rc;
+        for (i = 0; i < tl.nevents; i++) {
+            const store_event_t *e = &tl.events[i];
+            const char *kind;
+            json_t *d;
+
+            if (strcmp(e->waybill, waybill) != 0)
+                continue;
+            d = json_loads(e->details, 0, NULL);
+            kind = json_string_value(json_object_get(d, "kind"));
+            /* by the time the gateway heard of them: the carrier's clock orders carrier events only */
+            if (strcmp(e->status, "delivery_failed") == 0 && e->received_at >= fail_seen) {
+                const char *why = json_string_value(json_object_get(d, "reason"));
+
+                snprintf(t->fail_reason, sizeof t->fail_reason, "%s", why ? why : "");
+                fail_seen = e->received_at;
+            } else if (kind && strcmp(kind, "redelivery") == 0 && e->received_at >= agreed_seen &&
+                       http_parse_day(json_string_value(json_object_get(d, "date")) ? json_string_value(json_object_get(d, "date")) : "",
+                                      &agreed_day) == 0) {
+                agreed_seen = e->received_at;
+            }
+            json_decref(d);
+        }
+        if (agreed_seen > 0 && agreed_seen >= fail_seen) {
+            t->page.next_attempt = agreed_day + 12 * 3600 * 1000LL; /* noon: inside the day */
+            t->page.next_agreed = 1;
+        }
+        store_timeline_free(&tl);
+        t->page.fail_reason = t->fail_reason;
+    }
+    return STORE_OK;
+}
 
 /* track_load - fill t from the store's tracking record of waybill */
 static store_rc_t
-track_load(store_t *store, const char *waybill, track_t *t)
+track_load(store_t *store, const http_api_config_t *cfg, const char *waybill, track_t *t)
 {
     store_tracking_t rec;
     store_tx_t *tx = NULL;
@@ -182,6 +269,12 @@ track_load(store_t *store, const char *waybill, track_t *t)
 
     if (rc == STORE_OK)
         rc = store_dossiers_tracking(tx, waybill, &rec);
+    if (rc == STORE_OK) {
+        snprintf(t->status, sizeof t->status, "%s", rec.status);
+        rc = track_extra(tx, cfg, waybill, t);
+        if (rc != STORE_OK)
+            store_tracking_free(&rec);
+    }
     store_tx_abort(&tx);
     if (rc != STORE_OK)
         return rc;
@@ -197,6 +290,8 @@ track_load(store_t *store, const char *waybill, track_t *t)
     snprintf(t->province, sizeof t->province, "%s", rec.province_code);
     snprintf(t->commune, sizeof t->commune, "%s", rec.commune_code);
     t->due_at = rec.due_at;
+    snprintf(t->leg, sizeof t->leg, "%s", rec.leg);
+    t->page.leg = t->leg;
     for (i = 0; i < rec.nevents && t->page.nevents < TRACK_MAX_EVENTS; i++) {
         size_t k = t->page.nevents++;
 
@@ -249,7 +344,7 @@ h_track(http_ctx_t *c)
     t = calloc(1, sizeof *t);
     if (!t)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    rc = track_load(http_store(c), waybill, t);
+    rc = track_load(http_store(c), http_config(c), waybill, t);
     if (rc != STORE_OK) {
         free(t);
         if (rc == STORE_NOT_FOUND)
@@ -306,25 +401,6 @@ h_clerk_css(http_ctx_t *c)
 #define CLERK_LIST_MAX 500
 #define RETURNED_SHOWN_MS (30LL * 86400 * 1000)
 
-static json_t *
-clerk_row(const store_clerk_row_t *r)
-{
-    const status_info_t *si = status_lookup(r->status);
-    char status_time[40], created[40];
-
-    /* 0 until the carrier reports: then the status is the gateway's own, set at intake or booking */
-    clock_iso8601(r->status_time ? r->status_time : r->created_at, status_time, sizeof status_time);
-    clock_iso8601(r->created_at, created, sizeof created);
-    /* a booking the carrier never took reads as such, not as the "created" it still is */
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "waybill",
-                     r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
-                     r->booking_dead ? "Bưu điện chưa nhận đơn (đặt đơn thất bại)" : si ? si->text_vi : r->status, "status_time", status_time, "created_at", created, "cod_amount",
-                     (json_int_t)r->cod_amount, "label_prints", r->label_prints, "carrier", r->carrier,
-                     "recipient_name", r->recipient_name, "province_code", r->province_code, "commune_code",
-                     r->commune_code, "last_event", r->last_event, "agency_code", r->agency_code, "booking_refused",
-                     r->booking_dead, "sla_breached", r->sla_breached);
-}
-
 static enum MHD_Result
 h_clerk_shipments(http_ctx_t *c)
 {
@@ -351,7 +427,7 @@ h_clerk_shipments(http_ctx_t *c)
         return http_fail(c, 503, "storage_unavailable", NULL, "the database cannot be read; retry later");
     list = json_array();
     for (i = 0; i < rows.nrows; i++)
-        json_array_append_new(list, clerk_row(&rows.rows[i]));
+        json_array_append_new(list, http_clerk_row_json(c, &rows.rows[i]));
     store_clerk_list_free(&rows);
     return http_send_json(c, 200,
                           json_pack("{s:s, s:I, s:b, s:o}", "state", state, "count", (json_int_t)json_array_size(list),

@@ -90,7 +90,8 @@ typedef struct {
 
 /* every API module's routes; a new module adds its table here */
 static const http_route_t *const route_tables[] = { api_core_routes, api_dossier_routes, api_label_routes,
-                                                     api_public_routes, api_metrics_routes, api_admin_routes };
+                                                     api_public_routes, api_metrics_routes, api_admin_routes,
+                                                     api_clerk_routes };
 
 static request_t *
 R(http_ctx_t *c)

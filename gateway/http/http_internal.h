@@ -25,6 +25,7 @@
 #include "gateway/engine/engine.h"
 #include "gateway/http/http_api.h"
 #include "gateway/store/store.h"
+#include "gateway/store/store_dossiers.h"
 
 /* roles (design §8); a route lists the roles that may call it */
 enum {
@@ -77,6 +78,7 @@ extern const http_route_t api_label_routes[];    /* api_labels.c: labels, manife
 extern const http_route_t api_public_routes[];   /* api_public.c: tracking page, clerk page */
 extern const http_route_t api_metrics_routes[];  /* api_metrics.c: /metrics */
 extern const http_route_t api_admin_routes[];    /* api_admin.c: COD reports, purge */
+extern const http_route_t api_clerk_routes[];    /* api_clerk.c: search, whoami, manifests, return */
 
 /* --- access to the gateway's parts --- */
 store_t *http_store(http_ctx_t *c);
@@ -134,6 +136,24 @@ void http_store_error(api_error_t *err, store_rc_t rc, const char *message);
 /* http_render_request_metrics - bcci_http_requests_total and bcci_http_request_duration_seconds
  * (by route pattern, method and status code) in the Prometheus text format, appended to b */
 void http_render_request_metrics(http_ctx_t *c, buf_t *b);
+
+/* tracking links (http_links.c): http_tracking_url - the waybill's tracking link as a JSON
+ * string (caller owns), NULL when the gateway has no secret; http_link_shipments - adds
+ * "tracking_url" to doc when it is a shipment and to each of doc.shipments[];
+ * http_finish_linked - http_finish_default after http_link_shipments on the result */
+json_t *http_tracking_url(http_ctx_t *c, const char *waybill);
+void http_link_shipments(http_ctx_t *c, json_t *doc);
+enum MHD_Result http_finish_linked(http_ctx_t *c);
+
+/* api_clerk.c: http_clerk_row_json - one row of the clerk lists and the search (caller owns,
+ * NULL when out of memory); http_parse_day - "2026-12-01" to the Vietnam midnight starting it
+ * (UTC ms): 0, or -1 when not such a date */
+json_t *http_clerk_row_json(http_ctx_t *c, const store_clerk_row_t *r);
+int http_parse_day(const char *s, int64_t *ms);
+/* http_timeline_note - a note (no status) on the shipment's timeline at now by source; takes
+ * details (a JSON object, may be NULL only when out of memory: then STORE_BUSY) */
+store_rc_t http_timeline_note(store_tx_t *tx, int64_t dossier_id, int64_t shipment_id, const char *source,
+                              const char *text, json_t *details, int64_t now);
 
 /* http_check_waybill - 0 when valid S10; else answers 400 into *ret and returns -1 */
 int http_check_waybill(http_ctx_t *c, const char *waybill, const char *field, enum MHD_Result *ret);

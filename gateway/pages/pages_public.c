@@ -217,13 +217,39 @@ page_finish(buf_t *b, size_t *len)
     return buf_steal(b, len);
 }
 
+/* what the send leg's statuses mean to the citizen who sends a dossier to the agency */
+static const struct {
+    const char *status, *text;
+} send_texts[] = {
+    { "created", "Đã tiếp nhận yêu cầu thu gom hồ sơ tại nhà" },
+    { "booked", "Đã chuyển yêu cầu thu gom hồ sơ sang bưu điện" },
+    { "pickup_pending", "Bưu tá đang đến lấy hồ sơ" },
+    { "accepted", "Bưu điện đã nhận hồ sơ của bạn" },
+    { "in_transit", "Hồ sơ đang được chuyển đến cơ quan giải quyết" },
+    { "at_delivery_office", "Hồ sơ đã đến bưu cục gần cơ quan" },
+    { "out_for_delivery", "Bưu tá đang chuyển hồ sơ đến Bộ phận một cửa" },
+    { "delivery_failed", "Chưa giao được hồ sơ cho Bộ phận một cửa" },
+    { "delivered", "Hồ sơ đã được giao cho Bộ phận một cửa" },
+    { "returning", "Hồ sơ đang được chuyển trả lại bạn" },
+    { "returned", "Hồ sơ đã được chuyển trả lại bạn" },
+    { "cancelled", "Đã hủy yêu cầu thu gom hồ sơ" },
+};
+
+/* the words a citizen reads while the gateway (not the post office) must fix something */
+#define SETUP_TEXT "Bộ phận một cửa đang hoàn tất thủ tục gửi qua bưu điện"
+
 static const char *
-status_text(const char *status)
+leg_status_text(const char *status, int send)
 {
     const status_info_t *si = status_lookup(status);
+    size_t i;
 
+    for (i = 0; send && status && i < sizeof send_texts / sizeof send_texts[0]; i++)
+        if (strcmp(send_texts[i].status, status) == 0)
+            return send_texts[i].text;
     return si ? si->text_vi : "Đang cập nhật trạng thái";
 }
+
 
 static int
 status_is_problem(const char *status)
@@ -239,6 +265,34 @@ iso_time(int64_t ms, char *out, size_t outlen)
     clock_format(ms, CLOCK_ISO8601, out, outlen);
 }
 
+/* page_desk - the desk that holds (or will hold) a result going back: where, and whom to call */
+static void
+page_desk(buf_t *bp, const page_tracking_t *t, int send)
+{
+    if (!send && t->desk_name && t->desk_name[0] && t->status &&
+        (strcmp(t->status, "returning") == 0 || strcmp(t->status, "returned") == 0)) {
+        buf_appendf(bp, "<section class=\"card\" aria-labelledby=\"desk\" data-field=\"desk\">\n"
+                        "<h2 id=\"desk\">%s</h2>\n<p><strong>",
+                    strcmp(t->status, "returned") == 0 ? "Nhận kết quả tại" : "Kết quả sẽ được giữ tại");
+        page_html_escape(bp, t->desk_name);
+        buf_appendf(bp, "</strong>");
+        if (t->desk_address && t->desk_address[0]) {
+            buf_appendf(bp, "<br>");
+            page_html_escape(bp, t->desk_address);
+        }
+        buf_appendf(bp, "</p>\n");
+        if (t->desk_phone && t->desk_phone[0]) {
+            buf_appendf(bp, "<p>Điện thoại: <a class=\"phone\" href=\"tel:");
+            page_html_escape(bp, t->desk_phone);
+            buf_appendf(bp, "\">");
+            page_html_escape(bp, t->desk_phone);
+            buf_appendf(bp, "</a></p>\n");
+        }
+        buf_appendf(bp, "<p class=\"note\">Vui lòng mang theo giấy hẹn trả kết quả và căn cước công dân.</p>\n"
+                        "</section>\n");
+    }
+}
+
 char *
 page_tracking_html(const page_tracking_t *t, size_t *len)
 {
@@ -246,26 +300,48 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
     char when[32], date[48], iso[40];
     char commune[320], province[64];
     size_t i;
+    int send = t->leg && strcmp(t->leg, "send") == 0;
 
     buf_init(&b, PAGE_LIMIT);
     page_head(&b, "Tra cứu bưu gửi — Bưu chính công ích");
-    buf_appendf(&b, "<main>\n<h1>Kết quả thủ tục hành chính của bạn</h1>\n");
+    buf_appendf(&b, "<main>\n<h1>%s</h1>\n",
+                send ? "Hồ sơ thủ tục hành chính bạn gửi đến cơ quan" : "Kết quả thủ tục hành chính của bạn");
 
-    /* the status card */
+    /* the status card; a setup error of the gateway is the desk's to fix, not a lost parcel */
     page_format_time(t->status_time, when, sizeof when);
     buf_appendf(&b, "<section class=\"card status%s\" aria-labelledby=\"st\">\n"
                     "<p class=\"label\" id=\"st\">Trạng thái hiện tại</p>\n<p class=\"now\" data-status=\"",
-                status_is_problem(t->status) ? " warn" : "");
-    page_html_escape(&b, t->status);
+                !t->setup_error && status_is_problem(t->status) ? " warn" : "");
+    page_html_escape(&b, t->setup_error ? "preparing" : t->status);
     buf_appendf(&b, "\">");
-    page_html_escape(&b, status_text(t->status));
-    buf_appendf(&b, "</p>\n<p class=\"when\">Cập nhật lúc %s</p>\n</section>\n", when);
+    page_html_escape(&b, t->setup_error ? SETUP_TEXT : leg_status_text(t->status, send));
+    buf_appendf(&b, "</p>\n<p class=\"when\">Cập nhật lúc %s</p>\n", when);
+    if (t->setup_error)
+        buf_appendf(&b, "<p class=\"when\" data-field=\"setup\">Bưu gửi của bạn không bị ảnh hưởng; cán bộ sẽ "
+                        "chuyển cho bưu điện ngay khi hoàn tất.</p>\n");
+    if (!t->setup_error && t->status && strcmp(t->status, "delivery_failed") == 0) {
+        if (t->fail_reason && t->fail_reason[0]) {
+            buf_appendf(&b, "<p class=\"when\">Lý do: <strong data-field=\"reason\">");
+            page_html_escape(&b, t->fail_reason);
+            buf_appendf(&b, "</strong></p>\n");
+        }
+        if (t->next_attempt > 0) {
+            page_format_date(t->next_attempt, date, sizeof date);
+            buf_appendf(&b, "<p class=\"when\">%s: <strong data-field=\"next-attempt\">%s</strong></p>\n",
+                        t->next_agreed ? "Lịch phát lại đã hẹn" : "Bưu tá sẽ phát lại vào", date);
+        }
+        buf_appendf(&b, "<p class=\"when\">Nếu cần hẹn ngày khác, vui lòng gọi tổng đài bên dưới hoặc "
+                        "Bộ phận một cửa.</p>\n");
+    }
+    buf_appendf(&b, "</section>\n");
+
+    page_desk(&b, t, send);
 
     /* details */
     buf_appendf(&b, "<div class=\"grid\">\n<section class=\"card\" aria-labelledby=\"dt\">\n"
                     "<h2 id=\"dt\">Thông tin bưu gửi</h2>\n<dl>\n<dt>Số hiệu bưu gửi</dt>\n<dd class=\"mono\">");
     page_html_escape(&b, t->waybill);
-    buf_appendf(&b, "</dd>\n<dt>Người nhận</dt>\n<dd data-field=\"recipient\">");
+    buf_appendf(&b, "</dd>\n<dt>%s</dt>\n<dd data-field=\"recipient\">", send ? "Nơi nhận hồ sơ" : "Người nhận");
     page_html_escape(&b, t->recipient && t->recipient[0] ? t->recipient : "—");
     buf_appendf(&b, "</dd>\n<dt>Nơi nhận</dt>\n<dd data-field=\"area\">");
     /* the same words as the label; the line starts with a capital ("xã/phường mã …" -> "Xã/phường mã …") */
@@ -282,6 +358,11 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
     if (t->status && strcmp(t->status, "delivered") == 0) {
         page_format_date(t->status_time, date, sizeof date);
         buf_appendf(&b, "<dt>Ngày giao</dt>\n<dd data-field=\"expected\">%s</dd>\n", date);
+        if (t->received_by && t->received_by[0]) {
+            buf_appendf(&b, "<dt>Người ký nhận</dt>\n<dd data-field=\"received-by\">");
+            page_html_escape(&b, t->received_by);
+            buf_appendf(&b, "</dd>\n");
+        }
     } else if (t->expected > 0 && !status_is_terminal(t->status) && !status_is_problem(t->status)) {
         page_format_date(t->expected, date, sizeof date);
         buf_appendf(&b,
@@ -298,7 +379,9 @@ page_tracking_html(const page_tracking_t *t, size_t *len)
         page_format_time(t->events[i].time, when, sizeof when);
         iso_time(t->events[i].time, iso, sizeof iso);
         buf_appendf(&b, "<li%s><time datetime=\"%s\">%s</time>", i == 0 ? " class=\"latest\"" : "", iso, when);
-        page_html_escape(&b, status_text(t->events[i].status));
+        page_html_escape(&b, t->setup_error && strcmp(t->events[i].status, "exception") == 0
+                                 ? SETUP_TEXT
+                                 : leg_status_text(t->events[i].status, send));
         buf_appendf(&b, "</li>\n");
     }
     if (t->nevents == 0)

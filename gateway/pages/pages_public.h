@@ -9,7 +9,9 @@
  *
  * Privacy (design §8): the builders only ever get what may be shown: a
  * masked name (page_mask_name), province and commune codes, statuses and
- * times. They never see phones, addresses or ID numbers.
+ * times, the carrier's reason for a failed attempt, and the public desk (the
+ * agency's one-stop office: its name, address and phone) that holds a result
+ * on its way back. They never see the citizen's phone, address or ID numbers.
  *
  * Ownership: page_*_html return a NUL-terminated buffer the caller owns
  * (free), or NULL when out of memory. Everything passed in is borrowed.
@@ -48,6 +50,17 @@ typedef struct {
     const page_event_t *events;
     size_t nevents;            /* shown newest first as given: the caller orders them */
     int64_t now;               /* ms: when the page is built */
+    /* optional (NULL / 0 = not shown) */
+    const char *leg;           /* "send": the citizen's dossier on its way to the agency */
+    const char *fail_reason;   /* delivery_failed: the carrier's reason ("Người nhận vắng nhà") */
+    int64_t next_attempt;      /* delivery_failed: ms in the day of the next attempt */
+    int next_agreed;           /* 1: that day was agreed with the citizen by the desk */
+    const char *desk_name;     /* returning, returned: the desk that holds the result */
+    const char *desk_address;
+    const char *desk_phone;
+    const char *received_by;   /* delivered: who received it, already masked */
+    int setup_error;           /* the gateway could not hand the order to the post office (its
+                                * configuration, a refused booking): not the parcel's problem */
 } page_tracking_t;
 
 /* page_mask_name - "Nguyễn Thị Ánh Tuyết" -> "Nguyễn T. Á. T.": the first word

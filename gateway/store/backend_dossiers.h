@@ -22,6 +22,7 @@ struct store_dossiers_ops {
     store_rc_t (*tracking)(store_tx_t *tx, const char *waybill, store_tracking_t *out);
     store_rc_t (*clerk_list)(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since,
                              int max, store_clerk_list_t *out);
+    store_rc_t (*search)(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long long *total);
     store_rc_t (*cancel_target)(store_tx_t *tx, const char *waybill, store_cancel_target_t *out);
     store_rc_t (*leave_manifest)(store_tx_t *tx, const store_cancel_target_t *t, const char *source, int64_t now,
                                  int *left);

@@ -14,6 +14,8 @@ struct store_labels_ops {
     store_rc_t (*manifest_create)(store_tx_t *tx, const store_manifest_new_t *req, int64_t now, store_manifest_t *out,
                                   store_labels_refusal_t *why);
     store_rc_t (*manifest_get)(store_tx_t *tx, const char *public_id, store_manifest_t *out);
+    store_rc_t (*manifest_list)(store_tx_t *tx, const char *agency, int limit, int offset,
+                                store_manifest_list_t *out, long long *total);
     store_rc_t (*scan_manifest)(store_tx_t *tx, const char *public_id, int64_t now, store_scan_result_t *out);
     store_rc_t (*scan_waybill)(store_tx_t *tx, const char *waybill, int64_t now, store_scan_result_t *out,
                                store_labels_refusal_t *why);

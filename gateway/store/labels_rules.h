@@ -67,6 +67,9 @@ typedef struct {
     store_rc_t (*receipt)(store_tx_t *tx, const char *public_id, int64_t *id, store_receipt_t *out);
     /* receipt_items - its items and their shipment ids, in order, into out (empty before) */
     store_rc_t (*receipt_items)(store_tx_t *tx, int64_t id, store_receipt_t *out);
+    /* manifest_list - store_labels_manifest_list: a plain read, no rule of its own */
+    store_rc_t (*manifest_list)(store_tx_t *tx, const char *agency, int limit, int offset,
+                                store_manifest_list_t *out, long long *total);
 } labels_rows_t;
 
 /* the operations of store_labels.h on a backend's rows */
@@ -121,8 +124,14 @@ store_rc_t labels_receipt_get(store_tx_t *tx, const labels_rows_t *rows, const c
     {                                                                                                              \
         return labels_receipt_get(tx, &(ROWS), public_id, out);                                                    \
     }                                                                                                              \
+    static store_rc_t NAME##_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset,              \
+                                           store_manifest_list_t *out, long long *total)                           \
+    {                                                                                                              \
+        return (ROWS).manifest_list(tx, agency, limit, offset, out, total);                                        \
+    }                                                                                                              \
     const struct store_labels_ops NAME = {                                                                         \
         .print = NAME##_print,                                                                                     \
+        .manifest_list = NAME##_manifest_list,                                                                     \
         .manifest_create = NAME##_manifest_create,                                                                 \
         .manifest_get = NAME##_manifest_get,                                                                       \
         .scan_manifest = NAME##_scan_manifest,                                                                     \

@@ -72,6 +72,12 @@ store_dossiers_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char 
 }
 
 store_rc_t
+store_dossiers_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long long *total)
+{
+    return OPS(tx)->search(tx, q, out, total);
+}
+
+store_rc_t
 store_dossiers_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
     return OPS(tx)->cancel_target(tx, waybill, out);
@@ -160,6 +166,9 @@ store_clerk_list_free(store_clerk_list_t *self)
     for (i = 0; i < self->nrows; i++) {
         free(self->rows[i].recipient_name);
         free(self->rows[i].last_event);
+        free(self->rows[i].recipient_phone);
+        free(self->rows[i].agency_name);
+        free(self->rows[i].fail_reason);
     }
     free(self->rows);
     memset(self, 0, sizeof *self);

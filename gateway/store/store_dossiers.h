@@ -207,6 +207,14 @@ typedef struct {
     char *last_event;           /* owned: the text of the shipment's newest timeline event, or "" */
     int booking_dead;           /* its book job is dead: the carrier never took the order */
     int sla_breached;           /* past its due date (TT 17 Điều 7.2) before any delivery attempt */
+    /* filled by store_dossiers_search only ("" / 0 from store_dossiers_clerk_list) */
+    char leg[8];                /* send or return */
+    char service[8];            /* the dossier's service: send, return, both */
+    char *recipient_phone;      /* owned, may be NULL: staff may see it (failed deliveries) */
+    char *agency_name;          /* owned, may be NULL: the agency as the dossier names it */
+    char *fail_reason;          /* owned, may be NULL: the carrier's reason of the newest failed attempt */
+    int64_t last_attempt_at;    /* 0 before any failed attempt */
+    int attempts;               /* failed attempts and invitations */
 } store_clerk_row_t;
 
 typedef struct {
@@ -220,6 +228,37 @@ typedef struct {
 store_rc_t store_dossiers_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency,
                                      int64_t returned_since, int max, store_clerk_list_t *out);
 void store_clerk_list_free(store_clerk_list_t *self);
+
+/* the clerk page's search (GET /v1/shipments): every filter is optional ("" or 0 = any) */
+typedef enum {
+    STORE_SEARCH_NEWEST,      /* created_at descending (the default) */
+    STORE_SEARCH_OLDEST,      /* created_at ascending */
+    STORE_SEARCH_STATUS_TIME, /* the newest status change first */
+    STORE_SEARCH_WAYBILL,     /* waybill ascending */
+    STORE_SEARCH_DOSSIER,     /* dossier code ascending */
+    STORE_SEARCH_AGENCY,      /* agency code, then newest first */
+    STORE_SEARCH_SORTS        /* the number of sort orders */
+} store_search_sort_t;
+
+typedef struct {
+    const char *q;            /* dossier code or waybill (prefix, case-insensitive), phone (digits, as a
+                               * substring of the recipient's), or name (substring, case-insensitive
+                               * for ASCII letters); "" = any */
+    const char *status;       /* a normalized status name (domain/status.h) */
+    const char *service;      /* send, return, both */
+    const char *carrier;      /* vnpost, viettel */
+    const char *agency;       /* the agency asked for */
+    const char *scope_agency; /* the token's agency: rows of other agencies are never returned */
+    int64_t from, to;         /* created_at in [from, to) in UTC ms; 0 = open */
+    store_search_sort_t sort;
+    int limit, offset;        /* one page */
+} store_search_t;
+
+/* store_dossiers_search - one page of the shipments that match q (every filter ANDed), in
+ * q->sort order, and *total: how many match over every page. *out caller-owned
+ * (store_clerk_list_free). */
+store_rc_t store_dossiers_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out,
+                                 long long *total);
 
 /* ------------------------------------------------------------- cancel */
 

@@ -58,6 +58,21 @@ store_labels_manifest_get(store_tx_t *tx, const char *public_id, store_manifest_
     return tx->store->be->labels->manifest_get(tx, public_id, out);
 }
 
+void
+store_manifest_list_free(store_manifest_list_t *list)
+{
+    free(list->rows);
+    list->rows = NULL;
+    list->n = 0;
+}
+
+store_rc_t
+store_labels_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset, store_manifest_list_t *out,
+                           long long *total)
+{
+    return tx->store->be->labels->manifest_list(tx, agency, limit, offset, out, total);
+}
+
 store_rc_t
 store_labels_scan_manifest(store_tx_t *tx, const char *public_id, int64_t now, store_scan_result_t *out)
 {

@@ -122,6 +122,27 @@ store_rc_t store_labels_manifest_create(store_tx_t *tx, const store_manifest_new
  * was cancelled and left it); STORE_NOT_FOUND when unknown */
 store_rc_t store_labels_manifest_get(store_tx_t *tx, const char *public_id, store_manifest_t *out);
 
+/* one past manifest as the clerk page lists it */
+typedef struct {
+    char id[STORE_LABELS_ID_MAX];
+    char state[16];                       /* open, accepted */
+    char agency_code[STORE_LABELS_CODE_MAX];
+    char created_by[72];                  /* the token's name */
+    int64_t created_at, accepted_at;      /* UTC ms; accepted_at 0 while open */
+    long long items;                      /* shipments on it now */
+} store_manifest_row_t;
+
+typedef struct {
+    store_manifest_row_t *rows; /* owned, newest first */
+    size_t n;
+} store_manifest_list_t;
+void store_manifest_list_free(store_manifest_list_t *list);
+
+/* store_labels_manifest_list - the newest manifests of agency (NULL or "" = every agency),
+ * limit rows from offset, and *total over every page; *out caller-owned */
+store_rc_t store_labels_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset,
+                                      store_manifest_list_t *out, long long *total);
+
 typedef struct {
     int accepted;    /* acceptances recorded now (0: all were recorded before) */
     size_t items;    /* manifest scans: items on the manifest */

@@ -23,8 +23,8 @@ if [ -n "$missing" ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
         { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
 fi
-if [ ! -d "$here/node_modules/playwright-core" ]; then
-    echo "run.sh: installing playwright-core (npm)"
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
+    echo "run.sh: installing playwright-core and axe-core (npm)"
     if [ -f "$here/package-lock.json" ]; then
         (cd "$here" && npm ci --no-audit --no-fund)
     else

@@ -597,7 +597,7 @@ sq_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
 
 /* ------------------------------------------------------------ clerk page */
 
-#define CLERK_COLUMNS                                                                                             \
+#define CLERK_SELECT                                                                                              \
     "SELECT s.waybill, d.code, s.status, s.status_time, s.created_at, s.cod_amount, s.label_prints, s.carrier," \
     " COALESCE(json_extract(sub.body, '$.recipient.name'), ''),"                                               \
     " COALESCE(json_extract(sub.body, '$.recipient.province_code'), ''),"                                      \
@@ -605,8 +605,10 @@ sq_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
     "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code,"                                                     \
     " EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead'),"    \
-    " s.sla_breached"                                                                                          \
+    " s.sla_breached"
+#define CLERK_FROM \
     " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id"
+#define CLERK_COLUMNS CLERK_SELECT CLERK_FROM
 
 /* ready: booked (or waiting for the carrier) and on no open handover manifest */
 static const char SQL_CLERK_READY[] = CLERK_COLUMNS
@@ -629,23 +631,44 @@ static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
     " ORDER BY s.status_time DESC, s.id DESC LIMIT ?1";
 
-static store_rc_t
-sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since, int max,
-              store_clerk_list_t *out)
+/* the search: the clerk columns (0..14) and what a search row adds (columns 15..21) */
+#define SEARCH_SELECT                                                                                         \
+    CLERK_SELECT ", s.leg, sub.service, COALESCE(json_extract(sub.body, '$.recipient.phone'), ''),"           \
+                 " COALESCE(json_extract(sub.body, '$.agency.name'), ''),"                                    \
+                 " COALESCE((SELECT json_extract(t.details, '$.reason') FROM timeline t"                      \
+                 "   WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id AND t.status = 'delivery_failed'" \
+                 "   ORDER BY t.seq DESC LIMIT 1), ''), COALESCE(s.last_attempt_at, 0), s.attempts"
+/* ?1 the token's agency, ?2 the agency asked for, ?3 status, ?4 service, ?5 carrier, ?6 from,
+ * ?7 to, ?8 q as a LIKE pattern without wildcards, ?9 q's digits when it looks like a phone */
+#define SEARCH_WHERE                                                                                          \
+    " WHERE (?1 = '' OR d.agency_code = ?1) AND (?2 = '' OR d.agency_code = ?2)"                              \
+    " AND (?3 = '' OR s.status = ?3) AND (?4 = '' OR sub.service = ?4) AND (?5 = '' OR s.carrier = ?5)"       \
+    " AND (?6 = 0 OR s.created_at >= ?6) AND (?7 = 0 OR s.created_at < ?7)"                                   \
+    " AND (?8 = '' OR upper(d.code) LIKE upper(?8) || '%' ESCAPE '\\'"                                        \
+    "   OR upper(s.waybill) LIKE upper(?8) || '%' ESCAPE '\\'"                                                \
+    "   OR COALESCE(json_extract(sub.body, '$.recipient.name'), '') LIKE '%' || ?8 || '%' ESCAPE '\\'"        \
+    "   OR (?9 <> '' AND replace(replace(replace(replace(COALESCE(json_extract(sub.body, '$.recipient.phone'), ''),"\
+    "       ' ', ''), '.', ''), '-', ''), '+84', '0') LIKE '%' || ?9 || '%'))"
+#define SEARCH_PAGE(order) SEARCH_SELECT CLERK_FROM SEARCH_WHERE " ORDER BY " order " LIMIT ?10 OFFSET ?11"
+
+/* one statement per sort order: the statement cache is keyed by the SQL's address */
+static const char SQL_SEARCH_NEWEST[] = SEARCH_PAGE("s.created_at DESC, s.id DESC");
+static const char SQL_SEARCH_OLDEST[] = SEARCH_PAGE("s.created_at, s.id");
+static const char SQL_SEARCH_STATUS_TIME[] =
+    SEARCH_PAGE("CASE WHEN s.status_time > 0 THEN s.status_time ELSE s.created_at END DESC, s.id DESC");
+static const char SQL_SEARCH_WAYBILL[] = SEARCH_PAGE("s.waybill");
+static const char SQL_SEARCH_DOSSIER[] = SEARCH_PAGE("d.code, s.id");
+static const char SQL_SEARCH_AGENCY[] = SEARCH_PAGE("d.agency_code, s.created_at DESC, s.id DESC");
+static const char SQL_SEARCH_COUNT[] = "SELECT COUNT(*)" CLERK_FROM SEARCH_WHERE;
+
+/* read_clerk_rows - every row of st into out (columns of CLERK_SELECT, and of SEARCH_SELECT
+ * when search); the last step's result code */
+static int
+read_clerk_rows(sqlite3_stmt *st, int search, store_clerk_list_t *out)
 {
-    store_rc_t r = STORE_OK;
-    sqlite3_stmt *st = prepared(tx, state == STORE_CLERK_PROBLEMS ? SQL_CLERK_PROBLEMS : SQL_CLERK_READY,
-                                "reading the shipments", &r);
     size_t cap = 0;
     int rc;
 
-    memset(out, 0, sizeof *out);
-    if (!st)
-        return r;
-    sqlite3_bind_int(st, 1, max);
-    if (state == STORE_CLERK_PROBLEMS)
-        sqlite3_bind_int64(st, 2, returned_since);
-    db_bind_text(st, 3, agency ? agency : "");
     while ((rc = db_step(st)) == SQLITE_ROW) {
         store_clerk_row_t *row;
 
@@ -655,9 +678,18 @@ sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
         memset(row, 0, sizeof *row);
         row->recipient_name = col_dup(st, 8);
         row->last_event = col_dup(st, 11);
-        if (!row->recipient_name || !row->last_event) {
+        if (search) {
+            row->recipient_phone = col_dup(st, 17);
+            row->agency_name = col_dup(st, 18);
+            row->fail_reason = col_dup(st, 19);
+        }
+        if (!row->recipient_name || !row->last_event ||
+            (search && (!row->recipient_phone || !row->agency_name || !row->fail_reason))) {
             free(row->recipient_name);
             free(row->last_event);
+            free(row->recipient_phone);
+            free(row->agency_name);
+            free(row->fail_reason);
             break;
         }
         copy(row->waybill, sizeof row->waybill, st, 0);
@@ -673,12 +705,142 @@ sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
         copy(row->agency_code, sizeof row->agency_code, st, 12);
         row->booking_dead = sqlite3_column_int(st, 13);
         row->sla_breached = sqlite3_column_int(st, 14);
+        if (search) {
+            copy(row->leg, sizeof row->leg, st, 15);
+            copy(row->service, sizeof row->service, st, 16);
+            row->last_attempt_at = sqlite3_column_int64(st, 20);
+            row->attempts = sqlite3_column_int(st, 21);
+        }
         out->nrows++;
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+static store_rc_t
+sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int64_t returned_since, int max,
+              store_clerk_list_t *out)
+{
+    store_rc_t r = STORE_OK;
+    sqlite3_stmt *st = prepared(tx, state == STORE_CLERK_PROBLEMS ? SQL_CLERK_PROBLEMS : SQL_CLERK_READY,
+                                "reading the shipments", &r);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return r;
+    sqlite3_bind_int(st, 1, max);
+    if (state == STORE_CLERK_PROBLEMS)
+        sqlite3_bind_int64(st, 2, returned_since);
+    db_bind_text(st, 3, agency ? agency : "");
+    rc = read_clerk_rows(st, 0, out);
     if (rc != SQLITE_DONE) {
         store_clerk_list_free(out);
         return rc == SQLITE_ROW ? no_memory(tx, "reading the shipments") : sqlite_fail(tx, rc, "reading the shipments");
+    }
+    return STORE_OK;
+}
+
+/* like_literal - q with the LIKE wildcards escaped (ESCAPE '\'); 0, or -1 when out is too small */
+static int
+like_literal(const char *q, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; *q; q++) {
+        if (o + 3 > outlen)
+            return -1;
+        if (*q == '%' || *q == '_' || *q == '\\')
+            out[o++] = '\\';
+        out[o++] = *q;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* phone_digits - the digits of q when q reads as (part of) a phone number: at least 4 digits
+ * and only digits, spaces, '.', '-' or a leading '+'; "+84…" and "84…" (10 digits or more)
+ * become "0…" as the stored numbers are compared; else "" */
+static void
+phone_digits(const char *q, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const char *p = q;
+
+    out[0] = '\0';
+    if (*p == '+')
+        p++;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (o + 2 > outlen)
+                return (void)(out[0] = '\0');
+            out[o++] = *p;
+        } else if (*p != ' ' && *p != '.' && *p != '-') {
+            return;
+        }
+    }
+    out[o] = '\0';
+    if (o < 4) {
+        out[0] = '\0';
+        return;
+    }
+    if (o >= 10 && out[0] == '8' && out[1] == '4') {
+        memmove(out + 1, out + 2, o - 1);
+        out[0] = '0';
+    }
+}
+
+static void
+bind_search(sqlite3_stmt *st, const store_search_t *q, const char *like, const char *digits)
+{
+    db_bind_text(st, 1, q->scope_agency ? q->scope_agency : "");
+    db_bind_text(st, 2, q->agency ? q->agency : "");
+    db_bind_text(st, 3, q->status ? q->status : "");
+    db_bind_text(st, 4, q->service ? q->service : "");
+    db_bind_text(st, 5, q->carrier ? q->carrier : "");
+    sqlite3_bind_int64(st, 6, q->from);
+    sqlite3_bind_int64(st, 7, q->to);
+    db_bind_text(st, 8, like);
+    db_bind_text(st, 9, digits);
+}
+
+static store_rc_t
+sq_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long long *total)
+{
+    static const char *const pages[STORE_SEARCH_SORTS] = { SQL_SEARCH_NEWEST,  SQL_SEARCH_OLDEST,
+                                                           SQL_SEARCH_STATUS_TIME, SQL_SEARCH_WAYBILL,
+                                                           SQL_SEARCH_DOSSIER, SQL_SEARCH_AGENCY };
+    char like[256], digits[40];
+    store_rc_t r = STORE_OK;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    *total = 0;
+    if (like_literal(q->q ? q->q : "", like, sizeof like) != 0)
+        return store_tx_fail(tx, STORE_CONFLICT, "the search text is longer than %zu bytes", sizeof like / 2);
+    phone_digits(q->q ? q->q : "", digits, sizeof digits);
+    st = prepared(tx, SQL_SEARCH_COUNT, "counting the shipments", &r);
+    if (!st)
+        return r;
+    bind_search(st, q, like, digits);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        *total = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sqlite_fail(tx, rc, "counting the shipments");
+    st = prepared(tx, pages[(unsigned)q->sort < STORE_SEARCH_SORTS ? q->sort : 0], "searching the shipments", &r);
+    if (!st)
+        return r;
+    bind_search(st, q, like, digits);
+    sqlite3_bind_int(st, 10, q->limit);
+    sqlite3_bind_int(st, 11, q->offset);
+    rc = read_clerk_rows(st, 1, out);
+    if (rc != SQLITE_DONE) {
+        store_clerk_list_free(out);
+        return rc == SQLITE_ROW ? no_memory(tx, "searching the shipments")
+                                : sqlite_fail(tx, rc, "searching the shipments");
     }
     return STORE_OK;
 }
@@ -847,6 +1009,7 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
     .timeline = sq_timeline,
     .tracking = sq_tracking,
     .clerk_list = sq_clerk_list,
+    .search = sq_search,
     .cancel_target = sq_cancel_target,
     .leave_manifest = sq_leave_manifest,
     .withdraw_booking = sq_withdraw_booking,

@@ -322,6 +322,69 @@ sq_manifest_items(store_tx_t *tx, int64_t id, store_manifest_t *out)
     return read_items(tx, SQL_MANIFEST_ITEMS, "reading the manifest items", id, &out->items, NULL, &out->n);
 }
 
+static const char SQL_MANIFEST_LIST[] =
+    "SELECT m.public_id, m.state, m.agency_code, m.created_by, m.created_at, COALESCE(m.accepted_at, 0),"
+    " (SELECT COUNT(*) FROM manifest_items mi WHERE mi.manifest_id = m.id)"
+    " FROM manifests m WHERE (?1 = '' OR m.agency_code = ?1) ORDER BY m.created_at DESC, m.id DESC"
+    " LIMIT ?2 OFFSET ?3";
+static const char SQL_MANIFEST_COUNT[] = "SELECT COUNT(*) FROM manifests WHERE ?1 = '' OR agency_code = ?1";
+
+static store_rc_t
+sq_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset, store_manifest_list_t *out,
+                 long long *total)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    store_rc_t r;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    *total = 0;
+    if ((r = prepare(tx, SQL_MANIFEST_COUNT, "counting the manifests", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, agency ? agency : "");
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        *total = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sqlite_fail(tx, rc, "counting the manifests");
+    if ((r = prepare(tx, SQL_MANIFEST_LIST, "listing the manifests", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, agency ? agency : "");
+    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int(st, 3, offset);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_manifest_row_t *m;
+
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            store_manifest_row_t *bigger = realloc(out->rows, ncap * sizeof *bigger);
+
+            if (!bigger)
+                break;
+            out->rows = bigger;
+            cap = ncap;
+        }
+        m = &out->rows[out->n++];
+        memset(m, 0, sizeof *m);
+        snprintf(m->id, sizeof m->id, "%s", db_col_text(st, 0));
+        snprintf(m->state, sizeof m->state, "%s", db_col_text(st, 1));
+        snprintf(m->agency_code, sizeof m->agency_code, "%s", db_col_text(st, 2));
+        snprintf(m->created_by, sizeof m->created_by, "%s", db_col_text(st, 3));
+        m->created_at = sqlite3_column_int64(st, 4);
+        m->accepted_at = sqlite3_column_int64(st, 5);
+        m->items = sqlite3_column_int64(st, 6);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_manifest_list_free(out);
+        return rc == SQLITE_ROW ? store_tx_fail(tx, STORE_BUSY, "out of memory while listing the manifests; retry")
+                                : sqlite_fail(tx, rc, "listing the manifests");
+    }
+    return STORE_OK;
+}
+
 static store_rc_t
 sq_manifest_accept(store_tx_t *tx, int64_t id, int64_t now)
 {
@@ -435,6 +498,7 @@ static const labels_rows_t sqlite_label_rows = {
     .insert_receipt_item = sq_insert_receipt_item,
     .receipt = sq_receipt,
     .receipt_items = sq_receipt_items,
+    .manifest_list = sq_manifest_list,
 };
 
 LABELS_OPS(sqlite_labels_ops, sqlite_label_rows);

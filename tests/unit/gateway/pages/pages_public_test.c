@@ -190,6 +190,70 @@ test_tracking_page(void **state)
     }
 }
 
+/* html_of - the page of t with want present and never absent (each list NULL-terminated) */
+static void
+html_of(const page_tracking_t *t, const char *const *want, const char *const *never)
+{
+    size_t len = 0;
+    char *html = page_tracking_html(t, &len);
+
+    assert_non_null(html);
+    for (; want && *want; want++)
+        if (!strstr(html, *want))
+            fail_msg("tracking page of %s: \"%s\" missing", t->status, *want);
+    for (; never && *never; never++)
+        if (strstr(html, *never))
+            fail_msg("tracking page of %s: got \"%s\", want none", t->status, *never);
+    free(html);
+}
+
+static void
+test_tracking_states(void **state)
+{
+    page_event_t ev[] = { { MON_1015, "delivery_failed" } };
+    page_tracking_t t = { .waybill = "RR000000014VN", .status = "delivery_failed", .status_time = MON_1015,
+                          .created_at = MON_1015, .recipient = "Nguyễn T.", .events = ev, .nevents = 1,
+                          .now = MON_1015, .fail_reason = "Người nhận vắng nhà",
+                          .next_attempt = MON_1015 + 2 * DAY_MS };
+
+    (void)state;
+    /* a failed attempt: the reason and the next attempt, two working days on */
+    html_of(&t, (const char *const[]){ "Lý do: <strong data-field=\"reason\">Người nhận vắng nhà", "Bưu tá sẽ phát lại vào",
+                                       "Thứ Tư, 26/11/2025", NULL },
+            (const char *const[]){ "Dự kiến giao", NULL });
+    t.next_agreed = 1;
+    html_of(&t, (const char *const[]){ "Lịch phát lại đã hẹn", NULL }, NULL);
+    /* going back: the desk that will hold it */
+    t.status = "returning";
+    t.desk_name = "Bộ phận một cửa phường Ba Đình";
+    t.desk_address = "Số 10 phố Đội Cấn";
+    t.desk_phone = "02438234567";
+    html_of(&t, (const char *const[]){ "Kết quả sẽ được giữ tại", "Bộ phận một cửa phường Ba Đình", "Số 10 phố Đội Cấn",
+                                       "href=\"tel:02438234567\"", NULL },
+            (const char *const[]){ "Lý do:", NULL });
+    t.status = "returned";
+    html_of(&t, (const char *const[]){ "Nhận kết quả tại", NULL }, NULL);
+    /* delivered: who signed, masked by the caller */
+    t.status = "delivered";
+    t.received_by = "Trần V. B.";
+    html_of(&t, (const char *const[]){ "Người ký nhận", "Trần V. B.", NULL }, (const char *const[]){ "giữ tại", NULL });
+    /* the gateway's own setup error is not a lost parcel */
+    t.status = "exception";
+    ev[0].status = "exception";
+    t.setup_error = 1;
+    html_of(&t, (const char *const[]){ "Bộ phận một cửa đang hoàn tất thủ tục gửi qua bưu điện", NULL },
+            (const char *const[]){ "thất lạc", "status warn", NULL });
+    t.setup_error = 0;
+    html_of(&t, (const char *const[]){ "thất lạc", NULL }, NULL);
+    /* the send leg speaks of the citizen's dossier going to the agency */
+    t.status = "out_for_delivery";
+    ev[0].status = "out_for_delivery";
+    t.leg = "send";
+    html_of(&t, (const char *const[]){ "Bưu tá đang chuyển hồ sơ đến Bộ phận một cửa", "Nơi nhận hồ sơ",
+                                       "Hồ sơ thủ tục hành chính bạn gửi đến cơ quan", NULL },
+            (const char *const[]){ "đang giao kết quả đến bạn", NULL });
+}
+
 static void
 test_not_found_is_constant(void **state)
 {
@@ -211,7 +275,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_name),     cmocka_unit_test(test_escape),
         cmocka_unit_test(test_times),         cmocka_unit_test(test_working_days),
-        cmocka_unit_test(test_tracking_page), cmocka_unit_test(test_not_found_is_constant),
+        cmocka_unit_test(test_tracking_page), cmocka_unit_test(test_tracking_states),
+        cmocka_unit_test(test_not_found_is_constant),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

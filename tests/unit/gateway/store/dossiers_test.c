@@ -290,6 +290,51 @@ test_views(void **state)
         assert_int_equal(list.nrows, 0);
         store_clerk_list_free(&list);
     }
+    {
+        /* the search: by waybill (any case), code, name; filters; the token's agency */
+        static const char *const hits[] = { "rr00000", "000.00.31", "Văn An", NULL };
+        static const char *const misses[] = { "Văn Bình", "%", "RR9", NULL };
+        store_search_t q;
+        store_clerk_list_t list;
+        long long total = -1;
+        size_t i;
+
+        memset(&q, 0, sizeof q);
+        q.limit = 10;
+        for (i = 0; hits[i]; i++) {
+            q.q = hits[i];
+            want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search");
+            if (total != 1 || list.nrows != 1 || strcmp(list.rows[0].waybill, made.waybill) != 0)
+                fail_msg("search %s: got %lld (%zu rows), want %s", hits[i], total, list.nrows, made.waybill);
+            assert_string_equal(list.rows[0].leg, "return");
+            assert_non_null(list.rows[0].recipient_phone);
+            store_clerk_list_free(&list);
+        }
+        for (i = 0; misses[i]; i++) {
+            q.q = misses[i];
+            want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search");
+            if (total != 0 || list.nrows != 0)
+                fail_msg("search %s: got %lld, want none", misses[i], total);
+            store_clerk_list_free(&list);
+        }
+        q.q = "";
+        q.status = "delivered";
+        want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search by status");
+        assert_int_equal(total, 0);
+        store_clerk_list_free(&list);
+        q.status = "created";
+        q.scope_agency = "000.00.01.H01";
+        want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search, other agency's token");
+        assert_int_equal(total, 0);
+        store_clerk_list_free(&list);
+        q.scope_agency = AGENCY;
+        q.sort = STORE_SEARCH_WAYBILL;
+        q.offset = 1; /* the second page of one match is empty, the total stays */
+        want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search, page 2");
+        if (total != 1 || list.nrows != 0)
+            fail_msg("page 2: got %lld (%zu rows), want 1 (0 rows)", total, list.nrows);
+        store_clerk_list_free(&list);
+    }
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
     assert_string_equal(agency, AGENCY);
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
