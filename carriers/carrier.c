@@ -276,6 +276,18 @@ carrier_shipment_from_json(const json_t *obj, carrier_shipment_t *s, char *err, 
     if (get_int(obj, "weight_g", 1000000, &n, err, errlen) != 0)
         return -1;
     s->weight_g = (int)n;
+    if (get_int(obj, "pickup_fee", 1000000000000LL, &n, err, errlen) != 0)
+        return -1;
+    s->pickup_fee = n;
+    if (get_str(obj, "note", "note", 0, &s->note, err, errlen) != 0 ||
+        get_str(obj, "take_back", "take_back", 0, &s->take_back, err, errlen) != 0 ||
+        get_str(obj, "pickup_window", "pickup_window", 0, &s->pickup_window, err, errlen) != 0)
+        return -1;
+    v = json_object_get(obj, "authorised_person");
+    if (v && !json_is_null(v) &&
+        (get_str(v, "name", "authorised_person.name", 1, &s->authorised_name, err, errlen) != 0 ||
+         get_str(v, "relation", "authorised_person.relation", 0, &s->authorised_relation, err, errlen) != 0))
+        return -1;
     v = json_object_get(obj, "pickup");
     if (v && !json_is_null(v)) {
         if (json_is_boolean(v))

@@ -56,6 +56,12 @@ typedef struct {
     long long cod_amount;      /* VND, 0 = none */
     int weight_g;
     int pickup;                /* non-zero: collect from the sender's address */
+    const char *pickup_window; /* "YYYY-MM-DD HH:MM-HH:MM" the citizen chose, NULL = any time */
+    long long pickup_fee;      /* VND the postman collects from the sender at pick-up, 0 = none */
+    /* for the postman at the door (TT 17 Điều 9); NULL when the dossier gives none */
+    const char *note;          /* the dossier's note */
+    const char *authorised_name, *authorised_relation; /* who may receive it instead (return leg) */
+    const char *take_back;     /* documents to take back from the citizen, "A; B" */
 } carrier_shipment_t;
 
 typedef struct {

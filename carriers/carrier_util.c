@@ -106,6 +106,33 @@ carrier_copy_utf8(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+char *
+carrier_instruction(const carrier_shipment_t *s, char *out, size_t cap)
+{
+    char buf[2048];
+    size_t n = 0;
+    int w;
+
+    buf[0] = '\0';
+    if (s->authorised_name && *s->authorised_name) {
+        w = s->authorised_relation && *s->authorised_relation
+                ? snprintf(buf + n, sizeof buf - n, "Người được ủy quyền nhận: %s (%s).", s->authorised_name,
+                           s->authorised_relation)
+                : snprintf(buf + n, sizeof buf - n, "Người được ủy quyền nhận: %s.", s->authorised_name);
+        n += w > 0 && (size_t)w < sizeof buf - n ? (size_t)w : 0;
+    }
+    if (s->take_back && *s->take_back) {
+        w = snprintf(buf + n, sizeof buf - n, "%sThu hồi: %s.", n ? " " : "", s->take_back);
+        n += w > 0 && (size_t)w < sizeof buf - n ? (size_t)w : 0;
+    }
+    if (s->note && *s->note) {
+        w = snprintf(buf + n, sizeof buf - n, "%sGhi chú: %s", n ? " " : "", s->note);
+        n += w > 0 && (size_t)w < sizeof buf - n ? (size_t)w : 0;
+    }
+    carrier_copy_utf8(out, cap, buf);
+    return out;
+}
+
 const char *
 carrier_json_scalar_text(const json_t *v, char *tmp, size_t cap)
 {

@@ -55,6 +55,12 @@ const char *carrier_json_scalar_text(const json_t *v, char *tmp, size_t cap);
 /* carrier_json_fee - *fee = v when v is a JSON integer or real (VND); unchanged otherwise */
 void carrier_json_fee(const json_t *v, long long *fee);
 
+/* carrier_instruction - the delivery instruction for the postman (TT 17 Điều 9), in
+ * Vietnamese: who may receive the item instead of the citizen, what to take back, the
+ * dossier's note ("Người được ủy quyền nhận: … (…). Thu hồi: …. Ghi chú: …"); "" when the
+ * shipment has none of them. Cut at a character boundary to fit cap bytes; returns out. */
+char *carrier_instruction(const carrier_shipment_t *s, char *out, size_t cap);
+
 /* carrier_need_text - 0 when v is a non-empty string; -1 with err "LABEL is required" */
 int carrier_need_text(const char *label, const char *v, char *err, size_t errlen);
 

@@ -52,6 +52,7 @@
 #define VIETTEL_ECONOMY_SERVICE "VTK" /* tiết kiệm */
 #define VIETTEL_EXPRESS_SERVICE "VCN" /* chuyển phát nhanh */
 #define VIETTEL_DEMO_TOKEN "demo-viettel-token"
+#define VIETTEL_NOTE_MAX 501 /* the instruction part of ORDER_NOTE: 500 bytes */
 #define VIETTEL_ORDER_NOTE "Bưu chính công ích – hành chính công. Phát tận tay, kiểm tra CCCD/giấy ủy quyền."
 
 struct viettel {
@@ -353,6 +354,13 @@ order_number(const carrier_shipment_t *s, char *out, size_t cap)
 static json_t *
 build_order(const carrier_shipment_t *s, const char *number)
 {
+    char instruction[VIETTEL_NOTE_MAX], note[VIETTEL_NOTE_MAX + sizeof VIETTEL_ORDER_NOTE + 1];
+
+    /* the postman reads the authorised person, what to take back and the note after the rule */
+    if (*carrier_instruction(s, instruction, sizeof instruction))
+        snprintf(note, sizeof note, "%s %s", VIETTEL_ORDER_NOTE, instruction);
+    else
+        snprintf(note, sizeof note, "%s", VIETTEL_ORDER_NOTE);
 #define S(x) ((x) ? (x) : "")
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s, s:s, s:s, s:i}",
                      "ORDER_NUMBER", number, "ORDER_REFERENCE", s->waybill, "SENDER_FULLNAME", S(s->sender.name),
@@ -363,7 +371,7 @@ build_order(const carrier_shipment_t *s, const char *number)
                      "HH", "PRODUCT_QUANTITY", 1, "PRODUCT_WEIGHT", s->weight_g, "MONEY_COLLECTION",
                      (json_int_t)s->cod_amount, "ORDER_SERVICE", s->service_code ? s->service_code
                                                                                  : s->express ? VIETTEL_EXPRESS_SERVICE : VIETTEL_ECONOMY_SERVICE,
-                     "ORDER_SERVICE_ADD", "", "ORDER_NOTE", VIETTEL_ORDER_NOTE, "ORDER_PAYMENT",
+                     "ORDER_SERVICE_ADD", "", "ORDER_NOTE", note, "ORDER_PAYMENT",
                      s->cod_amount > 0 ? 3 : 1);
 #undef S
 }

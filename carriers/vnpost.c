@@ -31,6 +31,7 @@
 #define VNPOST_MAX_WEBHOOK_EVENTS 1000
 #define VNPOST_ECONOMY_SERVICE "CTN001" /* chuyển phát thường */
 #define VNPOST_EXPRESS_SERVICE "ETN011" /* chuyển phát nhanh */
+#define VNPOST_INSTRUCTION_MAX 501      /* deliveryInstruction: 500 bytes, like contentNote */
 
 struct vnpost {
     carrier_http_t *http;
@@ -334,7 +335,7 @@ static json_t *
 build_order(const struct vnpost *self, const carrier_shipment_t *s)
 {
     json_t *info = NULL, *addons = NULL, *root = NULL;
-    char amount[32];
+    char amount[32], instruction[VNPOST_INSTRUCTION_MAX];
     (void)self;
 
     addons = json_array();
@@ -345,7 +346,11 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
         if (json_array_append_new(addons, json_pack("{s:s, s:s}", "code", "GTG021", "propValue", amount)) != 0)
             goto fail;
     }
-    if (s->pickup && json_array_append_new(addons, json_pack("{s:s}", "code", "GTG026")) != 0)
+    /* pick-up at the sender's address, in the window the citizen chose when there is one */
+    if (s->pickup && json_array_append_new(addons, s->pickup_window && *s->pickup_window
+                                                       ? json_pack("{s:s, s:s}", "code", "GTG026", "propValue",
+                                                                   s->pickup_window)
+                                                       : json_pack("{s:s}", "code", "GTG026")) != 0)
         goto fail;
 #define S(x) ((x) ? (x) : "")
     info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:s}",
@@ -362,6 +367,17 @@ build_order(const struct vnpost *self, const carrier_shipment_t *s)
     addons = NULL; /* "o" stole it, even on failure */
     if (!info)
         goto fail;
+    /* the fee the postman collects from the citizen at pick-up (send leg), apart from COD */
+    if (s->pickup_fee > 0 && json_object_set_new(info, "pickupFee", json_integer(s->pickup_fee)) != 0) {
+        json_decref(info);
+        goto fail;
+    }
+    /* the authorised person, the documents to take back and the note, for the postman */
+    if (*carrier_instruction(s, instruction, sizeof instruction) &&
+        json_object_set_new(info, "deliveryInstruction", json_string(instruction)) != 0) {
+        json_decref(info);
+        goto fail;
+    }
     root = json_pack("{s:i, s:s, s:o}", "orderCreationStatus", 1, "type", "GUI", "informationOrder", info);
     return root;
 fail:

@@ -47,6 +47,16 @@ admin_units_commune_in_province(const char *commune, const char *province)
     return c && admin_units_province(province) && strcmp(c->province_code, province) == 0;
 }
 
+int
+admin_units_province_is_city(const char *code)
+{
+    const admin_province_t *p = admin_units_province(code);
+
+    /* the table's unit of a centrally-run city is "Thành phố" (a province's is "Tỉnh"); the
+     * law makes every such city a special or class-I urban area */
+    return p && strcmp(p->unit, "Thành phố") == 0;
+}
+
 size_t
 admin_units_province_count(void)
 {

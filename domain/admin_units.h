@@ -46,6 +46,12 @@ const admin_commune_t *admin_units_commune(const char *code);
  * commune belongs to the province, else 0 */
 int admin_units_commune_in_province(const char *commune, const char *province);
 
+/* admin_units_province_is_city - 1 for a centrally-run city (thành phố trực thuộc trung
+ * ương: Hà Nội, TP Hồ Chí Minh, Hải Phòng, …), each a special or class-I urban area, which
+ * makes a route between provinces J+3 instead of J+4 (TT 17/2017 Điều 7.2); 0 for a
+ * province or an unknown code */
+int admin_units_province_is_city(const char *code);
+
 /* admin_units_province_count, admin_units_commune_count - table sizes
  * (34 and 3,321) */
 size_t admin_units_province_count(void);

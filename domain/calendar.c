@@ -511,17 +511,17 @@ calendar_add_working_days(const calendar_t *cal, int64_t start_ms, int n)
 }
 
 int
-calendar_transit_days(int same_commune, int same_province, int appointment_slip)
+calendar_transit_days(int same_commune, int same_province, int major_city, int appointment_slip)
 {
-    int days = same_commune ? 1 : same_province ? 2 : 4;
+    int days = same_commune ? 1 : same_province ? 2 : major_city ? 3 : 4;
 
     return appointment_slip ? days * 2 : days;
 }
 
 int64_t
-calendar_due_date(const calendar_t *cal, int64_t accepted_ms, int same_commune, int same_province,
+calendar_due_date(const calendar_t *cal, int64_t accepted_ms, int same_commune, int same_province, int major_city,
                   int appointment_slip)
 {
-    return calendar_add_working_days(cal, accepted_ms,
-                                     calendar_transit_days(same_commune, same_province, appointment_slip));
+    return calendar_add_working_days(
+        cal, accepted_ms, calendar_transit_days(same_commune, same_province, major_city, appointment_slip));
 }

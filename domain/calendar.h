@@ -68,15 +68,17 @@ void calendar_ymd(int64_t ms, int *y, int *m, int *d);
  * spacing, the tracking page's expected date. */
 int64_t calendar_add_working_days(const calendar_t *cal, int64_t start_ms, int n);
 
-/* calendar_transit_days - TT 17/2017 Điều 7.2 transit limit in working days:
- * same commune 1, same province 2, another province 4; doubled when an
- * appointment slip travels with the item */
-int calendar_transit_days(int same_commune, int same_province, int appointment_slip);
+/* calendar_transit_days - TT 17/2017 Điều 7.2 transit limit in working days, the one table
+ * of it: same commune 1, same province 2, another province 3 when either end is a special or
+ * class-I city (major_city, admin_units_province_is_city), else 4; doubled when an
+ * appointment slip travels with the item. Since 1/7/2025 there are no districts: "same
+ * district" reads "same commune", "between districts of a province" "same province". */
+int calendar_transit_days(int same_commune, int same_province, int major_city, int appointment_slip);
 
 /* calendar_due_date - the last day of transit for an item taken at
  * accepted_ms: J + calendar_transit_days(...). The item is late once the
  * returned day is over (now >= result + CALENDAR_DAY_MS). -1 as above. */
 int64_t calendar_due_date(const calendar_t *cal, int64_t accepted_ms, int same_commune, int same_province,
-                          int appointment_slip);
+                          int major_city, int appointment_slip);
 
 #endif

@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "domain/admin_units.h"
+#include "domain/calendar.h"
 #include "domain/ident.h"
 #include "utf8.h"
 
-typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS } field_kind_t;
+typedef enum { F_TEXT, F_CODE, F_BOOL, F_INT, F_OBJECT, F_DOCS, F_NAMES } field_kind_t;
 typedef int (*ident_fn)(const char *);
 
 typedef struct field_rule {
@@ -87,6 +88,36 @@ ident_any_code(const char *s)
     return 1;
 }
 
+/* ident_date - a calendar date "YYYY-MM-DD" (the Vietnam date of a pick-up) */
+static int
+ident_date(const char *s)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, m, d, n = 0;
+
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    if (y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/* ident_hhmm - a time of day "HH:MM", 00:00 to 23:59 */
+static int
+ident_hhmm(const char *s)
+{
+    return strlen(s) == 5 && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' &&
+           s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && (s[0] < '2' || s[1] <= '3');
+}
+
+/* the citizen's pick-up window on the collection leg (VNPost add-on GTG026) */
+static const field_rule_t pickup_rules[] = {
+    { "date", F_CODE, 1, 0, 0, ident_date, "a date YYYY-MM-DD", NULL },
+    { "from", F_CODE, 1, 0, 0, ident_hhmm, "a time HH:MM, e.g. 08:00", NULL },
+    { "to", F_CODE, 1, 0, 0, ident_hhmm, "a time HH:MM after from, e.g. 11:30", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 static const field_rule_t procedure_rules[] = {
     { "code", F_CODE, 1, 0, 0, ident_any_code, "a procedure code like 1.001234.000.00.00.H23", NULL },
     { "name", F_TEXT, 1, 1, 300, NULL, NULL, NULL },
@@ -146,6 +177,12 @@ static const field_rule_t dossier_rules[] = {
     { "cod_amount", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "authorised_person", F_OBJECT, 0, 0, 0, NULL, NULL, authorised_rules },
     { "note", F_TEXT, 0, 0, 500, NULL, NULL, NULL },
+    /* documents the postman takes back from the citizen at the door (TT 17 Điều 9) */
+    { "take_back", F_NAMES, 0, 0, 0, NULL, NULL, NULL },
+    { "pickup", F_OBJECT, 0, 0, 0, NULL, NULL, pickup_rules },
+    /* the fee the agency asks the citizen to pay when the postman collects the dossier (send
+     * leg); cod_amount is what the return leg collects on delivery */
+    { "pickup_fee", F_INT, 0, 0, 0, NULL, NULL, NULL },
     { "appointment_slip", F_BOOL, 0, 0, 0, NULL, NULL, NULL },
     { "carrier", F_CODE, 0, 0, 0, ident_any_code, "a carrier name", NULL },
     { "delivery", F_CODE, 0, 0, 0, ident_delivery, "economy or express (default economy)", NULL },
@@ -257,6 +294,37 @@ validate_documents(json_t *value, const char *path, json_t **out, api_error_t *e
     return 0;
 }
 
+#define DOSSIER_MAX_TAKE_BACK 20
+
+/* validate_names - a list of {"name": text}: what the agency wants back at the door */
+static int
+validate_names(json_t *value, const char *path, json_t **out, api_error_t *err)
+{
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(value) || json_array_size(value) > DOSSIER_MAX_TAKE_BACK) {
+        api_error_set(err, 422, "invalid_field", path, "%s must be a list of at most %d documents", path,
+                      DOSSIER_MAX_TAKE_BACK);
+        return -1;
+    }
+    *out = json_array();
+    json_array_foreach(value, i, item) {
+        char sub[64];
+        json_t *name = json_object_get(item, "name"), *norm;
+
+        snprintf(sub, sizeof sub, "%s[%zu].name", path, i);
+        if (!json_is_object(item) || !json_is_string(name) || json_object_size(item) != 1) {
+            api_error_set(err, 422, "invalid_field", sub, "each document to take back is {\"name\": text}");
+            return -1;
+        }
+        if (check_text(json_string_value(name), sub, 1, 200, &norm, err) != 0)
+            return -1;
+        json_array_append_new(*out, json_pack("{s:o}", "name", norm));
+    }
+    return 0;
+}
+
 static int
 validate_field(json_t *value, const field_rule_t *r, const char *path, json_t **out, api_error_t *err)
 {
@@ -296,6 +364,8 @@ validate_field(json_t *value, const field_rule_t *r, const char *path, json_t **
         return validate_object(value, r->object, path, *out, err);
     case F_DOCS:
         return validate_documents(value, path, out, err);
+    case F_NAMES:
+        return validate_names(value, path, out, err);
     }
 wrong_type:
     api_error_set(err, 422, "invalid_field", path, "%s has the wrong type: expected %s", path,
@@ -343,6 +413,39 @@ validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_
     return 0;
 }
 
+/* authorised_payload - authorised_person {name, relation} and take_back as one "A; B" text
+ * into the booking payload p; 0, or -1 when out of memory */
+static int
+authorised_payload(const json_t *canon, json_t *p)
+{
+    const json_t *ap = json_object_get(canon, "authorised_person"), *tb = json_object_get(canon, "take_back"), *d;
+    size_t i, n = 0;
+    char *list;
+
+    if (ap && json_object_set_new(p, "authorised_person",
+                                  json_pack("{s:O, s:s}", "name", json_object_get(ap, "name"), "relation",
+                                            json_string_value(json_object_get(ap, "relation"))
+                                                ? json_string_value(json_object_get(ap, "relation"))
+                                                : "")) != 0)
+        return -1;
+    if (!json_array_size(tb))
+        return 0;
+    json_array_foreach(tb, i, d)
+        n += strlen(json_string_value(json_object_get(d, "name"))) + 2;
+    list = malloc(n + 1);
+    if (!list)
+        return -1;
+    list[0] = '\0';
+    json_array_foreach(tb, i, d) {
+        if (i)
+            strcat(list, "; ");
+        strcat(list, json_string_value(json_object_get(d, "name")));
+    }
+    i = (size_t)json_object_set_new(p, "take_back", json_string(list));
+    free(list);
+    return i ? -1 : 0;
+}
+
 /* book_payload - what the carrier adapter needs to book (carriers/carrier.h); built here,
  * on the HTTP thread, so the single writer only stores it */
 static char *
@@ -357,7 +460,7 @@ book_payload(const json_t *canon)
     json_t *result = json_object_get(canon, "result");
     json_t *note = collect ? json_object_get(json_object_get(canon, "procedure"), "name")
                            : json_object_get(result, "summary");
-    json_t *p;
+    json_t *p, *zero = json_integer(0);
     char *text;
 
     p = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
@@ -367,15 +470,35 @@ book_payload(const json_t *canon)
                   json_string_value(json_object_get(canon, "delivery")) ? json_string_value(json_object_get(canon, "delivery"))
                                                                          : "economy",
                   "content_note",
-                  note, "cod_amount", json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
+                  note, "cod_amount", collect ? zero : json_object_get(canon, "cod_amount"), "weight_g", DOSSIER_WEIGHT_GRAMS, "pickup", collect,
                   "sender", "name", json_object_get(from, "name"), "phone", json_object_get(from, "phone"), "address",
                   json_object_get(from, "address"), "province_code", json_object_get(from, "province_code"),
                   "commune_code", json_object_get(from, "commune_code"), "receiver", "name",
                   json_object_get(to, "name"), "phone", json_object_get(to, "phone"), "address",
                   json_object_get(to, "address"), "province_code", json_object_get(to, "province_code"),
                   "commune_code", json_object_get(to, "commune_code"));
+    json_decref(zero);
     if (!p)
         return NULL;
+    if (collect && json_integer_value(json_object_get(canon, "pickup_fee")) > 0)
+        json_object_set(p, "pickup_fee", json_object_get(canon, "pickup_fee"));
+    /* what the postman must know at the door: the dossier's note and, on the return leg, who
+     * may receive it instead of the citizen and what to take back (TT 17 Điều 9); the ID of the
+     * authorised person stays here (its last 4 digits are compared with the proof) */
+    if (json_object_get(canon, "note"))
+        json_object_set(p, "note", json_object_get(canon, "note"));
+    if (collect && json_object_get(canon, "pickup")) {
+        const json_t *w = json_object_get(canon, "pickup");
+        char window[32];
+
+        snprintf(window, sizeof window, "%s %s-%s", json_string_value(json_object_get(w, "date")),
+                 json_string_value(json_object_get(w, "from")), json_string_value(json_object_get(w, "to")));
+        json_object_set_new(p, "pickup_window", json_string(window));
+    }
+    if (!collect && authorised_payload(canon, p) != 0) {
+        json_decref(p);
+        return NULL;
+    }
     text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     return text;
@@ -446,6 +569,22 @@ check_service(json_t *canon, api_error_t *err)
                       service);
         return -1;
     }
+    if (ret && json_object_get(canon, "pickup_fee")) {
+        api_error_set(err, 422, "unknown_field", "pickup_fee",
+                      "pickup_fee is collected on the collection leg; a 'return' submission has cod_amount");
+        return -1;
+    }
+    if (ret && json_object_get(canon, "pickup")) {
+        api_error_set(err, 422, "unknown_field", "pickup",
+                      "pickup is the collection leg's window; a 'return' submission has none");
+        return -1;
+    }
+    if (json_object_get(canon, "pickup") &&
+        strcmp(json_string_value(json_object_get(json_object_get(canon, "pickup"), "from")),
+               json_string_value(json_object_get(json_object_get(canon, "pickup"), "to"))) >= 0) {
+        api_error_set(err, 422, "invalid_field", "pickup.to", "pickup.to must be later than pickup.from");
+        return -1;
+    }
     if (ret && json_object_get(canon, "sender")) {
         api_error_set(err, 422, "unknown_field", "sender",
                       "sender is for the collection leg; a 'return' submission names the recipient only");
@@ -486,41 +625,16 @@ dossier_destroy(dossier_t **selfp)
     *selfp = NULL;
 }
 
-int
-dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
+/* build - the dossier of a validated canonical tree (ownership of canon passes here): the
+ * agency check, defaults, canonical text and hash, the booking payload, the leg's transit
+ * limit. 0 and *out, or -1 with err. Both the submission and a result derived from a 'both'
+ * submission go through here, so the two are hashed and booked alike. */
+static int
+build(json_t *canon, dossier_t **out, api_error_t *err)
 {
-    json_error_t jerr;
-    json_t *root = NULL, *canon = NULL;
     dossier_t *d = NULL;
     const char *agency_code, *code;
     int rc = -1;
-
-    *out = NULL;
-    if (len > DOSSIER_MAX_BODY) {
-        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
-        goto out;
-    }
-    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
-        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
-        goto out;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
-                      jerr.column, jerr.text);
-        goto out;
-    }
-    if (!json_is_object(root)) {
-        api_error_set(err, 400, "invalid_json", NULL, "the body must be a JSON object");
-        goto out;
-    }
-    canon = json_object();
-    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0 ||
-        check_places(canon, err) != 0)
-        goto out;
-    protect_id(json_object_get(canon, "recipient"));
-    protect_id(json_object_get(canon, "sender"));
-    protect_id(json_object_get(canon, "authorised_person"));
 
     code = json_string_value(json_object_get(canon, "dossier_code"));
     agency_code = json_string_value(json_object_get(json_object_get(canon, "agency"), "code"));
@@ -531,9 +645,6 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     }
     if (!json_object_get(canon, "cod_amount"))
         json_object_set_new(canon, "cod_amount", json_integer(0));
-    /* whether that carrier exists and can take the dossier is gateway/rules/intake.c's call */
-    if (!json_object_get(canon, "carrier"))
-        json_object_set_new(canon, "carrier", json_string(default_carrier));
 
     d = calloc(1, sizeof *d);
     if (!d) {
@@ -557,7 +668,9 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     d->service = json_string_value(json_object_get(d->canonical, "service"));
     d->carrier = json_string_value(json_object_get(d->canonical, "carrier"));
     d->agency_code = json_string_value(json_object_get(json_object_get(d->canonical, "agency"), "code"));
-    d->cod_amount = json_integer_value(json_object_get(d->canonical, "cod_amount"));
+    /* what this leg collects: on delivery of the result, or from the citizen at pick-up */
+    d->cod_amount = json_integer_value(json_object_get(
+        d->canonical, strcmp(d->service, "return") == 0 ? "cod_amount" : "pickup_fee"));
     {
         /* the leg runs between the agency and the citizen's address (sender on the collection leg) */
         json_t *agency = json_object_get(d->canonical, "agency");
@@ -569,9 +682,10 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
         const char *cc = json_string_value(json_object_get(citizen, "commune_code"));
         int same_province = ap && cp && strcmp(ap, cp) == 0;
         int same_commune = same_province && ac && cc && strcmp(ac, cc) == 0;
+        int city = admin_units_province_is_city(ap) || admin_units_province_is_city(cp);
         int slip = json_is_true(json_object_get(d->canonical, "appointment_slip"));
 
-        d->transit_days = (same_commune ? 1 : same_province ? 2 : 4) * (slip ? 2 : 1);
+        d->transit_days = calendar_transit_days(same_commune, same_province, city, slip);
     }
     *out = d;
     d = NULL;
@@ -579,6 +693,104 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
 out:
     dossier_destroy(&d);
     json_decref(canon);
+    return rc;
+}
+
+/* parse_object - body as a JSON object within the size and depth limits; NULL with err */
+static json_t *
+parse_object(const char *body, size_t len, api_error_t *err)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    if (len > DOSSIER_MAX_BODY) {
+        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
+        return NULL;
+    }
+    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
+        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
+        return NULL;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        api_error_set(err, 400, "invalid_json", NULL, "the body must be a JSON object");
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+int
+dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
+{
+    json_t *root, *canon = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    root = parse_object(body, len, err);
+    if (!root)
+        return -1;
+    canon = json_object();
+    if (validate_object(root, dossier_rules, "", canon, err) != 0 || check_service(canon, err) != 0 ||
+        check_places(canon, err) != 0)
+        goto out;
+    protect_id(json_object_get(canon, "recipient"));
+    protect_id(json_object_get(canon, "sender"));
+    protect_id(json_object_get(canon, "authorised_person"));
+    /* whether that carrier exists and can take the dossier is gateway/rules/intake.c's call */
+    if (!json_object_get(canon, "carrier"))
+        json_object_set_new(canon, "carrier", json_string(default_carrier));
+    rc = build(canon, out, err);
+    canon = NULL;
+out:
+    json_decref(canon);
+    json_decref(root);
+    return rc;
+}
+
+int
+dossier_result_of_both(const char *both_canonical, const char *body, size_t len, dossier_t **out, api_error_t *err)
+{
+    json_t *root, *both = NULL, *canon = NULL, *result = json_object();
+    const char *service;
+    int rc = -1;
+
+    *out = NULL;
+    root = parse_object(body, len, err);
+    if (!root)
+        goto out;
+    if (!result || validate_object(root, result_rules, "", result, err) != 0)
+        goto out;
+    both = json_loads(both_canonical, 0, NULL);
+    service = json_string_value(json_object_get(both, "service"));
+    if (!service || strcmp(service, "both") != 0 || !json_object_get(both, "recipient")) {
+        api_error_set(err, 500, "internal", NULL, "the stored 'both' submission cannot be read; report this");
+        goto out;
+    }
+    /* the return leg of the same dossier: agency -> the recipient the 'both' submission named,
+     * with the result the case system reports now; the collection leg's parts stay behind */
+    canon = json_deep_copy(both);
+    if (!canon) {
+        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
+        goto out;
+    }
+    json_object_set_new(canon, "service", json_string("return"));
+    json_object_del(canon, "sender");
+    json_object_del(canon, "documents");
+    json_object_del(canon, "pickup");
+    json_object_del(canon, "pickup_fee");
+    json_object_set(canon, "result", result);
+    rc = build(canon, out, err);
+    canon = NULL;
+out:
+    json_decref(canon);
+    json_decref(both);
+    json_decref(result);
     json_decref(root);
     return rc;
 }

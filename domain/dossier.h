@@ -34,7 +34,8 @@ typedef struct {
                                    * waybill, which the dispatcher adds when it leases the job */
     char body_hash[SHA256_HEX_LEN];
     const char *code, *service, *carrier, *agency_code;
-    long long cod_amount;
+    long long cod_amount;         /* what this leg collects: the return leg's COD on delivery, the
+                                   * collection leg's pickup_fee at pick-up */
     int transit_days;             /* TT 17 Điều 7.2 limit for this leg, in working days */
 } dossier_t;
 
@@ -42,6 +43,15 @@ typedef struct {
  * default_carrier is used when the submission names none; whether the carrier exists and
  * can deliver it is checked above the domain (gateway/rules/intake.h). */
 int dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err);
+/* dossier_result_of_both - the return leg of a 'both' dossier whose result is ready (POST
+ * /v1/dossiers/{code}/result): body is {"summary": text, "documents"?: [{name, original}]}
+ * checked like a submission's result (unknown fields refused by name), both_canonical the
+ * stored canonical text of the 'both' submission (its recipient, agency, COD, authorised
+ * person and note). The dossier is a 'return' submission like any other: same hash rules, so
+ * the same result twice is a replay and a different one a conflict. 0 and *out (caller owns),
+ * or -1 with err. */
+int dossier_result_of_both(const char *both_canonical, const char *body, size_t len, dossier_t **out,
+                           api_error_t *err);
 void dossier_destroy(dossier_t **self);
 /* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */
 void dossier_set_id_key(const void *key, size_t len);

@@ -49,6 +49,10 @@ typedef struct sim_order {
     char sale_order[64];  /* VNPost saleOrderCode / Viettel ORDER_NUMBER */
     int viettel;          /* 1: a Viettel Post order */
     long long cod, fee;
+    long long weight;     /* grams, as ordered */
+    long long pickup_fee; /* VNPost pickupFee: collected at pick-up (status 6 carries it) */
+    char instruction[1024]; /* VNPost deliveryInstruction / Viettel ORDER_NOTE, as ordered */
+    char pickup[40];      /* VNPost GTG026: "" none, "any" without a window, else its propValue */
     const short *path;    /* status codes this order walks through */
     int path_len, step;   /* path[step] is the current status, unless cancelled */
     int cancelled;

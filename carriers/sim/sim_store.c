@@ -529,6 +529,8 @@ event_json(const sim_order_t *o, int i, int webhook)
     }
     if (h->code == 14 && o->cod > 0)
         json_object_set_new(e, "amount", json_integer(o->cod));
+    if (h->code == 6 && o->pickup_fee > 0)
+        json_object_set_new(e, "amount", json_integer(o->pickup_fee));
     if (h->code == 14) {
         /* the postman checked the recipient's CCCD at the door */
         char idno[16];
@@ -850,6 +852,22 @@ sim_order_find_locked(const sim_t *s, const char *original_id, sim_order_t **out
     return 0;
 }
 
+/* record_pickup - the GTG026 add-on (pick-up at the sender's address) and its window */
+static void
+record_pickup(sim_order_t *o, const json_t *addons)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(addons); i++) {
+        const json_t *a = json_array_get(addons, i);
+        const char *code = json_string_value(json_object_get(a, "code"));
+        const char *pv = json_string_value(json_object_get(a, "propValue"));
+
+        if (code && strcmp(code, "GTG026") == 0)
+            snprintf(o->pickup, sizeof o->pickup, "%s", pv && *pv ? pv : "any");
+    }
+}
+
 int
 sim_create_order(sim_t *s, const json_t *req, json_t **body)
 {
@@ -895,6 +913,16 @@ sim_create_order(sim_t *s, const json_t *req, json_t **body)
     snprintf(o->item_code, sizeof o->item_code, "%s", item);
     snprintf(o->sale_order, sizeof o->sale_order, "%s", sale_code);
     o->cod = cod;
+    o->weight = weight;
+    {
+        /* recorded so tests see what the postman would read */
+        const char *ins = json_string_value(
+            json_object_get(json_object_get(req, "informationOrder"), "deliveryInstruction"));
+
+        snprintf(o->instruction, sizeof o->instruction, "%s", ins ? ins : "");
+        record_pickup(o, json_object_get(json_object_get(req, "informationOrder"), "addonService"));
+        o->pickup_fee = json_integer_value(json_object_get(json_object_get(req, "informationOrder"), "pickupFee"));
+    }
     o->fee = 16500 + (weight > 500 ? (weight - 1) / 500 * 2500 : 0) + (cod > 0 ? 10000 : 0);
     if (draft) {
         o->path = path_draft;
@@ -1076,6 +1104,12 @@ sale_json(const sim_t *s, const sim_sale_t *sale)
                   last && last->viettel ? "viettel" : "vnpost");
     if (o)
         json_object_set_new(o, "return_calls", json_integer(return_calls));
+    if (o && last) {
+        json_object_set_new(o, "weight", json_integer(last->weight));
+        json_object_set_new(o, "instruction", json_string(last->instruction));
+        json_object_set_new(o, "pickup", json_string(last->pickup));
+        json_object_set_new(o, "pickup_fee", json_integer(last->pickup_fee));
+    }
     return o;
 }
 

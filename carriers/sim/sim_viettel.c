@@ -239,6 +239,10 @@ sim_vt_create_order(sim_t *s, const json_t *req, json_t **body)
     snprintf(o->item_code, sizeof o->item_code, "%s", ref);
     snprintf(o->sale_order, sizeof o->sale_order, "%s", number);
     o->cod = cod;
+    o->weight = weight;
+    snprintf(o->instruction, sizeof o->instruction, "%s",
+             json_string_value(json_object_get(req, "ORDER_NOTE")) ? json_string_value(json_object_get(req, "ORDER_NOTE"))
+                                                                   : "");
     o->fee = 22000 + (weight > 500 ? (weight - 1) / 500 * 3000 : 0) + (cod > 0 ? 12000 : 0);
     if (strstr(addr, "[fail-delivery-hold]")) {
         o->path = vt_path_fail_hold;

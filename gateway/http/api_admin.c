@@ -25,7 +25,7 @@ h_cod_report(http_ctx_t *c)
     const char *date = http_query(c, "date"), *agency = http_query(c, "agency");
     int y, m, d, n = 0;
     int64_t from;
-    long long total;
+    long long total, pickup_total;
     store_cod_report_t report = { 0 };
     store_tx_t *tx = NULL;
     store_rc_t rc;
@@ -65,19 +65,23 @@ h_cod_report(http_ctx_t *c)
         json_t *row;
 
         clock_iso8601(r->collected_at, when, sizeof when);
-        row = json_pack("{s:s, s:s, s:s, s:I, s:s}", "agency_code", r->agency_code, "waybill", r->waybill,
-                        "dossier_code", r->dossier_code, "amount", (json_int_t)r->amount, "collected_at", when);
+        row = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "agency_code", r->agency_code, "waybill", r->waybill,
+                        "dossier_code", r->dossier_code, "amount", (json_int_t)r->amount, "collected_at", when,
+                        "kind", strcmp(r->leg, "send") == 0 ? "pickup_fee" : "cod");
         if (!row || json_array_append_new(rows, row) != 0) {
             json_decref(rows);
             rows = NULL;
         }
     }
     total = report.total;
+    pickup_total = report.pickup_total;
     store_cod_report_free(&report);
     if (!rows)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    /* total stays the COD of return legs; fees taken at pick-up are counted apart */
     return http_send_json(c, 200,
-                          json_pack("{s:s, s:I, s:o}", "date", date, "total", (json_int_t)total, "rows", rows));
+                          json_pack("{s:s, s:I, s:I, s:o}", "date", date, "total", (json_int_t)total,
+                                    "pickup_fees_total", (json_int_t)pickup_total, "rows", rows));
 }
 
 /* ---------------------------------------------------------------- purge */

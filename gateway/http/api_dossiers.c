@@ -75,8 +75,26 @@ dossier_json(const store_dossier_view_t *v)
     return root;
 }
 
+/* event_dvc - the DVC code of a timeline event (sink_dvc) on the leg of its shipment in v;
+ * the officer's receipt of a send leg is its "received" (DVC 2); NULL when none applies */
+static const char *
+event_dvc(const store_dossier_view_t *v, const store_event_t *ev, const json_t *details)
+{
+    const char *prefix;
+    size_t i;
+
+    if (!*ev->status || !*ev->waybill)
+        return NULL;
+    for (i = 0; i < v->nshipments; i++)
+        if (strcmp(v->shipments[i].waybill, ev->waybill) == 0)
+            return sink_dvc(v->shipments[i].leg,
+                            json_is_true(json_object_get(details, "legal_submission")) ? "received" : ev->status,
+                            &prefix);
+    return NULL;
+}
+
 static json_t *
-timeline_json(const char *code, const store_timeline_t *t)
+timeline_json(const char *code, const store_timeline_t *t, const store_dossier_view_t *v)
 {
     json_t *events = json_array(), *root;
     size_t i;
@@ -104,6 +122,8 @@ timeline_json(const char *code, const store_timeline_t *t)
             json_object_set_new(e, "raw_code", json_string(ev->raw_code));
         if (*ev->waybill)
             json_object_set_new(e, "waybill", json_string(ev->waybill));
+        if (event_dvc(v, ev, details))
+            json_object_set_new(e, "dvc", json_string(event_dvc(v, ev, details)));
         json_object_set_new(e, "details", details ? details : json_object());
         json_array_append_new(events, e);
     }
@@ -159,7 +179,19 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     };
     store_intake_result_t made;
     store_dossier_view_t view;
-    store_rc_t rc = store_dossiers_intake(tx, &in, now, &made);
+    store_rc_t rc;
+
+    /* a return leg waits for the collection leg's receipt at the agency (intake.h) */
+    if (strcmp(d->service, "return") == 0) {
+        rc = intake_return_leg_ready(tx, d->code, err);
+        if (rc == STORE_CONFLICT)
+            return -1;
+        if (rc != STORE_OK) {
+            store_failed(err, rc, tx);
+            return -1;
+        }
+    }
+    rc = store_dossiers_intake(tx, &in, now, &made);
 
     switch (rc) {
     case STORE_OK:
@@ -194,18 +226,13 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     return -1;
 }
 
+/* submit_dossier - the checks every dossier passes before the engine writes it (carrier,
+ * agency of the token), then the intake write; d is parked on c */
 static enum MHD_Result
-h_submit(http_ctx_t *c)
+submit_dossier(http_ctx_t *c, dossier_t *d)
 {
-    dossier_t *d = NULL;
     api_error_t e;
-    size_t len;
-    const char *body = http_body(c, &len);
 
-    if (!http_require_json(c))
-        return http_fail(c, 415, "unsupported_media_type", NULL, "send the dossier as Content-Type: application/json");
-    if (dossier_from_json(body, len, http_config(c)->default_carrier, &d, &e) != 0)
-        return http_send_error(c, &e);
     http_keep(c, d, free_dossier);
     if (intake_check_deliverable(d, carrier_find(d->carrier), &e) != 0)
         return http_send_error(c, &e);
@@ -218,6 +245,85 @@ h_submit(http_ctx_t *c)
     http_op(c)->write_fn = write_intake;
     http_op(c)->write_arg = d;
     return http_submit(c, ENGINE_OP_INTAKE, finish_submit);
+}
+
+static enum MHD_Result
+h_submit(http_ctx_t *c)
+{
+    dossier_t *d = NULL;
+    api_error_t e;
+    size_t len;
+    const char *body = http_body(c, &len);
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL, "send the dossier as Content-Type: application/json");
+    if (dossier_from_json(body, len, http_config(c)->default_carrier, &d, &e) != 0)
+        return http_send_error(c, &e);
+    return submit_dossier(c, d);
+}
+
+/* both_submission - the stored 'both' submission of dossier code (caller frees *out), or an
+ * error answer in e: 404 unknown dossier, 409 not_both when it was submitted otherwise */
+static int
+both_submission(http_ctx_t *c, const char *code, char **out, api_error_t *e)
+{
+    store_tx_t *tx = NULL;
+    store_dossier_view_t v;
+    store_rc_t rc = store_tx_begin(http_store(c), STORE_READ, &tx);
+    size_t i;
+    int found = 0;
+
+    *out = NULL;
+    memset(&v, 0, sizeof v);
+    if (rc == STORE_OK)
+        rc = store_dossiers_view(tx, code, &v);
+    if (rc != STORE_OK) {
+        http_store_error(e, rc, rc == STORE_NOT_FOUND ? "no dossier with this code"
+                                : tx ? store_tx_message(tx) : "the database cannot be read; retry later");
+        store_tx_abort(&tx);
+        return -1;
+    }
+    store_tx_abort(&tx);
+    for (i = 0; i < v.nsubmissions && !found; i++)
+        if (strcmp(v.submissions[i].service, "both") == 0) {
+            found = 1;
+            *out = strdup(v.submissions[i].body);
+            if (!*out)
+                api_error_set(e, 503, "unavailable", NULL, "out of memory; retry");
+        }
+    if (!found)
+        api_error_set(e, 409, "not_both", NULL,
+                      "dossier %s was not submitted for service 'both'; a 'return' dossier is booked with its "
+                      "submission, a 'send' one gets its return leg by POST /v1/dossiers with service 'return'",
+                      code);
+    store_dossier_view_free(&v);
+    return *out ? 0 : -1;
+}
+
+/* h_result - POST /v1/dossiers/{code}/result: the case system says the result of a 'both'
+ * dossier is ready; its return leg is created and booked now, from the 'both' submission and
+ * this result, once the collection leg was received at the agency (409 send_leg_not_received
+ * before, see intake.h) */
+static enum MHD_Result
+h_result(http_ctx_t *c)
+{
+    dossier_t *d = NULL;
+    char *both = NULL;
+    api_error_t e;
+    size_t len;
+    const char *body = http_body(c, &len);
+    int rc;
+
+    if (!http_require_json(c))
+        return http_fail(c, 415, "unsupported_media_type", NULL,
+                         "send the result as Content-Type: application/json");
+    if (both_submission(c, c->args[0], &both, &e) != 0)
+        return http_send_error(c, &e);
+    rc = dossier_result_of_both(both, body, len, &d, &e);
+    free(both);
+    if (rc != 0)
+        return http_send_error(c, &e);
+    return submit_dossier(c, d);
 }
 
 /* read_view - answer 200 with what fn renders from a read transaction, or the store's error;
@@ -260,12 +366,18 @@ static store_rc_t
 view_timeline(store_tx_t *tx, const char *code, json_t **out)
 {
     store_timeline_t t;
+    store_dossier_view_t v;
     store_rc_t rc = store_dossiers_timeline(tx, code, &t);
 
+    if (rc != STORE_OK)
+        return rc;
+    /* the legs of its shipments, for the DVC code of each event */
+    rc = store_dossiers_view(tx, code, &v);
     if (rc == STORE_OK) {
-        *out = timeline_json(code, &t);
-        store_timeline_free(&t);
+        *out = timeline_json(code, &t, &v);
+        store_dossier_view_free(&v);
     }
+    store_timeline_free(&t);
     return rc;
 }
 
@@ -403,6 +515,8 @@ const http_route_t api_dossier_routes[] = {
     { "POST", "/v1/dossiers", h_submit, ROLE_CASE_SYSTEM | ROLE_ADMIN, "submit a dossier", HTTP_SCOPE_NONE },
     { "GET", "/v1/dossiers/*", h_get_dossier, ROLES_STAFF, "dossier, shipments, current status", HTTP_SCOPE_DOSSIER },
     { "GET", "/v1/dossiers/*/timeline", h_get_timeline, ROLES_STAFF, "the case timeline", HTTP_SCOPE_DOSSIER },
+    { "POST", "/v1/dossiers/*/result", h_result, ROLE_CASE_SYSTEM | ROLE_ADMIN,
+      "a 'both' dossier's result is ready: book its return leg", HTTP_SCOPE_DOSSIER },
     { "GET", "/v1/shipments/*", h_get_shipment, ROLES_STAFF | ROLE_POST_OFFICE, "one shipment by waybill", HTTP_SCOPE_WAYBILL },
     { NULL, NULL, NULL, 0, NULL, HTTP_SCOPE_NONE },
 };

@@ -41,6 +41,7 @@
 #include "domain/areas.h"
 #include "domain/dossier.h"
 #include "gateway/http/http_internal.h"
+#include "gateway/store/store_dossiers.h"
 #include "gateway/store/store_labels.h"
 #include "gateway/http/http_json.h"
 #include "gateway/rules/sink.h"
@@ -888,6 +889,20 @@ h_manifest_pdf(http_ctx_t *c)
 
 /* --------------------------------------------------------------- scans */
 
+/* handed_over_manifest - the handover scan starts each item's transit clock (J, TT 17 Điều 7.2) */
+static store_rc_t
+handed_over_manifest(store_tx_t *tx, const lreq_t *r, int64_t now)
+{
+    store_manifest_t m;
+    size_t i;
+    store_rc_t rc = store_labels_manifest_get(tx, r->public_id, &m);
+
+    for (i = 0; rc == STORE_OK && i < m.n; i++)
+        rc = sink_handed_over(tx, m.items[i].carrier, m.items[i].waybill, now, r->policy);
+    store_manifest_free(&m);
+    return rc;
+}
+
 static int
 write_scan_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
@@ -895,6 +910,8 @@ write_scan_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_er
     store_scan_result_t res;
     store_rc_t rc = store_labels_scan_manifest(tx, r->public_id, now, &res);
 
+    if (rc == STORE_OK)
+        rc = handed_over_manifest(tx, r, now);
     if (rc != STORE_OK) {
         http_store_error(err, rc, store_tx_message(tx));
         if (rc == STORE_NOT_FOUND)
@@ -910,6 +927,26 @@ write_scan_manifest(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_er
     return 200;
 }
 
+/* handed_over_waybill - one item scanned over the counter: its transit clock starts too */
+static store_rc_t
+handed_over_waybill(store_tx_t *tx, const lreq_t *r, int64_t now)
+{
+    char code[STORE_CODE_MAX];
+    store_dossier_view_t v;
+    size_t i;
+    store_rc_t rc = store_dossiers_code_of_waybill(tx, r->waybill, code);
+
+    if (rc == STORE_OK)
+        rc = store_dossiers_view(tx, code, &v);
+    if (rc != STORE_OK)
+        return rc;
+    for (i = 0; rc == STORE_OK && i < v.nshipments; i++)
+        if (strcmp(v.shipments[i].waybill, r->waybill) == 0)
+            rc = sink_handed_over(tx, v.shipments[i].carrier, r->waybill, now, r->policy);
+    store_dossier_view_free(&v);
+    return rc;
+}
+
 static int
 write_scan_waybill(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
@@ -920,6 +957,11 @@ write_scan_waybill(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_err
 
     if (rc != STORE_OK) {
         refusal_error(err, rc, &why, store_tx_message(tx), "code");
+        return -1;
+    }
+    rc = handed_over_waybill(tx, r, now);
+    if (rc != STORE_OK) {
+        http_store_error(err, rc, store_tx_message(tx));
         return -1;
     }
     *out = json_pack("{s:s, s:i, s:s}", "waybill", r->waybill, "accepted", res.accepted, "status", res.status);
@@ -961,6 +1003,7 @@ h_scan(http_ctx_t *c)
     r = lreq_new(c);
     if (!r)
         return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
+    r->policy = engine_policy(http_engine(c));
     r->root = http_parse_only(c, (const char *const[]){ "code", "event", NULL }, &e);
     if (!r->root)
         return http_send_error(c, &e);

@@ -316,13 +316,13 @@ clerk_row(const store_clerk_row_t *r)
     clock_iso8601(r->status_time ? r->status_time : r->created_at, status_time, sizeof status_time);
     clock_iso8601(r->created_at, created, sizeof created);
     /* a booking the carrier never took reads as such, not as the "created" it still is */
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "waybill",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "waybill",
                      r->waybill, "dossier_code", r->dossier_code, "status", r->status, "status_text",
                      r->booking_dead ? "Bưu điện chưa nhận đơn (đặt đơn thất bại)" : si ? si->text_vi : r->status, "status_time", status_time, "created_at", created, "cod_amount",
                      (json_int_t)r->cod_amount, "label_prints", r->label_prints, "carrier", r->carrier,
                      "recipient_name", r->recipient_name, "province_code", r->province_code, "commune_code",
                      r->commune_code, "last_event", r->last_event, "agency_code", r->agency_code, "booking_refused",
-                     r->booking_dead);
+                     r->booking_dead, "sla_breached", r->sla_breached);
 }
 
 static enum MHD_Result

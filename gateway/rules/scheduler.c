@@ -184,6 +184,11 @@ sla(store_tx_t *tx, const scheduler_config_t *cfg, int64_t now, scheduler_report
         r = note(tx, s, now, "sla_breached", text, "sla_breached");
         if (r == STORE_OK)
             r = store_shipments_mark_breached(tx, s->id);
+        /* the agency hears of it too (its clerks see it on the problem list) */
+        if (r == STORE_OK) {
+            snprintf(text, sizeof text, "Hạn phát %02d/%02d/%04d", d, m, y);
+            r = sink_notify(tx, s->id, "sla_breached", NULL, now, text, cfg->policy, now);
+        }
         if (r == STORE_OK) {
             report->sla_breaches++;
             log_warn("shipment %s missed its due date", s->waybill);

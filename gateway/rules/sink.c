@@ -67,12 +67,16 @@ textf(const char *fmt, ...)
     return out;
 }
 
-/* dvc_for - what the case system is told about a status (design §4 last column):
+/* sink_dvc - what the case system is told about a status (design §4 last column):
  * the DVC status code and the Vietnamese text; NULL when it is not told */
-static const char *
-dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
+const char *
+sink_dvc(const char *leg, const char *status, const char **text_prefix)
 {
-    int send = strcmp(s->leg, "send") == 0;
+    int send = strcmp(leg, "send") == 0;
+    /* a note changes nothing on the case system's side: it carries the dossier's state there,
+     * "1" (registered, not yet received) while its dossier travels to the agency, "9" (done,
+     * the result with the post) on the return leg */
+    const char *note = send ? "1" : "9";
 
     if (strcmp(status, "booked") == 0 && !send) {
         *text_prefix = "Chuyển thông tin nhận kết quả sang bưu điện, mã vận đơn";
@@ -90,21 +94,31 @@ dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
     }
     if (strcmp(status, "delivery_failed") == 0) {
         *text_prefix = "Bưu điện phát không thành công, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "returned") == 0) {
         *text_prefix = "Kết quả đã được chuyển hoàn về Bộ phận một cửa, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "exception") == 0) {
         *text_prefix = "Bưu gửi gặp sự cố, cần cán bộ một cửa xử lý, mã vận đơn";
-        return "9";
+        return note;
     }
     if (strcmp(status, "cancelled") == 0) {
         *text_prefix = "Đã hủy yêu cầu gửi qua bưu chính công ích, mã vận đơn";
-        return "9";
+        return note;
+    }
+    if (strcmp(status, "sla_breached") == 0) {
+        *text_prefix = "Bưu gửi quá thời hạn chuyển phát theo quy định (TT 17/2017/TT-BTTTT Điều 7.2), mã vận đơn";
+        return note;
     }
     return NULL;
+}
+
+static const char *
+dvc_for(const store_shipment_t *s, const char *status, const char **text_prefix)
+{
+    return sink_dvc(s->leg, status, text_prefix);
 }
 
 /* notify_ship - the notify job for a status the case system is told about; it carries the
@@ -136,11 +150,13 @@ notify_ship(store_tx_t *tx, const store_shipment_t *s, const char *status, const
     content = text && *text ? textf("%s %s. %s", prefix, s->waybill, text) : textf("%s %s.", prefix, s->waybill);
     purpose = textf("notify:%s:%" PRId64, status, event_time);
     if (content && purpose)
-        payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:I, s:s}}}", "url",
+        /* the channel is the public post (KenhThucHien 3) and so is the result's delivery
+         * (HinhThucTra "1"), design §1 */
+        payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:{s:I, s:s}}}", "url",
                             policy->case_system_url, "request_id", s->dossier_code, "body", "MaHoSo",
                             s->dossier_code, "TrangThaiHoSo", dvc, "NoiDungXuLy", content, "ThoiDiemXuLy", when,
-                            "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu", upu ? upu : "",
-                            "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
+                            "KenhThucHien", 3, "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu",
+                            upu ? upu : "", "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
     if (payload && strcmp(status, "received") == 0 &&
         json_object_set_new(json_object_get(payload, "body"), "NgayTiepNhan", json_string(when)) != 0) {
         json_decref(payload);
@@ -202,6 +218,32 @@ append(store_tx_t *tx, const store_shipment_t *s, int64_t event_time, int64_t no
     return r;
 }
 
+/* start_transit - J, the day the postal service took the item (TT 17 Điều 7.2): the first of
+ * the handover scan of a manifest (or of the item) at the post office and the carrier's
+ * "accepted"; due = J + the leg's working days (its route, fixed at intake by
+ * calendar_transit_days). The store keeps the earliest due date it is given. */
+static store_rc_t
+start_transit(store_tx_t *tx, const store_shipment_t *s, int64_t taken_at, const sink_policy_t *policy)
+{
+    int days = s->transit_days > 0 ? s->transit_days : 4;
+    int64_t due = calendar_add_working_days(policy ? policy->calendar : NULL, taken_at, days);
+
+    return due < 0 ? STORE_OK : store_shipments_set_due(tx, s->id, due);
+}
+
+store_rc_t
+sink_handed_over(store_tx_t *tx, const char *carrier, const char *waybill, int64_t at, const sink_policy_t *policy)
+{
+    store_shipment_t s;
+    store_rc_t r = store_shipments_find_waybill(tx, carrier, waybill, &s);
+
+    if (r != STORE_OK)
+        return r;
+    if (status_is_terminal(s.status))
+        return STORE_OK; /* a scan of a finished item starts nothing */
+    return start_transit(tx, &s, at, policy);
+}
+
 /* milestones - what the scheduler needs to know about a status change: when the postal
  * service took the item (the SLA clock starts, TT 17 Điều 7.2), when it first tried to
  * deliver (the return leg's transit ends), each failed attempt (TT 17 Điều 5.2), and when
@@ -213,12 +255,8 @@ milestones(store_tx_t *tx, const store_shipment_t *s, const char *status, int64_
     store_rc_t r = STORE_OK;
     int64_t next_poll;
 
-    if (strcmp(status, "accepted") == 0) {
-        int days = s->transit_days > 0 ? s->transit_days : 4;
-        int64_t due = calendar_add_working_days(policy ? policy->calendar : NULL, event_time, days);
-
-        r = store_shipments_set_due(tx, s->id, due);
-    }
+    if (strcmp(status, "accepted") == 0)
+        r = start_transit(tx, s, event_time, policy);
     /* an attempt cannot have happened after we heard of it: a carrier clock running ahead of
      * ours must not hold back the invitations that count from it */
     if (r == STORE_OK && (strcmp(status, "delivery_failed") == 0 || strcmp(status, "delivered") == 0))
@@ -618,6 +656,57 @@ proof_text(store_tx_t *tx, int64_t id, char **out)
     return *out ? STORE_OK : oom(tx, "describing the proof of delivery");
 }
 
+/* proof_mismatch - why the proof of delivery of return-leg shipment s does not match whom the
+ * dossier allows to receive it (the citizen, or its authorised person: relation and the last 4
+ * digits of the ID, design §8), or NULL when it matches or cannot be judged */
+static const char *
+proof_mismatch(const store_contact_t *c, const carrier_event_t *e)
+{
+    int authorised = strcmp(e->receiver_relation, "authorised") == 0;
+    const char *want = authorised ? c->authorised_id_last4 : c->recipient_id_last4;
+
+    if (authorised && !c->authorised_name[0])
+        return "giao cho người được ủy quyền nhưng hồ sơ không có người được ủy quyền";
+    if (*want && four_digits(e->receiver_id_last4) && strcmp(want, e->receiver_id_last4) != 0)
+        return authorised ? "số cuối giấy tờ của người nhận khác người được ủy quyền trong hồ sơ"
+                          : "số cuối giấy tờ của người nhận khác người nhận trong hồ sơ";
+    return NULL;
+}
+
+/* check_proof - a delivered return leg whose proof does not match the dossier gets a note on
+ * the timeline (details kind proof_mismatch: the clerk's problem list shows it) */
+static store_rc_t
+check_proof(store_tx_t *tx, const store_shipment_t *s, const carrier_event_t *e, int64_t now)
+{
+    store_contact_t c;
+    const char *why;
+    char *text, *key;
+    json_t *details;
+    store_rc_t r;
+
+    if (strcmp(s->leg, "return") != 0 || !e->receiver_relation[0])
+        return STORE_OK;
+    r = store_shipments_contact(tx, s->id, &c);
+    if (r != STORE_OK)
+        return r == STORE_NOT_FOUND ? STORE_OK : r;
+    why = proof_mismatch(&c, e);
+    if (!why)
+        return STORE_OK;
+    text = textf("Người nhận không khớp với hồ sơ (%s); cán bộ một cửa cần kiểm tra việc trả kết quả, mã vận đơn %s",
+                 why, s->waybill);
+    key = textf("proof_mismatch:%" PRId64, s->id);
+    details = json_pack("{s:s, s:s, s:s}", "kind", "proof_mismatch", "relation",
+                        strcmp(e->receiver_relation, "authorised") == 0 ? "authorised" : "self", "id_last4",
+                        four_digits(e->receiver_id_last4) ? e->receiver_id_last4 : "");
+    r = text && key && details ? append(tx, s, e->carrier_time_ms, now, "gateway", NULL, NULL, NULL, text, details, key)
+                               : oom(tx, "recording a proof mismatch");
+    log_warn("shipment %s: the proof of delivery does not match the dossier", s->waybill);
+    json_decref(details);
+    free(key);
+    free(text);
+    return r == STORE_EXISTS ? STORE_OK : r;
+}
+
 static store_rc_t
 find_ship_for_event(store_tx_t *tx, const char *carrier, const carrier_event_t *e, store_shipment_t *s)
 {
@@ -725,9 +814,21 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
             snprintf(p.id_last4, sizeof p.id_last4, "%s", e->receiver_id_last4);
         p.cod_collected = e->amount > 0 ? e->amount : 0;
         r = store_shipments_record_delivery(tx, s.id, &p);
+        if (r == STORE_OK)
+            r = check_proof(tx, &s, e, now);
         if (r != STORE_OK)
             goto out;
     }
+    /* the fee collected from the citizen at pick-up (send leg): reported apart from COD */
+    if (!delivered && e->amount > 0 && strcmp(s.leg, "send") == 0 && info && strcmp(info->name, "accepted") == 0)
+        r = store_shipments_record_collected(tx, s.id, e->amount, e->carrier_time_ms);
+    if (r != STORE_OK)
+        goto out;
+    /* the carrier took it before the handover scan said so: J is the first of the two */
+    if (!changes && info && strcmp(info->name, "accepted") == 0 && !status_is_terminal(s.status))
+        r = start_transit(tx, &s, e->carrier_time_ms, policy);
+    if (r != STORE_OK)
+        goto out;
     if (changes) {
         r = move(tx, &s, info->name, e->carrier_time_ms, e->carrier_time_ms, policy, now);
         /* the citizen hears of it: out for delivery, a failed attempt, back at the desk */

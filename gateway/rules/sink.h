@@ -49,6 +49,11 @@ typedef struct {
     int citizen_email;            /* 1: email jobs to the citizen */
 } sink_policy_t;
 
+/* sink_dvc - the DVC status code (design §1: "2", "9", "10", or "1" for a note about a send leg)
+ * the case system is told for a shipment of leg ("send" or "return") reaching status, with the
+ * Vietnamese text that begins the notification in *text_prefix; status "received" is the send
+ * leg's receipt at the agency. NULL when the case system is not told. Static strings. */
+const char *sink_dvc(const char *leg, const char *status, const char **text_prefix);
 /* sink_job_result - apply a RESULT (a late or duplicate one is ignored: STORE_OK) */
 store_rc_t sink_job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int64_t now);
 /* sink_carrier_events - apply events of carrier ops; report counts what happened */
@@ -64,6 +69,12 @@ store_rc_t sink_set_status(store_tx_t *tx, int64_t shipment_id, const char *stat
  * the case system is told about it; STORE_OK queued or not needed */
 store_rc_t sink_notify(store_tx_t *tx, int64_t shipment_id, const char *status, const char *upu, int64_t event_time,
                        const char *text, const sink_policy_t *policy, int64_t now);
+/* sink_handed_over - the post office took waybill of carrier over the counter at `at` (the
+ * handover scan of a manifest or of the item, POST /v1/scans): J of TT 17 Điều 7.2 when it
+ * comes before the carrier's "accepted", so the due date counts from it. STORE_NOT_FOUND for
+ * an unknown waybill; a finished shipment is left alone. */
+store_rc_t sink_handed_over(store_tx_t *tx, const char *carrier, const char *waybill, int64_t at,
+                            const sink_policy_t *policy);
 /* sink_receive - the receiving officer accepted send-leg shipment_id at the agency's desk on
  * receipt_id (QĐ 45 Điều 7.4): the legal submission time goes on the timeline (source clerk;
  * the status stays or becomes delivered) and to the case system as DVC 2 with NgayTiepNhan.

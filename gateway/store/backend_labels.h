@@ -20,6 +20,7 @@ struct store_labels_ops {
     store_rc_t (*receipt_create)(store_tx_t *tx, const store_receipt_new_t *req, int64_t now, store_receipt_t *out,
                                  store_labels_refusal_t *why);
     store_rc_t (*receipt_get)(store_tx_t *tx, const char *public_id, store_receipt_t *out);
+    store_rc_t (*receipt_of)(store_tx_t *tx, int64_t shipment_id, char id[STORE_LABELS_ID_MAX], int64_t *received_at);
 };
 
 #endif

@@ -19,6 +19,7 @@ struct store_shipments_ops {
     store_rc_t (*set_next_poll)(store_tx_t *tx, int64_t id, int64_t at);
     store_rc_t (*mark_breached)(store_tx_t *tx, int64_t id);
     store_rc_t (*record_delivery)(store_tx_t *tx, int64_t id, const store_proof_t *proof);
+    store_rc_t (*record_collected)(store_tx_t *tx, int64_t id, int64_t amount, int64_t at);
     store_rc_t (*get_proof)(store_tx_t *tx, int64_t id, store_proof_t *out);
     store_rc_t (*contact)(store_tx_t *tx, int64_t id, store_contact_t *out);
     store_rc_t (*due_polls)(store_tx_t *tx, int64_t now, int max, store_shipment_list_t *out);

@@ -72,16 +72,18 @@ typedef struct {
     char dossier_code[64];
     long long amount;     /* đồng */
     int64_t collected_at; /* UTC ms */
+    char leg[8];          /* "return": COD on delivery; "send": the fee collected at pick-up */
 } store_cod_row_t;
 
 typedef struct {
     store_cod_row_t *rows; /* owned */
     size_t n;
-    long long total;
+    long long total;        /* COD collected on delivery (return legs) */
+    long long pickup_total; /* fees collected at pick-up (send legs), apart from COD */
 } store_cod_report_t;
 void store_cod_report_free(store_cod_report_t *report);
 
-/* store_admin_cod_report - money collected on delivery in [from, to) (UTC ms), of agency
+/* store_admin_cod_report - money collected on delivery or at pick-up in [from, to) (UTC ms), of agency
  * (NULL or "" = every agency), by agency then time */
 store_rc_t store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency,
                                   store_cod_report_t *out);

@@ -188,7 +188,9 @@ void store_tracking_free(store_tracking_t *self);
 
 typedef enum {
     STORE_CLERK_READY,    /* created or booked and on no open handover manifest, oldest first */
-    STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, dead bookings, newest first */
+    STORE_CLERK_PROBLEMS, /* failed deliveries, returns, exceptions, dead bookings, SLA breaches of
+                           * items not delivered or cancelled, deliveries with a timeline note of kind
+                           * proof_mismatch, newest first */
 } store_clerk_state_t;
 
 typedef struct {
@@ -204,6 +206,7 @@ typedef struct {
     char province_code[8], commune_code[8];
     char *last_event;           /* owned: the text of the shipment's newest timeline event, or "" */
     int booking_dead;           /* its book job is dead: the carrier never took the order */
+    int sla_breached;           /* past its due date (TT 17 Điều 7.2) before any delivery attempt */
 } store_clerk_row_t;
 
 typedef struct {

@@ -93,3 +93,9 @@ store_labels_receipt_get(store_tx_t *tx, const char *public_id, store_receipt_t 
 {
     return tx->store->be->labels->receipt_get(tx, public_id, out);
 }
+
+store_rc_t
+store_labels_receipt_of(store_tx_t *tx, int64_t shipment_id, char id[STORE_LABELS_ID_MAX], int64_t *received_at)
+{
+    return tx->store->be->labels->receipt_of(tx, shipment_id, id, received_at);
+}

@@ -168,5 +168,9 @@ store_rc_t store_labels_receipt_create(store_tx_t *tx, const store_receipt_new_t
                                        store_receipt_t *out, store_labels_refusal_t *why);
 /* store_labels_receipt_get - receipt public_id with its items; STORE_NOT_FOUND when unknown */
 store_rc_t store_labels_receipt_get(store_tx_t *tx, const char *public_id, store_receipt_t *out);
+/* store_labels_receipt_of - the receipt shipment_id was received on: its public id in id and
+ * its time (the legal submission time) in *received_at; STORE_NOT_FOUND when it is on none */
+store_rc_t store_labels_receipt_of(store_tx_t *tx, int64_t shipment_id, char id[STORE_LABELS_ID_MAX],
+                                   int64_t *received_at);
 
 #endif

@@ -78,6 +78,12 @@ store_shipments_mark_breached(store_tx_t *tx, int64_t id)
 }
 
 store_rc_t
+store_shipments_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at)
+{
+    return tx->store->be->shipments->record_collected(tx, id, amount, at);
+}
+
+store_rc_t
 store_shipments_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *proof)
 {
     return tx->store->be->shipments->record_delivery(tx, id, proof);

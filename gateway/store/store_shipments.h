@@ -69,6 +69,11 @@ typedef struct {
     char desk_name[512];      /* the agency (its one-stop desk) */
     char desk_address[512];
     char desk_phone[32];
+    /* what the proof of delivery is compared with (design §8: of an ID the last 4 digits only) */
+    char recipient_id_last4[5];
+    char authorised_name[256]; /* "" when the dossier names no authorised person */
+    char authorised_relation[64];
+    char authorised_id_last4[5];
 } store_contact_t;
 
 /* store_shipments_contact - the contact data of shipment id's dossier (return leg: the
@@ -88,7 +93,8 @@ store_rc_t store_shipments_set_booked(store_tx_t *tx, int64_t id, const char *ca
  * status_time is the carrier time that orders later events */
 store_rc_t store_shipments_set_status(store_tx_t *tx, int64_t id, const char *status, int64_t status_time,
                                       int64_t now);
-/* store_shipments_set_due - the SLA due date, only the first time (acceptance happens once) */
+/* store_shipments_set_due - the SLA due date; an earlier one than recorded replaces it, a later
+ * one changes nothing (J is the first of the handover scan and the carrier's acceptance) */
 store_rc_t store_shipments_set_due(store_tx_t *tx, int64_t id, int64_t due_at);
 /* store_shipments_record_attempt - a delivery attempt at `at`: the first one ends the return
  * leg's transit; failed = 1 also counts it and remembers it as the last attempt */
@@ -102,6 +108,10 @@ store_rc_t store_shipments_mark_breached(store_tx_t *tx, int64_t id);
 /* store_shipments_record_delivery - who received it and what was collected; fields left
  * empty (or 0) keep what an earlier event recorded */
 store_rc_t store_shipments_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *proof);
+/* store_shipments_record_collected - money the carrier collected on this leg outside a delivery
+ * (the send leg's fee taken from the citizen at pick-up): amount (VND) at `at` (carrier time),
+ * kept where the COD report reads collected money (cod_collected, cod_collected_at) */
+store_rc_t store_shipments_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at);
 /* store_shipments_get_proof - the recorded proof (STORE_OK with relation "" when none) */
 store_rc_t store_shipments_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out);
 

@@ -1,4 +1,5 @@
 """The whole life of a shipment: case-system sync, cancel, duplicate and out-of-order events (issue 3/6)."""
+import json
 import os
 import time
 import unittest
@@ -112,6 +113,88 @@ class CancelTest(unittest.TestCase):
         st, doc, _ = self.sys.request("POST", "/v1/shipments/%s/cancel" % w2, {})
         self.assertEqual((st, doc["error"]["code"]), (409, "already_picked_up"))
         self.assertEqual(self.sys.db_counts(), before)
+
+
+class OrderFieldsTest(unittest.TestCase):
+    """What the postman must know reaches the carrier order (weight, authorised person, note,
+    documents to take back), and a proof of delivery that does not match the dossier is flagged."""
+
+    def setUp(self):
+        # a slow carrier clock: the orders stay booked, the test delivers them itself
+        self.sys = harness.System(workers=1, clock_speed=1, step_seconds=3600)
+        self.sys.import_codes()
+
+    def tearDown(self):
+        findings = self.sys.stop()
+        self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
+
+    def submit(self, seq):
+        d = harness.make_dossier(seq)
+        d["authorised_person"] = {"name": "Trần Văn Bình", "relation": "Chồng", "id_number": "001099001234"}
+        d["take_back"] = [{"name": "Giấy hẹn trả kết quả"}, {"name": "Biên lai thu phí"}]
+        d["note"] = "Gọi trước 30 phút"
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "booked", timeout=30), set())
+        return d["dossier_code"], doc["shipments"][0]["waybill"]
+
+    def deliver(self, waybill, relation, id_number, event="pod"):
+        ev = vnpost_event(waybill, 14, time.time(), event + waybill, "Phát thành công")
+        ev.update({"receiverName": "Trần Văn Bình", "receiverRelation": relation, "receiverIdType": "CCCD",
+                   "receiverIdNumber": id_number})
+        st, rep, _ = self.sys.request("POST", "/v1/carriers/vnpost/events", [ev], token=self.sys.carrier_token)
+        self.assertEqual((st, rep["applied"]), (200, 1), rep)
+
+    def problems(self):
+        st, doc, _ = self.sys.request("GET", "/v1/clerk/shipments?state=problems")
+        self.assertEqual(st, 200, doc)
+        return {r["waybill"]: r for r in doc["shipments"]}
+
+    def test_order_fields_and_proof_mismatch(self):
+        code, w = self.submit(21)
+        order = self.sys.sim_stats()["by_sale_order"][code]
+        self.assertEqual(order["weight"], 200)
+        self.assertIn("Người được ủy quyền nhận: Trần Văn Bình (Chồng)", order["instruction"])
+        self.assertIn("Thu hồi: Giấy hẹn trả kết quả; Biên lai thu phí", order["instruction"])
+        self.assertIn("Ghi chú: Gọi trước 30 phút", order["instruction"])
+        self.assertNotIn("001099001234", order["instruction"], "no ID number goes to the carrier")
+        # handed to "the authorised person" showing another ID: flagged on the timeline and the problem list
+        self.deliver(w, "authorised", "001099009999")
+        st, tl, _ = self.sys.timeline(code)
+        flagged = [e for e in tl["events"] if e["details"].get("kind") == "proof_mismatch"]
+        self.assertEqual(len(flagged), 1, tl["events"])
+        self.assertIn("Người nhận không khớp", flagged[0]["text"])
+        self.assertEqual(flagged[0]["details"]["id_last4"], "9999")
+        self.assertIn(w, self.problems())
+        # the carrier reports the same delivery again (another event): flagged once
+        self.deliver(w, "authorised", "001099009999", event="pod-again-")
+        st, tl, _ = self.sys.timeline(code)
+        self.assertEqual(sum(e["details"].get("kind") == "proof_mismatch" for e in tl["events"]), 1)
+        # the right authorised person: nothing to flag
+        code2, w2 = self.submit(22)
+        self.deliver(w2, "authorised", "001099001234")
+        st, tl, _ = self.sys.timeline(code2)
+        self.assertEqual([e for e in tl["events"] if e["details"].get("kind") == "proof_mismatch"], [])
+        self.assertNotIn(w2, self.problems())
+
+
+    def test_pickup_window_goes_to_the_carrier(self):
+        d = send_dossier(23)
+        d["pickup"] = {"date": "2026-12-03", "from": "08:00", "to": "11:30"}
+        bad = dict(d, pickup={"date": "2026-12-03", "from": "11:30", "to": "08:00"})
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", bad)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup.to"), err)
+        bad = dict(d, pickup={"date": "2026-02-30", "from": "08:00", "to": "11:30"})
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", bad)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup.date"), err)
+        ret = dict(harness.make_dossier(24), pickup=d["pickup"])
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup"), err)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(self.sys.wait_all_status([d["dossier_code"]], "pickup_pending", timeout=30), set())
+        order = self.sys.sim_stats()["by_sale_order"][d["dossier_code"]]
+        self.assertEqual(order["pickup"], "2026-12-03 08:00-11:30", "GTG026 carries the citizen's window")
 
 
 class CarrierEventsTest(unittest.TestCase):
@@ -259,18 +342,144 @@ class LegsTest(unittest.TestCase):
         self.assertEqual([n["TrangThaiHoSo"] for n in notes], ["2"], "received at the agency = legal submission")
         self.assertIn("thời điểm nộp hồ sơ", notes[0]["NoiDungXuLy"])
 
-    def test_both_links_the_return_leg_to_the_collection_leg(self):
+    def receive(self, waybill):
+        st, rec, _ = self.sys.request("POST", "/v1/receipts", {"waybills": [waybill], "officer": "Nguyễn Văn A"})
+        self.assertEqual(st, 201, rec)
+
+    def test_pickup_fee_is_collected_on_the_send_leg_apart_from_cod(self):
+        d = send_dossier(9, service="both")
+        d["cod_amount"] = 25000   # the return leg's, collected on delivery of the result
+        d["pickup_fee"] = 10000   # collected from the citizen when the postman takes the dossier
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        code, w = d["dossier_code"], doc["shipments"][0]["waybill"]
+        self.assertEqual(doc["shipments"][0]["cod_amount"], 10000, "the send leg collects the pick-up fee")
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        order = self.sys.sim_stats()["by_sale_order"][code]
+        self.assertEqual(order["pickup_fee"], 10000)
+        ret = dict(harness.make_dossier(10), pickup_fee=5000)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["field"]), (422, "pickup_fee"), err)
+        deadline = time.time() + 30
+        rows = []
+        while time.time() < deadline and not rows:
+            day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+            # the simulated carrier clock runs ahead: look at the next days too
+            for k in range(0, 40):
+                day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600 + k * 86400))
+                st, rep, _ = self.sys.request("GET", "/v1/reports/cod?date=" + day)
+                self.assertEqual(st, 200, rep)
+                rows = [r for r in rep["rows"] if r["waybill"] == w]
+                if rows:
+                    break
+            time.sleep(0.3)
+        self.assertEqual([(r["kind"], r["amount"]) for r in rows], [("pickup_fee", 10000)])
+        self.assertEqual((rep["pickup_fees_total"], rep["total"]), (10000, 0), "apart from COD")
+
+    def test_both_links_the_return_leg_to_the_collection_leg_after_its_receipt(self):
         d = send_dossier(2, service="both")
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
         self.assertEqual(st, 201, doc)
         send_waybill = doc["shipments"][0]["waybill"]
+        code = d["dossier_code"]
+        # the return submission itself waits for the receipt at the agency, like the result route
         ret = harness.make_dossier(2)
+        before = self.sys.db_counts()
+        st, err, _ = self.sys.request("POST", "/v1/dossiers", ret)
+        self.assertEqual((st, err["error"]["code"]), (409, "send_leg_not_received"), err)
+        self.assertIn(send_waybill, err["error"]["message"])
+        self.assertEqual(self.sys.db_counts(), before, "a refused return leg writes nothing")
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        self.receive(send_waybill)
         st, doc, _ = self.sys.request("POST", "/v1/dossiers", ret)
         self.assertEqual(st, 201, doc)
-        st, dossier, _ = self.sys.dossier(d["dossier_code"])
+        st, dossier, _ = self.sys.dossier(code)
         legs = {s["leg"]: s for s in dossier["shipments"]}
         self.assertEqual(set(legs), {"send", "return"})
         self.assertEqual(legs["return"]["linked_waybill"], send_waybill)
+
+    def test_both_result_ready_books_the_return_leg_after_the_receipt_in_order(self):
+        """POST /v1/dossiers/{code}/result: refused before the collection leg's receipt, then the
+        return leg is booked from the 'both' submission and the result, and the case system hears
+        2 (received, with NgayTiepNhan), 9 (booked), 10 (delivered) in that order."""
+        d = send_dossier(5, service="both")
+        d["result"] = {"summary": "Dự kiến: giấy khai sinh"}
+        code = d["dossier_code"]
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        send_waybill = doc["shipments"][0]["waybill"]
+        result = {"summary": "Giấy khai sinh bản chính và 02 bản sao",
+                  "documents": [{"name": "Giấy khai sinh", "original": True}]}
+        path = "/v1/dossiers/%s/result" % code
+        # validated: unknown fields and a missing summary are refused by name
+        st, err, _ = self.sys.request("POST", path, dict(result, signed_by="x"))
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "unknown_field", "signed_by"))
+        st, err, _ = self.sys.request("POST", path, {"documents": []})
+        self.assertEqual((st, err["error"]["code"], err["error"]["field"]), (422, "missing_field", "summary"))
+        # before the receipt: held back with a clear reason, nothing written
+        before = self.sys.db_counts()
+        st, err, _ = self.sys.request("POST", path, result)
+        self.assertEqual((st, err["error"]["code"]), (409, "send_leg_not_received"), err)
+        self.assertIn("POST /v1/receipts", err["error"]["message"])
+        self.assertEqual(self.sys.db_counts(), before)
+        # agency scope, as for the other dossier routes: another agency's case system sees no such dossier
+        st, tok, _ = self.sys.request("POST", "/v1/tokens", {"name": "cs-other", "role": "case_system",
+                                                             "agency_code": "000.00.99.H99"})
+        self.assertEqual(st, 201, tok)
+        st, err, _ = self.sys.request("POST", path, result, token=tok["token"])
+        self.assertEqual(st, 404, err)
+        st, err, _ = self.sys.request("POST", path, result, token=self.sys.token("clerk-r", "clerk"))
+        self.assertEqual(st, 403, err)
+        self.assertEqual(self.sys.wait_all_status([code], "delivered", timeout=60), set())
+        self.receive(send_waybill)
+        st, made, _ = self.sys.request("POST", path, result)
+        self.assertEqual(st, 201, made)
+        self.assertEqual(made["shipments"][0]["leg"], "return")
+        ret_waybill = made["shipments"][0]["waybill"]
+        self.assertNotEqual(ret_waybill, send_waybill)
+        # the same result again is a replay; another one conflicts
+        st, again, _ = self.sys.request("POST", path, result)
+        self.assertEqual(st, 200, again)
+        st, err, _ = self.sys.request("POST", path, {"summary": "Kết quả khác"})
+        self.assertEqual((st, err["error"]["code"]), (409, "conflict"), err)
+        # the order went agency -> the recipient of the 'both' submission, with the result's summary
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st, dossier, _ = self.sys.dossier(code)
+            if {s["leg"]: s["status"] for s in dossier["shipments"]}.get("return") == "delivered":
+                break
+            time.sleep(0.3)
+        self.assertEqual({s["leg"]: s["status"] for s in dossier["shipments"]},
+                         {"send": "delivered", "return": "delivered"})
+        self.assertEqual(dossier["submissions"]["return"]["result"], result)
+        self.assertNotIn("sender", dossier["submissions"]["return"])
+        self.assertEqual(dossier["submissions"]["return"]["recipient"]["phone"], d["recipient"]["phone"])
+        self.assertEqual(self.sys.sim_stats()["by_sale_order"][code]["orders"], 2)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(self.receiver.by_dossier().get(code, [])) < 3:
+            time.sleep(0.3)
+        notes = self.receiver.by_dossier().get(code, [])
+        self.assertEqual([(n["TrangThaiHoSo"], n["waybill"]) for n in notes],
+                         [("2", send_waybill), ("9", ret_waybill), ("10", ret_waybill)])
+        self.assertEqual(len(notes[0]["NgayTiepNhan"]), 14)
+        self.assertLessEqual(notes[0]["NgayTiepNhan"], notes[1]["ThoiDiemXuLy"])
+        # the channel and the result's delivery by the public post, on every notification (design §1)
+        self.assertEqual({(n["KenhThucHien"], n["HinhThucTra"]) for n in notes}, {(3, "1")})
+        # every timeline event that the case system hears of carries its DVC code
+        st, tl, _ = self.sys.timeline(code)
+        dvc = [(e["waybill"], e["dvc"]) for e in tl["events"] if "dvc" in e]
+        self.assertEqual(dvc, [(send_waybill, "2"), (ret_waybill, "9"), (ret_waybill, "10")], tl["events"])
+        self.assertTrue(all("dvc" not in e for e in tl["events"] if e.get("status") in ("created", "in_transit")))
+
+    def test_result_route_is_for_both_dossiers_only(self):
+        d = harness.make_dossier(6)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        self.assertEqual(st, 201, doc)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers/%s/result" % d["dossier_code"], {"summary": "x"})
+        self.assertEqual((st, err["error"]["code"]), (409, "not_both"), err)
+        st, err, _ = self.sys.request("POST", "/v1/dossiers/%s/result" % harness.make_dossier(7)["dossier_code"],
+                                      {"summary": "x"})
+        self.assertEqual(st, 404, err)
 
     def test_both_legs_notify_in_timeline_order_after_an_outage(self):
         """The case system is down while the result is collected and returned; when it is back it
@@ -390,6 +599,53 @@ class SchedulerTest(unittest.TestCase):
         time.sleep(1)
         st, tl, _ = self.sys.timeline(d["dossier_code"])
         self.assertEqual(sum(e.get("status") == "sla_breached" for e in tl["events"]), 1, "only once")
+
+
+    def test_handover_starts_the_due_date_and_a_breach_reaches_the_clerk_and_the_case_system(self):
+        """J (TT 17 Điều 7.2) is the first of the manifest's handover scan and the carrier's
+        "accepted"; a breach goes to the clerk's problem list, the case system and /metrics."""
+        self.sys = harness.System(workers=0, with_sim=False,
+                                  bccid_args=["--scheduler_interval_ms", "200",
+                                              "--case_system_url", "http://127.0.0.1:9/never-called"])
+        self.sys.import_codes()
+        carrier = self.sys.token("vnpost-test", "carrier")
+        clerk = self.sys.token("clerk-sla", "clerk")
+        post = self.sys.token("post-sla", "post_office")
+        d = harness.make_dossier(8)
+        st, doc, _ = self.sys.request("POST", "/v1/dossiers", d)
+        w = doc["shipments"][0]["waybill"]
+        due_of = lambda: self.sys.db_query("SELECT due_at, transit_days FROM shipments WHERE waybill = ?", (w,))[0]
+        self.assertIsNone(due_of()[0], "no J before the post office has the item")
+        st, m, _ = self.sys.request("POST", "/v1/manifests", {"waybills": [w]}, token=clerk)
+        self.assertEqual(st, 201, m)
+        scanned = time.time()
+        st, doc, _ = self.sys.request("POST", "/v1/scans", {"code": m["code"], "event": "accepted"}, token=post)
+        self.assertEqual(st, 200, doc)
+        due, days = due_of()
+        self.assertIsNotNone(due, "the handover scan is J")
+        # J + the route's working days: at least that many calendar days, fewer than a Tết break more
+        self.assertGreater(due / 1000.0, scanned + (days - 1) * 86400 - 7 * 3600 - 60)
+        self.assertLess(due / 1000.0, scanned + (days + 10) * 86400)
+        # the carrier says it accepted the item 20 days earlier: that is the first, so J moves back
+        self.sys.request("POST", "/v1/carriers/vnpost/events",
+                         [vnpost_event(w, 6, time.time() - 20 * 86400, "old", "Đã nhận hàng")], token=carrier)
+        self.assertLess(due_of()[0], due)
+        deadline = time.time() + 15
+        problems = []
+        while time.time() < deadline and not problems:
+            st, doc, _ = self.sys.request("GET", "/v1/clerk/shipments?state=problems", token=clerk)
+            problems = [r for r in doc["shipments"] if r["waybill"] == w]
+            time.sleep(0.2)
+        self.assertEqual(len(problems), 1, "the breach is on the clerk's problem list")
+        self.assertTrue(problems[0]["sla_breached"])
+        notes = [json.loads(p) for (p,) in self.sys.db_query("SELECT payload FROM jobs WHERE kind = 'notify'")]
+        breach = [n["body"] for n in notes if n["body"]["status"] == "sla_breached"]
+        self.assertEqual(len(breach), 1, notes)
+        self.assertEqual((breach[0]["TrangThaiHoSo"], breach[0]["waybill"]), ("9", w))
+        self.assertIn("quá thời hạn", breach[0]["NoiDungXuLy"])
+        st, metrics, _ = self.sys.request("GET", "/metrics")
+        text = metrics.decode() if isinstance(metrics, bytes) else str(metrics)
+        self.assertRegex(text, r"(?m)^bcci_sla_breaches 1$")
 
 
 class ViettelTest(unittest.TestCase):

@@ -288,7 +288,7 @@ sq_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at FROM shipments s"
+    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
     " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= ?1"
     " AND s.cod_collected_at < ?2 AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, s.cod_collected_at";
 
@@ -327,7 +327,11 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", db_col_text(st, 2));
         row->amount = sqlite3_column_int64(st, 3);
         row->collected_at = sqlite3_column_int64(st, 4);
-        out->total += row->amount;
+        snprintf(row->leg, sizeof row->leg, "%s", db_col_text(st, 5));
+        if (strcmp(row->leg, "send") == 0)
+            out->pickup_total += row->amount;
+        else
+            out->total += row->amount;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {

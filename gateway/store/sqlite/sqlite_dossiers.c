@@ -604,7 +604,8 @@ sq_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     " COALESCE(json_extract(sub.body, '$.recipient.commune_code'), ''),"                                       \
     " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
     "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code,"                                                     \
-    " EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead')"     \
+    " EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead'),"    \
+    " s.sla_breached"                                                                                          \
     " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id"
 
 /* ready: booked (or waiting for the carrier) and on no open handover manifest */
@@ -616,9 +617,13 @@ static const char SQL_CLERK_READY[] = CLERK_COLUMNS
     "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
     " ORDER BY s.created_at, s.id LIMIT ?1";
 
-/* problems: failed deliveries, returns, exceptions, bookings that died; returned ones for 30 days */
+/* problems: failed deliveries, returns, exceptions, bookings that died, items past their due date
+ * still on the way, deliveries whose proof does not match the dossier; returned ones for 30 days */
 static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     " WHERE (?3 = '' OR d.agency_code = ?3) AND (s.status IN ('delivery_failed', 'returning', 'returned', 'exception')"
+    "   OR (s.sla_breached = 1 AND s.status NOT IN ('delivered', 'cancelled'))"
+    "   OR EXISTS (SELECT 1 FROM timeline pt WHERE pt.dossier_id = s.dossier_id AND pt.shipment_id = s.id"
+    "     AND json_extract(pt.details, '$.kind') = 'proof_mismatch')"
     "   OR (s.status = 'created'"
     "       AND EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead')))"
     "   AND (s.status <> 'returned' OR s.status_time >= ?2)"
@@ -667,6 +672,7 @@ sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
         copy(row->commune_code, sizeof row->commune_code, st, 10);
         copy(row->agency_code, sizeof row->agency_code, st, 12);
         row->booking_dead = sqlite3_column_int(st, 13);
+        row->sla_breached = sqlite3_column_int(st, 14);
         out->nrows++;
     }
     sqlite3_reset(st);

@@ -35,7 +35,8 @@ static const char SQL_PAST_DUE[] =
 static const char SQL_SET_BOOKED[] = "UPDATE shipments SET carrier_ref = ?2, fee = ?3, updated_at = ?4 WHERE id = ?1";
 static const char SQL_SET_STATUS[] =
     "UPDATE shipments SET status = ?2, status_time = ?3, updated_at = ?4 WHERE id = ?1";
-static const char SQL_SET_DUE[] = "UPDATE shipments SET due_at = ?2 WHERE id = ?1 AND due_at IS NULL";
+static const char SQL_SET_DUE[] =
+    "UPDATE shipments SET due_at = ?2 WHERE id = ?1 AND (due_at IS NULL OR due_at > ?2)";
 static const char SQL_ATTEMPT[] =
     "UPDATE shipments SET first_attempt_at = COALESCE(first_attempt_at, ?2),"
     " attempts = attempts + ?3, last_attempt_at = CASE WHEN ?3 > 0 THEN ?2 ELSE last_attempt_at END WHERE id = ?1";
@@ -53,6 +54,7 @@ static const char SQL_DELIVERY[] =
     "    FROM shipments s2 JOIN submissions b ON b.id = s2.submission_id WHERE s2.id = ?1) END),"
     " cod_collected = CASE WHEN ?7 > 0 THEN ?7 ELSE cod_collected END,"
     " cod_collected_at = CASE WHEN ?7 > 0 THEN ?2 ELSE cod_collected_at END WHERE id = ?1";
+static const char SQL_COLLECTED[] = "UPDATE shipments SET cod_collected = ?2, cod_collected_at = ?3 WHERE id = ?1";
 static const char SQL_PROOF[] =
     "SELECT COALESCE(delivered_at, 0), COALESCE(proof_name, ''), COALESCE(proof_relation, ''),"
     " COALESCE(proof_id_type, ''), COALESCE(proof_id_last4, ''), COALESCE(cod_collected, 0)"
@@ -263,6 +265,20 @@ sq_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *p)
 }
 
 static store_rc_t
+sq_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at)
+{
+    store_rc_t r;
+    sqlite3_stmt *st = prepare(tx, SQL_COLLECTED, &r, "recording money collected");
+
+    if (!st)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, amount);
+    sqlite3_bind_int64(st, 3, at);
+    return run(tx, st, "recording money collected");
+}
+
+static store_rc_t
 sq_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
 {
     store_rc_t r;
@@ -294,7 +310,11 @@ static const char SQL_CONTACT[] =
     " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.phone') ELSE json_extract(b.body, '$.recipient.phone') END,"
     " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.email') ELSE json_extract(b.body, '$.recipient.email') END,"
     " json_extract(b.body, '$.agency.name'), json_extract(b.body, '$.agency.address'),"
-    " json_extract(b.body, '$.agency.phone')"
+    " json_extract(b.body, '$.agency.phone'),"
+    " CASE s.leg WHEN 'send' THEN json_extract(b.body, '$.sender.id_last4')"
+    "   ELSE json_extract(b.body, '$.recipient.id_last4') END,"
+    " json_extract(b.body, '$.authorised_person.name'), json_extract(b.body, '$.authorised_person.relation'),"
+    " json_extract(b.body, '$.authorised_person.id_last4')"
     " FROM shipments s JOIN submissions b ON b.id = s.submission_id WHERE s.id = ?1";
 
 static store_rc_t
@@ -316,6 +336,10 @@ sq_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
         copy_col(out->desk_name, sizeof out->desk_name, st, 3);
         copy_col(out->desk_address, sizeof out->desk_address, st, 4);
         copy_col(out->desk_phone, sizeof out->desk_phone, st, 5);
+        copy_col(out->recipient_id_last4, sizeof out->recipient_id_last4, st, 6);
+        copy_col(out->authorised_name, sizeof out->authorised_name, st, 7);
+        copy_col(out->authorised_relation, sizeof out->authorised_relation, st, 8);
+        copy_col(out->authorised_id_last4, sizeof out->authorised_id_last4, st, 9);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -426,6 +450,7 @@ const struct store_shipments_ops sqlite_shipments_ops = {
     .set_next_poll = sq_set_next_poll,
     .mark_breached = sq_mark_breached,
     .record_delivery = sq_record_delivery,
+    .record_collected = sq_record_collected,
     .get_proof = sq_get_proof,
     .contact = sq_contact,
     .due_polls = sq_due_polls,

@@ -109,6 +109,37 @@ test_book_is_idempotent(void **state)
     json_decref(st);
 }
 
+/* what the postman must know goes into ORDER_NOTE after the fixed rule, and the weight as
+ * PRODUCT_WEIGHT: the simulator records both */
+static void
+test_order_carries_the_instruction(void **state)
+{
+    sim_fixture_t *f = *state;
+    carrier_shipment_t s;
+    carrier_result_t r;
+    json_t *st, *sale;
+    const char *dossier = "000.00.31.H23-231124-0007", *note;
+
+    sim_proc_start(&f->sim, NULL);
+    sim_fixture_open(f, cfg_spec, "viettel", NULL);
+    sim_shipment(&s, dossier, "RR000000014VN", NULL);
+    s.weight_g = 200;
+    s.authorised_name = "Trần Văn Bình";
+    s.authorised_relation = "Chồng";
+    s.take_back = "Giấy hẹn trả kết quả";
+    s.note = "Gọi trước";
+    sim_expect_status("book", carrier_book(f->c, &s, &r), CARRIER_OK, &r);
+    st = sim_stats(&f->sim);
+    sale = json_object_get(json_object_get(st, "by_sale_order"), dossier);
+    note = json_string_value(json_object_get(sale, "instruction"));
+    if (json_integer_value(json_object_get(sale, "weight")) != 200 || !note ||
+        !strstr(note, "Phát tận tay") ||
+        !strstr(note, "Người được ủy quyền nhận: Trần Văn Bình (Chồng). Thu hồi: Giấy hẹn trả kết quả. Ghi chú: Gọi trước"))
+        fail_msg("by_sale_order[%s]: weight %lld, ORDER_NOTE '%s'", dossier,
+                 (long long)json_integer_value(json_object_get(sale, "weight")), note ? note : "(none)");
+    json_decref(st);
+}
+
 static void
 test_cancel_and_track(void **state)
 {
@@ -369,6 +400,7 @@ main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_book_is_idempotent, sim_fixture_setup, sim_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_order_carries_the_instruction, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_track, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_after_pickup, sim_fixture_setup, sim_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_faults, sim_fixture_setup, sim_fixture_teardown),

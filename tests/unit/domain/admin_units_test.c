@@ -97,6 +97,25 @@ test_refusals(void **state)
     assert_null(admin_units_province(NULL));
 }
 
+/* the centrally-run cities, each a special or class-I urban area: the J+3 routes of TT 17 Điều 7.2 */
+static void
+test_cities(void **state)
+{
+    static const char *const cities[] = { "01", "31", "46", "48", "79", "92" };
+    size_t i, n = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof cities / sizeof cities[0]; i++)
+        if (!admin_units_province_is_city(cities[i]))
+            fail_msg("province %s is a centrally-run city", cities[i]);
+    assert_false(admin_units_province_is_city("38")); /* Thanh Hóa, a province */
+    assert_false(admin_units_province_is_city("27")); /* unknown */
+    assert_false(admin_units_province_is_city(NULL));
+    for (i = 0; i < admin_units_province_count(); i++)
+        n += admin_units_province_is_city(admin_units_province_at(i)->code) ? 1 : 0;
+    assert_true(n >= 6 && n <= 7); /* 6 of QĐ 19/2025, and Đồng Nai since NQ 30/2026/QH16 */
+}
+
 int
 main(void)
 {
@@ -104,6 +123,7 @@ main(void)
         cmocka_unit_test(test_counts_and_order),
         cmocka_unit_test(test_known_names),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_cities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

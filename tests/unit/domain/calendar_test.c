@@ -110,27 +110,44 @@ test_due_dates(void **state)
     static const struct {
         const char *why;
         int y, m, d, hh, mm;            /* accepted, Vietnam time */
-        int commune, province, slip;
+        int commune, province, city, slip; /* city: either end a special or class-I city */
         int wy, wm, wd;                 /* due date */
     } cases[] = {
-        { "same commune, Friday → Monday", 2025, 3, 7, 10, 0, 1, 1, 0, 2025, 3, 10 },
-        { "same province, Friday → Tuesday", 2025, 3, 7, 10, 0, 0, 1, 0, 2025, 3, 11 },
-        { "other province, Friday → Thursday", 2025, 3, 7, 10, 0, 0, 0, 0, 2025, 3, 13 },
-        { "other province + slip (J+8)", 2025, 3, 7, 10, 0, 0, 0, 1, 2025, 3, 19 },
-        { "same commune + slip (J+2)", 2025, 3, 7, 10, 0, 1, 1, 1, 2025, 3, 11 },
-        { "same province + slip (J+4)", 2025, 3, 7, 10, 0, 0, 1, 1, 2025, 3, 13 },
-        { "taken on a Saturday counts from Saturday", 2025, 3, 8, 9, 0, 1, 1, 0, 2025, 3, 10 },
-        { "Tết 2026: Friday 13/2 → Monday 23/2", 2026, 2, 13, 15, 0, 1, 1, 0, 2026, 2, 23 },
-        { "Tết 2026: 23:30 is still 13/2 in Vietnam", 2026, 2, 13, 23, 30, 0, 1, 0, 2026, 2, 24 },
-        { "Tết 2026: other province", 2026, 2, 12, 8, 0, 0, 0, 0, 2026, 2, 25 },
-        { "Tết 2026: other province + slip", 2026, 2, 12, 8, 0, 0, 0, 1, 2026, 3, 3 },
-        { "swapped Saturday 26/4/2025 is J+1", 2025, 4, 25, 9, 0, 1, 1, 0, 2025, 4, 26 },
-        { "same province + slip across the swap", 2025, 4, 25, 9, 0, 0, 1, 1, 2025, 5, 5 },
-        { "30/4–4/5/2025 break", 2025, 4, 29, 9, 0, 1, 1, 0, 2025, 5, 5 },
-        { "other province across the break", 2025, 4, 25, 9, 0, 0, 0, 0, 2025, 5, 5 },
-        { "Giỗ Tổ 2026 made up on Monday 27/4", 2026, 4, 24, 9, 0, 1, 1, 0, 2026, 4, 28 },
-        { "Quốc khánh 2025", 2025, 8, 29, 9, 0, 1, 1, 0, 2025, 9, 3 },
-        { "New Year 2026", 2025, 12, 31, 16, 0, 1, 1, 0, 2026, 1, 2 },
+        { "same commune, Friday → Monday", 2025, 3, 7, 10, 0, 1, 1, 0, 0, 2025, 3, 10 },
+        { "same province, Friday → Tuesday", 2025, 3, 7, 10, 0, 0, 1, 0, 0, 2025, 3, 11 },
+        { "other province, Friday → Thursday", 2025, 3, 7, 10, 0, 0, 0, 0, 0, 2025, 3, 13 },
+        { "other province + slip (J+8)", 2025, 3, 7, 10, 0, 0, 0, 0, 1, 2025, 3, 19 },
+        { "same commune + slip (J+2)", 2025, 3, 7, 10, 0, 1, 1, 0, 1, 2025, 3, 11 },
+        { "same province + slip (J+4)", 2025, 3, 7, 10, 0, 0, 1, 0, 1, 2025, 3, 13 },
+        { "taken on a Saturday counts from Saturday", 2025, 3, 8, 9, 0, 1, 1, 0, 0, 2025, 3, 10 },
+        { "Tết 2026: Friday 13/2 → Monday 23/2", 2026, 2, 13, 15, 0, 1, 1, 0, 0, 2026, 2, 23 },
+        { "Tết 2026: 23:30 is still 13/2 in Vietnam", 2026, 2, 13, 23, 30, 0, 1, 0, 0, 2026, 2, 24 },
+        { "Tết 2026: other province", 2026, 2, 12, 8, 0, 0, 0, 0, 0, 2026, 2, 25 },
+        { "Tết 2026: other province + slip", 2026, 2, 12, 8, 0, 0, 0, 0, 1, 2026, 3, 3 },
+        { "swapped Saturday 26/4/2025 is J+1", 2025, 4, 25, 9, 0, 1, 1, 0, 0, 2025, 4, 26 },
+        { "same province + slip across the swap", 2025, 4, 25, 9, 0, 0, 1, 0, 1, 2025, 5, 5 },
+        { "30/4–4/5/2025 break", 2025, 4, 29, 9, 0, 1, 1, 0, 0, 2025, 5, 5 },
+        { "other province across the break", 2025, 4, 25, 9, 0, 0, 0, 0, 0, 2025, 5, 5 },
+        { "Giỗ Tổ 2026 made up on Monday 27/4", 2026, 4, 24, 9, 0, 1, 1, 0, 0, 2026, 4, 28 },
+        { "Quốc khánh 2025", 2025, 8, 29, 9, 0, 1, 1, 0, 0, 2025, 9, 3 },
+        { "New Year 2026", 2025, 12, 31, 16, 0, 1, 1, 0, 0, 2026, 1, 2 },
+        /* every route of TT 17 Điều 7.2 across Tết Bính Ngọ (holidays 16–20/2/2026, weekends 14–15
+         * and 21–22/2), taken on Thursday 12/2: J+1 is Friday 13/2, J+2 Monday 23/2 */
+        { "Tết 2026 route same commune (J+1)", 2026, 2, 12, 8, 0, 1, 1, 0, 0, 2026, 2, 13 },
+        { "Tết 2026 route same province (J+2)", 2026, 2, 12, 8, 0, 0, 1, 0, 0, 2026, 2, 23 },
+        { "Tết 2026 route to or from a special/class-I city (J+3)", 2026, 2, 12, 8, 0, 0, 0, 1, 0, 2026, 2, 24 },
+        { "Tết 2026 route between other provinces (J+4)", 2026, 2, 12, 8, 0, 0, 0, 0, 0, 2026, 2, 25 },
+        { "Tết 2026 same commune + slip (J+2)", 2026, 2, 12, 8, 0, 1, 1, 0, 1, 2026, 2, 23 },
+        { "Tết 2026 same province + slip (J+4)", 2026, 2, 12, 8, 0, 0, 1, 0, 1, 2026, 2, 25 },
+        { "Tết 2026 city route + slip (J+6)", 2026, 2, 12, 8, 0, 0, 0, 1, 1, 2026, 2, 27 },
+        { "Tết 2026 other provinces + slip (J+8)", 2026, 2, 12, 8, 0, 0, 0, 0, 1, 2026, 3, 3 },
+        { "a city does not shorten a route inside one province", 2026, 2, 12, 8, 0, 0, 1, 1, 0, 2026, 2, 23 },
+        /* Tết Ất Tỵ (holidays 27–31/1/2025), taken on Friday 24/1: J+1 is Monday 3/2 */
+        { "Tết 2025 route same commune (J+1)", 2025, 1, 24, 10, 0, 1, 1, 0, 0, 2025, 2, 3 },
+        { "Tết 2025 route same province (J+2)", 2025, 1, 24, 10, 0, 0, 1, 0, 0, 2025, 2, 4 },
+        { "Tết 2025 route to or from a special/class-I city (J+3)", 2025, 1, 24, 10, 0, 0, 0, 1, 0, 2025, 2, 5 },
+        { "Tết 2025 route between other provinces (J+4)", 2025, 1, 24, 10, 0, 0, 0, 0, 0, 2025, 2, 6 },
+        { "Tết 2025 city route + slip (J+6)", 2025, 1, 24, 10, 0, 0, 0, 1, 1, 2025, 2, 10 },
     };
     calendar_t *cal = calendar_new();
     size_t i;
@@ -140,7 +157,8 @@ test_due_dates(void **state)
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t at = vn_ms(cases[i].y, cases[i].m, cases[i].d, cases[i].hh, cases[i].mm);
 
-        expect_date(cases[i].why, calendar_due_date(cal, at, cases[i].commune, cases[i].province, cases[i].slip),
+        expect_date(cases[i].why, calendar_due_date(cal, at, cases[i].commune, cases[i].province, cases[i].city,
+                                      cases[i].slip),
                     cases[i].wy, cases[i].wm, cases[i].wd);
     }
     expect_date("J+0 is J", calendar_add_working_days(cal, vn_ms(2026, 2, 15, 12, 0), 0), 2026, 2, 15);
@@ -157,20 +175,22 @@ static void
 test_transit_days(void **state)
 {
     static const struct {
-        int commune, province, slip, want;
+        int commune, province, city, slip, want;
     } cases[] = {
-        { 1, 1, 0, 1 }, { 0, 1, 0, 2 }, { 0, 0, 0, 4 }, { 1, 1, 1, 2 }, { 0, 1, 1, 4 }, { 0, 0, 1, 8 },
-        { 1, 0, 0, 1 }, /* same commune implies the province */
+        { 1, 1, 0, 0, 1 }, { 0, 1, 0, 0, 2 }, { 0, 0, 1, 0, 3 }, { 0, 0, 0, 0, 4 },
+        { 1, 1, 0, 1, 2 }, { 0, 1, 0, 1, 4 }, { 0, 0, 1, 1, 6 }, { 0, 0, 0, 1, 8 },
+        { 1, 0, 0, 0, 1 }, /* same commune implies the province */
+        { 1, 1, 1, 0, 1 }, { 0, 1, 1, 0, 2 }, /* a city only shortens a route between provinces */
     };
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int got = calendar_transit_days(cases[i].commune, cases[i].province, cases[i].slip);
+        int got = calendar_transit_days(cases[i].commune, cases[i].province, cases[i].city, cases[i].slip);
 
         if (got != cases[i].want)
-            fail_msg("transit(commune %d, province %d, slip %d): got %d, want %d", cases[i].commune,
-                     cases[i].province, cases[i].slip, got, cases[i].want);
+            fail_msg("transit(commune %d, province %d, city %d, slip %d): got %d, want %d", cases[i].commune,
+                     cases[i].province, cases[i].city, cases[i].slip, got, cases[i].want);
     }
 }
 
@@ -255,7 +275,7 @@ test_operator_override(void **state)
                  calendar_is_working_day(cal, 2028, 1, 1), calendar_is_working_day(cal, 2026, 9, 2));
     if (strcmp(calendar_day_name(cal, 2026, 9, 3), "Quốc khánh (ngày liền kề)") != 0)
         fail_msg("name with tabs: got '%s'", calendar_day_name(cal, 2026, 9, 3));
-    expect_date("due date after the override", calendar_due_date(cal, vn_ms(2026, 8, 31, 9, 0), 1, 1, 0), 2026, 9, 1);
+    expect_date("due date after the override", calendar_due_date(cal, vn_ms(2026, 8, 31, 9, 0), 1, 1, 0, 0), 2026, 9, 1);
     calendar_destroy(&cal);
     unlink(path);
     rmdir(dir);

@@ -101,6 +101,8 @@ test_dossier_parse_good(void **state)
     assert_string_equal(d->carrier, "vnpost");
     assert_int_equal(d->cod_amount, 50000);
     assert_int_equal(strlen(d->body_hash), 64);
+    /* Hải Phòng (a centrally-run, class-I city) to Hà Nội: between provinces J+3 (TT 17 Điều 7.2) */
+    assert_int_equal(d->transit_days, 3);
     dossier_destroy(&d);
     assert_null(d);
 }
@@ -124,6 +126,55 @@ test_dossier_same_content_same_hash(void **state)
     dossier_destroy(&a);
     dossier_destroy(&b);
     free(reordered);
+}
+
+/* a 'both' dossier's result: the return leg goes agency -> the recipient, carries the result
+ * given now, and hashes like the same 'return' submission made by hand */
+static void
+test_result_of_both(void **state)
+{
+    json_t *both_root = json_loads(GOOD, 0, NULL), *by_hand = json_loads(GOOD, 0, NULL), *payload;
+    char *both_text, *hand_text;
+    dossier_t *both = NULL, *ret = NULL, *hand = NULL;
+    static const char RESULT[] = "{\"summary\": \"Trích lục khai sinh\", \"documents\": [{\"name\": \"Trích lục\","
+                                 " \"original\": true}]}";
+    api_error_t err;
+
+    (void)state;
+    json_object_set_new(both_root, "service", json_string("both"));
+    json_object_set_new(both_root, "sender", json_deep_copy(json_object_get(both_root, "recipient")));
+    json_object_del(both_root, "result");
+    both_text = json_dumps(both_root, 0);
+    assert_int_equal(dossier_from_json(both_text, strlen(both_text), "vnpost", &both, &err), 0);
+    assert_int_equal(dossier_result_of_both(both->canonical_text, RESULT, strlen(RESULT), &ret, &err), 0);
+    assert_string_equal(ret->service, "return");
+    assert_null(json_object_get(ret->canonical, "sender"));
+    payload = json_loads(ret->book_payload, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(payload, "service")), "return");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "sender"), "name")),
+                        "UBND phường Hồng Bàng");
+    assert_string_equal(json_string_value(json_object_get(payload, "content_note")), "Trích lục khai sinh");
+    json_decref(payload);
+    hand_text = json_dumps(by_hand, 0);
+    assert_int_equal(dossier_from_json(hand_text, strlen(hand_text), "vnpost", &hand, &err), 0);
+    assert_string_equal(ret->body_hash, hand->body_hash);
+    dossier_destroy(&ret);
+    /* the result's fields are checked like a submission's, unknown ones refused by name */
+    assert_int_equal(dossier_result_of_both(both->canonical_text, "{\"summary\": \"x\", \"by\": 1}", 25, &ret, &err),
+                     -1);
+    assert_int_equal(err.status, 422);
+    assert_string_equal(err.field, "by");
+    assert_int_equal(dossier_result_of_both(both->canonical_text, "{}", 2, &ret, &err), -1);
+    assert_string_equal(err.field, "summary");
+    /* only a 'both' submission has a return leg to derive */
+    assert_int_equal(dossier_result_of_both(hand->canonical_text, RESULT, strlen(RESULT), &ret, &err), -1);
+    assert_null(ret);
+    dossier_destroy(&both);
+    dossier_destroy(&hand);
+    free(both_text);
+    free(hand_text);
+    json_decref(both_root);
+    json_decref(by_hand);
 }
 
 static void
@@ -198,6 +249,7 @@ main(void)
         cmocka_unit_test(test_dossier_parse_good),
         cmocka_unit_test(test_dossier_same_content_same_hash),
         cmocka_unit_test(test_dossier_parse_bad),
+        cmocka_unit_test(test_result_of_both),
         cmocka_unit_test(test_depth_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,31 @@ last_details(store_fixture_t *f, int64_t dossier_id, char *status, size_t status
     return d;
 }
 
+/* details_with - the details of the dossier's last event whose details hold key; caller owns */
+static json_t *
+details_with(store_fixture_t *f, int64_t dossier_id, const char *key)
+{
+    store_tx_t *tx = NULL;
+    store_timeline_list_t list;
+    json_t *d = NULL;
+    size_t i;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_timeline_list(tx, dossier_id, &list), STORE_OK);
+    store_tx_abort(&tx);
+    for (i = list.n; i-- > 0 && !d;) {
+        d = json_loads(list.items[i].details, 0, NULL);
+        if (d && !json_object_get(d, key)) {
+            json_decref(d);
+            d = NULL;
+        }
+    }
+    store_timeline_list_free(&list);
+    if (!d)
+        fail_msg("no event with details.%s", key);
+    return d;
+}
+
 static void
 assert_chain_valid(store_fixture_t *f, int64_t dossier_id)
 {
@@ -245,6 +270,9 @@ test_booked(void **state)
     free(text);
     assert_non_null(payload);
     assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "body"), "TrangThaiHoSo")), "9");
+    /* the channel and the delivery of the result are the public post (design §1) */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(payload, "body"), "KenhThucHien")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "body"), "HinhThucTra")), "1");
     head = json_object_get(json_object_get(payload, "body"), "timeline_head");
     assert_int_equal(store_tx_begin(f->store, STORE_READ, &tx), STORE_OK);
     assert_int_equal(store_timeline_head(tx, s.dossier_id, &count, hash), STORE_OK);
@@ -556,9 +584,13 @@ test_details_are_json_whatever_the_carrier_sends(void **state)
     snprintf(del2.receiver_id_type, sizeof del2.receiver_id_type, "CCCD");
     snprintf(del2.receiver_id_last4, sizeof del2.receiver_id_last4, "1234");
     assert_int_equal(apply(f, &del2, 1, &rep), STORE_OK);
-    d = last_details(f, s2.dossier_id, NULL, 0);
+    d = details_with(f, s2.dossier_id, "proof");
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "proof"), "id_last4")), "1234");
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "proof"), "relation")), "authorised");
+    json_decref(d);
+    /* this dossier names no authorised person: the proof is flagged, once, after the delivery */
+    d = last_details(f, s2.dossier_id, NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(d, "kind")), "proof_mismatch");
     json_decref(d);
     /* the case system learns who received it, quotes and all, in valid JSON */
     assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND json_valid(payload)"
