@@ -467,6 +467,28 @@ labels_receipt_get(store_tx_t *tx, const labels_rows_t *rows, const char *public
 }
 
 store_rc_t
+labels_receipt_of(store_tx_t *tx, const labels_rows_t *rows, int64_t shipment_id, char id[STORE_LABELS_ID_MAX],
+                  int64_t *received_at)
+{
+    store_receipt_t head;
+    int64_t row_id = 0;
+    store_rc_t r;
+
+    *received_at = 0;
+    id[0] = '\0';
+    if ((r = rows->receipt_of(tx, shipment_id, id, STORE_LABELS_ID_MAX)) != STORE_OK)
+        return r;
+    if (!id[0])
+        return STORE_NOT_FOUND;
+    memset(&head, 0, sizeof head);
+    r = rows->receipt(tx, id, &row_id, &head);
+    if (r == STORE_OK)
+        *received_at = head.created_at;
+    store_receipt_free(&head);
+    return r;
+}
+
+store_rc_t
 labels_receipt_create(store_tx_t *tx, const labels_rows_t *rows, const store_receipt_new_t *req, int64_t now,
                       store_receipt_t *out, store_labels_refusal_t *why)
 {

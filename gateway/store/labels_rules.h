@@ -87,6 +87,8 @@ store_rc_t labels_receipt_create(store_tx_t *tx, const labels_rows_t *rows, cons
                                  int64_t now, store_receipt_t *out, store_labels_refusal_t *why);
 store_rc_t labels_receipt_get(store_tx_t *tx, const labels_rows_t *rows, const char *public_id,
                               store_receipt_t *out);
+store_rc_t labels_receipt_of(store_tx_t *tx, const labels_rows_t *rows, int64_t shipment_id,
+                             char id[STORE_LABELS_ID_MAX], int64_t *received_at);
 
 /* LABELS_OPS - define const struct store_labels_ops NAME (backend_labels.h must be included)
  * whose every operation runs the rules above on ROWS, a const labels_rows_t of the backend */
@@ -129,9 +131,15 @@ store_rc_t labels_receipt_get(store_tx_t *tx, const labels_rows_t *rows, const c
     {                                                                                                              \
         return (ROWS).manifest_list(tx, agency, limit, offset, out, total);                                        \
     }                                                                                                              \
+    static store_rc_t NAME##_receipt_of(store_tx_t *tx, int64_t shipment_id, char id[STORE_LABELS_ID_MAX],        \
+                                        int64_t *received_at)                                                      \
+    {                                                                                                              \
+        return labels_receipt_of(tx, &(ROWS), shipment_id, id, received_at);                                       \
+    }                                                                                                              \
     const struct store_labels_ops NAME = {                                                                         \
         .print = NAME##_print,                                                                                     \
         .manifest_list = NAME##_manifest_list,                                                                     \
+        .receipt_of = NAME##_receipt_of,                                                                           \
         .manifest_create = NAME##_manifest_create,                                                                 \
         .manifest_get = NAME##_manifest_get,                                                                       \
         .scan_manifest = NAME##_scan_manifest,                                                                     \
