@@ -54,6 +54,8 @@ static const config_spec_t bccid_options[] = {
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "http_timeout", "15", "seconds an idle HTTP connection stays open (slow clients are cut)" },
     { "http_per_ip_limit", "64", "HTTP connections at once from one client address" },
+    { "http_request_deadline", "30", "seconds a client has to send a whole request (headers and body), "
+                                     "however slowly it trickles; then the connection is cut" },
     { "trusted_proxies", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For the "
                              "tracking page's rate limit believes (empty: none)" },
     { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
@@ -93,6 +95,7 @@ static const config_rule_t bccid_rules[] = {
     { "http_threads", CHECK_INT, 0, 1, 256, NULL },
     { "http_timeout", CHECK_INT, 0, 1, 3600, NULL },
     { "http_per_ip_limit", CHECK_INT, 0, 1, 1024, NULL },
+    { "http_request_deadline", CHECK_INT, 0, 1, 3600, NULL },
     { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
     { "book_max_attempts", CHECK_INT, 0, 1, 1000, NULL },
     { "notify_max_age_s", CHECK_INT, 0, 1, 90LL * 86400, NULL },
@@ -584,6 +587,7 @@ main(int argc, char **argv)
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     hcfg.timeout_s = (unsigned)config_get_int(cfg, "http_timeout", 15);
     hcfg.per_ip_limit = (unsigned)config_get_int(cfg, "http_per_ip_limit", 64);
+    hcfg.request_deadline_s = (unsigned)config_get_int(cfg, "http_request_deadline", 30);
     hcfg.trusted_proxies = config_get(cfg, "trusted_proxies");
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;

@@ -319,6 +319,62 @@ class HttpEdgesTest(unittest.TestCase):
         self.assertNotIn("RR300000", json.dumps(doc), "nothing was imported")
 
 
+class TrickleTest(unittest.TestCase):
+    """Item 4a: clients that trickle their request (headers or body, one byte a second, so never idle for
+    http_timeout) are cut at http_request_deadline, while a normal client is served meanwhile."""
+
+    DEADLINE, IDLE, COUNT, LIMIT = 3, 60, 50, 25  # every wait below is bounded by LIMIT seconds
+
+    def test_trickling_connections_are_cut_at_the_request_deadline(self):
+        sys = harness.System(workers=0, with_sim=False,
+                             bccid_args=["--http_request_deadline", str(self.DEADLINE), "--http_timeout", str(self.IDLE)])
+        port = int(sys.url.rsplit(":", 1)[1])
+        socks, closed, answers = [], {}, []
+        try:
+            body_head = ("POST /v1/codes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{" % sys.admin_token).encode()
+            for i in range(self.COUNT):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                # half trickle their headers, half their body
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " if i % 2 else body_head)
+                s.setblocking(False)
+                socks.append(s)
+            start = time.time()
+            while len(closed) < self.COUNT and time.time() < start + self.LIMIT:
+                for i, s in enumerate(socks):
+                    if i in closed:
+                        continue
+                    try:
+                        if s.recv(4096) == b"":
+                            closed[i] = time.time() - start
+                            continue
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[i] = time.time() - start
+                        continue
+                    try:
+                        s.send(b"a")  # one more byte: the connection is never idle
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[i] = time.time() - start
+                st, doc, _ = sys.request("GET", "/healthz")
+                answers.append(st)
+                time.sleep(1)
+        finally:
+            for s in socks:
+                s.close()
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+        self.assertEqual(len(closed), self.COUNT,
+                         "every trickling connection is cut within %d s (the idle timeout is %d s)" %
+                         (self.LIMIT, self.IDLE))
+        self.assertTrue(answers and set(answers) == {200}, "a normal client is served meanwhile: %r" % answers)
+        cuts = [line for line in log_lines(sys.bccid.stderr_text()) if "http_request_deadline" in line["msg"]]
+        self.assertTrue(cuts, "the cut is logged, naming the key")
+
+
 def s10(serial, prefix="RR"):
     """A valid S10 waybill for serial (check digit of design §1)."""
     digits = "%08d" % serial
@@ -378,6 +434,7 @@ BAD_VALUES = [
     ("bccid", "insecure_plaintext_jobs", "maybe"),
     ("bccid", "http_timeout", "0"),
     ("bccid", "http_per_ip_limit", "lots"),
+    ("bccid", "http_request_deadline", "0"),
     ("bccid", "trusted_proxies", "127.0.0.1,proxy.local"),
     ("bcci-worker", "log_level", "verbose"),
     ("bcci-worker", "concurrency", "0"),
