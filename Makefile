@@ -53,6 +53,10 @@ UNIT_SRC  := $(shell find tests/unit -name '*_test.c' -not -path 'tests/unit/sup
 UNIT_BINS := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(notdir $(t:.c=)))
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/support/*.c))
 
+# test tools: programs the integration tests drive (tests/tools/NAME.c -> $(BUILD)/tests/NAME), never installed
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -151,13 +155,18 @@ endef
 $(foreach t,$(filter-out $(SIM_UNIT_SRC),$(UNIT_SRC)),$(eval $(call unit_test_rule,$(t))))
 $(foreach t,$(SIM_UNIT_SRC),$(eval $(call sim_unit_test_rule,$(t))))
 
+$(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 build-progs: $(PROGS)
-build-units: $(UNIT_BINS)
+build-units: $(UNIT_BINS) $(TOOL_BINS)
 build-bench: $(BENCH_BINS) $(PROGS)
 
 run: deps
@@ -251,7 +260,7 @@ clean:
 	rm -rf build bin
 
 MAIN_DEPS := $(patsubst %.c,$(BUILD)/%.d,$(wildcard */*_main.c */*/*_main.c) $(BENCH_SRC))
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(TEST_SUPPORT_OBJ:.o=.d) $(MAIN_DEPS)
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(TOOL_SRC:%.c=$(BUILD)/%.d) $(TEST_SUPPORT_OBJ:.o=.d) $(MAIN_DEPS)
 .SECONDARY:
 
 # --- fault tests, fuzzing, memory checks (tests/integration/test_faults.py, tests/fuzz/) ---
