@@ -51,7 +51,8 @@ def main():
     ap.add_argument("--dossiers", type=int, default=5000)
     args = ap.parse_args()
     receiver = casesys.Receiver(b"bench-secret")
-    sys_ = harness.System(workers=0, with_sim=False, bccid_args=["--case_system_url", receiver.url])
+    sys_ = harness.System(workers=0, with_sim=False, bccid_args=["--case_system_url", receiver.url],
+                          case_secret=b"bench-secret")
     try:
         sys_.import_codes(count=args.dossiers + 10)
         token = sys_.token("bench-carrier", "carrier")
@@ -74,7 +75,7 @@ def main():
               % (len(events), len(bodies), elapsed, rate, ok))
 
         # the delivered events queued one notification per shipment; two workers deliver them
-        sys_.worker_args = ["--case_system.secret_file", write_secret(sys_.dir)]
+        sys_.worker_args = ["--case_system.secret_file", sys_.case_secret_file]
         start = time.time()
         sys_.start_worker()
         sys_.start_worker()
@@ -91,14 +92,6 @@ def main():
     finally:
         sys_.stop()
         receiver.stop()
-
-
-def write_secret(d):
-    path = os.path.join(d, "cs.secret")
-    with open(path, "wb") as f:
-        f.write(b"bench-secret")
-    os.chmod(path, 0o600)
-    return path
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@
 #include "gateway/store/store_admin.h"
 #include "gateway/store/store_timeline.h"
 #include "gateway/http/webhook_auth.h"
+#include "queues/notify.h"
 #include "secret.h"
 #include "log.h"
 
@@ -43,7 +44,10 @@ static const config_spec_t bccid_options[] = {
                                  "(empty: PGPASSFILE or ~/.pgpass)" },
     { "jobs_endpoint", NULL, "ZeroMQ endpoint for workers (default ipc://STATE_DIR/jobs.sock; tcp://HOST:PORT)" },
     { "public_base_url", "http://127.0.0.1:8080", "base of the tracking links printed in QR codes" },
-    { "case_system_url", "", "where to POST case-system notifications (empty: off)" },
+    { "case_system_url", "", "where to POST case-system notifications (empty: off; set: case_system.secret_file "
+                             "too)" },
+    { "case_system.secret_file", "", "file (0600) with the secret notifications are signed with, the same file "
+                                     "the workers have (needed with case_system_url: never sent unsigned)" },
     { "carrier", "vnpost", "default carrier for dossiers that name none" },
     { "carrier.vnpost.url", "http://127.0.0.1:9090", "VNPost API base URL (used by workers)" },
     { "carrier.vnpost.username", "demo", "VNPost API user (used by workers)" },
@@ -59,6 +63,8 @@ static const config_spec_t bccid_options[] = {
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "http_timeout", "15", "seconds an idle HTTP connection stays open (slow clients are cut)" },
     { "http_per_ip_limit", "64", "HTTP connections at once from one client address" },
+    { "http_request_deadline", "30", "seconds a client has to send a whole request (headers and body), "
+                                     "however slowly it trickles; then the connection is cut" },
     { "trusted_proxies", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For the "
                              "tracking page's rate limit believes (empty: none)" },
     { "curve_secret_file", "", "file (0600) with bccid's CURVE secret key (Z85): encrypt the jobs link" },
@@ -100,6 +106,7 @@ static const config_rule_t bccid_rules[] = {
     { "http_threads", CHECK_INT, 0, 1, 256, NULL },
     { "http_timeout", CHECK_INT, 0, 1, 3600, NULL },
     { "http_per_ip_limit", CHECK_INT, 0, 1, 1024, NULL },
+    { "http_request_deadline", CHECK_INT, 0, 1, 3600, NULL },
     { "insecure_plaintext_jobs", CHECK_BOOL, 0, 0, 0, NULL },
     { "book_max_attempts", CHECK_INT, 0, 1, 1000, NULL },
     { "notify_max_age_s", CHECK_INT, 0, 1, 90LL * 86400, NULL },
@@ -237,6 +244,39 @@ check_options(const config_t *cfg, char *err, size_t errlen)
         log_warn("public_base_url %s is on loopback: QR codes on labels will not open on a citizen's phone; "
                  "set public_base_url to the gateway's public address",
                  base);
+    return 0;
+}
+
+/* case_system_key - with case_system_url, the signing secret must be given too (notifications
+ * are never sent unsigned) and readable; its public id goes into every notify job, so a worker
+ * with another secret refuses the job instead of sending a signature the case system rejects.
+ * key_id is "" without case_system_url. 0, or -1 with err naming the key. */
+static int
+case_system_key(const config_t *cfg, char key_id[NOTIFY_KEY_ID_LEN], char *err, size_t errlen)
+{
+    const char *url = config_get(cfg, "case_system_url");
+    const char *file = config_get(cfg, "case_system.secret_file");
+    char *secret, why[400];
+    size_t len = 0;
+
+    key_id[0] = '\0';
+    if (!url || !*url)
+        return 0;
+    if (!file || !*file) {
+        snprintf(err, errlen,
+                 "case_system_url is set but case_system.secret_file is not: notifications are never sent "
+                 "unsigned; set case_system.secret_file to the file the workers sign with, or leave "
+                 "case_system_url empty");
+        return -1;
+    }
+    secret = notify_read_secret(file, &len, why, sizeof why);
+    if (!secret) {
+        snprintf(err, errlen, "case_system.secret_file: %s", why);
+        return -1;
+    }
+    notify_key_id(secret, len, key_id);
+    memset(secret, 0, len);
+    free(secret);
     return 0;
 }
 
@@ -488,7 +528,7 @@ int
 main(int argc, char **argv)
 {
     config_t *cfg = config_new(bccid_options);
-    char err[512], db_path[4096], endpoint[4200];
+    char err[512], db_path[4096], endpoint[4200], case_key_id[NOTIFY_KEY_ID_LEN];
     unsigned char secret[32];
     store_t *store = NULL;
     engine_t *engine = NULL;
@@ -534,7 +574,7 @@ main(int argc, char **argv)
         config_destroy(&cfg);
         return 2;
     }
-    if (check_options(cfg, err, sizeof err) != 0) {
+    if (check_options(cfg, err, sizeof err) != 0 || case_system_key(cfg, case_key_id, err, sizeof err) != 0) {
         log_error("%s", err);
         webhook_auth_destroy(&webhooks);
         config_destroy(&cfg);
@@ -616,6 +656,7 @@ main(int argc, char **argv)
     ecfg.policy.backoff_base_ms = 500;
     ecfg.policy.backoff_cap_ms = 5 * 60 * 1000;
     ecfg.policy.case_system_url = config_get(cfg, "case_system_url");
+    ecfg.policy.case_system_key_id = case_key_id;
     ecfg.policy.notify_max_age_ms = config_get_int(cfg, "notify_max_age_s", 24 * 3600) * 1000;
     ecfg.policy.calendar = calendar;
     ecfg.policy.poll_min_ms = config_get_int(cfg, "poll_min_ms", 1800000);
@@ -644,6 +685,7 @@ main(int argc, char **argv)
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 2);
     hcfg.timeout_s = (unsigned)config_get_int(cfg, "http_timeout", 15);
     hcfg.per_ip_limit = (unsigned)config_get_int(cfg, "http_per_ip_limit", 64);
+    hcfg.request_deadline_s = (unsigned)config_get_int(cfg, "http_request_deadline", 30);
     hcfg.trusted_proxies = config_get(cfg, "trusted_proxies");
     hcfg.secret = secret;
     hcfg.webhooks = webhooks;

@@ -807,8 +807,9 @@ render_pdf_sheets(const label_data_t *items, size_t n, const label_page_t *page,
         }
         {
             size_t cell = i % per_sheet;
-            double ox = (sh->x0 + (double)(cell % (size_t)sh->cols) * page->width_mm) / LC_PT_TO_MM;
-            double oy = (sh->y0 + (double)(cell / (size_t)sh->cols) * page->height_mm) / LC_PT_TO_MM;
+            size_t col = cell % (size_t)sh->cols, row = cell / (size_t)sh->cols; /* whole cells */
+            double ox = (sh->x0 + (double)col * page->width_mm) / LC_PT_TO_MM;
+            double oy = (sh->y0 + (double)row * page->height_mm) / LC_PT_TO_MM;
 
             if (cell == 0 && sh->cut_marks)
                 draw_cut_marks(cr, sh, page);

@@ -140,6 +140,16 @@ notify_destroy(notify_t **selfp)
     *selfp = NULL;
 }
 
+void
+notify_key_id(const void *secret, size_t secretlen, char out[NOTIFY_KEY_ID_LEN])
+{
+    static const char label[] = "bcci case-system signing key id";
+    uint8_t mac[SHA256_LEN];
+
+    hmac_sha256(secret, secretlen, label, sizeof label - 1, mac);
+    hex_encode(mac, (NOTIFY_KEY_ID_LEN - 1) / 2, out);
+}
+
 int
 notify_signature(const void *secret, size_t secretlen, long long t, const char *body, size_t bodylen, char *out,
                  size_t outlen)
@@ -206,6 +216,7 @@ notify_post(notify_t *self, const json_t *payload, notify_result_t *out)
     const json_t *jurl = json_object_get(payload, "url");
     const json_t *jbody = json_object_get(payload, "body");
     const json_t *jrid = json_object_get(payload, "request_id");
+    const json_t *jkey;
     const char *url;
     struct curl_slist *hdrs = NULL, *h;
     char *body = NULL, line[256], sig[128];
@@ -227,6 +238,20 @@ notify_post(notify_t *self, const json_t *payload, notify_result_t *out)
                    "this worker has no case_system.secret_file: case-system notifications are never sent "
                    "unsigned; set it on the workers and restart them");
         goto out;
+    }
+    /* bccid names the secret it was given: signing with another would only be refused */
+    jkey = json_object_get(payload, "key_id");
+    if (jkey) {
+        char mine[NOTIFY_KEY_ID_LEN];
+
+        notify_key_id(self->secret, self->secretlen, mine);
+        if (!json_is_string(jkey) || strcmp(json_string_value(jkey), mine) != 0) {
+            set_result(out, WIRE_RETRY, 60000,
+                       "this worker's case_system.secret_file (key id %s) is not the secret bccid was given: the "
+                       "case system would refuse its signature; give the workers the same file as bccid",
+                       mine);
+            goto out;
+        }
     }
     url = json_string_value(jurl);
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "gateway/http/auth.h"
+#include "gateway/http/http_deadline.h"
 #include "gateway/http/http_internal.h"
 #include "gateway/store/store_dossiers.h"
 #include "domain/ident.h"
@@ -56,6 +57,7 @@ struct http_api {
     http_api_config_t cfg;
     int port;
     route_stats_t *stats;         /* ROUTES_MAX + 1 slots */
+    http_deadline_t *deadline;    /* cuts connections whose request does not arrive in time; owned */
 };
 
 typedef struct {
@@ -69,6 +71,7 @@ typedef struct {
     int op_queued;
     http_handler_fn finish;
     struct MHD_Connection *conn;
+    http_deadline_slot_t *slot;   /* the connection's deadline (the socket context); may be NULL */
     const http_route_t *route;
     int route_index;              /* into api->stats; ROUTES_MAX when no route matched */
     int status;                   /* the answer's status, for the metrics */
@@ -677,6 +680,10 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
             base64url_encode(rnd, sizeof rnd, req->rid);
         }
         *con_cls = req;
+        {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+            req->slot = ci ? ci->socket_context : NULL;
+        }
         if (cl && strtoull(cl, NULL, 10) > api->cfg.max_body)
             req->too_big = 1;
         /* request smuggling: a proxy may have framed the body by the other length */
@@ -689,6 +696,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* headers and body are in: from here on, however long the answer takes, no cut */
+    http_deadline_received(req->slot);
     memset(&c, 0, sizeof c);
     c.api = api;
     c.conn = conn;
@@ -815,6 +824,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
     (void)toe;
     if (!req)
         return;
+    http_deadline_restart(req->slot); /* keep-alive: the next request's time starts now */
     count_request(api, req);
     buf_free(&req->body);
     json_decref(req->op.result);
@@ -823,6 +833,23 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
     free(req);
     *con_cls = NULL;
     __atomic_sub_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
+}
+
+/* notify_connection - a deadline slot per connection, kept as libmicrohttpd's socket context;
+ * CLOSED comes before libmicrohttpd closes the descriptor */
+static void
+notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_api *api = cls;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? http_deadline_open(api->deadline, ci->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_deadline_close(api->deadline, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void
@@ -876,17 +903,25 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         free(self);
         return NULL;
     }
+    self->deadline = http_deadline_new(cfg->request_deadline_s ? cfg->request_deadline_s : 30u, err, errlen);
+    if (!self->deadline) {
+        free(self->stats);
+        free(self);
+        return NULL;
+    }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, access_handler, self,
         /* the logger first: an option before it would make libmicrohttpd warn on every start */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
-        request_completed, self, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
+        request_completed, self, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, self,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 15u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->per_ip_limit ? cfg->per_ip_limit : 64u, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
+        http_deadline_destroy(&self->deadline);
         free(self->stats);
         free(self);
         return NULL;
@@ -923,6 +958,8 @@ http_api_stop(http_api_t **selfp)
         if (lsock != MHD_INVALID_SOCKET)
             close(lsock);
     }
+    /* after the daemon: every connection has closed, and its slot with it */
+    http_deadline_destroy(&self->deadline);
     free(self->stats);
     free(self);
     *selfp = NULL;

@@ -24,6 +24,8 @@ typedef struct {
     unsigned threads;             /* HTTP thread pool size (0 = 2) */
     unsigned timeout_s;           /* idle connections are closed after this (0 = 15) */
     unsigned per_ip_limit;        /* connections at once from one address (0 = 64) */
+    unsigned request_deadline_s;  /* a request's headers and body must arrive within this, or the
+                                   * connection is cut, however slowly it trickles (0 = 30) */
     const char *trusted_proxies;  /* "127.0.0.1,10.0.0.5": peers whose X-Forwarded-For is believed;
                                    * borrowed, NULL or "" = none */
     const unsigned char *secret;  /* server secret (tracking tokens, manifest codes); borrowed */

@@ -157,6 +157,11 @@ notify_ship(store_tx_t *tx, const store_shipment_t *s, const char *status, const
                             s->dossier_code, "TrangThaiHoSo", dvc, "NoiDungXuLy", content, "ThoiDiemXuLy", when,
                             "KenhThucHien", 3, "HinhThucTra", "1", "waybill", s->waybill, "status", status, "upu",
                             upu ? upu : "", "leg", s->leg, "timeline_head", "count", (json_int_t)count, "hash", head);
+    if (payload && policy->case_system_key_id && *policy->case_system_key_id &&
+        json_object_set_new(payload, "key_id", json_string(policy->case_system_key_id)) != 0) {
+        json_decref(payload);
+        payload = NULL;
+    }
     if (payload && strcmp(status, "received") == 0 &&
         json_object_set_new(json_object_get(payload, "body"), "NgayTiepNhan", json_string(when)) != 0) {
         json_decref(payload);

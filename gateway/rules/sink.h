@@ -42,6 +42,8 @@ typedef struct {
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
     const char *case_system_url;  /* NULL or "": no notifications */
+    const char *case_system_key_id; /* the id of bccid's signing secret (notify_key_id), put into
+                                     * every notify job; NULL or "": none */
     int64_t notify_max_age_ms;    /* notify jobs retry this long, then they are dead */
     const calendar_t *calendar;   /* working days for due dates; NULL = weekends only */
     int64_t poll_min_ms;          /* first tracking poll this long after the last news */

@@ -256,13 +256,10 @@ class CliTest(unittest.TestCase):
     def test_jobs_retry_all_by_kind(self):
         # a case system that never answers and a 1 s retry period: the notifications die
         other = harness.System(workers=0, clock_speed=1, step_seconds=3600,
-                               bccid_args=["--case_system_url", "http://127.0.0.1:9/dvc", "--notify_max_age_s", "1"])
+                               bccid_args=["--case_system_url", "http://127.0.0.1:9/dvc", "--notify_max_age_s", "1"],
+                               case_secret=b"0123456789abcdef0123456789abcdef")
         try:
-            secret = os.path.join(other.dir, "case_system.secret")
-            with open(secret, "wb") as f:
-                f.write(b"0123456789abcdef0123456789abcdef")
-            os.chmod(secret, 0o600)
-            other.start_worker(["--case_system.secret_file", secret])
+            other.start_worker(["--case_system.secret_file", other.case_secret_file])
             other.import_codes(count=100)
             env = self.env(BCCI_URL=other.url, BCCI_TOKEN=other.admin_token)
             codes = []

@@ -11,6 +11,7 @@ import unittest
 
 import casesys
 import harness
+from test_security import keypair, write_secret
 
 SECRET = b"edges-shared-secret"
 
@@ -87,33 +88,129 @@ class AcrossMachinesTest(unittest.TestCase):
                            if line["level"] == "warn" and "insecure_plaintext_jobs" in line["msg"]]
         self.assertEqual(len(worker_warnings), 1)
 
-    def test_notifications_are_never_sent_unsigned(self):
+    def test_case_system_url_without_a_secret_stops_bccid(self):
+        rc, err = run_briefly("bccid", ["--http_listen", "127.0.0.1:0", "--state_dir", "var",
+                                        "--case_system_url", "http://127.0.0.1:%d/dvc" % free_port()])
+        self.assertEqual(rc, 2, err)
+        lines = [line for line in err.splitlines() if "case_system.secret_file" in line]
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("case_system_url", lines[0])
+        self.assertIn("unsigned", lines[0])
+
+    def test_notifications_are_never_sent_unsigned_nor_with_another_secret(self):
         receiver = casesys.Receiver(SECRET)
         sys = None
-        try:
-            sys = harness.System(workers=1, bccid_args=["--case_system_url", receiver.url])  # worker: no secret
-            sys.import_codes(count=100)
-            d = harness.make_dossier(2)
-            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
-            self.assertEqual(st, 201, doc)
-            # booked at the carrier (the simulator may have moved it further already): its
-            # notification (DVC 9) is due now
+
+        def booked(code):
             deadline = time.time() + 30
-            while time.time() < deadline and not sys.dossier(d["dossier_code"])[1]["shipments"][-1].get("carrier_ref"):
+            while time.time() < deadline and not sys.dossier(code)[1]["shipments"][-1].get("carrier_ref"):
                 time.sleep(0.3)
-            self.assertTrue(sys.dossier(d["dossier_code"])[1]["shipments"][-1].get("carrier_ref"), "not booked")
-            deadline, text = time.time() + 15, ""
-            while time.time() < deadline and "case_system.secret_file" not in text:
+            self.assertTrue(sys.dossier(code)[1]["shipments"][-1].get("carrier_ref"), "not booked")
+
+        def job_error(marker):
+            deadline, text = time.time() + 20, ""
+            while time.time() < deadline and marker not in text:
                 time.sleep(0.3)
                 st, jobs, _ = sys.request("GET", "/v1/jobs")
                 text = json.dumps(jobs, ensure_ascii=False)
-            self.assertIn("case_system.secret_file", text, "the job's last error names the missing key")
-            self.assertEqual(receiver.attempts, 0, "nothing reached the case system unsigned")
+            return text
+
+        try:
+            sys = harness.System(workers=0, bccid_args=["--case_system_url", receiver.url], case_secret=SECRET)
+            sys.import_codes(count=100)
+            # one worker at a time, one dossier each: booked, then its notification (DVC 9) is due
+            for seq, args, marker in [
+                    (2, [], "no case_system.secret_file"),
+                    (3, ["--case_system.secret_file", self.other_secret(sys.dir)], "is not the secret bccid was given")]:
+                w = sys.start_worker(args)
+                d = harness.make_dossier(seq)
+                st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+                self.assertEqual(st, 201, doc)
+                booked(d["dossier_code"])
+                self.assertIn(marker, job_error(marker), "the job's last error says what the worker lacks")
+                self.assertEqual(receiver.attempts, 0, "nothing reached the case system unsigned or wrongly signed")
+                w.stop()
+            # a worker given bccid's secret sends, signed so that the case system accepts it
+            sys.start_worker(["--case_system.secret_file", sys.case_secret_file])
+            d = harness.make_dossier(4)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            deadline = time.time() + 40
+            while time.time() < deadline and not receiver.accepted:
+                time.sleep(0.3)
+            self.assertTrue(receiver.accepted, "the notification arrives once a worker has bccid's secret")
+            self.assertEqual(receiver.bad_signatures, 0)
         finally:
             findings = sys.stop() if sys else []
             receiver.stop()
         self.assertEqual(findings, [])
         self.assertIn("case_system.secret_file", sys.workers[0].stderr_text(), "warned at start")
+
+    @staticmethod
+    def other_secret(d):
+        path = os.path.join(d, "other.secret")
+        with open(path, "wb") as f:
+            f.write(b"not-the-secret-bccid-has")
+        os.chmod(path, 0o600)
+        return path
+
+
+ROGUE = os.path.join(harness.BIN, "..", "tests", "rogue_zmq")
+
+
+def rogue(endpoint, seconds, keys=(), blind=True):
+    """Run the hostile jobs client (tests/tools/rogue_zmq.c): {messages, jobs, forged}."""
+    p = subprocess.run([ROGUE] + (["--blind"] if blind else []) + [endpoint, str(seconds)] + list(keys),
+                       capture_output=True, timeout=seconds + 30)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+class RogueClientTest(unittest.TestCase):
+    """Item 1: a client that is not a listed worker gets no job over tcp:// and its forged RESULTs change
+    nothing; a listed key does get jobs, so the tool is not merely deaf."""
+
+    def test_a_rogue_client_gets_no_job_and_forges_nothing(self):
+        server, listed, stranger = keypair(), keypair(), keypair()
+        sys = harness.System(workers=0, tcp=True)
+        try:
+            allowed = os.path.join(sys.dir, "workers.keys")
+            with open(allowed, "w") as f:
+                f.write("%s worker-1\n" % listed["public"])
+            sys.bccid_args = ["--curve_secret_file", write_secret(os.path.join(sys.dir, "server.key"),
+                                                                  server["secret"]),
+                              "--curve_allowed_workers", allowed]
+            sys.restart_bccid()
+            sys.import_codes(count=100)
+            d = harness.make_dossier(11)
+            st, doc, _ = sys.request("POST", "/v1/dossiers", d)
+            self.assertEqual(st, 201, doc)
+            waybill = doc["shipments"][0]["waybill"]
+            before = sys.request("GET", "/v1/shipments/%s" % waybill)[1]
+            for what, keys in [("no keys", []), ("a key bccid does not list", [server["public"], stranger["secret"]])]:
+                with self.subTest(client=what):
+                    got = rogue(sys.jobs_endpoint, 4, keys)
+                    self.assertEqual(got["jobs"], 0, "%s: no job reaches it" % what)
+                    self.assertGreater(got["forged"], 0, "it did try forged RESULTs")
+                    st, now, _ = sys.request("GET", "/v1/shipments/%s" % waybill)
+                    self.assertEqual(st, 200, now)
+                    self.assertEqual((now["status"], now.get("carrier_ref")),
+                                     (before["status"], before.get("carrier_ref")), "%s: the shipment is unchanged" % what)
+            self.assertEqual(sys.sim_stats()["requests"]["CreateOrder"], 0)
+            self.assertNotIn("FORGED", json.dumps(sys.timeline(d["dossier_code"])[1], ensure_ascii=False))
+            # the control: with a listed key the same client is a worker, gets the job and is believed
+            got = rogue(sys.jobs_endpoint, 6, [server["public"], listed["secret"]], blind=False)
+            self.assertGreaterEqual(got["jobs"], 1, got)
+            deadline = time.time() + 10
+            while time.time() < deadline and \
+                    sys.request("GET", "/v1/shipments/%s" % waybill)[1].get("carrier_ref") != "FORGED-BY-ROGUE":
+                time.sleep(0.3)
+            self.assertEqual(sys.request("GET", "/v1/shipments/%s" % waybill)[1].get("carrier_ref"),
+                             "FORGED-BY-ROGUE",
+                             "a listed key's RESULT is applied: the refusals above are the keys, not the tool")
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
 
 
 def agency_name(chars, nbytes):
@@ -319,6 +416,62 @@ class HttpEdgesTest(unittest.TestCase):
         self.assertNotIn("RR300000", json.dumps(doc), "nothing was imported")
 
 
+class TrickleTest(unittest.TestCase):
+    """Item 4a: clients that trickle their request (headers or body, one byte a second, so never idle for
+    http_timeout) are cut at http_request_deadline, while a normal client is served meanwhile."""
+
+    DEADLINE, IDLE, COUNT, LIMIT = 3, 60, 50, 25  # every wait below is bounded by LIMIT seconds
+
+    def test_trickling_connections_are_cut_at_the_request_deadline(self):
+        sys = harness.System(workers=0, with_sim=False,
+                             bccid_args=["--http_request_deadline", str(self.DEADLINE), "--http_timeout", str(self.IDLE)])
+        port = int(sys.url.rsplit(":", 1)[1])
+        socks, closed, answers = [], {}, []
+        try:
+            body_head = ("POST /v1/codes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{" % sys.admin_token).encode()
+            for i in range(self.COUNT):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                # half trickle their headers, half their body
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " if i % 2 else body_head)
+                s.setblocking(False)
+                socks.append(s)
+            start = time.time()
+            while len(closed) < self.COUNT and time.time() < start + self.LIMIT:
+                for i, s in enumerate(socks):
+                    if i in closed:
+                        continue
+                    try:
+                        if s.recv(4096) == b"":
+                            closed[i] = time.time() - start
+                            continue
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[i] = time.time() - start
+                        continue
+                    try:
+                        s.send(b"a")  # one more byte: the connection is never idle
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[i] = time.time() - start
+                st, doc, _ = sys.request("GET", "/healthz")
+                answers.append(st)
+                time.sleep(1)
+        finally:
+            for s in socks:
+                s.close()
+            findings = sys.stop()
+        self.assertEqual(findings, [])
+        self.assertEqual(len(closed), self.COUNT,
+                         "every trickling connection is cut within %d s (the idle timeout is %d s)" %
+                         (self.LIMIT, self.IDLE))
+        self.assertTrue(answers and set(answers) == {200}, "a normal client is served meanwhile: %r" % answers)
+        cuts = [line for line in log_lines(sys.bccid.stderr_text()) if "http_request_deadline" in line["msg"]]
+        self.assertTrue(cuts, "the cut is logged, naming the key")
+
+
 def s10(serial, prefix="RR"):
     """A valid S10 waybill for serial (check digit of design §1)."""
     digits = "%08d" % serial
@@ -379,6 +532,7 @@ BAD_VALUES = [
     ("bccid", "insecure_plaintext_jobs", "maybe"),
     ("bccid", "http_timeout", "0"),
     ("bccid", "http_per_ip_limit", "lots"),
+    ("bccid", "http_request_deadline", "0"),
     ("bccid", "trusted_proxies", "127.0.0.1,proxy.local"),
     ("bcci-worker", "log_level", "verbose"),
     ("bcci-worker", "concurrency", "0"),

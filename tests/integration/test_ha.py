@@ -60,7 +60,7 @@ class SeveralInstancesTest(unittest.TestCase):
         pg, db = harness.pg_new_database()
         # A first: it takes the scheduler role
         self.a = System(workers=0, with_sim=False, pg_database=(pg, db))
-        self.b = System(workers=0, with_sim=False, pg_database=(pg, db))
+        self.b = System(workers=0, with_sim=False, pg_database=(pg, db), admin_token=self.a.admin_token)
         # the simulator posts its events to B, the instance that stays up
         self.b.start_sim(3600, 600, "", ())
         self.a.sim_url = self.b.sim_url

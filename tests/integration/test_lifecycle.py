@@ -30,13 +30,9 @@ class CaseSystemSyncTest(unittest.TestCase):
         self.assertEqual(findings, [], "sanitizer reports:\n" + "\n".join(findings))
 
     def start(self, workers=2, **kw):
-        secret_file = None
-        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url], **kw)
-        secret_file = os.path.join(self.sys.dir, "case_system.secret")
-        with open(secret_file, "wb") as f:
-            f.write(SECRET)
-        os.chmod(secret_file, 0o600)
-        self.sys.worker_args = ["--case_system.secret_file", secret_file]
+        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url],
+                                  case_secret=SECRET, **kw)
+        self.sys.worker_args = ["--case_system.secret_file", self.sys.case_secret_file]
         for _ in range(workers):
             self.sys.start_worker()
         self.sys.import_codes()
@@ -303,12 +299,9 @@ def send_dossier(seq, service="send"):
 class LegsTest(unittest.TestCase):
     def setUp(self):
         self.receiver = casesys.Receiver(SECRET)
-        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url])
-        secret_file = os.path.join(self.sys.dir, "case_system.secret")
-        with open(secret_file, "wb") as f:
-            f.write(SECRET)
-        os.chmod(secret_file, 0o600)
-        self.sys.worker_args = ["--case_system.secret_file", secret_file]
+        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url],
+                                  case_secret=SECRET)
+        self.sys.worker_args = ["--case_system.secret_file", self.sys.case_secret_file]
         self.sys.start_worker()
         self.sys.import_codes()
 
@@ -554,7 +547,7 @@ class SchedulerTest(unittest.TestCase):
         try:
             self.sys = harness.System(workers=0, with_sim=False,
                                       bccid_args=["--invitation_gap_ms", "800", "--scheduler_interval_ms", "200",
-                                                  "--case_system_url", receiver.url])
+                                                  "--case_system_url", receiver.url], case_secret=SECRET)
             self.sys.import_codes()
             carrier = self.sys.token("vnpost-test", "carrier")
             d = harness.make_dossier(5)

@@ -295,13 +295,10 @@ class OpenApiExamplesTest(unittest.TestCase):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         sys = harness.System(workers=0, bccid_args=["--case_system_url",
-                                                    "http://127.0.0.1:%d/dvc" % server.server_address[1]])
+                                                    "http://127.0.0.1:%d/dvc" % server.server_address[1]],
+                             case_secret=secret)
         try:
-            secret_file = os.path.join(sys.dir, "case_system.secret")
-            with open(secret_file, "wb") as f:
-                f.write(secret)
-            os.chmod(secret_file, 0o600)
-            sys.worker_args = ["--case_system.secret_file", secret_file]
+            sys.worker_args = ["--case_system.secret_file", sys.case_secret_file]
             sys.start_worker()
             sys.import_codes()
             d = harness.make_dossier(7)

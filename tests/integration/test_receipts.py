@@ -18,12 +18,9 @@ OFFICER = "Nguyễn Văn An"
 class ReceiptTest(unittest.TestCase):
     def setUp(self):
         self.receiver = casesys.Receiver(SECRET)
-        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url])
-        secret_file = os.path.join(self.sys.dir, "case_system.secret")
-        with open(secret_file, "wb") as f:
-            f.write(SECRET)
-        os.chmod(secret_file, 0o600)
-        self.sys.worker_args = ["--case_system.secret_file", secret_file]
+        self.sys = harness.System(workers=0, bccid_args=["--case_system_url", self.receiver.url],
+                                  case_secret=SECRET)
+        self.sys.worker_args = ["--case_system.secret_file", self.sys.case_secret_file]
         self.sys.import_codes()
 
     def tearDown(self):

@@ -165,7 +165,7 @@ class InjectionAndLeakTest(unittest.TestCase):
 
     def test_logs_never_carry_personal_data(self):
         receiver = casesys.Receiver(b"s")
-        sys = harness.System(workers=2, bccid_args=["--case_system_url", receiver.url])
+        sys = harness.System(workers=2, bccid_args=["--case_system_url", receiver.url], case_secret=b"s")
         try:
             sys.import_codes()
             d = harness.make_dossier(1)
