@@ -531,6 +531,12 @@ job_result(store_tx_t *tx, const wire_msg_t *m, const sink_policy_t *policy, int
         return found;
     if (found == STORE_NOT_FOUND || strcmp(job.state, "done") == 0 || strcmp(job.state, "dead") == 0)
         return STORE_OK; /* unknown, or a late duplicate of something already settled */
+    /* a job never leased has no result to report: whoever sends one never saw the job (a forged
+     * RESULT on a link without CURVE, guessing job ids) */
+    if (job.attempts == 0) {
+        log_warn("job %" PRId64 ": a result for a job never leased is ignored", m->job_id);
+        return STORE_OK;
+    }
     if (job.lease != m->lease) {
         /* A late result from a lease that was taken back (worker presumed dead,
          * lease expired). Success already happened at the carrier, so accept it;

@@ -224,6 +224,11 @@ book_result(store_fixture_t *f, int64_t ship_id)
     m.cmd = WIRE_RESULT;
     snprintf(sql, sizeof sql, "SELECT id FROM jobs WHERE kind = 'book' AND shipment_id = %lld", (long long)ship_id);
     m.job_id = sql_int(f, sql);
+    /* a worker answers a job it was leased */
+    snprintf(sql, sizeof sql, "UPDATE jobs SET state = 'leased', lease = 77, attempts = attempts + 1"
+             " WHERE id = %lld AND state = 'ready'", (long long)m.job_id);
+    assert_int_equal(db_exec(writer(f), sql), SQLITE_OK);
+    m.lease = 77;
     m.outcome = WIRE_OK;
     m.data = json_pack("{s:s, s:i}", "carrier_ref", "VNPX-BOOKED", "fee", 25000);
     assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
@@ -231,6 +236,36 @@ book_result(store_fixture_t *f, int64_t ship_id)
     assert_int_equal(store_tx_commit(&tx), STORE_OK);
     wire_msg_clear(&m);
     return r;
+}
+
+/* a RESULT for a job no worker was ever given is forged (a link without CURVE, job ids guessed):
+ * it changes nothing, whatever lease it names, even the 0 of a job not leased */
+static void
+test_result_for_a_job_never_leased_is_ignored(void **state)
+{
+    store_fixture_t *f = *state;
+    int64_t ret = add_shipment(f, 1, "return", "created");
+    wire_msg_t m;
+    store_tx_t *tx = NULL;
+    char sql[128];
+    int64_t lease;
+
+    for (lease = 0; lease < 2; lease++) {
+        wire_msg_init(&m);
+        m.cmd = WIRE_RESULT;
+        snprintf(sql, sizeof sql, "SELECT id FROM jobs WHERE kind = 'book' AND shipment_id = %lld", (long long)ret);
+        m.job_id = sql_int(f, sql);
+        m.lease = lease;
+        m.outcome = WIRE_OK;
+        m.data = json_pack("{s:s}", "carrier_ref", "FORGED-BY-ROGUE");
+        assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+        assert_int_equal(sink_job_result(tx, &m, &policy, 2000), STORE_OK);
+        assert_int_equal(store_tx_commit(&tx), STORE_OK);
+        wire_msg_clear(&m);
+    }
+    assert_string_equal(ship(f, ret).status, "created");
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM shipments WHERE carrier_ref = 'FORGED-BY-ROGUE'"), 0);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'book' AND state = 'ready'"), 1);
 }
 
 static void
@@ -713,6 +748,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_booked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_for_a_job_never_leased_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_leg_receipt_is_the_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_and_dead_booking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_booking_answered_after_carrier_events, setup, teardown),
