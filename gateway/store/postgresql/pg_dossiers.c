@@ -904,14 +904,19 @@ pg_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long
 
 /* ---------------------------------------------------------------- cancel */
 
-/* the shipment and its booking job are locked: another instance cancelling the same waybill
- * waits and then sees the outcome, and no dispatcher leases the booking meanwhile (it skips
- * locked jobs), so the booking state the cancel rule decides on stays true until commit */
-static const char SQL_CANCEL_SHIP[] =
-    "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id FROM shipments s"
-    " WHERE s.waybill = $1 FOR NO KEY UPDATE";
-static const char SQL_CANCEL_BOOK[] =
-    "SELECT state FROM jobs WHERE shipment_id = $1 AND kind = 'book' ORDER BY id LIMIT 1 FOR NO KEY UPDATE";
+/* in a write transaction the shipment and its booking job are locked: another instance
+ * cancelling the same waybill waits and then sees the outcome, and no dispatcher leases the
+ * booking meanwhile (it skips locked jobs), so the booking state the cancel rule decides on
+ * stays true until commit. A read (the citizen's page asks what a cancel would see) takes
+ * no lock: PostgreSQL refuses FOR … UPDATE in a READ ONLY transaction. */
+#define CANCEL_SHIP                                                                                               \
+    "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id FROM shipments s"              \
+    " WHERE s.waybill = $1"
+#define CANCEL_BOOK "SELECT state FROM jobs WHERE shipment_id = $1 AND kind = 'book' ORDER BY id LIMIT 1"
+static const char SQL_CANCEL_SHIP[] = CANCEL_SHIP " FOR NO KEY UPDATE";
+static const char SQL_CANCEL_BOOK[] = CANCEL_BOOK " FOR NO KEY UPDATE";
+static const char SQL_CANCEL_SHIP_READ[] = CANCEL_SHIP;
+static const char SQL_CANCEL_BOOK_READ[] = CANCEL_BOOK;
 static const char SQL_OPEN_MANIFEST_OF[] =
     "SELECT m.id, m.public_id FROM manifest_items i JOIN manifests m ON m.id = i.manifest_id"
     " WHERE i.shipment_id = $1 AND m.state = 'open' ORDER BY m.id LIMIT 1 FOR NO KEY UPDATE OF m";
@@ -923,11 +928,14 @@ static const char SQL_BOOK_WITHDRAW[] =
 static store_rc_t
 pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
+    int writing = tx->mode == STORE_WRITE;
     PGresult *res;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    r = first_row(pg_query_text(tx, "reading the shipment", SQL_CANCEL_SHIP, waybill, &res), &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", writing ? SQL_CANCEL_SHIP : SQL_CANCEL_SHIP_READ, waybill,
+                                &res),
+                  &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -938,7 +946,9 @@ pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out
     out->has_carrier_ref = *pg_text(res, 0, 3) != '\0';
     out->dossier_id = pg_int(res, 0, 4);
     PQclear(res);
-    r = first_row(pg_query_id(tx, "reading the booking", SQL_CANCEL_BOOK, out->shipment_id, &res), &res);
+    r = first_row(pg_query_id(tx, "reading the booking", writing ? SQL_CANCEL_BOOK : SQL_CANCEL_BOOK_READ,
+                              out->shipment_id, &res),
+                  &res);
     if (r == STORE_NOT_FOUND)
         return STORE_OK; /* no booking job: book_state "" */
     if (r != STORE_OK)

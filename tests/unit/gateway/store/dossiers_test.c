@@ -340,6 +340,16 @@ test_views(void **state)
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
     assert_string_equal(agency, AGENCY);
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
+    {
+        /* the citizen's page reads what a cancel would see, in a read transaction (no locks) */
+        store_cancel_target_t ct;
+
+        want_rc(store_dossiers_cancel_target(tx, made.waybill, &ct), STORE_OK, "cancel target, reading");
+        assert_int_equal(ct.shipment_id, made.shipment_id);
+        assert_string_equal(ct.status, "created");
+        assert_string_equal(ct.book_state, "ready");
+        assert_int_equal(ct.has_carrier_ref, 0);
+    }
     store_tx_abort(&tx);
     store_fixture_close(&f);
 }
