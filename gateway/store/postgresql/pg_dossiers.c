@@ -2,10 +2,12 @@
  * pg_dossiers - the dossiers area on PostgreSQL (see store_dossiers.h)
  *
  * Intake, the S10 code pool, and the reads behind the dossier, timeline, tracking and clerk
- * views, as SQL; what is not SQL (the leg of a service, the texts the store writes, what a
- * range has left, the timeline view over the timeline area, the cancel job) is dossier_rules.c,
- * shared with the SQLite backend. libpq hands over a statement's rows whole or fails: a read
- * never yields part of a dossier; a record half-filled when memory runs out is freed.
+ * views and the clerk page's search, as SQL; what is not SQL (the leg of a service, the texts
+ * the store writes, what a range has left, the timeline view over the timeline area, the cancel
+ * job, a clerk row made of its columns, the search's escaped text, phone digits and order) is
+ * dossier_rules.c, shared with the SQLite backend. libpq hands over a statement's rows whole
+ * or fails: a read never yields part of a dossier; a record half-filled when memory runs out
+ * is freed.
  *
  * Several bccid instances share one database, and this file is where they would collide:
  *
@@ -929,13 +931,13 @@ static store_rc_t
 pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
     int writing = tx->mode == STORE_WRITE;
+    const char *ship_sql = writing ? SQL_CANCEL_SHIP : SQL_CANCEL_SHIP_READ;
+    const char *book_sql = writing ? SQL_CANCEL_BOOK : SQL_CANCEL_BOOK_READ;
     PGresult *res;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    r = first_row(pg_query_text(tx, "reading the shipment", writing ? SQL_CANCEL_SHIP : SQL_CANCEL_SHIP_READ, waybill,
-                                &res),
-                  &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", ship_sql, waybill, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -946,9 +948,7 @@ pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out
     out->has_carrier_ref = *pg_text(res, 0, 3) != '\0';
     out->dossier_id = pg_int(res, 0, 4);
     PQclear(res);
-    r = first_row(pg_query_id(tx, "reading the booking", writing ? SQL_CANCEL_BOOK : SQL_CANCEL_BOOK_READ,
-                              out->shipment_id, &res),
-                  &res);
+    r = first_row(pg_query_id(tx, "reading the booking", book_sql, out->shipment_id, &res), &res);
     if (r == STORE_NOT_FOUND)
         return STORE_OK; /* no booking job: book_state "" */
     if (r != STORE_OK)

@@ -462,9 +462,14 @@ test_search(void **state)
     want_rc(store_dossiers_view(tx, searched[S1].code, &v), STORE_OK, "view");
     {
         store_timeline_event_t ev = {
-            .dossier_id = v.id, .shipment_id = made[S1].shipment_id, .event_time = NOW + 5000,
-            .received_at = NOW + 5000, .source = "carrier", .status = "delivery_failed",
-            .text = "Phát không thành công", .details = "{\"reason\": \"Không có người nhận\"}",
+            .dossier_id = v.id,
+            .shipment_id = made[S1].shipment_id,
+            .event_time = NOW + 5000,
+            .received_at = NOW + 5000,
+            .source = "carrier",
+            .status = "delivery_failed",
+            .text = "Phát không thành công",
+            .details = "{\"reason\": \"Không có người nhận\"}",
         };
 
         want_rc(store_timeline_append(tx, &ev), STORE_OK, "failed delivery event");
