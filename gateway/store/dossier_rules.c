@@ -62,6 +62,116 @@ dossier_waybill(store_tx_t *tx, const char *prefix, int64_t serial, const char *
     return STORE_OK;
 }
 
+int
+dossier_clerk_row(store_clerk_row_t *row, const char *const *col, int search)
+{
+    memset(row, 0, sizeof *row);
+    row->recipient_name = strdup(col[DOSSIER_COL_NAME]);
+    row->last_event = strdup(col[DOSSIER_COL_LAST_EVENT]);
+    if (search) {
+        row->recipient_phone = strdup(col[DOSSIER_COL_PHONE]);
+        row->agency_name = strdup(col[DOSSIER_COL_AGENCY_NAME]);
+        row->fail_reason = strdup(col[DOSSIER_COL_FAIL_REASON]);
+    }
+    if (!row->recipient_name || !row->last_event ||
+        (search && (!row->recipient_phone || !row->agency_name || !row->fail_reason))) {
+        free(row->recipient_name);
+        free(row->last_event);
+        free(row->recipient_phone);
+        free(row->agency_name);
+        free(row->fail_reason);
+        memset(row, 0, sizeof *row);
+        return -1;
+    }
+    snprintf(row->waybill, sizeof row->waybill, "%s", col[DOSSIER_COL_WAYBILL]);
+    snprintf(row->dossier_code, sizeof row->dossier_code, "%s", col[DOSSIER_COL_CODE]);
+    snprintf(row->status, sizeof row->status, "%s", col[DOSSIER_COL_STATUS]);
+    row->status_time = strtoll(col[DOSSIER_COL_STATUS_TIME], NULL, 10);
+    row->created_at = strtoll(col[DOSSIER_COL_CREATED_AT], NULL, 10);
+    row->cod_amount = strtoll(col[DOSSIER_COL_COD], NULL, 10);
+    row->label_prints = atoi(col[DOSSIER_COL_PRINTS]);
+    snprintf(row->carrier, sizeof row->carrier, "%s", col[DOSSIER_COL_CARRIER]);
+    snprintf(row->province_code, sizeof row->province_code, "%s", col[DOSSIER_COL_PROVINCE]);
+    snprintf(row->commune_code, sizeof row->commune_code, "%s", col[DOSSIER_COL_COMMUNE]);
+    snprintf(row->agency_code, sizeof row->agency_code, "%s", col[DOSSIER_COL_AGENCY]);
+    row->booking_dead = atoi(col[DOSSIER_COL_BOOKING_DEAD]) != 0;
+    row->sla_breached = atoi(col[DOSSIER_COL_SLA_BREACHED]) != 0;
+    if (search) {
+        snprintf(row->leg, sizeof row->leg, "%s", col[DOSSIER_COL_LEG]);
+        snprintf(row->service, sizeof row->service, "%s", col[DOSSIER_COL_SERVICE]);
+        row->last_attempt_at = strtoll(col[DOSSIER_COL_LAST_ATTEMPT], NULL, 10);
+        row->attempts = atoi(col[DOSSIER_COL_ATTEMPTS]);
+    }
+    return 0;
+}
+
+/* like_literal - q with the LIKE wildcards escaped (ESCAPE '\'); 0, or -1 when out is too small */
+static int
+like_literal(const char *q, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; *q; q++) {
+        if (o + 3 > outlen)
+            return -1;
+        if (*q == '%' || *q == '_' || *q == '\\')
+            out[o++] = '\\';
+        out[o++] = *q;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* phone_digits - the digits of q when q reads as (part of) a phone number: at least 4 digits
+ * and only digits, spaces, '.', '-' or a leading '+'; "+84…" and "84…" (10 digits or more)
+ * become "0…" as the stored numbers are compared; else "" */
+static void
+phone_digits(const char *q, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const char *p = q;
+
+    out[0] = '\0';
+    if (*p == '+')
+        p++;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (o + 2 > outlen)
+                return (void)(out[0] = '\0');
+            out[o++] = *p;
+        } else if (*p != ' ' && *p != '.' && *p != '-') {
+            return;
+        }
+    }
+    out[o] = '\0';
+    if (o < 4) {
+        out[0] = '\0';
+        return;
+    }
+    if (o >= 10 && out[0] == '8' && out[1] == '4') {
+        memmove(out + 1, out + 2, o - 1);
+        out[0] = '0';
+    }
+}
+
+store_rc_t
+dossier_search_terms(store_tx_t *tx, const store_search_t *q, char *like, size_t likelen, char *digits,
+                     size_t digitslen)
+{
+    const char *text = q->q ? q->q : "";
+
+    if (like_literal(text, like, likelen) != 0)
+        return store_tx_fail(tx, STORE_CONFLICT, "the search text is longer than %zu bytes", likelen / 2);
+    phone_digits(text, digits, digitslen);
+    return STORE_OK;
+}
+
+store_search_sort_t
+dossier_search_sort(const store_search_t *q)
+{
+    return (unsigned)q->sort < STORE_SEARCH_SORTS ? q->sort : STORE_SEARCH_NEWEST;
+}
+
 /* take - a list's string, handed over to the caller (the list keeps NULL) */
 static char *
 take(char **s)

@@ -597,3 +597,16 @@ labels_receipt_create(store_tx_t *tx, const labels_rows_t *rows, const store_rec
         store_receipt_free(out);
     return r;
 }
+
+void
+labels_manifest_row(store_manifest_row_t *m, const char *const col[LABELS_MANIFEST_LIST_COLS])
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->id, sizeof m->id, "%s", col[0]);
+    snprintf(m->state, sizeof m->state, "%s", col[1]);
+    snprintf(m->agency_code, sizeof m->agency_code, "%s", col[2]);
+    snprintf(m->created_by, sizeof m->created_by, "%s", col[3]);
+    m->created_at = strtoll(col[4], NULL, 10);
+    m->accepted_at = strtoll(col[5], NULL, 10);
+    m->items = strtoll(col[6], NULL, 10);
+}

@@ -72,6 +72,12 @@ typedef struct {
                                 store_manifest_list_t *out, long long *total);
 } labels_rows_t;
 
+/* the columns of a manifest_list row, in the order every backend selects them: public id,
+ * state, agency code, created_by, created_at, accepted_at (0 while open), items on it */
+#define LABELS_MANIFEST_LIST_COLS 7
+/* labels_manifest_row - *m from the text of those columns ("" for SQL NULL) */
+void labels_manifest_row(store_manifest_row_t *m, const char *const col[LABELS_MANIFEST_LIST_COLS]);
+
 /* the operations of store_labels.h on a backend's rows */
 store_rc_t labels_print(store_tx_t *tx, const labels_rows_t *rows, const store_label_print_t *req, int64_t now,
                         store_label_list_t *out, store_labels_refusal_t *why);

@@ -5,8 +5,6 @@ Uses build_scene() of test_public_pages.py: [0] out for delivery, [1] delivery f
 ("Người nhận vắng nhà", another agency), the rest booked.
 """
 import datetime
-import os
-import sqlite3
 import urllib.parse
 import unittest
 
@@ -115,12 +113,7 @@ class ClerkApiTest(unittest.TestCase):
         the parcel is lost, damaged or refused."""
         wb = pages.make_dead_job(self.sys, 50)
         for status in ("created", "exception"):
-            con = sqlite3.connect(os.path.join(self.sys.state, "bcci.db"), timeout=30)
-            try:
-                with con:
-                    con.execute("UPDATE shipments SET status = ? WHERE waybill = ?", (status, wb))
-            finally:
-                con.close()
+            self.sys.db_exec("UPDATE shipments SET status = ? WHERE waybill = ?", (status, wb))
             st, html, _ = self.sys.request("GET", pages.tracking_path(self.sys, wb), token=None)
             html = html.decode("utf-8")
             self.assertEqual(st, 200)

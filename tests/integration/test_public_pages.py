@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import os
-import sqlite3
 import sys
 import time
 import unittest
@@ -67,16 +66,14 @@ def make_dead_job(system, seq):
     d = harness.make_dossier(seq, harness.load_examples()[0])
     st, doc, _ = system.request("POST", "/v1/dossiers", d)
     assert st == 201, (st, doc)
-    con = sqlite3.connect(os.path.join(system.state, "bcci.db"), timeout=30)
-    try:
-        with con:
-            n = con.execute("UPDATE jobs SET state = 'dead', attempts = 25, last_error = ?"
-                            " WHERE kind = 'book' AND state = 'ready' AND shipment_id ="
-                            " (SELECT s.id FROM shipments s JOIN dossiers x ON x.id = s.dossier_id WHERE x.code = ?)",
-                            ("Bưu điện từ chối đơn (HTTP 400): thiếu thông tin người nhận", d["dossier_code"])).rowcount
-    finally:
-        con.close()
+    booking = ("FROM jobs WHERE kind = 'book' AND state = '%s' AND shipment_id ="
+               " (SELECT s.id FROM shipments s JOIN dossiers x ON x.id = s.dossier_id WHERE x.code = ?)")
+    # through the harness: the same on either store backend
+    n = system.db_query("SELECT COUNT(*) " + booking % "ready", (d["dossier_code"],))[0][0]
     assert n == 1, "want the booking of %s ready to mark dead, found %d" % (d["dossier_code"], n)
+    system.db_exec("UPDATE jobs SET state = 'dead', attempts = 25, last_error = ? WHERE id IN (SELECT id "
+                   + booking % "ready" + ")",
+                   ("Bưu điện từ chối đơn (HTTP 400): thiếu thông tin người nhận", d["dossier_code"]))
     deadline = time.time() + 30
     while time.time() < deadline:
         st, doc, _ = system.request("GET", "/v1/jobs?state=dead")

@@ -2,10 +2,12 @@
  * pg_dossiers - the dossiers area on PostgreSQL (see store_dossiers.h)
  *
  * Intake, the S10 code pool, and the reads behind the dossier, timeline, tracking and clerk
- * views, as SQL; what is not SQL (the leg of a service, the texts the store writes, what a
- * range has left, the timeline view over the timeline area, the cancel job) is dossier_rules.c,
- * shared with the SQLite backend. libpq hands over a statement's rows whole or fails: a read
- * never yields part of a dossier; a record half-filled when memory runs out is freed.
+ * views and the clerk page's search, as SQL; what is not SQL (the leg of a service, the texts
+ * the store writes, what a range has left, the timeline view over the timeline area, the cancel
+ * job, a clerk row made of its columns, the search's escaped text, phone digits and order) is
+ * dossier_rules.c, shared with the SQLite backend. libpq hands over a statement's rows whole
+ * or fails: a read never yields part of a dossier; a record half-filled when memory runs out
+ * is freed.
  *
  * Several bccid instances share one database, and this file is where they would collide:
  *
@@ -742,16 +744,18 @@ pg_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
 
 /* ------------------------------------------------------------ clerk page */
 
-#define CLERK_COLUMNS                                                                                             \
+#define CLERK_SELECT                                                                                              \
     "SELECT s.waybill, d.code, s.status, s.status_time, s.created_at, s.cod_amount, s.label_prints, s.carrier," \
     " COALESCE(x.j -> 'recipient' ->> 'name', ''), COALESCE(x.j -> 'recipient' ->> 'province_code', ''),"      \
     " COALESCE(x.j -> 'recipient' ->> 'commune_code', ''),"                                                    \
     " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
     "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code,"                                                     \
     " CASE WHEN EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book'"                \
-    "   AND bj.state = 'dead') THEN 1 ELSE 0 END"                                                             \
+    "   AND bj.state = 'dead') THEN 1 ELSE 0 END, s.sla_breached"
+#define CLERK_FROM                                                                                                \
     " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id," \
     " LATERAL (SELECT sub.body::jsonb AS j) x"
+#define CLERK_COLUMNS CLERK_SELECT CLERK_FROM
 
 /* ready: booked (or waiting for the carrier) and on no open handover manifest */
 static const char SQL_CLERK_READY[] = CLERK_COLUMNS
@@ -770,29 +774,61 @@ static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     "   AND (s.status <> 'returned' OR s.status_time >= $3)"
     " ORDER BY s.status_time DESC, s.id DESC LIMIT $1";
 
+/* the search: the clerk columns and what a search row adds (dossier_rules.h's DOSSIER_COL_*) */
+#define SEARCH_SELECT                                                                                             \
+    CLERK_SELECT ", s.leg, sub.service, COALESCE(x.j -> 'recipient' ->> 'phone', ''),"                          \
+                 " COALESCE(x.j -> 'agency' ->> 'name', ''),"                                                   \
+                 " COALESCE((SELECT t.details::jsonb ->> 'reason' FROM timeline t"                              \
+                 "   WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id AND t.status = 'delivery_failed'" \
+                 "   ORDER BY t.seq DESC LIMIT 1), ''), COALESCE(s.last_attempt_at, 0), s.attempts"
+/* $1 the token's agency, $2 the agency asked for, $3 status, $4 service, $5 carrier, $6 from,
+ * $7 to, $8 q as a LIKE pattern without wildcards, $9 q's digits when it looks like a phone.
+ * COLLATE "C": ILIKE folds ASCII letters only, as SQLite's LIKE does, whatever the database's
+ * locale, so both backends find the same rows */
+#define SEARCH_WHERE                                                                                              \
+    " WHERE ($1::text = '' OR d.agency_code = $1) AND ($2::text = '' OR d.agency_code = $2)"                    \
+    " AND ($3::text = '' OR s.status = $3) AND ($4::text = '' OR sub.service = $4)"                             \
+    " AND ($5::text = '' OR s.carrier = $5)"                                                                     \
+    " AND ($6::bigint = 0 OR s.created_at >= $6) AND ($7::bigint = 0 OR s.created_at < $7)"                     \
+    " AND ($8::text = '' OR d.code COLLATE \"C\" ILIKE $8 || '%' ESCAPE '\\'"                                    \
+    "   OR s.waybill COLLATE \"C\" ILIKE $8 || '%' ESCAPE '\\'"                                                 \
+    "   OR COALESCE(x.j -> 'recipient' ->> 'name', '') COLLATE \"C\" ILIKE '%' || $8 || '%' ESCAPE '\\'"       \
+    "   OR ($9::text <> '' AND replace(replace(replace(replace(COALESCE(x.j -> 'recipient' ->> 'phone', ''),"   \
+    "       ' ', ''), '.', ''), '-', ''), '+84', '0') LIKE '%' || $9 || '%'))"
+#define SEARCH_PAGE(order) SEARCH_SELECT CLERK_FROM SEARCH_WHERE " ORDER BY " order " LIMIT $10 OFFSET $11"
+
+/* one statement per sort order: the statement cache is keyed by the SQL's address. COLLATE "C"
+ * again: codes sort byte by byte, as on SQLite, not by the locale's rules */
+static const char SQL_SEARCH_NEWEST[] = SEARCH_PAGE("s.created_at DESC, s.id DESC");
+static const char SQL_SEARCH_OLDEST[] = SEARCH_PAGE("s.created_at, s.id");
+static const char SQL_SEARCH_STATUS_TIME[] =
+    SEARCH_PAGE("CASE WHEN s.status_time > 0 THEN s.status_time ELSE s.created_at END DESC, s.id DESC");
+static const char SQL_SEARCH_WAYBILL[] = SEARCH_PAGE("s.waybill COLLATE \"C\"");
+static const char SQL_SEARCH_DOSSIER[] = SEARCH_PAGE("d.code COLLATE \"C\", s.id");
+static const char SQL_SEARCH_AGENCY[] = SEARCH_PAGE("d.agency_code COLLATE \"C\", s.created_at DESC, s.id DESC");
+static const char SQL_SEARCH_COUNT[] = "SELECT COUNT(*)" CLERK_FROM SEARCH_WHERE;
+
+/* read_clerk_rows - the rows of res into out (columns of CLERK_SELECT, and of SEARCH_SELECT
+ * when search); 0, or -1 when out of memory (out empty) */
 static int
-clerk_row(const PGresult *res, int i, store_clerk_row_t *row)
+read_clerk_rows(const PGresult *res, int search, store_clerk_list_t *out)
 {
-    row->recipient_name = pg_strdup_col(res, i, 8);
-    row->last_event = pg_strdup_col(res, i, 11);
-    if (!row->recipient_name || !row->last_event) {
-        free(row->recipient_name);
-        free(row->last_event);
-        row->recipient_name = row->last_event = NULL;
+    const char *col[DOSSIER_SEARCH_COLS];
+    int ncols = search ? DOSSIER_SEARCH_COLS : DOSSIER_CLERK_COLS;
+    int i, c, n = PQntuples(res);
+
+    out->rows = calloc(n ? (size_t)n : 1, sizeof *out->rows);
+    for (i = 0; out->rows && i < n; i++) {
+        for (c = 0; c < ncols; c++)
+            col[c] = pg_text(res, i, c);
+        if (dossier_clerk_row(&out->rows[i], col, search) != 0)
+            break;
+        out->nrows++;
+    }
+    if (!out->rows || (int)out->nrows != n) {
+        store_clerk_list_free(out);
         return -1;
     }
-    copy(row->waybill, sizeof row->waybill, res, i, 0);
-    copy(row->dossier_code, sizeof row->dossier_code, res, i, 1);
-    copy(row->status, sizeof row->status, res, i, 2);
-    row->status_time = pg_int(res, i, 3);
-    row->created_at = pg_int(res, i, 4);
-    row->cod_amount = pg_int(res, i, 5);
-    row->label_prints = (int)pg_int(res, i, 6);
-    copy(row->carrier, sizeof row->carrier, res, i, 7);
-    copy(row->province_code, sizeof row->province_code, res, i, 9);
-    copy(row->commune_code, sizeof row->commune_code, res, i, 10);
-    copy(row->agency_code, sizeof row->agency_code, res, i, 12);
-    row->booking_dead = (int)pg_int(res, i, 13);
     return 0;
 }
 
@@ -803,7 +839,7 @@ pg_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
     PGresult *res;
     pg_params_t p;
     store_rc_t r;
-    int i, n;
+    int failed;
 
     memset(out, 0, sizeof *out);
     pg_params_init(&p);
@@ -815,28 +851,74 @@ pg_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
                  &p, &res);
     if (r != STORE_OK)
         return r;
-    n = PQntuples(res);
-    out->rows = calloc(n ? (size_t)n : 1, sizeof *out->rows);
-    for (i = 0; out->rows && i < n && clerk_row(res, i, &out->rows[i]) == 0; i++)
-        out->nrows++;
+    failed = read_clerk_rows(res, 0, out);
     PQclear(res);
-    if (!out->rows || (int)out->nrows != n) {
-        store_clerk_list_free(out);
-        return pg_no_memory(tx, "reading the shipments");
+    return failed ? pg_no_memory(tx, "reading the shipments") : STORE_OK;
+}
+
+static store_rc_t
+pg_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long long *total)
+{
+    static const char *const pages[STORE_SEARCH_SORTS] = { SQL_SEARCH_NEWEST,  SQL_SEARCH_OLDEST,
+                                                           SQL_SEARCH_STATUS_TIME, SQL_SEARCH_WAYBILL,
+                                                           SQL_SEARCH_DOSSIER, SQL_SEARCH_AGENCY };
+    char like[256], digits[40];
+    PGresult *res;
+    pg_params_t p;
+    store_rc_t r;
+    int failed;
+
+    memset(out, 0, sizeof *out);
+    *total = 0;
+    if ((r = dossier_search_terms(tx, q, like, sizeof like, digits, sizeof digits)) != STORE_OK)
+        return r;
+    pg_params_init(&p);
+    pg_param_text(&p, q->scope_agency ? q->scope_agency : "");
+    pg_param_text(&p, q->agency ? q->agency : "");
+    pg_param_text(&p, q->status ? q->status : "");
+    pg_param_text(&p, q->service ? q->service : "");
+    pg_param_text(&p, q->carrier ? q->carrier : "");
+    pg_param_int(&p, q->from);
+    pg_param_int(&p, q->to);
+    pg_param_text(&p, like);
+    pg_param_text(&p, digits);
+    r = first_row(pg_query(tx, "counting the shipments", SQL_SEARCH_COUNT, &p, &res), &res);
+    if (r == STORE_NOT_FOUND)
+        return store_tx_fail(tx, STORE_ERROR, "counting the shipments returned no row");
+    if (r != STORE_OK)
+        return r;
+    *total = pg_int(res, 0, 0);
+    PQclear(res);
+    pg_param_int(&p, q->limit);
+    pg_param_int(&p, q->offset);
+    if ((r = pg_query(tx, "searching the shipments", pages[dossier_search_sort(q)], &p, &res)) != STORE_OK) {
+        *total = 0;
+        return r;
+    }
+    failed = read_clerk_rows(res, 1, out);
+    PQclear(res);
+    if (failed) {
+        *total = 0;
+        return pg_no_memory(tx, "searching the shipments");
     }
     return STORE_OK;
 }
 
 /* ---------------------------------------------------------------- cancel */
 
-/* the shipment and its booking job are locked: another instance cancelling the same waybill
- * waits and then sees the outcome, and no dispatcher leases the booking meanwhile (it skips
- * locked jobs), so the booking state the cancel rule decides on stays true until commit */
-static const char SQL_CANCEL_SHIP[] =
-    "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id FROM shipments s"
-    " WHERE s.waybill = $1 FOR NO KEY UPDATE";
-static const char SQL_CANCEL_BOOK[] =
-    "SELECT state FROM jobs WHERE shipment_id = $1 AND kind = 'book' ORDER BY id LIMIT 1 FOR NO KEY UPDATE";
+/* in a write transaction the shipment and its booking job are locked: another instance
+ * cancelling the same waybill waits and then sees the outcome, and no dispatcher leases the
+ * booking meanwhile (it skips locked jobs), so the booking state the cancel rule decides on
+ * stays true until commit. A read (the citizen's page asks what a cancel would see) takes
+ * no lock: PostgreSQL refuses FOR … UPDATE in a READ ONLY transaction. */
+#define CANCEL_SHIP                                                                                               \
+    "SELECT s.id, s.status, s.carrier, COALESCE(s.carrier_ref, ''), s.dossier_id FROM shipments s"              \
+    " WHERE s.waybill = $1"
+#define CANCEL_BOOK "SELECT state FROM jobs WHERE shipment_id = $1 AND kind = 'book' ORDER BY id LIMIT 1"
+static const char SQL_CANCEL_SHIP[] = CANCEL_SHIP " FOR NO KEY UPDATE";
+static const char SQL_CANCEL_BOOK[] = CANCEL_BOOK " FOR NO KEY UPDATE";
+static const char SQL_CANCEL_SHIP_READ[] = CANCEL_SHIP;
+static const char SQL_CANCEL_BOOK_READ[] = CANCEL_BOOK;
 static const char SQL_OPEN_MANIFEST_OF[] =
     "SELECT m.id, m.public_id FROM manifest_items i JOIN manifests m ON m.id = i.manifest_id"
     " WHERE i.shipment_id = $1 AND m.state = 'open' ORDER BY m.id LIMIT 1 FOR NO KEY UPDATE OF m";
@@ -848,11 +930,14 @@ static const char SQL_BOOK_WITHDRAW[] =
 static store_rc_t
 pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out)
 {
+    int writing = tx->mode == STORE_WRITE;
+    const char *ship_sql = writing ? SQL_CANCEL_SHIP : SQL_CANCEL_SHIP_READ;
+    const char *book_sql = writing ? SQL_CANCEL_BOOK : SQL_CANCEL_BOOK_READ;
     PGresult *res;
     store_rc_t r;
 
     memset(out, 0, sizeof *out);
-    r = first_row(pg_query_text(tx, "reading the shipment", SQL_CANCEL_SHIP, waybill, &res), &res);
+    r = first_row(pg_query_text(tx, "reading the shipment", ship_sql, waybill, &res), &res);
     if (r == STORE_NOT_FOUND)
         return store_tx_fail(tx, STORE_NOT_FOUND, "no shipment %.20s on this gateway", waybill);
     if (r != STORE_OK)
@@ -863,7 +948,7 @@ pg_cancel_target(store_tx_t *tx, const char *waybill, store_cancel_target_t *out
     out->has_carrier_ref = *pg_text(res, 0, 3) != '\0';
     out->dossier_id = pg_int(res, 0, 4);
     PQclear(res);
-    r = first_row(pg_query_id(tx, "reading the booking", SQL_CANCEL_BOOK, out->shipment_id, &res), &res);
+    r = first_row(pg_query_id(tx, "reading the booking", book_sql, out->shipment_id, &res), &res);
     if (r == STORE_NOT_FOUND)
         return STORE_OK; /* no booking job: book_state "" */
     if (r != STORE_OK)
@@ -983,6 +1068,7 @@ const struct store_dossiers_ops pg_dossiers_ops = {
     .timeline = pg_timeline,
     .tracking = pg_tracking,
     .clerk_list = pg_clerk_list,
+    .search = pg_search,
     .cancel_target = pg_cancel_target,
     .leave_manifest = pg_leave_manifest,
     .withdraw_booking = pg_withdraw_booking,

@@ -69,6 +69,14 @@ static const char SQL_RECEIPT[] =
 static const char SQL_RECEIPT_ITEMS[] =
     "SELECT " ITEM_COLUMNS " FROM receipt_items x" ITEM_JOINS " WHERE x.receipt_id = $1::bigint ORDER BY x.position";
 
+static const char SQL_MANIFEST_LIST[] =
+    "SELECT m.public_id, m.state, m.agency_code, m.created_by, m.created_at, COALESCE(m.accepted_at, 0),"
+    " (SELECT COUNT(*) FROM manifest_items mi WHERE mi.manifest_id = m.id)"
+    " FROM manifests m WHERE ($1::text = '' OR m.agency_code = $1::text) ORDER BY m.created_at DESC, m.id DESC"
+    " LIMIT $2::bigint OFFSET $3::bigint";
+static const char SQL_MANIFEST_COUNT[] =
+    "SELECT COUNT(*) FROM manifests WHERE $1::text = '' OR agency_code = $1::text";
+
 static store_rc_t
 pg_ship(store_tx_t *tx, const char *waybill, labels_ship_t *row)
 {
@@ -361,6 +369,45 @@ pg_receipt_items(store_tx_t *tx, int64_t id, store_receipt_t *out)
                       &out->n);
 }
 
+static store_rc_t
+pg_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset, store_manifest_list_t *out,
+                 long long *total)
+{
+    const char *col[LABELS_MANIFEST_LIST_COLS];
+    PGresult *res;
+    pg_params_t p;
+    store_rc_t r;
+    int rows, i, c;
+
+    memset(out, 0, sizeof *out);
+    *total = 0;
+    if ((r = pg_query_text(tx, "counting the manifests", SQL_MANIFEST_COUNT, agency ? agency : "", &res)) != STORE_OK)
+        return r;
+    *total = PQntuples(res) == 1 ? (long long)pg_int(res, 0, 0) : 0;
+    PQclear(res);
+    pg_params_init(&p);
+    pg_param_text(&p, agency ? agency : "");
+    pg_param_int(&p, limit);
+    pg_param_int(&p, offset);
+    if ((r = pg_query(tx, "listing the manifests", SQL_MANIFEST_LIST, &p, &res)) != STORE_OK) {
+        *total = 0;
+        return r;
+    }
+    rows = PQntuples(res);
+    if (rows > 0 && !(out->rows = calloc((size_t)rows, sizeof *out->rows))) {
+        PQclear(res);
+        *total = 0;
+        return pg_no_memory(tx, "listing the manifests");
+    }
+    for (i = 0; i < rows; i++) {
+        for (c = 0; c < LABELS_MANIFEST_LIST_COLS; c++)
+            col[c] = pg_text(res, i, c);
+        labels_manifest_row(&out->rows[out->n++], col);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
 static const labels_rows_t pg_label_rows = {
     .ship = pg_ship,
     .ready = pg_ready,
@@ -377,6 +424,7 @@ static const labels_rows_t pg_label_rows = {
     .insert_receipt_item = pg_insert_receipt_item,
     .receipt = pg_receipt,
     .receipt_items = pg_receipt_items,
+    .manifest_list = pg_manifest_list,
 };
 
 LABELS_OPS(pg_labels_ops, pg_label_rows);

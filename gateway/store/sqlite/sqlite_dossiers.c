@@ -666,51 +666,18 @@ static const char SQL_SEARCH_COUNT[] = "SELECT COUNT(*)" CLERK_FROM SEARCH_WHERE
 static int
 read_clerk_rows(sqlite3_stmt *st, int search, store_clerk_list_t *out)
 {
+    const char *col[DOSSIER_SEARCH_COLS];
+    int ncols = search ? DOSSIER_SEARCH_COLS : DOSSIER_CLERK_COLS;
     size_t cap = 0;
-    int rc;
+    int rc, c;
 
     while ((rc = db_step(st)) == SQLITE_ROW) {
-        store_clerk_row_t *row;
-
         if (grow(&out->rows, &cap, out->nrows, sizeof *out->rows) != 0)
             break;
-        row = &out->rows[out->nrows];
-        memset(row, 0, sizeof *row);
-        row->recipient_name = col_dup(st, 8);
-        row->last_event = col_dup(st, 11);
-        if (search) {
-            row->recipient_phone = col_dup(st, 17);
-            row->agency_name = col_dup(st, 18);
-            row->fail_reason = col_dup(st, 19);
-        }
-        if (!row->recipient_name || !row->last_event ||
-            (search && (!row->recipient_phone || !row->agency_name || !row->fail_reason))) {
-            free(row->recipient_name);
-            free(row->last_event);
-            free(row->recipient_phone);
-            free(row->agency_name);
-            free(row->fail_reason);
+        for (c = 0; c < ncols; c++)
+            col[c] = db_col_text(st, c);
+        if (dossier_clerk_row(&out->rows[out->nrows], col, search) != 0)
             break;
-        }
-        copy(row->waybill, sizeof row->waybill, st, 0);
-        copy(row->dossier_code, sizeof row->dossier_code, st, 1);
-        copy(row->status, sizeof row->status, st, 2);
-        row->status_time = sqlite3_column_int64(st, 3);
-        row->created_at = sqlite3_column_int64(st, 4);
-        row->cod_amount = sqlite3_column_int64(st, 5);
-        row->label_prints = sqlite3_column_int(st, 6);
-        copy(row->carrier, sizeof row->carrier, st, 7);
-        copy(row->province_code, sizeof row->province_code, st, 9);
-        copy(row->commune_code, sizeof row->commune_code, st, 10);
-        copy(row->agency_code, sizeof row->agency_code, st, 12);
-        row->booking_dead = sqlite3_column_int(st, 13);
-        row->sla_breached = sqlite3_column_int(st, 14);
-        if (search) {
-            copy(row->leg, sizeof row->leg, st, 15);
-            copy(row->service, sizeof row->service, st, 16);
-            row->last_attempt_at = sqlite3_column_int64(st, 20);
-            row->attempts = sqlite3_column_int(st, 21);
-        }
         out->nrows++;
     }
     sqlite3_reset(st);
@@ -741,55 +708,6 @@ sq_clerk_list(store_tx_t *tx, store_clerk_state_t state, const char *agency, int
     return STORE_OK;
 }
 
-/* like_literal - q with the LIKE wildcards escaped (ESCAPE '\'); 0, or -1 when out is too small */
-static int
-like_literal(const char *q, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (; *q; q++) {
-        if (o + 3 > outlen)
-            return -1;
-        if (*q == '%' || *q == '_' || *q == '\\')
-            out[o++] = '\\';
-        out[o++] = *q;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* phone_digits - the digits of q when q reads as (part of) a phone number: at least 4 digits
- * and only digits, spaces, '.', '-' or a leading '+'; "+84…" and "84…" (10 digits or more)
- * become "0…" as the stored numbers are compared; else "" */
-static void
-phone_digits(const char *q, char *out, size_t outlen)
-{
-    size_t o = 0;
-    const char *p = q;
-
-    out[0] = '\0';
-    if (*p == '+')
-        p++;
-    for (; *p; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (o + 2 > outlen)
-                return (void)(out[0] = '\0');
-            out[o++] = *p;
-        } else if (*p != ' ' && *p != '.' && *p != '-') {
-            return;
-        }
-    }
-    out[o] = '\0';
-    if (o < 4) {
-        out[0] = '\0';
-        return;
-    }
-    if (o >= 10 && out[0] == '8' && out[1] == '4') {
-        memmove(out + 1, out + 2, o - 1);
-        out[0] = '0';
-    }
-}
-
 static void
 bind_search(sqlite3_stmt *st, const store_search_t *q, const char *like, const char *digits)
 {
@@ -817,9 +735,8 @@ sq_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long
 
     memset(out, 0, sizeof *out);
     *total = 0;
-    if (like_literal(q->q ? q->q : "", like, sizeof like) != 0)
-        return store_tx_fail(tx, STORE_CONFLICT, "the search text is longer than %zu bytes", sizeof like / 2);
-    phone_digits(q->q ? q->q : "", digits, sizeof digits);
+    if ((r = dossier_search_terms(tx, q, like, sizeof like, digits, sizeof digits)) != STORE_OK)
+        return r;
     st = prepared(tx, SQL_SEARCH_COUNT, "counting the shipments", &r);
     if (!st)
         return r;
@@ -830,7 +747,7 @@ sq_search(store_tx_t *tx, const store_search_t *q, store_clerk_list_t *out, long
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return sqlite_fail(tx, rc, "counting the shipments");
-    st = prepared(tx, pages[(unsigned)q->sort < STORE_SEARCH_SORTS ? q->sort : 0], "searching the shipments", &r);
+    st = prepared(tx, pages[dossier_search_sort(q)], "searching the shipments", &r);
     if (!st)
         return r;
     bind_search(st, q, like, digits);

@@ -355,7 +355,8 @@ sq_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset, stor
     sqlite3_bind_int(st, 2, limit);
     sqlite3_bind_int(st, 3, offset);
     while ((rc = db_step(st)) == SQLITE_ROW) {
-        store_manifest_row_t *m;
+        const char *col[LABELS_MANIFEST_LIST_COLS];
+        int c;
 
         if (out->n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
@@ -366,15 +367,9 @@ sq_manifest_list(store_tx_t *tx, const char *agency, int limit, int offset, stor
             out->rows = bigger;
             cap = ncap;
         }
-        m = &out->rows[out->n++];
-        memset(m, 0, sizeof *m);
-        snprintf(m->id, sizeof m->id, "%s", db_col_text(st, 0));
-        snprintf(m->state, sizeof m->state, "%s", db_col_text(st, 1));
-        snprintf(m->agency_code, sizeof m->agency_code, "%s", db_col_text(st, 2));
-        snprintf(m->created_by, sizeof m->created_by, "%s", db_col_text(st, 3));
-        m->created_at = sqlite3_column_int64(st, 4);
-        m->accepted_at = sqlite3_column_int64(st, 5);
-        m->items = sqlite3_column_int64(st, 6);
+        for (c = 0; c < LABELS_MANIFEST_LIST_COLS; c++)
+            col[c] = db_col_text(st, c);
+        labels_manifest_row(&out->rows[out->n++], col);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {

@@ -1,6 +1,6 @@
 /*
- * dossiers_test - the dossiers area of the store: intake, the code pool, the views,
- * and failure injected at every step of intake and of the view reads; on PostgreSQL, two
+ * dossiers_test - the dossiers area of the store: intake, the code pool, the views, the
+ * clerk page's search, and failure injected at every step of intake and of the view reads; on PostgreSQL, two
  * instances (two stores on one database) taking the same dossier and S10 numbers at once
  */
 #include <setjmp.h>
@@ -18,6 +18,8 @@
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/store.h"
 #include "gateway/store/store_dossiers.h"
+#include "gateway/store/store_shipments.h"
+#include "gateway/store/store_timeline.h"
 #include "tests/unit/support/store_fixture.h"
 
 #define NOW 1732406400000LL /* 2024-11-24 */
@@ -338,6 +340,232 @@ test_views(void **state)
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_WAYBILL, made.waybill, agency), STORE_OK, "agency of");
     assert_string_equal(agency, AGENCY);
     want_rc(store_dossiers_agency_of(tx, STORE_OWNED_DOSSIER, "nope", agency), STORE_NOT_FOUND, "agency of nothing");
+    {
+        /* the citizen's page reads what a cancel would see, in a read transaction (no locks) */
+        store_cancel_target_t ct;
+
+        want_rc(store_dossiers_cancel_target(tx, made.waybill, &ct), STORE_OK, "cancel target, reading");
+        assert_int_equal(ct.shipment_id, made.shipment_id);
+        assert_string_equal(ct.status, "created");
+        assert_string_equal(ct.book_state, "ready");
+        assert_int_equal(ct.has_carrier_ref, 0);
+    }
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
+/* the clerk page's search on three dossiers: each filter, the text as a code or waybill
+ * prefix, a name (ASCII letters in any case, LIKE's wildcards taken literally) or a phone
+ * number as written, the token's agency, every sort order, pages and the total, and the
+ * fields of a search row */
+enum { S1, S2, S3, NSEARCH };
+static const struct {
+    const char *code, *agency, *service, *carrier, *name, *phone;
+    int64_t created_at;
+} searched[NSEARCH] = {
+    { "000.00.31.H23-241124-0001", AGENCY, "return", "vnpost", "Nguyễn Văn An", "0912 345 678", NOW },
+    { "000.00.31.H23-241124-0002", AGENCY, "send", "viettel", "Trần Thị Bình", "+84 987 654 321", NOW + 2000 },
+    { "000.00.01.H01-241124-0003", "000.00.01.H01", "return", "vnpost", "Lê Văn C_1%", "", NOW + 1000 },
+};
+
+/* search_ids - the shipments q finds, as a string of S1..S3 digits ("312"), and *total */
+static const char *
+search_ids(store_t *s, const store_search_t *q, const store_intake_result_t made[NSEARCH], char out[8],
+           long long *total)
+{
+    store_clerk_list_t list;
+    store_tx_t *tx = NULL;
+    size_t i, k, o = 0;
+
+    want_rc(store_tx_begin(s, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_search(tx, q, &list, total), STORE_OK, "search");
+    for (i = 0; i < list.nrows && o < 7; i++)
+        for (k = 0; k < NSEARCH; k++)
+            if (strcmp(list.rows[i].waybill, made[k].waybill) == 0)
+                out[o++] = (char)('1' + k);
+    out[o] = '\0';
+    store_clerk_list_free(&list);
+    store_tx_abort(&tx);
+    return out;
+}
+
+static void
+test_search(void **state)
+{
+    /* intake order S2, S1, S3: waybill order differs from every other */
+    static const int order[NSEARCH] = { S2, S1, S3 };
+    static const struct {
+        const char *what, *q, *status, *service, *carrier, *agency, *scope;
+        int64_t from, to;
+        const char *want; /* newest first */
+    } finds[] = {
+        { "everything", "", NULL, NULL, NULL, NULL, NULL, 0, 0, "231" },
+        { "a code prefix", "000.00.31", NULL, NULL, NULL, NULL, NULL, 0, 0, "21" },
+        { "not a prefix of a code", "H23-241124", NULL, NULL, NULL, NULL, NULL, 0, 0, "" },
+        { "a name in other ASCII case", "văn an", NULL, NULL, NULL, NULL, NULL, 0, 0, "1" },
+        { "part of a name", "Thị", NULL, NULL, NULL, NULL, NULL, 0, 0, "2" },
+        { "an underscore, literally", "_", NULL, NULL, NULL, NULL, NULL, 0, 0, "3" },
+        { "a percent sign, literally", "%", NULL, NULL, NULL, NULL, NULL, 0, 0, "3" },
+        { "both, literally", "C_1%", NULL, NULL, NULL, NULL, NULL, 0, 0, "3" },
+        { "a backslash", "\\", NULL, NULL, NULL, NULL, NULL, 0, 0, "" },
+        { "a phone without spaces", "0912345678", NULL, NULL, NULL, NULL, NULL, 0, 0, "1" },
+        { "a phone with +84", "+84 912 345 678", NULL, NULL, NULL, NULL, NULL, 0, 0, "1" },
+        { "a phone stored with +84", "0987654321", NULL, NULL, NULL, NULL, NULL, 0, 0, "2" },
+        { "part of a phone", "654-321", NULL, NULL, NULL, NULL, NULL, 0, 0, "2" },
+        { "three digits are no phone", "345", NULL, NULL, NULL, NULL, NULL, 0, 0, "" },
+        { "a status", "", "delivery_failed", NULL, NULL, NULL, NULL, 0, 0, "1" },
+        { "a service", "", NULL, "return", NULL, NULL, NULL, 0, 0, "31" },
+        { "a carrier", "", NULL, NULL, "viettel", NULL, NULL, 0, 0, "2" },
+        { "an agency", "", NULL, NULL, NULL, "000.00.01.H01", NULL, 0, 0, "3" },
+        { "the token's agency", "", NULL, NULL, NULL, NULL, AGENCY, 0, 0, "21" },
+        { "another agency than the token's", "", NULL, NULL, NULL, "000.00.01.H01", AGENCY, 0, 0, "" },
+        { "from", "", NULL, NULL, NULL, NULL, NULL, NOW + 1000, 0, "23" },
+        { "to, excluded", "", NULL, NULL, NULL, NULL, NULL, 0, NOW + 1000, "1" },
+        { "filters together", "Văn", NULL, "return", "vnpost", NULL, AGENCY, 0, 0, "1" },
+    };
+    /* each order a different permutation of the three */
+    static const char *const sorted[STORE_SEARCH_SORTS] = {
+        [STORE_SEARCH_NEWEST] = "231",  [STORE_SEARCH_OLDEST] = "132",  [STORE_SEARCH_STATUS_TIME] = "123",
+        [STORE_SEARCH_WAYBILL] = "213", [STORE_SEARCH_DOSSIER] = "312", [STORE_SEARCH_AGENCY] = "321",
+    };
+    store_intake_result_t made[NSEARCH];
+    store_dossier_view_t v;
+    store_clerk_list_t list;
+    store_search_t q;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    long long total;
+    char got[8];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    for (i = 0; i < NSEARCH; i++) {
+        int k = order[i];
+        char body[400];
+        store_intake_t in = intake_of(searched[k].code, searched[k].service, "h");
+
+        snprintf(body, sizeof body,
+                 "{\"recipient\": {\"name\": \"%s\", \"phone\": \"%s\", \"province_code\": \"79\","
+                 " \"commune_code\": \"26734\"}, \"agency\": {\"name\": \"UBND phường Bến Thành\"}}",
+                 searched[k].name, searched[k].phone);
+        in.canonical_body = body;
+        in.agency_code = searched[k].agency;
+        in.carrier = searched[k].carrier;
+        want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+        want_rc(store_dossiers_intake(tx, &in, searched[k].created_at, &made[k]), STORE_OK, "intake");
+        want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+    }
+    /* S1's delivery failed last, with the carrier's reason */
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    want_rc(store_dossiers_view(tx, searched[S1].code, &v), STORE_OK, "view");
+    {
+        store_timeline_event_t ev = {
+            .dossier_id = v.id,
+            .shipment_id = made[S1].shipment_id,
+            .event_time = NOW + 5000,
+            .received_at = NOW + 5000,
+            .source = "carrier",
+            .status = "delivery_failed",
+            .text = "Phát không thành công",
+            .details = "{\"reason\": \"Không có người nhận\"}",
+        };
+
+        want_rc(store_timeline_append(tx, &ev), STORE_OK, "failed delivery event");
+    }
+    store_dossier_view_free(&v);
+    want_rc(store_shipments_set_status(tx, made[S1].shipment_id, "delivery_failed", NOW + 5000, NOW + 5000), STORE_OK,
+            "status");
+    want_rc(store_shipments_record_attempt(tx, made[S1].shipment_id, NOW + 5000, 1), STORE_OK, "attempt");
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+
+    for (i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+        memset(&q, 0, sizeof q);
+        q.q = finds[i].q;
+        q.status = finds[i].status;
+        q.service = finds[i].service;
+        q.carrier = finds[i].carrier;
+        q.agency = finds[i].agency;
+        q.scope_agency = finds[i].scope;
+        q.from = finds[i].from;
+        q.to = finds[i].to;
+        q.limit = 10;
+        search_ids(f.store, &q, made, got, &total);
+        if (strcmp(got, finds[i].want) != 0 || total != (long long)strlen(finds[i].want))
+            fail_msg("search for %s (%s): got \"%s\" of %lld, want \"%s\"", finds[i].what, finds[i].q, got, total,
+                     finds[i].want);
+    }
+    memset(&q, 0, sizeof q);
+    q.limit = 10;
+    for (i = 0; i < STORE_SEARCH_SORTS; i++) {
+        q.sort = (store_search_sort_t)i;
+        if (strcmp(search_ids(f.store, &q, made, got, &total), sorted[i]) != 0)
+            fail_msg("sort %zu: got %s, want %s", i, got, sorted[i]);
+    }
+    q.sort = (store_search_sort_t)99; /* no such order: the newest first */
+    assert_string_equal(search_ids(f.store, &q, made, got, &total), sorted[STORE_SEARCH_NEWEST]);
+    q.sort = STORE_SEARCH_NEWEST;
+    q.limit = 2;
+    assert_string_equal(search_ids(f.store, &q, made, got, &total), "23");
+    assert_int_equal(total, 3);
+    q.offset = 2;
+    assert_string_equal(search_ids(f.store, &q, made, got, &total), "1");
+    assert_int_equal(total, 3);
+    q.offset = 3;
+    assert_string_equal(search_ids(f.store, &q, made, got, &total), "");
+    assert_int_equal(total, 3);
+
+    /* a search row's fields */
+    memset(&q, 0, sizeof q);
+    q.q = made[S1].waybill;
+    q.limit = 10;
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search");
+    assert_int_equal(list.nrows, 1);
+    {
+        const store_clerk_row_t *r = &list.rows[0];
+
+        assert_string_equal(r->dossier_code, searched[S1].code);
+        assert_string_equal(r->agency_code, AGENCY);
+        assert_string_equal(r->status, "delivery_failed");
+        assert_string_equal(r->carrier, "vnpost");
+        assert_int_equal(r->status_time, NOW + 5000);
+        assert_int_equal(r->created_at, NOW);
+        assert_int_equal(r->cod_amount, 25000);
+        assert_int_equal(r->label_prints, 0);
+        assert_string_equal(r->recipient_name, "Nguyễn Văn An");
+        assert_string_equal(r->province_code, "79");
+        assert_string_equal(r->commune_code, "26734");
+        assert_string_equal(r->last_event, "Phát không thành công");
+        assert_int_equal(r->booking_dead, 0);
+        assert_string_equal(r->leg, "return");
+        assert_string_equal(r->service, "return");
+        assert_string_equal(r->recipient_phone, "0912 345 678");
+        assert_string_equal(r->agency_name, "UBND phường Bến Thành");
+        assert_string_equal(r->fail_reason, "Không có người nhận");
+        assert_int_equal(r->last_attempt_at, NOW + 5000);
+        assert_int_equal(r->attempts, 1);
+    }
+    store_clerk_list_free(&list);
+    q.q = made[S2].waybill;
+    want_rc(store_dossiers_search(tx, &q, &list, &total), STORE_OK, "search");
+    assert_int_equal(list.nrows, 1);
+    assert_string_equal(list.rows[0].leg, "send");
+    assert_string_equal(list.rows[0].service, "send");
+    assert_string_equal(list.rows[0].fail_reason, "");
+    assert_int_equal(list.rows[0].attempts, 0);
+    assert_int_equal(list.rows[0].last_attempt_at, 0);
+    store_clerk_list_free(&list);
+    /* the clerk's problems list reads the same row, without the search's fields */
+    want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_PROBLEMS, AGENCY, 0, 10, &list), STORE_OK, "problems");
+    if (list.nrows != 1 || strcmp(list.rows[0].waybill, made[S1].waybill) != 0)
+        fail_msg("problems: got %zu rows, want %s", list.nrows, made[S1].waybill);
+    assert_string_equal(list.rows[0].status, "delivery_failed");
+    assert_string_equal(list.rows[0].last_event, "Phát không thành công");
+    assert_string_equal(list.rows[0].leg, "");
+    assert_null(list.rows[0].fail_reason);
+    store_clerk_list_free(&list);
     store_tx_abort(&tx);
     store_fixture_close(&f);
 }
@@ -883,6 +1111,7 @@ main(void)
         cmocka_unit_test(test_import_overlap_and_status),
         cmocka_unit_test(test_import_failure_injection),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_search),
         cmocka_unit_test(test_view_reads_fail_cleanly),
         cmocka_unit_test(test_intake_failure_injection),
         cmocka_unit_test(test_restore_never_reissues),

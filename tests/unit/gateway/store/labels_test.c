@@ -1,9 +1,9 @@
 /*
  * labels_test - the store's labels area: prints, manifests (one agency, no final
- * shipments, one open manifest per shipment), scans through the status machine, receipts;
- * every step of a manifest creation failing on purpose (SQLite); two instances handing over
- * one shipment at once (PostgreSQL: one open manifest gets it). Runs on the backend
- * BCCI_TEST_STORE picks (store_fixture.h).
+ * shipments, one open manifest per shipment), the list of past manifests, scans through the
+ * status machine, receipts; every step of a manifest creation failing on purpose (SQLite);
+ * two instances handing over one shipment at once (PostgreSQL: one open manifest gets it).
+ * Runs on the backend BCCI_TEST_STORE picks (store_fixture.h).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -300,6 +300,85 @@ test_manifest_scan_and_void(void **state)
     store_fixture_close(&f);
 }
 
+/* the clerk page's past manifests: newest first, of one agency or all, a page at a time with
+ * the total over every page, each with its state, acceptance time, creator and item count */
+static void
+test_manifest_list(void **state)
+{
+    static const struct {
+        const char *agency;
+        int limit, offset;
+        long long total;
+        const char *ids[3]; /* the page, in order */
+    } pages[] = {
+        { NULL, 10, 0, 3, { "BB-20251124-LISTTHRE", "BB-20251124-LISTTWO0", "BB-20251124-LISTONE0" } },
+        { "", 10, 0, 3, { "BB-20251124-LISTTHRE", "BB-20251124-LISTTWO0", "BB-20251124-LISTONE0" } },
+        { AGENCY_A, 10, 0, 2, { "BB-20251124-LISTTHRE", "BB-20251124-LISTONE0" } },
+        { AGENCY_A, 1, 1, 2, { "BB-20251124-LISTONE0" } },
+        { AGENCY_A, 10, 5, 2, { NULL } },
+        { "000.00.01.H01", 10, 0, 0, { NULL } },
+    };
+    store_manifest_t m;
+    store_manifest_list_t list;
+    store_labels_refusal_t why;
+    store_scan_result_t res;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    long long total;
+    size_t i, k;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed(&f);
+    /* made at the same time: the later one (larger row) lists first */
+    assert_int_equal(create_manifest(&f, (const char *const[]){ "RR100000003VN" }, 1, NULL, "BB-20251124-LISTONE0",
+                                     &m, &why),
+                     STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(create_manifest(&f, (const char *const[]){ "RR100000034VN" }, 1, NULL, "BB-20251124-LISTTWO0",
+                                     &m, &why),
+                     STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(create_manifest(&f, (const char *const[]){ "RR100000017VN" }, 1, NULL, "BB-20251124-LISTTHRE",
+                                     &m, &why),
+                     STORE_OK);
+    store_manifest_free(&m);
+    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_labels_scan_manifest(tx, "BB-20251124-LISTONE0", NOW + 5000, &res), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        total = -1;
+        assert_int_equal(store_labels_manifest_list(tx, pages[i].agency, pages[i].limit, pages[i].offset, &list,
+                                                    &total),
+                         STORE_OK);
+        for (k = 0; k < 3 && pages[i].ids[k]; k++)
+            ;
+        if (total != pages[i].total || list.n != k)
+            fail_msg("page %zu: got %zu rows of %lld, want %zu of %lld", i, list.n, total, k, pages[i].total);
+        for (k = 0; k < list.n; k++)
+            if (strcmp(list.rows[k].id, pages[i].ids[k]) != 0)
+                fail_msg("page %zu row %zu: got %s, want %s", i, k, list.rows[k].id, pages[i].ids[k]);
+        if (i == 0) {
+            const store_manifest_row_t *three = &list.rows[0], *two = &list.rows[1], *one = &list.rows[2];
+
+            assert_string_equal(one->state, "accepted");
+            assert_int_equal(one->accepted_at, NOW + 5000);
+            assert_string_equal(three->state, "open");
+            assert_int_equal(three->accepted_at, 0);
+            assert_string_equal(two->agency_code, AGENCY_B);
+            assert_string_equal(three->agency_code, AGENCY_A);
+            assert_string_equal(three->created_by, "desk");
+            assert_int_equal(three->created_at, NOW);
+            assert_int_equal(three->items, 1);
+        }
+        store_manifest_list_free(&list);
+    }
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
 /* the Nth step of a manifest creation fails: each time a clean STORE_BUSY and, after the
  * abort, no manifest and no item; at last it succeeds */
 static void
@@ -536,6 +615,7 @@ main(void)
         cmocka_unit_test(test_print_counts_and_refuses_cancelled),
         cmocka_unit_test(test_scans_follow_the_status_machine),
         cmocka_unit_test(test_manifest_scan_and_void),
+        cmocka_unit_test(test_manifest_list),
         cmocka_unit_test(test_manifest_create_fails_cleanly_at_every_step),
         cmocka_unit_test(test_receipt_rules),
         cmocka_unit_test(test_two_instances_one_open_manifest),
