@@ -749,7 +749,7 @@ pg_tracking(store_tx_t *tx, const char *waybill, store_tracking_t *out)
     " COALESCE((SELECT t.text FROM timeline t WHERE t.dossier_id = s.dossier_id AND t.shipment_id = s.id"      \
     "   ORDER BY t.seq DESC LIMIT 1), ''), d.agency_code,"                                                     \
     " CASE WHEN EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book'"                \
-    "   AND bj.state = 'dead') THEN 1 ELSE 0 END"                                                             \
+    "   AND bj.state = 'dead') THEN 1 ELSE 0 END, s.sla_breached"                                             \
     " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id JOIN submissions sub ON sub.id = s.submission_id," \
     " LATERAL (SELECT sub.body::jsonb AS j) x"
 
@@ -762,10 +762,15 @@ static const char SQL_CLERK_READY[] = CLERK_COLUMNS
     "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
     " ORDER BY s.created_at, s.id LIMIT $1";
 
-/* problems: failed deliveries, returns, exceptions, bookings that died; returned ones since $3 */
+/* problems: failed deliveries, returns, exceptions, bookings that died, items past their due date
+ * still on the way, deliveries whose proof does not match the dossier; returned ones since $3 */
 static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     " WHERE ($2::text = '' OR d.agency_code = $2) AND (s.status IN ('delivery_failed', 'returning', 'returned',"
-    "   'exception') OR (s.status = 'created'"
+    "   'exception')"
+    "   OR (s.sla_breached = 1 AND s.status NOT IN ('delivered', 'cancelled'))"
+    "   OR EXISTS (SELECT 1 FROM timeline pt WHERE pt.dossier_id = s.dossier_id AND pt.shipment_id = s.id"
+    "     AND pt.details::jsonb ->> 'kind' = 'proof_mismatch')"
+    "   OR (s.status = 'created'"
     "       AND EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead')))"
     "   AND (s.status <> 'returned' OR s.status_time >= $3)"
     " ORDER BY s.status_time DESC, s.id DESC LIMIT $1";
@@ -793,6 +798,7 @@ clerk_row(const PGresult *res, int i, store_clerk_row_t *row)
     copy(row->commune_code, sizeof row->commune_code, res, i, 10);
     copy(row->agency_code, sizeof row->agency_code, res, i, 12);
     row->booking_dead = (int)pg_int(res, i, 13);
+    row->sla_breached = (int)pg_int(res, i, 14);
     return 0;
 }
 
