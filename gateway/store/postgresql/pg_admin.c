@@ -243,7 +243,7 @@ pg_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at FROM shipments s"
+    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
     " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= $1::bigint"
     " AND s.cod_collected_at < $2::bigint AND ($3::text = '' OR d.agency_code = $3::text)"
     " ORDER BY d.agency_code, s.cod_collected_at";
@@ -276,7 +276,12 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", pg_text(res, i, 2));
         row->amount = (long long)pg_int(res, i, 3);
         row->collected_at = pg_int(res, i, 4);
-        out->total += row->amount;
+        snprintf(row->leg, sizeof row->leg, "%s", pg_text(res, i, 5));
+        /* the send leg's money is the fee taken at pick-up, reported apart from COD */
+        if (strcmp(row->leg, "send") == 0)
+            out->pickup_total += row->amount;
+        else
+            out->total += row->amount;
     }
     PQclear(res);
     return STORE_OK;

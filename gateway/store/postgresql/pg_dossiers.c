@@ -766,10 +766,15 @@ static const char SQL_CLERK_READY[] = CLERK_COLUMNS
     "   JOIN manifests m ON m.id = mi.manifest_id WHERE mi.shipment_id = s.id AND m.state = 'open')"
     " ORDER BY s.created_at, s.id LIMIT $1";
 
-/* problems: failed deliveries, returns, exceptions, bookings that died; returned ones since $3 */
+/* problems: failed deliveries, returns, exceptions, bookings that died, items past their due date
+ * still on the way, deliveries whose proof does not match the dossier; returned ones since $3 */
 static const char SQL_CLERK_PROBLEMS[] = CLERK_COLUMNS
     " WHERE ($2::text = '' OR d.agency_code = $2) AND (s.status IN ('delivery_failed', 'returning', 'returned',"
-    "   'exception') OR (s.status = 'created'"
+    "   'exception')"
+    "   OR (s.sla_breached = 1 AND s.status NOT IN ('delivered', 'cancelled'))"
+    "   OR EXISTS (SELECT 1 FROM timeline pt WHERE pt.dossier_id = s.dossier_id AND pt.shipment_id = s.id"
+    "     AND pt.details::jsonb ->> 'kind' = 'proof_mismatch')"
+    "   OR (s.status = 'created'"
     "       AND EXISTS (SELECT 1 FROM jobs bj WHERE bj.shipment_id = s.id AND bj.kind = 'book' AND bj.state = 'dead')))"
     "   AND (s.status <> 'returned' OR s.status_time >= $3)"
     " ORDER BY s.status_time DESC, s.id DESC LIMIT $1";

@@ -37,7 +37,9 @@ static const char SQL_PAST_DUE[] =
 static const char SQL_SET_BOOKED[] = "UPDATE shipments SET carrier_ref = $2, fee = $3, updated_at = $4 WHERE id = $1";
 static const char SQL_SET_STATUS[] =
     "UPDATE shipments SET status = $2, status_time = $3, updated_at = $4 WHERE id = $1";
-static const char SQL_SET_DUE[] = "UPDATE shipments SET due_at = $2::bigint WHERE id = $1 AND due_at IS NULL";
+/* J is the first of the handover scan and the carrier's acceptance: an earlier due date wins */
+static const char SQL_SET_DUE[] =
+    "UPDATE shipments SET due_at = $2::bigint WHERE id = $1 AND (due_at IS NULL OR due_at > $2::bigint)";
 static const char SQL_ATTEMPT[] =
     "UPDATE shipments SET first_attempt_at = COALESCE(first_attempt_at, $2::bigint),"
     " attempts = attempts + $3::bigint,"
@@ -58,6 +60,8 @@ static const char SQL_DELIVERY[] =
     "    FROM shipments s2 JOIN submissions b ON b.id = s2.submission_id WHERE s2.id = $1) END),"
     " cod_collected = CASE WHEN $7::bigint > 0 THEN $7::bigint ELSE cod_collected END,"
     " cod_collected_at = CASE WHEN $7::bigint > 0 THEN $2::bigint ELSE cod_collected_at END WHERE id = $1";
+static const char SQL_COLLECTED[] =
+    "UPDATE shipments SET cod_collected = $2::bigint, cod_collected_at = $3::bigint WHERE id = $1";
 static const char SQL_PROOF[] =
     "SELECT COALESCE(delivered_at, 0), COALESCE(proof_name, ''), COALESCE(proof_relation, ''),"
     " COALESCE(proof_id_type, ''), COALESCE(proof_id_last4, ''), COALESCE(cod_collected, 0)"
@@ -65,7 +69,9 @@ static const char SQL_PROOF[] =
 /* the citizen is the recipient on the return leg and the sender on the send leg */
 static const char SQL_CONTACT[] =
     "SELECT x.j -> x.who ->> 'name', x.j -> x.who ->> 'phone', x.j -> x.who ->> 'email',"
-    " x.j -> 'agency' ->> 'name', x.j -> 'agency' ->> 'address', x.j -> 'agency' ->> 'phone'"
+    " x.j -> 'agency' ->> 'name', x.j -> 'agency' ->> 'address', x.j -> 'agency' ->> 'phone',"
+    " x.j -> x.who ->> 'id_last4', x.j -> 'authorised_person' ->> 'name',"
+    " x.j -> 'authorised_person' ->> 'relation', x.j -> 'authorised_person' ->> 'id_last4'"
     " FROM shipments s JOIN submissions b ON b.id = s.submission_id,"
     " LATERAL (SELECT b.body::jsonb AS j, CASE s.leg WHEN 'send' THEN 'sender' ELSE 'recipient' END AS who) x"
     " WHERE s.id = $1";
@@ -246,6 +252,18 @@ pg_record_delivery(store_tx_t *tx, int64_t id, const store_proof_t *proof)
 }
 
 static store_rc_t
+pg_record_collected(store_tx_t *tx, int64_t id, int64_t amount, int64_t at)
+{
+    pg_params_t p;
+
+    pg_params_init(&p);
+    pg_param_int(&p, id);
+    pg_param_int(&p, amount);
+    pg_param_int(&p, at);
+    return pg_exec(tx, "recording money collected", SQL_COLLECTED, &p, NULL);
+}
+
+static store_rc_t
 pg_get_proof(store_tx_t *tx, int64_t id, store_proof_t *out)
 {
     PGresult *res;
@@ -289,6 +307,10 @@ pg_contact(store_tx_t *tx, int64_t id, store_contact_t *out)
     copy(out->desk_name, sizeof out->desk_name, res, 0, 3);
     copy(out->desk_address, sizeof out->desk_address, res, 0, 4);
     copy(out->desk_phone, sizeof out->desk_phone, res, 0, 5);
+    copy(out->recipient_id_last4, sizeof out->recipient_id_last4, res, 0, 6);
+    copy(out->authorised_name, sizeof out->authorised_name, res, 0, 7);
+    copy(out->authorised_relation, sizeof out->authorised_relation, res, 0, 8);
+    copy(out->authorised_id_last4, sizeof out->authorised_id_last4, res, 0, 9);
     PQclear(res);
     return STORE_OK;
 }
@@ -382,6 +404,7 @@ const struct store_shipments_ops pg_shipments_ops = {
     .set_next_poll = pg_set_next_poll,
     .mark_breached = pg_mark_breached,
     .record_delivery = pg_record_delivery,
+    .record_collected = pg_record_collected,
     .get_proof = pg_get_proof,
     .contact = pg_contact,
     .due_polls = pg_due_polls,

@@ -283,13 +283,27 @@ test_cod_report(void **state)
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
     seed_dossiers(&f);
+    /* dossier 3's send leg: the fee collected from the citizen at pick-up, reported apart from COD */
+    must_exec(&f, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status, status_time,"
+                  " cod_amount, created_at, updated_at, cod_collected, cod_collected_at) VALUES"
+                  " (4, 3, 3, 'send', 'vnpost', 'EE100000005VN', 'in_transit', 1000, 0, 0, 1000, 15000,"
+                  "  1764010800000)");
     assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
     assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, NULL, &rep), STORE_OK);
-    if (rep.n != 2 || rep.total != 70000)
-        fail_msg("report: got %zu rows totalling %lld, want 2 totalling 70000", rep.n, rep.total);
+    if (rep.n != 3 || rep.total != 70000 || rep.pickup_total != 15000)
+        fail_msg("report: got %zu rows totalling %lld COD and %lld at pick-up, want 3 totalling 70000 and 15000",
+                 rep.n, rep.total, rep.pickup_total);
     assert_string_equal(rep.rows[0].waybill, "RR100000003VN");
+    assert_string_equal(rep.rows[0].leg, "return");
+    assert_string_equal(rep.rows[2].waybill, "EE100000005VN");
+    assert_string_equal(rep.rows[2].leg, "send");
     store_cod_report_free(&rep);
     assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, "000.00.31.H24", &rep), STORE_OK);
+    assert_int_equal(rep.n, 1);
+    assert_int_equal(rep.total, 0);
+    assert_int_equal(rep.pickup_total, 15000);
+    store_cod_report_free(&rep);
+    assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, "000.00.01.H01", &rep), STORE_OK);
     assert_int_equal(rep.n, 0);
     store_cod_report_free(&rep);
     store_tx_abort(&tx);

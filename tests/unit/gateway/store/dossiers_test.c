@@ -850,6 +850,72 @@ test_reassign_waybill(void **state)
 
 /* an import and intakes in one write transaction (one batch of the engine): the intakes take
  * their numbers from the range not committed yet */
+/* clerk_has - the row of waybill in list, or NULL */
+static const store_clerk_row_t *
+clerk_has(const store_clerk_list_t *list, const char *waybill)
+{
+    size_t i;
+
+    for (i = 0; i < list->nrows; i++)
+        if (strcmp(list->rows[i].waybill, waybill) == 0)
+            return &list->rows[i];
+    return NULL;
+}
+
+/* the problem list also holds items past their due date still on the way (not once delivered
+ * or cancelled) and deliveries whose proof did not match the dossier (a timeline note of kind
+ * proof_mismatch); the rows say which ones are past due */
+static void
+test_clerk_problems_breaches_and_proof_mismatch(void **state)
+{
+    static const char *const codes[3] = { AGENCY "-241124-0001", AGENCY "-241124-0002", AGENCY "-241124-0003" };
+    store_intake_result_t made[3];
+    const store_clerk_row_t *row;
+    store_clerk_list_t list;
+    store_shipment_t ship;
+    store_tx_t *tx = NULL;
+    store_fixture_t f;
+    int i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    want_rc(import(f.store, "RR", 100, 10, NULL), STORE_OK, "import");
+    for (i = 0; i < 3; i++) {
+        store_intake_t in = intake_of(codes[i], "return", codes[i]);
+
+        want_rc(intake(f.store, &in, &made[i]), STORE_OK, "intake");
+    }
+    want_rc(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK, "write");
+    /* 0: past due, in transit; 1: past due, then delivered; 2: delivered to the wrong person */
+    want_rc(store_shipments_set_status(tx, made[0].shipment_id, "in_transit", NOW + 1, NOW + 1), STORE_OK, "transit");
+    want_rc(store_shipments_mark_breached(tx, made[0].shipment_id), STORE_OK, "breach 0");
+    want_rc(store_shipments_mark_breached(tx, made[1].shipment_id), STORE_OK, "breach 1");
+    want_rc(store_shipments_set_status(tx, made[1].shipment_id, "delivered", NOW + 2, NOW + 2), STORE_OK, "delivered");
+    want_rc(store_shipments_set_status(tx, made[2].shipment_id, "delivered", NOW + 3, NOW + 3), STORE_OK, "delivered");
+    want_rc(store_shipments_get(tx, made[2].shipment_id, &ship), STORE_OK, "get");
+    {
+        store_timeline_event_t note = {
+            .dossier_id = ship.dossier_id, .shipment_id = ship.id, .event_time = NOW + 4, .received_at = NOW + 4,
+            .source = "gateway", .text = "Người nhận không khớp với hồ sơ",
+            .details = "{\"kind\":\"proof_mismatch\",\"relation\":\"neighbour\"}",
+        };
+        want_rc(store_timeline_append(tx, &note), STORE_OK, "proof mismatch note");
+    }
+    want_rc(store_tx_commit(&tx), STORE_OK, "commit");
+
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read");
+    want_rc(store_dossiers_clerk_list(tx, STORE_CLERK_PROBLEMS, AGENCY, 0, 10, &list), STORE_OK, "clerk problems");
+    if (list.nrows != 2 || !clerk_has(&list, made[0].waybill) || !clerk_has(&list, made[2].waybill))
+        fail_msg("clerk problems: got %zu rows, want the past-due one in transit and the proof mismatch", list.nrows);
+    row = clerk_has(&list, made[0].waybill);
+    assert_int_equal(row->sla_breached, 1);
+    row = clerk_has(&list, made[2].waybill);
+    assert_int_equal(row->sla_breached, 0);
+    store_clerk_list_free(&list);
+    store_tx_abort(&tx);
+    store_fixture_close(&f);
+}
+
 static void
 test_import_and_intake_in_one_transaction(void **state)
 {
@@ -1118,6 +1184,7 @@ main(void)
         cmocka_unit_test(test_cancel_steps),
         cmocka_unit_test(test_clean_restart_skips_nothing),
         cmocka_unit_test(test_reassign_waybill),
+        cmocka_unit_test(test_clerk_problems_breaches_and_proof_mismatch),
         cmocka_unit_test(test_import_and_intake_in_one_transaction),
         cmocka_unit_test(test_same_dossier_on_two_instances),
         cmocka_unit_test(test_s10_blocks_on_two_instances),

@@ -21,8 +21,10 @@
 #define DAY (24LL * 3600 * 1000)
 
 static const char BODY[] =
-    "{\"recipient\": {\"name\": \"Nguyễn Văn An\", \"phone\": \"0901234567\", \"email\": \"an@example.vn\"},"
-    " \"sender\": {\"name\": \"Trần Thị Bình\", \"phone\": \"0912345678\"},"
+    "{\"recipient\": {\"name\": \"Nguyễn Văn An\", \"phone\": \"0901234567\", \"email\": \"an@example.vn\","
+    " \"id_last4\": \"0427\"},"
+    " \"sender\": {\"name\": \"Trần Thị Bình\", \"phone\": \"0912345678\", \"id_last4\": \"9981\"},"
+    " \"authorised_person\": {\"name\": \"Lê Văn Cường\", \"relation\": \"con\", \"id_last4\": \"5512\"},"
     " \"agency\": {\"name\": \"UBND phường Bến Thành\", \"address\": \"1 Lê Lợi\", \"phone\": \"0283822\"}}";
 
 static void
@@ -101,7 +103,12 @@ test_lookups_and_writes(void **state)
     assert_string_equal(s.status, "in_transit");
     assert_int_equal(s.status_time, NOW + 1000);
     if (s.due_at != NOW + 3 * DAY)
-        fail_msg("due_at: got %lld, want the first one set", (long long)s.due_at);
+        fail_msg("due_at: got %lld, want the earlier one kept", (long long)s.due_at);
+    /* J is the first of the handover scan and the carrier's acceptance: an earlier due date wins */
+    want_rc(store_shipments_set_due(tx, id, NOW + 2 * DAY), STORE_OK, "set an earlier due date");
+    want_rc(store_shipments_get(tx, id, &s), STORE_OK, "get");
+    if (s.due_at != NOW + 2 * DAY)
+        fail_msg("due_at: got %lld, want the earlier one set later", (long long)s.due_at);
 
     /* a delivery attempt that did not fail ends the transit without counting; failed ones count */
     want_rc(store_shipments_record_attempt(tx, id, NOW + DAY, 0), STORE_OK, "attempt");
@@ -228,6 +235,10 @@ test_proof_and_contact(void **state)
     assert_int_equal(got.cod_collected, 25000);
     want_rc(store_shipments_get_proof(tx, send, &got), STORE_OK, "proof of the send leg");
     assert_string_equal(got.name, "UBND phường Bến Thành");
+    /* the send leg's fee collected at pick-up is kept where collected money is read */
+    want_rc(store_shipments_record_collected(tx, send, 15000, NOW + 3 * DAY), STORE_OK, "collected at pick-up");
+    want_rc(store_shipments_get_proof(tx, send, &got), STORE_OK, "proof of the send leg");
+    assert_int_equal(got.cod_collected, 15000);
 
     want_rc(store_shipments_contact(tx, ret, &c), STORE_OK, "contact of the return leg");
     assert_string_equal(c.recipient_name, "Nguyễn Văn An");
@@ -236,10 +247,16 @@ test_proof_and_contact(void **state)
     assert_string_equal(c.desk_name, "UBND phường Bến Thành");
     assert_string_equal(c.desk_address, "1 Lê Lợi");
     assert_string_equal(c.desk_phone, "0283822");
+    /* what the proof of delivery is compared with: the citizen's and the authorised person's */
+    assert_string_equal(c.recipient_id_last4, "0427");
+    assert_string_equal(c.authorised_name, "Lê Văn Cường");
+    assert_string_equal(c.authorised_relation, "con");
+    assert_string_equal(c.authorised_id_last4, "5512");
     want_rc(store_shipments_contact(tx, send, &c), STORE_OK, "contact of the send leg");
     assert_string_equal(c.recipient_name, "Trần Thị Bình");
     assert_string_equal(c.recipient_phone, "0912345678");
     assert_string_equal(c.recipient_email, "");
+    assert_string_equal(c.recipient_id_last4, "9981");
     want_rc(store_shipments_contact(tx, send + 1000, &c), STORE_NOT_FOUND, "contact of an unknown shipment");
     want_rc(store_tx_commit(&tx), STORE_OK, "commit");
     store_fixture_close(&f);
