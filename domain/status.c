@@ -22,6 +22,38 @@ static const status_info_t statuses[] = {
     { NULL, NULL, NULL, 0, NULL },
 };
 
+/* what the send leg's statuses mean to the citizen who sends a dossier to the agency */
+static const struct {
+    const char *status, *text;
+} send_texts[] = {
+    { "created", "Đã tiếp nhận yêu cầu thu gom hồ sơ tại nhà" },
+    { "booked", "Đã chuyển yêu cầu thu gom hồ sơ sang bưu điện" },
+    { "pickup_pending", "Bưu tá đang đến lấy hồ sơ" },
+    { "accepted", "Bưu điện đã nhận hồ sơ của bạn" },
+    { "in_transit", "Hồ sơ đang được chuyển đến cơ quan giải quyết" },
+    { "at_delivery_office", "Hồ sơ đã đến bưu cục gần cơ quan" },
+    { "out_for_delivery", "Bưu tá đang chuyển hồ sơ đến Bộ phận một cửa" },
+    { "delivery_failed", "Chưa giao được hồ sơ cho Bộ phận một cửa" },
+    { "delivered", "Hồ sơ đã được giao cho Bộ phận một cửa" },
+    { "returning", "Hồ sơ đang được chuyển trả lại bạn" },
+    { "returned", "Hồ sơ đã được chuyển trả lại bạn" },
+    { "cancelled", "Đã hủy yêu cầu thu gom hồ sơ" },
+};
+
+const char *
+status_text_vi(const char *status, const char *leg)
+{
+    const status_info_t *si = status_lookup(status);
+    size_t i;
+
+    if (!si)
+        return NULL;
+    for (i = 0; leg && strcmp(leg, "send") == 0 && i < sizeof send_texts / sizeof send_texts[0]; i++)
+        if (strcmp(send_texts[i].status, si->name) == 0)
+            return send_texts[i].text;
+    return si->text_vi;
+}
+
 const status_info_t *
 status_lookup(const char *name)
 {

@@ -18,6 +18,10 @@ typedef struct {
     const char *dvc_code;  /* case-system TrangThaiHoSo on the return leg, "" = none */
 } status_info_t;
 
+/* status_text_vi - what a citizen or clerk reads for status on leg ("send": the citizen sends
+ * the dossier to the agency, so "delivered" means it reached the desk; anything else: the result
+ * goes to the citizen, text_vi); NULL when status is not a normalized status. Static. */
+const char *status_text_vi(const char *status, const char *leg);
 /* status_lookup - NULL when name is not a normalized status */
 const status_info_t *status_lookup(const char *name);
 int status_is_terminal(const char *name);

@@ -40,7 +40,7 @@ shipment_json(const store_shipment_view_t *s)
     iso(s->created_at, t2);
     iso(s->updated_at, t3);
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "waybill", s->waybill, "carrier", s->carrier,
-                  "leg", s->leg, "status", s->status, "status_text", info ? info->text_vi : "", "upu",
+                  "leg", s->leg, "status", s->status, "status_text", info ? status_text_vi(s->status, s->leg) : "", "upu",
                   info ? info->upu : "", "status_time", t1, "cod_amount", (json_int_t)s->cod_amount, "created_at", t2,
                   "updated_at", t3);
     if (!o)

@@ -217,37 +217,15 @@ page_finish(buf_t *b, size_t *len)
     return buf_steal(b, len);
 }
 
-/* what the send leg's statuses mean to the citizen who sends a dossier to the agency */
-static const struct {
-    const char *status, *text;
-} send_texts[] = {
-    { "created", "Đã tiếp nhận yêu cầu thu gom hồ sơ tại nhà" },
-    { "booked", "Đã chuyển yêu cầu thu gom hồ sơ sang bưu điện" },
-    { "pickup_pending", "Bưu tá đang đến lấy hồ sơ" },
-    { "accepted", "Bưu điện đã nhận hồ sơ của bạn" },
-    { "in_transit", "Hồ sơ đang được chuyển đến cơ quan giải quyết" },
-    { "at_delivery_office", "Hồ sơ đã đến bưu cục gần cơ quan" },
-    { "out_for_delivery", "Bưu tá đang chuyển hồ sơ đến Bộ phận một cửa" },
-    { "delivery_failed", "Chưa giao được hồ sơ cho Bộ phận một cửa" },
-    { "delivered", "Hồ sơ đã được giao cho Bộ phận một cửa" },
-    { "returning", "Hồ sơ đang được chuyển trả lại bạn" },
-    { "returned", "Hồ sơ đã được chuyển trả lại bạn" },
-    { "cancelled", "Đã hủy yêu cầu thu gom hồ sơ" },
-};
-
 /* the words a citizen reads while the gateway (not the post office) must fix something */
 #define SETUP_TEXT "Bộ phận một cửa đang hoàn tất thủ tục gửi qua bưu điện"
 
 static const char *
 leg_status_text(const char *status, int send)
 {
-    const status_info_t *si = status_lookup(status);
-    size_t i;
+    const char *text = status_text_vi(status, send ? "send" : "return");
 
-    for (i = 0; send && status && i < sizeof send_texts / sizeof send_texts[0]; i++)
-        if (strcmp(send_texts[i].status, status) == 0)
-            return send_texts[i].text;
-    return si ? si->text_vi : "Đang cập nhật trạng thái";
+    return text ? text : "Đang cập nhật trạng thái";
 }
 
 

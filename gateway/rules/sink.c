@@ -780,9 +780,9 @@ one_event(store_tx_t *tx, const carrier_ops_t *ops, const carrier_event_t *e, co
         text = textf("Bưu điện báo mã trạng thái chưa xác định %s (%s); trạng thái không đổi", e->raw_code,
                      e->raw_name);
     } else if (e->reason[0]) {
-        text = textf("%s: %s", info->text_vi, e->reason);
+        text = textf("%s: %s", status_text_vi(info->name, s.leg), e->reason);
     } else {
-        text = textf("%s", info->text_vi);
+        text = textf("%s", status_text_vi(info->name, s.leg));
     }
     changes = info && status_may_move(s.status, s.status_time, info->name, e->carrier_time_ms);
     key = dedup_key(ops->name, e);

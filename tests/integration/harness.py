@@ -186,7 +186,7 @@ class System:
 
     def __init__(self, workers=2, clock_speed=3600, step_seconds=600, sim_faults="", bccid_args=(),
                  worker_args=(), sim_args=(), with_sim=True, tcp=False, sim_webhooks=True, pg_database=None,
-                 case_secret=None, admin_token=None):
+                 case_secret=None, same_secrets_as=None):
         self.dir = tempfile.mkdtemp(prefix="bcci-it-")
         # case_secret (bytes): the case-system signing secret, in a 0600 file given to bccid (which needs one
         # with case_system_url); self.case_secret_file is that file, for the workers that should sign
@@ -198,13 +198,17 @@ class System:
             os.chmod(self.case_secret_file, 0o600)
             bccid_args = list(bccid_args) + ["--case_system.secret_file", self.case_secret_file]
         self.state = os.path.join(self.dir, "var")
-        if admin_token:
-            # a second instance on a database that has an administrator already: bccid writes
-            # admin.token only when it creates the first one, so the test hands it over
+        if same_secrets_as:
+            # another instance on the same database: every instance has the same server secret
+            # (it keys the timeline chain, tracking links and manifest codes) and the administrator's
+            # token, which bccid writes only when it creates the first administrator
             os.makedirs(self.state, mode=0o700)
-            with open(os.path.join(self.state, "admin.token"), "w") as f:
-                f.write(admin_token + "\n")
-            os.chmod(os.path.join(self.state, "admin.token"), 0o600)
+            for name in ("secret", "admin.token"):
+                with open(os.path.join(same_secrets_as.state, name), "rb") as src:
+                    data = src.read()
+                with open(os.path.join(self.state, name), "wb") as dst:
+                    dst.write(data)
+                os.chmod(os.path.join(self.state, name), 0o600)
         self.procs = []
         self.workers = []
         self.bccid = None

@@ -601,7 +601,8 @@ class SchedulerTest(unittest.TestCase):
         "accepted"; a breach goes to the clerk's problem list, the case system and /metrics."""
         self.sys = harness.System(workers=0, with_sim=False,
                                   bccid_args=["--scheduler_interval_ms", "200",
-                                              "--case_system_url", "http://127.0.0.1:9/never-called"])
+                                              "--case_system_url", "http://127.0.0.1:9/never-called"],
+                                  case_secret=SECRET)
         self.sys.import_codes()
         carrier = self.sys.token("vnpost-test", "carrier")
         clerk = self.sys.token("clerk-sla", "clerk")
