@@ -991,6 +991,51 @@ print_jobs(app_t *app, const char *path)
     return EXIT_OK;
 }
 
+/* cmd_list - the clerk page's search (GET /v1/shipments): one line per shipment, then the page */
+static int
+cmd_list(app_t *app, args_t *a)
+{
+    static const char *const opts[] = { "q", "status", "service", "carrier", "agency", "from", "to", "sort",
+                                        "page", "per_page" };
+    const char *val[sizeof opts / sizeof opts[0]] = { NULL };
+    char path[2048], flag[32];
+    size_t i, n = 0;
+    json_t *doc, *row;
+    int rc;
+
+    for (i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        snprintf(flag, sizeof flag, "--%s", opts[i]);
+        if (take_opt(a, flag, NULL, &val[i]) < 0)
+            return usage_error(a, "an option needs a value");
+    }
+    if ((rc = rest(a, 0, 1)) != 0)
+        return rc;
+    if (a->n > 0 && !val[0])
+        val[0] = a->v[0]; /* bcci list TEXT: the search text itself */
+    n = (size_t)snprintf(path, sizeof path, "/v1/shipments");
+    for (i = 0; i < sizeof opts / sizeof opts[0] && n < sizeof path; i++)
+        if (val[i])
+            n += (size_t)snprintf(path + n, sizeof path - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', opts[i],
+                                  seg(val[i]));
+    if (n >= sizeof path)
+        return usage_error(a, "the search is too long");
+    if ((rc = call_json(app, "GET", path, NULL, &doc)) != 0)
+        return rc;
+    if (app->json) {
+        print_json(doc);
+    } else {
+        printf("%-15s %-28s %-20s %-8s %s\n", "WAYBILL", "DOSSIER", "STATUS", "AGENCY", "RECIPIENT");
+        json_array_foreach(json_object_get(doc, "shipments"), i, row)
+            printf("%-15s %-28s %-20s %-8s %s\n", jstr(row, "waybill"), jstr(row, "dossier_code"), jstr(row, "status"),
+                   jstr(row, "agency_code"), jstr(row, "recipient_name"));
+        printf("trang %lld/%lld, %lld bưu gửi\n", (long long)json_integer_value(json_object_get(doc, "page")),
+               (long long)json_integer_value(json_object_get(doc, "pages")),
+               (long long)json_integer_value(json_object_get(doc, "total")));
+    }
+    json_decref(doc);
+    return EXIT_OK;
+}
+
 static int
 cmd_jobs_list(app_t *app, args_t *a)
 {
@@ -1802,6 +1847,10 @@ static const command_t commands[] = {
       "Import a range of S10 numbers issued by the carrier, e.g. codes import RR 10000000 100000." },
     { "codes status", cmd_codes_status, 0, "codes status",
       "Numbers left in the code pool; warns on stderr when fewer than 1,000 are left." },
+    { "list", cmd_list, 0,
+      "list [TEXT] [--q TEXT] [--status S] [--service send|return|both] [--carrier C] [--agency CODE] [--from DATE] "
+      "[--to DATE] [--sort newest|oldest|status_time|waybill|dossier|agency] [--page N] [--per_page N]",
+      "Search shipments as the clerk page does (GET /v1/shipments): by dossier code, waybill, phone or name." },
     { "jobs list", cmd_jobs_list, 0, "jobs list [--state ready|leased|done|dead]", "Jobs and counts by state." },
     { "jobs dead", cmd_jobs_dead, 0, "jobs dead", "Jobs given up after their retries; they need an operator." },
     { "jobs retry", cmd_jobs_retry, 0, "jobs retry ID | --all [--kind K] [--carrier C] [--since TIME]",

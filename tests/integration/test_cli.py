@@ -535,6 +535,27 @@ class CliTest(unittest.TestCase):
         self.assertNotIn("did you mean", err)
         self.assertIn("commands:", err)
 
+    def test_list_searches_like_the_clerk_page(self):
+        code, waybill = self.submitted()
+        other, other_waybill = self.submitted()
+        rc, out, err = self.bcci("list", waybill)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(waybill, out)
+        self.assertIn(code, out)
+        self.assertNotIn(other_waybill, out, "the search text narrows the list")
+        self.assertIn("1 bưu gửi", out)
+        rc, out, err = self.bcci("--json", "list", "--status", "created", "--sort", "waybill", "--per_page", "5")
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(doc["per_page"], 5)
+        got = [r["waybill"] for r in doc["shipments"]]
+        self.assertEqual(got, sorted(got))
+        self.assertTrue({waybill, other_waybill} <= set(got) or doc["total"] > 5, doc)
+        self.assertTrue(all(r["tracking_url"] for r in doc["shipments"]))
+        rc, out, err = self.bcci("list", "--sort", "sideways")
+        self.assertEqual(rc, 1, (out, err))
+        self.assertIn("invalid_query", err)
+
     def test_whoami(self):
         rc, out, err = self.bcci("whoami")
         self.assertEqual(rc, 0, err)
