@@ -88,6 +88,8 @@ test_copy_then_refuse_a_non_empty_target(void **state)
     char err[512], v[256], why[256];
 
     (void)state;
+    if (!store_fixture_sqlite())
+        skip(); /* seeds and reads the SQLite file itself; test_store_copy.py copies to and from PostgreSQL */
     assert_int_equal(store_fixture_open(&a), 0);
     assert_int_equal(store_fixture_open(&b), 0);
     assert_int_equal(store_set_chain_key(a.store, KEY, strlen(KEY)), STORE_OK); /* one key per process */
@@ -134,6 +136,8 @@ test_failed_checks_leave_the_target_empty(void **state)
     char err[512], v[64];
 
     (void)state;
+    if (!store_fixture_sqlite())
+        skip(); /* seeds and reads the SQLite file itself; test_store_copy.py copies to and from PostgreSQL */
     assert_int_equal(store_fixture_open(&a), 0);
     assert_int_equal(store_fixture_open(&b), 0);
     assert_int_equal(store_set_chain_key(a.store, KEY, strlen(KEY)), STORE_OK); /* one key per process */
@@ -166,6 +170,8 @@ test_backend_bookkeeping_is_left_behind(void **state)
     char err[512], v[64];
 
     (void)state;
+    if (!store_fixture_sqlite())
+        skip(); /* seeds and reads the SQLite file itself; test_store_copy.py copies to and from PostgreSQL */
     assert_int_equal(store_fixture_open(&a), 0);
     assert_int_equal(store_fixture_open(&b), 0);
     assert_int_equal(store_set_chain_key(a.store, KEY, strlen(KEY)), STORE_OK);
