@@ -72,6 +72,13 @@ store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *age
 }
 
 store_rc_t
+store_admin_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created,
+                              size_t *unknown)
+{
+    return tx->store->be->admin->remittance_import(tx, stmt, now, created, unknown);
+}
+
+store_rc_t
 store_admin_backup(store_t *store, const char *dest, long long *pages, char *err, size_t errlen)
 {
     return store->be->admin->backup(store, dest, pages, err, errlen);

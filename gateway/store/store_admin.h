@@ -88,6 +88,32 @@ void store_cod_report_free(store_cod_report_t *report);
 store_rc_t store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency,
                                   store_cod_report_t *out);
 
+/* a carrier's remittance statement (the money it paid the agency for COD it collected):
+ * lines are borrowed from the caller for the call */
+typedef struct {
+    char waybill[16];
+    long long amount;     /* đồng */
+    int64_t remitted_at;  /* UTC ms */
+} store_remittance_line_t;
+
+typedef struct {
+    const char *carrier;
+    const char *statement_id;
+    const char *content_hash; /* of the lines as sent: the same statement again is recognised by it */
+    const char *agency_code;  /* NULL or "" = every agency; else lines tie only to its shipments */
+    const char *created_by;
+    const store_remittance_line_t *lines;
+    size_t n;
+} store_remittance_t;
+
+/* store_admin_remittance_import - store one statement, unique per (carrier, statement_id), each
+ * line tied to the shipment of its waybill (of the carrier, and of agency_code when set; none =
+ * an unknown waybill, kept and reported apart). *created = 1 when stored now, 0 when the same
+ * statement (same content_hash) was stored before (nothing written); STORE_CONFLICT when one
+ * with this id but other content exists. *unknown = lines naming no shipment. */
+store_rc_t store_admin_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created,
+                                         size_t *unknown);
+
 /* store_admin_backup - an online copy of the whole store into the new file dest (mode 0600:
  * it holds every name, phone and address), while the store stays in use. dest must not
  * exist; it appears only once whole and checked. *pages = its size in database pages.

@@ -287,6 +287,81 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
     return STORE_OK;
 }
 
+/* ------------------------------------------------------------ remittances */
+
+static const char SQL_REMIT_INSERT[] =
+    "INSERT INTO remittances (carrier, statement_id, agency_code, content_hash, created_by, created_at)"
+    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint)"
+    " ON CONFLICT (carrier, statement_id) DO NOTHING RETURNING id";
+static const char SQL_REMIT_FIND[] =
+    "SELECT content_hash FROM remittances WHERE carrier = $1::text AND statement_id = $2::text";
+static const char SQL_REMIT_LINE[] =
+    "INSERT INTO remittance_lines (remittance_id, position, waybill, shipment_id, amount, remitted_at)"
+    " VALUES ($1::bigint, $2::bigint, $3::text, (SELECT s.id FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    "  WHERE s.waybill = $3::text AND s.carrier = $6::text AND ($7::text = '' OR d.agency_code = $7::text)),"
+    " $4::bigint, $5::bigint) RETURNING shipment_id IS NULL";
+
+static store_rc_t
+pg_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created, size_t *unknown)
+{
+    const char *agency = stmt->agency_code ? stmt->agency_code : "";
+    PGresult *res;
+    pg_params_t p;
+    store_rc_t r;
+    int64_t id;
+    size_t i;
+
+    *created = 0;
+    *unknown = 0;
+    /* ON CONFLICT: two instances importing the same statement at once store it once */
+    pg_params_init(&p);
+    pg_param_text(&p, stmt->carrier);
+    pg_param_text(&p, stmt->statement_id);
+    pg_param_text(&p, agency);
+    pg_param_text(&p, stmt->content_hash);
+    pg_param_text(&p, stmt->created_by ? stmt->created_by : "");
+    pg_param_int(&p, now);
+    if ((r = pg_query(tx, "storing the statement", SQL_REMIT_INSERT, &p, &res)) != STORE_OK)
+        return r;
+    if (PQntuples(res) == 0) {
+        int same;
+
+        PQclear(res);
+        pg_params_init(&p);
+        pg_param_text(&p, stmt->carrier);
+        pg_param_text(&p, stmt->statement_id);
+        if ((r = pg_query(tx, "looking up the statement", SQL_REMIT_FIND, &p, &res)) != STORE_OK)
+            return r;
+        same = PQntuples(res) == 1 && strcmp(pg_text(res, 0, 0), stmt->content_hash) == 0;
+        PQclear(res);
+        if (!same)
+            return store_tx_fail(tx, STORE_CONFLICT,
+                                 "statement %s of %s was imported before with other lines; a corrected statement "
+                                 "needs a new statement_id",
+                                 stmt->statement_id, stmt->carrier);
+        return STORE_OK;
+    }
+    id = pg_int(res, 0, 0);
+    PQclear(res);
+    for (i = 0; i < stmt->n; i++) {
+        pg_params_init(&p);
+        pg_param_int(&p, id);
+        pg_param_int(&p, (int64_t)i + 1);
+        pg_param_text(&p, stmt->lines[i].waybill);
+        pg_param_int(&p, stmt->lines[i].amount);
+        pg_param_int(&p, stmt->lines[i].remitted_at);
+        pg_param_text(&p, stmt->carrier);
+        pg_param_text(&p, agency);
+        if ((r = pg_query(tx, "storing the statement's lines", SQL_REMIT_LINE, &p, &res)) != STORE_OK)
+            return r;
+        if (strcmp(pg_text(res, 0, 0), "t") == 0)
+            (*unknown)++;
+        PQclear(res);
+    }
+    *created = 1;
+    return STORE_OK;
+}
+
 /* ---------------------------------------------------------------- backup */
 
 static store_rc_t
@@ -309,5 +384,6 @@ const struct store_admin_ops pg_admin_ops = {
     .token_count = pg_token_count,
     .purge = pg_purge,
     .cod_report = pg_cod_report,
+    .remittance_import = pg_remittance_import,
     .backup = pg_backup,
 };

@@ -341,6 +341,91 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
     return STORE_OK;
 }
 
+/* ------------------------------------------------------------ remittances */
+
+static const char SQL_REMIT_FIND[] = "SELECT content_hash FROM remittances WHERE carrier = ?1 AND statement_id = ?2";
+static const char SQL_REMIT_INSERT[] =
+    "INSERT INTO remittances (carrier, statement_id, agency_code, content_hash, created_by, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_REMIT_LINE[] =
+    "INSERT INTO remittance_lines (remittance_id, position, waybill, shipment_id, amount, remitted_at)"
+    " VALUES (?1, ?2, ?3, (SELECT s.id FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    "  WHERE s.waybill = ?3 AND s.carrier = ?6 AND (?7 = '' OR d.agency_code = ?7)), ?4, ?5)";
+static const char SQL_REMIT_UNKNOWN[] =
+    "SELECT COUNT(*) FROM remittance_lines WHERE remittance_id = ?1 AND shipment_id IS NULL";
+
+static store_rc_t
+sq_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created, size_t *unknown)
+{
+    const char *agency = stmt->agency_code ? stmt->agency_code : "";
+    sqlite3_stmt *st;
+    sqlite3_int64 id;
+    store_rc_t r;
+    size_t i;
+    int rc;
+
+    *created = 0;
+    *unknown = 0;
+    if ((r = prepare(tx, SQL_REMIT_FIND, "looking up the statement", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, stmt->carrier);
+    db_bind_text(st, 2, stmt->statement_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        int same = strcmp(db_col_text(st, 0), stmt->content_hash) == 0;
+
+        sqlite3_reset(st);
+        if (!same)
+            return store_tx_fail(tx, STORE_CONFLICT,
+                                 "statement %s of %s was imported before with other lines; a corrected statement "
+                                 "needs a new statement_id",
+                                 stmt->statement_id, stmt->carrier);
+        return STORE_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sqlite_fail(tx, rc, "looking up the statement");
+    if ((r = prepare(tx, SQL_REMIT_INSERT, "storing the statement", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, stmt->carrier);
+    db_bind_text(st, 2, stmt->statement_id);
+    db_bind_text(st, 3, agency);
+    db_bind_text(st, 4, stmt->content_hash);
+    db_bind_text(st, 5, stmt->created_by ? stmt->created_by : "");
+    sqlite3_bind_int64(st, 6, now);
+    rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sqlite_fail(tx, rc, "storing the statement");
+    id = sqlite3_last_insert_rowid(db_handle(sqlite_tx_db(tx)));
+    if ((r = prepare(tx, SQL_REMIT_LINE, "storing the statement's lines", &st)) != STORE_OK)
+        return r;
+    for (i = 0; i < stmt->n; i++) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i + 1);
+        db_bind_text(st, 3, stmt->lines[i].waybill);
+        sqlite3_bind_int64(st, 4, stmt->lines[i].amount);
+        sqlite3_bind_int64(st, 5, stmt->lines[i].remitted_at);
+        db_bind_text(st, 6, stmt->carrier);
+        db_bind_text(st, 7, agency);
+        rc = db_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sqlite_fail(tx, rc, "storing the statement's lines");
+    }
+    if ((r = prepare(tx, SQL_REMIT_UNKNOWN, "counting unknown waybills", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        *unknown = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sqlite_fail(tx, rc, "counting unknown waybills");
+    *created = 1;
+    return STORE_OK;
+}
+
 /* ---------------------------------------------------------------- backup */
 
 #define BACKUP_STEP_PAGES 256
@@ -452,5 +537,6 @@ const struct store_admin_ops sqlite_admin_ops = {
     .token_count = sq_token_count,
     .purge = sq_purge,
     .cod_report = sq_cod_report,
+    .remittance_import = sq_remittance_import,
     .backup = sq_backup,
 };

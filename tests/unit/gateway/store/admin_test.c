@@ -1,6 +1,6 @@
 /*
  * admin_test - the store's admin area: tokens (create, lookup, revoke, the last admin),
- * purge, COD report, backup; every step of a revocation failing on purpose (SQLite); and on
+ * purge, COD report, remittance statements, backup; every step of a revocation failing on purpose (SQLite); and on
  * PostgreSQL, two instances on one database: a revocation refused by the other at once, and
  * the last admin token kept when both revoke one at the same time. Runs on the backend
  * BCCI_TEST_STORE picks (store_fixture.h).
@@ -310,6 +310,60 @@ test_cod_report(void **state)
     store_fixture_close(&f);
 }
 
+/* import - one statement in its own committed write transaction; the store's answer */
+static store_rc_t
+import(store_fixture_t *f, const store_remittance_t *stmt, int *created, size_t *unknown)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_admin_remittance_import(tx, stmt, NOW, created, unknown);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static void
+test_remittance_import(void **state)
+{
+    store_fixture_t f;
+    const store_remittance_line_t lines[] = {
+        { "RR100000003VN", 50000, NOW + 86400000LL },
+        { "RR100000017VN", 15000, NOW + 86400000LL },
+        { "RR999999995VN", 9000, NOW + 86400000LL },
+    };
+    store_remittance_t stmt = { "vnpost", "VNP-2025-11-25", "hash-1", NULL, "admin-1", lines, 3 };
+    int created = -1;
+    size_t unknown = 99;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    if (created != 1 || unknown != 1)
+        fail_msg("first import: got created %d, %zu unknown waybills, want 1 and 1", created, unknown);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittance_lines WHERE shipment_id IS NOT NULL"),
+                     2);
+    assert_int_equal(store_fixture_int(&f, "SELECT shipment_id FROM remittance_lines WHERE position = 2"), 2);
+    /* the same statement again: recognised, nothing written */
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    assert_int_equal(created, 0);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittance_lines"), 3);
+    /* the same id with other lines: refused */
+    stmt.content_hash = "hash-2";
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_CONFLICT);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittances"), 1);
+    /* an agency-bound statement ties only that agency's shipments: the others' waybills are unknown */
+    stmt.statement_id = "VNP-H24";
+    stmt.agency_code = "000.00.31.H24";
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    if (created != 1 || unknown != 3)
+        fail_msg("agency-bound import: got created %d, %zu unknown, want 1 and 3", created, unknown);
+    store_fixture_close(&f);
+}
+
 static void
 test_backup_is_private_and_never_overwrites(void **state)
 {
@@ -458,6 +512,7 @@ main(void)
         cmocka_unit_test(test_revoke_fails_cleanly_at_every_step),
         cmocka_unit_test(test_purge),
         cmocka_unit_test(test_cod_report),
+        cmocka_unit_test(test_remittance_import),
         cmocka_unit_test(test_backup_is_private_and_never_overwrites),
         cmocka_unit_test(test_revocation_seen_by_every_instance),
         cmocka_unit_test(test_two_instances_keep_the_last_admin),
