@@ -25,7 +25,25 @@ store_cod_report_free(store_cod_report_t *report)
     if (!report)
         return;
     free(report->rows);
+    free(report->unknown);
     memset(report, 0, sizeof *report);
+}
+
+unsigned
+store_cod_flags(const store_cod_row_t *row, int64_t now)
+{
+    unsigned f = 0;
+    long long collected = row->collected_at ? row->amount : 0;
+
+    if (strcmp(row->leg, "send") == 0)
+        return 0;
+    if (collected != row->expected)
+        f |= STORE_COD_COLLECTED_MISMATCH;
+    if (collected > 0 && row->remitted_lines == 0 && now - row->collected_at >= STORE_COD_REMIT_DAYS * 86400000LL)
+        f |= STORE_COD_NOT_REMITTED;
+    if (row->remitted_lines > 0 && row->remitted != collected)
+        f |= STORE_COD_REMITTED_MISMATCH;
+    return f;
 }
 
 store_rc_t

@@ -243,10 +243,20 @@ pg_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
-    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= $1::bigint"
-    " AND s.cod_collected_at < $2::bigint AND ($3::text = '' OR d.agency_code = $3::text)"
-    " ORDER BY d.agency_code, s.cod_collected_at";
+    "SELECT d.agency_code, s.waybill, d.code, COALESCE(s.cod_collected, 0),"
+    " COALESCE(s.cod_collected_at, s.delivered_at), s.leg, CASE WHEN s.leg = 'send' THEN 0 ELSE s.cod_amount END,"
+    " (SELECT COALESCE(SUM(l.amount), 0) FROM remittance_lines l WHERE l.shipment_id = s.id),"
+    " (SELECT COUNT(*) FROM remittance_lines l WHERE l.shipment_id = s.id)"
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE ((s.cod_collected > 0 AND s.cod_collected_at >= $1::bigint AND s.cod_collected_at < $2::bigint)"
+    "  OR (s.leg <> 'send' AND s.cod_amount > 0 AND COALESCE(s.cod_collected, 0) = 0"
+    "   AND s.delivered_at >= $1::bigint AND s.delivered_at < $2::bigint))"
+    " AND ($3::text = '' OR d.agency_code = $3::text) ORDER BY d.agency_code, 5";
+static const char SQL_COD_UNKNOWN[] =
+    "SELECT r.carrier, r.statement_id, l.waybill, l.amount, l.remitted_at FROM remittance_lines l"
+    " JOIN remittances r ON r.id = l.remittance_id WHERE l.shipment_id IS NULL AND l.remitted_at >= $1::bigint"
+    " AND l.remitted_at < $2::bigint AND ($3::text = '' OR r.agency_code = $3::text)"
+    " ORDER BY l.remitted_at, r.id, l.position";
 
 static store_rc_t
 pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
@@ -275,13 +285,36 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->waybill, sizeof row->waybill, "%s", pg_text(res, i, 1));
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", pg_text(res, i, 2));
         row->amount = (long long)pg_int(res, i, 3);
-        row->collected_at = pg_int(res, i, 4);
+        row->collected_at = row->amount > 0 ? pg_int(res, i, 4) : 0;
         snprintf(row->leg, sizeof row->leg, "%s", pg_text(res, i, 5));
+        row->expected = (long long)pg_int(res, i, 6);
+        row->remitted = (long long)pg_int(res, i, 7);
+        row->remitted_lines = (int)pg_int(res, i, 8);
         /* the send leg's money is the fee taken at pick-up, reported apart from COD */
         if (strcmp(row->leg, "send") == 0)
             out->pickup_total += row->amount;
         else
             out->total += row->amount;
+    }
+    PQclear(res);
+    if ((r = pg_query(tx, "reading unknown remitted waybills", SQL_COD_UNKNOWN, &p, &res)) != STORE_OK) {
+        store_cod_report_free(out);
+        return r;
+    }
+    rows = PQntuples(res);
+    if (rows > 0 && !(out->unknown = calloc((size_t)rows, sizeof *out->unknown))) {
+        PQclear(res);
+        store_cod_report_free(out);
+        return pg_no_memory(tx, "reading unknown remitted waybills");
+    }
+    for (i = 0; i < rows; i++) {
+        store_cod_unknown_t *u = &out->unknown[out->nunknown++];
+
+        snprintf(u->carrier, sizeof u->carrier, "%s", pg_text(res, i, 0));
+        snprintf(u->statement_id, sizeof u->statement_id, "%s", pg_text(res, i, 1));
+        snprintf(u->waybill, sizeof u->waybill, "%s", pg_text(res, i, 2));
+        u->amount = (long long)pg_int(res, i, 3);
+        u->remitted_at = pg_int(res, i, 4);
     }
     PQclear(res);
     return STORE_OK;

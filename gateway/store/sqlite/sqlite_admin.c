@@ -288,9 +288,58 @@ sq_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
-    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= ?1"
-    " AND s.cod_collected_at < ?2 AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, s.cod_collected_at";
+    "SELECT d.agency_code, s.waybill, d.code, COALESCE(s.cod_collected, 0),"
+    " COALESCE(s.cod_collected_at, s.delivered_at), s.leg, CASE WHEN s.leg = 'send' THEN 0 ELSE s.cod_amount END,"
+    " (SELECT COALESCE(SUM(l.amount), 0) FROM remittance_lines l WHERE l.shipment_id = s.id),"
+    " (SELECT COUNT(*) FROM remittance_lines l WHERE l.shipment_id = s.id)"
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE ((s.cod_collected > 0 AND s.cod_collected_at >= ?1 AND s.cod_collected_at < ?2)"
+    "  OR (s.leg <> 'send' AND s.cod_amount > 0 AND COALESCE(s.cod_collected, 0) = 0"
+    "   AND s.delivered_at >= ?1 AND s.delivered_at < ?2))"
+    " AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, 5";
+static const char SQL_COD_UNKNOWN[] =
+    "SELECT r.carrier, r.statement_id, l.waybill, l.amount, l.remitted_at FROM remittance_lines l"
+    " JOIN remittances r ON r.id = l.remittance_id WHERE l.shipment_id IS NULL AND l.remitted_at >= ?1"
+    " AND l.remitted_at < ?2 AND (?3 = '' OR r.agency_code = ?3) ORDER BY l.remitted_at, r.id, l.position";
+
+static store_rc_t
+sq_cod_unknown(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    store_rc_t r;
+    int rc;
+
+    if ((r = prepare(tx, SQL_COD_UNKNOWN, "reading unknown remitted waybills", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    db_bind_text(st, 3, agency ? agency : "");
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_cod_unknown_t *u;
+
+        if (out->nunknown == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            store_cod_unknown_t *p = realloc(out->unknown, ncap * sizeof *p);
+
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out->unknown = p;
+            cap = ncap;
+        }
+        u = &out->unknown[out->nunknown++];
+        memset(u, 0, sizeof *u);
+        snprintf(u->carrier, sizeof u->carrier, "%s", db_col_text(st, 0));
+        snprintf(u->statement_id, sizeof u->statement_id, "%s", db_col_text(st, 1));
+        snprintf(u->waybill, sizeof u->waybill, "%s", db_col_text(st, 2));
+        u->amount = sqlite3_column_int64(st, 3);
+        u->remitted_at = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "reading unknown remitted waybills");
+}
 
 static store_rc_t
 sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
@@ -326,8 +375,11 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->waybill, sizeof row->waybill, "%s", db_col_text(st, 1));
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", db_col_text(st, 2));
         row->amount = sqlite3_column_int64(st, 3);
-        row->collected_at = sqlite3_column_int64(st, 4);
+        row->collected_at = row->amount > 0 ? sqlite3_column_int64(st, 4) : 0;
         snprintf(row->leg, sizeof row->leg, "%s", db_col_text(st, 5));
+        row->expected = sqlite3_column_int64(st, 6);
+        row->remitted = sqlite3_column_int64(st, 7);
+        row->remitted_lines = sqlite3_column_int(st, 8);
         if (strcmp(row->leg, "send") == 0)
             out->pickup_total += row->amount;
         else
@@ -338,7 +390,9 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         store_cod_report_free(out);
         return sqlite_fail(tx, rc, "reading the COD report");
     }
-    return STORE_OK;
+    if ((r = sq_cod_unknown(tx, from, to, agency, out)) != STORE_OK)
+        store_cod_report_free(out);
+    return r;
 }
 
 /* ------------------------------------------------------------ remittances */
