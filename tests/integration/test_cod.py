@@ -2,7 +2,8 @@
 test_cod - COD reconciled, with a real bccid and carrier simulator: dossiers delivered with
 COD, the carrier's remittance statement imported (CSV, one line short, one unknown waybill),
 the same statement again and a changed one, the COD report's flags and totals, and the CSV
-files `bcci report cod` writes.
+files `bcci report cod` writes (per agency for a day; one reconciliation file, in Vietnamese,
+for --from/--to/--out).
 """
 import csv
 import os
@@ -110,6 +111,26 @@ class CodReconciliationTest(unittest.TestCase):
             got = {r["waybill"]: r for r in csv.DictReader(f)}
         self.assertEqual(got[waybills[1]]["remitted"], str(COD - 5000))
         self.assertIn("remitted_mismatch", got[waybills[1]]["flags"])
+
+        # --from/--to/--out: one file of the days, its directory created, headers in Vietnamese
+        out = os.path.join(self.sys.dir, "ke-toan", "thang-11")
+        p = subprocess.run([os.path.join(harness.BIN, "bcci"), "report", "cod", "--from", day, "--to", day,
+                            "--out", out], env=env, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "cod-%s-%s.csv" % (day, day)), encoding="utf-8", newline="") as f:
+            table = list(csv.DictReader(f))
+        by = {r["Số hiệu bưu gửi"]: r for r in table}
+        self.assertEqual(set(waybills) | {"RR999999995VN"}, set(by))
+        short = by[waybills[1]]
+        self.assertEqual((short["Số tiền phải thu"], short["Số tiền đã thu"], short["Số tiền đã chuyển trả"]),
+                         (str(COD), str(COD), str(COD - 5000)))
+        self.assertEqual(short["Cảnh báo"], "Số tiền chuyển trả khác số tiền đã thu")
+        self.assertEqual(by[waybills[0]]["Cảnh báo"], "")
+        self.assertEqual((by["RR999999995VN"]["Số tiền đã chuyển trả"], by["RR999999995VN"]["Cảnh báo"]),
+                         ("9000", "Bưu gửi không có trong hệ thống"))
+        p = subprocess.run([os.path.join(harness.BIN, "bcci"), "report", "cod", "--from", day, "--out", out],
+                           env=env, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 2, "--to is needed with --from")
 
 
 if __name__ == "__main__":
