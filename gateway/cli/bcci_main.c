@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xlsxwriter.h>
 #include <zmq.h>
 
 #include "buf.h"
@@ -1466,14 +1467,36 @@ cod_flag_vi(const char *flag)
     return flag;
 }
 
-/* write_cod_range - one CSV of every day in [from, to]: the reconciled rows, then the statement lines
+/* cod_emit - one line of the reconciliation: to the CSV, and to the sheet (numbers as numbers) */
+static void
+cod_emit(FILE *f, lxw_worksheet *ws, lxw_row_t row, json_t *cols)
+{
+    json_t *v;
+    size_t j;
+
+    json_array_foreach(cols, j, v) {
+        if (j)
+            fputc(',', f);
+        csv_field(f, v);
+        if (json_is_integer(v))
+            worksheet_write_number(ws, row, (lxw_col_t)j, (double)json_integer_value(v), NULL);
+        else if (json_is_string(v) && *json_string_value(v))
+            worksheet_write_string(ws, row, (lxw_col_t)j, json_string_value(v), NULL);
+    }
+    fputs("\r\n", f);
+}
+
+/* write_cod_range - one CSV (and the same as XLSX) of every day in [from, to]: the reconciled rows, then the statement lines
  * naming no shipment; headers and flags in Vietnamese for the agency's accountant */
 static int
 write_cod_range(app_t *app, const char *from, const char *to, const char *agency, const char *dir)
 {
     struct tm tm = { 0 };
     time_t day, last;
-    char file[700];
+    char file[700], xlsx[700];
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    json_t *head;
     FILE *f;
     int rc = EXIT_OK, n = 0;
 
@@ -1493,12 +1516,22 @@ write_cod_range(app_t *app, const char *from, const char *to, const char *agency
         return EXIT_IO;
     }
     snprintf(file, sizeof file, "%s/cod-%s-%s.csv", dir, from, to);
+    snprintf(xlsx, sizeof xlsx, "%s/cod-%s-%s.xlsx", dir, from, to);
     if (!(f = fopen(file, "w"))) {
         fprintf(stderr, "bcci: cannot write %s: %s\n", file, strerror(errno));
         return EXIT_IO;
     }
-    fputs("Ngày,Mã cơ quan,Mã hồ sơ,Số hiệu bưu gửi,Loại,Số tiền phải thu,Số tiền đã thu,Thời điểm thu,"
-          "Số tiền đã chuyển trả,Bảng kê,Cảnh báo\r\n", f);
+    if (!(wb = workbook_new(xlsx)) || !(ws = workbook_add_worksheet(wb, "Đối soát COD"))) {
+        fprintf(stderr, "bcci: cannot write %s\n", xlsx);
+        workbook_close(wb);
+        fclose(f);
+        return EXIT_IO;
+    }
+    head = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "Ngày", "Mã cơ quan", "Mã hồ sơ", "Số hiệu bưu gửi",
+                     "Loại", "Số tiền phải thu", "Số tiền đã thu", "Thời điểm thu", "Số tiền đã chuyển trả",
+                     "Bảng kê", "Cảnh báo");
+    cod_emit(f, ws, 0, head);
+    json_decref(head);
     for (; rc == EXIT_OK && day <= last; day += 86400) {
         char date[16], path[600];
         json_t *doc = NULL, *row, *flag, *col;
@@ -1521,27 +1554,15 @@ write_cod_range(app_t *app, const char *from, const char *to, const char *agency
                             strcmp(jstr(row, "kind"), "pickup_fee") == 0 ? "Phí thu khi nhận hồ sơ" : "Thu hộ (COD)",
                             json_object_get(row, "expected"), json_object_get(row, "collected"),
                             jstr(row, "collected_at"), json_object_get(row, "remitted"), "", flags);
-            json_array_foreach(col, j, flag) {
-                if (j)
-                    fputc(',', f);
-                csv_field(f, flag);
-            }
-            fputs("\r\n", f);
+            cod_emit(f, ws, (lxw_row_t)++n, col);
             json_decref(col);
-            n++;
         }
         json_array_foreach(json_object_get(doc, "remitted_unknown_waybills"), i, row) {
             col = json_pack("[s, s, s, s, s, s, s, s, O, s, s]", date, "", "", jstr(row, "waybill"), "", "", "", "",
                             json_object_get(row, "amount"), jstr(row, "statement_id"),
                             "Bưu gửi không có trong hệ thống");
-            json_array_foreach(col, j, flag) {
-                if (j)
-                    fputc(',', f);
-                csv_field(f, flag);
-            }
-            fputs("\r\n", f);
+            cod_emit(f, ws, (lxw_row_t)++n, col);
             json_decref(col);
-            n++;
         }
         json_decref(doc);
     }
@@ -1549,8 +1570,12 @@ write_cod_range(app_t *app, const char *from, const char *to, const char *agency
         fprintf(stderr, "bcci: cannot write %s: %s\n", file, strerror(errno));
         rc = EXIT_IO;
     }
+    if (workbook_close(wb) != LXW_NO_ERROR && rc == EXIT_OK) {
+        fprintf(stderr, "bcci: cannot write %s\n", xlsx);
+        rc = EXIT_IO;
+    }
     if (rc == EXIT_OK)
-        fprintf(stderr, "bcci: wrote %s (%d lines)\n", file, n);
+        fprintf(stderr, "bcci: wrote %s and %s (%d lines)\n", file, xlsx, n);
     return rc;
 }
 
@@ -1999,7 +2024,8 @@ static const command_t commands[] = {
       "Cash-on-delivery report of a day (GET /v1/reports/cod), written as one CSV file per agency:\n"
       "DIR/cod-DATE-AGENCY.csv (DIR defaults to the current directory).\n"
       "report cod --from YYYY-MM-DD --to YYYY-MM-DD --out DIR [--agency CODE] writes the reconciliation of\n"
-      "those days (expected, collected, remitted, flags; headers in Vietnamese) to DIR/cod-FROM-TO.csv,\n"
+      "those days (expected, collected, remitted, flags; headers in Vietnamese) to DIR/cod-FROM-TO.csv and\n"
+      ".xlsx,\n"
       "creating DIR." },
     { "purge", cmd_purge, 0, "purge --older-than DAYS [--dry-run]",
       "Remove finished dossiers older than DAYS (POST /v1/purge); --dry-run only counts them." },

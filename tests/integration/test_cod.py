@@ -3,13 +3,14 @@ test_cod - COD reconciled, with a real bccid and carrier simulator: dossiers del
 COD, the carrier's remittance statement imported (CSV, one line short, one unknown waybill),
 the same statement again and a changed one, the COD report's flags and totals, and the CSV
 files `bcci report cod` writes (per agency for a day; one reconciliation file, in Vietnamese,
-for --from/--to/--out).
+for --from/--to/--out, with the same as XLSX).
 """
 import csv
 import os
 import subprocess
 import time
 import unittest
+import zipfile
 
 import harness
 
@@ -128,6 +129,13 @@ class CodReconciliationTest(unittest.TestCase):
         self.assertEqual(by[waybills[0]]["Cảnh báo"], "")
         self.assertEqual((by["RR999999995VN"]["Số tiền đã chuyển trả"], by["RR999999995VN"]["Cảnh báo"]),
                          ("9000", "Bưu gửi không có trong hệ thống"))
+        # the same table as a workbook: its strings hold the Vietnamese headers and the warning
+        with zipfile.ZipFile(os.path.join(out, "cod-%s-%s.xlsx" % (day, day))) as z:
+            strings = z.read("xl/sharedStrings.xml").decode("utf-8")
+            sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        for text in ("Số tiền đã chuyển trả", "Số tiền chuyển trả khác số tiền đã thu", waybills[1]):
+            self.assertIn(text, strings)
+        self.assertIn("<v>%d</v>" % (COD - 5000), sheet, "amounts are numbers in the sheet")
         p = subprocess.run([os.path.join(harness.BIN, "bcci"), "report", "cod", "--from", day, "--out", out],
                            env=env, capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 2, "--to is needed with --from")
