@@ -13,7 +13,7 @@ OPT       ?= -O2 -g
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-PKGS := libmicrohttpd libzmq jansson libcurl sqlite3 libpq libqrencode cairo pangocairo libutf8proc openssl
+PKGS := libmicrohttpd libzmq jansson libcurl sqlite3 libpq libqrencode cairo pangocairo libutf8proc openssl xlsxwriter
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -75,7 +75,7 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libqr
             libutf8proc-dev fonts-dejavu-core sqlite3 curl python3 zbar-tools poppler-utils libxml2-utils \
             clang clang-tidy libclang-rt-14-dev valgrind prometheus chromium wrk python3-yaml python3-jsonschema \
             python3-aiosmtpd \
-            librsvg2-bin qpdf
+            librsvg2-bin qpdf libxlsxwriter-dev
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \

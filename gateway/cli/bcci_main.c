@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xlsxwriter.h>
 #include <zmq.h>
 
 #include "buf.h"
@@ -1430,20 +1431,175 @@ write_cod_csv(app_t *app, json_t *doc, const char *date, const char *dir)
     return rc;
 }
 
+/* mkdir_p - DIR and its missing parents (0755); 0, or -1 with errno */
+static int
+mkdir_p(const char *dir)
+{
+    char buf[600];
+    size_t i, n = strlen(dir);
+
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = i < n ? '/' : '\0';
+    }
+    return 0;
+}
+
+/* the reconciliation flags as a clerk reads them */
+static const char *
+cod_flag_vi(const char *flag)
+{
+    if (strcmp(flag, "collected_mismatch") == 0)
+        return "Số tiền thu khác số tiền phải thu";
+    if (strcmp(flag, "not_remitted") == 0)
+        return "Đã thu nhưng chưa chuyển trả";
+    if (strcmp(flag, "remitted_mismatch") == 0)
+        return "Số tiền chuyển trả khác số tiền đã thu";
+    return flag;
+}
+
+/* cod_emit - one line of the reconciliation: to the CSV, and to the sheet (numbers as numbers) */
+static void
+cod_emit(FILE *f, lxw_worksheet *ws, lxw_row_t row, json_t *cols)
+{
+    json_t *v;
+    size_t j;
+
+    json_array_foreach(cols, j, v) {
+        if (j)
+            fputc(',', f);
+        csv_field(f, v);
+        if (json_is_integer(v))
+            worksheet_write_number(ws, row, (lxw_col_t)j, (double)json_integer_value(v), NULL);
+        else if (json_is_string(v) && *json_string_value(v))
+            worksheet_write_string(ws, row, (lxw_col_t)j, json_string_value(v), NULL);
+    }
+    fputs("\r\n", f);
+}
+
+/* write_cod_range - one CSV (and the same as XLSX) of every day in [from, to]: the reconciled rows, then the statement lines
+ * naming no shipment; headers and flags in Vietnamese for the agency's accountant */
+static int
+write_cod_range(app_t *app, const char *from, const char *to, const char *agency, const char *dir)
+{
+    struct tm tm = { 0 };
+    time_t day, last;
+    char file[700], xlsx[700];
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    json_t *head;
+    FILE *f;
+    int rc = EXIT_OK, n = 0;
+
+    if (!strptime(from, "%Y-%m-%d", &tm))
+        return EXIT_USAGE;
+    day = timegm(&tm);
+    memset(&tm, 0, sizeof tm);
+    if (!strptime(to, "%Y-%m-%d", &tm))
+        return EXIT_USAGE;
+    last = timegm(&tm);
+    if (last < day || last - day > 366 * 86400L) {
+        fprintf(stderr, "bcci: --to must be on or after --from, at most 366 days later\n");
+        return EXIT_USAGE;
+    }
+    if (mkdir_p(dir) != 0) {
+        fprintf(stderr, "bcci: cannot create %s: %s\n", dir, strerror(errno));
+        return EXIT_IO;
+    }
+    snprintf(file, sizeof file, "%s/cod-%s-%s.csv", dir, from, to);
+    snprintf(xlsx, sizeof xlsx, "%s/cod-%s-%s.xlsx", dir, from, to);
+    if (!(f = fopen(file, "w"))) {
+        fprintf(stderr, "bcci: cannot write %s: %s\n", file, strerror(errno));
+        return EXIT_IO;
+    }
+    if (!(wb = workbook_new(xlsx)) || !(ws = workbook_add_worksheet(wb, "Đối soát COD"))) {
+        fprintf(stderr, "bcci: cannot write %s\n", xlsx);
+        workbook_close(wb);
+        fclose(f);
+        return EXIT_IO;
+    }
+    head = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "Ngày", "Mã cơ quan", "Mã hồ sơ", "Số hiệu bưu gửi",
+                     "Loại", "Số tiền phải thu", "Số tiền đã thu", "Thời điểm thu", "Số tiền đã chuyển trả",
+                     "Bảng kê", "Cảnh báo");
+    cod_emit(f, ws, 0, head);
+    json_decref(head);
+    for (; rc == EXIT_OK && day <= last; day += 86400) {
+        char date[16], path[600];
+        json_t *doc = NULL, *row, *flag, *col;
+        size_t i, j;
+
+        strftime(date, sizeof date, "%Y-%m-%d", gmtime_r(&day, &tm));
+        snprintf(path, sizeof path, "/v1/reports/cod?date=%s%s%s", date, agency ? "&agency=" : "",
+                 agency ? seg(agency) : "");
+        if ((rc = call_json(app, "GET", path, NULL, &doc)) != EXIT_OK)
+            break;
+        json_array_foreach(json_object_get(doc, "rows"), i, row) {
+            char flags[400] = "";
+            size_t used = 0;
+
+            json_array_foreach(json_object_get(row, "flags"), j, flag)
+                used += (size_t)snprintf(flags + used, used < sizeof flags ? sizeof flags - used : 0, "%s%s",
+                                         j ? "; " : "", cod_flag_vi(json_string_value(flag)));
+            col = json_pack("[s, s, s, s, s, O, O, s, O, s, s]", date, jstr(row, "agency_code"),
+                            jstr(row, "dossier_code"), jstr(row, "waybill"),
+                            strcmp(jstr(row, "kind"), "pickup_fee") == 0 ? "Phí thu khi nhận hồ sơ" : "Thu hộ (COD)",
+                            json_object_get(row, "expected"), json_object_get(row, "collected"),
+                            jstr(row, "collected_at"), json_object_get(row, "remitted"), "", flags);
+            cod_emit(f, ws, (lxw_row_t)++n, col);
+            json_decref(col);
+        }
+        json_array_foreach(json_object_get(doc, "remitted_unknown_waybills"), i, row) {
+            col = json_pack("[s, s, s, s, s, s, s, s, O, s, s]", date, "", "", jstr(row, "waybill"), "", "", "", "",
+                            json_object_get(row, "amount"), jstr(row, "statement_id"),
+                            "Bưu gửi không có trong hệ thống");
+            cod_emit(f, ws, (lxw_row_t)++n, col);
+            json_decref(col);
+        }
+        json_decref(doc);
+    }
+    if (fclose(f) != 0 && rc == EXIT_OK) {
+        fprintf(stderr, "bcci: cannot write %s: %s\n", file, strerror(errno));
+        rc = EXIT_IO;
+    }
+    if (workbook_close(wb) != LXW_NO_ERROR && rc == EXIT_OK) {
+        fprintf(stderr, "bcci: cannot write %s\n", xlsx);
+        rc = EXIT_IO;
+    }
+    if (rc == EXIT_OK)
+        fprintf(stderr, "bcci: wrote %s and %s (%d lines)\n", file, xlsx, n);
+    return rc;
+}
+
 static int
 cmd_report_cod(app_t *app, args_t *a)
 {
-    const char *date = NULL, *agency = NULL, *dir = ".";
+    const char *date = NULL, *agency = NULL, *dir = ".", *from = NULL, *to = NULL, *out = NULL;
     char path[600];
     int y, m, d, rc;
     cli_resp_t r;
     json_t *doc;
 
     if (take_opt(a, "--date", NULL, &date) < 0 || take_opt(a, "--agency", NULL, &agency) < 0 ||
-        take_opt(a, "--output", "-o", &dir) < 0)
+        take_opt(a, "--output", "-o", &dir) < 0 || take_opt(a, "--from", NULL, &from) < 0 ||
+        take_opt(a, "--to", NULL, &to) < 0 || take_opt(a, "--out", NULL, &out) < 0)
         return usage_error(a, "an option needs a value");
     if ((rc = rest(a, 0, 0)) != 0)
         return rc;
+    if (from || to || out) {
+        if (!from || !to || !out || strlen(from) != 10 || strlen(to) != 10 ||
+            (rc = write_cod_range(app, from, to, agency, out)) == EXIT_USAGE)
+            return usage_error(a, "give --from YYYY-MM-DD --to YYYY-MM-DD --out DIR");
+        return rc;
+    }
     if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 ||
         d > 31)
         return usage_error(a, "give the day with --date YYYY-MM-DD");
@@ -1863,9 +2019,14 @@ static const command_t commands[] = {
     { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "Revoke a token; its holder is refused at once." },
     { "keys gen", cmd_keys_gen, 1, "keys gen",
       "Print a new ZeroMQ CURVE key pair (Z85, 40 characters each) for the worker link. Local: no HTTP." },
-    { "report cod", cmd_report_cod, 0, "report cod --date YYYY-MM-DD [--agency CODE] [-o DIR]",
+    { "report cod", cmd_report_cod, 0,
+      "report cod --date YYYY-MM-DD [--agency CODE] [-o DIR] | --from YYYY-MM-DD --to YYYY-MM-DD --out DIR",
       "Cash-on-delivery report of a day (GET /v1/reports/cod), written as one CSV file per agency:\n"
-      "DIR/cod-DATE-AGENCY.csv (DIR defaults to the current directory)." },
+      "DIR/cod-DATE-AGENCY.csv (DIR defaults to the current directory).\n"
+      "report cod --from YYYY-MM-DD --to YYYY-MM-DD --out DIR [--agency CODE] writes the reconciliation of\n"
+      "those days (expected, collected, remitted, flags; headers in Vietnamese) to DIR/cod-FROM-TO.csv and\n"
+      ".xlsx,\n"
+      "creating DIR." },
     { "purge", cmd_purge, 0, "purge --older-than DAYS [--dry-run]",
       "Remove finished dossiers older than DAYS (POST /v1/purge); --dry-run only counts them." },
     { "backup", cmd_backup, 1, "backup --db STATE_DIR/bcci.db FILE",

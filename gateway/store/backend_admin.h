@@ -17,6 +17,8 @@ struct store_admin_ops {
     store_rc_t (*token_count)(store_tx_t *tx, const char *role, long long *n);
     store_rc_t (*purge)(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *dossiers);
     store_rc_t (*cod_report)(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out);
+    store_rc_t (*remittance_import)(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created,
+                                    size_t *unknown);
     store_rc_t (*backup)(store_t *store, const char *dest, long long *pages, char *err, size_t errlen);
 };
 

@@ -25,7 +25,25 @@ store_cod_report_free(store_cod_report_t *report)
     if (!report)
         return;
     free(report->rows);
+    free(report->unknown);
     memset(report, 0, sizeof *report);
+}
+
+unsigned
+store_cod_flags(const store_cod_row_t *row, int64_t now)
+{
+    unsigned f = 0;
+    long long collected = row->collected_at ? row->amount : 0;
+
+    if (strcmp(row->leg, "send") == 0)
+        return 0;
+    if (collected != row->expected)
+        f |= STORE_COD_COLLECTED_MISMATCH;
+    if (collected > 0 && row->remitted_lines == 0 && now - row->collected_at >= STORE_COD_REMIT_DAYS * 86400000LL)
+        f |= STORE_COD_NOT_REMITTED;
+    if (row->remitted_lines > 0 && row->remitted != collected)
+        f |= STORE_COD_REMITTED_MISMATCH;
+    return f;
 }
 
 store_rc_t
@@ -69,6 +87,13 @@ store_rc_t
 store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
 {
     return tx->store->be->admin->cod_report(tx, from, to, agency, out);
+}
+
+store_rc_t
+store_admin_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created,
+                              size_t *unknown)
+{
+    return tx->store->be->admin->remittance_import(tx, stmt, now, created, unknown);
 }
 
 store_rc_t

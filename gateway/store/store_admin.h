@@ -73,20 +73,75 @@ typedef struct {
     long long amount;     /* đồng */
     int64_t collected_at; /* UTC ms */
     char leg[8];          /* "return": COD on delivery; "send": the fee collected at pick-up */
+    long long expected;   /* the dossier's cod_amount (return legs; 0 on the send leg) */
+    long long remitted;   /* sum of the carriers' statement lines naming this shipment */
+    int remitted_lines;   /* how many such lines */
 } store_cod_row_t;
+
+/* a statement line naming no shipment (of the carrier, or of the statement's agency) */
+typedef struct {
+    char carrier[32];
+    char statement_id[65];
+    char waybill[16];
+    long long amount;
+    int64_t remitted_at;
+} store_cod_unknown_t;
 
 typedef struct {
     store_cod_row_t *rows; /* owned */
     size_t n;
     long long total;        /* COD collected on delivery (return legs) */
     long long pickup_total; /* fees collected at pick-up (send legs), apart from COD */
+    store_cod_unknown_t *unknown; /* owned: lines remitted in [from, to) naming no shipment */
+    size_t nunknown;
 } store_cod_report_t;
 void store_cod_report_free(store_cod_report_t *report);
 
-/* store_admin_cod_report - money collected on delivery or at pick-up in [from, to) (UTC ms), of agency
- * (NULL or "" = every agency), by agency then time */
+/* store_admin_cod_report - money collected on delivery or at pick-up in [from, to) (UTC ms), and
+ * return legs with COD expected delivered then but nothing collected, of agency (NULL or "" =
+ * every agency), by agency then time; with what was remitted for each, and the statement lines
+ * remitted in [from, to) naming no shipment */
 store_rc_t store_admin_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency,
                                   store_cod_report_t *out);
+
+/* a carrier's remittance statement (the money it paid the agency for COD it collected):
+ * lines are borrowed from the caller for the call */
+typedef struct {
+    char waybill[16];
+    long long amount;     /* đồng */
+    int64_t remitted_at;  /* UTC ms */
+} store_remittance_line_t;
+
+typedef struct {
+    const char *carrier;
+    const char *statement_id;
+    const char *content_hash; /* of the lines as sent: the same statement again is recognised by it */
+    const char *agency_code;  /* NULL or "" = every agency; else lines tie only to its shipments */
+    const char *created_by;
+    const store_remittance_line_t *lines;
+    size_t n;
+} store_remittance_t;
+
+/* store_admin_remittance_import - store one statement, unique per (carrier, statement_id), each
+ * line tied to the shipment of its waybill (of the carrier, and of agency_code when set; none =
+ * an unknown waybill, kept and reported apart). *created = 1 when stored now, 0 when the same
+ * statement (same content_hash) was stored before (nothing written); STORE_CONFLICT when one
+ * with this id but other content exists. *unknown = lines naming no shipment. */
+store_rc_t store_admin_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created,
+                                         size_t *unknown);
+
+/* COD reconciliation flags of one row (store_cod_flags) */
+enum {
+    STORE_COD_COLLECTED_MISMATCH = 1 << 0, /* collected differs from the dossier's cod_amount */
+    STORE_COD_NOT_REMITTED = 1 << 1,       /* collected, no statement line STORE_COD_REMIT_DAYS later */
+    STORE_COD_REMITTED_MISMATCH = 1 << 2,  /* remitted (some line) differs from collected */
+};
+/* the carrier's remittance deadline: VNPost and Viettel Post pay COD weekly */
+#define STORE_COD_REMIT_DAYS 7
+
+/* store_cod_flags - the flags of a return-leg row as of now (UTC ms); 0 for a send leg (its fee is
+ * not COD) */
+unsigned store_cod_flags(const store_cod_row_t *row, int64_t now);
 
 /* store_admin_backup - an online copy of the whole store into the new file dest (mode 0600:
  * it holds every name, phone and address), while the store stays in use. dest must not

@@ -18,6 +18,7 @@
 static const char *const copy_tables[] = {
     "dossiers", "submissions", "shipments", "code_ranges",    "timeline", "jobs",
     "metrics",  "tokens",      "manifests", "manifest_items", "receipts", "receipt_items",
+    "remittances", "remittance_lines",
 };
 #define NTABLES (int)(sizeof copy_tables / sizeof copy_tables[0])
 

@@ -243,10 +243,20 @@ pg_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
-    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= $1::bigint"
-    " AND s.cod_collected_at < $2::bigint AND ($3::text = '' OR d.agency_code = $3::text)"
-    " ORDER BY d.agency_code, s.cod_collected_at";
+    "SELECT d.agency_code, s.waybill, d.code, COALESCE(s.cod_collected, 0),"
+    " COALESCE(s.cod_collected_at, s.delivered_at), s.leg, CASE WHEN s.leg = 'send' THEN 0 ELSE s.cod_amount END,"
+    " (SELECT COALESCE(SUM(l.amount), 0) FROM remittance_lines l WHERE l.shipment_id = s.id),"
+    " (SELECT COUNT(*) FROM remittance_lines l WHERE l.shipment_id = s.id)"
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE ((s.cod_collected > 0 AND s.cod_collected_at >= $1::bigint AND s.cod_collected_at < $2::bigint)"
+    "  OR (s.leg <> 'send' AND s.cod_amount > 0 AND COALESCE(s.cod_collected, 0) = 0"
+    "   AND s.delivered_at >= $1::bigint AND s.delivered_at < $2::bigint))"
+    " AND ($3::text = '' OR d.agency_code = $3::text) ORDER BY d.agency_code, 5";
+static const char SQL_COD_UNKNOWN[] =
+    "SELECT r.carrier, r.statement_id, l.waybill, l.amount, l.remitted_at FROM remittance_lines l"
+    " JOIN remittances r ON r.id = l.remittance_id WHERE l.shipment_id IS NULL AND l.remitted_at >= $1::bigint"
+    " AND l.remitted_at < $2::bigint AND ($3::text = '' OR r.agency_code = $3::text)"
+    " ORDER BY l.remitted_at, r.id, l.position";
 
 static store_rc_t
 pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
@@ -275,8 +285,11 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->waybill, sizeof row->waybill, "%s", pg_text(res, i, 1));
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", pg_text(res, i, 2));
         row->amount = (long long)pg_int(res, i, 3);
-        row->collected_at = pg_int(res, i, 4);
+        row->collected_at = row->amount > 0 ? pg_int(res, i, 4) : 0;
         snprintf(row->leg, sizeof row->leg, "%s", pg_text(res, i, 5));
+        row->expected = (long long)pg_int(res, i, 6);
+        row->remitted = (long long)pg_int(res, i, 7);
+        row->remitted_lines = (int)pg_int(res, i, 8);
         /* the send leg's money is the fee taken at pick-up, reported apart from COD */
         if (strcmp(row->leg, "send") == 0)
             out->pickup_total += row->amount;
@@ -284,6 +297,101 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
             out->total += row->amount;
     }
     PQclear(res);
+    if ((r = pg_query(tx, "reading unknown remitted waybills", SQL_COD_UNKNOWN, &p, &res)) != STORE_OK) {
+        store_cod_report_free(out);
+        return r;
+    }
+    rows = PQntuples(res);
+    if (rows > 0 && !(out->unknown = calloc((size_t)rows, sizeof *out->unknown))) {
+        PQclear(res);
+        store_cod_report_free(out);
+        return pg_no_memory(tx, "reading unknown remitted waybills");
+    }
+    for (i = 0; i < rows; i++) {
+        store_cod_unknown_t *u = &out->unknown[out->nunknown++];
+
+        snprintf(u->carrier, sizeof u->carrier, "%s", pg_text(res, i, 0));
+        snprintf(u->statement_id, sizeof u->statement_id, "%s", pg_text(res, i, 1));
+        snprintf(u->waybill, sizeof u->waybill, "%s", pg_text(res, i, 2));
+        u->amount = (long long)pg_int(res, i, 3);
+        u->remitted_at = pg_int(res, i, 4);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* ------------------------------------------------------------ remittances */
+
+static const char SQL_REMIT_INSERT[] =
+    "INSERT INTO remittances (carrier, statement_id, agency_code, content_hash, created_by, created_at)"
+    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint)"
+    " ON CONFLICT (carrier, statement_id) DO NOTHING RETURNING id";
+static const char SQL_REMIT_FIND[] =
+    "SELECT content_hash FROM remittances WHERE carrier = $1::text AND statement_id = $2::text";
+static const char SQL_REMIT_LINE[] =
+    "INSERT INTO remittance_lines (remittance_id, position, waybill, shipment_id, amount, remitted_at)"
+    " VALUES ($1::bigint, $2::bigint, $3::text, (SELECT s.id FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    "  WHERE s.waybill = $3::text AND s.carrier = $6::text AND ($7::text = '' OR d.agency_code = $7::text)),"
+    " $4::bigint, $5::bigint) RETURNING shipment_id IS NULL";
+
+static store_rc_t
+pg_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created, size_t *unknown)
+{
+    const char *agency = stmt->agency_code ? stmt->agency_code : "";
+    PGresult *res;
+    pg_params_t p;
+    store_rc_t r;
+    int64_t id;
+    size_t i;
+
+    *created = 0;
+    *unknown = 0;
+    /* ON CONFLICT: two instances importing the same statement at once store it once */
+    pg_params_init(&p);
+    pg_param_text(&p, stmt->carrier);
+    pg_param_text(&p, stmt->statement_id);
+    pg_param_text(&p, agency);
+    pg_param_text(&p, stmt->content_hash);
+    pg_param_text(&p, stmt->created_by ? stmt->created_by : "");
+    pg_param_int(&p, now);
+    if ((r = pg_query(tx, "storing the statement", SQL_REMIT_INSERT, &p, &res)) != STORE_OK)
+        return r;
+    if (PQntuples(res) == 0) {
+        int same;
+
+        PQclear(res);
+        pg_params_init(&p);
+        pg_param_text(&p, stmt->carrier);
+        pg_param_text(&p, stmt->statement_id);
+        if ((r = pg_query(tx, "looking up the statement", SQL_REMIT_FIND, &p, &res)) != STORE_OK)
+            return r;
+        same = PQntuples(res) == 1 && strcmp(pg_text(res, 0, 0), stmt->content_hash) == 0;
+        PQclear(res);
+        if (!same)
+            return store_tx_fail(tx, STORE_CONFLICT,
+                                 "statement %s of %s was imported before with other lines; a corrected statement "
+                                 "needs a new statement_id",
+                                 stmt->statement_id, stmt->carrier);
+        return STORE_OK;
+    }
+    id = pg_int(res, 0, 0);
+    PQclear(res);
+    for (i = 0; i < stmt->n; i++) {
+        pg_params_init(&p);
+        pg_param_int(&p, id);
+        pg_param_int(&p, (int64_t)i + 1);
+        pg_param_text(&p, stmt->lines[i].waybill);
+        pg_param_int(&p, stmt->lines[i].amount);
+        pg_param_int(&p, stmt->lines[i].remitted_at);
+        pg_param_text(&p, stmt->carrier);
+        pg_param_text(&p, agency);
+        if ((r = pg_query(tx, "storing the statement's lines", SQL_REMIT_LINE, &p, &res)) != STORE_OK)
+            return r;
+        if (strcmp(pg_text(res, 0, 0), "t") == 0)
+            (*unknown)++;
+        PQclear(res);
+    }
+    *created = 1;
     return STORE_OK;
 }
 
@@ -309,5 +417,6 @@ const struct store_admin_ops pg_admin_ops = {
     .token_count = pg_token_count,
     .purge = pg_purge,
     .cod_report = pg_cod_report,
+    .remittance_import = pg_remittance_import,
     .backup = pg_backup,
 };

@@ -81,6 +81,16 @@ static const char *const migrations[] = {
     "  receipt_id BIGINT NOT NULL REFERENCES receipts(id),"
     "  shipment_id BIGINT NOT NULL UNIQUE REFERENCES shipments(id), position BIGINT NOT NULL,"
     "  PRIMARY KEY (receipt_id, shipment_id));",
+    /* 2: the carriers' COD remittance statements, one line per waybill paid (SQLite's 11) */
+    "CREATE TABLE remittances ("
+    "  id " ID ", carrier TEXT NOT NULL, statement_id TEXT NOT NULL, agency_code TEXT NOT NULL,"
+    "  content_hash TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    "  UNIQUE (carrier, statement_id));"
+    "CREATE TABLE remittance_lines ("
+    "  remittance_id BIGINT NOT NULL REFERENCES remittances(id), position BIGINT NOT NULL,"
+    "  waybill TEXT NOT NULL, shipment_id BIGINT REFERENCES shipments(id), amount BIGINT NOT NULL,"
+    "  remitted_at BIGINT NOT NULL, PRIMARY KEY (remittance_id, position));"
+    "CREATE INDEX remittance_lines_shipment ON remittance_lines (shipment_id);",
 };
 
 int

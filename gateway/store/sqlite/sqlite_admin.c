@@ -288,9 +288,58 @@ sq_purge(store_tx_t *tx, int64_t cutoff, int dry_run, int64_t now, long long *do
 /* ------------------------------------------------------------------- COD */
 
 static const char SQL_COD[] =
-    "SELECT d.agency_code, s.waybill, d.code, s.cod_collected, s.cod_collected_at, s.leg FROM shipments s"
-    " JOIN dossiers d ON d.id = s.dossier_id WHERE s.cod_collected > 0 AND s.cod_collected_at >= ?1"
-    " AND s.cod_collected_at < ?2 AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, s.cod_collected_at";
+    "SELECT d.agency_code, s.waybill, d.code, COALESCE(s.cod_collected, 0),"
+    " COALESCE(s.cod_collected_at, s.delivered_at), s.leg, CASE WHEN s.leg = 'send' THEN 0 ELSE s.cod_amount END,"
+    " (SELECT COALESCE(SUM(l.amount), 0) FROM remittance_lines l WHERE l.shipment_id = s.id),"
+    " (SELECT COUNT(*) FROM remittance_lines l WHERE l.shipment_id = s.id)"
+    " FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    " WHERE ((s.cod_collected > 0 AND s.cod_collected_at >= ?1 AND s.cod_collected_at < ?2)"
+    "  OR (s.leg <> 'send' AND s.cod_amount > 0 AND COALESCE(s.cod_collected, 0) = 0"
+    "   AND s.delivered_at >= ?1 AND s.delivered_at < ?2))"
+    " AND (?3 = '' OR d.agency_code = ?3) ORDER BY d.agency_code, 5";
+static const char SQL_COD_UNKNOWN[] =
+    "SELECT r.carrier, r.statement_id, l.waybill, l.amount, l.remitted_at FROM remittance_lines l"
+    " JOIN remittances r ON r.id = l.remittance_id WHERE l.shipment_id IS NULL AND l.remitted_at >= ?1"
+    " AND l.remitted_at < ?2 AND (?3 = '' OR r.agency_code = ?3) ORDER BY l.remitted_at, r.id, l.position";
+
+static store_rc_t
+sq_cod_unknown(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    store_rc_t r;
+    int rc;
+
+    if ((r = prepare(tx, SQL_COD_UNKNOWN, "reading unknown remitted waybills", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    db_bind_text(st, 3, agency ? agency : "");
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_cod_unknown_t *u;
+
+        if (out->nunknown == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            store_cod_unknown_t *p = realloc(out->unknown, ncap * sizeof *p);
+
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out->unknown = p;
+            cap = ncap;
+        }
+        u = &out->unknown[out->nunknown++];
+        memset(u, 0, sizeof *u);
+        snprintf(u->carrier, sizeof u->carrier, "%s", db_col_text(st, 0));
+        snprintf(u->statement_id, sizeof u->statement_id, "%s", db_col_text(st, 1));
+        snprintf(u->waybill, sizeof u->waybill, "%s", db_col_text(st, 2));
+        u->amount = sqlite3_column_int64(st, 3);
+        u->remitted_at = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(tx, rc, "reading unknown remitted waybills");
+}
 
 static store_rc_t
 sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, store_cod_report_t *out)
@@ -326,8 +375,11 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         snprintf(row->waybill, sizeof row->waybill, "%s", db_col_text(st, 1));
         snprintf(row->dossier_code, sizeof row->dossier_code, "%s", db_col_text(st, 2));
         row->amount = sqlite3_column_int64(st, 3);
-        row->collected_at = sqlite3_column_int64(st, 4);
+        row->collected_at = row->amount > 0 ? sqlite3_column_int64(st, 4) : 0;
         snprintf(row->leg, sizeof row->leg, "%s", db_col_text(st, 5));
+        row->expected = sqlite3_column_int64(st, 6);
+        row->remitted = sqlite3_column_int64(st, 7);
+        row->remitted_lines = sqlite3_column_int(st, 8);
         if (strcmp(row->leg, "send") == 0)
             out->pickup_total += row->amount;
         else
@@ -338,6 +390,93 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         store_cod_report_free(out);
         return sqlite_fail(tx, rc, "reading the COD report");
     }
+    if ((r = sq_cod_unknown(tx, from, to, agency, out)) != STORE_OK)
+        store_cod_report_free(out);
+    return r;
+}
+
+/* ------------------------------------------------------------ remittances */
+
+static const char SQL_REMIT_FIND[] = "SELECT content_hash FROM remittances WHERE carrier = ?1 AND statement_id = ?2";
+static const char SQL_REMIT_INSERT[] =
+    "INSERT INTO remittances (carrier, statement_id, agency_code, content_hash, created_by, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_REMIT_LINE[] =
+    "INSERT INTO remittance_lines (remittance_id, position, waybill, shipment_id, amount, remitted_at)"
+    " VALUES (?1, ?2, ?3, (SELECT s.id FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
+    "  WHERE s.waybill = ?3 AND s.carrier = ?6 AND (?7 = '' OR d.agency_code = ?7)), ?4, ?5)";
+static const char SQL_REMIT_UNKNOWN[] =
+    "SELECT COUNT(*) FROM remittance_lines WHERE remittance_id = ?1 AND shipment_id IS NULL";
+
+static store_rc_t
+sq_remittance_import(store_tx_t *tx, const store_remittance_t *stmt, int64_t now, int *created, size_t *unknown)
+{
+    const char *agency = stmt->agency_code ? stmt->agency_code : "";
+    sqlite3_stmt *st;
+    sqlite3_int64 id;
+    store_rc_t r;
+    size_t i;
+    int rc;
+
+    *created = 0;
+    *unknown = 0;
+    if ((r = prepare(tx, SQL_REMIT_FIND, "looking up the statement", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, stmt->carrier);
+    db_bind_text(st, 2, stmt->statement_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        int same = strcmp(db_col_text(st, 0), stmt->content_hash) == 0;
+
+        sqlite3_reset(st);
+        if (!same)
+            return store_tx_fail(tx, STORE_CONFLICT,
+                                 "statement %s of %s was imported before with other lines; a corrected statement "
+                                 "needs a new statement_id",
+                                 stmt->statement_id, stmt->carrier);
+        return STORE_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sqlite_fail(tx, rc, "looking up the statement");
+    if ((r = prepare(tx, SQL_REMIT_INSERT, "storing the statement", &st)) != STORE_OK)
+        return r;
+    db_bind_text(st, 1, stmt->carrier);
+    db_bind_text(st, 2, stmt->statement_id);
+    db_bind_text(st, 3, agency);
+    db_bind_text(st, 4, stmt->content_hash);
+    db_bind_text(st, 5, stmt->created_by ? stmt->created_by : "");
+    sqlite3_bind_int64(st, 6, now);
+    rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sqlite_fail(tx, rc, "storing the statement");
+    id = sqlite3_last_insert_rowid(db_handle(sqlite_tx_db(tx)));
+    if ((r = prepare(tx, SQL_REMIT_LINE, "storing the statement's lines", &st)) != STORE_OK)
+        return r;
+    for (i = 0; i < stmt->n; i++) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i + 1);
+        db_bind_text(st, 3, stmt->lines[i].waybill);
+        sqlite3_bind_int64(st, 4, stmt->lines[i].amount);
+        sqlite3_bind_int64(st, 5, stmt->lines[i].remitted_at);
+        db_bind_text(st, 6, stmt->carrier);
+        db_bind_text(st, 7, agency);
+        rc = db_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sqlite_fail(tx, rc, "storing the statement's lines");
+    }
+    if ((r = prepare(tx, SQL_REMIT_UNKNOWN, "counting unknown waybills", &st)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        *unknown = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sqlite_fail(tx, rc, "counting unknown waybills");
+    *created = 1;
     return STORE_OK;
 }
 
@@ -452,5 +591,6 @@ const struct store_admin_ops sqlite_admin_ops = {
     .token_count = sq_token_count,
     .purge = sq_purge,
     .cod_report = sq_cod_report,
+    .remittance_import = sq_remittance_import,
     .backup = sq_backup,
 };

@@ -106,6 +106,16 @@ static const char *const migrations[] = {
     "  receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
     "  shipment_id INTEGER NOT NULL UNIQUE REFERENCES shipments(id), position INTEGER NOT NULL,"
     "  PRIMARY KEY (receipt_id, shipment_id));",
+    /* 11: the carriers' COD remittance statements, one line per waybill paid */
+    "CREATE TABLE remittances ("
+    "  id INTEGER PRIMARY KEY, carrier TEXT NOT NULL, statement_id TEXT NOT NULL, agency_code TEXT NOT NULL,"
+    "  content_hash TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  UNIQUE (carrier, statement_id));"
+    "CREATE TABLE remittance_lines ("
+    "  remittance_id INTEGER NOT NULL REFERENCES remittances(id), position INTEGER NOT NULL,"
+    "  waybill TEXT NOT NULL, shipment_id INTEGER REFERENCES shipments(id), amount INTEGER NOT NULL,"
+    "  remitted_at INTEGER NOT NULL, PRIMARY KEY (remittance_id, position));"
+    "CREATE INDEX remittance_lines_shipment ON remittance_lines (shipment_id);",
 };
 
 struct sqlite_store {

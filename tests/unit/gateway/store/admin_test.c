@@ -1,6 +1,6 @@
 /*
  * admin_test - the store's admin area: tokens (create, lookup, revoke, the last admin),
- * purge, COD report, backup; every step of a revocation failing on purpose (SQLite); and on
+ * purge, COD report, remittance statements, backup; every step of a revocation failing on purpose (SQLite); and on
  * PostgreSQL, two instances on one database: a revocation refused by the other at once, and
  * the last admin token kept when both revoke one at the same time. Runs on the backend
  * BCCI_TEST_STORE picks (store_fixture.h).
@@ -310,6 +310,132 @@ test_cod_report(void **state)
     store_fixture_close(&f);
 }
 
+/* import - one statement in its own committed write transaction; the store's answer */
+static store_rc_t
+import(store_fixture_t *f, const store_remittance_t *stmt, int *created, size_t *unknown)
+{
+    store_tx_t *tx = NULL;
+    store_rc_t rc;
+
+    assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
+    rc = store_admin_remittance_import(tx, stmt, NOW, created, unknown);
+    if (rc == STORE_OK)
+        return store_tx_commit(&tx);
+    store_tx_abort(&tx);
+    return rc;
+}
+
+static void
+test_remittance_import(void **state)
+{
+    store_fixture_t f;
+    const store_remittance_line_t lines[] = {
+        { "RR100000003VN", 50000, NOW + 86400000LL },
+        { "RR100000017VN", 15000, NOW + 86400000LL },
+        { "RR999999995VN", 9000, NOW + 86400000LL },
+    };
+    store_remittance_t stmt = { "vnpost", "VNP-2025-11-25", "hash-1", NULL, "admin-1", lines, 3 };
+    int created = -1;
+    size_t unknown = 99;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    if (created != 1 || unknown != 1)
+        fail_msg("first import: got created %d, %zu unknown waybills, want 1 and 1", created, unknown);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittance_lines WHERE shipment_id IS NOT NULL"),
+                     2);
+    assert_int_equal(store_fixture_int(&f, "SELECT shipment_id FROM remittance_lines WHERE position = 2"), 2);
+    /* the same statement again: recognised, nothing written */
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    assert_int_equal(created, 0);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittance_lines"), 3);
+    /* the same id with other lines: refused */
+    stmt.content_hash = "hash-2";
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_CONFLICT);
+    assert_int_equal(store_fixture_int(&f, "SELECT COUNT(*) FROM remittances"), 1);
+    /* an agency-bound statement ties only that agency's shipments: the others' waybills are unknown */
+    stmt.statement_id = "VNP-H24";
+    stmt.agency_code = "000.00.31.H24";
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    if (created != 1 || unknown != 3)
+        fail_msg("agency-bound import: got created %d, %zu unknown, want 1 and 3", created, unknown);
+    store_fixture_close(&f);
+}
+
+/* the report reconciles: expected, collected and remitted per shipment, flags, and lines naming no shipment */
+static void
+test_cod_reconciliation(void **state)
+{
+    store_fixture_t f;
+    store_tx_t *tx = NULL;
+    store_cod_report_t rep = { 0 };
+    /* shipment 1 paid in full, shipment 2 short, one waybill unknown */
+    const store_remittance_line_t lines[] = {
+        { "RR100000003VN", 50000, NOW + 3600000LL },
+        { "RR100000017VN", 15000, NOW + 3600000LL },
+        { "RR999999995VN", 9000, NOW + 3600000LL },
+    };
+    store_remittance_t stmt = { "vnpost", "VNP-1", "h", NULL, "admin-1", lines, 3 };
+    int created;
+    size_t unknown, i;
+
+    (void)state;
+    assert_int_equal(store_fixture_open(&f), 0);
+    seed_dossiers(&f);
+    /* a fourth dossier: COD expected, delivered that day, nothing collected */
+    must_exec(&f, "INSERT INTO dossiers (id, code, agency_code, created_at) VALUES"
+                  " (4, '000.00.31.H23-231124-0004', '000.00.31.H23', 0)");
+    must_exec(&f, "INSERT INTO submissions (id, dossier_id, service, body, body_hash, created_at) VALUES"
+                  " (4, 4, 'return', '{}', 'h4', 0)");
+    must_exec(&f, "INSERT INTO shipments (id, dossier_id, submission_id, leg, carrier, waybill, status, status_time,"
+                  " cod_amount, created_at, updated_at, delivered_at) VALUES"
+                  " (4, 4, 4, 'return', 'vnpost', 'RR100000034VN', 'delivered', 1000, 30000, 0, 1000, 1764010000000)");
+    assert_int_equal(import(&f, &stmt, &created, &unknown), STORE_OK);
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, NULL, &rep), STORE_OK);
+    store_tx_abort(&tx);
+    if (rep.n != 3 || rep.nunknown != 1)
+        fail_msg("report: got %zu rows and %zu unknown lines, want 3 and 1", rep.n, rep.nunknown);
+    assert_string_equal(rep.unknown[0].waybill, "RR999999995VN");
+    assert_int_equal(rep.unknown[0].amount, 9000);
+    assert_string_equal(rep.unknown[0].statement_id, "VNP-1");
+    for (i = 0; i < rep.n; i++) {
+        const store_cod_row_t *r = &rep.rows[i];
+        unsigned fl = store_cod_flags(r, NOW + 86400000LL);
+
+        if (strcmp(r->waybill, "RR100000003VN") == 0) {
+            assert_int_equal(r->expected, 50000);
+            assert_int_equal(r->remitted, 50000);
+            assert_int_equal(fl, 0);
+        } else if (strcmp(r->waybill, "RR100000017VN") == 0) {
+            assert_int_equal(r->remitted, 15000);
+            assert_int_equal(fl, STORE_COD_REMITTED_MISMATCH);
+        } else {
+            assert_string_equal(r->waybill, "RR100000034VN");
+            assert_int_equal(r->expected, 30000);
+            assert_int_equal(r->amount, 0);
+            assert_int_equal(fl, STORE_COD_COLLECTED_MISMATCH);
+        }
+    }
+    /* collected and never remitted: flagged only once the deadline has passed */
+    rep.rows[0].remitted_lines = 0;
+    rep.rows[0].remitted = 0;
+    assert_int_equal(store_cod_flags(&rep.rows[0], rep.rows[0].collected_at + 86400000LL), 0);
+    assert_int_equal(store_cod_flags(&rep.rows[0], rep.rows[0].collected_at + STORE_COD_REMIT_DAYS * 86400000LL),
+                     STORE_COD_NOT_REMITTED);
+    store_cod_report_free(&rep);
+    /* another agency sees neither these rows nor the unknown lines of a statement not bound to it */
+    assert_int_equal(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK);
+    assert_int_equal(store_admin_cod_report(tx, NOW, NOW + 86400000LL, "000.00.31.H24", &rep), STORE_OK);
+    store_tx_abort(&tx);
+    assert_int_equal(rep.n, 0);
+    assert_int_equal(rep.nunknown, 0);
+    store_cod_report_free(&rep);
+    store_fixture_close(&f);
+}
+
 static void
 test_backup_is_private_and_never_overwrites(void **state)
 {
@@ -458,6 +584,8 @@ main(void)
         cmocka_unit_test(test_revoke_fails_cleanly_at_every_step),
         cmocka_unit_test(test_purge),
         cmocka_unit_test(test_cod_report),
+        cmocka_unit_test(test_remittance_import),
+        cmocka_unit_test(test_cod_reconciliation),
         cmocka_unit_test(test_backup_is_private_and_never_overwrites),
         cmocka_unit_test(test_revocation_seen_by_every_instance),
         cmocka_unit_test(test_two_instances_keep_the_last_admin),

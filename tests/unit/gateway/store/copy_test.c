@@ -52,6 +52,11 @@ seed(store_fixture_t *f)
     sql(f, "INSERT INTO code_ranges (id, prefix, country, first, last, next, imported_at) VALUES (3, 'RR', 'VN', 1,"
            " 99, 5, 100)");
     sql(f, "INSERT INTO metrics (name, value) VALUES ('it''s', 42)");
+    /* a remittance statement whose one line names no shipment (NULL shipment_id) */
+    sql(f, "INSERT INTO remittances (id, carrier, statement_id, agency_code, content_hash, created_by, created_at)"
+           " VALUES (4, 'vnpost', 'ST-1', '', 'h', 'admin', 100)");
+    sql(f, "INSERT INTO remittance_lines (remittance_id, position, waybill, shipment_id, amount, remitted_at)"
+           " VALUES (4, 1, 'RR999999995VN', NULL, 9000, 200)");
     assert_int_equal(store_tx_begin(f->store, STORE_WRITE, &tx), STORE_OK);
     assert_int_equal(store_admin_token_create(tx, "desk", "clerk", NULL, "aa", 100), STORE_OK);
     for (i = 0; i < 3; i++) {
@@ -95,7 +100,9 @@ test_copy_then_refuse_a_non_empty_target(void **state)
     assert_int_equal(store_set_chain_key(a.store, KEY, strlen(KEY)), STORE_OK); /* one key per process */
     seed(&a);
     assert_int_equal(store_copy(a.store, b.store, &rep, err, sizeof err), STORE_OK);
-    assert_int_equal(rep.ntables, 12);
+    assert_int_equal(rep.ntables, 14);
+    assert_int_equal(table_rows(&rep, "remittances"), 1);
+    assert_int_equal(table_rows(&rep, "remittance_lines"), 1);
     assert_int_equal(table_rows(&rep, "dossiers"), 1);
     assert_int_equal(table_rows(&rep, "timeline"), 3);
     assert_int_equal(table_rows(&rep, "tokens"), 1);
