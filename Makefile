@@ -195,8 +195,7 @@ PG_UNIT_BINS := $(foreach t,$(filter tests/unit/gateway/store/%,$(UNIT_SRC)),$(B
 # and the overload test is a throughput one (make bench measures PostgreSQL)
 PG_INTEGRATION := test_return_flow.py test_faults.GatewayKillTest test_faults.GracefulStopTest \
                   test_faults.CarrierFaultTest.test_mixed_faults_deliver_exactly_once test_security.py \
-                  test_labels_api.py test_lifecycle.py test_receipts.py test_citizen.py test_pg_outage.py \
-                  test_clerk_api.py test_ha.py
+                  test_labels_api.py test_lifecycle.LegsTest test_pg_outage.py test_clerk_api.py test_ha.py
 .PHONY: test-postgresql test-unit-pg test-integration-pg
 test-postgresql:
 	@if [ -n "$$BCCI_TEST_PG_URI" ]; then $(MAKE) --no-print-directory test-unit-pg test-integration-pg; \
