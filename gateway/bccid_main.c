@@ -59,7 +59,7 @@ static const config_spec_t bccid_options[] = {
     { "carrier.viettel.webhook_allow_from", "", "addresses allowed to post Viettel Post events with a token" },
     { "max_body", "262144", "largest accepted request body in bytes" },
     { "max_batch", "2000", "operations per group commit" },
-    { "commit_delay_us", "500", "under load, microseconds a group commit waits for more operations (0: off)" },
+    { "commit_delay_us", "0", "under load, microseconds a group commit waits for more operations (0: off)" },
     { "http_threads", "2", "HTTP thread pool size (about one per core)" },
     { "http_timeout", "15", "seconds an idle HTTP connection stays open (slow clients are cut)" },
     { "http_per_ip_limit", "64", "HTTP connections at once from one client address" },
@@ -651,7 +651,7 @@ main(int argc, char **argv)
     ecfg.curve_secret_key = config_get(cfg, "curve_secret_file");
     ecfg.curve_allowed = config_get(cfg, "curve_allowed_workers");
     ecfg.max_batch = (int)config_get_int(cfg, "max_batch", 2000);
-    ecfg.commit_delay_us = (int)config_get_int(cfg, "commit_delay_us", 500);
+    ecfg.commit_delay_us = (int)config_get_int(cfg, "commit_delay_us", 0);
     ecfg.policy.max_attempts_book = (int)config_get_int(cfg, "book_max_attempts", 25);
     ecfg.policy.backoff_base_ms = 500;
     ecfg.policy.backoff_cap_ms = 5 * 60 * 1000;
