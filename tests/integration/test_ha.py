@@ -61,7 +61,11 @@ class SeveralInstancesTest(unittest.TestCase):
         pg, db = harness.pg_new_database()
         # A first: it takes the scheduler role
         self.a = System(workers=0, with_sim=False, pg_database=(pg, db))
-        self.b = System(workers=0, with_sim=False, pg_database=(pg, db), same_secrets_as=self.a)
+        try:
+            self.b = System(workers=0, with_sim=False, pg_database=(pg, db), same_secrets_as=self.a)
+        except BaseException:
+            self.a.stop()  # a setUp that fails gets no tearDown: leave nothing running
+            raise
         # the simulator posts its events to B, the instance that stays up
         self.b.start_sim(3600, 600, "", ())
         self.a.sim_url = self.b.sim_url
