@@ -29,6 +29,15 @@ store_cod_report_free(store_cod_report_t *report)
     memset(report, 0, sizeof *report);
 }
 
+void
+store_cod_count(store_cod_report_t *report, const store_cod_row_t *row)
+{
+    if (strcmp(row->leg, "send") == 0)
+        report->pickup_total += row->amount;
+    else
+        report->total += row->amount;
+}
+
 unsigned
 store_cod_flags(const store_cod_row_t *row, int64_t now)
 {

@@ -142,6 +142,9 @@ enum {
 /* store_cod_flags - the flags of a return-leg row as of now (UTC ms); 0 for a send leg (its fee is
  * not COD) */
 unsigned store_cod_flags(const store_cod_row_t *row, int64_t now);
+/* store_cod_count - add a row's money to report's totals: a send leg's is the fee taken at pick-up
+ * (pickup_total), apart from a return leg's COD (total); the backends call it for every row */
+void store_cod_count(store_cod_report_t *report, const store_cod_row_t *row);
 
 /* store_admin_backup - an online copy of the whole store into the new file dest (mode 0600:
  * it holds every name, phone and address), while the store stays in use. dest must not

@@ -290,11 +290,7 @@ pg_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         row->expected = (long long)pg_int(res, i, 6);
         row->remitted = (long long)pg_int(res, i, 7);
         row->remitted_lines = (int)pg_int(res, i, 8);
-        /* the send leg's money is the fee taken at pick-up, reported apart from COD */
-        if (strcmp(row->leg, "send") == 0)
-            out->pickup_total += row->amount;
-        else
-            out->total += row->amount;
+        store_cod_count(out, row);
     }
     PQclear(res);
     if ((r = pg_query(tx, "reading unknown remitted waybills", SQL_COD_UNKNOWN, &p, &res)) != STORE_OK) {

@@ -380,10 +380,7 @@ sq_cod_report(store_tx_t *tx, int64_t from, int64_t to, const char *agency, stor
         row->expected = sqlite3_column_int64(st, 6);
         row->remitted = sqlite3_column_int64(st, 7);
         row->remitted_lines = sqlite3_column_int(st, 8);
-        if (strcmp(row->leg, "send") == 0)
-            out->pickup_total += row->amount;
-        else
-            out->total += row->amount;
+        store_cod_count(out, row);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
