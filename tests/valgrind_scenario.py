@@ -21,7 +21,9 @@ import harness  # noqa: E402
 
 REAL_BIN = harness.BIN
 SUPP = os.path.join(HERE, "valgrind.supp")
-VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+# the build/rel programs link jemalloc: memcheck must replace its malloc, not only libc's
+VALGRIND = ["valgrind", "-q", "--soname-synonyms=somalloc=libjemalloc.so*", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite", "--num-callers=30", "--suppressions=" + SUPP]
 DOSSIERS = 5
 

@@ -946,10 +946,12 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
  * mark, so a restored (older) database never hands out a number again. A clean close lowers
  * the marks it reserved to what was really handed out, so a stop and start skips nothing; a
  * crash skips the unused rest of the block, up to POOL_BLOCK numbers per range: the price of
- * one fsync per block instead of one per number.
+ * one fsync per block instead of one per number. Blocks of 100 cost the writer two fsyncs and
+ * a rename every 100 dossiers, ~5% of its time at full intake; 1,000 make that 0.5%, and a
+ * crash then skips at most 1,000 of a range the carrier issues in tens of thousands.
  */
 
-#define POOL_BLOCK 100
+#define POOL_BLOCK 1000
 #define POOL_FILE "s10-reserved"
 
 struct pool_mark {
