@@ -317,6 +317,17 @@ def main():
                 elif r.get("bench") == "fsync":
                     res["fsync"] = r
                     print(f"   raw fsync        {r['fsync_per_s']:>9,.0f} fsync/s (100-byte write + fsync, for context)")
+            # the same program linked with glibc's malloc (bccid and the baseline above use
+            # jemalloc, which makes SQLite itself much faster here); for comparison only
+            sq_libc = prog(bench_dir, "sqlite_baseline_libc")
+            if sq_libc:
+                lines, _ = run_json([sq_libc, "--dir", workdir, "--seconds", str(args.sqlite_seconds),
+                                     "--fsync_seconds", "0"], 4 * args.sqlite_seconds + 60, "sqlite_baseline_libc")
+                for r in lines:
+                    if r.get("bench") == "sqlite" and r["mode"] == "txn_per_100":
+                        res["sqlite_libc_txn_per_100"] = r
+                        print(f"   txn_per_100, glibc malloc {r['dossiers']:>8,} dossiers in {r['seconds']:.2f} s = "
+                              f"{r['dossiers_per_s']:>9,.0f} dossiers/s (the baseline as built before jemalloc)")
         except BenchError as e:
             print(f"   not measured: {e}")
 
@@ -545,7 +556,12 @@ def report(res, notes):
     print(f"   intake / SQLite, txn per dossier   {ratio(in_rps, per_row):>6}   "
           f"({fmt_rate(in_rps)} vs {fmt_rate(per_row)}; above 1 means commits are grouped)")
     print(f"   intake / SQLite, txn per 100       {ratio(in_rps, per_100):>6}   "
-          f"({fmt_rate(in_rps)} vs {fmt_rate(per_100)})")
+          f"({fmt_rate(in_rps)} vs {fmt_rate(per_100)}; both on jemalloc: the verdicts below use this one)")
+    per_100_libc = res.get("sqlite_libc_txn_per_100", {}).get("dossiers_per_s")
+    if per_100_libc:
+        print(f"   intake / SQLite, txn per 100, glibc {ratio(in_rps, per_100_libc):>5}   "
+              f"({fmt_rate(in_rps)} vs {fmt_rate(per_100_libc)}; the baseline as the floor of 0.37 was measured, "
+              f"for comparison only)")
     p99 = intake["p99_ms"] if intake else None
     e2e = res.get("e2e", {}).get("rps")
 
