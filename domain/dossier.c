@@ -373,12 +373,44 @@ wrong_type:
     return -1;
 }
 
+/* join_path - "prefix.name" (just "name" at the top level) into out, cut to fit; every field
+ * of every dossier gets its path, so no printf here */
+static void
+join_path(char *out, size_t len, const char *prefix, const char *name)
+{
+    size_t np = strlen(prefix), nn = strlen(name), at = 0;
+
+    if (np && np + 1 < len) {
+        memcpy(out, prefix, np);
+        out[np] = '.';
+        at = np + 1;
+    }
+    if (nn > len - 1 - at)
+        nn = len - 1 - at;
+    memcpy(out + at, name, nn);
+    out[at + nn] = '\0';
+}
+
+typedef struct {
+    const char *name;
+    json_t *value;
+} named_value_t;
+
+#define DOSSIER_MAX_RULES 32
+
+/* validate_object - every field of in checked against rules (in the rules' order, which
+ * decides which error a body with several wrong fields gets), the cleaned values set into
+ * out in the order of their names: then out dumps in canonical (sorted) order without
+ * Jansson sorting every object again (dossier_canonical_text) */
 static int
 validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_t *out, api_error_t *err)
 {
     const field_rule_t *r;
     const char *key;
     json_t *value;
+    named_value_t found[DOSSIER_MAX_RULES];
+    size_t nfound = 0, i, j;
+    int rc = 0;
 
     json_object_foreach(in, key, value) {
         for (r = rules; r->name; r++)
@@ -395,22 +427,40 @@ validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_
         char path[64];
         json_t *clean = NULL;
 
-        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
         value = json_object_get(in, r->name);
         if (!value || json_is_null(value)) {
             if (r->required) {
+                join_path(path, sizeof path, prefix, r->name);
                 api_error_set(err, 422, "missing_field", path, "%s is required", path);
-                return -1;
+                rc = -1;
+                break;
             }
             continue;
         }
+        join_path(path, sizeof path, prefix, r->name);
         if (validate_field(value, r, path, &clean, err) != 0) {
             json_decref(clean);
-            return -1;
+            rc = -1;
+            break;
         }
-        json_object_set_new(out, r->name, clean);
+        if (nfound == DOSSIER_MAX_RULES) { /* more rules than the table allows: order by Jansson */
+            json_object_set_new(out, r->name, clean);
+            continue;
+        }
+        /* insertion sort by name: a dozen fields at most per object */
+        for (i = nfound; i > 0 && strcmp(found[i - 1].name, r->name) > 0; i--)
+            found[i] = found[i - 1];
+        found[i].name = r->name;
+        found[i].value = clean;
+        nfound++;
     }
-    return 0;
+    for (j = 0; j < nfound; j++) {
+        if (rc == 0)
+            json_object_set_new(out, found[j].name, found[j].value);
+        else
+            json_decref(found[j].value);
+    }
+    return rc;
 }
 
 /* authorised_payload - authorised_person {name, relation} and take_back as one "A; B" text
@@ -629,6 +679,55 @@ dossier_destroy(dossier_t **selfp)
  * agency check, defaults, canonical text and hash, the booking payload, the leg's transit
  * limit. 0 and *out, or -1 with err. Both the submission and a result derived from a 'both'
  * submission go through here, so the two are hashed and booked alike. */
+/* keys_sorted - every object in v lists its keys in ascending order, as JSON_SORT_KEYS dumps
+ * them (byte order; the keys here are ASCII field names) */
+static int
+keys_sorted(json_t *v)
+{
+    const char *key, *prev = NULL;
+    json_t *item;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) {
+            if ((prev && strcmp(prev, key) >= 0) || !keys_sorted(item))
+                return 0;
+            prev = key;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            if (!keys_sorted(item))
+                return 0;
+    }
+    return 1;
+}
+
+/* set_in_order - *obj with name = value (stolen) among its keys where its order puts it: a new
+ * object replaces *obj (Jansson appends new keys at the end) */
+static void
+set_in_order(json_t **obj, const char *name, json_t *value)
+{
+    json_t *copy = json_object(), *item;
+    const char *key;
+    int placed = 0;
+
+    if (!copy) {
+        json_object_set_new(*obj, name, value);
+        return;
+    }
+    json_object_foreach(*obj, key, item) {
+        if (!placed && strcmp(name, key) < 0) {
+            json_object_set_new(copy, name, value);
+            placed = 1;
+        }
+        json_object_set(copy, key, item);
+    }
+    if (!placed)
+        json_object_set_new(copy, name, value);
+    json_decref(*obj);
+    *obj = copy;
+}
+
 static int
 build(json_t *canon, dossier_t **out, api_error_t *err)
 {
@@ -644,14 +743,16 @@ build(json_t *canon, dossier_t **out, api_error_t *err)
         goto out;
     }
     if (!json_object_get(canon, "cod_amount"))
-        json_object_set_new(canon, "cod_amount", json_integer(0));
+        set_in_order(&canon, "cod_amount", json_integer(0));
 
     d = calloc(1, sizeof *d);
     if (!d) {
         api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
         goto out;
     }
-    d->canonical_text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
+    /* the canonical text has sorted keys; validate_object built canon in that order, so
+     * Jansson need not sort each object again (it would come out the same: checked first) */
+    d->canonical_text = json_dumps(canon, JSON_COMPACT | (keys_sorted(canon) ? 0 : JSON_SORT_KEYS));
     if (!d->canonical_text) {
         api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
         goto out;

@@ -128,6 +128,57 @@ test_dossier_same_content_same_hash(void **state)
     free(reordered);
 }
 
+/* expect_canonical - d's canonical text is exactly what sorting every object's keys gives:
+ * the text stored dossiers were hashed with, whatever order the tree was built in */
+static void
+expect_canonical(const dossier_t *d)
+{
+    char *sorted = json_dumps(d->canonical, JSON_COMPACT | JSON_SORT_KEYS);
+
+    assert_non_null(sorted);
+    assert_string_equal(d->canonical_text, sorted);
+    free(sorted);
+}
+
+static void
+test_canonical_text_is_sorted(void **state)
+{
+    static const char *const extra[] = {
+        /* every optional field, in an order unlike the rules' and the alphabet's */
+        "{\"take_back\": [{\"name\": \"Giấy hẹn\"}], \"note\": \"Gọi trước\", \"delivery\": \"express\","
+        " \"appointment_slip\": true, \"authorised_person\": {\"relation\": \"con\", \"name\": \"Lê Văn B\","
+        " \"id_number\": \"001203004567\"}, \"documents\": [{\"original\": false, \"name\": \"Bản sao\"}]}",
+        NULL,
+    };
+    json_t *root = json_loads(GOOD, 0, NULL), *more;
+    dossier_t *d = NULL;
+    api_error_t err;
+    char *text;
+
+    (void)state;
+    assert_int_equal(dossier_from_json(GOOD, strlen(GOOD), "vnpost", &d, &err), 0);
+    expect_canonical(d);
+    dossier_destroy(&d);
+    /* no cod_amount: the default 0 goes in where its name sorts */
+    json_object_del(root, "cod_amount");
+    text = json_dumps(root, 0);
+    assert_int_equal(dossier_from_json(text, strlen(text), "vnpost", &d, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(d->canonical, "cod_amount")), 0);
+    expect_canonical(d);
+    dossier_destroy(&d);
+    free(text);
+    more = json_loads(extra[0], 0, NULL);
+    assert_non_null(more);
+    assert_int_equal(json_object_update(root, more), 0);
+    json_decref(more);
+    text = json_dumps(root, 0);
+    assert_int_equal(dossier_from_json(text, strlen(text), "vnpost", &d, &err), 0);
+    expect_canonical(d);
+    dossier_destroy(&d);
+    free(text);
+    json_decref(root);
+}
+
 /* a 'both' dossier's result: the return leg goes agency -> the recipient, carries the result
  * given now, and hashes like the same 'return' submission made by hand */
 static void
@@ -158,6 +209,8 @@ test_result_of_both(void **state)
     hand_text = json_dumps(by_hand, 0);
     assert_int_equal(dossier_from_json(hand_text, strlen(hand_text), "vnpost", &hand, &err), 0);
     assert_string_equal(ret->body_hash, hand->body_hash);
+    expect_canonical(ret);
+    expect_canonical(both);
     dossier_destroy(&ret);
     /* the result's fields are checked like a submission's, unknown ones refused by name */
     assert_int_equal(dossier_result_of_both(both->canonical_text, "{\"summary\": \"x\", \"by\": 1}", 25, &ret, &err),
@@ -248,6 +301,7 @@ main(void)
         cmocka_unit_test(test_text_nfc),
         cmocka_unit_test(test_dossier_parse_good),
         cmocka_unit_test(test_dossier_same_content_same_hash),
+        cmocka_unit_test(test_canonical_text_is_sorted),
         cmocka_unit_test(test_dossier_parse_bad),
         cmocka_unit_test(test_result_of_both),
         cmocka_unit_test(test_depth_limit),
