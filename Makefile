@@ -215,7 +215,8 @@ test-unit-pg:
 	@set -e; for t in $(PG_UNIT_BINS); do echo "== $$t (postgresql)"; BCCI_TEST_STORE=postgresql \
 	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$t; done
 test-integration-pg:
-	@BCCI_TEST_STORE=postgresql BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	@BCCI_TEST_JOBS=$(TEST_JOBS) BCCI_TEST_STORE=postgresql BCCI_BIN=$(CURDIR)/$(BINDIR) \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  python3 tests/integration/run_all.py $(PG_INTEGRATION)
 
@@ -297,8 +298,11 @@ test-unit:
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $$t; done
 
+# The integration tests mostly wait for the programs they start (about 15% of two cores for one
+# test at a time), so TEST_JOBS test classes run at once (tests/integration/run_all.py).
+TEST_JOBS ?= 3
 test-integration:
-	@BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	@BCCI_TEST_JOBS=$(TEST_JOBS) BCCI_BIN=$(CURDIR)/$(BINDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  python3 tests/integration/run_all.py
 

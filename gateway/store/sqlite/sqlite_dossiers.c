@@ -945,13 +945,15 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
  * BEFORE any serial of the block is used. On open the store moves each range's next past its
  * mark, so a restored (older) database never hands out a number again. A clean close lowers
  * the marks it reserved to what was really handed out, so a stop and start skips nothing; a
- * crash skips the unused rest of the block, up to POOL_BLOCK numbers per range: the price of
+ * crash skips the unused rest of the block (see below) per range: the price of
  * one fsync per block instead of one per number. Blocks of 100 cost the writer two fsyncs and
- * a rename every 100 dossiers, ~5% of its time at full intake; 1,000 make that 0.5%, and a
- * crash then skips at most 1,000 of a range the carrier issues in tens of thousands.
+ * a rename every 100 dossiers, ~5% of its time at full intake; so a block is 1% of its range,
+ * at least 100 and at most 1,000 numbers: a crash never skips more than 1% of a range the
+ * carrier issued (a small range keeps blocks of 100, as before).
  */
 
-#define POOL_BLOCK 1000
+#define POOL_BLOCK_MIN 100
+#define POOL_BLOCK_MAX 1000
 #define POOL_FILE "s10-reserved"
 
 struct pool_mark {
@@ -1049,7 +1051,7 @@ sqlite_pool_reserve(store_tx_t *tx, const char *prefix, const char *country, int
 {
     struct sqlite_pool *p = sqlite_tx_pool(tx);
     struct pool_mark *m = pool_find(p, prefix, country, first);
-    int64_t old_mark, want;
+    int64_t old_mark, want, block;
 
     if (m && *serial <= m->usable_upto)
         return STORE_OK;
@@ -1060,7 +1062,9 @@ sqlite_pool_reserve(store_tx_t *tx, const char *prefix, const char *country, int
     }
     if (*serial > last)
         return STORE_EMPTY;
-    want = *serial + POOL_BLOCK - 1 < last ? *serial + POOL_BLOCK - 1 : last;
+    block = (last - first + 1) / 100;
+    block = block < POOL_BLOCK_MIN ? POOL_BLOCK_MIN : block > POOL_BLOCK_MAX ? POOL_BLOCK_MAX : block;
+    want = *serial + block - 1 < last ? *serial + block - 1 : last;
     if (!m) {
         m = pool_add(p, prefix, country, first, -1);
         if (!m)
