@@ -401,7 +401,7 @@ typedef struct {
 /* validate_object - every field of in checked against rules (in the rules' order, which
  * decides which error a body with several wrong fields gets), the cleaned values set into
  * out in the order of their names: then out dumps in canonical (sorted) order without
- * Jansson sorting every object again (dossier_canonical_text) */
+ * Jansson sorting every object again (build) */
 static int
 validate_object(json_t *in, const field_rule_t *rules, const char *prefix, json_t *out, api_error_t *err)
 {
@@ -675,10 +675,6 @@ dossier_destroy(dossier_t **selfp)
     *selfp = NULL;
 }
 
-/* build - the dossier of a validated canonical tree (ownership of canon passes here): the
- * agency check, defaults, canonical text and hash, the booking payload, the leg's transit
- * limit. 0 and *out, or -1 with err. Both the submission and a result derived from a 'both'
- * submission go through here, so the two are hashed and booked alike. */
 /* keys_sorted - every object in v lists its keys in ascending order, as JSON_SORT_KEYS dumps
  * them (byte order; the keys here are ASCII field names) */
 static int
@@ -728,6 +724,10 @@ set_in_order(json_t **obj, const char *name, json_t *value)
     *obj = copy;
 }
 
+/* build - the dossier of a validated canonical tree (ownership of canon passes here): the
+ * agency check, defaults, canonical text and hash, the booking payload, the leg's transit
+ * limit. 0 and *out, or -1 with err. Both the submission and a result derived from a 'both'
+ * submission go through here, so the two are hashed and booked alike. */
 static int
 build(json_t *canon, dossier_t **out, api_error_t *err)
 {
