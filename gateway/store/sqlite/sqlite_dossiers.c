@@ -948,8 +948,8 @@ const struct store_dossiers_ops sqlite_dossiers_ops = {
  * crash skips the unused rest of the block (see below) per range: the price of
  * one fsync per block instead of one per number. Blocks of 100 cost the writer two fsyncs and
  * a rename every 100 dossiers, ~5% of its time at full intake; so a block is 1% of its range,
- * at least 100 and at most 1,000 numbers: a crash never skips more than 1% of a range the
- * carrier issued (a small range keeps blocks of 100, as before).
+ * at least 100 and at most 1,000 numbers: a crash skips at most 1% of a range of 10,000
+ * numbers or more (a smaller range keeps blocks of 100, as before).
  */
 
 #define POOL_BLOCK_MIN 100
