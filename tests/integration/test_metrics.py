@@ -138,10 +138,19 @@ class RequestMetricsTest(unittest.TestCase):
         for d in dossiers[:2]:
             self.assertEqual(self.sys.request("GET", "/v1/dossiers/%s" % urllib.parse.quote(d["dossier_code"]))[0], 200)
         self.assertEqual(self.sys.request("GET", "/v1/no/such/route")[0], 404)
-        after, types = parse(self.scrape())
 
         def delta(name, labels):
             return after.get((name, labels), 0) - before.get((name, labels), 0)
+
+        # a request is counted when libmicrohttpd reports it completed, which can come a moment
+        # after the client has read its answer: scrape until the last one shows (at most 5 s)
+        give_up = time.time() + 5
+        while True:
+            after, types = parse(self.scrape())
+            if delta("bcci_http_requests_total", '{route="unmatched",method="any",code="404"}') >= 1 or \
+                    time.time() > give_up:
+                break
+            time.sleep(0.1)
 
         post = '{route="/v1/dossiers",method="POST",code="%s"}'
         self.assertEqual(delta("bcci_http_requests_total", post % "201"), 3)
