@@ -330,13 +330,15 @@ MAIN_DEPS := $(patsubst %.c,$(BUILD)/%.d,$(wildcard */*_main.c */*/*_main.c) $(B
 # --- fault tests, fuzzing, memory checks (tests/integration/test_faults.py, tests/fuzz/) ---
 # make fuzz          every libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (default 60) each
 # make fuzz-smoke    the same for a few seconds each, after replaying tests/fuzz/regressions/
+# make fuzz-campaign every target for FUZZ_CPU_SECONDS of its own CPU time (default 3600), FUZZ_JOBS
+#                    at once (default 2), at nice 19; prints the figures, merges the grown corpora
 # make test-faults   the full-size crash, fault and overload tests (ASan build, minutes)
 # make valgrind      also runs a short bccid + worker scenario under memcheck (build/rel)
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: fuzz fuzz-smoke fuzz-lib valgrind-scenario
+.PHONY: fuzz fuzz-smoke fuzz-campaign fuzz-lib valgrind-scenario
 
 fuzz-lib:
 	@command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
@@ -348,6 +350,11 @@ fuzz: fuzz-lib
 
 fuzz-smoke: fuzz-lib
 	@CFLAGS_PKG="$(PKG_CFLAGS)" LIBS_PKG="$(PKG_LIBS)" sh tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) 5
+
+FUZZ_CPU_SECONDS ?= 3600
+FUZZ_JOBS        ?= 2
+fuzz-campaign: fuzz-smoke
+	@python3 tests/fuzz/campaign.py --build $(FUZZ_BUILD) --cpu-seconds $(FUZZ_CPU_SECONDS) --jobs $(FUZZ_JOBS) --merge
 
 test-faults: deps
 	@$(MAKE) --no-print-directory SANITIZER=address build-progs
