@@ -79,10 +79,12 @@ class Run:
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def poll(self):
-        """True while the run goes on."""
-        rc = self.proc.poll()
-        if rc is not None:
-            self.rc = rc
+        """True while the run goes on. The child is reaped here with wait4 so that its CPU time
+        is the exact total the kernel accounted, not the last reading from /proc."""
+        pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid:
+            self.rc = self.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.cpu = usage.ru_utime + usage.ru_stime
             self.log.close()
             return False
         used = cpu_seconds(self.proc.pid)
