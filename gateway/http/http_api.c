@@ -58,6 +58,8 @@ struct http_api {
     int port;
     route_stats_t *stats;         /* ROUTES_MAX + 1 slots */
     http_deadline_t *deadline;    /* cuts connections whose request does not arrive in time; owned */
+    uint64_t rid_key;             /* random at start: request ids differ between runs */
+    uint64_t rid_counter;         /* atomic: request ids differ within a run */
 };
 
 typedef struct {
@@ -651,6 +653,25 @@ count_content_length(void *cls, enum MHD_ValueKind kind, const char *key, const 
     return MHD_YES;
 }
 
+/* new_request_id - 12 URL-safe characters naming this request in logs and answers. They need
+ * to be distinct, not secret: a keyed permutation of a counter (splitmix64's finaliser is a
+ * bijection on 64 bits) is, without an OpenSSL RAND_bytes call and its lock per request. */
+static void
+new_request_id(http_api_t *api, char out[13])
+{
+    uint64_t z = __atomic_add_fetch(&api->rid_counter, 1, __ATOMIC_RELAXED) + api->rid_key;
+    uint8_t raw[9];
+    int i;
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (i = 0; i < 8; i++)
+        raw[i] = (uint8_t)(z >> (8 * i));
+    raw[8] = (uint8_t)(api->rid_key >> 56);
+    base64url_encode(raw, sizeof raw, out);
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
                const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -664,8 +685,6 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
     if (!req) {
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-        uint8_t rnd[9];
-
         req = calloc(1, sizeof *req);
         if (!req)
             return MHD_NO;
@@ -676,8 +695,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         if (rid && ident_safe_rid(rid)) {
             snprintf(req->rid, sizeof req->rid, "%s", rid);
         } else {
-            random_bytes(rnd, sizeof rnd);
-            base64url_encode(rnd, sizeof rnd, req->rid);
+            new_request_id(api, req->rid);
         }
         *con_cls = req;
         {
@@ -880,6 +898,12 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     self->engine = engine;
     self->store = store;
     self->cfg = *cfg;
+    if (random_bytes(&self->rid_key, sizeof self->rid_key) != 0) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        self->rid_key = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    }
     self->stats = calloc(ROUTES_MAX + 1, sizeof *self->stats);
     if (!self->stats) {
         snprintf(err, errlen, "out of memory");

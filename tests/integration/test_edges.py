@@ -412,6 +412,21 @@ class HttpEdgesTest(unittest.TestCase):
                 if text.startswith("{"):
                     json.loads(text)
 
+    def test_request_ids_are_distinct_and_a_safe_one_is_kept(self):
+        import re
+        seen = set()
+        for _ in range(300):
+            answer = raw_request(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
+            rid = re.search(r"(?im)^X-Request-Id: *(\S+)", head)
+            self.assertIsNotNone(rid, head)
+            self.assertRegex(rid.group(1), r"^[A-Za-z0-9_-]{12}$")
+            seen.add(rid.group(1))
+        self.assertEqual(len(seen), 300, "every request gets its own id")
+        answer = raw_request(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: case-42.a\r\n"
+                                        b"Connection: close\r\n\r\n")
+        self.assertIn(b"X-Request-Id: case-42.a", answer.partition(b"\r\n\r\n")[0])
+
     def test_two_different_content_lengths_are_refused(self):
         body = b'{"prefix": "RR", "from": 30000000, "count": 10}'
         req = (b"POST /v1/codes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.sys.admin_token.encode() +
