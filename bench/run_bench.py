@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.request
 
+import proc_threads
 import wrk_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -459,12 +460,29 @@ def run_gateway(args, procs, workdir, bccid, sim, worker, loadgen, wrk, res, not
     wrk_headers = ["Content-Type: application/json"] + ([headers[1]] if headers else [])
     script = wrk_run.write_script(os.path.join(workdir, "intake.lua"), template, dates, per_thread, "POST",
                                   wrk_headers)
+    cpu0 = proc_threads.process_cpu(p_gw.pid)
+    window = proc_threads.ThreadWindow(p_gw.pid, 1.0, max(1.0, args.intake_seconds - 1.5)).start()
     try:
         r = wrk_run.run(wrk, base + "/v1/dossiers", script, args.clients, args.intake_seconds)
     except RuntimeError as e:
         raise BenchError(str(e))
+    cpu1 = proc_threads.process_cpu(p_gw.pid)
     res["intake"] = r
     print(f"   wrk POST, {args.clients} connections: {wrk_line(r)}")
+    threads = window.result(timeout=5)
+    if cpu0 and cpu1 and r["ok"]:
+        user_us = (cpu1[0] - cpu0[0]) / r["ok"] * 1e6
+        sys_us = (cpu1[1] - cpu0[1]) / r["ok"] * 1e6
+        r["bccid_cpu_us_per_dossier"] = {"user": round(user_us, 1), "system": round(sys_us, 1)}
+        print(f"   bccid CPU per accepted dossier: {user_us + sys_us:,.0f} µs (user {user_us:,.0f}, "
+              f"system {sys_us:,.0f}), over all its threads")
+    if threads:
+        r["bccid_threads"] = threads
+        print("   bccid's busy threads over the middle of the run (on a CPU / runnable, waiting for one / "
+              "blocked: fsync, locks, nothing to do):")
+        for t in threads:
+            print(f"      {t['thread']:<12} {t['on_cpu'] * 100:3.0f} % / {t['waiting_for_cpu'] * 100:3.0f} % / "
+                  f"{t['blocked'] * 100:3.0f} %")
     if r["non2xx"]:
         notes.append(f"intake: {r['non2xx']:,} answers were not 2xx; the intake rate counts only the 2xx")
     if p_gw.poll() is not None:
@@ -562,6 +580,14 @@ def report(res, notes):
         print(f"   intake / SQLite, txn per 100, glibc {ratio(in_rps, per_100_libc):>5}   "
               f"({fmt_rate(in_rps)} vs {fmt_rate(per_100_libc)}; the baseline as the floor of 0.37 was measured, "
               f"for comparison only)")
+    cpu = (intake or {}).get("bccid_cpu_us_per_dossier")
+    if cpu and per_100:
+        # the baseline is one thread doing nothing but the rows, so its wall time per dossier is
+        # (nearly all) CPU time: what the rows alone cost on this machine
+        row_us = 1e6 / per_100
+        print(f"   bccid CPU per dossier / SQLite    {ratio(cpu['user'] + cpu['system'], row_us):>6}   "
+              f"({cpu['user'] + cpu['system']:,.0f} µs over all threads vs {row_us:,.0f} µs for the rows alone, "
+              f"txn per 100)")
     p99 = intake["p99_ms"] if intake else None
     e2e = res.get("e2e", {}).get("rps")
 

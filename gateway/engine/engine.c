@@ -318,6 +318,8 @@ engine_loop(void *arg)
     engine_t *self = arg;
 
     log_init("bccid");
+    /* named, so top -H, perf and make bench's per-thread figures tell the single writer apart */
+    pthread_setname_np(pthread_self(), "bccid-engine");
     for (;;) {
         batch_t batch;
         int64_t now;
