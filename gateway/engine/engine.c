@@ -192,6 +192,8 @@ engine_wake(engine_t *self)
 static int
 enqueue(engine_t *self, engine_op_t *op)
 {
+    int first;
+
     op->done = 0;
     op->next = NULL;
     op->result = NULL;
@@ -205,13 +207,19 @@ enqueue(engine_t *self, engine_op_t *op)
         op->done = 1;
         return -1;
     }
+    /* only the operation that finds the queue empty wakes the engine: one that finds it
+     * non-empty was preceded by a wake the engine has not yet answered by taking the queue
+     * (engine_take_ops wakes it again when it leaves operations behind), so under load a
+     * request costs no eventfd write and the engine no extra read */
+    first = self->queue_head == NULL;
     if (self->queue_tail)
         self->queue_tail->next = op;
     else
         self->queue_head = op;
     self->queue_tail = op;
     pthread_mutex_unlock(&self->lock);
-    engine_wake(self);
+    if (first)
+        engine_wake(self);
     return 0;
 }
 
