@@ -707,8 +707,8 @@ main(int argc, char **argv)
         fflush(stdout);
         log_fields(STDOUT_FILENO, LOG_INFO, "listening", "http", url, "jobs", endpoint, (const char *)NULL);
     }
-    log_info("bccid %s started: http port %d, jobs %s, store %s", BCCI_VERSION, http_api_port(api), endpoint,
-             db_path);
+    log_info("bccid %s started: http port %d (%u threads), jobs %s, store %s", BCCI_VERSION, http_api_port(api),
+             hcfg.threads, endpoint, db_path);
 
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
     }
