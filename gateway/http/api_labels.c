@@ -17,9 +17,9 @@
  * the moment on the timeline and tells the case system (DVC 2, NgayTiepNhan).
  *
  * A print is a write: the engine counts it and appends the label_printed
- * event (store_labels.h), and only after the commit does the finish
- * function render, here on the HTTP thread, from the records the write
- * returned. JSON answers are built here from the store's typed records.
+ * event (store_labels.h), and only after the commit are the labels drawn,
+ * on a render thread (http_submit_rendered) from the records the write
+ * returned, and sent by the finish function on the HTTP thread. JSON answers are built here from the store's typed records.
  * Options are checked before the write, so a bad format prints nothing.
  *
  * Manifest codes are "BCCI-MF:" + public id + "." + the first 16 characters
@@ -78,6 +78,14 @@ typedef struct {
     char officer[256];
     store_receipt_new_t rr;
     const sink_policy_t *policy;
+    const http_api_config_t *cfg; /* the server's, for drawing off the HTTP thread */
+    /* what draw_labels drew, for finish_labels to send */
+    int drawn;
+    api_error_t draw_err;         /* status 0: the drawing is ready */
+    char *drawing;                /* owned until sent */
+    size_t drawing_len;
+    char disp[160];
+    char shortened[96];           /* X-BCCI-Label-Shortened, "" when nothing was cut */
 } lreq_t;
 
 static void
@@ -90,6 +98,7 @@ lreq_free(void *p)
     json_decref(r->root);
     free(r->list);
     store_label_list_free(&r->labels);
+    free(r->drawing);
     free(r);
 }
 
@@ -98,8 +107,10 @@ lreq_new(http_ctx_t *c)
 {
     lreq_t *r = calloc(1, sizeof *r);
 
-    if (r)
+    if (r) {
+        r->cfg = http_config(c);
         http_keep(c, r, lreq_free);
+    }
     return r;
 }
 
@@ -387,25 +398,25 @@ typedef struct {
 } label_extra_t;
 
 /* finish_labels - render what the committed write returned */
-static enum MHD_Result
-finish_labels(http_ctx_t *c)
+/* draw_labels - the labels of the print the engine recorded (r->labels), drawn into
+ * r->drawing; on a render thread (http_submit_rendered), so it reads nothing of the request
+ * but r. A failure is left in r->draw_err. */
+static void
+draw_labels(void *arg)
 {
-    engine_op_t *op = http_op(c);
-    lreq_t *r = op->write_arg;
-    const http_api_config_t *cfg = http_config(c);
+    lreq_t *r = arg;
+    const http_api_config_t *cfg = r->cfg;
     size_t n = r->labels.n, i;
     label_data_t *items = NULL;
     label_extra_t *extra = NULL;
     json_t **bodies = NULL;
     label_options_t opt;
-    char date[11], err[256], disp[160], shortened[96], *data;
+    char date[11], err[256];
     label_result_t cut;
     buf_t out;
-    size_t len;
     int rc;
 
-    if (op->status >= 300 || !op->result)
-        return http_send_error(c, &op->err);
+    r->drawn = 1;
     items = calloc(n ? n : 1, sizeof *items);
     extra = calloc(n ? n : 1, sizeof *extra);
     bodies = calloc(n ? n : 1, sizeof *bodies);
@@ -413,7 +424,8 @@ finish_labels(http_ctx_t *c)
         free(items);
         free(extra);
         free(bodies);
-        return http_fail(c, 503, "unavailable", NULL, "out of memory; the print was recorded, retry");
+        api_error_set(&r->draw_err, 503, "unavailable", NULL, "out of memory; the print was recorded, retry");
+        return;
     }
     vn_date(clock_now_ms(), date, NULL);
     for (i = 0; i < n; i++) {
@@ -506,9 +518,9 @@ finish_labels(http_ctx_t *c)
     buf_init(&out, n > 1 ? LABEL_BATCH_LIMIT : LABEL_ONE_LIMIT);
     rc = label_render(items, n, &opt, &out, &cut, err, sizeof err);
     if (n == 1)
-        snprintf(disp, sizeof disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
+        snprintf(r->disp, sizeof r->disp, "inline; filename=\"%s.%.3s\"", items[0].waybill, r->format);
     else
-        snprintf(disp, sizeof disp, "inline; filename=\"nhan-%zu.%.3s\"", n, r->format);
+        snprintf(r->disp, sizeof r->disp, "inline; filename=\"nhan-%zu.%.3s\"", n, r->format);
     for (i = 0; i < n; i++)
         json_decref(bodies[i]);
     free(bodies);
@@ -517,21 +529,40 @@ finish_labels(http_ctx_t *c)
     if (rc != 0) {
         buf_free(&out);
         log_error("label rendering failed after the print was recorded: %s", err);
-        return http_fail(c, 500, "render_failed", NULL, "the print was recorded but the label could not be drawn: %s",
-                         err);
+        api_error_set(&r->draw_err, 500, "render_failed", NULL,
+                      "the print was recorded but the label could not be drawn: %s", err);
+        return;
     }
-    http_add_header(c, "Content-Disposition", disp);
     /* the clerk is told when text had to be cut: which field first, on how many labels */
-    if (cut.shortened > 0) {
-        snprintf(shortened, sizeof shortened, "%zu; labels=%zu; first=%s", cut.shortened, cut.labels_shortened,
-                 cut.first_field ? cut.first_field : "");
-        http_add_header(c, "X-BCCI-Label-Shortened", shortened);
-    }
+    if (cut.shortened > 0)
+        snprintf(r->shortened, sizeof r->shortened, "%zu; labels=%zu; first=%s", cut.shortened,
+                 cut.labels_shortened, cut.first_field ? cut.first_field : "");
     log_info("printed %zu label(s) as %s%s", n, r->format, cut.shortened ? " (some text shortened)" : "");
-    data = buf_steal(&out, &len);
-    if (!data)
-        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry");
-    return http_send_bytes(c, 200, label_content_type(r->format), data, len);
+    r->drawing = buf_steal(&out, &r->drawing_len);
+    if (!r->drawing)
+        api_error_set(&r->draw_err, 503, "unavailable", NULL, "out of memory; retry");
+}
+
+/* finish_labels - on the HTTP thread: send what draw_labels drew */
+static enum MHD_Result
+finish_labels(http_ctx_t *c)
+{
+    engine_op_t *op = http_op(c);
+    lreq_t *r = op->write_arg;
+    char *data;
+
+    if (op->status >= 300 || !op->result)
+        return http_send_error(c, &op->err);
+    if (!r->drawn)
+        draw_labels(r); /* no render thread could be started */
+    if (r->draw_err.status)
+        return http_send_error(c, &r->draw_err);
+    http_add_header(c, "Content-Disposition", r->disp);
+    if (r->shortened[0])
+        http_add_header(c, "X-BCCI-Label-Shortened", r->shortened);
+    data = r->drawing;
+    r->drawing = NULL;
+    return http_send_bytes(c, 200, label_content_type(r->format), data, r->drawing_len);
 }
 
 static enum MHD_Result
@@ -571,7 +602,7 @@ h_label(http_ctx_t *c)
     r->pr.format = r->format;
     r->pr.max = 1;
     http_set_request_id(c, r->waybill);
-    return http_submit_call(c, write_print, r, finish_labels);
+    return http_submit_rendered(c, write_print, r, draw_labels, finish_labels);
 }
 
 /* body_options - format, size, dpi of a JSON body; 0 or -1 with *ret */
@@ -663,7 +694,7 @@ h_labels(http_ctx_t *c)
     r->pr.agency_code = r->agency[0] ? r->agency : NULL;
     r->pr.format = r->format;
     r->pr.max = LABEL_BATCH_MAX;
-    return http_submit_call(c, write_print, r, finish_labels);
+    return http_submit_rendered(c, write_print, r, draw_labels, finish_labels);
 }
 
 /* ----------------------------------------------------------- manifests */

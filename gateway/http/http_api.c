@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 /* request metrics: counted by route pattern (never the raw path, so the label sets stay
  * bounded), with relaxed atomics on the pool threads; slot ROUTES_MAX is "no route" */
 #define ROUTES_MAX 128
+#define HTTP_RENDER_THREADS_MAX 8
 #define CODE_MIN 100
 #define CODE_SLOTS 500 /* 100..599 */
 #define LAT_BUCKETS 6  /* the last is +Inf */
@@ -60,10 +62,23 @@ struct http_api {
     http_deadline_t *deadline;    /* cuts connections whose request does not arrive in time; owned */
     uint64_t rid_key;             /* random at start: request ids differ between runs */
     uint64_t rid_counter;         /* atomic: request ids differ within a run */
+    /* the render pool: drawing a label takes milliseconds of CPU, which on an HTTP thread
+     * would hold up every connection that thread serves; these threads draw instead */
+    pthread_t render_threads[HTTP_RENDER_THREADS_MAX];
+    int nrender;
+    pthread_mutex_t render_lock;
+    pthread_cond_t render_cond;
+    struct request *render_head, *render_tail;
+    int render_stopping;
 };
 
-typedef struct {
+typedef struct request {
     buf_t body;
+    struct http_api *api;
+    /* set by http_submit_rendered: runs on a render thread after a successful commit */
+    void (*render)(void *arg);
+    void *render_arg;
+    struct request *render_next;
     int too_big;
     int bad_length;               /* two Content-Length headers that disagree */
     char first_length[32];
@@ -469,12 +484,59 @@ http_op(http_ctx_t *c)
     return &R(c)->op;
 }
 
+/* render_push - queue req for a render thread (called on the engine thread) */
+static void
+render_push(http_api_t *api, request_t *req)
+{
+    pthread_mutex_lock(&api->render_lock);
+    req->render_next = NULL;
+    if (api->render_tail)
+        api->render_tail->render_next = req;
+    else
+        api->render_head = req;
+    api->render_tail = req;
+    pthread_cond_signal(&api->render_cond);
+    pthread_mutex_unlock(&api->render_lock);
+}
+
+/* render_loop - draw what was queued, then hand the connection back to its HTTP thread. The
+ * queue is drained before the thread ends, so a stop never leaves a connection suspended. */
+static void *
+render_loop(void *arg)
+{
+    http_api_t *api = arg;
+
+    pthread_setname_np(pthread_self(), "bccid-render");
+    pthread_mutex_lock(&api->render_lock);
+    for (;;) {
+        request_t *req;
+
+        while (!api->render_head && !api->render_stopping)
+            pthread_cond_wait(&api->render_cond, &api->render_lock);
+        req = api->render_head;
+        if (!req)
+            break; /* stopping, and nothing left */
+        api->render_head = req->render_next;
+        if (!api->render_head)
+            api->render_tail = NULL;
+        pthread_mutex_unlock(&api->render_lock);
+        req->render(req->render_arg);
+        MHD_resume_connection(req->conn);
+        pthread_mutex_lock(&api->render_lock);
+    }
+    pthread_mutex_unlock(&api->render_lock);
+    return NULL;
+}
+
 static void
 op_committed(engine_op_t *op, void *cls)
 {
     request_t *req = cls;
 
-    (void)op;
+    if (req->render && op->status < 300 && op->result && req->api->nrender > 0) {
+        render_push(req->api, req);
+        return;
+    }
     MHD_resume_connection(req->conn);
 }
 
@@ -498,6 +560,14 @@ http_submit_call(http_ctx_t *c, engine_write_fn fn, void *arg, http_handler_fn f
     R(c)->op.write_fn = fn;
     R(c)->op.write_arg = arg;
     return http_submit(c, ENGINE_OP_CALL, finish);
+}
+
+enum MHD_Result
+http_submit_rendered(http_ctx_t *c, engine_write_fn fn, void *arg, void (*render)(void *arg), http_handler_fn finish)
+{
+    R(c)->render = render;
+    R(c)->render_arg = arg;
+    return http_submit_call(c, fn, arg, finish);
 }
 
 enum MHD_Result
@@ -689,6 +759,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         if (!req)
             return MHD_NO;
         __atomic_add_fetch(&api->active, 1, __ATOMIC_SEQ_CST);
+        req->api = api;
         clock_gettime(CLOCK_MONOTONIC, &req->started);
         req->route_index = ROUTES_MAX;
         buf_init(&req->body, api->cfg.max_body);
@@ -881,6 +952,20 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("http: %s", msg);
 }
 
+static void
+stop_render_pool(http_api_t *self)
+{
+    int i;
+
+    pthread_mutex_lock(&self->render_lock);
+    self->render_stopping = 1;
+    pthread_cond_broadcast(&self->render_cond);
+    pthread_mutex_unlock(&self->render_lock);
+    for (i = 0; i < self->nrender; i++)
+        pthread_join(self->render_threads[i], NULL);
+    self->nrender = 0;
+}
+
 http_api_t *
 http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, char *err, size_t errlen)
 {
@@ -933,6 +1018,20 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         free(self);
         return NULL;
     }
+    pthread_mutex_init(&self->render_lock, NULL);
+    pthread_cond_init(&self->render_cond, NULL);
+    {
+        /* as many as there are CPUs: drawing is all CPU; without any, finish draws itself */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        int want = cpus < 1 ? 1 : cpus > HTTP_RENDER_THREADS_MAX ? HTTP_RENDER_THREADS_MAX : (int)cpus;
+
+        while (self->nrender < want &&
+               pthread_create(&self->render_threads[self->nrender], NULL, render_loop, self) == 0)
+            self->nrender++;
+        if (self->nrender < want)
+            log_warn("http: %d of %d render threads started; labels are drawn on the HTTP threads meanwhile",
+                     self->nrender, want);
+    }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, access_handler, self,
@@ -950,6 +1049,9 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf(err, errlen, "cannot listen on %s (port taken or address not local?)", cfg->listen);
+        stop_render_pool(self);
+        pthread_cond_destroy(&self->render_cond);
+        pthread_mutex_destroy(&self->render_lock);
         http_deadline_destroy(&self->deadline);
         free(self->stats);
         free(self);
@@ -983,12 +1085,17 @@ http_api_stop(http_api_t **selfp)
             struct timespec pause = { 0, 10 * 1000000 };
             nanosleep(&pause, NULL);
         }
+        /* before the daemon: a connection suspended for drawing is resumed by its render
+         * thread, which must be done with the request before libmicrohttpd frees it */
+        stop_render_pool(self);
         MHD_stop_daemon(self->daemon);
         if (lsock != MHD_INVALID_SOCKET)
             close(lsock);
     }
     /* after the daemon: every connection has closed, and its slot with it */
     http_deadline_destroy(&self->deadline);
+    pthread_cond_destroy(&self->render_cond);
+    pthread_mutex_destroy(&self->render_lock);
     free(self->stats);
     free(self);
     *selfp = NULL;

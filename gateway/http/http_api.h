@@ -3,8 +3,11 @@
  *
  * Routing, body limits, content types, request ids and JSON errors live here;
  * everything that changes data goes through the engine (engine_submit), and
- * reads use the store's pooled read connections. The API borrows the engine
- * and the store; http_api_stop must run before either is destroyed.
+ * reads use the store's pooled read connections. Answers that take
+ * milliseconds of CPU to draw (labels) are drawn on render threads of the
+ * API's own, one per CPU, so the HTTP threads, which serve every connection,
+ * never wait for a drawing. The API borrows the engine and the store;
+ * http_api_stop must run before either is destroyed.
  */
 #ifndef BCCI_HTTP_API_H
 #define BCCI_HTTP_API_H

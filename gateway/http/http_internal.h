@@ -125,6 +125,14 @@ engine_op_t *http_op(http_ctx_t *c);
 enum MHD_Result http_submit(http_ctx_t *c, engine_op_kind_t kind, http_handler_fn finish);
 /* http_submit_call - the same for a module's own write function */
 enum MHD_Result http_submit_call(http_ctx_t *c, engine_write_fn fn, void *arg, http_handler_fn finish);
+/* http_submit_rendered - http_submit_call, and once the write committed without error,
+ * render(arg) runs on one of the render threads before finish(c) runs on the HTTP thread:
+ * for answers that take milliseconds of CPU to draw (labels), which on an HTTP thread would
+ * hold up every connection it serves. render must not touch c; it leaves its output in arg
+ * for finish. A failed write skips render (finish answers the error); when no render thread
+ * could be started render does not run either, and finish must draw itself. */
+enum MHD_Result http_submit_rendered(http_ctx_t *c, engine_write_fn fn, void *arg, void (*render)(void *arg),
+                                     http_handler_fn finish);
 /* http_finish_default - answers op->result with op->status, or op->err */
 enum MHD_Result http_finish_default(http_ctx_t *c);
 

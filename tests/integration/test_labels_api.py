@@ -543,3 +543,58 @@ class CancelOnManifestTest(unittest.TestCase):
         finally:
             findings = sys.stop()
         self.assertEqual(findings, [])
+
+
+class DrawingOffTheHttpThreadTest(unittest.TestCase):
+    """Labels are drawn on render threads: with a single HTTP thread, a request that arrives
+    while a large batch is being drawn is answered before the batch (drawn on the HTTP thread,
+    it would wait for the whole drawing)."""
+
+    def test_a_request_is_answered_while_a_batch_is_drawn(self):
+        import threading
+        sys = harness.System(workers=0, with_sim=False, bccid_args=["--http_threads", "1"])
+        try:
+            sys.import_codes(count=2000)
+            n, answered = 120, None
+            answers = sys.submit_many([harness.make_dossier(i) for i in range(1, 1 + 4 * n)])
+            waybills = [doc["shipments"][0]["waybill"] for st, doc, _ in answers if st == 201]
+            self.assertEqual(len(waybills), 4 * n)
+            # a drawing that ends before this test's request was sent proves nothing: then the
+            # next, larger batch is tried (three at most)
+            for size in (n, 2 * n, 4 * n):
+                batch = waybills[:size]
+                done = {}
+
+                def print_batch():
+                    done["answer"] = sys.request("POST", "/v1/labels", {"waybills": batch, "format": "pdf"},
+                                                 timeout=300)
+                    done["at"] = time.monotonic()
+
+                prints = sys.db_query("SELECT label_prints FROM shipments WHERE waybill = ?", (batch[-1],))[0][0]
+                t = threading.Thread(target=print_batch)
+                t.start()
+                # the print is recorded (committed) before the drawing starts
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and "at" not in done:
+                    now = sys.db_query("SELECT label_prints FROM shipments WHERE waybill = ?", (batch[-1],))[0][0]
+                    if now > prints:
+                        break
+                    time.sleep(0.01)
+                st, doc, _ = sys.request("GET", "/healthz")
+                health_at = time.monotonic()
+                t.join(300)
+                self.assertFalse(t.is_alive(), "the batch was answered")
+                st_batch, pdf, _ = done["answer"]
+                self.assertEqual(st_batch, 200, pdf)
+                self.assertEqual(st, 200, doc)
+                if done["at"] > health_at:
+                    answered = size
+                    rc, out = run_tool(["pdfinfo"], pdf, ".pdf")
+                    pages = re.search(r"^Pages:\s+(\d+)", out, re.M)
+                    self.assertEqual(pages and int(pages.group(1)), size, out)
+                    break
+            self.assertIsNotNone(answered, "/healthz was never answered before a batch of up to %d labels "
+                                           "finished drawing: the drawing holds up the HTTP thread" % (4 * n))
+        finally:
+            findings = sys.stop()
+        self.assertEqual(findings, [])
