@@ -496,23 +496,23 @@ authorised_payload(const json_t *canon, json_t *p)
     return i ? -1 : 0;
 }
 
-/* book_payload - what the carrier adapter needs to book (carriers/carrier.h); built here,
- * on the HTTP thread, so the single writer only stores it */
-static char *
-book_payload(const json_t *canon)
+json_t *
+dossier_book_payload(const json_t *canon)
 {
     const char *service = json_string_value(json_object_get(canon, "service"));
-    int collect = strcmp(service, "return") != 0;
+    int collect;
     json_t *agency = json_object_get(canon, "agency");
-    /* the return leg goes agency -> recipient; the collection leg citizen -> agency */
-    json_t *from = collect ? json_object_get(canon, "sender") : agency;
-    json_t *to = collect ? agency : json_object_get(canon, "recipient");
     json_t *result = json_object_get(canon, "result");
-    json_t *note = collect ? json_object_get(json_object_get(canon, "procedure"), "name")
-                           : json_object_get(result, "summary");
-    json_t *p, *zero = json_integer(0);
-    char *text;
+    json_t *from, *to, *note, *p, *zero;
 
+    if (!service || !json_is_object(agency))
+        return NULL;
+    collect = strcmp(service, "return") != 0;
+    /* the return leg goes agency -> recipient; the collection leg citizen -> agency */
+    from = collect ? json_object_get(canon, "sender") : agency;
+    to = collect ? agency : json_object_get(canon, "recipient");
+    note = collect ? json_object_get(json_object_get(canon, "procedure"), "name") : json_object_get(result, "summary");
+    zero = json_integer(0);
     p = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O, s:i, s:b, s:{s:O, s:O, s:O, s:O, s:O}, "
                   "s:{s:O, s:O, s:O, s:O, s:O}}",
                   "request_id", json_object_get(canon, "dossier_code"), "dossier_code",
@@ -549,8 +549,18 @@ book_payload(const json_t *canon)
         json_decref(p);
         return NULL;
     }
-    text = json_dumps(p, JSON_COMPACT);
+    return p;
+}
+
+char *
+dossier_book_payload_text(const char *canonical_text)
+{
+    json_t *canon = json_loads(canonical_text ? canonical_text : "", 0, NULL);
+    json_t *p = dossier_book_payload(canon);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+
     json_decref(p);
+    json_decref(canon);
     return text;
 }
 
@@ -670,7 +680,6 @@ dossier_destroy(dossier_t **selfp)
         return;
     json_decref(self->canonical);
     free(self->canonical_text);
-    free(self->book_payload);
     free(self);
     *selfp = NULL;
 }
@@ -758,11 +767,6 @@ build(json_t *canon, dossier_t **out, api_error_t *err)
         goto out;
     }
     sha256_hex(d->canonical_text, strlen(d->canonical_text), d->body_hash);
-    d->book_payload = book_payload(canon);
-    if (!d->book_payload) {
-        api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
-        goto out;
-    }
     d->canonical = canon;
     canon = NULL;
     d->code = json_string_value(json_object_get(d->canonical, "dossier_code"));

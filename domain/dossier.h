@@ -30,8 +30,6 @@
 typedef struct {
     json_t *canonical;            /* owned: the validated, NFC-normalised submission */
     char *canonical_text;         /* owned: compact, sorted-key JSON of canonical */
-    char *book_payload;           /* owned: the carrier job payload (carrier.h), without the
-                                   * waybill, which the dispatcher adds when it leases the job */
     char body_hash[SHA256_HEX_LEN];
     const char *code, *service, *carrier, *agency_code;
     long long cod_amount;         /* what this leg collects: the return leg's COD on delivery, the
@@ -53,6 +51,15 @@ int dossier_from_json(const char *body, size_t len, const char *default_carrier,
 int dossier_result_of_both(const char *both_canonical, const char *body, size_t len, dossier_t **out,
                            api_error_t *err);
 void dossier_destroy(dossier_t **self);
+/* dossier_book_payload - what the carrier adapter books (carriers/carrier.h) for the
+ * canonical dossier canon, without the waybill and carrier reference, which the dispatcher
+ * adds from the shipment. Built where the booking runs, in the worker, from the stored
+ * canonical text (which the store keeps once, not a second copy of the addresses per job).
+ * Caller owns the object; NULL when canon is not an accepted dossier's canonical tree. */
+json_t *dossier_book_payload(const json_t *canon);
+/* dossier_book_payload_text - the same from canonical text, as compact JSON text (caller
+ * frees); NULL when the text is not a canonical dossier */
+char *dossier_book_payload_text(const char *canonical_text);
 /* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */
 void dossier_set_id_key(const void *key, size_t len);
 

@@ -25,6 +25,7 @@
 #include "carriers/carrier.h"
 #include "clock.h"
 #include "config_check.h"
+#include "domain/dossier.h"
 #include "log.h"
 #include "queues/email.h"
 #include "queues/notify.h"
@@ -401,6 +402,37 @@ run_email_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
     res->data = json_pack("{s:i,s:s}", "smtp_code", er.smtp_code, "message_id", er.message_id);
 }
 
+/* expand_booking - a JOB whose data is {"dossier": canonical dossier, "waybill", "carrier_ref"}
+ * (the book job bccid queued at intake, store_jobs.h) gets the booking payload built from the
+ * dossier in its place, here on the worker rather than on bccid's single writer. A dossier
+ * that builds no payload is left as it is: the job then fails as an invalid payload, saying so. */
+static void
+expand_booking(wire_msg_t *job)
+{
+    const json_t *dossier = json_object_get(job->data, "dossier");
+    json_t *booking;
+    const char *keys[] = { "waybill", "carrier_ref" };
+    size_t i;
+
+    if (!json_is_object(dossier))
+        return;
+    booking = dossier_book_payload(dossier);
+    if (!booking) {
+        log_error("job %lld: its dossier builds no booking (not a canonical dossier)", (long long)job->job_id);
+        return;
+    }
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(job->data, keys[i]);
+
+        if (v && json_object_set(booking, keys[i], v) != 0) {
+            json_decref(booking);
+            return;
+        }
+    }
+    json_decref(job->data);
+    job->data = booking;
+}
+
 static void
 run_job(slot_t *slot, const wire_msg_t *job, wire_msg_t *res)
 {
@@ -476,6 +508,7 @@ slot_main(void *arg)
         r = calloc(1, sizeof *r);
         if (r) {
             r->link = j->link;
+            expand_booking(&j->msg);
             run_job(slot, &j->msg, &r->msg);
         } else {
             log_error("job %lld: out of memory, no result sent (the lease will expire)",

@@ -232,6 +232,9 @@ send_job(engine_t *self, outbound_t *o)
     snprintf(m.kind, sizeof m.kind, "%s", o->lease.kind);
     snprintf(m.carrier, sizeof m.carrier, "%s", o->lease.carrier);
     m.data = json_loads(o->lease.payload, 0, NULL);
+    /* a book job queued at intake carries its dossier; the worker builds the booking from it */
+    if (o->lease.payload_of_dossier)
+        m.data = m.data ? json_pack("{s:o}", "dossier", m.data) : NULL;
     /* the shipment's identifiers come from the shipment row, never stale payload copies */
     if (json_is_object(m.data) && o->lease.waybill[0])
         json_object_set_new(m.data, "waybill", json_string(o->lease.waybill));

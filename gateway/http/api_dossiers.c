@@ -173,7 +173,6 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
         .agency_code = d->agency_code,
         .canonical_body = d->canonical_text,
         .body_hash = d->body_hash,
-        .book_payload = d->book_payload,
         .cod_amount = d->cod_amount,
         .transit_days = d->transit_days,
     };

@@ -28,7 +28,9 @@ struct store_jobs_ops {
                              int *count);
     store_rc_t (*counts)(store_tx_t *tx, store_job_counts_t *out);
     store_rc_t (*list)(store_tx_t *tx, const store_job_filter_t *filter, store_job_list_t *out);
-    store_rc_t (*book_payload)(store_tx_t *tx, int64_t shipment_id, char **payload);
+    /* *of_dossier 1: the book job stored no payload (store_dossiers.h) and *payload is the
+     * canonical text of the shipment's submission, which store_jobs.c builds it from */
+    store_rc_t (*book_payload)(store_tx_t *tx, int64_t shipment_id, char **payload, int *of_dossier);
     store_rc_t (*next_due)(store_tx_t *tx, int64_t *at);
     store_rc_t (*inflight)(store_tx_t *tx, store_job_inflight_t *out, int max, int *n);
     store_rc_t (*gauges)(store_tx_t *tx, store_gauges_t *out);

@@ -40,7 +40,9 @@ typedef struct {
     const char *agency_code;
     const char *canonical_body; /* canonical JSON text of the submission, stored as is */
     const char *body_hash;      /* decides replay (same) versus conflict (different) */
-    const char *book_payload;   /* the booking job's payload (carriers/carrier.h) */
+    const char *book_payload;   /* the booking job's payload (carriers/carrier.h), or NULL: the
+                                 * worker builds it from canonical_body when it books
+                                 * (dossier_book_payload), so the addresses are stored once */
     long long cod_amount;
     int transit_days;
 } store_intake_t;

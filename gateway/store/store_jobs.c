@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/dossier.h"
 #include "gateway/store/backend_jobs.h"
 #include "gateway/store/store_backend.h"
 
@@ -156,7 +157,20 @@ store_jobs_list(store_tx_t *tx, const store_job_filter_t *filter, store_job_list
 store_rc_t
 store_jobs_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload)
 {
-    return tx->store->be->jobs->book_payload(tx, shipment_id, payload);
+    int of_dossier = 0;
+    char *dossier;
+    store_rc_t r = tx->store->be->jobs->book_payload(tx, shipment_id, payload, &of_dossier);
+
+    if (r != STORE_OK || !of_dossier)
+        return r;
+    dossier = *payload;
+    *payload = dossier_book_payload_text(dossier);
+    free(dossier);
+    return *payload ? STORE_OK
+                    : store_tx_fail(tx, STORE_ERROR,
+                                    "the stored submission of shipment %lld is not a dossier a booking can be built "
+                                    "from",
+                                    (long long)shipment_id);
 }
 
 store_rc_t

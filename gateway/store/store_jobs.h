@@ -82,6 +82,9 @@ typedef struct {
     char waybill[16];     /* of the job's shipment, "" when none */
     char carrier_ref[64]; /* the carrier's order id once booked, "" before */
     char *payload;        /* JSON text; owned: store_job_lease_free */
+    int payload_of_dossier; /* 1: payload is the canonical text of the job's dossier, which the
+                             * job stored in place of a payload (store_dossiers.h); the worker
+                             * builds the booking from it (dossier_book_payload) */
 } store_job_lease_t;
 
 /* store_job_lease_free - free the payload of l (the struct itself is the caller's); NULL-safe */

@@ -31,9 +31,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a refusal must leave nothing behind and say why */
         return 0;
     }
-    if (!d || !d->canonical || !d->canonical_text || !d->book_payload || strlen(d->body_hash) != 64 || !d->code ||
-        !*d->code || !d->service || !*d->service || !d->carrier || !*d->carrier)
+    if (!d || !d->canonical || !d->canonical_text || strlen(d->body_hash) != 64 || !d->code || !*d->code ||
+        !d->service || !*d->service || !d->carrier || !*d->carrier)
         abort();
+    {
+        /* every accepted dossier can be booked: the worker builds the booking from its
+         * canonical text (dossier_book_payload_text), the same as from the tree */
+        json_t *booking = dossier_book_payload(d->canonical);
+        char *text = dossier_book_payload_text(d->canonical_text), *dumped = json_dumps(booking, JSON_COMPACT);
+
+        if (!booking || !text || !dumped || strcmp(text, dumped) != 0)
+            abort();
+        free(text);
+        free(dumped);
+        json_decref(booking);
+    }
     memset(&err, 0, sizeof err);
     if (dossier_from_json(d->canonical_text, strlen(d->canonical_text), "vnpost", &again, &err) != 0)
         abort(); /* the canonical form of an accepted dossier is itself accepted */

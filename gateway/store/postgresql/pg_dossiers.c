@@ -408,7 +408,9 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     r = store_timeline_append(tx, &ev);
     if (r != STORE_OK)
         return r == STORE_EXISTS ? store_tx_fail(tx, STORE_ERROR, "the intake's timeline event was a duplicate") : r;
-    r = store_jobs_enqueue(tx, STORE_JOB_BOOK, out->shipment_id, "", in->carrier, in->book_payload, now, now);
+    /* "" = built from the submission's body when the job runs (store_dossiers.h) */
+    r = store_jobs_enqueue(tx, STORE_JOB_BOOK, out->shipment_id, "", in->carrier, in->book_payload ? in->book_payload : "",
+                           now, now);
     return r == STORE_EXISTS ? STORE_OK : r;
 }
 

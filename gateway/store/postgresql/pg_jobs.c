@@ -51,8 +51,10 @@ static const char SQL_LEASE_DUE[] =
     "   lease_instance = $6::text, lease_expires_at = $7::bigint, attempts = jobs.attempts + 1,"
     "   updated_at = $2::bigint FROM num WHERE jobs.id = num.id"
     "   RETURNING jobs.id, jobs.kind, jobs.shipment_id, jobs.attempts, jobs.payload, jobs.lease, jobs.next_attempt_at)"
-    " SELECT up.id, up.kind, COALESCE(up.shipment_id, 0), up.attempts, up.payload, up.lease,"
-    " COALESCE(s.waybill, ''), COALESCE(s.carrier_ref, '') FROM up LEFT JOIN shipments s ON s.id = up.shipment_id"
+    " SELECT up.id, up.kind, COALESCE(up.shipment_id, 0), up.attempts,"
+    " CASE WHEN up.payload = '' THEN COALESCE(sub.body, '') ELSE up.payload END, up.lease,"
+    " COALESCE(s.waybill, ''), COALESCE(s.carrier_ref, ''), CASE WHEN up.payload = '' THEN 1 ELSE 0 END"
+    " FROM up LEFT JOIN shipments s ON s.id = up.shipment_id LEFT JOIN submissions sub ON sub.id = s.submission_id"
     " ORDER BY up.next_attempt_at, up.id";
 #define JOB_COLUMNS                                                                                                \
     "j.id, COALESCE(j.lease, 0), COALESCE(j.shipment_id, 0), j.next_attempt_at, j.kind, j.carrier, j.state,"      \
@@ -86,8 +88,13 @@ static const char SQL_LIST[] =
     "SELECT " JOB_COLUMNS " FROM jobs j WHERE ($1::text IS NULL OR j.state = $1::text)"
     " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
     " WHERE s.id = j.shipment_id AND d.agency_code = $3::text)) ORDER BY j.id DESC LIMIT $2::bigint";
+/* a book job queued at intake stores no payload: the submission's body stands in for it
+ * (store_dossiers.h), here and in SQL_LEASE_DUE */
 static const char SQL_BOOK_PAYLOAD[] =
-    "SELECT payload FROM jobs WHERE shipment_id = $1::bigint AND kind = 'book' ORDER BY id LIMIT 1";
+    "SELECT CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END,"
+    " CASE WHEN j.payload = '' THEN 1 ELSE 0 END FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    " LEFT JOIN submissions sub ON sub.id = s.submission_id WHERE j.shipment_id = $1::bigint AND j.kind = 'book'"
+    " ORDER BY j.id LIMIT 1";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 static const char SQL_INFLIGHT[] = "SELECT carrier, COUNT(*) FROM jobs WHERE state = 'leased' GROUP BY carrier";
 /* the scheduler marks each late shipment once (shipments.sla_breached), so the sum stays cheap */
@@ -233,6 +240,7 @@ pg_lease_due(store_tx_t *tx, const char *carrier, const char *worker, int64_t no
         l->lease = pg_int(res, i, 5);
         snprintf(l->waybill, sizeof l->waybill, "%s", pg_text(res, i, 6));
         snprintf(l->carrier_ref, sizeof l->carrier_ref, "%s", pg_text(res, i, 7));
+        l->payload_of_dossier = pg_int(res, i, 8) != 0;
         l->payload = pg_strdup_col(res, i, 4);
         if (!l->payload) {
             int k;
@@ -417,18 +425,21 @@ pg_list(store_tx_t *tx, const store_job_filter_t *filter, store_job_list_t *out)
 }
 
 static store_rc_t
-pg_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload)
+pg_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload, int *of_dossier)
 {
     PGresult *res;
     store_rc_t r;
 
     *payload = NULL;
+    *of_dossier = 0;
     if ((r = pg_query_id(tx, "reading a booking's payload", SQL_BOOK_PAYLOAD, shipment_id, &res)) != STORE_OK)
         return r;
     if (PQntuples(res) == 0)
         r = store_tx_fail(tx, STORE_NOT_FOUND, "shipment %" PRId64 " has no book job", shipment_id);
     else if (!(*payload = pg_strdup_col(res, 0, 0)))
         r = pg_no_memory(tx, "reading a booking's payload");
+    else
+        *of_dossier = pg_int(res, 0, 1) != 0;
     PQclear(res);
     return r;
 }

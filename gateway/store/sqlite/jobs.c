@@ -23,8 +23,10 @@ static const char SQL_EXPIRE[] =
     "UPDATE jobs SET state = 'ready', lease = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?1"
     " WHERE state = 'leased' AND lease_expires_at < ?1";
 static const char SQL_DUE[] =
-    "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts, j.payload, COALESCE(s.waybill, ''),"
-    " COALESCE(s.carrier_ref, '') FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts,"
+    " CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END, COALESCE(s.waybill, ''),"
+    " COALESCE(s.carrier_ref, ''), j.payload = '' FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    " LEFT JOIN submissions sub ON sub.id = s.submission_id"
     " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2"
     /* notifications leave in the order they were queued per dossier, across both legs of a "both" dossier */
     " AND (j.kind != 'notify' OR NOT EXISTS (SELECT 1 FROM shipments ps JOIN jobs p ON p.shipment_id = ps.id"
@@ -55,7 +57,12 @@ static const char SQL_PAUSE[] =
 static const char SQL_REVIVE_ALL[] =
     "UPDATE jobs SET state = 'ready', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE state = 'dead'"
     " AND (?2 = '' OR kind = ?2) AND (?3 = '' OR carrier = ?3) AND updated_at >= ?4";
-static const char SQL_BOOK_PAYLOAD[] = "SELECT payload FROM jobs WHERE shipment_id = ?1 AND kind = 'book'";
+/* a book job queued at intake stores no payload: the submission's body stands in for it
+ * (store_dossiers.h), here and in SQL_DUE */
+static const char SQL_BOOK_PAYLOAD[] =
+    "SELECT CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END, j.payload = ''"
+    " FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id LEFT JOIN submissions sub ON sub.id = s.submission_id"
+    " WHERE j.shipment_id = ?1 AND j.kind = 'book'";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 
 /* next_lease - lease tokens only need to differ between leases of one job; seeding
@@ -163,6 +170,7 @@ jobs_lease_due_rc(db_t *db, const char *carrier, const char *worker, int64_t now
         l->payload = strdup(db_col_text(st, 4));
         snprintf(l->waybill, sizeof l->waybill, "%s", db_col_text(st, 5));
         snprintf(l->carrier_ref, sizeof l->carrier_ref, "%s", db_col_text(st, 6));
+        l->payload_of_dossier = sqlite3_column_int(st, 7);
         l->lease = next_lease();
         got++;
         if (!l->payload) {
@@ -293,18 +301,20 @@ jobs_revive_all_rc(db_t *db, const char *kind, const char *carrier, int64_t sinc
 }
 
 int
-jobs_book_payload_rc(db_t *db, int64_t shipment_id, char **payload)
+jobs_book_payload_rc(db_t *db, int64_t shipment_id, char **payload, int *of_dossier)
 {
     sqlite3_stmt *st = db_stmt(db, SQL_BOOK_PAYLOAD);
     int rc;
 
     *payload = NULL;
+    *of_dossier = 0;
     if (!st)
         return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, shipment_id);
     rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *payload = strdup(db_col_text(st, 0));
+        *of_dossier = sqlite3_column_int(st, 1);
         rc = *payload ? SQLITE_DONE : SQLITE_NOMEM;
     }
     sqlite3_reset(st);
@@ -363,11 +373,4 @@ jobs_kill(db_t *db, int64_t id, const char *message, int64_t now)
     return jobs_set_rc(db, id, "dead", now, message, now, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-char *
-jobs_book_payload(db_t *db, int64_t shipment_id)
-{
-    char *payload = NULL;
 
-    jobs_book_payload_rc(db, shipment_id, &payload);
-    return payload;
-}

@@ -36,9 +36,6 @@ int jobs_kill(db_t *db, int64_t id, const char *message, int64_t now);
 /* jobs_retry - schedule another attempt after delay_ms; when attempts reach max_attempts
  * the job is dead instead. 0 scheduled, 1 dead, -1 error */
 int jobs_retry(db_t *db, int64_t id, int64_t delay_ms, const char *message, int max_attempts, int64_t now);
-/* jobs_book_payload - a copy of the payload of shipment_id's booking job (caller frees);
- * NULL when there is none or it cannot be read (jobs_book_payload_rc tells which) */
-char *jobs_book_payload(db_t *db, int64_t shipment_id);
 
 /* the same operations with the SQLite result code, for sqlite_jobs.c */
 int jobs_requeue_rc(db_t *db, const char *worker, int64_t now, int *count);
@@ -59,8 +56,9 @@ int jobs_pause_rc(db_t *db, int64_t id, int64_t next_attempt_at, const char *mes
 /* jobs_revive_all_rc - dead jobs of kind and carrier (NULL or "" = any) dead since `since` back to
  * ready now, attempts reset; *changed how many */
 int jobs_revive_all_rc(db_t *db, const char *kind, const char *carrier, int64_t since, int64_t now, int *changed);
-/* jobs_book_payload_rc - *payload caller-owned, NULL when there is no book job */
-int jobs_book_payload_rc(db_t *db, int64_t shipment_id, char **payload);
+/* jobs_book_payload_rc - *payload caller-owned, NULL when there is no book job; *of_dossier
+ * as in backend_jobs.h */
+int jobs_book_payload_rc(db_t *db, int64_t shipment_id, char **payload, int *of_dossier);
 /* jobs_next_due_rc - *at INT64_MAX when no job is ready */
 int jobs_next_due_rc(db_t *db, int64_t *at);
 

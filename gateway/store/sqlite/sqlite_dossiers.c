@@ -241,7 +241,9 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     if (timeline_append(db, &ev, &rc) != TIMELINE_APPENDED)
         return sqlite_fail(tx, rc == SQLITE_OK ? SQLITE_CONSTRAINT : rc, "writing the timeline");
 
-    if (jobs_enqueue(db, "book", out->shipment_id, "", in->carrier, in->book_payload, now, now, &rc) < 0)
+    /* "" = built from the submission's body when the job runs (store_dossiers.h) */
+    if (jobs_enqueue(db, "book", out->shipment_id, "", in->carrier, in->book_payload ? in->book_payload : "", now,
+                     now, &rc) < 0)
         return sqlite_fail(tx, rc, "queueing the booking job");
     return STORE_OK;
 }

@@ -233,9 +233,9 @@ sq_list(store_tx_t *tx, const store_job_filter_t *filter, store_job_list_t *out)
 }
 
 static store_rc_t
-sq_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload)
+sq_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload, int *of_dossier)
 {
-    int rc = jobs_book_payload_rc(sqlite_tx_db(tx), shipment_id, payload);
+    int rc = jobs_book_payload_rc(sqlite_tx_db(tx), shipment_id, payload, of_dossier);
 
     if (rc != SQLITE_OK)
         return sqlite_fail(tx, rc, "reading a booking's payload");

@@ -200,7 +200,7 @@ test_result_of_both(void **state)
     assert_int_equal(dossier_result_of_both(both->canonical_text, RESULT, strlen(RESULT), &ret, &err), 0);
     assert_string_equal(ret->service, "return");
     assert_null(json_object_get(ret->canonical, "sender"));
-    payload = json_loads(ret->book_payload, 0, NULL);
+    payload = dossier_book_payload(ret->canonical);
     assert_string_equal(json_string_value(json_object_get(payload, "service")), "return");
     assert_string_equal(json_string_value(json_object_get(json_object_get(payload, "sender"), "name")),
                         "UBND phường Hồng Bàng");

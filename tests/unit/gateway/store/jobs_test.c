@@ -26,6 +26,8 @@
 #include "gateway/store/sqlite/db.h"
 #include "gateway/store/sqlite/sqlite_internal.h"
 #include "gateway/store/store.h"
+#include "domain/dossier.h"
+#include "gateway/store/store_dossiers.h"
 #include "gateway/store/store_jobs.h"
 #include "tests/unit/support/store_fixture.h"
 
@@ -719,6 +721,70 @@ test_dead_instance_leases_come_back_on_expiry(void **state)
     store_close(&b);
 }
 
+/* a book job queued at intake without a payload: the lease carries the submission's canonical
+ * text (payload_of_dossier), and the payload cancel and tracking copy is built from it, the
+ * same as the worker builds it (dossier_book_payload) */
+static void
+test_intake_booking_is_built_from_the_dossier(void **state)
+{
+    static const char body[] =
+        "{\"dossier_code\": \"000.00.31.H23-231124-0007\", \"service\": \"return\","
+        " \"procedure\": {\"code\": \"1.001234.000.00.00.H23\", \"name\": \"Cấp bản sao trích lục\"},"
+        " \"agency\": {\"code\": \"000.00.31.H23\", \"name\": \"UBND phường Hồng Bàng\", \"address\": \"Số 1\","
+        " \"phone\": \"02253842123\", \"province_code\": \"31\", \"commune_code\": \"11311\"},"
+        " \"recipient\": {\"name\": \"Nguyễn Thị Ánh Tuyết\", \"phone\": \"0912345678\", \"address\": \"Số 12\","
+        " \"province_code\": \"01\", \"commune_code\": \"00004\"},"
+        " \"result\": {\"summary\": \"Trích lục khai sinh\"}}";
+    store_fixture_t *f = *state;
+    dossier_t *d = NULL;
+    api_error_t err;
+    store_intake_t in;
+    store_intake_result_t made;
+    store_job_lease_t leases[2];
+    store_tx_t *tx;
+    char *payload = NULL, *want;
+    int n = 0;
+
+    if (dossier_from_json(body, strlen(body), "vnpost", &d, &err) != 0)
+        fail_msg("the test dossier was refused: %s %s", err.field, err.message);
+    memset(&in, 0, sizeof in);
+    in.code = d->code;
+    in.service = d->service;
+    in.carrier = d->carrier;
+    in.agency_code = d->agency_code;
+    in.canonical_body = d->canonical_text;
+    in.body_hash = d->body_hash;
+    in.book_payload = NULL; /* as the HTTP intake queues it */
+    in.cod_amount = d->cod_amount;
+    in.transit_days = d->transit_days;
+    tx = begin(f, STORE_WRITE);
+    check_rc(store_dossiers_import_codes(tx, "RR", "VN", 100, 10, NOW, NULL), STORE_OK, "import");
+    check_rc(store_dossiers_intake(tx, &in, NOW, &made), STORE_OK, "intake");
+    commit(&tx);
+    assert_int_equal(store_fixture_int(f, "SELECT COUNT(*) FROM jobs WHERE kind = 'book' AND payload = ''"), 1);
+
+    tx = begin(f, STORE_WRITE);
+    check_rc(store_jobs_lease_due(tx, "vnpost", "w1", NOW, 2, leases, &n), STORE_OK, "lease");
+    commit(&tx);
+    assert_int_equal(n, 1);
+    assert_int_equal(leases[0].payload_of_dossier, 1);
+    assert_string_equal(leases[0].payload, d->canonical_text);
+    assert_string_equal(leases[0].waybill, made.waybill);
+    store_job_lease_free(&leases[0]);
+
+    tx = begin(f, STORE_READ);
+    check_rc(store_jobs_book_payload(tx, made.shipment_id, &payload), STORE_OK, "book payload");
+    store_tx_abort(&tx);
+    want = dossier_book_payload_text(d->canonical_text);
+    assert_non_null(want);
+    assert_string_equal(payload, want);
+    assert_non_null(strstr(payload, "\"receiver\""));
+    assert_non_null(strstr(payload, "Nguyễn Thị Ánh Tuyết"));
+    free(payload);
+    free(want);
+    dossier_destroy(&d);
+}
+
 int
 main(void)
 {
@@ -735,6 +801,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_outside_write_does_not_wedge_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances_never_lease_one_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_instance_leases_come_back_on_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intake_booking_is_built_from_the_dossier, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
