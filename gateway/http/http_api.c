@@ -974,6 +974,7 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     char host[64];
     const char *colon = strrchr(cfg->listen, ':');
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem pool[2];
     int port;
 
     if (!self) {
@@ -1032,12 +1033,20 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
             log_warn("http: %d of %d render threads started; labels are drawn on the HTTP threads meanwhile",
                      self->nrender, want);
     }
+    /* one thread is no pool: libmicrohttpd warns at a pool size of 0 or 1, so the option is
+     * left out then and its polling thread serves every connection */
+    pool[0].option = cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
+    pool[0].value = (intptr_t)cfg->threads;
+    pool[0].ptr_value = NULL;
+    pool[1].option = MHD_OPTION_END;
+    pool[1].value = 0;
+    pool[1].ptr_value = NULL;
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, access_handler, self,
         /* the logger first: an option before it would make libmicrohttpd warn on every start */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED,
         request_completed, self, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, self,
         MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 15u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -24,7 +24,7 @@ typedef struct {
     const char *public_base_url;  /* tracking links */
     size_t max_body;              /* bytes; larger bodies get 413 */
     unsigned connection_limit;
-    unsigned threads;             /* HTTP thread pool size (0 = 2) */
+    unsigned threads;             /* HTTP threads (0 or 1 = one) */
     unsigned timeout_s;           /* idle connections are closed after this (0 = 15) */
     unsigned per_ip_limit;        /* connections at once from one address (0 = 64) */
     unsigned request_deadline_s;  /* a request's headers and body must arrive within this, or the
