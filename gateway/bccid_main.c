@@ -684,16 +684,6 @@ main(int argc, char **argv)
     hcfg.public_base_url = config_get(cfg, "public_base_url");
     hcfg.max_body = (size_t)config_get_int(cfg, "max_body", 262144);
     hcfg.threads = (unsigned)config_get_int(cfg, "http_threads", 0);
-    if (hcfg.threads == 0) {
-        /* the engine is one thread, busy whenever the HTTP threads are: with a pool as large
-         * as the machine they take turns with it on every core, and the single writer that
-         * every request waits for spent a quarter of its time runnable but off a CPU (make
-         * bench: 12-18 % more intake on 2 cores with one HTTP thread than with two). Labels
-         * are drawn on the render threads (http_api.h), so a small pool does not slow them. */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-        hcfg.threads = cpus > 1 ? (unsigned)(cpus - 1) : 1u;
-    }
     hcfg.timeout_s = (unsigned)config_get_int(cfg, "http_timeout", 15);
     hcfg.per_ip_limit = (unsigned)config_get_int(cfg, "http_per_ip_limit", 64);
     hcfg.request_deadline_s = (unsigned)config_get_int(cfg, "http_request_deadline", 30);
@@ -719,7 +709,7 @@ main(int argc, char **argv)
         log_fields(STDOUT_FILENO, LOG_INFO, "listening", "http", url, "jobs", endpoint, (const char *)NULL);
     }
     log_info("bccid %s started: http port %d (%u threads), jobs %s, store %s", BCCI_VERSION, http_api_port(api),
-             hcfg.threads, endpoint, db_path);
+             http_api_threads(api), endpoint, db_path);
 
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
     }

@@ -418,7 +418,9 @@ expand_booking(wire_msg_t *job)
         return;
     booking = dossier_book_payload(dossier);
     if (!booking) {
-        log_error("job %lld: its dossier builds no booking (not a canonical dossier)", (long long)job->job_id);
+        log_error("job %lld: the dossier bccid sent cannot be booked (not a dossier this worker reads, or out of "
+                  "memory); the job fails as an invalid payload: run a bcci-worker of the same version as bccid",
+                  (long long)job->job_id);
         return;
     }
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {

@@ -24,7 +24,7 @@ typedef struct {
     const char *public_base_url;  /* tracking links */
     size_t max_body;              /* bytes; larger bodies get 413 */
     unsigned connection_limit;
-    unsigned threads;             /* HTTP threads (0 or 1 = one) */
+    unsigned threads;             /* HTTP threads; 0 = one per CPU less the engine's, at least one */
     unsigned timeout_s;           /* idle connections are closed after this (0 = 15) */
     unsigned per_ip_limit;        /* connections at once from one address (0 = 64) */
     unsigned request_deadline_s;  /* a request's headers and body must arrive within this, or the
@@ -44,6 +44,8 @@ typedef struct http_api http_api_t;
 http_api_t *http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, char *err,
                            size_t errlen);
 int http_api_port(const http_api_t *self);
+/* http_api_threads - the HTTP threads serving connections (cfg->threads, or the size 0 chose) */
+unsigned http_api_threads(const http_api_t *self);
 void http_api_stop(http_api_t **self);
 /* http_api_routes - every route served: [{method, path, roles, summary}] (caller owns) */
 json_t *http_api_routes(void);

@@ -168,8 +168,9 @@ store_jobs_book_payload(store_tx_t *tx, int64_t shipment_id, char **payload)
     free(dossier);
     return *payload ? STORE_OK
                     : store_tx_fail(tx, STORE_ERROR,
-                                    "the stored submission of shipment %lld is not a dossier a booking can be built "
-                                    "from",
+                                    "the booking of shipment %lld cannot be built from its stored submission (out "
+                                    "of memory, or the submission is damaged); retry, and if it fails again run "
+                                    "'bcci timeline verify' on its dossier and restore the last good backup",
                                     (long long)shipment_id);
 }
 

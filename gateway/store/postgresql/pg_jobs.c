@@ -35,6 +35,12 @@ static const char SQL_REQUEUE_ALL[] =
 static const char SQL_EXPIRE[] =
     "UPDATE jobs SET state = 'ready', " CLEAR_LEASE ", updated_at = $1::bigint"
     " WHERE state = 'leased' AND lease_expires_at < $1::bigint";
+/* a book job queued at intake stores no payload: the submission's body stands in for it
+ * (store_dossiers.h); BOOKING_TEXT(j) is job row j's payload or that body, BOOKING_OF_DOSSIER(j)
+ * 1 for the body, both with j's shipment s joined to SUBMISSION_OF_SHIPMENT */
+#define BOOKING_TEXT(j) "CASE WHEN " j ".payload = '' THEN COALESCE(sub.body, '') ELSE " j ".payload END"
+#define BOOKING_OF_DOSSIER(j) "CASE WHEN " j ".payload = '' THEN 1 ELSE 0 END"
+#define SUBMISSION_OF_SHIPMENT " LEFT JOIN submissions sub ON sub.id = s.submission_id"
 /* $1 carrier, $2 now, $3 max, $4 lease token base, $5 worker, $6 instance, $7 expiry.
  * The same ordering rules as SQLite's: notifications of a dossier leave in queue order across
  * both legs, a cancel waits for its booking's carrier reference. */
@@ -51,10 +57,9 @@ static const char SQL_LEASE_DUE[] =
     "   lease_instance = $6::text, lease_expires_at = $7::bigint, attempts = jobs.attempts + 1,"
     "   updated_at = $2::bigint FROM num WHERE jobs.id = num.id"
     "   RETURNING jobs.id, jobs.kind, jobs.shipment_id, jobs.attempts, jobs.payload, jobs.lease, jobs.next_attempt_at)"
-    " SELECT up.id, up.kind, COALESCE(up.shipment_id, 0), up.attempts,"
-    " CASE WHEN up.payload = '' THEN COALESCE(sub.body, '') ELSE up.payload END, up.lease,"
-    " COALESCE(s.waybill, ''), COALESCE(s.carrier_ref, ''), CASE WHEN up.payload = '' THEN 1 ELSE 0 END"
-    " FROM up LEFT JOIN shipments s ON s.id = up.shipment_id LEFT JOIN submissions sub ON sub.id = s.submission_id"
+    " SELECT up.id, up.kind, COALESCE(up.shipment_id, 0), up.attempts, " BOOKING_TEXT("up") ", up.lease,"
+    " COALESCE(s.waybill, ''), COALESCE(s.carrier_ref, ''), " BOOKING_OF_DOSSIER("up")
+    " FROM up LEFT JOIN shipments s ON s.id = up.shipment_id" SUBMISSION_OF_SHIPMENT
     " ORDER BY up.next_attempt_at, up.id";
 #define JOB_COLUMNS                                                                                                \
     "j.id, COALESCE(j.lease, 0), COALESCE(j.shipment_id, 0), j.next_attempt_at, j.kind, j.carrier, j.state,"      \
@@ -88,13 +93,9 @@ static const char SQL_LIST[] =
     "SELECT " JOB_COLUMNS " FROM jobs j WHERE ($1::text IS NULL OR j.state = $1::text)"
     " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM shipments s JOIN dossiers d ON d.id = s.dossier_id"
     " WHERE s.id = j.shipment_id AND d.agency_code = $3::text)) ORDER BY j.id DESC LIMIT $2::bigint";
-/* a book job queued at intake stores no payload: the submission's body stands in for it
- * (store_dossiers.h), here and in SQL_LEASE_DUE */
 static const char SQL_BOOK_PAYLOAD[] =
-    "SELECT CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END,"
-    " CASE WHEN j.payload = '' THEN 1 ELSE 0 END FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
-    " LEFT JOIN submissions sub ON sub.id = s.submission_id WHERE j.shipment_id = $1::bigint AND j.kind = 'book'"
-    " ORDER BY j.id LIMIT 1";
+    "SELECT " BOOKING_TEXT("j") ", " BOOKING_OF_DOSSIER("j") " FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    SUBMISSION_OF_SHIPMENT " WHERE j.shipment_id = $1::bigint AND j.kind = 'book' ORDER BY j.id LIMIT 1";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 static const char SQL_INFLIGHT[] = "SELECT carrier, COUNT(*) FROM jobs WHERE state = 'leased' GROUP BY carrier";
 /* the scheduler marks each late shipment once (shipments.sla_breached), so the sum stays cheap */

@@ -22,11 +22,16 @@ static const char SQL_REQUEUE_ALL[] =
 static const char SQL_EXPIRE[] =
     "UPDATE jobs SET state = 'ready', lease = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?1"
     " WHERE state = 'leased' AND lease_expires_at < ?1";
+/* a book job queued at intake stores no payload: the submission's body stands in for it
+ * (store_dossiers.h); BOOKING_TEXT is the job's payload or that body, BOOKING_OF_DOSSIER says
+ * which, both over a job row j joined to its shipment s and SUBMISSION_OF_SHIPMENT */
+#define BOOKING_TEXT "CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END"
+#define BOOKING_OF_DOSSIER "j.payload = ''"
+#define SUBMISSION_OF_SHIPMENT " LEFT JOIN submissions sub ON sub.id = s.submission_id"
 static const char SQL_DUE[] =
-    "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts,"
-    " CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END, COALESCE(s.waybill, ''),"
-    " COALESCE(s.carrier_ref, ''), j.payload = '' FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
-    " LEFT JOIN submissions sub ON sub.id = s.submission_id"
+    "SELECT j.id, j.kind, COALESCE(j.shipment_id, 0), j.attempts, " BOOKING_TEXT ", COALESCE(s.waybill, ''),"
+    " COALESCE(s.carrier_ref, ''), " BOOKING_OF_DOSSIER " FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    SUBMISSION_OF_SHIPMENT
     " WHERE j.state = 'ready' AND j.carrier = ?1 AND j.next_attempt_at <= ?2"
     /* notifications leave in the order they were queued per dossier, across both legs of a "both" dossier */
     " AND (j.kind != 'notify' OR NOT EXISTS (SELECT 1 FROM shipments ps JOIN jobs p ON p.shipment_id = ps.id"
@@ -57,12 +62,9 @@ static const char SQL_PAUSE[] =
 static const char SQL_REVIVE_ALL[] =
     "UPDATE jobs SET state = 'ready', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE state = 'dead'"
     " AND (?2 = '' OR kind = ?2) AND (?3 = '' OR carrier = ?3) AND updated_at >= ?4";
-/* a book job queued at intake stores no payload: the submission's body stands in for it
- * (store_dossiers.h), here and in SQL_DUE */
 static const char SQL_BOOK_PAYLOAD[] =
-    "SELECT CASE WHEN j.payload = '' THEN COALESCE(sub.body, '') ELSE j.payload END, j.payload = ''"
-    " FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id LEFT JOIN submissions sub ON sub.id = s.submission_id"
-    " WHERE j.shipment_id = ?1 AND j.kind = 'book'";
+    "SELECT " BOOKING_TEXT ", " BOOKING_OF_DOSSIER " FROM jobs j LEFT JOIN shipments s ON s.id = j.shipment_id"
+    SUBMISSION_OF_SHIPMENT " WHERE j.shipment_id = ?1 AND j.kind = 'book'";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'ready'";
 
 /* next_lease - lease tokens only need to differ between leases of one job; seeding
