@@ -14,6 +14,7 @@ are marked @sqlite_only.
 """
 import concurrent.futures
 import glob
+import itertools
 import json
 import os
 import signal
@@ -113,11 +114,16 @@ def make_dossier(seq, template=None, prefix_date="251124"):
 
 
 class Proc:
+    _serial = itertools.count(1)
+
     def __init__(self, name, argv, cwd, env=None):
         self.name = name
         self.argv = argv
-        self.errpath = os.path.join(cwd, "%s.%d.err" % (name, int(time.time() * 1000) % 10000000))
-        self.err = open(self.errpath, "wb")
+        # a name of its own: two processes of one name started in the same millisecond (a fixture's worker
+        # and a test's) shared one file, and the test read the other's lines
+        self.errpath = os.path.join(cwd, "%s.%d.%d.err" % (name, int(time.time() * 1000) % 10000000,
+                                                          next(Proc._serial)))
+        self.err = open(self.errpath, "xb")
         self.p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=self.err,
                                   env=env or os.environ.copy(), start_new_session=True)
         self.first_line = None
