@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "gateway/store/store_backend.h"
-#include "gateway/store/token_cache.h"
 
 static const store_backend_t *const backends[] = {
     &store_backend_sqlite,
@@ -39,9 +38,8 @@ store_open(const char *uri, char *err, size_t errlen)
                 return NULL;
             self->be = be;
             self->uri = strdup(uri);
-            self->tokens = be->one_process ? token_cache_new() : NULL;
-            if (!self->uri || (be->one_process && !self->tokens)) {
-                store_close(&self);
+            if (!self->uri) {
+                be->close(self);
                 snprintf(err, errlen, "out of memory");
                 return NULL;
             }
@@ -62,7 +60,6 @@ store_close(store_t **selfp)
     if (!self)
         return;
     uri = self->uri;
-    token_cache_free(self->tokens);
     self->be->close(self);
     free(uri);
     *selfp = NULL;
@@ -120,34 +117,20 @@ store_rc_t
 store_tx_commit(store_tx_t **txp)
 {
     store_tx_t *tx = *txp;
-    store_t *store = tx->store;
-    int tokens_changed = tx->tokens_changed;
-    store_rc_t rc;
 
     *txp = NULL;
-    rc = store->be->tx_commit(tx);
-    /* before the caller answers the write: a request that starts after the answer sees no
-     * remembered token (token_cache.h) */
-    if (tokens_changed && store->tokens)
-        token_cache_bump(store->tokens);
-    return rc;
+    return tx->store->be->tx_commit(tx);
 }
 
 void
 store_tx_abort(store_tx_t **txp)
 {
     store_tx_t *tx = *txp;
-    store_t *store;
-    int tokens_changed;
 
     if (!tx)
         return;
     *txp = NULL;
-    store = tx->store;
-    tokens_changed = tx->tokens_changed;
     tx->store->be->tx_abort(tx);
-    if (tokens_changed && store->tokens)
-        token_cache_bump(store->tokens);
 }
 
 const char *

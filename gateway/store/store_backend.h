@@ -18,12 +18,9 @@
 
 typedef struct store_backend store_backend_t;
 
-struct token_cache;
-
 struct store {
     const store_backend_t *be;
     char *uri;
-    struct token_cache *tokens; /* the front's; NULL unless be->one_process (token_cache.h) */
 };
 
 #define STORE_MESSAGE_MAX 512
@@ -31,7 +28,6 @@ struct store {
 struct store_tx {
     store_t *store;
     store_mode_t mode;
-    int tokens_changed; /* set by the front when this transaction wrote the tokens */
     char message[STORE_MESSAGE_MAX];
 };
 
@@ -46,9 +42,6 @@ struct store_copy_ops;
 
 struct store_backend {
     const char *scheme; /* "sqlite": matches "sqlite:..." */
-    /* one_process - 1 when only the process that opened the store writes it (a SQLite file
-     * belongs to one bccid): the front may then remember what it alone changes (token_cache.h) */
-    int one_process;
     /* open - location is the URI without "scheme:"; fills *out (allocated by the backend) */
     store_t *(*open)(const char *location, char *err, size_t errlen);
     void (*close)(store_t *self);

@@ -482,7 +482,6 @@ sq_tx_abort(store_tx_t *base)
 
 const store_backend_t store_backend_sqlite = {
     .scheme = "sqlite",
-    .one_process = 1, /* bccid locks its state directory; a second instance needs PostgreSQL */
     .open = sq_open,
     .close = sq_close,
     .health = sq_health,

@@ -471,45 +471,6 @@ test_backup_is_private_and_never_overwrites(void **state)
     store_fixture_close(&f);
 }
 
-/* a request's lookup (store_admin_token_find, remembered on SQLite) forgets at every token
- * change that commits: a revoked token is refused at the next find, a new one is found at
- * once (unknown tokens are never remembered), a change rolled back changes nothing */
-static void
-test_find_follows_every_token_change(void **state)
-{
-    store_fixture_t f;
-    store_tx_t *tx = NULL;
-    store_token_t t;
-
-    (void)state;
-    assert_int_equal(store_fixture_open(&f), 0);
-    assert_int_equal(create(&f, "admin", "admin", NULL, "h-admin"), STORE_OK);
-    assert_int_equal(create(&f, "desk", "clerk", "000.00.31.H23", "h-desk"), STORE_OK);
-    assert_int_equal(store_admin_token_find(f.store, "h-desk", &t), STORE_OK);
-    assert_int_equal(store_admin_token_find(f.store, "h-desk", &t), STORE_OK); /* remembered */
-    assert_string_equal(t.name, "desk");
-    assert_string_equal(t.role, "clerk");
-    assert_string_equal(t.agency_code, "000.00.31.H23");
-
-    assert_int_equal(store_admin_token_find(f.store, "h-late", &t), STORE_NOT_FOUND);
-    assert_int_equal(create(&f, "late", "post_office", NULL, "h-late"), STORE_OK);
-    assert_int_equal(store_admin_token_find(f.store, "h-late", &t), STORE_OK);
-
-    /* a revocation rolled back: the token still works */
-    assert_int_equal(store_tx_begin(f.store, STORE_WRITE, &tx), STORE_OK);
-    assert_int_equal(store_admin_token_revoke(tx, "desk", NOW), STORE_OK);
-    store_tx_abort(&tx);
-    assert_int_equal(store_admin_token_find(f.store, "h-desk", &t), STORE_OK);
-
-    assert_int_equal(revoke_token(&f, "desk"), STORE_OK);
-    assert_int_equal(store_admin_token_find(f.store, "h-desk", &t), STORE_NOT_FOUND);
-    assert_int_equal(store_admin_token_find(f.store, "h-late", &t), STORE_OK);
-    assert_int_equal(revoke_token(&f, "late"), STORE_OK);
-    assert_int_equal(store_admin_token_find(f.store, "h-late", &t), STORE_NOT_FOUND);
-    assert_int_equal(store_admin_token_find(f.store, "h-admin", &t), STORE_OK);
-    store_fixture_close(&f);
-}
-
 /* --------------------------------------------- two instances on one database */
 
 static store_t *
@@ -523,13 +484,17 @@ second_instance(store_fixture_t *f)
     return s;
 }
 
-/* lookup_on - a request's lookup (store_admin_token_find) on one instance */
 static store_rc_t
 lookup_on(store_t *store, const char *hash)
 {
+    store_tx_t *tx = NULL;
     store_token_t t;
+    store_rc_t rc;
 
-    return store_admin_token_find(store, hash, &t);
+    assert_int_equal(store_tx_begin(store, STORE_READ, &tx), STORE_OK);
+    rc = store_admin_token_lookup(tx, hash, &t);
+    store_tx_abort(&tx);
+    return rc;
 }
 
 /* a token revoked through one instance is refused by the other at its next lookup */
@@ -615,7 +580,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_find_follows_every_token_change),
         cmocka_unit_test(test_last_admin_is_never_revoked),
         cmocka_unit_test(test_revoke_fails_cleanly_at_every_step),
         cmocka_unit_test(test_purge),
