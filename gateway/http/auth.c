@@ -135,15 +135,11 @@ auth_check(store_t *store, const char *token, auth_client_t *who)
 {
     char hex[SHA256_HEX_LEN];
     store_token_t row;
-    store_tx_t *tx = NULL;
     store_rc_t rc;
 
     memset(who, 0, sizeof *who);
-    if (store_tx_begin(store, STORE_READ, &tx) != STORE_OK)
-        return -1;
     sha256_hex(token, strlen(token), hex);
-    rc = store_admin_token_lookup(tx, hex, &row);
-    store_tx_abort(&tx);
+    rc = store_admin_token_find(store, hex, &row);
     if (rc == STORE_NOT_FOUND)
         return 1;
     if (rc != STORE_OK)

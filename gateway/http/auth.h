@@ -7,14 +7,14 @@
  * (a commune's one-stop desk: it then reaches only that agency's dossiers,
  * shipments and manifests). The token itself is shown once, at creation.
  * Writes run in a write transaction (the engine's, or bccid's own at start-up
- * before the engine exists); lookups open a read transaction of their own.
- * The table itself is the store's (store_admin.h).
+ * before the engine exists); lookups go through store_admin_token_find. The
+ * table itself is the store's (store_admin.h).
  *
- * No lookup is cached: several bccid instances may share one database, and a
- * token revoked through any of them must be refused by all at the next
- * request. A cache that stayed correct would have to read a revocation
- * counter from the store at every request, which costs one indexed read in a
- * read transaction: what the lookup itself costs.
+ * A token revoked through any instance is refused by all at the next request.
+ * The store decides what that allows: on SQLite it remembers live tokens
+ * until any process on the file next changes a token (a generation they
+ * share, gateway/store/token_cache.h); on PostgreSQL every lookup reads the
+ * table.
  */
 #ifndef BCCI_AUTH_H
 #define BCCI_AUTH_H
@@ -52,8 +52,8 @@ int auth_token_create(store_tx_t *tx, const char *name, const char *role, const 
 int auth_token_revoke(store_tx_t *tx, const char *name, int64_t now, api_error_t *err);
 
 /* auth_check - who calls with this clear token: 0 and *who for a live token, 1 unknown or
- * revoked, -1 when the store cannot be read. Read from the store at every call (see above),
- * so a request that starts after a revocation committed on any instance is refused. */
+ * revoked, -1 when the store cannot be read. A request that starts after a revocation
+ * committed on any instance is refused (see above). */
 int auth_check(store_t *store, const char *token, auth_client_t *who);
 
 #endif

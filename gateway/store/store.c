@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway/store/store_backend.h"
+#include "gateway/store/token_cache.h"
 
 static const store_backend_t *const backends[] = {
     &store_backend_sqlite,
@@ -38,8 +39,9 @@ store_open(const char *uri, char *err, size_t errlen)
                 return NULL;
             self->be = be;
             self->uri = strdup(uri);
-            if (!self->uri) {
-                be->close(self);
+            self->tokens = be->tokens_generation ? token_cache_new() : NULL;
+            if (!self->uri || (be->tokens_generation && !self->tokens)) {
+                store_close(&self);
                 snprintf(err, errlen, "out of memory");
                 return NULL;
             }
@@ -60,6 +62,7 @@ store_close(store_t **selfp)
     if (!self)
         return;
     uri = self->uri;
+    token_cache_free(self->tokens);
     self->be->close(self);
     free(uri);
     *selfp = NULL;
@@ -117,20 +120,34 @@ store_rc_t
 store_tx_commit(store_tx_t **txp)
 {
     store_tx_t *tx = *txp;
+    store_t *store = tx->store;
+    int tokens_changed = tx->tokens_changed;
+    store_rc_t rc;
 
     *txp = NULL;
-    return tx->store->be->tx_commit(tx);
+    rc = store->be->tx_commit(tx);
+    /* before the caller answers the write: a request that starts after the answer sees no
+     * remembered token (token_cache.h) */
+    if (tokens_changed && store->be->tokens_bump)
+        store->be->tokens_bump(store);
+    return rc;
 }
 
 void
 store_tx_abort(store_tx_t **txp)
 {
     store_tx_t *tx = *txp;
+    store_t *store;
+    int tokens_changed;
 
     if (!tx)
         return;
     *txp = NULL;
+    store = tx->store;
+    tokens_changed = tx->tokens_changed;
     tx->store->be->tx_abort(tx);
+    if (tokens_changed && store->be->tokens_bump)
+        store->be->tokens_bump(store);
 }
 
 const char *

@@ -9,6 +9,7 @@
 
 #include "gateway/store/backend_admin.h"
 #include "gateway/store/store_backend.h"
+#include "gateway/store/token_cache.h"
 
 void
 store_token_list_free(store_token_list_t *list)
@@ -59,6 +60,7 @@ store_rc_t
 store_admin_token_create(store_tx_t *tx, const char *name, const char *role, const char *agency_code,
                          const char *token_hash, int64_t now)
 {
+    tx->tokens_changed = 1;
     return tx->store->be->admin->token_create(tx, name, role, agency_code, token_hash, now);
 }
 
@@ -69,8 +71,31 @@ store_admin_token_lookup(store_tx_t *tx, const char *token_hash, store_token_t *
 }
 
 store_rc_t
+store_admin_token_find(store_t *store, const char *token_hash, store_token_t *out)
+{
+    store_tx_t *tx = NULL;
+    uint64_t before = 0, after = 0;
+    int cacheable = store->tokens && store->be->tokens_generation(store, &before) == 0;
+    store_rc_t rc;
+
+    /* the generation is taken before the read begins and checked after it: token_cache.h
+     * says why that order */
+    if (cacheable && token_cache_get(store->tokens, token_hash, before, out))
+        return STORE_OK;
+    rc = store_tx_begin(store, STORE_READ, &tx);
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_admin_token_lookup(tx, token_hash, out);
+    store_tx_abort(&tx);
+    if (rc == STORE_OK && cacheable && store->be->tokens_generation(store, &after) == 0 && after == before)
+        token_cache_put(store->tokens, token_hash, out, before);
+    return rc;
+}
+
+store_rc_t
 store_admin_token_revoke(store_tx_t *tx, const char *name, int64_t now)
 {
+    tx->tokens_changed = 1;
     return tx->store->be->admin->token_revoke(tx, name, now);
 }
 

@@ -50,6 +50,12 @@ store_rc_t store_admin_token_create(store_tx_t *tx, const char *name, const char
 /* store_admin_token_lookup - the live token with token_hash into *out; STORE_NOT_FOUND when
  * unknown or revoked */
 store_rc_t store_admin_token_lookup(store_tx_t *tx, const char *token_hash, store_token_t *out);
+/* store_admin_token_find - the same lookup in a read transaction of its own, for a request's
+ * bearer token. Where the backend keeps a token generation (SQLite) a live token is
+ * remembered until any process on the store next creates or revokes a token
+ * (gateway/store/token_cache.h); elsewhere (PostgreSQL) it is read every time. Either way a
+ * revocation counts for every lookup that starts after its commit returned. */
+store_rc_t store_admin_token_find(store_t *store, const char *token_hash, store_token_t *out);
 /* store_admin_token_revoke - revoke the live token name. STORE_NOT_FOUND when no live token
  * has that name; STORE_CONFLICT when it is the last live admin token (nothing changes) */
 store_rc_t store_admin_token_revoke(store_tx_t *tx, const char *name, int64_t now);

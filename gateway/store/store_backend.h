@@ -18,9 +18,12 @@
 
 typedef struct store_backend store_backend_t;
 
+struct token_cache;
+
 struct store {
     const store_backend_t *be;
     char *uri;
+    struct token_cache *tokens; /* the front's; NULL unless be->tokens_generation (token_cache.h) */
 };
 
 #define STORE_MESSAGE_MAX 512
@@ -28,6 +31,7 @@ struct store {
 struct store_tx {
     store_t *store;
     store_mode_t mode;
+    int tokens_changed; /* set by the front when this transaction wrote the tokens */
     char message[STORE_MESSAGE_MAX];
 };
 
@@ -42,6 +46,12 @@ struct store_copy_ops;
 
 struct store_backend {
     const char *scheme; /* "sqlite": matches "sqlite:..." */
+    /* tokens_generation - a counter every process on this store sees, bumped by tokens_bump
+     * after each transaction that changed the tokens ended; 0 and *out, or -1 when it cannot
+     * be read now (the lookup then reads the database). Both NULL: the backend keeps none,
+     * and no token is remembered (token_cache.h) */
+    int (*tokens_generation)(store_t *self, uint64_t *out);
+    void (*tokens_bump)(store_t *self);
     /* open - location is the URI without "scheme:"; fills *out (allocated by the backend) */
     store_t *(*open)(const char *location, char *err, size_t errlen);
     void (*close)(store_t *self);

@@ -317,6 +317,7 @@ store_copy(store_t *from, store_t *to, store_copy_report_t *report, char *err, s
         store_tx_abort(&rd);
         return rc;
     }
+    wr->tokens_changed = 1; /* the tokens table is among the copied ones */
     if ((rc = known_tables(rd, from_tables, &nfrom, err, errlen)) == STORE_OK &&
         (rc = known_tables(wr, to_tables, &nto, err, errlen)) == STORE_OK &&
         (rc = target_empty(wr, to_tables, nto, err, errlen)) == STORE_OK &&

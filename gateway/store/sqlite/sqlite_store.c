@@ -14,10 +14,16 @@
 #include "gateway/store/sqlite/sqlite_internal.h"
 #include "gateway/store/sqlite/sqlite_access.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -130,6 +136,7 @@ struct sqlite_store {
     int failing;                 /* the last write transaction could not begin or commit */
     char failing_why[256];
     struct sqlite_pool *pool;    /* S10 reservations beside the file (writer thread only) */
+    uint64_t *tokens_generation; /* mapped from PATH-tokens, shared by every process on the file */
 };
 
 struct sqlite_tx {
@@ -248,6 +255,57 @@ sq_leader_try(store_t *base, const char *role, int *held)
 
 static void sq_close(store_t *base);
 
+/* ------------------------------------------------------- token generation */
+
+/* map_tokens_generation - the 8-byte counter in PATH-tokens, mapped shared: every bccid on
+ * this database file (each with its own state directory) bumps and reads the same word, as
+ * SQLite's own WAL index is shared memory between them. Without it nothing is remembered. */
+static void
+map_tokens_generation(sqlite_store_t *self)
+{
+    char file[4200];
+    struct stat sb;
+    void *p;
+    int fd;
+
+    if (snprintf(file, sizeof file, "%s-tokens", self->path) >= (int)sizeof file)
+        return;
+    fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || fstat(fd, &sb) != 0 || (sb.st_size < (off_t)sizeof(uint64_t) && ftruncate(fd, sizeof(uint64_t)) != 0)) {
+        log_warn("cannot use %s (%s): API tokens are read from the database at every request", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        log_warn("cannot map %s (%s): API tokens are read from the database at every request", file, strerror(errno));
+        return;
+    }
+    self->tokens_generation = p;
+}
+
+static int
+sq_tokens_generation(store_t *base, uint64_t *out)
+{
+    sqlite_store_t *self = S(base);
+
+    if (!self->tokens_generation)
+        return -1;
+    *out = __atomic_load_n(self->tokens_generation, __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+static void
+sq_tokens_bump(store_t *base)
+{
+    sqlite_store_t *self = S(base);
+
+    if (self->tokens_generation)
+        __atomic_add_fetch(self->tokens_generation, 1, __ATOMIC_ACQ_REL);
+}
+
 static store_t *
 sq_open(const char *path, char *err, size_t errlen)
 {
@@ -296,6 +354,7 @@ sq_open(const char *path, char *err, size_t errlen)
     self->pool = sqlite_pool_open(path, self->writer, err, errlen);
     if (!self->pool)
         goto fail;
+    map_tokens_generation(self);
     return &self->base;
 fail:
     sq_close(&self->base);
@@ -315,6 +374,8 @@ sq_close(store_t *base)
     sqlite_pool_close(&self->pool);
     pthread_mutex_destroy(&self->readers_lock);
     pthread_mutex_destroy(&self->health_lock);
+    if (self->tokens_generation)
+        munmap(self->tokens_generation, sizeof(uint64_t));
     free(self->path);
     free(self);
 }
@@ -482,6 +543,8 @@ sq_tx_abort(store_tx_t *base)
 
 const store_backend_t store_backend_sqlite = {
     .scheme = "sqlite",
+    .tokens_generation = sq_tokens_generation,
+    .tokens_bump = sq_tokens_bump,
     .open = sq_open,
     .close = sq_close,
     .health = sq_health,
