@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* OpenSSL 3 looks the algorithm up in its provider tables on every EVP_sha256() digest and
@@ -60,8 +61,9 @@ sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
     hex_encode(d, SHA256_LEN, out);
 }
 
-void
-hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA256_LEN])
+/* hmac_composed - HMAC from scratch: both key blocks hashed again for this message */
+static void
+hmac_composed(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
     enum { BLOCK = 64 };
     uint8_t k[BLOCK] = { 0 }, pad[BLOCK], inner[SHA256_LEN];
@@ -90,6 +92,127 @@ hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_
     EVP_MD_CTX_free(ctx);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(inner, sizeof inner);
+}
+
+/* Keyed states. Under one key, the two key blocks of every HMAC (key^ipad, key^opad) hash to
+ * the same digest states; the gateway MACs with a few long-lived keys (the chain key, the
+ * tracking key, the case-system secret), three times per intake. Each thread keeps the states
+ * of the last KEYED_SLOTS keys it used, found by the key's bytes, so an HMAC costs the
+ * message's blocks and one outer block. A key longer than a block, or a thread whose states
+ * cannot be allocated, takes hmac_composed. The states are freed when their thread ends. */
+enum { KEYED_SLOTS = 4, KEY_BLOCK = 64 };
+
+typedef struct {
+    int used;
+    size_t keylen;
+    uint8_t key[KEY_BLOCK];
+    EVP_MD_CTX *inner, *outer; /* after key^ipad, key^opad */
+} keyed_state_t;
+
+typedef struct {
+    keyed_state_t slot[KEYED_SLOTS];
+    unsigned next;   /* the slot a new key replaces */
+    EVP_MD_CTX *work; /* one message at a time */
+} keyed_states_t;
+
+static pthread_key_t states_key;
+static pthread_once_t states_once = PTHREAD_ONCE_INIT;
+static int states_ready;
+
+static void
+free_states(void *p)
+{
+    keyed_states_t *st = p;
+    int i;
+
+    for (i = 0; i < KEYED_SLOTS; i++) {
+        EVP_MD_CTX_free(st->slot[i].inner);
+        EVP_MD_CTX_free(st->slot[i].outer);
+    }
+    EVP_MD_CTX_free(st->work);
+    OPENSSL_cleanse(st, sizeof *st);
+    free(st);
+}
+
+static void
+make_states_key(void)
+{
+    states_ready = pthread_key_create(&states_key, free_states) == 0;
+}
+
+static keyed_states_t *
+thread_states(void)
+{
+    keyed_states_t *st;
+
+    pthread_once(&states_once, make_states_key);
+    if (!states_ready)
+        return NULL;
+    st = pthread_getspecific(states_key);
+    if (st)
+        return st;
+    st = calloc(1, sizeof *st);
+    if (st && pthread_setspecific(states_key, st) != 0) {
+        free(st);
+        st = NULL;
+    }
+    return st;
+}
+
+/* keyed - the states for key, built on first use; NULL when OpenSSL cannot (out of memory) */
+static keyed_state_t *
+keyed(keyed_states_t *st, const void *key, size_t keylen)
+{
+    uint8_t pad[KEY_BLOCK];
+    keyed_state_t *s;
+    const EVP_MD *md = sha256_algorithm();
+    int i, ok;
+
+    for (i = 0; i < KEYED_SLOTS; i++)
+        if (st->slot[i].used && st->slot[i].keylen == keylen && CRYPTO_memcmp(st->slot[i].key, key, keylen) == 0)
+            return &st->slot[i];
+    s = &st->slot[st->next++ % KEYED_SLOTS];
+    s->used = 0;
+    if (!s->inner)
+        s->inner = EVP_MD_CTX_new();
+    if (!s->outer)
+        s->outer = EVP_MD_CTX_new();
+    memset(s->key, 0, sizeof s->key);
+    if (keylen)
+        memcpy(s->key, key, keylen);
+    for (i = 0; i < KEY_BLOCK; i++)
+        pad[i] = s->key[i] ^ 0x36;
+    ok = s->inner && EVP_DigestInit_ex(s->inner, md, NULL) && EVP_DigestUpdate(s->inner, pad, KEY_BLOCK);
+    for (i = 0; i < KEY_BLOCK; i++)
+        pad[i] = s->key[i] ^ 0x5c;
+    ok = ok && s->outer && EVP_DigestInit_ex(s->outer, md, NULL) && EVP_DigestUpdate(s->outer, pad, KEY_BLOCK);
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) {
+        OPENSSL_cleanse(s->key, sizeof s->key);
+        return NULL;
+    }
+    s->keylen = keylen;
+    s->used = 1;
+    return s;
+}
+
+void
+hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA256_LEN])
+{
+    keyed_states_t *st = keylen <= KEY_BLOCK ? thread_states() : NULL;
+    keyed_state_t *s = st ? keyed(st, key, keylen) : NULL;
+    uint8_t inner[SHA256_LEN];
+
+    if (s && !st->work)
+        st->work = EVP_MD_CTX_new();
+    if (s && st->work && EVP_MD_CTX_copy_ex(st->work, s->inner) && EVP_DigestUpdate(st->work, data, len) &&
+        EVP_DigestFinal_ex(st->work, inner, NULL) && EVP_MD_CTX_copy_ex(st->work, s->outer) &&
+        EVP_DigestUpdate(st->work, inner, SHA256_LEN) && EVP_DigestFinal_ex(st->work, out, NULL)) {
+        OPENSSL_cleanse(inner, sizeof inner);
+        return;
+    }
+    hmac_composed(key, keylen, data, len, out);
 }
 
 void

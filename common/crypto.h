@@ -1,8 +1,10 @@
 /*
  * crypto - hashing, HMAC, randomness and constant-time comparison (OpenSSL)
  *
- * All output buffers are caller-provided and sized by the constants below;
- * nothing here allocates.
+ * All output buffers are caller-provided and sized by the constants below.
+ * hmac_sha256 keeps, per thread, the keyed digest states of the last few keys
+ * it was given (crypto.c says why); they are this module's, freed when the
+ * thread ends. Nothing else allocates.
  */
 #ifndef BCCI_CRYPTO_H
 #define BCCI_CRYPTO_H
