@@ -112,7 +112,7 @@ typedef struct {
 
 typedef struct {
     keyed_state_t slot[KEYED_SLOTS];
-    unsigned next;   /* the slot a new key replaces */
+    unsigned next;    /* the slot a new key replaces */
     EVP_MD_CTX *work; /* one message at a time */
 } keyed_states_t;
 

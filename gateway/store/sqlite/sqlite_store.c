@@ -271,19 +271,20 @@ map_tokens_generation(sqlite_store_t *self)
     if (snprintf(file, sizeof file, "%s-tokens", self->path) >= (int)sizeof file)
         return;
     fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || fstat(fd, &sb) != 0 || (sb.st_size < (off_t)sizeof(uint64_t) && ftruncate(fd, sizeof(uint64_t)) != 0)) {
-        log_warn("cannot use %s (%s): API tokens are read from the database at every request", file, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        log_warn("cannot map %s (%s): API tokens are read from the database at every request", file, strerror(errno));
-        return;
-    }
-    self->tokens_generation = p;
+    /* a new file is grown to one word (zero); an existing one keeps its count */
+    if (fd >= 0 && fstat(fd, &sb) == 0 &&
+        (sb.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0))
+        p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    else
+        p = MAP_FAILED;
+    if (p == MAP_FAILED)
+        log_warn("cannot use %s (%s): API tokens are read from the database at every request; check that bccid "
+                 "may write the database's directory",
+                 file, strerror(errno));
+    else
+        self->tokens_generation = p;
+    if (fd >= 0)
+        close(fd);
 }
 
 static int

@@ -136,7 +136,7 @@ store_fixture_open(store_fixture_t *f)
 void
 store_fixture_close(store_fixture_t *f)
 {
-    static const char *const files[] = { "bcci.db", "bcci.db-wal", "bcci.db-shm", "s10-reserved" };
+    static const char *const files[] = { "bcci.db", "bcci.db-wal", "bcci.db-shm", "bcci.db-tokens", "s10-reserved" };
     char path[700];
     size_t i;
 

@@ -510,6 +510,48 @@ test_find_follows_every_token_change(void **state)
     store_fixture_close(&f);
 }
 
+/* SQLite: when the shared generation cannot be kept (here PATH-tokens is a directory), the
+ * store still opens and every lookup reads the database, so a revocation counts at once */
+static void
+test_without_a_generation_file_every_find_reads(void **state)
+{
+    static const char *const db_files[] = { "", "-wal", "-shm" };
+    store_fixture_t f;
+    size_t i;
+    char path[700], uri[800], err[512];
+    store_tx_t *tx = NULL;
+    store_token_t t;
+    store_t *s;
+
+    (void)state;
+    if (!store_fixture_sqlite())
+        skip(); /* PostgreSQL keeps no generation at all: test_revocation_seen_by_every_instance */
+    assert_int_equal(store_fixture_open(&f), 0);
+    snprintf(path, sizeof path, "%s/nogen.db-tokens", f.dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(uri, sizeof uri, "sqlite:%s/nogen.db", f.dir);
+    s = store_open(uri, err, sizeof err);
+    if (!s)
+        fail_msg("open without a generation file: %s", err);
+    assert_int_equal(store_tx_begin(s, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_create(tx, "admin", "admin", NULL, "h-admin", NOW), STORE_OK);
+    assert_int_equal(store_admin_token_create(tx, "desk", "clerk", NULL, "h-desk", NOW), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    assert_int_equal(store_admin_token_find(s, "h-desk", &t), STORE_OK);
+    assert_int_equal(store_admin_token_find(s, "h-desk", &t), STORE_OK);
+    assert_int_equal(store_tx_begin(s, STORE_WRITE, &tx), STORE_OK);
+    assert_int_equal(store_admin_token_revoke(tx, "desk", NOW), STORE_OK);
+    assert_int_equal(store_tx_commit(&tx), STORE_OK);
+    assert_int_equal(store_admin_token_find(s, "h-desk", &t), STORE_NOT_FOUND);
+    store_close(&s);
+    rmdir(path);
+    for (i = 0; i < sizeof db_files / sizeof db_files[0]; i++) {
+        snprintf(path, sizeof path, "%s/nogen.db%s", f.dir, db_files[i]);
+        unlink(path);
+    }
+    store_fixture_close(&f);
+}
+
 /* --------------------------------------------- two instances on one database */
 
 static store_t *
@@ -618,6 +660,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_find_follows_every_token_change),
+        cmocka_unit_test(test_without_a_generation_file_every_find_reads),
         cmocka_unit_test(test_last_admin_is_never_revoked),
         cmocka_unit_test(test_revoke_fails_cleanly_at_every_step),
         cmocka_unit_test(test_purge),
