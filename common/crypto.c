@@ -61,46 +61,13 @@ sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
     hex_encode(d, SHA256_LEN, out);
 }
 
-/* hmac_composed - HMAC from scratch: both key blocks hashed again for this message */
-static void
-hmac_composed(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA256_LEN])
-{
-    enum { BLOCK = 64 };
-    uint8_t k[BLOCK] = { 0 }, pad[BLOCK], inner[SHA256_LEN];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    const EVP_MD *md = sha256_algorithm();
-    int i, ok;
-
-    if (keylen > BLOCK)
-        sha256(key, keylen, k);
-    else if (keylen)
-        memcpy(k, key, keylen);
-    for (i = 0; i < BLOCK; i++)
-        pad[i] = k[i] ^ 0x36;
-    ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, BLOCK) &&
-         EVP_DigestUpdate(ctx, data, len) && EVP_DigestFinal_ex(ctx, inner, NULL);
-    for (i = 0; i < BLOCK; i++)
-        pad[i] = k[i] ^ 0x5c;
-    ok = ok && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, BLOCK) &&
-         EVP_DigestUpdate(ctx, inner, SHA256_LEN) && EVP_DigestFinal_ex(ctx, out, NULL);
-    if (!ok) {
-        /* out of memory inside OpenSSL: the one-shot call still answers correctly */
-        unsigned int n = SHA256_LEN;
-
-        HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
-    }
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_cleanse(k, sizeof k);
-    OPENSSL_cleanse(pad, sizeof pad);
-    OPENSSL_cleanse(inner, sizeof inner);
-}
-
-/* Keyed states. Under one key, the two key blocks of every HMAC (key^ipad, key^opad) hash to
- * the same digest states; the gateway MACs with a few long-lived keys (the chain key, the
- * tracking key, the case-system secret), three times per intake. Each thread keeps the states
- * of the last KEYED_SLOTS keys it used, found by the key's bytes, so an HMAC costs the
- * message's blocks and one outer block. A key longer than a block, or a thread whose states
- * cannot be allocated, takes hmac_composed. The states are freed when their thread ends. */
+/* Keyed states. HMAC is composed from the digest (RFC 2104). Under one key, the two key
+ * blocks of every HMAC (key^ipad, key^opad) hash to the same digest states; the gateway MACs
+ * with a few long-lived keys (the chain key, the tracking key, the case-system secret), three
+ * times per intake. Each thread keeps the states of the last KEYED_SLOTS keys it used, found
+ * by the key's bytes, so an HMAC costs the message's blocks and one outer block. A key longer
+ * than a block is its SHA-256 (RFC 2104 says so). Only when OpenSSL or the allocator fails
+ * does the one-shot HMAC() answer instead. The states are freed when their thread ends. */
 enum { KEYED_SLOTS = 4, KEY_BLOCK = 64 };
 
 typedef struct {
@@ -200,19 +167,30 @@ keyed(keyed_states_t *st, const void *key, size_t keylen)
 void
 hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
-    keyed_states_t *st = keylen <= KEY_BLOCK ? thread_states() : NULL;
-    keyed_state_t *s = st ? keyed(st, key, keylen) : NULL;
-    uint8_t inner[SHA256_LEN];
+    uint8_t short_key[SHA256_LEN], inner[SHA256_LEN];
+    const void *k = key;
+    size_t klen = keylen;
+    keyed_states_t *st = thread_states();
+    keyed_state_t *s;
+    unsigned int n = SHA256_LEN;
 
+    if (keylen > KEY_BLOCK) {
+        sha256(key, keylen, short_key);
+        k = short_key;
+        klen = sizeof short_key;
+    }
+    s = st ? keyed(st, k, klen) : NULL;
     if (s && !st->work)
         st->work = EVP_MD_CTX_new();
     if (s && st->work && EVP_MD_CTX_copy_ex(st->work, s->inner) && EVP_DigestUpdate(st->work, data, len) &&
         EVP_DigestFinal_ex(st->work, inner, NULL) && EVP_MD_CTX_copy_ex(st->work, s->outer) &&
         EVP_DigestUpdate(st->work, inner, SHA256_LEN) && EVP_DigestFinal_ex(st->work, out, NULL)) {
         OPENSSL_cleanse(inner, sizeof inner);
-        return;
+    } else {
+        /* out of memory inside OpenSSL or here: the one-shot call still answers correctly */
+        HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
     }
-    hmac_composed(key, keylen, data, len, out);
+    OPENSSL_cleanse(short_key, sizeof short_key);
 }
 
 void
