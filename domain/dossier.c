@@ -12,6 +12,7 @@
 
 #include "domain/admin_units.h"
 #include "domain/calendar.h"
+#include "json_text.h"
 #include "domain/ident.h"
 #include "utf8.h"
 
@@ -761,7 +762,7 @@ build(json_t *canon, dossier_t **out, api_error_t *err)
     }
     /* the canonical text has sorted keys; validate_object built canon in that order, so
      * Jansson need not sort each object again (it would come out the same: checked first) */
-    d->canonical_text = json_dumps(canon, JSON_COMPACT | (keys_sorted(canon) ? 0 : JSON_SORT_KEYS));
+    d->canonical_text = json_text_dump(canon, JSON_COMPACT | (keys_sorted(canon) ? 0 : JSON_SORT_KEYS));
     if (!d->canonical_text) {
         api_error_set(err, 503, "unavailable", NULL, "out of memory; retry later");
         goto out;
@@ -801,25 +802,17 @@ out:
     return rc;
 }
 
-/* parse_object - body as a JSON object within the size and depth limits; NULL with err */
-static json_t *
-parse_object(const char *body, size_t len, api_error_t *err)
+json_t *
+request_json_object(const char *body, size_t len, api_error_t *err)
 {
     json_error_t jerr;
-    json_t *root;
-
-    if (len > DOSSIER_MAX_BODY) {
-        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
-        return NULL;
-    }
-    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
-        api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
-        return NULL;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_text_parse(body, len, DOSSIER_MAX_DEPTH, &jerr);
     if (!root) {
-        api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
-                      jerr.column, jerr.text);
+        if (json_error_code(&jerr) == json_error_stack_overflow)
+            api_error_set(err, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
+        else
+            api_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line,
+                          jerr.column, jerr.text);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -830,6 +823,17 @@ parse_object(const char *body, size_t len, api_error_t *err)
     return root;
 }
 
+/* parse_dossier - a dossier body: within DOSSIER_MAX_BODY, then as any request body */
+static json_t *
+parse_dossier(const char *body, size_t len, api_error_t *err)
+{
+    if (len > DOSSIER_MAX_BODY) {
+        api_error_set(err, 413, "body_too_large", NULL, "the body exceeds %d bytes", DOSSIER_MAX_BODY);
+        return NULL;
+    }
+    return request_json_object(body, len, err);
+}
+
 int
 dossier_from_json(const char *body, size_t len, const char *default_carrier, dossier_t **out, api_error_t *err)
 {
@@ -837,7 +841,7 @@ dossier_from_json(const char *body, size_t len, const char *default_carrier, dos
     int rc = -1;
 
     *out = NULL;
-    root = parse_object(body, len, err);
+    root = parse_dossier(body, len, err);
     if (!root)
         return -1;
     canon = json_object();
@@ -866,7 +870,7 @@ dossier_result_of_both(const char *both_canonical, const char *body, size_t len,
     int rc = -1;
 
     *out = NULL;
-    root = parse_object(body, len, err);
+    root = parse_dossier(body, len, err);
     if (!root)
         goto out;
     if (!result || validate_object(root, result_rules, "", result, err) != 0)

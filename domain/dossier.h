@@ -63,6 +63,12 @@ char *dossier_book_payload_text(const char *canonical_text);
 /* dossier_set_id_key - the key of the CCCD hash (the server secret); call once at start-up */
 void dossier_set_id_key(const void *key, size_t len);
 
+/* request_json_object - a request body as a JSON object (common/json_text.h: strict, duplicate
+ * keys refused) nested at most DOSSIER_MAX_DEPTH levels; caller owns it. NULL with err set:
+ * 400 invalid_json saying where and why. The size limit is the caller's (HTTP: max_body;
+ * a dossier: DOSSIER_MAX_BODY). */
+json_t *request_json_object(const char *body, size_t len, api_error_t *err);
+
 /* json_depth_ok - 1 when the nesting depth of JSON text stays within max (strings skipped) */
 int json_depth_ok(const char *text, size_t len, int max);
 

@@ -26,7 +26,9 @@
 #include "gateway/http/auth.h"
 #include "gateway/http/http_deadline.h"
 #include "gateway/http/http_internal.h"
+#include "json_text.h"
 #include "gateway/store/store_dossiers.h"
+#include "domain/dossier.h"
 #include "domain/ident.h"
 #include "domain/s10.h"
 #include "log.h"
@@ -253,25 +255,8 @@ http_parse_object(http_ctx_t *c, api_error_t *e)
 {
     size_t len;
     const char *body = http_body(c, &len);
-    json_error_t jerr;
-    json_t *root;
 
-    if (!json_depth_ok(body, len, DOSSIER_MAX_DEPTH)) {
-        api_error_set(e, 400, "invalid_json", NULL, "JSON nested deeper than %d levels", DOSSIER_MAX_DEPTH);
-        return NULL;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_error_set(e, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
-                      jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        api_error_set(e, 400, "invalid_json", NULL, "the body must be a JSON object");
-        return NULL;
-    }
-    return root;
+    return request_json_object(body, len, e);
 }
 
 void
@@ -355,7 +340,7 @@ http_send_bytes(http_ctx_t *c, int status, const char *content_type, char *data,
 enum MHD_Result
 http_send_json(http_ctx_t *c, int status, json_t *doc)
 {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? json_text_dump(doc, JSON_COMPACT) : NULL;
 
     json_decref(doc);
     if (!text) {
