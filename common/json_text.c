@@ -362,10 +362,30 @@ enter(parser_t *ps)
     return 0;
 }
 
+/* after_member - past the separator after a member or element: 1 when another follows, 0 when
+ * close ended the container, -1 on anything else (reported) */
+static int
+after_member(parser_t *ps, char close)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+        ps->p++;
+        skip_space(ps);
+        return 1;
+    }
+    if (ps->p < ps->end && *ps->p == (unsigned char)close) {
+        ps->p++;
+        return 0;
+    }
+    fail(ps, ps->p, json_error_invalid_syntax, "'%c' expected", close);
+    return -1;
+}
+
 static json_t *
 parse_object(parser_t *ps)
 {
     json_t *obj;
+    int rc;
 
     if (enter(ps) != 0)
         return NULL;
@@ -408,18 +428,11 @@ parse_object(parser_t *ps)
             fail(ps, key_at, json_error_out_of_memory, "out of memory");
             goto error;
         }
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            skip_space(ps);
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
+        rc = after_member(ps, '}');
+        if (rc < 0)
+            goto error;
+        if (rc == 0)
             break;
-        }
-        fail(ps, ps->p, json_error_invalid_syntax, "'}' expected");
-        goto error;
     }
     ps->depth--;
     return obj;
@@ -432,6 +445,7 @@ static json_t *
 parse_array(parser_t *ps)
 {
     json_t *arr;
+    int rc;
 
     if (enter(ps) != 0)
         return NULL;
@@ -454,18 +468,11 @@ parse_array(parser_t *ps)
             fail(ps, ps->p, json_error_out_of_memory, "out of memory");
             goto error;
         }
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            skip_space(ps);
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
+        rc = after_member(ps, ']');
+        if (rc < 0)
+            goto error;
+        if (rc == 0)
             break;
-        }
-        fail(ps, ps->p, json_error_invalid_syntax, "']' expected");
-        goto error;
     }
     ps->depth--;
     return arr;

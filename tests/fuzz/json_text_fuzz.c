@@ -18,33 +18,10 @@
 
 #include <jansson.h>
 
+#include "domain/dossier.h"
 #include "json_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* within - the nesting of text stays within max, counting brackets outside strings */
-static int
-within(const char *text, size_t len, int max)
-{
-    int depth = 0, in_string = 0;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (in_string) {
-            if (text[i] == '\\')
-                i++;
-            else if (text[i] == '"')
-                in_string = 0;
-        } else if (text[i] == '"') {
-            in_string = 1;
-        } else if ((text[i] == '{' || text[i] == '[') && ++depth > max) {
-            return 0;
-        } else if (text[i] == '}' || text[i] == ']') {
-            depth--;
-        }
-    }
-    return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a NUL byte accepted */
         return 0;
     }
-    want = within(text, len, max_depth) ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    want = json_depth_ok(text, len, max_depth) ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     got = json_text_parse(text, len, max_depth, &err);
     if (!want != !got)
         abort(); /* one parser accepts what the other refuses */

@@ -21,32 +21,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "domain/dossier.h"
 #include "json_text.h"
-
-/* depth_within - the nesting of valid JSON text stays within max (strings skipped) */
-static int
-depth_within(const char *text, size_t len, int max)
-{
-    int depth = 0, in_string = 0;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-        } else if ((c == '{' || c == '[') && ++depth > max) {
-            return 0;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return 1;
-}
 
 /* same_text - json_text_dump(v, flags) is json_dumps(v, flags), NULL included */
 static int
@@ -75,7 +51,7 @@ static int
 agree(const char *text, size_t len, int max_depth, int *accepted)
 {
     json_error_t je, me;
-    json_t *want = depth_within(text, len, max_depth) ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    json_t *want = json_depth_ok(text, len, max_depth) ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
     json_t *got = json_text_parse(text, len, max_depth, &me);
     int same;
 
