@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gateway/store/sqlite/walbuf.h"
 #include "log.h"
 
 #define DB_STMT_CACHE 96
@@ -43,7 +44,14 @@ db_open(const char *path, int readonly, char *err, size_t errlen)
     }
     pthread_once(&config_once, configure_sqlite);
     flags |= SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &self->h, flags, NULL) != SQLITE_OK) {
+    /* the writing connection appends its WAL through walbuf, which requires it to run
+     * synchronous=FULL (the store sets and checks that); readers never write the WAL */
+    if (!readonly && walbuf_register() != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: SQLite has no default VFS to wrap", path);
+        free(self);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->h, flags, readonly ? NULL : WALBUF_VFS_NAME) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path, self->h ? sqlite3_errmsg(self->h) : "no memory");
         sqlite3_close(self->h);
         free(self);

@@ -350,6 +350,16 @@ sq_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot configure %s: %s", path, db_errmsg(self->writer));
         goto fail;
     }
+    /* the writer's WAL goes through walbuf (db.c), which is only safe when every commit
+     * syncs the WAL before publishing its frames: refuse to run otherwise */
+    if (sqlite3_prepare_v2(db_handle(self->writer), "PRAGMA synchronous", -1, &st, NULL) != SQLITE_OK ||
+        db_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) < 2) {
+        snprintf(err, errlen, "cannot configure %s: synchronous=FULL did not take effect: %s", path,
+                 db_errmsg(self->writer));
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    sqlite3_finalize(st);
     if (store_migrate(self, err, errlen) != 0)
         goto fail;
     self->pool = sqlite_pool_open(path, self->writer, err, errlen);
