@@ -122,8 +122,9 @@ utf8_find_forbidden(const char *s, size_t len, unsigned flags, int32_t *cp)
     size_t off = 0;
 
     while (off < len) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate(p + off, (utf8proc_ssize_t)(len - off), &c);
+        utf8proc_int32_t c = p[off];
+        /* ASCII, most of every dossier, needs no decoder call */
+        utf8proc_ssize_t n = c < 0x80 ? 1 : utf8proc_iterate(p + off, (utf8proc_ssize_t)(len - off), &c);
 
         if (n <= 0 || c < 0) {
             *cp = -1;
