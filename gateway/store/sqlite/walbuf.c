@@ -17,7 +17,7 @@
 #define WALBUF_MAX_WRITE (120 * 1024)
 
 typedef struct {
-    sqlite3_file base; /* pMethods = walbuf_io */
+    sqlite3_file base;  /* pMethods = walbuf_io */
     sqlite3_file *real; /* the default VFS's file, allocated just after this struct */
     unsigned char *buf;
     sqlite3_int64 start; /* file offset of buf[0] */

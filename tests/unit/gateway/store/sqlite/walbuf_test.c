@@ -56,6 +56,36 @@ open_db(const char *path, int readonly)
     return db;
 }
 
+/* insert_rows - rows first..last of t, each body the SQL expression body (of i) */
+static void
+insert_rows(db_t *db, int first, int last, const char *body)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+             "INSERT INTO t(id, body) SELECT i, %s FROM n",
+             first, last, body);
+    must(db, sql);
+}
+
+/* read_back - what a new reader on the default VFS answers to sql */
+static long long
+read_back(const char *path, const char *sql)
+{
+    db_t *reader = open_db(path, 1);
+    long long v = query_int(reader, sql);
+
+    db_close(&reader);
+    return v;
+}
+
+static long long
+integrity_problems(db_t *db)
+{
+    return query_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'");
+}
+
 static int
 setup(void **state)
 {
@@ -92,64 +122,49 @@ test_commit_goes_out_in_few_writes_and_readers_see_it(void **state)
 {
     fixture_t *f = *state;
     unsigned long writes0 = walbuf_writes(), flushes0 = walbuf_flushes();
-    db_t *reader;
 
     must(f->writer, "BEGIN IMMEDIATE");
-    must(f->writer, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
-                    "INSERT INTO t(id, body) SELECT i, randomblob(1000) FROM n");
+    insert_rows(f->writer, 1, 100, "randomblob(1000)");
     must(f->writer, "COMMIT");
     /* about 25 pages of 4 KiB, each a frame header and a page: some 50 writes from SQLite,
      * one or two (a run is written in pieces below 128 KiB) to the kernel */
     assert_true(walbuf_writes() - writes0 >= 20);
     assert_true(walbuf_flushes() - flushes0 <= 3);
-    reader = open_db(f->path, 1);
-    assert_int_equal(query_int(reader, "SELECT count(*) FROM t"), 100);
-    db_close(&reader);
+    assert_int_equal(read_back(f->path, "SELECT count(*) FROM t"), 100);
 }
 
 static void
 test_transaction_bigger_than_the_buffer_spills_and_rewrites(void **state)
 {
     fixture_t *f = *state;
-    db_t *reader;
 
     /* a tiny page cache makes SQLite spill dirty pages to the WAL mid-transaction and read
      * them back, then write the same pages again before the commit frame */
     must(f->writer, "PRAGMA cache_size=8");
     must(f->writer, "BEGIN IMMEDIATE");
-    must(f->writer, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
-                    "INSERT INTO t(id, body) SELECT i, zeroblob(1000) FROM n");
+    insert_rows(f->writer, 1, 3000, "zeroblob(1000)");
     must(f->writer, "UPDATE t SET body = CAST(printf('%01000d', id) AS BLOB)");
     must(f->writer, "COMMIT");
-    reader = open_db(f->path, 1);
-    assert_int_equal(query_int(reader, "SELECT count(*) FROM t"), 3000);
-    assert_int_equal(query_int(reader, "SELECT sum(CAST(body AS TEXT) = printf('%01000d', id)) FROM t"), 3000);
-    db_close(&reader);
+    assert_int_equal(read_back(f->path, "SELECT count(*) FROM t"), 3000);
+    assert_int_equal(read_back(f->path, "SELECT sum(CAST(body AS TEXT) = printf('%01000d', id)) FROM t"), 3000);
     assert_int_equal(query_int(f->writer, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
-    reader = open_db(f->path, 1);
-    assert_int_equal(query_int(reader, "SELECT count(*) FROM t WHERE length(body) = 1000"), 3000);
-    db_close(&reader);
+    assert_int_equal(read_back(f->path, "SELECT count(*) FROM t WHERE length(body) = 1000"), 3000);
 }
 
 static void
 test_rollback_leaves_nothing_and_the_next_commit_works(void **state)
 {
     fixture_t *f = *state;
-    db_t *reader;
 
     must(f->writer, "PRAGMA cache_size=8");
     must(f->writer, "INSERT INTO t(id, body) VALUES (1, x'01')");
     must(f->writer, "BEGIN IMMEDIATE");
-    must(f->writer, "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
-                    "INSERT INTO t(id, body) SELECT i, randomblob(1000) FROM n");
+    insert_rows(f->writer, 2, 2000, "randomblob(1000)");
     must(f->writer, "ROLLBACK");
     must(f->writer, "INSERT INTO t(id, body) VALUES (2, x'02')");
-    reader = open_db(f->path, 1);
-    assert_int_equal(query_int(reader, "SELECT count(*) FROM t"), 2);
-    assert_int_equal(query_int(reader, "SELECT sum(id) FROM t"), 3);
-    db_close(&reader);
-    assert_int_equal(query_int(f->writer, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
-                     0);
+    assert_int_equal(read_back(f->path, "SELECT count(*) FROM t"), 2);
+    assert_int_equal(read_back(f->path, "SELECT sum(id) FROM t"), 3);
+    assert_int_equal(integrity_problems(f->writer), 0);
 }
 
 static void
@@ -179,7 +194,7 @@ test_a_process_killed_mid_transaction_keeps_what_it_committed(void **state)
     db = open_db(f->path, 0);
     assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 1);
     assert_int_equal(query_int(db, "SELECT id FROM t"), 7);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+    assert_int_equal(integrity_problems(db), 0);
     f->writer = db;
 }
 
@@ -188,11 +203,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_goes_out_in_few_writes_and_readers_see_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transaction_bigger_than_the_buffer_spills_and_rewrites, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_bigger_than_the_buffer_spills_and_rewrites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing_and_the_next_commit_works, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_process_killed_mid_transaction_keeps_what_it_committed, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_process_killed_mid_transaction_keeps_what_it_committed, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
