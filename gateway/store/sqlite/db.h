@@ -16,7 +16,10 @@
 
 typedef struct db db_t;
 
-/* db_open - open path; readonly opens without write access. NULL and err on failure. */
+/* db_open - open path; readonly opens without write access. NULL and err on failure.
+ * A writable connection appends its WAL through walbuf (walbuf.h), which is only safe
+ * under PRAGMA synchronous=FULL: the caller sets it before the first write (sq_open does,
+ * and checks it took). Read-only connections use SQLite's default VFS. */
 db_t *db_open(const char *path, int readonly, char *err, size_t errlen);
 void db_close(db_t **self);
 sqlite3 *db_handle(db_t *self);

@@ -353,9 +353,17 @@ sq_open(const char *path, char *err, size_t errlen)
     /* the writer's WAL goes through walbuf (db.c), which is only safe when every commit
      * syncs the WAL before publishing its frames: refuse to run otherwise */
     if (sqlite3_prepare_v2(db_handle(self->writer), "PRAGMA synchronous", -1, &st, NULL) != SQLITE_OK ||
-        db_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) < 2) {
-        snprintf(err, errlen, "cannot configure %s: synchronous=FULL did not take effect: %s", path,
-                 db_errmsg(self->writer));
+        db_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "cannot read back PRAGMA synchronous of %s: %s", path, db_errmsg(self->writer));
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    if (sqlite3_column_int(st, 0) < 2) {
+        snprintf(err, errlen,
+                 "%s: the writer runs PRAGMA synchronous=%d although FULL (2) was set, so a 201 would not "
+                 "mean on disk; the SQLite library in use ignores the setting: run bccid with Debian's "
+                 "libsqlite3",
+                 path, sqlite3_column_int(st, 0));
         sqlite3_finalize(st);
         goto fail;
     }
