@@ -29,17 +29,37 @@ function init(args)
   thread_index = tonumber(index) or 0
 end
 
+-- code_of(n) - the n-th dossier code of this thread: 99,999 codes per receipt date, each
+-- thread walking its own run of dates
+local function code_of(n)
+  local day = thread_index * %(dates_per_thread)d + math.floor((n - 1) / 99999) + 1
+  return dates[day] .. "-" .. string.format("%%05d", (n - 1) %% 99999 + 1)
+end
+
+-- Every code has the same length, so every request is the same text but for the code: the
+-- text before and after it is built once (wrk.format, with the right Content-Length) and
+-- request() only joins three strings. wrk shares the machine's cores with the server, and
+-- a gsub over the body and a wrk.format per request cost it about a third of its CPU.
+local head, tail, code_len
+
 function request()
   if body_template == nil then
     return wrk.format(nil, nil, nil, nil)
   end
   counter = counter + 1
-  -- 99,999 codes per receipt date; each thread walks its own run of dates
-  local day = thread_index * %(dates_per_thread)d + math.floor((counter - 1) / 99999) + 1
-  local seq = string.format("%%05d", (counter - 1) %% 99999 + 1)
-  local code = dates[day] .. "-" .. seq
-  local body = string.gsub(body_template, "{CODE}", code)
-  return wrk.format(nil, nil, nil, body)
+  local code = code_of(counter)
+  if head == nil then
+    local at = string.find(body_template, "{CODE}", 1, true)
+    local before, after = string.sub(body_template, 1, at - 1), string.sub(body_template, at + 6)
+    local whole = wrk.format(nil, nil, nil, before .. code .. after)
+    code_len = #code
+    tail = after
+    head = string.sub(whole, 1, #whole - #after - #code)
+  end
+  if #code ~= code_len then
+    return wrk.format(nil, nil, nil, (string.gsub(body_template, "{CODE}", code)))
+  end
+  return head .. code .. tail
 end
 
 function done(summary, latency, requests)

@@ -180,8 +180,11 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
     store_dossier_view_t view;
     store_rc_t rc;
 
-    /* a return leg waits for the collection leg's receipt at the agency (intake.h) */
-    if (strcmp(d->service, "return") == 0) {
+    rc = store_dossiers_intake(tx, &in, now, &made);
+    /* a return leg waits for the collection leg's receipt at the agency (intake.h); only a
+     * dossier that was there before can have one, so a new dossier is not looked up again.
+     * A refusal fails the operation, and its savepoint takes the intake back. */
+    if (rc == STORE_OK && made.dossier_existed && strcmp(d->service, "return") == 0) {
         rc = intake_return_leg_ready(tx, d->code, err);
         if (rc == STORE_CONFLICT)
             return -1;
@@ -190,7 +193,6 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
             return -1;
         }
     }
-    rc = store_dossiers_intake(tx, &in, now, &made);
 
     switch (rc) {
     case STORE_OK:

@@ -51,10 +51,12 @@ typedef struct {
     int64_t shipment_id;
     char waybill[STORE_WAYBILL_MAX];
     char leg[8];                /* send or return */
+    int dossier_existed;        /* the dossier was there before: this is another service of it */
 } store_intake_result_t;
 
 /* store_dossiers_intake - write dossier, submission, shipment (waybill from the pool), first
- * timeline event and booking job. STORE_OK: created, *out filled. STORE_EXISTS: the same
+ * timeline event and booking job. STORE_OK: created, *out filled (dossier_existed says whether
+ * the dossier itself is new, so a rule about its other legs need not look it up first). STORE_EXISTS: the same
  * dossier and service with the same body was submitted before (nothing written; read the view).
  * STORE_CONFLICT: submitted before with a different body. STORE_EMPTY: no S10 number left (an
  * administrator must import a range). STORE_BUSY / STORE_ERROR with store_tx_message. On any

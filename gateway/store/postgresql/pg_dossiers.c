@@ -367,8 +367,10 @@ pg_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
         dossier_id = pg_int(res, 0, 0);
         submission_id = pg_int(res, 0, 1);
         PQclear(res);
-    } else if (r == STORE_NOT_FOUND)
+    } else if (r == STORE_NOT_FOUND) {
+        out->dossier_existed = 1;
         r = submission_for(tx, in, now, &dossier_id, &submission_id);
+    }
     if (r != STORE_OK)
         return r;
 

@@ -138,10 +138,11 @@ pool_take(store_tx_t *tx, char waybill[STORE_WAYBILL_MAX])
 
 /* ---------------------------------------------------------------- intake */
 
-static const char SQL_FIND_SUBMISSION[] =
-    "SELECT s.body_hash FROM submissions s JOIN dossiers d ON d.id = s.dossier_id"
-    " WHERE d.code = ?1 AND s.service = ?2";
-static const char SQL_FIND_DOSSIER[] = "SELECT id FROM dossiers WHERE code = ?1";
+/* the dossier and, when this service of it was submitted before, that submission's hash: one
+ * look-up by code decides new dossier, another service of a known one, replay or conflict */
+static const char SQL_FIND_DOSSIER[] =
+    "SELECT d.id, s.body_hash FROM dossiers d LEFT JOIN submissions s ON s.dossier_id = d.id AND s.service = ?2"
+    " WHERE d.code = ?1";
 static const char SQL_INSERT_DOSSIER[] = "INSERT INTO dossiers (code, agency_code, created_at) VALUES (?1, ?2, ?3)";
 static const char SQL_INSERT_SUBMISSION[] =
     "INSERT INTO submissions (dossier_id, service, body, body_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -163,22 +164,24 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     timeline_event_t ev;
 
     memset(out, 0, sizeof *out);
-    st = prepared(tx, SQL_FIND_SUBMISSION, "looking up the dossier", &r);
+    st = prepared(tx, SQL_FIND_DOSSIER, "looking up the dossier", &r);
     if (!st)
         return r;
     db_bind_text(st, 1, in->code);
     db_bind_text(st, 2, in->service);
     rc = db_step(st);
-    if (rc == SQLITE_ROW) {
-        int same = strcmp(db_col_text(st, 0), in->body_hash) == 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+        int same = strcmp(db_col_text(st, 1), in->body_hash) == 0;
 
         sqlite3_reset(st);
         return same ? STORE_EXISTS
                     : store_tx_fail(tx, STORE_CONFLICT, "dossier %s was already submitted for service '%s'",
                                     in->code, in->service);
     }
+    out->dossier_existed = rc == SQLITE_ROW;
+    dossier_id = out->dossier_existed ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return sqlite_fail(tx, rc, "looking up the dossier");
 
     /* a waybill from the pool, inside this transaction */
@@ -186,16 +189,7 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     if (r != STORE_OK)
         return r;
 
-    st = db_stmt(db, SQL_FIND_DOSSIER);
-    db_bind_text(st, 1, in->code);
-    rc = db_step(st);
-    if (rc == SQLITE_ROW) {
-        dossier_id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    } else {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return sqlite_fail(tx, rc, "looking up the dossier");
+    if (!out->dossier_existed) {
         st = db_stmt(db, SQL_INSERT_DOSSIER);
         db_bind_text(st, 1, in->code);
         db_bind_text(st, 2, in->agency_code);
@@ -238,7 +232,9 @@ sq_intake(store_tx_t *tx, const store_intake_t *in, int64_t now, store_intake_re
     ev.source = "gateway";
     ev.status = "created";
     ev.text = text;
-    if (timeline_append(db, &ev, &rc) != TIMELINE_APPENDED)
+    /* a dossier created just now has no event yet: its chain starts here */
+    if ((out->dossier_existed ? timeline_append(db, &ev, &rc) : timeline_append_first(db, &ev, &rc)) !=
+        TIMELINE_APPENDED)
         return sqlite_fail(tx, rc == SQLITE_OK ? SQLITE_CONSTRAINT : rc, "writing the timeline");
 
     /* "" = built from the submission's body when the job runs (store_dossiers.h) */

@@ -61,8 +61,9 @@ set_head(db_t *db, int64_t dossier_id, int64_t count, const char *hash)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int
-timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
+/* append - timeline_append; first: the dossier has no event yet (timeline_append_first) */
+static int
+append(db_t *db, const timeline_event_t *ev, int first, int *sqlite_rc)
 {
     sqlite3_stmt *st;
     char prev[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
@@ -85,21 +86,25 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
             return TIMELINE_ERROR;
         }
     }
-    st = db_stmt(db, SQL_LAST);
-    if (!st)
-        goto fail_sql;
-    sqlite3_bind_int64(st, 1, ev->dossier_id);
-    rc = db_step(st);
-    if (rc == SQLITE_ROW) {
-        seq = sqlite3_column_int64(st, 0) + 1;
-        snprintf(prev, sizeof prev, "%s", db_col_text(st, 1));
-    } else if (rc == SQLITE_DONE) {
+    if (first) {
         snprintf(prev, sizeof prev, "%s", CHAIN_ZERO_HASH);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *sqlite_rc = rc;
-        return TIMELINE_ERROR;
+    } else {
+        st = db_stmt(db, SQL_LAST);
+        if (!st)
+            goto fail_sql;
+        sqlite3_bind_int64(st, 1, ev->dossier_id);
+        rc = db_step(st);
+        if (rc == SQLITE_ROW) {
+            seq = sqlite3_column_int64(st, 0) + 1;
+            snprintf(prev, sizeof prev, "%s", db_col_text(st, 1));
+        } else if (rc == SQLITE_DONE) {
+            snprintf(prev, sizeof prev, "%s", CHAIN_ZERO_HASH);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            *sqlite_rc = rc;
+            return TIMELINE_ERROR;
+        }
     }
     e.details = chain_details(ev);
     chain_event_hash(prev, seq, &e, hash);
@@ -139,6 +144,18 @@ timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
 fail_sql:
     *sqlite_rc = SQLITE_ERROR;
     return TIMELINE_ERROR;
+}
+
+int
+timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
+{
+    return append(db, ev, 0, sqlite_rc);
+}
+
+int
+timeline_append_first(db_t *db, const timeline_event_t *ev, int *sqlite_rc)
+{
+    return append(db, ev, 1, sqlite_rc);
 }
 
 int

@@ -28,6 +28,10 @@ enum { TIMELINE_APPENDED = 0, TIMELINE_DUPLICATE = 1, TIMELINE_ERROR = -1 };
 /* timeline_append - append ev and reseal the head; TIMELINE_DUPLICATE when dedup_key was
  * seen. On TIMELINE_ERROR *sqlite_rc holds the SQLite code. */
 int timeline_append(db_t *db, const timeline_event_t *ev, int *sqlite_rc);
+/* timeline_append_first - timeline_append for the first event of a dossier the caller created
+ * in this transaction: the chain starts at seq 1 without reading it (an event already there
+ * fails the insert as a constraint error instead of being chained onto) */
+int timeline_append_first(db_t *db, const timeline_event_t *ev, int *sqlite_rc);
 /* timeline_verify - 0 when the chain of dossier_id is intact and matches its sealed head,
  * 1 when it does not (err names the event), -1 when it cannot be read (*sqlite_rc may be NULL) */
 int timeline_verify_rc(db_t *db, int64_t dossier_id, char *err, size_t errlen, int *sqlite_rc);

@@ -102,20 +102,25 @@ test_intake_created_replay_conflict_empty(void **state)
         const char *code, *service, *hash;
         store_rc_t want;
         unsigned long serial; /* of the waybill, when created */
+        int existed;          /* the dossier was there before (another service of it) */
     } steps[] = {
-        { "000.00.31.H23-241124-0001", "return", "h1", STORE_OK, 100 },
-        { "000.00.31.H23-241124-0001", "return", "h1", STORE_EXISTS, 0 },   /* identical replay */
-        { "000.00.31.H23-241124-0001", "return", "h2", STORE_CONFLICT, 0 }, /* different body */
-        { "000.00.31.H23-241124-0002", "return", "h3", STORE_OK, 101 },
-        { "000.00.31.H23-241124-0003", "send", "h4", STORE_OK, 102 },
-        { "000.00.31.H23-241124-0004", "return", "h5", STORE_EMPTY, 0 },    /* three numbers only */
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_OK, 100, 0 },
+        { "000.00.31.H23-241124-0001", "return", "h1", STORE_EXISTS, 0, 0 },   /* identical replay */
+        { "000.00.31.H23-241124-0001", "return", "h2", STORE_CONFLICT, 0, 0 }, /* different body */
+        { "000.00.31.H23-241124-0002", "return", "h3", STORE_OK, 101, 0 },
+        { "000.00.31.H23-241124-0003", "send", "h4", STORE_OK, 102, 0 },
+        { "000.00.31.H23-241124-0003", "return", "h6", STORE_OK, 103, 1 },   /* its second leg */
+        { "000.00.31.H23-241124-0004", "return", "h5", STORE_EMPTY, 0, 0 },  /* four numbers only */
     };
     store_fixture_t f;
+    store_dossier_view_t view;
+    store_tx_t *tx = NULL;
+    char why[200] = "";
     size_t i;
 
     (void)state;
     assert_int_equal(store_fixture_open(&f), 0);
-    want_rc(import(f.store, "RR", 100, 3, NULL), STORE_OK, "import");
+    want_rc(import(f.store, "RR", 100, 4, NULL), STORE_OK, "import");
     for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         store_intake_t in = intake_of(steps[i].code, steps[i].service, steps[i].hash);
         store_intake_result_t out;
@@ -129,10 +134,26 @@ test_intake_created_replay_conflict_empty(void **state)
         if (strcmp(out.waybill, want) != 0)
             fail_msg("%s: got waybill %s, want %s", what, out.waybill, want);
         assert_string_equal(out.leg, strcmp(steps[i].service, "return") == 0 ? "return" : "send");
+        if (out.dossier_existed != steps[i].existed)
+            fail_msg("%s: dossier_existed %d, want %d", what, out.dossier_existed, steps[i].existed);
     }
     assert_int_equal(counts(f.store).dossiers, 3);
-    assert_int_equal(counts(f.store).jobs_pending, 3);
+    assert_int_equal(counts(f.store).jobs_pending, 4);
     assert_int_equal(counts(f.store).codes_left, 0);
+    /* the new dossier's chain starts at its first event, the second leg's event follows it */
+    want_rc(store_tx_begin(f.store, STORE_READ, &tx), STORE_OK, "read transaction");
+    want_rc(store_dossiers_view(tx, "000.00.31.H23-241124-0003", &view), STORE_OK, "view");
+    if (store_timeline_verify(tx, view.id, why, sizeof why) != STORE_OK)
+        fail_msg("timeline of the two-leg dossier: %s", why);
+    {
+        int64_t count = 0;
+        char head[STORE_HASH_HEX_LEN];
+
+        want_rc(store_timeline_head(tx, view.id, &count, head), STORE_OK, "timeline head");
+        assert_int_equal(count, 2);
+    }
+    store_dossier_view_free(&view);
+    store_tx_abort(&tx);
     store_fixture_close(&f);
 }
 
