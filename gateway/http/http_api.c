@@ -1046,8 +1046,15 @@ http_api_start(engine_t *engine, store_t *store, const http_api_config_t *cfg, c
     pool[1].option = MHD_OPTION_END;
     pool[1].value = 0;
     pool[1].ptr_value = NULL;
+    /* poll(2), not epoll: every dossier suspends its connection while the engine writes it,
+     * and libmicrohttpd takes a suspended connection out of its epoll set and puts it back on
+     * resume (two epoll_ctl calls), and reads an edge-triggered socket until EAGAIN (a second
+     * recv). With poll each request costs one recv and one send, and one poll call serves
+     * every connection ready at once: three system calls a dossier fewer, at ~3 µs each on a
+     * virtual machine (make bench: 5-10 % more intake at 32 connections). poll's cost grows
+     * with the connections open, which the connection limit bounds. */
     self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, access_handler, self,
         /* the logger first: an option before it would make libmicrohttpd warn on every start */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
