@@ -142,12 +142,32 @@ store_failed(api_error_t *err, store_rc_t rc, store_tx_t *tx)
 
 /* ---------------------------------------------------------------- intake */
 
-static void
-free_dossier(void *p)
-{
-    dossier_t *d = p;
+/* intake_op_t - what an intake operation carries, parked on its request: the dossier, and what
+ * the engine made of it. The 201 body is built from made on the HTTP thread (finish_submit),
+ * not on the single writer every request waits for. */
+typedef struct {
+    dossier_t *d; /* owned */
+    store_intake_result_t made;
+} intake_op_t;
 
-    dossier_destroy(&d);
+static void
+free_intake_op(void *p)
+{
+    intake_op_t *op = p;
+
+    dossier_destroy(&op->d);
+    free(op);
+}
+
+/* created_json - the 201 body of a dossier just written */
+static json_t *
+created_json(const intake_op_t *in)
+{
+    const dossier_t *d = in->d;
+
+    return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:I}]}", "dossier_code", d->code, "service", d->service,
+                     "status", "created", "shipments", "waybill", in->made.waybill, "carrier", d->carrier, "leg",
+                     in->made.leg, "status", "created", "cod_amount", (json_int_t)d->cod_amount);
 }
 
 static enum MHD_Result
@@ -155,8 +175,14 @@ finish_submit(http_ctx_t *c)
 {
     engine_op_t *op = http_op(c);
 
-    if (op->status == 201)
+    if (op->status == 201) {
         log_debug("dossier accepted");
+        op->result = created_json(op->write_arg);
+        if (!op->result)
+            return http_fail(c, 503, "unavailable", NULL,
+                             "the dossier was recorded but its answer could not be built (out of memory); "
+                             "post it again: the same body answers 200 with the dossier");
+    }
     return http_finish_linked(c);
 }
 
@@ -165,7 +191,8 @@ finish_submit(http_ctx_t *c)
 static int
 write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *err)
 {
-    const dossier_t *d = arg;
+    intake_op_t *op = arg;
+    const dossier_t *d = op->d;
     store_intake_t in = {
         .code = d->code,
         .service = d->service,
@@ -176,15 +203,15 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
         .cod_amount = d->cod_amount,
         .transit_days = d->transit_days,
     };
-    store_intake_result_t made;
+    store_intake_result_t *made = &op->made;
     store_dossier_view_t view;
     store_rc_t rc;
 
-    rc = store_dossiers_intake(tx, &in, now, &made);
+    rc = store_dossiers_intake(tx, &in, now, made);
     /* a return leg waits for the collection leg's receipt at the agency (intake.h); only a
      * dossier that was there before can have one, so a new dossier is not looked up again.
      * A refusal fails the operation, and its savepoint takes the intake back. */
-    if (rc == STORE_OK && made.dossier_existed && strcmp(d->service, "return") == 0) {
+    if (rc == STORE_OK && made->dossier_existed && strcmp(d->service, "return") == 0) {
         rc = intake_return_leg_ready(tx, d->code, err);
         if (rc == STORE_CONFLICT)
             return -1;
@@ -196,9 +223,7 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
 
     switch (rc) {
     case STORE_OK:
-        *out = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:I}]}", "dossier_code", d->code, "service",
-                         d->service, "status", "created", "shipments", "waybill", made.waybill, "carrier", d->carrier,
-                         "leg", made.leg, "status", "created", "cod_amount", (json_int_t)d->cod_amount);
+        *out = NULL; /* the body is built from *made by finish_submit */
         return 201;
     case STORE_EXISTS:
         rc = store_dossiers_view(tx, d->code, &view);
@@ -232,9 +257,15 @@ write_intake(store_tx_t *tx, void *arg, int64_t now, json_t **out, api_error_t *
 static enum MHD_Result
 submit_dossier(http_ctx_t *c, dossier_t *d)
 {
+    intake_op_t *in = calloc(1, sizeof *in);
     api_error_t e;
 
-    http_keep(c, d, free_dossier);
+    if (!in) {
+        dossier_destroy(&d);
+        return http_fail(c, 503, "unavailable", NULL, "out of memory; retry later");
+    }
+    in->d = d;
+    http_keep(c, in, free_intake_op);
     if (intake_check_deliverable(d, carrier_find(d->carrier), &e) != 0)
         return http_send_error(c, &e);
     if (c->agency && *c->agency && strcmp(d->agency_code, c->agency) != 0)
@@ -244,7 +275,7 @@ submit_dossier(http_ctx_t *c, dossier_t *d)
     http_set_request_id(c, d->code);
     http_op(c)->dossier = d;
     http_op(c)->write_fn = write_intake;
-    http_op(c)->write_arg = d;
+    http_op(c)->write_arg = in;
     return http_submit(c, ENGINE_OP_INTAKE, finish_submit);
 }
 
